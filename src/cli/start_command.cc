@@ -1,0 +1,123 @@
+// `orrery start --head` and `orrery start --address HOST:PORT --token TOKEN`.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "src/cli/commands.h"
+#include "src/common/daemon.h"
+#include "src/common/process.h"
+#include "src/launcher/local_cluster.h"
+
+namespace orrery::cli {
+
+namespace {
+
+struct StartFlags {
+  bool head = false;
+  std::string address;
+  std::string token;
+  int port = 6391;
+  bool block = false;
+  launcher::NodeOptions node;
+};
+
+void PrintHead(const launcher::StartedNode& node) {
+  printf("Started the Orrery head node.\n");
+  printf("  GCS address: %s\n", node.gcs_address.c_str());
+  printf("  Node id:     %s\n", node.node_id.c_str());
+  printf("  Session:     %s\n", node.session.path().c_str());
+  printf("  Logs:        %s\n\n", node.session.LogsDir().c_str());
+  printf("To add another host to this cluster, run on it:\n");
+  printf("  orrery start --address %s --token %s\n\n", node.gcs_address.c_str(), node.token.c_str());
+  printf("To see the cluster: orrery status\nTo stop it:         orrery stop\n");
+}
+
+// --block: stay in the foreground until a signal, or until one of our daemons exits.
+int Block(launcher::StartedNode& node) {
+  BlockTerminationSignals();
+  printf("Blocking; press Ctrl-C to stop.\n");
+  fflush(stdout);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  std::vector<struct pollfd> fds;
+  for (const auto* daemon : {&node.gcs, &node.raylet}) {
+    if (daemon->pidfd >= 0) fds.push_back({daemon->pidfd, POLLIN, 0});
+  }
+  int code = 0;
+  while (true) {
+    struct timespec tick = {0, 200 * 1000 * 1000};
+    siginfo_t info;
+    if (sigtimedwait(&set, &info, &tick) > 0) break;
+    if (poll(fds.data(), fds.size(), 0) > 0) {
+      fprintf(stderr, "orrery start: a daemon exited; stopping the rest (see %s)\n", node.session.LogsDir().c_str());
+      code = 1;
+      break;
+    }
+  }
+  for (auto* daemon : {&node.raylet, &node.gcs}) {
+    if (daemon->pid <= 0) continue;
+    kill(-daemon->pid, SIGTERM);
+    if (daemon->pidfd >= 0 && !WaitForExit(daemon->pidfd, 10'000)) kill(-daemon->pid, SIGKILL);
+    if (daemon->pidfd >= 0) TryReap(daemon->pidfd);
+  }
+  return code;
+}
+
+int RunStart(StartFlags& flags) {
+  if (flags.head == !flags.address.empty()) {
+    return Fail("start", "give exactly one of --head (start a new cluster) or --address HOST:PORT (join one)");
+  }
+  absl::StatusOr<launcher::StartedNode> node;
+  if (flags.head) {
+    launcher::HeadOptions options;
+    options.node = flags.node;
+    options.port = flags.port;
+    node = launcher::StartHead(options);
+  } else {
+    std::string token = flags.token;
+    if (token.empty()) {
+      if (const char* env = std::getenv("ORRERY_TOKEN"); env != nullptr) token = env;
+    }
+    node = launcher::JoinCluster(flags.address, token, flags.node);
+  }
+  if (!node.ok()) return Fail("start", std::string(node.status().message()));
+  if (flags.head) {
+    PrintHead(*node);
+  } else {
+    printf("Started a raylet (node %s) in the cluster at %s.\n  Session: %s\n", node->node_id.c_str(),
+           node->gcs_address.c_str(), node->session.path().c_str());
+  }
+  fflush(stdout);
+  if (flags.block) return Block(*node);
+  return 0;
+}
+
+}  // namespace
+
+void AddStartCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<StartFlags>();
+  CLI::App* start = app.add_subcommand("start", "Start a head node, or a raylet that joins a cluster");
+  start->add_flag("--head", flags->head, "Start a new cluster: the GCS and a raylet on this host");
+  start->add_option("--address", flags->address, "HOST:PORT of the GCS to join");
+  start->add_option("--token", flags->token, "Cluster token to join with (or ORRERY_TOKEN)");
+  start->add_option("--port", flags->port, "GCS port of a new head (0: any free port)")->capture_default_str();
+  start->add_option("--node-ip-address", flags->node.node_ip_address, "IP other hosts reach this node at");
+  start->add_option("--num-cpus", flags->node.num_cpus, "CPUs to offer (default: all cores)");
+  start->add_option("--num-gpus", flags->node.num_gpus, "GPUs to offer (default: detected)");
+  start->add_option("--resources", flags->node.resources, "Custom resources as JSON, e.g. '{\"disk\": 2}'");
+  start->add_option("--temp-dir", flags->node.temp_dir, "Root for sessions (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
+  start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");
+  start->callback([flags, &exit_code] { exit_code = RunStart(*flags); });
+}
+
+int Fail(const std::string& verb, const std::string& message) {
+  fprintf(stderr, "orrery %s: %s\n", verb.c_str(), message.c_str());
+  return 1;
+}
+
+}  // namespace orrery::cli

@@ -1,0 +1,115 @@
+// `orrery status`: the nodes of a cluster, their resources, and what is waiting for resources.
+#include <cstdio>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "orrery/gcs.grpc.pb.h"
+#include "src/cli/commands.h"
+#include "src/common/id.h"
+#include "src/common/resource_set.h"
+#include "src/gcs/client/gcs_client.h"
+#include "src/launcher/local_cluster.h"
+
+namespace orrery::cli {
+
+namespace {
+
+struct StatusFlags {
+  std::string address;
+  std::string token;
+  std::string temp_dir;
+};
+
+std::string Duration(int64_t ms) {
+  int64_t s = ms / 1000;
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrCat(s / 60, "m ", s % 60, "s");
+  return absl::StrCat(s / 3600, "h ", (s % 3600) / 60, "m");
+}
+
+// "used/total" for each resource the node has, e.g. "CPU 1/2  GPU 0/1".
+std::string Usage(const ResourceSet& total, const ResourceSet& available) {
+  std::string out;
+  for (const auto& [name, amount] : total.quantities()) {
+    FixedPoint used = amount - available.Get(name);
+    if (used < FixedPoint()) used = FixedPoint();
+    absl::StrAppend(&out, out.empty() ? "" : "  ", name, " ", used.ToString(), "/", amount.ToString());
+  }
+  return out.empty() ? "-" : out;
+}
+
+int RunStatus(const StatusFlags& flags) {
+  auto target = launcher::ResolveCluster(flags.address, flags.token, flags.temp_dir);
+  if (!target.ok()) return Fail("status", std::string(target.status().message()));
+  rpc::RpcOptions rpc;
+  gcs::GrpcGcsClient client(target->address, rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+  rpc::CallOptions options;
+  options.timeout_ms = 5000;
+  auto status =
+      client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
+  if (!status.ok()) {
+    if (status.status().code() == absl::StatusCode::kUnauthenticated) {
+      return Fail("status", "the cluster at " + target->address + " refused the token");
+    }
+    return Fail("status", "cannot reach the cluster at " + target->address + ": " +
+                              std::string(status.status().message()));
+  }
+
+  absl::flat_hash_map<std::string, const rpc::NodeResourceUsage*> usage;
+  for (const auto& u : status->usage()) usage[u.node_id()] = &u;
+  int alive = 0, dead = 0;
+  for (const auto& node : status->nodes()) (node.state() == rpc::NodeInfo::ALIVE ? alive : dead)++;
+
+  printf("Orrery cluster at %s (version %s, up %s)\n", target->address.c_str(), status->version().c_str(),
+         Duration(status->now_ms() - status->start_time_ms()).c_str());
+  printf("Nodes: %d alive, %d dead\n\n", alive, dead);
+  printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
+  std::map<ResourceSet, std::pair<int64_t, bool>> demand;
+  for (const auto& node : status->nodes()) {
+    std::string id = NodeId::FromBinary(node.node_id()).ok() ? NodeId::FromBinary(node.node_id())->Hex() : "?";
+    std::string address = absl::StrCat(node.node_ip(), ":", node.node_manager_port());
+    ResourceSet total = ResourceSet::FromProto(node.total_resources()).value_or(ResourceSet());
+    std::string resources = "-";
+    if (node.state() == rpc::NodeInfo::ALIVE) {
+      auto it = usage.find(node.node_id());
+      ResourceSet available =
+          it == usage.end() ? total : ResourceSet::FromProto(it->second->available()).value_or(ResourceSet());
+      resources = Usage(total, available);
+      if (it != usage.end()) {
+        resources += absl::StrCat("  workers ", it->second->num_workers(), ", leases ", it->second->num_leases());
+        for (const auto& d : it->second->demands()) {
+          auto shape = ResourceSet::FromProto(d.shape());
+          if (!shape.ok()) continue;
+          auto& [count, infeasible] = demand[*shape];
+          count += d.count();
+          infeasible = infeasible || d.infeasible();
+        }
+      }
+    } else {
+      resources = "died: " + node.death_reason();
+    }
+    printf("%-34s %-22s %-6s %s\n", id.c_str(), address.c_str(),
+           node.state() == rpc::NodeInfo::ALIVE ? "ALIVE" : "DEAD", resources.c_str());
+  }
+  printf("\nPending demand:\n");
+  if (demand.empty()) printf("  (none)\n");
+  for (const auto& [shape, entry] : demand) {
+    printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
+           entry.second ? " (infeasible: no node has these resources)" : "");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<StatusFlags>();
+  CLI::App* status = app.add_subcommand("status", "Show the nodes, their resources and the pending demand");
+  status->add_option("--address", flags->address, "HOST:PORT of the GCS (or ORRERY_ADDRESS; default: local session)");
+  status->add_option("--token", flags->token, "Cluster token (or ORRERY_TOKEN; default: local session)");
+  status->add_option("--temp-dir", flags->temp_dir, "Root whose newest session to use");
+  status->callback([flags, &exit_code] { exit_code = RunStatus(*flags); });
+}
+
+}  // namespace orrery::cli

@@ -1,0 +1,93 @@
+// `orrery stop`: ends every daemon `orrery start` (or a driver's Init()) started under one
+// temp-dir root, with their workers, and nothing else.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "src/cli/commands.h"
+#include "src/common/clock.h"
+#include "src/common/process.h"
+#include "src/common/session.h"
+
+namespace orrery::cli {
+
+namespace {
+
+struct StopFlags {
+  std::string temp_dir;
+  int64_t grace_ms = 10'000;
+};
+
+struct Target {
+  PidRecord record;
+  int pidfd = -1;
+};
+
+// Signals every target's process group (a daemon leads its own: its workers and zygotes are
+// in it), then waits for each through its pidfd.
+void SignalAndWait(std::vector<Target>& targets, int sig, int64_t wait_ms) {
+  for (auto& target : targets) kill(-target.record.pid, sig);
+  int64_t deadline = MonotonicMs() + wait_ms;
+  for (auto& target : targets) {
+    int64_t left = std::max<int64_t>(0, deadline - MonotonicMs());
+    if (target.pidfd >= 0) WaitForExit(target.pidfd, static_cast<int>(left));
+  }
+}
+
+int RunStop(const StopFlags& flags) {
+  std::string root = flags.temp_dir.empty() ? DefaultTempDir() : flags.temp_dir;
+  std::vector<Target> raylets, others;
+  std::vector<std::string> stale;
+  for (const SessionDir& session : AllSessions(root)) {
+    for (const PidRecord& record : ReadPidRecords(session)) {
+      if (!PidRecordAlive(record)) {
+        stale.push_back(record.path);
+        continue;
+      }
+      auto pidfd = OpenPidfd(record.pid);
+      Target target{record, pidfd.ok() ? *pidfd : -1};
+      (record.name.rfind("raylet", 0) == 0 ? raylets : others).push_back(target);
+    }
+  }
+  for (const auto& path : stale) unlink(path.c_str());
+  if (raylets.empty() && others.empty()) {
+    printf("Nothing is running under %s.\n", root.c_str());
+    return 0;
+  }
+  // Raylets first (they end their workers and say goodbye to the GCS), then the GCS.
+  SignalAndWait(raylets, SIGTERM, flags.grace_ms);
+  SignalAndWait(others, SIGTERM, flags.grace_ms);
+  int killed = 0;
+  for (auto* group : {&raylets, &others}) {
+    for (auto& target : *group) {
+      bool alive = ProcessAlive(target.record.pid);
+      // Whatever is left of the group (a stuck daemon or worker) is killed outright.
+      kill(-target.record.pid, SIGKILL);
+      if (alive) {
+        ++killed;
+        if (target.pidfd >= 0) WaitForExit(target.pidfd, 5000);
+      }
+      if (target.pidfd >= 0) close(target.pidfd);
+      unlink(target.record.path.c_str());
+    }
+  }
+  size_t total = raylets.size() + others.size();
+  printf("Stopped %zu Orrery daemon%s under %s", total, total == 1 ? "" : "s", root.c_str());
+  if (killed > 0) printf(" (%d did not stop within %lld ms and were killed)", killed, (long long)flags.grace_ms);
+  printf(".\n");
+  return 0;
+}
+
+}  // namespace
+
+void AddStopCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<StopFlags>();
+  CLI::App* stop = app.add_subcommand("stop", "Stop the daemons and workers started under a temp-dir root");
+  stop->add_option("--temp-dir", flags->temp_dir, "Root to stop (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
+  stop->add_option("--grace-ms", flags->grace_ms, "How long daemons get to stop before they are killed")
+      ->capture_default_str();
+  stop->callback([flags, &exit_code] { exit_code = RunStop(*flags); });
+}
+
+}  // namespace orrery::cli

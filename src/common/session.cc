@@ -1,0 +1,163 @@
+#include "src/common/session.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+#include "src/common/file_util.h"
+#include "src/common/process.h"
+#include "src/common/random.h"
+#include "src/common/status.h"
+
+namespace orrery {
+
+std::string DefaultTempDir() {
+  const char* env = std::getenv("ORRERY_TEMP_DIR");
+  return (env != nullptr && *env != '\0') ? std::string(env) : std::string(kDefaultTempDir);
+}
+
+absl::Status SessionDir::EnsureLayout() const {
+  ORRERY_RETURN_IF_ERROR(MakePrivateDir(path_));
+  ORRERY_RETURN_IF_ERROR(MakeDirs(LogsDir(), 0755));
+  return MakePrivateDir(PidsDir());
+}
+
+absl::StatusOr<SessionDir> CreateSession(const std::string& root) {
+  ORRERY_RETURN_IF_ERROR(MakePrivateDir(root));
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto usec = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  std::tm tm;
+  localtime_r(&seconds, &tm);
+  char stamp[64];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+  std::string name = absl::StrCat("session_", stamp, "_", usec, "_", getpid());
+  SessionDir session(root + "/" + name);
+  ORRERY_RETURN_IF_ERROR(session.EnsureLayout());
+
+  // Point session_latest at it atomically: a new link beside it, renamed over the old one.
+  std::string link = root + "/session_latest";
+  std::string tmp_link = absl::StrCat(link, ".tmp-", HexEncode(RandomBytes(4)));
+  if (symlink(name.c_str(), tmp_link.c_str()) != 0) return ErrnoStatus("symlink " + tmp_link, errno);
+  if (rename(tmp_link.c_str(), link.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp_link.c_str());
+    return ErrnoStatus("rename to " + link, err);
+  }
+  return session;
+}
+
+absl::StatusOr<SessionDir> LatestSession(const std::string& root) {
+  std::string link = root + "/session_latest";
+  char target[4096];
+  ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n <= 0) return absl::NotFoundError("no Orrery session under " + root);
+  std::string name(target, static_cast<size_t>(n));
+  std::string path = name.front() == '/' ? name : root + "/" + name;
+  if (!PathExists(path)) return absl::NotFoundError("session_latest under " + root + " points at a missing " + path);
+  return SessionDir(path);
+}
+
+std::vector<SessionDir> AllSessions(const std::string& root) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("session_", 0) == 0 && name != "session_latest" && !entry.is_symlink() &&
+        entry.is_directory()) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<SessionDir> sessions;
+  for (const auto& name : names) sessions.emplace_back(root + "/" + name);
+  return sessions;
+}
+
+absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record) {
+  nlohmann::json j = {{"gcs_address", record.gcs_address},
+                      {"cluster_id", record.cluster_id},
+                      {"version", record.version},
+                      {"created_ms", record.created_ms},
+                      {"head", record.head}};
+  return WriteFileAtomic(session.ClusterFile(), j.dump(2) + "\n", 0644);
+}
+
+absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
+  ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(session.ClusterFile()));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("gcs_address") || !j["gcs_address"].is_string()) {
+    return absl::DataLossError(session.ClusterFile() + " is not a valid cluster record");
+  }
+  ClusterRecord record;
+  record.gcs_address = j["gcs_address"].get<std::string>();
+  record.cluster_id = j.value("cluster_id", "");
+  record.version = j.value("version", "");
+  record.created_ms = j.value("created_ms", int64_t{0});
+  record.head = j.value("head", false);
+  return record;
+}
+
+std::string GenerateToken() { return HexEncode(RandomBytes(32)); }
+
+absl::Status WriteToken(const std::string& path, const std::string& token) {
+  return WriteFileAtomic(path, token + "\n", 0600);
+}
+
+absl::StatusOr<std::string> ReadToken(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoStatus("token file " + path, errno);
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("token file ", path, " is readable by others (mode ",
+                                                    absl::StrCat(st.st_mode & 0777), "); it must be 0600"));
+  }
+  ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  std::string token(absl::StripAsciiWhitespace(text));
+  if (token.empty()) return absl::InvalidArgumentError("token file " + path + " is empty");
+  return token;
+}
+
+absl::Status WritePidRecord(const SessionDir& session, const std::string& name, pid_t pid) {
+  ORRERY_ASSIGN_OR_RETURN(uint64_t start_time, ProcessStartTime(pid));
+  return WriteFileAtomic(absl::StrCat(session.PidsDir(), "/", name, ".pid"), absl::StrCat(pid, " ", start_time, "\n"),
+                         0600);
+}
+
+std::vector<PidRecord> ReadPidRecords(const SessionDir& session) {
+  std::vector<PidRecord> records;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(session.PidsDir(), ec)) {
+    if (entry.path().extension() != ".pid") continue;
+    auto text = ReadFileToString(entry.path().string());
+    if (!text.ok()) continue;
+    std::vector<std::string> parts = absl::StrSplit(absl::StripAsciiWhitespace(*text), ' ');
+    PidRecord record;
+    record.name = entry.path().stem().string();
+    record.path = entry.path().string();
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &record.pid) ||
+        !absl::SimpleAtoi(parts[1], &record.start_time)) {
+      continue;
+    }
+    records.push_back(record);
+  }
+  return records;
+}
+
+bool PidRecordAlive(const PidRecord& record) {
+  if (!ProcessAlive(record.pid)) return false;
+  auto start = ProcessStartTime(record.pid);
+  return start.ok() && *start == record.start_time;
+}
+
+}  // namespace orrery

@@ -1,0 +1,86 @@
+// The on-disk layout every process of a host shares. One root (--temp-dir, ORRERY_TEMP_DIR,
+// default /tmp/orrery) holds a directory per cluster session:
+//
+//   <root>/session_<date>_<time>_<usec>_<pid>/
+//     cluster.json     the GCS address and cluster id, for commands run on this host
+//     token            the cluster token (0600)
+//     logs/            <component>-<id>.log of every process
+//     pids/            one record per daemon, what `orrery stop` stops
+//     node_<node id>/  one per raylet (0700): sockets/, and later its store and spill files
+//   <root>/session_latest -> the newest session
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/common/id.h"
+
+namespace orrery {
+
+inline constexpr char kDefaultTempDir[] = "/tmp/orrery";
+
+// $ORRERY_TEMP_DIR, or /tmp/orrery.
+std::string DefaultTempDir();
+
+class SessionDir {
+ public:
+  SessionDir() = default;
+  explicit SessionDir(std::string path) : path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  std::string LogsDir() const { return path_ + "/logs"; }
+  std::string PidsDir() const { return path_ + "/pids"; }
+  std::string TokenFile() const { return path_ + "/token"; }
+  std::string ClusterFile() const { return path_ + "/cluster.json"; }
+  std::string NodeDir(const NodeId& node) const { return path_ + "/node_" + node.Hex(); }
+  std::string NodeSocketDir(const NodeId& node) const { return NodeDir(node) + "/sockets"; }
+
+  // Creates logs/ and pids/ (and the session directory itself) if missing.
+  absl::Status EnsureLayout() const;
+
+ private:
+  std::string path_;
+};
+
+// A new session directory under `root`, with session_latest pointing at it.
+absl::StatusOr<SessionDir> CreateSession(const std::string& root);
+
+// What session_latest points at; NotFound when `root` has no session.
+absl::StatusOr<SessionDir> LatestSession(const std::string& root);
+
+// Every session directory under `root`, oldest first.
+std::vector<SessionDir> AllSessions(const std::string& root);
+
+// What a command on this host needs to reach the cluster of a session.
+struct ClusterRecord {
+  std::string gcs_address;  // HOST:PORT
+  std::string cluster_id;   // hex
+  std::string version;
+  int64_t created_ms = 0;
+  bool head = false;        // this host runs the GCS of the cluster
+};
+absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
+absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);
+
+// 32 random bytes, hex.
+std::string GenerateToken();
+absl::Status WriteToken(const std::string& path, const std::string& token);
+// Reads a token file, trimming whitespace; refuses a file others can read.
+absl::StatusOr<std::string> ReadToken(const std::string& path);
+
+// A daemon records itself so that `orrery stop` can find it and tell a reused pid apart.
+struct PidRecord {
+  std::string name;  // "gcs", "raylet-<node id>"
+  pid_t pid = -1;
+  uint64_t start_time = 0;
+  std::string path;
+};
+absl::Status WritePidRecord(const SessionDir& session, const std::string& name, pid_t pid);
+std::vector<PidRecord> ReadPidRecords(const SessionDir& session);
+// True when `record` still names the same, live process.
+bool PidRecordAlive(const PidRecord& record);
+
+}  // namespace orrery

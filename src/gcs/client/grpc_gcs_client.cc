@@ -1,0 +1,76 @@
+#include "src/gcs/client/gcs_client.h"
+
+namespace orrery::gcs {
+
+namespace {
+using Stub = rpc::GcsService::Stub;
+
+rpc::CallOptions Retried() {
+  rpc::CallOptions options;
+  options.retry = true;
+  return options;
+}
+rpc::CallOptions Once() { return rpc::CallOptions(); }
+}  // namespace
+
+GrpcGcsClient::GrpcGcsClient(const std::string& address, rpc::ClientOptions options)
+    : client_(rpc::MakeChannel(address, options.rpc), options) {}
+
+void GrpcGcsClient::RegisterNode(const rpc::RegisterNodeRequest& request, Callback<rpc::RegisterNodeReply> callback) {
+  client_.Call(&Stub::async::RegisterNode, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::UnregisterNode(const rpc::UnregisterNodeRequest& request,
+                                   Callback<rpc::UnregisterNodeReply> callback) {
+  client_.Call(&Stub::async::UnregisterNode, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::GetAllNodes(const rpc::GetAllNodesRequest& request, Callback<rpc::GetAllNodesReply> callback) {
+  client_.Call(&Stub::async::GetAllNodes, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::ReportResourceUsage(const rpc::ReportResourceUsageRequest& request,
+                                        Callback<rpc::ReportResourceUsageReply> callback) {
+  client_.Call(&Stub::async::ReportResourceUsage, request, Once(), std::move(callback));
+}
+void GrpcGcsClient::GetClusterStatus(Callback<rpc::GetClusterStatusReply> callback) {
+  client_.Call(&Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), Retried(), std::move(callback));
+}
+void GrpcGcsClient::GetNextJobId(Callback<rpc::GetNextJobIdReply> callback) {
+  client_.Call(&Stub::async::GetNextJobId, rpc::GetNextJobIdRequest(), Retried(), std::move(callback));
+}
+void GrpcGcsClient::AddJob(const rpc::AddJobRequest& request, Callback<rpc::AddJobReply> callback) {
+  client_.Call(&Stub::async::AddJob, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::MarkJobFinished(const rpc::MarkJobFinishedRequest& request,
+                                    Callback<rpc::MarkJobFinishedReply> callback) {
+  client_.Call(&Stub::async::MarkJobFinished, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::GetJob(const rpc::GetJobRequest& request, Callback<rpc::GetJobReply> callback) {
+  client_.Call(&Stub::async::GetJob, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::GetAllJobs(Callback<rpc::GetAllJobsReply> callback) {
+  client_.Call(&Stub::async::GetAllJobs, rpc::GetAllJobsRequest(), Retried(), std::move(callback));
+}
+void GrpcGcsClient::KvGet(const rpc::KvGetRequest& request, Callback<rpc::KvGetReply> callback) {
+  client_.Call(&Stub::async::KvGet, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::KvPut(const rpc::KvPutRequest& request, Callback<rpc::KvPutReply> callback) {
+  client_.Call(&Stub::async::KvPut, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::KvDel(const rpc::KvDelRequest& request, Callback<rpc::KvDelReply> callback) {
+  client_.Call(&Stub::async::KvDel, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::KvExists(const rpc::KvExistsRequest& request, Callback<rpc::KvExistsReply> callback) {
+  client_.Call(&Stub::async::KvExists, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::KvKeys(const rpc::KvKeysRequest& request, Callback<rpc::KvKeysReply> callback) {
+  client_.Call(&Stub::async::KvKeys, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::ReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request,
+                                        Callback<rpc::ReportWorkerFailureReply> callback) {
+  client_.Call(&Stub::async::ReportWorkerFailure, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::GetWorkerFailures(const rpc::GetWorkerFailuresRequest& request,
+                                      Callback<rpc::GetWorkerFailuresReply> callback) {
+  client_.Call(&Stub::async::GetWorkerFailures, request, Retried(), std::move(callback));
+}
+
+}  // namespace orrery::gcs

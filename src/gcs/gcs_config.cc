@@ -1,0 +1,32 @@
+#include "src/gcs/gcs_config.h"
+
+#include "src/rpc/rpc_config.h"
+
+namespace orrery::gcs {
+
+const ConfigTable<GcsConfig>& GcsConfigTable() {
+  static const ConfigTable<GcsConfig>* table = [] {
+    auto* t = new ConfigTable<GcsConfig>();
+    t->Add("host", &GcsConfig::host, "Address to listen on")
+        .Add("port", &GcsConfig::port, "TCP port of the GCS (0: any free port)")
+        .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")
+        .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)
+        .Add("token_file", &GcsConfig::token_file, "File holding the cluster token (mode 0600)")
+        .Add("health_check_period_ms", &GcsConfig::health_check_period_ms, "How often each raylet is checked")
+        .Add("health_check_timeout_ms", &GcsConfig::health_check_timeout_ms,
+             "Deadline of one health check (0: the period)")
+        .Add("health_check_failure_threshold", &GcsConfig::health_check_failure_threshold,
+             "Missed checks in a row after which a node is dead")
+        .Add("pubsub_history", &GcsConfig::pubsub_history, "Messages kept per channel for reconnecting subscribers")
+        .Add("pubsub_max_queued", &GcsConfig::pubsub_max_queued,
+             "Messages queued for one subscriber before it is dropped")
+        .Add("worker_failure_history", &GcsConfig::worker_failure_history, "Worker failure reports kept")
+        .Add("log_level", &GcsConfig::log_level, "trace, debug, info, warn or error")
+        .Add("ready_fd", &GcsConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
+    rpc::AddRpcConfig(*t, &GcsConfig::rpc);
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace orrery::gcs

@@ -1,0 +1,32 @@
+// Settings of orrery-gcs: defaults here, overridable by --kebab-flag and ORRERY_<NAME>.
+#pragma once
+
+#include <string>
+
+#include "src/common/config_table.h"
+#include "src/rpc/rpc_options.h"
+
+namespace orrery::gcs {
+
+inline constexpr int kDefaultGcsPort = 6391;
+
+struct GcsConfig {
+  std::string host = "0.0.0.0";
+  int32_t port = kDefaultGcsPort;
+  std::string session_dir;
+  std::string token;
+  std::string token_file;
+  int64_t health_check_period_ms = 1000;
+  int64_t health_check_timeout_ms = 0;
+  int32_t health_check_failure_threshold = 5;
+  int64_t pubsub_history = 1000;
+  int64_t pubsub_max_queued = 10000;
+  int64_t worker_failure_history = 10000;
+  std::string log_level = "info";
+  int32_t ready_fd = -1;
+  rpc::RpcOptions rpc;
+};
+
+const ConfigTable<GcsConfig>& GcsConfigTable();
+
+}  // namespace orrery::gcs

@@ -1,0 +1,64 @@
+// What the GCS logic implements, one interface per table. The gRPC adapter
+// (gcs_grpc_service.h) routes each call of GcsService to one of these on the GCS event loop.
+#pragma once
+
+#include "orrery/gcs.pb.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::gcs {
+
+using rpc::ReplyCallback;
+
+class NodeHandler {
+ public:
+  virtual ~NodeHandler() = default;
+  virtual void HandleRegisterNode(const rpc::RegisterNodeRequest& request, rpc::RegisterNodeReply* reply,
+                                  ReplyCallback done) = 0;
+  virtual void HandleUnregisterNode(const rpc::UnregisterNodeRequest& request, rpc::UnregisterNodeReply* reply,
+                                    ReplyCallback done) = 0;
+  virtual void HandleGetAllNodes(const rpc::GetAllNodesRequest& request, rpc::GetAllNodesReply* reply,
+                                 ReplyCallback done) = 0;
+};
+
+class ResourceHandler {
+ public:
+  virtual ~ResourceHandler() = default;
+  virtual void HandleReportResourceUsage(const rpc::ReportResourceUsageRequest& request,
+                                         rpc::ReportResourceUsageReply* reply, ReplyCallback done) = 0;
+  virtual void HandleGetClusterStatus(const rpc::GetClusterStatusRequest& request, rpc::GetClusterStatusReply* reply,
+                                      ReplyCallback done) = 0;
+};
+
+class JobHandler {
+ public:
+  virtual ~JobHandler() = default;
+  virtual void HandleGetNextJobId(const rpc::GetNextJobIdRequest& request, rpc::GetNextJobIdReply* reply,
+                                  ReplyCallback done) = 0;
+  virtual void HandleAddJob(const rpc::AddJobRequest& request, rpc::AddJobReply* reply, ReplyCallback done) = 0;
+  virtual void HandleMarkJobFinished(const rpc::MarkJobFinishedRequest& request, rpc::MarkJobFinishedReply* reply,
+                                     ReplyCallback done) = 0;
+  virtual void HandleGetJob(const rpc::GetJobRequest& request, rpc::GetJobReply* reply, ReplyCallback done) = 0;
+  virtual void HandleGetAllJobs(const rpc::GetAllJobsRequest& request, rpc::GetAllJobsReply* reply,
+                                ReplyCallback done) = 0;
+};
+
+class KvHandler {
+ public:
+  virtual ~KvHandler() = default;
+  virtual void HandleKvGet(const rpc::KvGetRequest& request, rpc::KvGetReply* reply, ReplyCallback done) = 0;
+  virtual void HandleKvPut(const rpc::KvPutRequest& request, rpc::KvPutReply* reply, ReplyCallback done) = 0;
+  virtual void HandleKvDel(const rpc::KvDelRequest& request, rpc::KvDelReply* reply, ReplyCallback done) = 0;
+  virtual void HandleKvExists(const rpc::KvExistsRequest& request, rpc::KvExistsReply* reply, ReplyCallback done) = 0;
+  virtual void HandleKvKeys(const rpc::KvKeysRequest& request, rpc::KvKeysReply* reply, ReplyCallback done) = 0;
+};
+
+class WorkerHandler {
+ public:
+  virtual ~WorkerHandler() = default;
+  virtual void HandleReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request,
+                                         rpc::ReportWorkerFailureReply* reply, ReplyCallback done) = 0;
+  virtual void HandleGetWorkerFailures(const rpc::GetWorkerFailuresRequest& request,
+                                       rpc::GetWorkerFailuresReply* reply, ReplyCallback done) = 0;
+};
+
+}  // namespace orrery::gcs

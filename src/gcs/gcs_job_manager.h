@@ -1,0 +1,49 @@
+// GcsJobManager: hands out job ids and keeps the job table. A job ends when its driver says
+// so, when its driver dies (reported by the driver's raylet), or when the driver's node dies;
+// every change is published on the JOB channel.
+#pragma once
+
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "src/common/id.h"
+#include "src/gcs/gcs_handler.h"
+#include "src/gcs/gcs_table_storage.h"
+#include "src/gcs/publisher.h"
+
+namespace orrery::gcs {
+
+// Owned and called by the GCS event loop only.
+class GcsJobManager final : public JobHandler {
+ public:
+  GcsJobManager(StoreClient& store, Publisher& publisher);
+
+  void Load(std::function<void(absl::Status)> done);
+
+  void HandleGetNextJobId(const rpc::GetNextJobIdRequest& request, rpc::GetNextJobIdReply* reply,
+                          ReplyCallback done) override;
+  void HandleAddJob(const rpc::AddJobRequest& request, rpc::AddJobReply* reply, ReplyCallback done) override;
+  void HandleMarkJobFinished(const rpc::MarkJobFinishedRequest& request, rpc::MarkJobFinishedReply* reply,
+                             ReplyCallback done) override;
+  void HandleGetJob(const rpc::GetJobRequest& request, rpc::GetJobReply* reply, ReplyCallback done) override;
+  void HandleGetAllJobs(const rpc::GetAllJobsRequest& request, rpc::GetAllJobsReply* reply,
+                        ReplyCallback done) override;
+
+  // Ends a running job (no-op otherwise) and publishes it.
+  void FinishJob(const JobId& job_id, const std::string& why);
+  // Ends every running job whose driver ran on `node_id`.
+  void OnNodeDead(const NodeId& node_id);
+
+  std::vector<rpc::PubsubMessage> Snapshot() const;
+
+ private:
+  void Publish(const rpc::JobInfo& job);
+
+  StoreClient& store_;
+  GcsTable<rpc::JobInfo> table_;
+  Publisher& publisher_;
+  uint32_t last_job_number_ = 0;
+  absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
+};
+
+}  // namespace orrery::gcs

@@ -1,0 +1,102 @@
+#include "src/gcs/gcs_server.h"
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/log.h"
+#include "src/common/clock.h"
+#include "src/common/status.h"
+#include "src/gcs/storage/in_memory_store_client.h"
+
+namespace orrery::gcs {
+
+GcsServer::GcsServer(GcsConfig config, std::string token) : config_(std::move(config)), token_(std::move(token)) {}
+
+GcsServer::~GcsServer() { Stop(); }
+
+absl::Status GcsServer::Start() {
+  loop_ = EventLoop::Create("gcs");
+  auto dispatcher = loop_->Dispatcher();
+  store_ = std::make_unique<InMemoryStoreClient>(dispatcher);
+  publisher_ = std::make_unique<Publisher>(
+      Publisher::Options{static_cast<size_t>(config_.pubsub_history)}, ClusterId::FromRandom().Binary());
+  nodes_ = std::make_unique<GcsNodeManager>(*store_, *publisher_, cluster_id_);
+  jobs_ = std::make_unique<GcsJobManager>(*store_, *publisher_);
+  kv_ = std::make_unique<GcsKvManager>(*store_);
+  workers_ = std::make_unique<GcsWorkerManager>(
+      *store_, *publisher_, static_cast<size_t>(config_.worker_failure_history),
+      [this](const JobId& job, const std::string& detail) { jobs_->FinishJob(job, "its driver died: " + detail); });
+  resources_ = std::make_unique<GcsResourceManager>(*nodes_, cluster_id_, NowMs());
+
+  rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
+  health_ = std::make_unique<GcsHealthChecker>(
+      loop_->io(),
+      GcsHealthChecker::Options{config_.health_check_period_ms, config_.health_check_timeout_ms,
+                                config_.health_check_failure_threshold},
+      [raylet_client_options](const std::string& address) mutable {
+        raylet_client_options.peer_name = "raylet at " + address;
+        return std::make_shared<raylet::GrpcRayletClient>(address, raylet_client_options);
+      },
+      [this](const NodeId& node, const std::string& reason) { nodes_->MarkNodeDead(node, reason); });
+
+  nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
+    health_->AddNode(NodeId::FromBinary(node.node_id()).value(),
+                     absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
+  });
+  nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
+    NodeId id = NodeId::FromBinary(node.node_id()).value();
+    health_->RemoveNode(id);
+    resources_->OnNodeDead(id);
+    jobs_->OnNodeDead(id);
+  });
+
+  publisher_->RegisterChannel(rpc::NODE, /*is_state=*/true, [this] { return nodes_->Snapshot(); });
+  publisher_->RegisterChannel(rpc::JOB, /*is_state=*/true, [this] { return jobs_->Snapshot(); });
+  publisher_->RegisterChannel(rpc::WORKER_DEATH, /*is_state=*/false, [this] { return workers_->Snapshot(); });
+
+  loop_->StartThread();
+
+  // Restore the tables before serving anyone.
+  std::promise<absl::Status> loaded;
+  loop_->Post([this, &loaded] {
+    nodes_->Load([this, &loaded](absl::Status status) {
+      if (!status.ok()) return loaded.set_value(status);
+      jobs_->Load([&loaded](absl::Status status) { loaded.set_value(status); });
+    });
+  });
+  if (absl::Status status = loaded.get_future().get(); !status.ok()) return Annotate(status, "loading GCS tables");
+
+  calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, dispatcher);
+  service_ = std::make_unique<GcsGrpcService>(
+      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *publisher_},
+      static_cast<size_t>(config_.pubsub_max_queued));
+  server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
+  server_->AddService(service_.get());
+  if (absl::Status status = server_->Start(); !status.ok()) {
+    server_.reset();
+    return status;
+  }
+  spdlog::info("GCS serving on {}:{}, cluster {}", config_.host, server_->port(), cluster_id_.Hex());
+  return absl::OkStatus();
+}
+
+void GcsServer::Stop() {
+  if (stopped_ || loop_ == nullptr) return;
+  stopped_ = true;
+  // 1. Answer every open call and stream, so the server's shutdown waits on nothing.
+  if (calls_) calls_->Stop();
+  std::promise<void> streams_closed;
+  loop_->Post([this, &streams_closed] {
+    publisher_->Stop();
+    health_->Stop();
+    streams_closed.set_value();
+  });
+  streams_closed.get_future().wait();
+  // 2. Stop serving.
+  if (server_) server_->Shutdown(500);
+  // 3. Stop the loop; nothing runs on it any more.
+  loop_->Stop();
+  spdlog::info("GCS stopped");
+}
+
+}  // namespace orrery::gcs

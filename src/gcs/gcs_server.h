@@ -1,0 +1,57 @@
+// GcsServer: builds, wires, starts and stops every part of orrery-gcs in one written order.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "src/common/event_loop.h"
+#include "src/common/id.h"
+#include "src/gcs/gcs_config.h"
+#include "src/gcs/gcs_grpc_service.h"
+#include "src/gcs/gcs_health_checker.h"
+#include "src/gcs/gcs_job_manager.h"
+#include "src/gcs/gcs_kv_manager.h"
+#include "src/gcs/gcs_node_manager.h"
+#include "src/gcs/gcs_resource_manager.h"
+#include "src/gcs/gcs_worker_manager.h"
+#include "src/gcs/publisher.h"
+#include "src/gcs/storage/store_client.h"
+#include "src/rpc/grpc_server.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::gcs {
+
+class GcsServer {
+ public:
+  // `token` is the resolved cluster token.
+  GcsServer(GcsConfig config, std::string token);
+  ~GcsServer();
+
+  // Starts the event loop thread, restores the tables from storage, then serves.
+  absl::Status Start();
+  // Stops in order: open calls and streams finished, the server, health checks, the loop.
+  void Stop();
+
+  int port() const { return server_ ? server_->port() : 0; }
+  const ClusterId& cluster_id() const { return cluster_id_; }
+
+ private:
+  const GcsConfig config_;
+  const std::string token_;
+  const ClusterId cluster_id_ = ClusterId::FromRandom();
+  std::shared_ptr<EventLoop> loop_;
+  std::unique_ptr<StoreClient> store_;
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<GcsNodeManager> nodes_;
+  std::unique_ptr<GcsJobManager> jobs_;
+  std::unique_ptr<GcsKvManager> kv_;
+  std::unique_ptr<GcsWorkerManager> workers_;
+  std::unique_ptr<GcsResourceManager> resources_;
+  std::unique_ptr<GcsHealthChecker> health_;
+  std::unique_ptr<rpc::ServerCalls> calls_;
+  std::unique_ptr<GcsGrpcService> service_;
+  std::unique_ptr<rpc::GrpcServer> server_;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::gcs

@@ -1,0 +1,36 @@
+// StoreClient: the one storage interface every GCS table writes through. In memory today;
+// a file or Redis implementation makes a restartable GCS without touching the managers.
+// Asynchronous by contract: callbacks run later on the GCS event loop, never inside the call.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace orrery::gcs {
+
+class StoreClient {
+ public:
+  template <typename T>
+  using Callback = std::function<void(absl::StatusOr<T>)>;
+
+  virtual ~StoreClient() = default;
+
+  // Stores `value` under `key`; with !overwrite an existing key keeps its value.
+  // Answers whether the key is new.
+  virtual void Put(const std::string& table, const std::string& key, std::string value, bool overwrite,
+                   Callback<bool> done) = 0;
+  virtual void Get(const std::string& table, const std::string& key, Callback<std::optional<std::string>> done) = 0;
+  virtual void GetAll(const std::string& table, Callback<absl::flat_hash_map<std::string, std::string>> done) = 0;
+  // Answers how many keys were deleted.
+  virtual void Delete(const std::string& table, const std::string& key, Callback<int64_t> done) = 0;
+  virtual void DeleteByPrefix(const std::string& table, const std::string& prefix, Callback<int64_t> done) = 0;
+  virtual void Keys(const std::string& table, const std::string& prefix, Callback<std::vector<std::string>> done) = 0;
+  virtual void Exists(const std::string& table, const std::string& key, Callback<bool> done) = 0;
+};
+
+}  // namespace orrery::gcs

@@ -1,0 +1,184 @@
+#include "src/launcher/local_cluster.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "orrery/gcs.grpc.pb.h"
+#include "orrery/version.h"
+#include "src/common/clock.h"
+#include "src/common/net.h"
+#include "src/common/process.h"
+#include "src/common/status.h"
+#include "src/gcs/client/gcs_client.h"
+
+namespace orrery::launcher {
+
+namespace {
+
+std::string Root(const NodeOptions& options) {
+  return options.temp_dir.empty() ? DefaultTempDir() : options.temp_dir;
+}
+
+void KillDaemon(DaemonProcess& daemon) {
+  if (daemon.pid <= 0) return;
+  kill(-daemon.pid, SIGKILL);
+  if (daemon.pidfd >= 0) {
+    WaitForExit(daemon.pidfd, 5000);
+    TryReap(daemon.pidfd);
+    close(daemon.pidfd);
+    daemon.pidfd = -1;
+  }
+}
+
+absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const SessionDir& session,
+                                          const std::string& gcs_address, const std::string& node_ip,
+                                          const NodeOptions& options) {
+  std::vector<std::string> args = {"--gcs-address=" + gcs_address,        "--node-ip-address=" + node_ip,
+                                   "--session-dir=" + session.path(),     "--temp-dir=" + Root(options),
+                                   "--token-file=" + session.TokenFile()};
+  if (options.num_cpus >= 0) args.push_back(absl::StrCat("--num-cpus=", options.num_cpus));
+  if (options.num_gpus >= 0) args.push_back(absl::StrCat("--num-gpus=", options.num_gpus));
+  if (!options.resources.empty()) args.push_back("--resources=" + options.resources);
+  std::string output = absl::StrCat(session.LogsDir(), "/raylet-", NowMs(), ".out");
+  return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms);
+}
+
+}  // namespace
+
+absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
+  ORRERY_ASSIGN_OR_RETURN(std::string bin_dir, FindBinDir());
+  std::string node_ip = options.node.node_ip_address.empty() ? DefaultNodeIp() : options.node.node_ip_address;
+  if (options.port != 0 && !TcpPortFree("0.0.0.0", options.port)) {
+    return absl::AlreadyExistsError(absl::StrCat("port ", options.port,
+                                                 " is already in use; choose another with --port"));
+  }
+  StartedNode node;
+  ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
+  node.token = GenerateToken();
+  ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
+
+  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--session-dir=" + node.session.path(),
+                                       "--token-file=" + node.session.TokenFile()};
+  auto gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
+                         options.node.start_timeout_ms);
+  if (!gcs.ok()) return gcs.status();
+  node.gcs = *gcs;
+  node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
+
+  ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
+                       /*head=*/true};
+  if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
+    KillDaemon(node.gcs);
+    return status;
+  }
+  auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node);
+  if (!raylet.ok()) {
+    KillDaemon(node.gcs);
+    return raylet.status();
+  }
+  node.raylet = *raylet;
+  node.node_id = node.raylet.ready.value("node_id", "");
+  return node;
+}
+
+absl::Status CheckCluster(const std::string& address, const std::string& token) {
+  ORRERY_RETURN_IF_ERROR(ParseHostPort(address).status());
+  rpc::RpcOptions rpc;
+  gcs::GrpcGcsClient client(address, rpc::ClientOptions{"GCS at " + address, token, rpc});
+  rpc::CallOptions options;
+  options.timeout_ms = 5000;
+  auto reply =
+      client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
+  if (reply.ok()) {
+    if (reply->version() != ORRERY_VERSION_STRING) {
+      return absl::FailedPreconditionError(absl::StrCat("the cluster at ", address, " runs Orrery ", reply->version(),
+                                                        ", this host runs Orrery ", ORRERY_VERSION_STRING));
+    }
+    return absl::OkStatus();
+  }
+  switch (reply.status().code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return absl::UnauthenticatedError("the cluster at " + address + " refused the token: " +
+                                        std::string(reply.status().message()));
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::UnavailableError("no Orrery head answers at " + address + " (" +
+                                    std::string(reply.status().message()) + ")");
+    default:
+      return reply.status();
+  }
+}
+
+absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::string& token,
+                                        const NodeOptions& options) {
+  ORRERY_ASSIGN_OR_RETURN(std::string bin_dir, FindBinDir());
+  ORRERY_RETURN_IF_ERROR(ParseHostPort(address).status());
+  StartedNode node;
+  node.gcs_address = address;
+  // Reuse this host's session of the same cluster (a second raylet beside the head, or
+  // beside another joined raylet); otherwise start one.
+  std::string root = Root(options);
+  auto latest = LatestSession(root);
+  std::string existing_token;
+  if (latest.ok()) {
+    auto record = ReadClusterRecord(*latest);
+    if (record.ok() && record->gcs_address == address) {
+      node.session = *latest;
+      if (auto t = ReadToken(latest->TokenFile()); t.ok()) existing_token = *t;
+    }
+  }
+  node.token = token.empty() ? existing_token : token;
+  if (node.token.empty()) {
+    return absl::InvalidArgumentError("joining " + address +
+                                      " needs the cluster token: pass --token (printed by `orrery start --head`)");
+  }
+  ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
+  if (node.session.path().empty()) {
+    ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(root));
+    ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, {address, "", ORRERY_VERSION_STRING, NowMs(), false}));
+  }
+  if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
+  std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
+  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options));
+  node.node_id = node.raylet.ready.value("node_id", "");
+  return node;
+}
+
+absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const std::string& token,
+                                             const std::string& temp_dir) {
+  ClusterTarget target{address, token};
+  auto from_env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+  };
+  if (target.address.empty()) target.address = from_env("ORRERY_ADDRESS");
+  if (target.token.empty()) target.token = from_env("ORRERY_TOKEN");
+  if (!target.address.empty() && !target.token.empty()) return target;
+
+  std::string root = temp_dir.empty() ? DefaultTempDir() : temp_dir;
+  auto session = LatestSession(root);
+  if (!session.ok()) {
+    if (target.address.empty()) {
+      return absl::NotFoundError("no cluster address: pass --address or set ORRERY_ADDRESS (no local session under " +
+                                 root + ")");
+    }
+    return absl::InvalidArgumentError("no cluster token for " + target.address +
+                                      ": pass --token or set ORRERY_TOKEN");
+  }
+  auto record = ReadClusterRecord(*session);
+  if (!record.ok()) return record.status();
+  if (target.address.empty()) target.address = record->gcs_address;
+  if (target.token.empty()) {
+    if (record->gcs_address != target.address) {
+      return absl::InvalidArgumentError("no cluster token for " + target.address +
+                                        ": pass --token or set ORRERY_TOKEN");
+    }
+    ORRERY_ASSIGN_OR_RETURN(target.token, ReadToken(session->TokenFile()));
+  }
+  return target;
+}
+
+}  // namespace orrery::launcher

@@ -1,0 +1,56 @@
+// Starting a head (GCS + raylet) or a joining raylet on this host, in a session under a
+// temp-dir root; and finding the cluster a command on this host should talk to.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/common/session.h"
+#include "src/launcher/daemon_launcher.h"
+
+namespace orrery::launcher {
+
+struct NodeOptions {
+  std::string temp_dir;          // root; empty: DefaultTempDir()
+  std::string node_ip_address;   // empty: detect
+  double num_cpus = -1;          // negative: the machine's cores
+  int num_gpus = -1;             // negative: detect
+  std::string resources;         // JSON; empty: none
+  int64_t start_timeout_ms = 30'000;
+};
+
+struct HeadOptions {
+  NodeOptions node;
+  int port = 6391;  // 0: any free port
+};
+
+struct StartedNode {
+  SessionDir session;
+  std::string gcs_address;  // HOST:PORT
+  std::string token;
+  std::string node_id;      // hex
+  DaemonProcess gcs;        // pid -1 when joining
+  DaemonProcess raylet;
+};
+
+// A new session with a new token, the GCS, then a raylet. On failure nothing is left running.
+absl::StatusOr<StartedNode> StartHead(const HeadOptions& options);
+
+// A raylet joining the cluster at `address`, after checking the address and token answer.
+absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::string& token,
+                                        const NodeOptions& options);
+
+// Where a command talks to: `address`/`token` when given, else ORRERY_ADDRESS/ORRERY_TOKEN,
+// else the newest session under `temp_dir` (and its token file).
+struct ClusterTarget {
+  std::string address;
+  std::string token;
+};
+absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const std::string& token,
+                                             const std::string& temp_dir);
+
+// Checks that a GCS answers at `address` and accepts `token`; the error says which failed.
+absl::Status CheckCluster(const std::string& address, const std::string& token);
+
+}  // namespace orrery::launcher

@@ -1,0 +1,447 @@
+#include "src/raylet/lease_manager.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/common/clock.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+
+namespace orrery::raylet {
+
+LeaseManager::LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerPool& pool,
+                           const ClusterView& cluster, JobCheck check_job)
+    : io_(io),
+      options_(std::move(options)),
+      resources_(resources),
+      pool_(pool),
+      cluster_(cluster),
+      check_job_(std::move(check_job)),
+      sweep_timer_(io) {}
+
+void LeaseManager::Start() { ScheduleSweep(); }
+
+void LeaseManager::Stop() {
+  stopped_ = true;
+  sweep_timer_.cancel();
+  for (auto& [id, lease] : leases_) Answer(*lease, absl::UnavailableError("the raylet is stopping"));
+}
+
+// ---- requests ----
+
+absl::Status LeaseManager::Validate(const rpc::LeaseSpec& spec, ResourceSet* demand) const {
+  auto lease_id = LeaseId::FromBinary(spec.lease_id());
+  if (!lease_id.ok()) return Annotate(lease_id.status(), "lease_id");
+  if (lease_id->IsNil()) return absl::InvalidArgumentError("lease_id is nil");
+  auto job_id = JobId::FromBinary(spec.job_id());
+  if (!job_id.ok()) return Annotate(job_id.status(), "job_id");
+  if (job_id->IsNil()) return absl::InvalidArgumentError("job_id is nil");
+  auto holder = WorkerId::FromBinary(spec.holder().worker_id());
+  if (!holder.ok()) return Annotate(holder.status(), "holder.worker_id");
+  if (auto node = NodeId::FromOptionalBinary(spec.holder().node_id()); !node.ok()) {
+    return Annotate(node.status(), "holder.node_id");
+  }
+  auto resources = ResourceSet::FromProto(spec.resources());
+  if (!resources.ok()) return resources.status();
+  ORRERY_RETURN_IF_ERROR(NodeResources::ValidateDemand(*resources));
+  *demand = std::move(*resources);
+  return absl::OkStatus();
+}
+
+void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply,
+                                rpc::ReplyCallback done) {
+  if (stopped_) return done(absl::UnavailableError("the raylet is stopping"));
+  ResourceSet demand;
+  if (absl::Status status = Validate(request.lease(), &demand); !status.ok()) {
+    return done(Annotate(status, "RequestWorkerLease"));
+  }
+  LeaseId id = LeaseId::FromBinary(request.lease().lease_id()).value();
+  if (finished_.contains(id)) {
+    // The lease was granted and returned, or cancelled: a late retry gets nothing new.
+    reply->set_result(rpc::RequestWorkerLeaseReply::CANCELED);
+    return done(absl::OkStatus());
+  }
+  if (auto it = leases_.find(id); it != leases_.end()) {
+    Lease& lease = *it->second;
+    if (lease.state == Lease::State::kGranted) {
+      FillGrant(lease, reply);
+      return done(absl::OkStatus());
+    }
+    Attach(lease, reply, std::move(done), request.wait_ms());
+    return;
+  }
+  JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
+  check_job_(job_id, [this, request, demand, reply, done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) return done(status);
+    Enqueue(request, std::move(demand), reply, std::move(done));
+  });
+}
+
+void LeaseManager::Enqueue(const rpc::RequestWorkerLeaseRequest& request, ResourceSet demand,
+                           rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done) {
+  LeaseId id = LeaseId::FromBinary(request.lease().lease_id()).value();
+  // The job check was asynchronous: the same id may have arrived again meanwhile.
+  if (finished_.contains(id)) {
+    reply->set_result(rpc::RequestWorkerLeaseReply::CANCELED);
+    return done(absl::OkStatus());
+  }
+  if (auto it = leases_.find(id); it != leases_.end()) {
+    if (it->second->state == Lease::State::kGranted) {
+      FillGrant(*it->second, reply);
+      return done(absl::OkStatus());
+    }
+    return Attach(*it->second, reply, std::move(done), request.wait_ms());
+  }
+  auto lease = std::make_unique<Lease>();
+  lease->id = id;
+  lease->spec = request.lease();
+  lease->demand = std::move(demand);
+  lease->holder = WorkerId::FromBinary(request.lease().holder().worker_id()).value();
+  lease->holder_node = NodeId::FromOptionalBinary(request.lease().holder().node_id()).value();
+  Lease& ref = *lease;
+  leases_[id] = std::move(lease);
+  queue_.push_back(id);
+  Attach(ref, reply, std::move(done), request.wait_ms());
+  Dispatch();
+  Changed();
+}
+
+void LeaseManager::Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done,
+                          int64_t wait_ms) {
+  // A newer call for the same lease replaces an older one still open.
+  if (lease.done) AnswerPending(lease);
+  lease.reply = reply;
+  lease.done = std::move(done);
+  lease.detached_since_ms = 0;
+  int64_t wait = std::clamp<int64_t>(wait_ms, 0, options_.max_wait_ms);
+  lease.wait_timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(wait));
+  LeaseId id = lease.id;
+  lease.wait_timer->async_wait([this, id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = leases_.find(id);
+    if (it != leases_.end() && it->second->done) AnswerPending(*it->second);
+  });
+}
+
+void LeaseManager::AnswerPending(Lease& lease) {
+  lease.reply->set_result(rpc::RequestWorkerLeaseReply::PENDING);
+  lease.reply->set_infeasible(lease.infeasible);
+  Answer(lease, absl::OkStatus());
+}
+
+void LeaseManager::Answer(Lease& lease, const absl::Status& status) {
+  if (!lease.done) return;
+  rpc::ReplyCallback done = std::move(lease.done);
+  lease.done = nullptr;
+  lease.reply = nullptr;
+  if (lease.wait_timer) lease.wait_timer->cancel();
+  lease.detached_since_ms = MonotonicMs();
+  done(status);
+}
+
+void LeaseManager::FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* reply) const {
+  reply->set_result(rpc::RequestWorkerLeaseReply::GRANTED);
+  rpc::WorkerAddress* address = reply->mutable_worker();
+  address->set_worker_id(lease.worker->id.Binary());
+  address->set_node_id(options_.node_id.Binary());
+  address->set_ip(options_.node_ip);
+  address->set_port(lease.worker->port);
+  reply->set_worker_pid(lease.worker->pid);
+  for (const auto& [resource, chosen] : lease.allocation->instances) {
+    rpc::ResourceInstances* instances = reply->add_instances();
+    instances->set_resource(resource);
+    for (int id : lease.allocation->InstanceIds(resource)) instances->add_instance_ids(id);
+  }
+}
+
+// ---- granting ----
+
+WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
+  WorkerKey key;
+  key.job_id = JobId::FromBinary(lease.spec.job_id()).value();
+  key.runtime_env_hash = lease.spec.runtime_env_hash();
+  key.is_actor = lease.spec.is_actor_worker();
+  std::vector<std::string> names;
+  for (int index : lease.allocation->InstanceIds(kGpu)) {
+    names.push_back(static_cast<size_t>(index) < options_.gpu_names.size() ? options_.gpu_names[index]
+                                                                            : std::to_string(index));
+  }
+  key.gpu_ids = absl::StrJoin(names, ",");
+  return key;
+}
+
+void LeaseManager::Dispatch() {
+  if (stopped_) return;
+  std::deque<LeaseId> still_queued;
+  bool changed = false;
+  for (const LeaseId& id : queue_) {
+    auto it = leases_.find(id);
+    if (it == leases_.end() || it->second->state != Lease::State::kQueued) continue;
+    Lease& lease = *it->second;
+    if (!resources_.CheckFeasible(lease.demand).ok()) {
+      if (auto node = cluster_.FeasibleNode(lease.demand, options_.node_id); node.has_value() && lease.done) {
+        lease.reply->set_result(rpc::RequestWorkerLeaseReply::SPILLBACK);
+        rpc::NodeAddress* target = lease.reply->mutable_spillback_node();
+        target->set_node_id(node->node_id());
+        target->set_ip(node->node_ip());
+        target->set_port(node->node_manager_port());
+        Answer(lease, absl::OkStatus());
+        leases_.erase(it);
+        changed = true;
+        continue;
+      }
+      lease.infeasible = !cluster_.FeasibleNode(lease.demand, options_.node_id).has_value();
+      still_queued.push_back(id);
+      continue;
+    }
+    lease.infeasible = false;
+    std::optional<Allocation> allocation = resources_.Allocate(lease.demand);
+    if (!allocation) {
+      still_queued.push_back(id);
+      continue;
+    }
+    lease.allocation = std::move(allocation);
+    lease.state = Lease::State::kDispatched;
+    changed = true;
+    pool_.PopWorker(KeyFor(lease), [this, id](absl::StatusOr<std::shared_ptr<Worker>> worker) {
+      OnWorkerReady(id, std::move(worker));
+    });
+  }
+  queue_ = std::move(still_queued);
+  if (changed) Changed();
+}
+
+void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker) {
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end() || it->second->state != Lease::State::kDispatched) {
+    // Cancelled while the worker started: it goes back to the pool.
+    if (worker.ok()) pool_.PushWorker(*worker);
+    return;
+  }
+  Lease& lease = *it->second;
+  if (!worker.ok()) {
+    spdlog::warn("lease {} failed: {}", lease_id.ShortHex(), worker.status().message());
+    Answer(lease, worker.status());
+    Release(lease);
+    leases_.erase(it);
+    Changed();
+    Dispatch();
+    return;
+  }
+  lease.worker = *worker;
+  lease.state = Lease::State::kGranted;
+  lease.worker->lease_id = lease_id;
+  lease.worker->lease_holder = lease.holder;
+  ++total_granted_;
+  if (lease.done) {
+    FillGrant(lease, lease.reply);
+    Answer(lease, absl::OkStatus());
+  }
+}
+
+void LeaseManager::Release(Lease& lease) {
+  if (lease.lent) {
+    ResourceSet cpu;
+    cpu.Set(kCpu, lease.allocation->resources.Get(kCpu));
+    resources_.Reclaim(cpu);
+    lease.lent = false;
+    lent_cpus_ -= static_cast<int>(cpu.Get(kCpu).Ceil());
+    pool_.SetLentCpus(lent_cpus_);
+  }
+  if (lease.allocation) resources_.Release(*lease.allocation);
+  lease.allocation.reset();
+}
+
+void LeaseManager::Finish(const LeaseId& lease_id) {
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return;
+  if (it->second->done) {
+    it->second->reply->set_result(rpc::RequestWorkerLeaseReply::CANCELED);
+    Answer(*it->second, absl::OkStatus());
+  }
+  Release(*it->second);
+  leases_.erase(it);
+  if (finished_.insert(lease_id).second) finished_order_.push_back(lease_id);
+  while (finished_order_.size() > options_.remembered_leases) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+  Changed();
+  Dispatch();
+}
+
+// ---- cancel, return, block ----
+
+void LeaseManager::CancelLease(const rpc::CancelWorkerLeaseRequest& request, rpc::CancelWorkerLeaseReply* reply,
+                               rpc::ReplyCallback done) {
+  auto id = LeaseId::FromBinary(request.lease_id());
+  if (!id.ok()) return done(Annotate(id.status(), "CancelWorkerLease"));
+  auto it = leases_.find(*id);
+  if (it == leases_.end()) {
+    // Already cancelled (a retry), or never seen.
+    reply->set_canceled(finished_.contains(*id));
+    return done(absl::OkStatus());
+  }
+  Lease& lease = *it->second;
+  if (lease.state == Lease::State::kGranted) {
+    reply->set_already_granted(true);
+    return done(absl::OkStatus());
+  }
+  if (lease.done) {
+    lease.reply->set_result(rpc::RequestWorkerLeaseReply::CANCELED);
+    Answer(lease, absl::OkStatus());
+  }
+  reply->set_canceled(true);
+  Finish(*id);
+  done(absl::OkStatus());
+}
+
+void LeaseManager::ReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply,
+                                rpc::ReplyCallback done) {
+  auto id = LeaseId::FromBinary(request.lease_id());
+  if (!id.ok()) return done(Annotate(id.status(), "ReturnWorker"));
+  auto it = leases_.find(*id);
+  if (it == leases_.end() || it->second->state != Lease::State::kGranted) {
+    if (finished_.contains(*id)) return done(absl::OkStatus());  // a retried return
+    return done(absl::NotFoundError("no granted lease " + id->Hex()));
+  }
+  std::shared_ptr<Worker> worker = it->second->worker;
+  if (request.kill_worker()) {
+    pool_.KillWorker(worker, "its lease holder returned it as unusable" +
+                                 (request.reason().empty() ? std::string() : ": " + request.reason()));
+  } else {
+    pool_.PushWorker(worker);
+  }
+  Finish(*id);
+  done(absl::OkStatus());
+}
+
+absl::Status LeaseManager::SetBlocked(const WorkerId& worker_id, bool blocked) {
+  std::shared_ptr<Worker> worker = pool_.Find(worker_id);
+  if (worker == nullptr) return absl::NotFoundError("no worker " + worker_id.Hex() + " on this node");
+  auto it = leases_.find(worker->lease_id);
+  if (worker->lease_id.IsNil() || it == leases_.end()) {
+    return absl::FailedPreconditionError("worker " + worker_id.Hex() + " holds no lease");
+  }
+  Lease& lease = *it->second;
+  if (lease.lent == blocked) return absl::OkStatus();
+  ResourceSet cpu;
+  cpu.Set(kCpu, lease.allocation->resources.Get(kCpu));
+  int count = static_cast<int>(cpu.Get(kCpu).Ceil());
+  if (blocked) {
+    resources_.Lend(cpu);
+    lent_cpus_ += count;
+  } else {
+    resources_.Reclaim(cpu);
+    lent_cpus_ -= count;
+  }
+  lease.lent = blocked;
+  worker->blocked = blocked;
+  pool_.SetLentCpus(lent_cpus_);
+  Changed();
+  if (blocked) Dispatch();
+  return absl::OkStatus();
+}
+
+// ---- deaths ----
+
+void LeaseManager::OnWorkerDied(const std::shared_ptr<Worker>& worker) {
+  if (worker->lease_id.IsNil()) return;
+  auto it = leases_.find(worker->lease_id);
+  if (it == leases_.end()) return;
+  Finish(worker->lease_id);
+}
+
+void LeaseManager::OnHolderDied(const WorkerId& holder) {
+  std::vector<LeaseId> ids;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->holder == holder) ids.push_back(id);
+  }
+  for (const LeaseId& id : ids) {
+    std::shared_ptr<Worker> worker = leases_[id]->worker;
+    Finish(id);
+    // It may be running work for an owner that no longer exists.
+    if (worker) pool_.KillWorker(worker, "its lease holder died");
+  }
+}
+
+void LeaseManager::OnHolderNodeDied(const NodeId& node) {
+  absl::flat_hash_set<WorkerId> holders;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->holder_node == node) holders.insert(lease->holder);
+  }
+  for (const WorkerId& holder : holders) OnHolderDied(holder);
+}
+
+void LeaseManager::OnJobFinished(const JobId& job) {
+  std::vector<LeaseId> ids;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->spec.job_id() == job.Binary()) ids.push_back(id);
+  }
+  for (const LeaseId& id : ids) {
+    Lease& lease = *leases_[id];
+    if (lease.done) {
+      Answer(lease, absl::FailedPreconditionError("job " + job.Hex() + " has finished"));
+    }
+    Finish(id);
+  }
+}
+
+// ---- upkeep and reporting ----
+
+void LeaseManager::ScheduleSweep() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    DropAbandoned();
+    ScheduleSweep();
+  });
+}
+
+void LeaseManager::DropAbandoned() {
+  int64_t now = MonotonicMs();
+  std::vector<LeaseId> abandoned;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->state == Lease::State::kDispatched || lease->done || lease->detached_since_ms == 0) continue;
+    if (now - lease->detached_since_ms > options_.abandon_after_ms) abandoned.push_back(id);
+  }
+  for (const LeaseId& id : abandoned) {
+    spdlog::info("dropping lease {}: its requester stopped asking", id.ShortHex());
+    std::shared_ptr<Worker> worker = leases_[id]->worker;
+    if (worker) pool_.PushWorker(worker);
+    Finish(id);
+  }
+}
+
+std::vector<rpc::ResourceDemand> LeaseManager::Demands() const {
+  std::map<ResourceSet, rpc::ResourceDemand> by_shape;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->state != Lease::State::kQueued) continue;
+    rpc::ResourceDemand& demand = by_shape[lease->demand];
+    if (demand.count() == 0) lease->demand.ToProto(demand.mutable_shape());
+    demand.set_count(demand.count() + 1);
+    demand.set_infeasible(demand.infeasible() || lease->infeasible);
+  }
+  std::vector<rpc::ResourceDemand> demands;
+  for (auto& [shape, demand] : by_shape) demands.push_back(std::move(demand));
+  return demands;
+}
+
+int LeaseManager::num_pending() const {
+  int count = 0;
+  for (const auto& [id, lease] : leases_) count += lease->state != Lease::State::kGranted;
+  return count;
+}
+
+int LeaseManager::num_granted() const {
+  int count = 0;
+  for (const auto& [id, lease] : leases_) count += lease->state == Lease::State::kGranted;
+  return count;
+}
+
+void LeaseManager::Changed() {
+  if (on_change_) on_change_();
+}
+
+}  // namespace orrery::raylet

@@ -1,0 +1,134 @@
+// LeaseManager: worker leases on this node. A request is queued until its resources are free
+// and a worker of its key is ready, then granted. Lease ids make every step idempotent: a
+// retried request is answered with the same grant (never a second one), a retried cancel or
+// return is a no-op. A request no node could ever hold stays queued as infeasible demand; one
+// another node could hold is answered with that node (spillback).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "orrery/gcs.pb.h"
+#include "orrery/node_manager.pb.h"
+#include "src/raylet/cluster_view.h"
+#include "src/raylet/node_resources.h"
+#include "src/raylet/worker_pool.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::raylet {
+
+// Owned and called by the raylet event loop only.
+class LeaseManager {
+ public:
+  struct Options {
+    NodeId node_id;
+    std::string node_ip;
+    // Requests are held open at most this long before the PENDING answer.
+    int64_t max_wait_ms = 30'000;
+    // A lease nobody is asking about any more (its requester stopped re-asking) is dropped,
+    // and an unclaimed grant returned, after this long.
+    int64_t abandon_after_ms = 120'000;
+    // CUDA names of this node's GPU instances, by index.
+    std::vector<std::string> gpu_names;
+    size_t remembered_leases = 10'000;
+  };
+  // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
+  using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
+
+  LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerPool& pool,
+               const ClusterView& cluster, JobCheck check_job);
+
+  void Start();
+  // Answers every open request UNAVAILABLE.
+  void Stop();
+
+  void RequestLease(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply,
+                    rpc::ReplyCallback done);
+  void CancelLease(const rpc::CancelWorkerLeaseRequest& request, rpc::CancelWorkerLeaseReply* reply,
+                   rpc::ReplyCallback done);
+  void ReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply, rpc::ReplyCallback done);
+  // A leased worker blocks in Get/Wait: its CPUs are lent to the node until it unblocks.
+  absl::Status SetBlocked(const WorkerId& worker_id, bool blocked);
+
+  // A leased worker died: its lease ends and its resources return.
+  void OnWorkerDied(const std::shared_ptr<Worker>& worker);
+  // The holder of leases died (or its node did): its queued requests are dropped and its
+  // workers ended.
+  void OnHolderDied(const WorkerId& holder);
+  void OnHolderNodeDied(const NodeId& node);
+  void OnJobFinished(const JobId& job);
+  // The cluster changed: infeasible requests may now spill back, or no longer be infeasible.
+  void OnClusterChanged() { Dispatch(); }
+
+  std::vector<rpc::ResourceDemand> Demands() const;
+  int num_pending() const;
+  int num_granted() const;
+  int64_t total_granted() const { return total_granted_; }
+  int lent_cpus() const { return lent_cpus_; }
+
+  // Called whenever available resources or demand change (for prompt reporting).
+  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+
+ private:
+  struct Lease {
+    enum class State { kQueued, kDispatched, kGranted };
+    LeaseId id;
+    rpc::LeaseSpec spec;
+    ResourceSet demand;
+    WorkerId holder;
+    NodeId holder_node;
+    State state = State::kQueued;
+    bool infeasible = false;
+    std::optional<Allocation> allocation;
+    std::shared_ptr<Worker> worker;
+    bool lent = false;
+    // The open call waiting on this lease, if any.
+    rpc::RequestWorkerLeaseReply* reply = nullptr;
+    rpc::ReplyCallback done;
+    std::unique_ptr<boost::asio::steady_timer> wait_timer;
+    int64_t detached_since_ms = 0;
+  };
+
+  absl::Status Validate(const rpc::LeaseSpec& spec, ResourceSet* demand) const;
+  void Enqueue(const rpc::RequestWorkerLeaseRequest& request, ResourceSet demand, rpc::RequestWorkerLeaseReply* reply,
+               rpc::ReplyCallback done);
+  void Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done, int64_t wait_ms);
+  void AnswerPending(Lease& lease);
+  void Answer(Lease& lease, const absl::Status& status);
+  void FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* reply) const;
+  void Dispatch();
+  void OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker);
+  void Release(Lease& lease);
+  // Ends a lease: releases what it holds, forgets it, remembers its id.
+  void Finish(const LeaseId& lease_id);
+  WorkerKey KeyFor(const Lease& lease) const;
+  void DropAbandoned();
+  void ScheduleSweep();
+  void Changed();
+
+  boost::asio::io_context& io_;
+  const Options options_;
+  NodeResources& resources_;
+  WorkerPool& pool_;
+  const ClusterView& cluster_;
+  JobCheck check_job_;
+  absl::flat_hash_map<LeaseId, std::unique_ptr<Lease>> leases_;
+  std::deque<LeaseId> queue_;
+  // Ids of leases that ended, so a late retry of their request is not granted again.
+  absl::flat_hash_set<LeaseId> finished_;
+  std::deque<LeaseId> finished_order_;
+  int lent_cpus_ = 0;
+  int64_t total_granted_ = 0;
+  boost::asio::steady_timer sweep_timer_;
+  std::function<void()> on_change_;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::raylet

@@ -1,0 +1,254 @@
+#include "src/raylet/node_manager.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/clock.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+
+namespace orrery::raylet {
+
+NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceSet total, gcs::GcsClient& gcs,
+                         FatalCallback on_fatal)
+    : io_(io),
+      options_(std::move(options)),
+      gcs_(gcs),
+      on_fatal_(std::move(on_fatal)),
+      resources_(std::move(total)),
+      pool_(io, options_.pool, [this](const JobId& job) { return FindJob(job); },
+            [this](const std::shared_ptr<Worker>& worker, rpc::ExitType type, const std::string& detail) {
+              OnProcessDeath(worker, type, detail);
+            }),
+      leases_(io, options_.leases, resources_, pool_, cluster_,
+              [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); }),
+      report_timer_(io) {}
+
+void NodeManager::Start() {
+  pool_.Start();
+  leases_.Start();
+  // Demand and availability reach `orrery status` promptly, not only on the period.
+  leases_.set_on_change([this] { ScheduleReport(50); });
+  last_report_ok_ms_ = MonotonicMs();
+  ScheduleReport(0);
+}
+
+void NodeManager::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  report_timer_.cancel();
+  leases_.Stop();
+  pool_.Stop();
+}
+
+// ---- jobs ----
+
+const rpc::JobConfig* NodeManager::FindJob(const JobId& job_id) const {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.state() != rpc::JobInfo::RUNNING) return nullptr;
+  return &it->second.config();
+}
+
+void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)> done) {
+  auto answer = [job_id](const rpc::JobInfo& job) {
+    if (job.state() == rpc::JobInfo::FINISHED) {
+      return absl::FailedPreconditionError("job " + job_id.Hex() + " has finished");
+    }
+    if (job.config().worker_command().empty()) {
+      return absl::FailedPreconditionError("job " + job_id.Hex() + " registered no worker command");
+    }
+    return absl::OkStatus();
+  };
+  if (auto it = jobs_.find(job_id); it != jobs_.end()) return done(answer(it->second));
+  // Not heard of yet (the JOB channel may lag a new driver): ask the GCS, once per job.
+  auto& waiting = job_fetches_[job_id];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;
+  rpc::GetJobRequest request;
+  request.set_job_id(job_id.Binary());
+  gcs_.GetJob(request, [this, job_id, answer](absl::StatusOr<rpc::GetJobReply> reply) {
+    auto callbacks = std::move(job_fetches_[job_id]);
+    job_fetches_.erase(job_id);
+    absl::Status status;
+    if (reply.ok()) {
+      jobs_.try_emplace(job_id, reply->job());
+      status = answer(jobs_[job_id]);
+    } else if (absl::IsNotFound(reply.status())) {
+      status = absl::NotFoundError("unknown job " + job_id.Hex());
+    } else {
+      status = Annotate(reply.status(), "looking up job " + job_id.Hex());
+    }
+    for (auto& callback : callbacks) callback(status);
+  });
+}
+
+// ---- the change feed ----
+
+void NodeManager::OnNodeMessage(const rpc::PubsubMessage& message) {
+  if (message.snapshot_end()) {
+    cluster_.Retain(snapshot_nodes_);
+    snapshot_nodes_.clear();
+    leases_.OnClusterChanged();
+    return;
+  }
+  if (!message.has_node()) return;
+  const rpc::NodeInfo& node = message.node();
+  auto node_id = NodeId::FromBinary(node.node_id());
+  if (!node_id.ok()) return;
+  if (message.snapshot() && node.state() == rpc::NodeInfo::ALIVE) snapshot_nodes_[*node_id] = true;
+  cluster_.Update(node);
+  if (node.state() == rpc::NodeInfo::DEAD) {
+    if (*node_id == options_.node_id) {
+      on_fatal_("the GCS declared this node dead: " + node.death_reason());
+      return;
+    }
+    leases_.OnHolderNodeDied(*node_id);
+  }
+  leases_.OnClusterChanged();
+}
+
+void NodeManager::OnJobMessage(const rpc::PubsubMessage& message) {
+  if (!message.has_job()) return;
+  auto job_id = JobId::FromBinary(message.job().job_id());
+  if (!job_id.ok()) return;
+  bool was_running = jobs_.contains(*job_id) && jobs_[*job_id].state() == rpc::JobInfo::RUNNING;
+  jobs_[*job_id] = message.job();
+  if (message.job().state() == rpc::JobInfo::FINISHED && (was_running || !message.snapshot())) {
+    leases_.OnJobFinished(*job_id);
+    pool_.OnJobFinished(*job_id);
+  }
+}
+
+void NodeManager::OnWorkerDeathMessage(const rpc::PubsubMessage& message) {
+  if (!message.has_worker_death()) return;
+  // Whoever died may have held leases here.
+  if (auto worker_id = WorkerId::FromBinary(message.worker_death().worker_id()); worker_id.ok()) {
+    leases_.OnHolderDied(*worker_id);
+  }
+}
+
+// ---- processes ----
+
+void NodeManager::OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type,
+                                 const std::string& detail) {
+  leases_.OnWorkerDied(worker);
+  if (worker->type == rpc::DRIVER) leases_.OnHolderDied(worker->id);
+  if (exit_type == rpc::INTENDED_EXIT && worker->type == rpc::WORKER) return;
+  if (worker->type == rpc::WORKER) {
+    spdlog::warn("worker {} (pid {}) of job {} died: {}", worker->id.ShortHex(), worker->pid,
+                 worker->key.job_id.Hex(), detail);
+  }
+  rpc::ReportWorkerFailureRequest request;
+  rpc::WorkerDeath* death = request.mutable_death();
+  death->set_worker_id(worker->id.Binary());
+  death->set_node_id(options_.node_id.Binary());
+  death->set_job_id(worker->key.job_id.Binary());
+  death->set_pid(worker->pid);
+  death->set_worker_type(worker->type);
+  death->set_exit_type(exit_type);
+  death->set_detail(detail);
+  if (!worker->lease_id.IsNil()) {
+    death->set_lease_id(worker->lease_id.Binary());
+    death->set_lease_holder_id(worker->lease_holder.Binary());
+  }
+  death->set_time_ms(NowMs());
+  gcs_.ReportWorkerFailure(request, [](absl::StatusOr<rpc::ReportWorkerFailureReply> reply) {
+    if (!reply.ok()) spdlog::error("reporting a worker failure to the GCS: {}", reply.status().message());
+  });
+}
+
+// ---- NodeManagerService ----
+
+void NodeManager::HandleRequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request,
+                                           rpc::RequestWorkerLeaseReply* reply, ReplyCallback done) {
+  leases_.RequestLease(request, reply, std::move(done));
+}
+
+void NodeManager::HandleCancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request,
+                                          rpc::CancelWorkerLeaseReply* reply, ReplyCallback done) {
+  leases_.CancelLease(request, reply, std::move(done));
+}
+
+void NodeManager::HandleReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply,
+                                     ReplyCallback done) {
+  leases_.ReturnWorker(request, reply, std::move(done));
+}
+
+void NodeManager::HandleRegisterWorker(const rpc::RegisterWorkerRequest& request, rpc::RegisterWorkerReply* reply,
+                                       ReplyCallback done) {
+  absl::Status status = pool_.RegisterWorker(request);
+  if (status.ok()) {
+    reply->set_node_id(options_.node_id.Binary());
+    reply->set_node_ip(options_.node_ip);
+  }
+  done(status);
+}
+
+void NodeManager::HandleNotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,
+                                            rpc::NotifyWorkerBlockedReply* reply, ReplyCallback done) {
+  auto worker_id = WorkerId::FromBinary(request.worker_id());
+  if (!worker_id.ok()) return done(Annotate(worker_id.status(), "NotifyWorkerBlocked"));
+  done(leases_.SetBlocked(*worker_id, request.blocked()));
+}
+
+void NodeManager::HandleHealthCheck(const rpc::HealthCheckRequest& request, rpc::HealthCheckReply* reply,
+                                    ReplyCallback done) {
+  done(absl::OkStatus());
+}
+
+void NodeManager::HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rpc::GetNodeStatsReply* reply,
+                                     ReplyCallback done) {
+  reply->set_node_id(options_.node_id.Binary());
+  resources_.total().ToProto(reply->mutable_total());
+  resources_.available().ToProto(reply->mutable_available());
+  pool_.FillStats(reply);
+  reply->set_pending_leases(leases_.num_pending());
+  reply->set_leases_granted(leases_.total_granted());
+  reply->set_pid(getpid());
+  done(absl::OkStatus());
+}
+
+// ---- reporting to the GCS ----
+
+void NodeManager::ScheduleReport(int64_t delay_ms) {
+  if (stopped_) return;
+  if (delay_ms > 0 && report_soon_) return;  // a prompt report is already on its way
+  report_soon_ = delay_ms < options_.report_period_ms;
+  report_timer_.expires_after(std::chrono::milliseconds(delay_ms));
+  report_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    report_soon_ = false;
+    ReportUsage();
+    ScheduleReport(options_.report_period_ms);
+  });
+}
+
+void NodeManager::ReportUsage() {
+  rpc::ReportResourceUsageRequest request;
+  rpc::NodeResourceUsage* usage = request.mutable_usage();
+  usage->set_node_id(options_.node_id.Binary());
+  resources_.total().ToProto(usage->mutable_total());
+  // A blocked worker's lent CPUs may drive "available" below zero for a while; report 0.
+  ResourceSet available;
+  for (const auto& [name, value] : resources_.available().quantities()) {
+    if (value > FixedPoint()) available.Set(name, value);
+  }
+  available.ToProto(usage->mutable_available());
+  for (auto& demand : leases_.Demands()) *usage->add_demands() = std::move(demand);
+  usage->set_num_workers(pool_.num_workers());
+  usage->set_num_leases(leases_.num_granted());
+  gcs_.ReportResourceUsage(request, [this](absl::StatusOr<rpc::ReportResourceUsageReply> reply) {
+    if (stopped_) return;
+    if (reply.ok()) {
+      last_report_ok_ms_ = MonotonicMs();
+      return;
+    }
+    int64_t silent = MonotonicMs() - last_report_ok_ms_;
+    spdlog::warn("resource report to the GCS failed ({} ms without contact): {}", silent, reply.status().message());
+    if (silent > options_.gcs_lost_timeout_ms) {
+      on_fatal_(absl::StrCat("cannot reach the GCS at ", options_.gcs_address, " for ", silent, " ms"));
+    }
+  });
+}
+
+}  // namespace orrery::raylet

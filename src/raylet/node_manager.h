@@ -1,0 +1,88 @@
+// NodeManager: the raylet's logic behind NodeManagerService, and the glue between its parts:
+// the lease manager and worker pool below it, the GCS above it (job configs, the change feed,
+// resource reports, failure reports).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/asio/steady_timer.hpp"
+#include "src/common/event_loop.h"
+#include "src/gcs/client/gcs_client.h"
+#include "src/raylet/cluster_view.h"
+#include "src/raylet/lease_manager.h"
+#include "src/raylet/node_manager_handler.h"
+#include "src/raylet/node_resources.h"
+#include "src/raylet/worker_pool.h"
+
+namespace orrery::raylet {
+
+// Owned and called by the raylet event loop only.
+class NodeManager final : public NodeManagerHandler {
+ public:
+  struct Options {
+    NodeId node_id;
+    std::string node_ip;
+    std::string gcs_address;
+    LeaseManager::Options leases;
+    WorkerPool::Options pool;
+    int64_t report_period_ms = 1000;
+    int64_t gcs_lost_timeout_ms = 60'000;
+  };
+  // Called when the raylet must exit: the GCS declared it dead or has been gone too long.
+  using FatalCallback = std::function<void(const std::string& why)>;
+
+  NodeManager(boost::asio::io_context& io, Options options, ResourceSet total, gcs::GcsClient& gcs,
+              FatalCallback on_fatal);
+
+  void Start();
+  void Stop();
+
+  // The GCS change feed.
+  void OnNodeMessage(const rpc::PubsubMessage& message);
+  void OnJobMessage(const rpc::PubsubMessage& message);
+  void OnWorkerDeathMessage(const rpc::PubsubMessage& message);
+
+  void HandleRequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply,
+                                ReplyCallback done) override;
+  void HandleCancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request, rpc::CancelWorkerLeaseReply* reply,
+                               ReplyCallback done) override;
+  void HandleReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply,
+                          ReplyCallback done) override;
+  void HandleRegisterWorker(const rpc::RegisterWorkerRequest& request, rpc::RegisterWorkerReply* reply,
+                            ReplyCallback done) override;
+  void HandleNotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,
+                                 rpc::NotifyWorkerBlockedReply* reply, ReplyCallback done) override;
+  void HandleHealthCheck(const rpc::HealthCheckRequest& request, rpc::HealthCheckReply* reply,
+                         ReplyCallback done) override;
+  void HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rpc::GetNodeStatsReply* reply,
+                          ReplyCallback done) override;
+
+ private:
+  const rpc::JobConfig* FindJob(const JobId& job_id) const;
+  void CheckJob(const JobId& job_id, std::function<void(absl::Status)> done);
+  void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
+  void ScheduleReport(int64_t delay_ms);
+  void ReportUsage();
+
+  boost::asio::io_context& io_;
+  const Options options_;
+  gcs::GcsClient& gcs_;
+  FatalCallback on_fatal_;
+  NodeResources resources_;
+  ClusterView cluster_;
+  WorkerPool pool_;
+  LeaseManager leases_;
+  absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
+  absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
+  absl::flat_hash_map<NodeId, bool> snapshot_nodes_;
+  boost::asio::steady_timer report_timer_;
+  bool report_soon_ = false;
+  int64_t last_report_ok_ms_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::raylet

@@ -1,0 +1,35 @@
+// NodeManagerGrpcService: the thin gRPC adapter of NodeManagerService. No logic lives here.
+#pragma once
+
+#include "orrery/node_manager.grpc.pb.h"
+#include "src/raylet/node_manager_handler.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::raylet {
+
+class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackService {
+ public:
+  NodeManagerGrpcService(rpc::ServerCalls& calls, NodeManagerHandler& handler) : calls_(calls), handler_(handler) {}
+
+  grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* c, const rpc::RequestWorkerLeaseRequest* q,
+                                               rpc::RequestWorkerLeaseReply* r) override;
+  grpc::ServerUnaryReactor* CancelWorkerLease(grpc::CallbackServerContext* c, const rpc::CancelWorkerLeaseRequest* q,
+                                              rpc::CancelWorkerLeaseReply* r) override;
+  grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext* c, const rpc::ReturnWorkerRequest* q,
+                                         rpc::ReturnWorkerReply* r) override;
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* c, const rpc::RegisterWorkerRequest* q,
+                                           rpc::RegisterWorkerReply* r) override;
+  grpc::ServerUnaryReactor* NotifyWorkerBlocked(grpc::CallbackServerContext* c,
+                                                const rpc::NotifyWorkerBlockedRequest* q,
+                                                rpc::NotifyWorkerBlockedReply* r) override;
+  grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* c, const rpc::HealthCheckRequest* q,
+                                        rpc::HealthCheckReply* r) override;
+  grpc::ServerUnaryReactor* GetNodeStats(grpc::CallbackServerContext* c, const rpc::GetNodeStatsRequest* q,
+                                         rpc::GetNodeStatsReply* r) override;
+
+ private:
+  rpc::ServerCalls& calls_;
+  NodeManagerHandler& handler_;
+};
+
+}  // namespace orrery::raylet

@@ -1,0 +1,58 @@
+// NodeResources: what this node has and what is free, in fixed point. Unit resources (GPUs)
+// are also tracked per instance, so a lease is handed concrete device ids.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "src/common/resource_set.h"
+
+namespace orrery::raylet {
+
+// What one lease holds: the quantities, and for unit resources which instances (with how
+// much of each, since a lease may take half a GPU).
+struct Allocation {
+  ResourceSet resources;
+  std::map<std::string, std::vector<std::pair<int, FixedPoint>>> instances;
+
+  // Instance ids of `resource`, sorted.
+  std::vector<int> InstanceIds(const std::string& resource) const;
+};
+
+// Owned and called by the raylet event loop only.
+class NodeResources {
+ public:
+  // `unit_resources` are split by instance (each instance holds 1): GPU by default.
+  explicit NodeResources(ResourceSet total, std::vector<std::string> unit_resources = {kGpu});
+
+  // A demand this node could hold if it were idle, with a reason when it could not.
+  absl::Status CheckFeasible(const ResourceSet& demand) const;
+  // Checks the shape of a demand on a unit resource: fractions only up to 1, whole numbers above.
+  static absl::Status ValidateDemand(const ResourceSet& demand, const std::vector<std::string>& unit_resources = {kGpu});
+
+  // Takes `demand` if it is free now.
+  std::optional<Allocation> Allocate(const ResourceSet& demand);
+  void Release(const Allocation& allocation);
+
+  // A blocked worker lends its lease's CPUs back to the node, and takes them back when it
+  // unblocks (available may then go negative until something finishes).
+  void Lend(const ResourceSet& resources) { available_ += resources; }
+  void Reclaim(const ResourceSet& resources) { available_ -= resources; }
+
+  const ResourceSet& total() const { return total_; }
+  const ResourceSet& available() const { return available_; }
+
+ private:
+  bool IsUnit(const std::string& name) const;
+
+  ResourceSet total_;
+  ResourceSet available_;
+  std::vector<std::string> unit_resources_;
+  // Per unit resource: the free amount of each instance.
+  std::map<std::string, std::vector<FixedPoint>> free_instances_;
+};
+
+}  // namespace orrery::raylet

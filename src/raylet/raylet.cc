@@ -1,0 +1,195 @@
+#include "src/raylet/raylet.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "orrery/version.h"
+#include "src/common/clock.h"
+#include "src/common/file_util.h"
+#include "src/common/log.h"
+#include "src/common/net.h"
+#include "src/common/status.h"
+#include "src/raylet/gpu_detection.h"
+
+namespace orrery::raylet {
+
+namespace {
+// Runs `fn` on the loop and waits for it.
+void RunOnLoop(EventLoop& loop, const std::function<void()>& fn) {
+  std::promise<void> done;
+  loop.Post([&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+}  // namespace
+
+Raylet::Raylet(RayletConfig config, std::string token, std::function<void(const std::string&)> on_fatal)
+    : config_(std::move(config)), token_(std::move(token)), on_fatal_(std::move(on_fatal)) {}
+
+Raylet::~Raylet() { Stop("destroyed"); }
+
+absl::Status Raylet::ResolveResources() {
+  ORRERY_ASSIGN_OR_RETURN(total_, ResourceSet::FromJson(config_.resources));
+  for (const char* reserved : {kCpu, kGpu}) {
+    if (total_.Get(reserved) != FixedPoint()) {
+      return absl::InvalidArgumentError(absl::StrCat("--resources may not set ", reserved, "; use --num-",
+                                                     reserved == std::string(kCpu) ? "cpus" : "gpus"));
+    }
+  }
+  double cpus = config_.num_cpus >= 0 ? config_.num_cpus : std::thread::hardware_concurrency();
+  if (!std::isfinite(cpus) || cpus > ResourceSet::kMaxQuantity) {
+    return absl::InvalidArgumentError(absl::StrCat("--num-cpus ", cpus, " is not a usable CPU count"));
+  }
+  total_.Set(kCpu, FixedPoint::FromDouble(cpus));
+  std::vector<std::string> detected = DetectGpus();
+  if (config_.num_gpus >= 0) {
+    // An explicit count wins; ids come from detection where there are enough, else 0..n-1.
+    gpu_names_.clear();
+    for (int i = 0; i < config_.num_gpus; ++i) {
+      gpu_names_.push_back(static_cast<size_t>(i) < detected.size() ? detected[i] : std::to_string(i));
+    }
+  } else {
+    gpu_names_ = detected;
+  }
+  total_.Set(kGpu, FixedPoint::FromInt(static_cast<int64_t>(gpu_names_.size())));
+  return absl::OkStatus();
+}
+
+absl::Status Raylet::Start() {
+  if (config_.gcs_address.empty()) return absl::InvalidArgumentError("--gcs-address is required");
+  ORRERY_RETURN_IF_ERROR(ParseHostPort(config_.gcs_address).status());
+  if (config_.session_dir.empty()) return absl::InvalidArgumentError("--session-dir is required");
+  ORRERY_RETURN_IF_ERROR(ResolveResources());
+  if (config_.node_ip_address.empty()) config_.node_ip_address = DefaultNodeIp();
+  session_ = SessionDir(config_.session_dir);
+  ORRERY_RETURN_IF_ERROR(session_.EnsureLayout());
+  ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeDir(node_id_)));
+  ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeSocketDir(node_id_)));
+  socket_path_ = session_.NodeSocketDir(node_id_) + "/raylet.sock";
+
+  loop_ = EventLoop::Create("raylet");
+  auto dispatcher = loop_->Dispatcher();
+  rpc::RpcOptions gcs_rpc = config_.rpc;
+  gcs_rpc.retry_budget_ms = config_.gcs_connect_timeout_ms;
+  gcs_ = std::make_unique<gcs::GrpcGcsClient>(
+      config_.gcs_address, rpc::ClientOptions{"GCS at " + config_.gcs_address, token_, gcs_rpc, dispatcher});
+
+  // The server must be up before registering: the GCS health-checks the port we announce.
+  calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
+  server_ = std::make_unique<rpc::GrpcServer>(
+      rpc::ServerOptions{"raylet", "0.0.0.0", config_.node_manager_port, socket_path_, config_.rpc});
+
+  NodeManager::Options options;
+  options.node_id = node_id_;
+  options.node_ip = config_.node_ip_address;
+  options.gcs_address = config_.gcs_address;
+  options.report_period_ms = config_.resource_report_period_ms;
+  options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
+  options.leases.node_id = node_id_;
+  options.leases.node_ip = config_.node_ip_address;
+  options.leases.max_wait_ms = config_.max_lease_wait_ms;
+  options.leases.gpu_names = gpu_names_;
+  WorkerPool::Options& pool = options.pool;
+  pool.node_id = node_id_;
+  pool.node_ip = config_.node_ip_address;
+  pool.raylet_socket = "unix:" + socket_path_;
+  pool.gcs_address = config_.gcs_address;
+  pool.token = token_;
+  pool.session_dir = session_.path();
+  pool.logs_dir = session_.LogsDir();
+  pool.task_worker_cap = std::max<int>(1, static_cast<int>(total_.Get(kCpu).Ceil()));
+  pool.max_actor_workers = config_.max_actor_workers;
+  pool.prestart = config_.prestart_workers;
+  pool.idle_timeout_ms = config_.worker_idle_timeout_ms;
+  pool.start_timeout_ms = config_.worker_start_timeout_ms;
+  pool.kill_grace_ms = config_.worker_kill_grace_ms;
+
+  // The node manager lives on the loop: build it there (it starts processes from that thread).
+  loop_->StartThread();
+  // The port is only known once serving; the pool learns it right after.
+  std::promise<void> built;
+  node_manager_ = nullptr;
+  service_ = nullptr;
+  absl::Status serve_status;
+  RunOnLoop(*loop_, [&] {
+    node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
+                                                  [this](const std::string& why) { on_fatal_(why); });
+  });
+  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_);
+  server_->AddService(service_.get());
+  ORRERY_RETURN_IF_ERROR(server_->Start());
+  spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
+               server_->port(), socket_path_, total_.ToString());
+  ORRERY_RETURN_IF_ERROR(RegisterWithGcs());
+
+  subscriber_ = std::make_unique<gcs::GcsSubscriber>(*gcs_, WorkerId::FromRandom());
+  subscriber_->Subscribe(rpc::NODE, "", [this](const rpc::PubsubMessage& m) { node_manager_->OnNodeMessage(m); });
+  subscriber_->Subscribe(rpc::JOB, "", [this](const rpc::PubsubMessage& m) { node_manager_->OnJobMessage(m); });
+  subscriber_->Subscribe(rpc::WORKER_DEATH, "",
+                         [this](const rpc::PubsubMessage& m) { node_manager_->OnWorkerDeathMessage(m); });
+  subscriber_->Start();
+  RunOnLoop(*loop_, [&] { node_manager_->Start(); });
+  return absl::OkStatus();
+}
+
+absl::Status Raylet::RegisterWithGcs() {
+  rpc::RegisterNodeRequest request;
+  rpc::NodeInfo* node = request.mutable_node();
+  node->set_node_id(node_id_.Binary());
+  node->set_node_ip(config_.node_ip_address);
+  node->set_node_manager_port(server_->port());
+  char hostname[256] = {0};
+  gethostname(hostname, sizeof(hostname) - 1);
+  node->set_hostname(hostname);
+  total_.ToProto(node->mutable_total_resources());
+  node->set_version(ORRERY_VERSION_STRING);
+  node->set_temp_dir(config_.temp_dir);
+  node->set_session_dir(session_.path());
+  node->set_raylet_socket(socket_path_);
+  node->set_pid(getpid());
+  node->set_start_time_ms(NowMs());
+  rpc::CallOptions options;
+  options.retry = true;
+  options.timeout_ms = std::min<int64_t>(2000, config_.gcs_connect_timeout_ms);
+  options.retry_budget_ms = config_.gcs_connect_timeout_ms;
+  auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, options);
+  if (!reply.ok()) {
+    if (reply.status().code() == absl::StatusCode::kUnavailable ||
+        reply.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return absl::UnavailableError(absl::StrCat("cannot reach the GCS at ", config_.gcs_address, " within ",
+                                                 config_.gcs_connect_timeout_ms, " ms: ", reply.status().message()));
+    }
+    return Annotate(reply.status(), "registering with the GCS at " + config_.gcs_address);
+  }
+  return absl::OkStatus();
+}
+
+void Raylet::Stop(const std::string& reason) {
+  if (stopped_.exchange(true) || loop_ == nullptr) return;
+  spdlog::info("raylet {} stopping: {}", node_id_.Hex(), reason);
+  // 1. Answer open calls; nothing new is accepted.
+  if (calls_) calls_->Stop();
+  // 2. End the workers and leases (on the loop: the pool lives there).
+  if (node_manager_) RunOnLoop(*loop_, [&] { node_manager_->Stop(); });
+  // 3. Say goodbye to the GCS, briefly: a dead GCS must not hold up the stop.
+  if (gcs_ && server_ && server_->port() > 0) {
+    rpc::UnregisterNodeRequest request;
+    request.set_node_id(node_id_.Binary());
+    request.set_reason(reason);
+    rpc::CallOptions options;
+    options.timeout_ms = 1000;
+    gcs_->client().CallSync(&rpc::GcsService::Stub::async::UnregisterNode, request, options).IgnoreError();
+  }
+  if (subscriber_) subscriber_->Stop();
+  // 4. Stop serving, then the loop.
+  if (server_) server_->Shutdown(500);
+  loop_->Stop();
+}
+
+}  // namespace orrery::raylet

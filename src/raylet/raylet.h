@@ -1,0 +1,60 @@
+// Raylet: builds, wires, starts and stops every part of orrery-raylet in one written order.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "src/common/event_loop.h"
+#include "src/common/id.h"
+#include "src/common/session.h"
+#include "src/gcs/client/gcs_client.h"
+#include "src/gcs/client/gcs_subscriber.h"
+#include "src/raylet/node_manager.h"
+#include "src/raylet/node_manager_grpc_service.h"
+#include "src/raylet/raylet_config.h"
+#include "src/rpc/grpc_server.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::raylet {
+
+class Raylet {
+ public:
+  // `on_fatal` is called (from the loop) when the raylet must exit on its own.
+  Raylet(RayletConfig config, std::string token, std::function<void(const std::string&)> on_fatal);
+  ~Raylet();
+
+  // Serves, registers with the GCS (retrying for gcs_connect_timeout_ms), subscribes.
+  absl::Status Start();
+  // Stops in order: open calls answered, workers ended, node unregistered, server, loop.
+  void Stop(const std::string& reason);
+
+  const NodeId& node_id() const { return node_id_; }
+  int port() const { return server_ ? server_->port() : 0; }
+  const std::string& socket_path() const { return socket_path_; }
+  const ResourceSet& total() const { return total_; }
+
+ private:
+  absl::Status ResolveResources();
+  absl::Status RegisterWithGcs();
+
+  RayletConfig config_;
+  const std::string token_;
+  std::function<void(const std::string&)> on_fatal_;
+  const NodeId node_id_ = NodeId::FromRandom();
+  SessionDir session_;
+  std::string socket_path_;
+  ResourceSet total_;
+  std::vector<std::string> gpu_names_;
+  std::shared_ptr<EventLoop> loop_;
+  std::unique_ptr<gcs::GrpcGcsClient> gcs_;
+  std::unique_ptr<gcs::GcsSubscriber> subscriber_;
+  std::unique_ptr<NodeManager> node_manager_;
+  std::unique_ptr<rpc::ServerCalls> calls_;
+  std::unique_ptr<NodeManagerGrpcService> service_;
+  std::unique_ptr<rpc::GrpcServer> server_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace orrery::raylet

@@ -1,0 +1,44 @@
+#include "src/raylet/raylet_config.h"
+
+#include "src/rpc/rpc_config.h"
+
+namespace orrery::raylet {
+
+const ConfigTable<RayletConfig>& RayletConfigTable() {
+  static const ConfigTable<RayletConfig>* table = [] {
+    auto* t = new ConfigTable<RayletConfig>();
+    t->Add("gcs_address", &RayletConfig::gcs_address, "HOST:PORT of the cluster's GCS")
+        .Add("node_ip_address", &RayletConfig::node_ip_address, "IP other hosts reach this node at (default: detect)")
+        .Add("node_manager_port", &RayletConfig::node_manager_port, "TCP port of the raylet (0: any free port)")
+        .Add("temp_dir", &RayletConfig::temp_dir, "Root of sessions on this host")
+        .Add("session_dir", &RayletConfig::session_dir, "Session directory for sockets, logs and the pid record")
+        .Add("token", &RayletConfig::token, "Cluster token every call must carry", /*secret=*/true)
+        .Add("token_file", &RayletConfig::token_file, "File holding the cluster token (mode 0600)")
+        .Add("num_cpus", &RayletConfig::num_cpus, "CPUs to offer (negative: the machine's cores)")
+        .Add("num_gpus", &RayletConfig::num_gpus, "GPUs to offer (negative: detect)")
+        .Add("resources", &RayletConfig::resources, "Custom resources as JSON, e.g. {\"disk\": 2}")
+        .Add("worker_idle_timeout_ms", &RayletConfig::worker_idle_timeout_ms, "Idle workers are ended after this")
+        .Add("worker_start_timeout_ms", &RayletConfig::worker_start_timeout_ms,
+             "A started worker that has not registered by then is killed")
+        .Add("worker_kill_grace_ms", &RayletConfig::worker_kill_grace_ms,
+             "Between SIGTERM and SIGKILL when ending a worker")
+        .Add("max_actor_workers", &RayletConfig::max_actor_workers, "Most actor workers this node runs at once")
+        .Add("prestart_workers", &RayletConfig::prestart_workers,
+             "Start a worker per CPU at a job's first lease on this node")
+        .Add("max_lease_wait_ms", &RayletConfig::max_lease_wait_ms,
+             "Longest a lease request is held open before it is answered PENDING")
+        .Add("gcs_connect_timeout_ms", &RayletConfig::gcs_connect_timeout_ms,
+             "How long to keep trying to reach the GCS at start before giving up")
+        .Add("gcs_lost_timeout_ms", &RayletConfig::gcs_lost_timeout_ms,
+             "Exit (with the workers) after the GCS has been unreachable this long")
+        .Add("resource_report_period_ms", &RayletConfig::resource_report_period_ms,
+             "How often resource use and demand are reported to the GCS")
+        .Add("log_level", &RayletConfig::log_level, "trace, debug, info, warn or error")
+        .Add("ready_fd", &RayletConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
+    rpc::AddRpcConfig(*t, &RayletConfig::rpc);
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace orrery::raylet

@@ -1,0 +1,39 @@
+// Settings of orrery-raylet: defaults here, overridable by --kebab-flag and ORRERY_<NAME>.
+#pragma once
+
+#include <string>
+
+#include "src/common/config_table.h"
+#include "src/rpc/rpc_options.h"
+
+namespace orrery::raylet {
+
+struct RayletConfig {
+  std::string gcs_address;
+  std::string node_ip_address;
+  int32_t node_manager_port = 0;
+  std::string temp_dir;
+  std::string session_dir;
+  std::string token;
+  std::string token_file;
+  // Negative: detect (the machine's cores; GPUs from CUDA_VISIBLE_DEVICES or nvidia-smi).
+  double num_cpus = -1;
+  int32_t num_gpus = -1;
+  std::string resources = "{}";
+  int64_t worker_idle_timeout_ms = 60'000;
+  int64_t worker_start_timeout_ms = 30'000;
+  int64_t worker_kill_grace_ms = 2'000;
+  int32_t max_actor_workers = 1000;
+  bool prestart_workers = true;
+  int64_t max_lease_wait_ms = 30'000;
+  int64_t gcs_connect_timeout_ms = 30'000;
+  int64_t gcs_lost_timeout_ms = 60'000;
+  int64_t resource_report_period_ms = 1'000;
+  std::string log_level = "info";
+  int32_t ready_fd = -1;
+  rpc::RpcOptions rpc;
+};
+
+const ConfigTable<RayletConfig>& RayletConfigTable();
+
+}  // namespace orrery::raylet

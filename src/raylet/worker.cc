@@ -1,0 +1,26 @@
+#include "src/raylet/worker.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace orrery::raylet {
+
+std::string WorkerKey::ToString() const {
+  return absl::StrCat("job ", job_id.Hex(), is_actor ? " actor" : "", gpu_ids.empty() ? "" : " gpus " + gpu_ids,
+                      runtime_env_hash.empty() ? "" : " env " + runtime_env_hash);
+}
+
+rpc::WorkerStats::State Worker::StatsState() const {
+  switch (state) {
+    case State::kStarting:
+      return rpc::WorkerStats::STARTING;
+    case State::kIdle:
+      return rpc::WorkerStats::IDLE;
+    case State::kLeased:
+      return rpc::WorkerStats::LEASED;
+    case State::kExiting:
+      return rpc::WorkerStats::EXITING;
+  }
+  return rpc::WorkerStats::STARTING;
+}
+
+}  // namespace orrery::raylet

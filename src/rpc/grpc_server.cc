@@ -1,0 +1,134 @@
+#include "src/rpc/grpc_server.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "grpcpp/server_posix.h"
+#include "src/common/log.h"
+#include "src/common/net.h"
+#include "src/common/status.h"
+
+namespace orrery::rpc {
+
+GrpcServer::GrpcServer(ServerOptions options) : options_(std::move(options)) {}
+
+GrpcServer::~GrpcServer() { Shutdown(0); }
+
+void GrpcServer::AddService(grpc::Service* service) { services_.push_back(service); }
+
+absl::Status GrpcServer::Start() {
+  grpc::ServerBuilder builder;
+  ApplyServerOptions(builder, options_.rpc);
+  std::string address = absl::StrCat(options_.host, ":", options_.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    server_.reset();
+    if (options_.port != 0 && !TcpPortFree(options_.host, options_.port)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
+    }
+    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address));
+  }
+  if (!options_.unix_socket_path.empty()) {
+    absl::Status status = StartUnixSocket();
+    if (!status.ok()) {
+      Shutdown(0);
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GrpcServer::StartUnixSocket() {
+  const std::string& path = options_.unix_socket_path;
+  std::string dir = path.substr(0, path.rfind('/'));
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return ErrnoStatus("socket directory " + dir, errno);
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError("socket directory " + dir + " must be private (0700)");
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("socket path ", path, " is longer than ",
+                                                   sizeof(addr.sun_path) - 1, " bytes; use a shorter --temp-dir"));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());
+  unix_listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (unix_listen_fd_ < 0) return ErrnoStatus("socket", errno);
+  if (bind(unix_listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(unix_listen_fd_, 128) != 0) {
+    return ErrnoStatus("listen on " + path, errno);
+  }
+  unix_stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  return absl::OkStatus();
+}
+
+bool PeerIsSameUser(int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  return cred.uid == geteuid();
+}
+
+void GrpcServer::AcceptLoop() {
+  struct pollfd fds[2] = {{unix_listen_fd_, POLLIN, 0}, {unix_stop_fd_, POLLIN, 0}};
+  while (true) {
+    int rc = poll(fds, 2, -1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 || (fds[1].revents & POLLIN) != 0) return;
+    int fd = accept4(unix_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    if (!PeerIsSameUser(fd)) {
+      struct ucred cred;
+      socklen_t len = sizeof(cred);
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+      spdlog::warn("{}: refused a local connection from uid {} pid {} (not this user)", options_.name, cred.uid,
+                   cred.pid);
+      close(fd);
+      continue;
+    }
+    // gRPC takes the descriptor over: the connection is served like any TCP one.
+    grpc::AddInsecureChannelFromFd(server_.get(), fd);
+  }
+}
+
+void GrpcServer::Shutdown(int64_t grace_ms) {
+  if (accept_thread_.joinable()) {
+    uint64_t one = 1;
+    ssize_t ignored = write(unix_stop_fd_, &one, sizeof(one));
+    (void)ignored;
+    accept_thread_.join();
+  }
+  if (unix_listen_fd_ >= 0) {
+    close(unix_listen_fd_);
+    unlink(options_.unix_socket_path.c_str());
+    unix_listen_fd_ = -1;
+  }
+  if (unix_stop_fd_ >= 0) {
+    close(unix_stop_fd_);
+    unix_stop_fd_ = -1;
+  }
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
+    server_->Wait();
+    server_.reset();
+  }
+}
+
+}  // namespace orrery::rpc

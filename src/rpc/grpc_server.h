@@ -1,0 +1,61 @@
+// GrpcServer: builds, starts and stops one gRPC server with Orrery's options, on a TCP port
+// and optionally on a Unix socket for local peers (checked with SO_PEERCRED).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/server.h"
+#include "src/rpc/rpc_options.h"
+
+namespace orrery::rpc {
+
+struct ServerOptions {
+  std::string name;           // for logs and errors: "GCS", "raylet"
+  std::string host = "0.0.0.0";
+  int port = 0;               // 0: any free port
+  // A Unix socket to serve local peers on as well; its directory must be private (0700).
+  // Only processes of this user may connect.
+  std::string unix_socket_path;
+  RpcOptions rpc;
+};
+
+class GrpcServer {
+ public:
+  explicit GrpcServer(ServerOptions options);
+  ~GrpcServer();
+
+  // Before Start(). The service must outlive the server.
+  void AddService(grpc::Service* service);
+
+  // Binds and starts serving. A busy port fails with AlreadyExists naming the port.
+  absl::Status Start();
+
+  // The TCP port it listens on (the chosen one when options.port was 0).
+  int port() const { return port_; }
+  const ServerOptions& options() const { return options_; }
+
+  // Stops accepting, gives calls in flight `grace_ms` to finish, then cancels them.
+  // Callers finish their own long-lived calls first (ServerCalls::Stop).
+  void Shutdown(int64_t grace_ms = 1000);
+
+ private:
+  absl::Status StartUnixSocket();
+  void AcceptLoop();
+
+  ServerOptions options_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  int unix_listen_fd_ = -1;
+  int unix_stop_fd_ = -1;
+  std::thread accept_thread_;
+};
+
+// True when the peer on the connected Unix socket `fd` runs as this process's user.
+bool PeerIsSameUser(int fd);
+
+}  // namespace orrery::rpc
