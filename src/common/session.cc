@@ -35,14 +35,19 @@ absl::Status SessionDir::EnsureLayout() const {
 
 absl::StatusOr<SessionDir> CreateSession(const std::string& root) {
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(root));
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto usec = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
+  std::time_t seconds = std::time(nullptr);
   std::tm tm;
   localtime_r(&seconds, &tm);
   char stamp[64];
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
-  std::string name = absl::StrCat("session_", stamp, "_", usec, "_", getpid());
+  // One process may start several sessions within a second (Init/Shutdown cycles): the
+  // first free name wins, claimed atomically by mkdir.
+  std::string name;
+  for (int n = 0;; ++n) {
+    name = absl::StrCat("session_", stamp, "_", getpid(), n == 0 ? "" : absl::StrCat("_", n));
+    if (mkdir((root + "/" + name).c_str(), 0700) == 0) break;
+    if (errno != EEXIST) return ErrnoStatus("mkdir " + root + "/" + name, errno);
+  }
   SessionDir session(root + "/" + name);
   ORRERY_RETURN_IF_ERROR(session.EnsureLayout());
 

@@ -1,12 +1,15 @@
 // The on-disk layout every process of a host shares. One root (--temp-dir, ORRERY_TEMP_DIR,
 // default /tmp/orrery) holds a directory per cluster session:
 //
-//   <root>/session_<date>_<time>_<usec>_<pid>/
+//   <root>/session_<date>_<time>_<pid>/
 //     cluster.json     the GCS address and cluster id, for commands run on this host
 //     token            the cluster token (0600)
 //     logs/            <component>-<id>.log of every process
 //     pids/            one record per daemon, what `orrery stop` stops
-//     node_<node id>/  one per raylet (0700): sockets/, and later its store and spill files
+//     node_<node id>/  one per raylet (0700): its sockets, and later its store's spill files
+//
+// Paths stay short because a Unix socket path may not exceed 107 bytes: with the default root a
+// raylet's socket is 91 bytes long.
 //   <root>/session_latest -> the newest session
 #pragma once
 
@@ -36,7 +39,8 @@ class SessionDir {
   std::string TokenFile() const { return path_ + "/token"; }
   std::string ClusterFile() const { return path_ + "/cluster.json"; }
   std::string NodeDir(const NodeId& node) const { return path_ + "/node_" + node.Hex(); }
-  std::string NodeSocketDir(const NodeId& node) const { return NodeDir(node) + "/sockets"; }
+  // The raylet's socket for local workers and drivers.
+  std::string RayletSocket(const NodeId& node) const { return NodeDir(node) + "/raylet.sock"; }
 
   // Creates logs/ and pids/ (and the session directory itself) if missing.
   absl::Status EnsureLayout() const;

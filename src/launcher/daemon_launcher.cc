@@ -41,7 +41,8 @@ absl::StatusOr<std::string> FindBinDir() {
 }
 
 absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector<std::string> args,
-                                          const std::string& output_path, int64_t timeout_ms) {
+                                          const std::string& output_path, int64_t timeout_ms,
+                                          bool die_with_caller) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
   SpawnOptions spawn;
@@ -50,6 +51,7 @@ absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector
   spawn.argv.push_back("--ready-fd=" + std::to_string(pipe_fds[1]));
   spawn.inherit_fds.push_back(pipe_fds[1]);
   spawn.new_session = true;
+  spawn.die_with_parent = die_with_caller;
   spawn.stdout_path = output_path;
   spawn.stderr_path = output_path;
   // A variable meant for us must not configure the daemon behind our back.

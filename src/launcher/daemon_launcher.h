@@ -27,7 +27,10 @@ struct DaemonProcess {
 // Runs `binary` with `args` plus --ready-fd, in its own session (so it outlives the caller and
 // `orrery stop` can end its whole process group), output appended to `output_path`. Waits up to
 // `timeout_ms` for its ready line; on failure the daemon is killed and the error is its own.
+// `die_with_caller` also kills the daemon when the calling thread exits (tests use it so that
+// a crashed test leaves nothing behind).
 absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector<std::string> args,
-                                          const std::string& output_path, int64_t timeout_ms);
+                                          const std::string& output_path, int64_t timeout_ms,
+                                          bool die_with_caller = false);
 
 }  // namespace orrery::launcher

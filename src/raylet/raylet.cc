@@ -70,8 +70,7 @@ absl::Status Raylet::Start() {
   session_ = SessionDir(config_.session_dir);
   ORRERY_RETURN_IF_ERROR(session_.EnsureLayout());
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeDir(node_id_)));
-  ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeSocketDir(node_id_)));
-  socket_path_ = session_.NodeSocketDir(node_id_) + "/raylet.sock";
+  socket_path_ = session_.RayletSocket(node_id_);
 
   loop_ = EventLoop::Create("raylet");
   auto dispatcher = loop_->Dispatcher();

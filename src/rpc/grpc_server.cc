@@ -92,7 +92,8 @@ void GrpcServer::AcceptLoop() {
     int rc = poll(fds, 2, -1);
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0 || (fds[1].revents & POLLIN) != 0) return;
-    int fd = accept4(unix_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    // gRPC expects a non-blocking descriptor; a blocking one stalls its poller threads.
+    int fd = accept4(unix_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) continue;
     if (!PeerIsSameUser(fd)) {
       struct ucred cred;
