@@ -1,6 +1,8 @@
 #include "tests/integration/test_cluster.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ absl::StatusOr<std::unique_ptr<TestCluster>> TestCluster::Start(ClusterOptions o
                                    absl::StrCat("--health-check-period-ms=", options.health_check_period_ms),
                                    absl::StrCat("--health-check-failure-threshold=",
                                                 options.health_check_failure_threshold)};
+  args.insert(args.end(), options.gcs_flags.begin(), options.gcs_flags.end());
   ORRERY_ASSIGN_OR_RETURN(cluster->gcs_daemon_,
                           launcher::StartDaemon(BinDir() + "/orrery-gcs", args,
                                                 cluster->session_.LogsDir() + "/gcs.out", 20'000,
@@ -62,6 +65,7 @@ absl::StatusOr<std::unique_ptr<TestCluster>> TestCluster::Start(ClusterOptions o
 }
 
 TestCluster::~TestCluster() {
+  for (auto& driver : drivers_) Kill(driver.pid, driver.pidfd);
   for (auto& raylet : raylets_) {
     raylet->client.reset();
     Kill(raylet->pid, raylet->pidfd);
@@ -112,17 +116,54 @@ absl::StatusOr<RayletProcess*> TestCluster::AddRaylet(const RayletOptions& optio
   return raylets_.back().get();
 }
 
-absl::StatusOr<JobId> TestCluster::CreateJob(const std::map<std::string, std::string>& env) {
+absl::StatusOr<JobId> TestCluster::CreateJob(const std::map<std::string, std::string>& env,
+                                             std::vector<std::string> command) {
   ORRERY_ASSIGN_OR_RETURN(auto next, Gcs(&rpc::GcsService::Stub::async::GetNextJobId, rpc::GetNextJobIdRequest()));
   rpc::AddJobRequest add;
   rpc::JobInfo* job = add.mutable_job();
   job->set_job_id(next.job_id());
   job->set_version(ORRERY_VERSION_STRING);
   job->set_driver_pid(getpid());
-  job->mutable_config()->add_worker_command(BinDir() + "/orrery-test-worker");
+  if (command.empty()) command.push_back(BinDir() + "/orrery-test-worker");
+  for (const auto& arg : command) job->mutable_config()->add_worker_command(arg);
   for (const auto& [name, value] : env) (*job->mutable_config()->mutable_env())[name] = value;
   ORRERY_RETURN_IF_ERROR(Gcs(&rpc::GcsService::Stub::async::AddJob, add).status());
   return JobId::FromBinary(next.job_id());
+}
+
+absl::StatusOr<TestCluster::Driver> TestCluster::StartDriver(size_t raylet_index) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  SpawnOptions spawn;
+  spawn.argv = {BinDir() + "/orrery-test-worker", "--driver", gcs_address_, raylets_.at(raylet_index)->socket};
+  spawn.env["ORRERY_TOKEN"] = token_;
+  spawn.die_with_parent = true;
+  spawn.new_session = true;
+  spawn.stdout_path = absl::StrCat("/proc/self/fd/", out[1]);
+  spawn.inherit_fds = {out[1]};
+  auto child = Spawn(spawn);
+  close(out[1]);
+  if (!child.ok()) {
+    close(out[0]);
+    return child.status();
+  }
+  // The driver prints "JOB <hex> WORKER <hex>" once registered.
+  FILE* stream = fdopen(out[0], "r");
+  char line[256] = {0};
+  bool got = fgets(line, sizeof(line), stream) != nullptr;
+  fclose(stream);
+  char job_hex[64] = {0}, worker_hex[64] = {0};
+  if (!got || sscanf(line, "JOB %63s WORKER %63s", job_hex, worker_hex) != 2) {
+    Kill(child->pid, child->pidfd);
+    return absl::InternalError(std::string("the test driver did not register: ") + line);
+  }
+  Driver driver;
+  driver.pid = child->pid;
+  driver.pidfd = child->pidfd;
+  ORRERY_ASSIGN_OR_RETURN(driver.job_id, JobId::FromHex(job_hex));
+  ORRERY_ASSIGN_OR_RETURN(driver.worker_id, WorkerId::FromHex(worker_hex));
+  drivers_.push_back(driver);
+  return driver;
 }
 
 void TestCluster::KillRaylet(size_t index, int sig) {

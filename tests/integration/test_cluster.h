@@ -34,6 +34,7 @@ struct RayletOptions {
 };
 
 struct ClusterOptions {
+  std::vector<std::string> gcs_flags;
   int64_t health_check_period_ms = 100;
   int health_check_failure_threshold = 3;
   RayletOptions head;
@@ -56,8 +57,20 @@ class TestCluster {
 
   absl::StatusOr<RayletProcess*> AddRaylet(const RayletOptions& options);
 
-  // A new job whose workers run orrery-test-worker (with `env` in their environment).
-  absl::StatusOr<JobId> CreateJob(const std::map<std::string, std::string>& env = {});
+  // A new job whose workers run orrery-test-worker (with `env` in their environment), or
+  // `command` when given.
+  absl::StatusOr<JobId> CreateJob(const std::map<std::string, std::string>& env = {},
+                                  std::vector<std::string> command = {});
+
+  // Starts orrery-test-worker as a job's driver process (see test_worker_main.cc) and waits
+  // until it has registered. Killed with the cluster.
+  struct Driver {
+    pid_t pid = -1;
+    int pidfd = -1;
+    JobId job_id;
+    WorkerId worker_id;
+  };
+  absl::StatusOr<Driver> StartDriver(size_t raylet_index = 0);
 
   // Blocking calls.
   template <typename Req, typename Reply>
@@ -100,6 +113,7 @@ class TestCluster {
   launcher::DaemonProcess gcs_daemon_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::vector<std::unique_ptr<RayletProcess>> raylets_;
+  std::vector<Driver> drivers_;
 };
 
 // A lease request for `job` asking for `resources` (fixed point from doubles).
