@@ -24,7 +24,7 @@ bool TokensEqual(absl::string_view a, absl::string_view b) {
 absl::Status TokenAuthenticator::Check(const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(kTokenMetadataKey);
-  if (it == metadata.end()) {
+  if (it == metadata.end() || it->second.empty()) {
     LogRejection(context.peer(), "no token");
     return absl::UnauthenticatedError("the call carries no cluster token; pass --token or set ORRERY_TOKEN");
   }

@@ -109,7 +109,7 @@ class GrpcClient {
 
   // Fills a context as Call does; for streaming calls made on the stub directly.
   void PrepareContext(grpc::ClientContext* context, int64_t timeout_ms) const {
-    context->AddMetadata(kTokenMetadataKey, core_->options.token);
+    if (!core_->options.token.empty()) context->AddMetadata(kTokenMetadataKey, core_->options.token);
     if (timeout_ms > 0) {
       context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
     }
@@ -216,7 +216,7 @@ class GrpcClient {
       state->context = std::make_unique<grpc::ClientContext>();
       context = state->context.get();
     }
-    context->AddMetadata(kTokenMetadataKey, state->core->options.token);
+    if (!state->core->options.token.empty()) context->AddMetadata(kTokenMetadataKey, state->core->options.token);
     if (!state->request_id.empty()) context->AddMetadata(kRequestIdMetadataKey, state->request_id);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(state->timeout_ms));
     state->reply.Clear();
