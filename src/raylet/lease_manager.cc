@@ -10,7 +10,7 @@
 
 namespace orrery::raylet {
 
-LeaseManager::LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerPool& pool,
+LeaseManager::LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
                            const ClusterView& cluster, JobCheck check_job)
     : io_(io),
       options_(std::move(options)),

@@ -19,7 +19,7 @@
 #include "orrery/node_manager.pb.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/node_resources.h"
-#include "src/raylet/worker_pool.h"
+#include "src/raylet/worker_provider.h"
 #include "src/rpc/server_calls.h"
 
 namespace orrery::raylet {
@@ -42,7 +42,7 @@ class LeaseManager {
   // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
   using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
 
-  LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerPool& pool,
+  LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
                const ClusterView& cluster, JobCheck check_job);
 
   void Start();
@@ -116,7 +116,7 @@ class LeaseManager {
   boost::asio::io_context& io_;
   const Options options_;
   NodeResources& resources_;
-  WorkerPool& pool_;
+  WorkerProvider& pool_;
   const ClusterView& cluster_;
   JobCheck check_job_;
   absl::flat_hash_map<LeaseId, std::unique_ptr<Lease>> leases_;

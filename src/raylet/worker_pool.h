@@ -16,13 +16,14 @@
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/gcs.pb.h"
 #include "src/raylet/worker.h"
+#include "src/raylet/worker_provider.h"
 #include "src/raylet/zygote_client.h"
 
 namespace orrery::raylet {
 
 // Owned and called by the raylet event loop only (it starts processes from that thread, so
 // they die with it).
-class WorkerPool {
+class WorkerPool final : public WorkerProvider {
  public:
   struct Options {
     NodeId node_id;
@@ -42,7 +43,6 @@ class WorkerPool {
     int64_t kill_grace_ms = 2'000;
     int64_t housekeeping_period_ms = 250;
   };
-  using PopCallback = std::function<void(absl::StatusOr<std::shared_ptr<Worker>>)>;
   // The job's config, or nullptr when this node does not know the job.
   using JobLookup = std::function<const rpc::JobConfig*(const JobId&)>;
   using DeathCallback =
@@ -55,23 +55,23 @@ class WorkerPool {
 
   // Hands `done` an idle worker of `key`, starting one if needed (within the caps). Fails when
   // the worker program cannot start, or the job ends first.
-  void PopWorker(const WorkerKey& key, PopCallback done);
+  void PopWorker(const WorkerKey& key, PopCallback done) override;
   // A lease ended: the worker is idle again.
-  void PushWorker(const std::shared_ptr<Worker>& worker);
+  void PushWorker(const std::shared_ptr<Worker>& worker) override;
   // Ends a worker on purpose: SIGTERM, then SIGKILL after the grace period.
-  void KillWorker(const std::shared_ptr<Worker>& worker, const std::string& reason);
+  void KillWorker(const std::shared_ptr<Worker>& worker, const std::string& reason) override;
 
   // A started worker (or a driver of this node) says it is ready.
   absl::Status RegisterWorker(const rpc::RegisterWorkerRequest& request);
 
   void OnJobFinished(const JobId& job_id);
   // CPUs currently lent by blocked workers raise the task-worker cap by as many.
-  void SetLentCpus(int lent);
+  void SetLentCpus(int lent) override;
 
   // Ends every process (workers, zygotes), waiting up to the grace period.
   void Stop();
 
-  std::shared_ptr<Worker> Find(const WorkerId& worker_id) const;
+  std::shared_ptr<Worker> Find(const WorkerId& worker_id) const override;
   void FillStats(rpc::GetNodeStatsReply* reply) const;
   int num_workers() const;
   int num_zygotes() const { return static_cast<int>(zygotes_.size()); }
