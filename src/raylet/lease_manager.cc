@@ -253,7 +253,7 @@ void LeaseManager::Release(Lease& lease) {
   lease.allocation.reset();
 }
 
-void LeaseManager::Finish(const LeaseId& lease_id) {
+void LeaseManager::Finish(const LeaseId& lease_id, bool dispatch) {
   auto it = leases_.find(lease_id);
   if (it == leases_.end()) return;
   if (it->second->done) {
@@ -268,7 +268,7 @@ void LeaseManager::Finish(const LeaseId& lease_id) {
     finished_order_.pop_front();
   }
   Changed();
-  Dispatch();
+  if (dispatch) Dispatch();
 }
 
 // ---- cancel, return, block ----
@@ -358,12 +358,14 @@ void LeaseManager::OnHolderDied(const WorkerId& holder) {
   for (const auto& [id, lease] : leases_) {
     if (lease->holder == holder) ids.push_back(id);
   }
+  // End them all before granting anything: a doomed request must not take a freed CPU.
   for (const LeaseId& id : ids) {
     std::shared_ptr<Worker> worker = leases_[id]->worker;
-    Finish(id);
+    Finish(id, /*dispatch=*/false);
     // It may be running work for an owner that no longer exists.
     if (worker) pool_.KillWorker(worker, "its lease holder died");
   }
+  if (!ids.empty()) Dispatch();
 }
 
 void LeaseManager::OnHolderNodeDied(const NodeId& node) {
@@ -384,8 +386,9 @@ void LeaseManager::OnJobFinished(const JobId& job) {
     if (lease.done) {
       Answer(lease, absl::FailedPreconditionError("job " + job.Hex() + " has finished"));
     }
-    Finish(id);
+    Finish(id, /*dispatch=*/false);
   }
+  if (!ids.empty()) Dispatch();
 }
 
 // ---- upkeep and reporting ----

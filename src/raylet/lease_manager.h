@@ -106,8 +106,9 @@ class LeaseManager {
   void Dispatch();
   void OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker);
   void Release(Lease& lease);
-  // Ends a lease: releases what it holds, forgets it, remembers its id.
-  void Finish(const LeaseId& lease_id);
+  // Ends a lease: releases what it holds, forgets it, remembers its id; then grants what now
+  // fits unless the caller ends more leases first (`dispatch` false) and dispatches itself.
+  void Finish(const LeaseId& lease_id, bool dispatch = true);
   WorkerKey KeyFor(const Lease& lease) const;
   void DropAbandoned();
   void ScheduleSweep();

@@ -1,0 +1,268 @@
+// Leases on one node with a fake worker pool: queueing by resources, idempotent requests,
+// PENDING answers, cancel and return, spillback and infeasible demand, lending a blocked
+// worker's CPU, and what a worker's or holder's death does.
+#include "src/raylet/lease_manager.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "src/raylet/fake_worker_provider.h"
+#include "tests/testing/status_matchers.h"
+
+namespace orrery::raylet {
+namespace {
+
+using ::testing::HasSubstr;
+using Reply = rpc::RequestWorkerLeaseReply;
+using testing::StatusIs;
+
+struct Answer {
+  std::optional<absl::Status> status;
+  Reply reply;
+  bool done() const { return status.has_value(); }
+};
+
+class LeaseManagerTest : public ::testing::Test {
+ protected:
+  LeaseManagerTest() : resources_(ResourceSet::FromDoubles({{"CPU", 2}, {"GPU", 2}}).value()), pool_(io_) {}
+
+  void SetUp() override { Build({}); }
+
+  void Build(std::vector<std::string> gpu_names) {
+    LeaseManager::Options options;
+    options.node_id = self_;
+    options.node_ip = "10.0.0.5";
+    options.gpu_names = std::move(gpu_names);
+    leases_ = std::make_unique<LeaseManager>(io_, options, resources_, pool_, cluster_,
+                                             [this](const JobId& job, std::function<void(absl::Status)> done) {
+                                               done(job == unknown_job_ ? absl::NotFoundError("unknown job")
+                                                                        : absl::OkStatus());
+                                             });
+  }
+
+  rpc::RequestWorkerLeaseRequest Request(std::unordered_map<std::string, double> resources, const LeaseId& id,
+                                         int64_t wait_ms = 60'000, const WorkerId& holder = WorkerId()) {
+    rpc::RequestWorkerLeaseRequest request;
+    request.mutable_lease()->set_lease_id(id.Binary());
+    request.mutable_lease()->set_job_id(job_.Binary());
+    ResourceSet::FromDoubles(resources).value().ToProto(request.mutable_lease()->mutable_resources());
+    request.mutable_lease()->mutable_holder()->set_worker_id((holder.IsNil() ? holder_ : holder).Binary());
+    request.set_wait_ms(wait_ms);
+    return request;
+  }
+
+  std::shared_ptr<Answer> Ask(const rpc::RequestWorkerLeaseRequest& request) {
+    auto answer = std::make_shared<Answer>();
+    leases_->RequestLease(request, &answer->reply, [answer](absl::Status s) { answer->status = s; });
+    return answer;
+  }
+
+  absl::Status Return(const LeaseId& id, bool kill = false) {
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(id.Binary());
+    request.set_kill_worker(kill);
+    rpc::ReturnWorkerReply reply;
+    std::optional<absl::Status> status;
+    leases_->ReturnWorker(request, &reply, [&](absl::Status s) { status = s; });
+    return status.value_or(absl::UnknownError("no answer"));
+  }
+
+  rpc::CancelWorkerLeaseReply Cancel(const LeaseId& id) {
+    rpc::CancelWorkerLeaseRequest request;
+    request.set_lease_id(id.Binary());
+    rpc::CancelWorkerLeaseReply reply;
+    leases_->CancelLease(request, &reply, [](absl::Status) {});
+    return reply;
+  }
+
+  boost::asio::io_context io_;
+  NodeResources resources_;
+  FakeWorkerProvider pool_;
+  ClusterView cluster_;
+  std::unique_ptr<LeaseManager> leases_;
+  NodeId self_ = NodeId::FromRandom();
+  JobId job_ = JobIdFromInt(1);
+  JobId unknown_job_ = JobIdFromInt(99);
+  WorkerId holder_ = WorkerId::FromRandom();
+};
+
+TEST_F(LeaseManagerTest, GrantsOnceAWorkerIsReadyWithItsAddress) {
+  auto answer = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  EXPECT_FALSE(answer->done());
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  EXPECT_EQ(pool_.pops[0].key.job_id, job_);
+  auto worker = pool_.AnswerPop(/*pid=*/4321);
+  ASSERT_TRUE(answer->done());
+  ASSERT_OK(*answer->status);
+  EXPECT_EQ(answer->reply.result(), Reply::GRANTED);
+  EXPECT_EQ(answer->reply.worker().worker_id(), worker->id.Binary());
+  EXPECT_EQ(answer->reply.worker().ip(), "10.0.0.5");
+  EXPECT_EQ(answer->reply.worker().node_id(), self_.Binary());
+  EXPECT_EQ(answer->reply.worker_pid(), 4321);
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
+}
+
+TEST_F(LeaseManagerTest, QueuesUntilResourcesAreReturned) {
+  LeaseId a = LeaseId::FromRandom(), b = LeaseId::FromRandom(), c = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 1}}, a));
+  Ask(Request({{"CPU", 1}}, b));
+  auto third = Ask(Request({{"CPU", 1}}, c));
+  EXPECT_EQ(pool_.pops.size(), 2u);  // the third waits for a CPU, not for a worker
+  pool_.AnswerPop();
+  pool_.AnswerPop();
+  EXPECT_EQ(leases_->num_pending(), 1);
+  ASSERT_OK(Return(a));
+  ASSERT_EQ(pool_.pushed.size(), 1u);
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  pool_.AnswerPop();
+  EXPECT_EQ(third->reply.result(), Reply::GRANTED);
+}
+
+TEST_F(LeaseManagerTest, AnOpenRequestIsAnsweredPendingWhenItsWaitEnds) {
+  Ask(Request({{"CPU", 2}}, LeaseId::FromRandom()));
+  pool_.AnswerPop();
+  auto waiting = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom(), /*wait_ms=*/1));
+  for (int i = 0; i < 100 && !waiting->done(); ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(waiting->done());
+  EXPECT_EQ(waiting->reply.result(), Reply::PENDING);
+  EXPECT_FALSE(waiting->reply.infeasible());
+  EXPECT_EQ(leases_->num_pending(), 1);  // still queued
+}
+
+TEST_F(LeaseManagerTest, ARepeatedRequestNeverGrantsTwice) {
+  LeaseId id = LeaseId::FromRandom();
+  auto first = Ask(Request({{"CPU", 1}}, id));
+  auto repeat = Ask(Request({{"CPU", 1}}, id));
+  // The older call is answered PENDING; the newer one waits for the grant.
+  ASSERT_TRUE(first->done());
+  EXPECT_EQ(first->reply.result(), Reply::PENDING);
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  auto worker = pool_.AnswerPop();
+  EXPECT_EQ(repeat->reply.result(), Reply::GRANTED);
+  auto after = Ask(Request({{"CPU", 1}}, id));
+  EXPECT_EQ(after->reply.worker().worker_id(), worker->id.Binary());
+  EXPECT_EQ(pool_.pops.size(), 0u);
+  EXPECT_EQ(leases_->total_granted(), 1);
+  ASSERT_OK(Return(id));
+  ASSERT_OK(Return(id));  // a retried return
+  EXPECT_EQ(Ask(Request({{"CPU", 1}}, id))->reply.result(), Reply::CANCELED);
+}
+
+TEST_F(LeaseManagerTest, CancellingBeforeTheWorkerArrivesReturnsItToThePool) {
+  LeaseId id = LeaseId::FromRandom();
+  auto answer = Ask(Request({{"CPU", 1}}, id));
+  EXPECT_TRUE(Cancel(id).canceled());
+  EXPECT_EQ(answer->reply.result(), Reply::CANCELED);
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(2));
+  pool_.AnswerPop();
+  EXPECT_EQ(pool_.pushed.size(), 1u);
+  EXPECT_TRUE(Cancel(id).canceled());  // a retried cancel
+  EXPECT_FALSE(Cancel(LeaseId::FromRandom()).canceled());
+}
+
+TEST_F(LeaseManagerTest, AWorkerThatCannotStartFailsTheRequestAndFreesItsResources) {
+  auto answer = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  pool_.FailPop(absl::UnavailableError("worker exited (exit code 3); see worker-1.err"));
+  ASSERT_TRUE(answer->done());
+  EXPECT_THAT(*answer->status, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("worker-1.err")));
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(2));
+}
+
+TEST_F(LeaseManagerTest, SpillsBackToANodeThatCouldHoldItElseStaysInfeasible) {
+  auto infeasible = Ask(Request({{"CPU", 8}}, LeaseId::FromRandom(), /*wait_ms=*/1));
+  for (int i = 0; i < 100 && !infeasible->done(); ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(infeasible->done());
+  EXPECT_EQ(infeasible->reply.result(), Reply::PENDING);
+  EXPECT_TRUE(infeasible->reply.infeasible());
+  auto demands = leases_->Demands();
+  ASSERT_EQ(demands.size(), 1u);
+  EXPECT_TRUE(demands[0].infeasible());
+  EXPECT_EQ(demands[0].count(), 1);
+
+  rpc::NodeInfo big;
+  NodeId big_id = NodeId::FromRandom();
+  big.set_node_id(big_id.Binary());
+  big.set_node_ip("10.0.0.9");
+  big.set_node_manager_port(7000);
+  ResourceSet::FromDoubles({{"CPU", 16}}).value().ToProto(big.mutable_total_resources());
+  cluster_.Update(big);
+  auto spilled = Ask(Request({{"CPU", 8}}, LeaseId::FromRandom()));
+  ASSERT_TRUE(spilled->done());
+  EXPECT_EQ(spilled->reply.result(), Reply::SPILLBACK);
+  EXPECT_EQ(spilled->reply.spillback_node().node_id(), big_id.Binary());
+  EXPECT_EQ(spilled->reply.spillback_node().port(), 7000);
+}
+
+TEST_F(LeaseManagerTest, ABlockedWorkerLendsItsCpuUntilItUnblocks) {
+  LeaseId first = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 2}}, first));
+  auto worker = pool_.AnswerPop();
+  auto nested = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  EXPECT_TRUE(pool_.pops.empty());
+  ASSERT_OK(leases_->SetBlocked(worker->id, true));
+  EXPECT_EQ(pool_.lent_cpus, 2);
+  ASSERT_EQ(pool_.pops.size(), 1u);  // the nested request now runs
+  pool_.AnswerPop();
+  EXPECT_EQ(nested->reply.result(), Reply::GRANTED);
+  ASSERT_OK(leases_->SetBlocked(worker->id, false));
+  EXPECT_EQ(pool_.lent_cpus, 0);
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(-1));  // over-committed until one ends
+  EXPECT_THAT(leases_->SetBlocked(WorkerId::FromRandom(), true), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(LeaseManagerTest, AWorkersDeathEndsItsLease) {
+  LeaseId id = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 2}}, id));
+  auto worker = pool_.AnswerPop();
+  leases_->OnWorkerDied(worker);
+  EXPECT_EQ(leases_->num_granted(), 0);
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(2));
+  EXPECT_EQ(Ask(Request({{"CPU", 1}}, id))->reply.result(), Reply::CANCELED);
+}
+
+TEST_F(LeaseManagerTest, AHoldersDeathEndsItsWorkersAndDropsItsRequests) {
+  WorkerId owner = WorkerId::FromRandom();
+  Ask(Request({{"CPU", 2}}, LeaseId::FromRandom(), 60'000, owner));
+  auto worker = pool_.AnswerPop();
+  auto queued = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom(), 60'000, owner));
+  auto others = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  leases_->OnHolderDied(owner);
+  ASSERT_EQ(pool_.killed.size(), 1u);
+  EXPECT_EQ(pool_.killed[0], worker);
+  EXPECT_EQ(queued->reply.result(), Reply::CANCELED);
+  EXPECT_FALSE(others->done());
+  EXPECT_EQ(pool_.pops.size(), 1u);  // the other holder's request goes ahead
+}
+
+TEST_F(LeaseManagerTest, AGpuLeasesWorkerKeyNamesItsDevices) {
+  Build({"3", "5"});
+  Ask(Request({{"GPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  EXPECT_TRUE(pool_.pops[0].key.gpu_ids == "3" || pool_.pops[0].key.gpu_ids == "5");
+  Ask(Request({{"GPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_EQ(pool_.pops.size(), 2u);
+  EXPECT_NE(pool_.pops[0].key.gpu_ids, pool_.pops[1].key.gpu_ids);
+  auto answer = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  EXPECT_EQ(pool_.pops[2].key.gpu_ids, "");
+}
+
+TEST_F(LeaseManagerTest, RefusesUnknownJobsAndMalformedRequests) {
+  rpc::RequestWorkerLeaseRequest unknown = Request({{"CPU", 1}}, LeaseId::FromRandom());
+  unknown.mutable_lease()->set_job_id(unknown_job_.Binary());
+  EXPECT_THAT(*Ask(unknown)->status, StatusIs(absl::StatusCode::kNotFound));
+  rpc::RequestWorkerLeaseRequest nil_id = Request({{"CPU", 1}}, LeaseId::Nil());
+  EXPECT_THAT(*Ask(nil_id)->status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nil")));
+  rpc::RequestWorkerLeaseRequest no_holder = Request({{"CPU", 1}}, LeaseId::FromRandom());
+  no_holder.mutable_lease()->mutable_holder()->clear_worker_id();
+  EXPECT_THAT(*Ask(no_holder)->status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("holder")));
+  EXPECT_TRUE(pool_.pops.empty());
+}
+
+TEST_F(LeaseManagerTest, StoppingAnswersEveryOpenRequest) {
+  auto open = Ask(Request({{"CPU", 8}}, LeaseId::FromRandom()));
+  leases_->Stop();
+  ASSERT_TRUE(open->done());
+  EXPECT_THAT(*open->status, StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace orrery::raylet
