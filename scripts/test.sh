@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test.
+#   1. a Release build and all its tests (unit, integration with real daemons, install);
+#   2. an ASan+UBSan build (-O1 -g0) of the tests, and their run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+
+run_tests() {
+  local dir="$1"
+  # Unit tests in parallel; integration tests (real daemons, timing-sensitive checks such as
+  # "a dead node is noticed within a second") one at a time.
+  (cd "$dir" && ctest --output-on-failure -j2 -LE integration --timeout 300)
+  (cd "$dir" && ctest --output-on-failure -j1 -L integration --timeout 300)
+}
+
+echo "== Release build"
+scripts/build.sh release
+echo "== Release tests"
+run_tests build/release
+
+echo "== ASan+UBSan build"
+scripts/build.sh asan
+echo "== ASan+UBSan tests"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
+run_tests build/asan
+echo "== All tests passed"
