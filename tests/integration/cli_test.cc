@@ -243,6 +243,21 @@ TEST_F(CliTest, StartOnABusyPortNamesThePort) {
   EXPECT_THAT(start.err, HasSubstr("port " + port + " is already in use"));
 }
 
+TEST_F(CliTest, StopTouchesNothingUnderAnotherRoot) {
+  char other[] = "/tmp/oc-other-XXXXXX";
+  ASSERT_NE(mkdtemp(other), nullptr);
+  std::string other_root = other;
+  CliRun theirs = Orrery({"start", "--head", "--port", "0", "--temp-dir", other_root, "--num-cpus", "1"});
+  ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
+  ASSERT_EQ(StartHead().exit_code, 0);
+  ASSERT_EQ(Orrery({"stop", "--temp-dir", root_}).exit_code, 0);
+  CliRun still = Orrery({"status", "--temp-dir", other_root});
+  EXPECT_EQ(still.exit_code, 0) << still.err;
+  EXPECT_THAT(still.out, HasSubstr("Nodes: 1 alive"));
+  Orrery({"stop", "--temp-dir", other_root});
+  RemoveAll(other_root).IgnoreError();
+}
+
 TEST_F(CliTest, StopWithNothingRunningSaysSoAndSucceeds) {
   CliRun stop = Orrery({"stop", "--temp-dir", root_});
   EXPECT_EQ(stop.exit_code, 0);
