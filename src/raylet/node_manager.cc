@@ -85,6 +85,8 @@ void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)
 // ---- the change feed ----
 
 void NodeManager::OnNodeMessage(const rpc::PubsubMessage& message) {
+  // After Stop() the node unregisters, and hears of its own "death": that is no failure.
+  if (stopped_) return;
   if (message.snapshot_end()) {
     cluster_.Retain(snapshot_nodes_);
     snapshot_nodes_.clear();

@@ -111,11 +111,6 @@ absl::Status Raylet::Start() {
 
   // The node manager lives on the loop: build it there (it starts processes from that thread).
   loop_->StartThread();
-  // The port is only known once serving; the pool learns it right after.
-  std::promise<void> built;
-  node_manager_ = nullptr;
-  service_ = nullptr;
-  absl::Status serve_status;
   RunOnLoop(*loop_, [&] {
     node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
                                                   [this](const std::string& why) { on_fatal_(why); });

@@ -139,7 +139,6 @@ std::map<std::string, std::string> WorkerPool::BaseEnvironment(const rpc::JobCon
   env["ORRERY_NODE_ID"] = options_.node_id.Hex();
   env["ORRERY_NODE_IP"] = options_.node_ip;
   env["ORRERY_RAYLET_SOCKET"] = options_.raylet_socket;
-  env["ORRERY_RAYLET_ADDRESS"] = options_.raylet_address;
   env["ORRERY_GCS_ADDRESS"] = options_.gcs_address;
   env["ORRERY_TOKEN"] = options_.token;
   env["ORRERY_SESSION_DIR"] = options_.session_dir;

@@ -29,7 +29,6 @@ class WorkerPool final : public WorkerProvider {
     NodeId node_id;
     std::string node_ip;
     std::string raylet_socket;   // unix:/path for local workers
-    std::string raylet_address;  // HOST:PORT
     std::string gcs_address;
     std::string token;
     std::string session_dir;

@@ -97,6 +97,32 @@ class CliTest : public ::testing::Test {
     return ReadToken(session->TokenFile()).value_or("");
   }
 
+  // Registers a job running orrery-test-worker with the cluster this test started, and asks
+  // its raylet for a lease, as a driver would.
+  absl::StatusOr<rpc::RequestWorkerLeaseReply> LeaseOnTheHead(const std::map<std::string, double>& resources,
+                                                               int64_t wait_ms = 10'000) {
+    rpc::ClientOptions options{"cluster", Token(), rpc::RpcOptions()};
+    gcs::GrpcGcsClient gcs(Address(), options);
+    auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
+    if (!nodes.ok()) return nodes.status();
+    if (nodes->nodes_size() != 1) return absl::InternalError("expected one node");
+    auto next = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId, rpc::GetNextJobIdRequest());
+    if (!next.ok()) return next.status();
+    rpc::AddJobRequest add;
+    add.mutable_job()->set_job_id(next->job_id());
+    add.mutable_job()->set_version(ORRERY_VERSION_STRING);
+    add.mutable_job()->mutable_config()->add_worker_command(BinDir() + "/orrery-test-worker");
+    if (auto added = gcs.client().CallSync(&rpc::GcsService::Stub::async::AddJob, add); !added.ok()) {
+      return added.status();
+    }
+    raylet::GrpcRayletClient raylet("unix:" + nodes->nodes(0).raylet_socket(), options);
+    rpc::CallOptions call;
+    call.timeout_ms = wait_ms + 10'000;
+    return raylet.client().CallSync(
+        &rpc::NodeManagerService::Stub::async::RequestWorkerLease,
+        LeaseRequest(JobId::FromBinary(next->job_id()).value(), resources, WorkerId::FromRandom(), wait_ms), call);
+  }
+
   // Live processes whose environment or command line mentions this test's root.
   std::vector<pid_t> ProcessesUnderRoot() {
     std::vector<pid_t> found;
@@ -132,22 +158,7 @@ TEST_F(CliTest, StartPrintsTheAddressAndJoinLineStatusShowsTheNodeStopLeavesNoth
   EXPECT_THAT(status.out, HasSubstr("CPU 0/2"));
 
   // Start a worker too, so that stopping must end it as well.
-  gcs::GrpcGcsClient gcs(address, rpc::ClientOptions{"GCS", Token(), rpc::RpcOptions()});
-  auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
-  ASSERT_OK(nodes.status());
-  ASSERT_EQ(nodes->nodes_size(), 1);
-  raylet::GrpcRayletClient raylet("unix:" + nodes->nodes(0).raylet_socket(),
-                                  rpc::ClientOptions{"raylet", Token(), rpc::RpcOptions()});
-  auto next = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId, rpc::GetNextJobIdRequest());
-  ASSERT_OK(next.status());
-  rpc::AddJobRequest add;
-  add.mutable_job()->set_job_id(next->job_id());
-  add.mutable_job()->set_version(ORRERY_VERSION_STRING);
-  add.mutable_job()->mutable_config()->add_worker_command(BinDir() + "/orrery-test-worker");
-  ASSERT_OK(gcs.client().CallSync(&rpc::GcsService::Stub::async::AddJob, add).status());
-  auto lease = raylet.client().CallSync(
-      &rpc::NodeManagerService::Stub::async::RequestWorkerLease,
-      LeaseRequest(JobId::FromBinary(next->job_id()).value(), {{"CPU", 1}}, WorkerId::FromRandom()));
+  auto lease = LeaseOnTheHead({{"CPU", 1}});
   ASSERT_OK(lease.status());
   ASSERT_EQ(lease->result(), rpc::RequestWorkerLeaseReply::GRANTED);
   EXPECT_GE(ProcessesUnderRoot().size(), 4u);  // GCS, raylet, zygote, workers
@@ -161,23 +172,10 @@ TEST_F(CliTest, StartPrintsTheAddressAndJoinLineStatusShowsTheNodeStopLeavesNoth
 
 TEST_F(CliTest, StatusShowsPendingDemandWithinTwoSeconds) {
   ASSERT_EQ(StartHead().exit_code, 0);
-  gcs::GrpcGcsClient gcs(Address(), rpc::ClientOptions{"GCS", Token(), rpc::RpcOptions()});
-  auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
-  ASSERT_OK(nodes.status());
-  raylet::GrpcRayletClient raylet("unix:" + nodes->nodes(0).raylet_socket(),
-                                  rpc::ClientOptions{"raylet", Token(), rpc::RpcOptions()});
-  auto next = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId, rpc::GetNextJobIdRequest());
-  ASSERT_OK(next.status());
-  rpc::AddJobRequest add;
-  add.mutable_job()->set_job_id(next->job_id());
-  add.mutable_job()->set_version(ORRERY_VERSION_STRING);
-  add.mutable_job()->mutable_config()->add_worker_command(BinDir() + "/orrery-test-worker");
-  ASSERT_OK(gcs.client().CallSync(&rpc::GcsService::Stub::async::AddJob, add).status());
   int64_t asked_at = MonotonicMs();
-  auto pending = raylet.client().CallSync(
-      &rpc::NodeManagerService::Stub::async::RequestWorkerLease,
-      LeaseRequest(JobId::FromBinary(next->job_id()).value(), {{"CPU", 64}}, WorkerId::FromRandom(), 100));
+  auto pending = LeaseOnTheHead({{"CPU", 64}}, /*wait_ms=*/100);
   ASSERT_OK(pending.status());
+  ASSERT_EQ(pending->result(), rpc::RequestWorkerLeaseReply::PENDING);
   std::string last;
   bool shown = Eventually(
       [&] {
