@@ -1,0 +1,75 @@
+// Host addresses (src/common/net.h): parsing HOST:PORT and checking whether a port is free.
+#include "src/common/net.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace orrery {
+namespace {
+
+using ::orrery::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(ParseHostPortTest, ParsesHostAndPort) {
+  auto hp = ParseHostPort("10.0.0.1:6391");
+  ASSERT_OK(hp);
+  EXPECT_EQ(hp->host, "10.0.0.1");
+  EXPECT_EQ(hp->port, 6391);
+  EXPECT_EQ(hp->ToString(), "10.0.0.1:6391");
+
+  auto named = ParseHostPort("head-node.local:1");
+  ASSERT_OK(named);
+  EXPECT_EQ(named->host, "head-node.local");
+  EXPECT_EQ(named->port, 1);
+
+  auto top = ParseHostPort("localhost:65535");
+  ASSERT_OK(top);
+  EXPECT_EQ(top->port, 65535);
+}
+
+TEST(ParseHostPortTest, RejectsAddressesWithoutHostOrPortQuotingThem) {
+  for (const char* bad : {"10.0.0.1", "", ":6391", "10.0.0.1:"}) {
+    EXPECT_THAT(ParseHostPort(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HOST:PORT"))) << bad;
+  }
+  EXPECT_THAT(ParseHostPort("nocolon"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'nocolon'")));
+}
+
+TEST(ParseHostPortTest, RejectsPortsOutOfRangeOrNotNumbers) {
+  for (const char* bad : {"host:0", "host:70000", "host:65536", "host:-1", "host:http", "host:12ab", "host:1.5"}) {
+    EXPECT_THAT(ParseHostPort(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1-65535"))) << bad;
+  }
+}
+
+TEST(TcpPortFreeTest, APortSomeoneListensOnIsNotFree) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int port = ntohs(addr.sin_port);
+
+  EXPECT_FALSE(TcpPortFree("127.0.0.1", port));
+  close(fd);
+  EXPECT_TRUE(TcpPortFree("127.0.0.1", port)) << "free again once the listener is gone";
+}
+
+TEST(DefaultNodeIpTest, IsAnIpv4Address) {
+  std::string ip = DefaultNodeIp();
+  in_addr parsed;
+  EXPECT_EQ(inet_pton(AF_INET, ip.c_str(), &parsed), 1) << ip;
+  EXPECT_NE(ip, "0.0.0.0");
+}
+
+}  // namespace
+}  // namespace orrery

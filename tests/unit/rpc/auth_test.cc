@@ -1,0 +1,40 @@
+// Token comparison (src/rpc/auth.h): equal only when every byte and the length agree.
+#include "src/rpc/auth.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace orrery::rpc {
+namespace {
+
+TEST(TokensEqualTest, EqualTokensMatch) {
+  EXPECT_TRUE(TokensEqual("secret-token", "secret-token"));
+  EXPECT_TRUE(TokensEqual("", ""));
+  std::string with_nul("a\0b", 3);
+  EXPECT_TRUE(TokensEqual(with_nul, std::string("a\0b", 3)));
+}
+
+TEST(TokensEqualTest, ADifferenceAnywhereIsAMismatch) {
+  EXPECT_FALSE(TokensEqual("secret-token", "Secret-token"));
+  EXPECT_FALSE(TokensEqual("secret-token", "secret-tokeN"));
+  EXPECT_FALSE(TokensEqual("secret-token", "secret_token"));
+  EXPECT_FALSE(TokensEqual(std::string("a\0b", 3), std::string("a\0c", 3)));
+}
+
+TEST(TokensEqualTest, APrefixOrExtensionIsAMismatch) {
+  EXPECT_FALSE(TokensEqual("secret", "secret-token"));
+  EXPECT_FALSE(TokensEqual("secret-token", "secret"));
+  // A shorter token padded with what the comparison pads with must still differ.
+  EXPECT_FALSE(TokensEqual("abc", std::string("abc\0", 4)));
+  EXPECT_FALSE(TokensEqual(std::string("abc\0", 4), "abc"));
+}
+
+TEST(TokensEqualTest, AnEmptyTokenMatchesOnlyAnEmptyOne) {
+  EXPECT_FALSE(TokensEqual("", "x"));
+  EXPECT_FALSE(TokensEqual("x", ""));
+  EXPECT_FALSE(TokensEqual("", std::string(1, '\0')));
+}
+
+}  // namespace
+}  // namespace orrery::rpc
