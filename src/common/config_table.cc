@@ -108,7 +108,13 @@ absl::Status ApplyPrefixedFlagsImpl(const std::vector<ConfigField>& fields, void
           absl::StrCat("unknown flag ", std::string(prefix), name, "; known: ", absl::StrJoin(names, ", ")));
     }
     if (!has_value) {
-      if (field->type_name == "bool" && (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0)) {
+      bool next_is_bool = false;
+      if (i + 1 < args.size()) {
+        bool ignored;
+        next_is_bool = ParseConfigValue(args[i + 1], &ignored).ok();
+      }
+      if (field->type_name == "bool" && !next_is_bool) {
+        // `--orrery_flag` alone means true; the next word is the user's, not ours.
         value = "true";
       } else if (i + 1 < args.size()) {
         value = args[++i];

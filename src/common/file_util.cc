@@ -59,14 +59,13 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
 }
 
 absl::Status MakePrivateDir(const std::string& path) {
-  ORRERY_RETURN_IF_ERROR(MakeDirs(path, 0700));
+  // Refuse another user's directory before touching it (root could chmod it otherwise).
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return ErrnoStatus("stat " + path, errno);
-  if (st.st_uid != geteuid()) {
+  if (stat(path.c_str(), &st) == 0 && st.st_uid != geteuid()) {
     return absl::PermissionDeniedError(
         absl::StrCat(path, " belongs to uid ", st.st_uid, ", not to this user (uid ", geteuid(), ")"));
   }
-  return absl::OkStatus();
+  return MakeDirs(path, 0700);
 }
 
 bool PathExists(const std::string& path) {

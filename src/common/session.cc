@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -74,6 +75,31 @@ absl::StatusOr<SessionDir> LatestSession(const std::string& root) {
   return SessionDir(path);
 }
 
+namespace {
+bool NaturalLess(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i_end = i, j_end = j;
+      while (i_end < a.size() && std::isdigit(static_cast<unsigned char>(a[i_end]))) ++i_end;
+      while (j_end < b.size() && std::isdigit(static_cast<unsigned char>(b[j_end]))) ++j_end;
+      std::string x = a.substr(i, i_end - i), y = b.substr(j, j_end - j);
+      x.erase(0, std::min(x.find_first_not_of('0'), x.size()));
+      y.erase(0, std::min(y.find_first_not_of('0'), y.size()));
+      if (x.size() != y.size()) return x.size() < y.size();
+      if (x != y) return x < y;
+      i = i_end;
+      j = j_end;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+}  // namespace
+
 std::vector<SessionDir> AllSessions(const std::string& root) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -84,7 +110,8 @@ std::vector<SessionDir> AllSessions(const std::string& root) {
       names.push_back(name);
     }
   }
-  std::sort(names.begin(), names.end());
+  // Oldest first: numbers compare as numbers ("_2" before "_10"), the rest as text.
+  std::sort(names.begin(), names.end(), NaturalLess);
   std::vector<SessionDir> sessions;
   for (const auto& name : names) sessions.emplace_back(root + "/" + name);
   return sessions;

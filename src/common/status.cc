@@ -10,6 +10,7 @@ absl::Status ErrnoStatus(absl::string_view what, int err) {
   std::string message = std::string(what) + ": " + std::strerror(err);
   switch (err) {
     case ENOENT:
+    case ESRCH:
       return absl::NotFoundError(message);
     case EEXIST:
       return absl::AlreadyExistsError(message);

@@ -172,11 +172,14 @@ class GrpcClient {
     Reply reply;
     // A fresh alarm per back-off; replaced (never while firing) by the next one.
     std::unique_ptr<grpc::Alarm> alarm;
-    absl::Mutex mu;  // guards context and alarm against Cancel() from another thread
+    absl::Mutex mu;  // guards context, alarm and cancelled against Cancel() from another thread
+    // Set by Cancel(): a cancel that lands between two attempts stops the next one too.
+    bool cancelled = false;
 
     ~CallState() override { core->Unregister(this); }
     void Cancel() override {
       absl::MutexLock lock(&mu);
+      cancelled = true;
       if (context) context->TryCancel();
       if (alarm) alarm->Cancel();
     }
@@ -210,11 +213,17 @@ class GrpcClient {
   template <typename Req, typename Reply>
   static void Attempt(const std::shared_ptr<CallState<Req, Reply>>& state) {
     ++state->attempt;
-    grpc::ClientContext* context;
+    grpc::ClientContext* context = nullptr;
     {
       absl::MutexLock lock(&state->mu);
-      state->context = std::make_unique<grpc::ClientContext>();
-      context = state->context.get();
+      if (!state->cancelled) {
+        state->context = std::make_unique<grpc::ClientContext>();
+        context = state->context.get();
+      }
+    }
+    if (context == nullptr) {
+      Deliver(state, absl::CancelledError("call cancelled"));
+      return;
     }
     if (!state->core->options.token.empty()) context->AddMetadata(kTokenMetadataKey, state->core->options.token);
     if (!state->request_id.empty()) context->AddMetadata(kRequestIdMetadataKey, state->request_id);
@@ -227,7 +236,12 @@ class GrpcClient {
       int64_t delay = internal::BackoffMs(options.rpc, state->attempt);
       if (state->retry && internal::IsRetryable(status) &&
           internal::SteadyNowMs() + delay < state->give_up_at_ms) {
-        absl::MutexLock lock(&state->mu);
+        absl::ReleasableMutexLock lock(&state->mu);
+        if (state->cancelled) {
+          lock.Release();
+          Deliver(state, absl::CancelledError("call cancelled during retry back-off"));
+          return;
+        }
         state->alarm = std::make_unique<grpc::Alarm>();
         // The alarm keeps its callback after firing; moving `state` out of the capture breaks
         // the state -> alarm -> callback -> state cycle.

@@ -11,9 +11,16 @@ ServerCalls::ServerCalls(std::string service_name, std::string token, Dispatcher
       auth_(service_name_, std::move(token)),
       dispatcher_(std::move(dispatcher)) {}
 
-void ServerCalls::Track(const std::shared_ptr<CallBase>& call) {
-  absl::MutexLock lock(&mu_);
-  open_[call.get()] = call;
+bool ServerCalls::Track(const std::shared_ptr<CallBase>& call) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      open_[call.get()] = call;
+      return true;
+    }
+  }
+  call->Finish(absl::UnavailableError(service_name_ + " is shutting down"));
+  return false;
 }
 
 void ServerCalls::Untrack(const CallBase* call) {
@@ -27,10 +34,10 @@ size_t ServerCalls::open_calls() const {
 }
 
 void ServerCalls::Stop() {
-  stopped_ = true;
   std::vector<std::shared_ptr<CallBase>> open;
   {
     absl::MutexLock lock(&mu_);
+    stopped_ = true;
     for (auto& [ptr, call] : open_) open.push_back(call);
     open_.clear();
   }

@@ -8,7 +8,6 @@
 //   - Stop() finishes every call still open, so Server::Shutdown never waits on a handler.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -65,7 +64,8 @@ class ServerCalls {
   template <typename Req, typename Reply>
   class Call;
 
-  void Track(const std::shared_ptr<CallBase>& call);
+  // Registers an open call; false (and the call finished UNAVAILABLE) once stopped.
+  bool Track(const std::shared_ptr<CallBase>& call);
   void Untrack(const CallBase* call);
   static std::string RequestId(const grpc::ServerContextBase& context);
 
@@ -73,8 +73,8 @@ class ServerCalls {
   const TokenAuthenticator auth_;
   const Dispatcher dispatcher_;
   ReplayCache replay_;
-  std::atomic<bool> stopped_{false};
   mutable absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<const CallBase*, std::shared_ptr<CallBase>> open_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -108,17 +108,13 @@ template <typename Req, typename Reply, typename Handler>
 grpc::ServerUnaryReactor* ServerCalls::Unary(grpc::CallbackServerContext* context, const Req* request, Reply* reply,
                                              Handler&& handler, CallKind kind) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (stopped_) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, service_name_ + " is shutting down"));
-    return reactor;
-  }
   if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
     reactor->Finish(ToGrpcStatus(auth));
     return reactor;
   }
   auto call = std::make_shared<Call<Req, Reply>>(this, reactor, reply);
   call->request_.Swap(const_cast<Req*>(request));
-  Track(call);
+  if (!Track(call)) return reactor;
   std::string request_id = kind == CallKind::kDeduplicated ? RequestId(*context) : std::string();
 
   // `done` keeps the call alive until the handler answers, whatever happened meanwhile.

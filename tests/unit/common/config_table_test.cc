@@ -126,7 +126,9 @@ void ExpectEveryVariableAndFlagWorks(const ConfigTable<Config>& table) {
     EXPECT_EQ(field.get(&config), OtherValueFor(field.type_name)) << "the flag must beat ORRERY_ variable";
     // The other keys keep what the environment gave them.
     for (const ConfigField& other : table.fields()) {
-      if (&other != &field) EXPECT_EQ(other.get(&config), ValueFor(other.type_name)) << other.name;
+      if (&other != &field) {
+        EXPECT_EQ(other.get(&config), ValueFor(other.type_name)) << other.name;
+      }
     }
   }
 }
