@@ -23,8 +23,19 @@ run_tests build/release
 echo "== ASan+UBSan build"
 scripts/build.sh asan
 echo "== ASan+UBSan tests"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# Every process writes its reports to files, daemons and workers included (their stderr goes to
+# logs nobody reads): any report fails the run.
+reports="$PWD/build/asan/sanitizer-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:log_path=$reports/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
-run_tests build/asan
+status=0
+run_tests build/asan || status=$?
+if compgen -G "$reports/*" > /dev/null; then
+  echo "== Sanitizer reports:"
+  for report in "$reports"/*; do echo "--- $report"; cat "$report"; done
+  exit 1
+fi
+[ "$status" -eq 0 ] || exit "$status"
 echo "== All tests passed"

@@ -249,7 +249,16 @@ WorkerPool::Zygote* WorkerPool::GetOrStartZygote(const WorkerKey& key, const rpc
   return &zygote;
 }
 
-void WorkerPool::OnZygoteHello(const ZygoteKey& zkey, int threads) {
+void WorkerPool::RetireZygote(const ZygoteKey& zkey) {
+  auto it = zygotes_.find(zkey);
+  if (it == zygotes_.end()) return;
+  // We may be inside the client's own callback: destroy it later, on the loop.
+  std::shared_ptr<ZygoteClient> client(std::move(it->second.client));
+  zygotes_.erase(it);
+  boost::asio::post(io_, [client] {});
+}
+
+void WorkerPool::OnZygoteHello(ZygoteKey zkey, int threads) {
   auto it = zygotes_.find(zkey);
   if (it == zygotes_.end()) return;
   std::vector<std::shared_ptr<Worker>> queued = std::move(it->second.queued);
@@ -260,7 +269,7 @@ void WorkerPool::OnZygoteHello(const ZygoteKey& zkey, int threads) {
         zkey.job_id.Hex(), threads);
     exec_only_jobs_.insert(zkey.job_id);
     // The zygote exits by itself; its loss is expected now.
-    zygotes_.erase(it);
+    RetireZygote(zkey);
     const rpc::JobConfig* job = jobs_(zkey.job_id);
     for (auto& worker : queued) {
       if (job != nullptr) ExecWorker(worker, *job);
@@ -282,17 +291,14 @@ void WorkerPool::ForkWorker(const std::shared_ptr<Worker>& worker, Zygote& zygot
   }
 }
 
-void WorkerPool::OnZygoteLost(const ZygoteKey& zkey, const std::string& why) {
+void WorkerPool::OnZygoteLost(ZygoteKey zkey, const std::string& why) {
   auto it = zygotes_.find(zkey);
   if (it == zygotes_.end()) return;
   std::string log = absl::StrCat(options_.logs_dir, "/zygote-", zkey.job_id.Hex(), "-", options_.node_id.ShortHex(),
                                  ".err");
   spdlog::warn("the zygote of job {} exited: {}", zkey.job_id.Hex(), why);
-  // Destroy the client later: we are inside its callback.
-  auto client = std::shared_ptr<ZygoteClient>(std::move(it->second.client));
-  boost::asio::post(io_, [client] {});
   std::vector<std::shared_ptr<Worker>> queued = std::move(it->second.queued);
-  zygotes_.erase(it);
+  RetireZygote(zkey);
   absl::Status error = absl::UnavailableError(
       absl::StrCat("the worker program of job ", zkey.job_id.Hex(), " exited (", why, ") before it could start workers; see ", log));
   for (auto& worker : queued) {
@@ -481,7 +487,7 @@ void WorkerPool::OnJobFinished(const JobId& job_id) {
   for (auto& [zkey, zygote] : zygotes_) {
     if (zkey.job_id == job_id) zkeys.push_back(zkey);
   }
-  for (const auto& zkey : zkeys) zygotes_.erase(zkey);
+  for (const auto& zkey : zkeys) RetireZygote(zkey);
   std::vector<WorkerKey> keys;
   for (auto& [key, callbacks] : waiting_) {
     if (key.job_id == job_id) keys.push_back(key);

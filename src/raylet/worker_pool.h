@@ -107,8 +107,10 @@ class WorkerPool final : public WorkerProvider {
   void ExecWorker(const std::shared_ptr<Worker>& worker, const rpc::JobConfig& job);
   void ForkWorker(const std::shared_ptr<Worker>& worker, Zygote& zygote);
   Zygote* GetOrStartZygote(const WorkerKey& key, const rpc::JobConfig& job);
-  void OnZygoteHello(const ZygoteKey& zkey, int threads);
-  void OnZygoteLost(const ZygoteKey& zkey, const std::string& why);
+  // By value: the key may live in the callback of the client these retire.
+  void OnZygoteHello(ZygoteKey zkey, int threads);
+  void OnZygoteLost(ZygoteKey zkey, const std::string& why);
+  void RetireZygote(const ZygoteKey& zkey);
 
   void Watch(const std::shared_ptr<Worker>& worker, pid_t pid);
   void OnPidfdReadable(const WorkerId& worker_id);

@@ -2,6 +2,9 @@
 // returned and reused; workers forked from the job's zygote (or exec'd when it cannot fork).
 #include <signal.h>
 
+#include <algorithm>
+#include <set>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/core_worker.grpc.pb.h"
@@ -164,10 +167,25 @@ TEST_F(LeaseTest, InfeasibleRequestStaysPendingAsDemand) {
 
 TEST_F(LeaseTest, IdleWorkersAreReusedNotRestarted) {
   LeaseId first = LeaseId::FromRandom();
-  Reply a = Granted(first);
+  Granted(first);
+  // The job's first lease warms one worker per CPU; wait until both have registered.
+  ASSERT_TRUE(Eventually([&] {
+    rpc::GetNodeStatsReply stats = Stats();
+    return stats.workers_size() == 2 &&
+           std::none_of(stats.workers().begin(), stats.workers().end(),
+                        [](const rpc::WorkerStats& w) { return w.state() == rpc::WorkerStats::STARTING; });
+  }));
+  std::set<std::string> warm;
+  rpc::GetNodeStatsReply before = Stats();
+  for (const auto& worker : before.workers()) warm.insert(worker.worker_id());
   ASSERT_OK(Return(first));
-  Reply b = Granted(LeaseId::FromRandom());
-  EXPECT_EQ(a.worker().worker_id(), b.worker().worker_id());
+  for (int i = 0; i < 5; ++i) {
+    LeaseId id = LeaseId::FromRandom();
+    Reply reply = Granted(id);
+    EXPECT_TRUE(warm.contains(reply.worker().worker_id()));
+    ASSERT_OK(Return(id));
+  }
+  EXPECT_EQ(Stats().workers_size(), 2);
 }
 
 TEST_F(LeaseTest, ExecsEachWorkerWhenTheProgramHasThreadsBeforeInit) {

@@ -24,6 +24,19 @@ std::string BinDir() { return ORRERY_TEST_BIN_DIR; }
 
 namespace {
 
+// Asks a daemon to stop (so its shutdown runs, under the sanitizers too), then kills what is
+// left of its process group.
+void Stop(pid_t pid, int pidfd) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  if (pidfd >= 0) WaitForExit(pidfd, 10'000);
+  kill(-pid, SIGKILL);
+  if (pidfd >= 0) {
+    TryReap(pidfd);
+    close(pidfd);
+  }
+}
+
 void Kill(pid_t pid, int pidfd) {
   if (pid <= 0) return;
   kill(-pid, SIGKILL);
@@ -68,10 +81,10 @@ TestCluster::~TestCluster() {
   for (auto& driver : drivers_) Kill(driver.pid, driver.pidfd);
   for (auto& raylet : raylets_) {
     raylet->client.reset();
-    Kill(raylet->pid, raylet->pidfd);
+    Stop(raylet->pid, raylet->pidfd);
   }
   gcs_.reset();
-  Kill(gcs_daemon_.pid, gcs_daemon_.pidfd);
+  Stop(gcs_daemon_.pid, gcs_daemon_.pidfd);
   // ORRERY_TEST_KEEP_DIR=1 keeps the logs of a failed run for reading.
   if (getenv("ORRERY_TEST_KEEP_DIR") == nullptr) RemoveAll(root_).IgnoreError();
 }
