@@ -4,6 +4,10 @@
 
 namespace orrery::raylet {
 
+std::string WorkerOutputPath(const std::string& logs_dir, const WorkerId& worker_id, const char* ext) {
+  return absl::StrCat(logs_dir, "/worker-", worker_id.Hex(), ".", ext);
+}
+
 std::string WorkerKey::ToString() const {
   return absl::StrCat("job ", job_id.Hex(), is_actor ? " actor" : "", gpu_ids.empty() ? "" : " gpus " + gpu_ids,
                       runtime_env_hash.empty() ? "" : " env " + runtime_env_hash);

@@ -31,6 +31,9 @@ struct WorkerKey {
   std::string ToString() const;
 };
 
+// logs/worker-<id>.<ext>: where a worker's stdout ("out") and stderr ("err") go.
+std::string WorkerOutputPath(const std::string& logs_dir, const WorkerId& worker_id, const char* ext);
+
 struct Worker {
   enum class State { kStarting, kIdle, kLeased, kExiting };
 

@@ -19,7 +19,24 @@ WorkerPool::WorkerPool(boost::asio::io_context& io, Options options, JobLookup j
       options_(std::move(options)),
       jobs_(std::move(jobs)),
       on_death_(std::move(on_death)),
+      launcher_(io, LauncherOptions(options_), LauncherCallbacks()),
       housekeeping_timer_(io) {}
+
+WorkerLauncher::Options WorkerPool::LauncherOptions(const Options& options) {
+  return WorkerLauncher::Options{options.node_id,   options.node_ip,     options.raylet_socket, options.gcs_address,
+                                 options.token,     options.session_dir, options.logs_dir};
+}
+
+WorkerLauncher::Callbacks WorkerPool::LauncherCallbacks() {
+  WorkerLauncher::Callbacks callbacks;
+  callbacks.on_started = [this](const WorkerId& id, pid_t pid, int pidfd, bool is_child) {
+    OnStarted(id, pid, pidfd, is_child);
+  };
+  callbacks.on_failed = [this](const WorkerId& id, const absl::Status& status) { OnStartFailed(id, status); };
+  callbacks.on_exit_status = [this](pid_t pid, int status) { OnExitStatus(pid, status); };
+  callbacks.on_zygote_lost = [this](const JobId& job, const std::string& env) { OnZygoteLost(job, env); };
+  return callbacks;
+}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -133,193 +150,62 @@ void WorkerPool::Prestart(const WorkerKey& key) {
 
 // ---- starting processes ----
 
-std::map<std::string, std::string> WorkerPool::BaseEnvironment(const rpc::JobConfig& job, const JobId& job_id) const {
-  std::map<std::string, std::string> env(job.env().begin(), job.env().end());
-  env["ORRERY_JOB_ID"] = job_id.Hex();
-  env["ORRERY_NODE_ID"] = options_.node_id.Hex();
-  env["ORRERY_NODE_IP"] = options_.node_ip;
-  env["ORRERY_RAYLET_SOCKET"] = options_.raylet_socket;
-  env["ORRERY_GCS_ADDRESS"] = options_.gcs_address;
-  env["ORRERY_TOKEN"] = options_.token;
-  env["ORRERY_SESSION_DIR"] = options_.session_dir;
-  return env;
-}
-
-std::map<std::string, std::string> WorkerPool::WorkerEnvironment(const Worker& worker) const {
-  return {{"ORRERY_WORKER_ID", worker.id.Hex()},
-          {"ORRERY_WORKER_MODE", "worker"},
-          {"ORRERY_IS_ACTOR_WORKER", worker.key.is_actor ? "1" : "0"},
-          // Exactly the GPUs the lease holds; none is "" so CUDA sees no device.
-          {"CUDA_VISIBLE_DEVICES", worker.key.gpu_ids}};
-}
-
 void WorkerPool::StartWorker(const WorkerKey& key) {
   const rpc::JobConfig* job = jobs_(key.job_id);
   if (job == nullptr) return;
   auto worker = std::make_shared<Worker>(WorkerId::FromRandom(), key, rpc::WORKER, io_);
   worker->start_ms = MonotonicMs();
-  worker->stderr_path = absl::StrCat(options_.logs_dir, "/worker-", worker->id.Hex(), ".err");
+  worker->stderr_path = WorkerOutputPath(options_.logs_dir, worker->id, "err");
   workers_[worker->id] = worker;
   spdlog::debug("starting worker {} for {}", worker->id.ShortHex(), key.ToString());
-  if (exec_only_jobs_.contains(key.job_id)) {
-    ExecWorker(worker, *job);
+  launcher_.Launch(*worker, *job);
+}
+
+void WorkerPool::OnStarted(const WorkerId& worker_id, pid_t pid, int pidfd, bool is_child) {
+  auto worker = Find(worker_id);
+  // Gone already, or its registration overtook the zygote's report and it is watched already.
+  if (worker == nullptr || worker->pid > 0) {
+    if (pidfd >= 0) close(pidfd);
     return;
   }
-  Zygote* zygote = GetOrStartZygote(key, *job);
-  if (zygote == nullptr) {
-    ExecWorker(worker, *job);
-  } else if (zygote->state == Zygote::State::kStarting) {
-    zygote->queued.push_back(worker);
-  } else {
-    ForkWorker(worker, *zygote);
-  }
-}
-
-void WorkerPool::ExecWorker(const std::shared_ptr<Worker>& worker, const rpc::JobConfig& job) {
-  SpawnOptions spawn;
-  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
-  spawn.env = BaseEnvironment(job, worker->key.job_id);
-  for (auto& [name, value] : WorkerEnvironment(*worker)) spawn.env[name] = value;
-  spawn.unset_env = {"ORRERY_ZYGOTE_FD", "ORRERY_READY_FD"};
-  spawn.stdout_path = absl::StrCat(options_.logs_dir, "/worker-", worker->id.Hex(), ".out");
-  spawn.stderr_path = worker->stderr_path;
-  spawn.die_with_parent = true;
-  auto child = Spawn(spawn);
-  if (!child.ok()) {
-    spdlog::error("cannot start a worker for {}: {}", worker->key.ToString(), child.status().message());
-    workers_.erase(worker->id);
-    FailOneWaiter(worker->key, child.status());
+  worker->pid = pid;
+  worker->is_child = is_child;
+  worker->from_zygote = !is_child;
+  if (!is_child) zygote_children_[pid] = worker_id;
+  if (pidfd < 0) {
+    worker->exited = true;  // its exit status follows from the zygote
     return;
   }
-  worker->is_child = true;
-  worker->pid = child->pid;
-  worker->pidfd.assign(child->pidfd);
-  Watch(worker, child->pid);
+  worker->pidfd.assign(pidfd);
+  Watch(worker, pid);
 }
 
-WorkerPool::Zygote* WorkerPool::GetOrStartZygote(const WorkerKey& key, const rpc::JobConfig& job) {
-  ZygoteKey zkey{key.job_id, key.runtime_env_hash};
-  if (auto it = zygotes_.find(zkey); it != zygotes_.end()) return &it->second;
-  SpawnOptions spawn;
-  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
-  spawn.env = BaseEnvironment(job, key.job_id);
-  spawn.unset_env = {"ORRERY_WORKER_ID", "ORRERY_READY_FD", "CUDA_VISIBLE_DEVICES"};
-  std::string name = absl::StrCat(options_.logs_dir, "/zygote-", key.job_id.Hex(), "-", options_.node_id.ShortHex());
-  spawn.stdout_path = name + ".out";
-  spawn.stderr_path = name + ".err";
-  ZygoteClient::Callbacks callbacks;
-  callbacks.on_hello = [this, zkey](int threads) { OnZygoteHello(zkey, threads); };
-  callbacks.on_spawned = [this](const WorkerId& id, pid_t pid) {
-    auto worker = Find(id);
-    if (worker == nullptr || worker->pid > 0) return;
-    zygote_children_[pid] = id;
-    auto pidfd = OpenPidfd(pid);
-    if (!pidfd.ok()) {
-      worker->exited = true;  // gone already; the zygote's exit event finishes it
-      worker->pid = pid;
-      return;
-    }
-    worker->pid = pid;
-    worker->pidfd.assign(*pidfd);
-    Watch(worker, pid);
-  };
-  callbacks.on_exited = [this](pid_t pid, int status) {
-    auto it = zygote_children_.find(pid);
-    if (it == zygote_children_.end()) return;
-    auto worker = Find(it->second);
-    if (worker == nullptr) return;
-    worker->wait_status = status;
-    if (worker->exited) HandleDeath(worker);
-  };
-  callbacks.on_fork_failed = [this](const WorkerId& id, const std::string& error) {
-    auto worker = Find(id);
-    if (worker == nullptr) return;
-    workers_.erase(id);
-    FailOneWaiter(worker->key, absl::ResourceExhaustedError("cannot fork a worker: " + error));
-  };
-  callbacks.on_lost = [this, zkey](const std::string& why) { OnZygoteLost(zkey, why); };
-  auto client = ZygoteClient::Start(io_, spawn, std::move(callbacks));
-  if (!client.ok()) {
-    spdlog::error("cannot start the zygote of job {}: {}", key.job_id.Hex(), client.status().message());
-    return nullptr;
-  }
-  Zygote& zygote = zygotes_[zkey];
-  zygote.client = std::move(*client);
-  spdlog::info("started the zygote of job {} (pid {})", key.job_id.Hex(), zygote.client->pid());
-  return &zygote;
+void WorkerPool::OnStartFailed(const WorkerId& worker_id, const absl::Status& status) {
+  auto worker = Find(worker_id);
+  if (worker == nullptr) return;
+  workers_.erase(worker_id);
+  FailOneWaiter(worker->key, status);
 }
 
-void WorkerPool::RetireZygote(const ZygoteKey& zkey) {
-  auto it = zygotes_.find(zkey);
-  if (it == zygotes_.end()) return;
-  // We may be inside the client's own callback: destroy it later, on the loop.
-  std::shared_ptr<ZygoteClient> client(std::move(it->second.client));
-  zygotes_.erase(it);
-  boost::asio::post(io_, [client] {});
+void WorkerPool::OnExitStatus(pid_t pid, int wait_status) {
+  auto it = zygote_children_.find(pid);
+  if (it == zygote_children_.end()) return;
+  auto worker = Find(it->second);
+  if (worker == nullptr) return;
+  worker->wait_status = wait_status;
+  if (worker->exited) HandleDeath(worker);
 }
 
-void WorkerPool::OnZygoteHello(ZygoteKey zkey, int threads) {
-  auto it = zygotes_.find(zkey);
-  if (it == zygotes_.end()) return;
-  std::vector<std::shared_ptr<Worker>> queued = std::move(it->second.queued);
-  if (threads > 1) {
-    spdlog::warn(
-        "the worker program of job {} started {} threads before Orrery took over, so it cannot fork safely; "
-        "starting each worker by exec instead (slower). Start threads after orrery::Init() to avoid this.",
-        zkey.job_id.Hex(), threads);
-    exec_only_jobs_.insert(zkey.job_id);
-    // The zygote exits by itself; its loss is expected now.
-    RetireZygote(zkey);
-    const rpc::JobConfig* job = jobs_(zkey.job_id);
-    for (auto& worker : queued) {
-      if (job != nullptr) ExecWorker(worker, *job);
-    }
-    return;
-  }
-  it->second.state = Zygote::State::kReady;
-  for (auto& worker : queued) ForkWorker(worker, it->second);
-}
-
-void WorkerPool::ForkWorker(const std::shared_ptr<Worker>& worker, Zygote& zygote) {
-  worker->from_zygote = true;
-  absl::Status status = zygote.client->Fork(worker->id, WorkerEnvironment(*worker),
-                                            absl::StrCat(options_.logs_dir, "/worker-", worker->id.Hex(), ".out"),
-                                            worker->stderr_path);
-  if (!status.ok()) {
-    workers_.erase(worker->id);
-    FailOneWaiter(worker->key, status);
-  }
-}
-
-void WorkerPool::OnZygoteLost(ZygoteKey zkey, const std::string& why) {
-  auto it = zygotes_.find(zkey);
-  if (it == zygotes_.end()) return;
-  std::string log = absl::StrCat(options_.logs_dir, "/zygote-", zkey.job_id.Hex(), "-", options_.node_id.ShortHex(),
-                                 ".err");
-  spdlog::warn("the zygote of job {} exited: {}", zkey.job_id.Hex(), why);
-  std::vector<std::shared_ptr<Worker>> queued = std::move(it->second.queued);
-  RetireZygote(zkey);
-  absl::Status error = absl::UnavailableError(
-      absl::StrCat("the worker program of job ", zkey.job_id.Hex(), " exited (", why, ") before it could start workers; see ", log));
-  for (auto& worker : queued) {
-    workers_.erase(worker->id);
-    FailOneWaiter(worker->key, error);
-  }
-  // Forked workers whose fork never got a pid are gone too; the rest die through their pidfds.
-  std::vector<std::shared_ptr<Worker>> orphans;
+void WorkerPool::OnZygoteLost(const JobId& job_id, const std::string& runtime_env_hash) {
+  // Its children that already exited will get no status from it now.
+  std::vector<std::shared_ptr<Worker>> finished;
   for (auto& [id, worker] : workers_) {
-    if (worker->from_zygote && worker->key.job_id == zkey.job_id && worker->key.runtime_env_hash == zkey.runtime_env_hash) {
-      if (worker->pid <= 0 || worker->exited) orphans.push_back(worker);
+    if (worker->from_zygote && worker->exited && worker->key.job_id == job_id &&
+        worker->key.runtime_env_hash == runtime_env_hash) {
+      finished.push_back(worker);
     }
   }
-  for (auto& worker : orphans) {
-    if (worker->pid <= 0) {
-      workers_.erase(worker->id);
-      FailOneWaiter(worker->key, error);
-    } else {
-      HandleDeath(worker);
-    }
-  }
+  for (auto& worker : finished) HandleDeath(worker);
 }
 
 // ---- registration ----
@@ -367,10 +253,12 @@ absl::Status WorkerPool::RegisterWorker(const rpc::RegisterWorkerRequest& reques
                                                    request.pid(), " but was started as pid ", worker->pid));
   }
   if (worker->pid <= 0) {
-    // The registration overtook the zygote's "spawned" message.
+    // The registration overtook the zygote's "spawned" message (exec'd workers have a pid
+    // before they can register).
     auto pidfd = OpenPidfd(request.pid());
     if (!pidfd.ok()) return pidfd.status();
     worker->pid = request.pid();
+    worker->from_zygote = true;
     zygote_children_[worker->pid] = worker->id;
     worker->pidfd.assign(*pidfd);
     Watch(worker, worker->pid);
@@ -417,10 +305,9 @@ void WorkerPool::OnPidfdReadable(const WorkerId& worker_id) {
   worker->exited = true;
   if (worker->is_child) {
     worker->wait_status = TryReap(worker->pidfd.native_handle());
-  } else if (worker->from_zygote && !worker->wait_status) {
-    ZygoteKey zkey{worker->key.job_id, worker->key.runtime_env_hash};
-    // The zygote reaps it and reports the status; wait for that unless the zygote is gone.
-    if (zygotes_.contains(zkey)) return;
+  } else if (worker->from_zygote && !worker->wait_status &&
+             launcher_.HasZygote(worker->key.job_id, worker->key.runtime_env_hash)) {
+    return;  // the zygote reaps it and reports the status
   }
   HandleDeath(worker);
 }
@@ -483,11 +370,7 @@ void WorkerPool::OnJobFinished(const JobId& job_id) {
     if (worker->key.job_id == job_id && worker->type == rpc::WORKER) doomed.push_back(worker);
   }
   for (auto& worker : doomed) KillWorker(worker, "its job finished");
-  std::vector<ZygoteKey> zkeys;
-  for (auto& [zkey, zygote] : zygotes_) {
-    if (zkey.job_id == job_id) zkeys.push_back(zkey);
-  }
-  for (const auto& zkey : zkeys) RetireZygote(zkey);
+  launcher_.EndJob(job_id);
   std::vector<WorkerKey> keys;
   for (auto& [key, callbacks] : waiting_) {
     if (key.job_id == job_id) keys.push_back(key);
@@ -498,7 +381,6 @@ void WorkerPool::OnJobFinished(const JobId& job_id) {
     for (auto& done : callbacks) done(absl::FailedPreconditionError("job " + job_id.Hex() + " has finished"));
   }
   prestarted_jobs_.erase(job_id);
-  exec_only_jobs_.erase(job_id);
 }
 
 void WorkerPool::SetLentCpus(int lent) {
@@ -555,7 +437,7 @@ void WorkerPool::Stop() {
       TryReap(worker->pidfd.native_handle());
     }
   }
-  zygotes_.clear();  // each kills and reaps its zygote; forked workers die with it
+  launcher_.Stop();
   workers_.clear();
   idle_.clear();
 }

@@ -1,6 +1,6 @@
-// WorkerPool: the worker processes of one node. Starts them (forked from a per-job zygote, or
-// exec'd when the zygote cannot fork), hands idle ones out by key, reaps idle ones, watches
-// every process through a pidfd and reports each death once.
+// WorkerPool: the worker processes of one node. Starts them (through the WorkerLauncher),
+// hands idle ones out by key, keeps them within their caps, reaps idle ones, watches every
+// process through a pidfd and reports each death once.
 #pragma once
 
 #include <deque>
@@ -17,7 +17,7 @@
 #include "orrery/gcs.pb.h"
 #include "src/raylet/worker.h"
 #include "src/raylet/worker_provider.h"
-#include "src/raylet/zygote_client.h"
+#include "src/raylet/worker_launcher.h"
 
 namespace orrery::raylet {
 
@@ -73,25 +73,9 @@ class WorkerPool final : public WorkerProvider {
   std::shared_ptr<Worker> Find(const WorkerId& worker_id) const override;
   void FillStats(rpc::GetNodeStatsReply* reply) const;
   int num_workers() const;
-  int num_zygotes() const { return static_cast<int>(zygotes_.size()); }
+  int num_zygotes() const { return launcher_.num_zygotes(); }
 
  private:
-  struct ZygoteKey {
-    JobId job_id;
-    std::string runtime_env_hash;
-    friend bool operator==(const ZygoteKey&, const ZygoteKey&) = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const ZygoteKey& k) {
-      return H::combine(std::move(h), k.job_id, k.runtime_env_hash);
-    }
-  };
-  struct Zygote {
-    enum class State { kStarting, kReady };
-    std::unique_ptr<ZygoteClient> client;
-    State state = State::kStarting;
-    std::vector<std::shared_ptr<Worker>> queued;  // waiting for the zygote's hello
-  };
-
   bool CanStart(const WorkerKey& key) const;
   int CountWorkers(bool actor) const;
   int CountStarting(const WorkerKey& key) const;
@@ -102,15 +86,12 @@ class WorkerPool final : public WorkerProvider {
   bool EvictIdleWorkerOtherThan(const WorkerKey& key);
   void ServeWaiting(const WorkerKey& key);
 
-  std::map<std::string, std::string> BaseEnvironment(const rpc::JobConfig& job, const JobId& job_id) const;
-  std::map<std::string, std::string> WorkerEnvironment(const Worker& worker) const;
-  void ExecWorker(const std::shared_ptr<Worker>& worker, const rpc::JobConfig& job);
-  void ForkWorker(const std::shared_ptr<Worker>& worker, Zygote& zygote);
-  Zygote* GetOrStartZygote(const WorkerKey& key, const rpc::JobConfig& job);
-  // By value: the key may live in the callback of the client these retire.
-  void OnZygoteHello(ZygoteKey zkey, int threads);
-  void OnZygoteLost(ZygoteKey zkey, const std::string& why);
-  void RetireZygote(const ZygoteKey& zkey);
+  static WorkerLauncher::Options LauncherOptions(const Options& options);
+  WorkerLauncher::Callbacks LauncherCallbacks();
+  void OnStarted(const WorkerId& worker_id, pid_t pid, int pidfd, bool is_child);
+  void OnStartFailed(const WorkerId& worker_id, const absl::Status& status);
+  void OnExitStatus(pid_t pid, int wait_status);
+  void OnZygoteLost(const JobId& job_id, const std::string& runtime_env_hash);
 
   void Watch(const std::shared_ptr<Worker>& worker, pid_t pid);
   void OnPidfdReadable(const WorkerId& worker_id);
@@ -128,10 +109,8 @@ class WorkerPool final : public WorkerProvider {
   absl::flat_hash_map<pid_t, WorkerId> zygote_children_;
   absl::flat_hash_map<WorkerKey, std::deque<std::shared_ptr<Worker>>> idle_;
   absl::flat_hash_map<WorkerKey, std::deque<PopCallback>> waiting_;
-  absl::flat_hash_map<ZygoteKey, Zygote> zygotes_;
   absl::flat_hash_set<JobId> prestarted_jobs_;
-  // Jobs whose program had threads before it could fork: every worker is exec'd.
-  absl::flat_hash_set<JobId> exec_only_jobs_;
+  WorkerLauncher launcher_;
   int lent_cpus_ = 0;
   boost::asio::steady_timer housekeeping_timer_;
   bool stopped_ = false;

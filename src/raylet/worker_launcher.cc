@@ -1,0 +1,176 @@
+#include "src/raylet/worker_launcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "src/common/log.h"
+#include "src/common/process.h"
+
+namespace orrery::raylet {
+
+WorkerLauncher::WorkerLauncher(boost::asio::io_context& io, Options options, Callbacks callbacks)
+    : io_(io), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
+
+std::map<std::string, std::string> WorkerLauncher::JobEnvironment(const rpc::JobConfig& job,
+                                                                  const JobId& job_id) const {
+  std::map<std::string, std::string> env(job.env().begin(), job.env().end());
+  env["ORRERY_JOB_ID"] = job_id.Hex();
+  env["ORRERY_NODE_ID"] = options_.node_id.Hex();
+  env["ORRERY_NODE_IP"] = options_.node_ip;
+  env["ORRERY_RAYLET_SOCKET"] = options_.raylet_socket;
+  env["ORRERY_GCS_ADDRESS"] = options_.gcs_address;
+  env["ORRERY_TOKEN"] = options_.token;
+  env["ORRERY_SESSION_DIR"] = options_.session_dir;
+  return env;
+}
+
+std::map<std::string, std::string> WorkerLauncher::WorkerEnvironment(const Worker& worker) const {
+  return {{"ORRERY_WORKER_ID", worker.id.Hex()},
+          {"ORRERY_WORKER_MODE", "worker"},
+          {"ORRERY_IS_ACTOR_WORKER", worker.key.is_actor ? "1" : "0"},
+          // Exactly the GPUs the lease holds; none is "" so CUDA sees no device.
+          {"CUDA_VISIBLE_DEVICES", worker.key.gpu_ids}};
+}
+
+std::string WorkerLauncher::ZygoteLogBase(const JobId& job_id) const {
+  return absl::StrCat(options_.logs_dir, "/zygote-", job_id.Hex(), "-", options_.node_id.ShortHex());
+}
+
+void WorkerLauncher::Launch(const Worker& worker, const rpc::JobConfig& job) {
+  ZygoteKey key{worker.key.job_id, worker.key.runtime_env_hash};
+  Fork fork{worker.id, WorkerEnvironment(worker)};
+  if (exec_only_jobs_.contains(key.job_id)) return Exec(fork.worker_id, key.job_id, fork.env, job);
+  Zygote* zygote = GetOrStartZygote(key, job);
+  if (zygote == nullptr) return Exec(fork.worker_id, key.job_id, fork.env, job);
+  if (!zygote->ready) {
+    zygote->queued.push_back(std::move(fork));
+    return;
+  }
+  SendFork(*zygote, fork);
+}
+
+void WorkerLauncher::Exec(const WorkerId& worker_id, const JobId& job_id, std::map<std::string, std::string> worker_env,
+                          const rpc::JobConfig& job) {
+  SpawnOptions spawn;
+  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
+  spawn.env = JobEnvironment(job, job_id);
+  for (auto& [name, value] : worker_env) spawn.env[name] = value;
+  spawn.unset_env = {"ORRERY_ZYGOTE_FD", "ORRERY_READY_FD"};
+  spawn.stdout_path = WorkerOutputPath(options_.logs_dir, worker_id, "out");
+  spawn.stderr_path = WorkerOutputPath(options_.logs_dir, worker_id, "err");
+  spawn.die_with_parent = true;
+  auto child = Spawn(spawn);
+  if (!child.ok()) {
+    spdlog::error("cannot start a worker of job {}: {}", job_id.Hex(), child.status().message());
+    return callbacks_.on_failed(worker_id, child.status());
+  }
+  callbacks_.on_started(worker_id, child->pid, child->pidfd, /*is_child=*/true);
+}
+
+WorkerLauncher::Zygote* WorkerLauncher::GetOrStartZygote(const ZygoteKey& key, const rpc::JobConfig& job) {
+  if (auto it = zygotes_.find(key); it != zygotes_.end()) return &it->second;
+  SpawnOptions spawn;
+  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
+  spawn.env = JobEnvironment(job, key.job_id);
+  spawn.unset_env = {"ORRERY_WORKER_ID", "ORRERY_READY_FD", "CUDA_VISIBLE_DEVICES"};
+  spawn.stdout_path = ZygoteLogBase(key.job_id) + ".out";
+  spawn.stderr_path = ZygoteLogBase(key.job_id) + ".err";
+  ZygoteClient::Callbacks callbacks;
+  callbacks.on_hello = [this, key](int threads) { OnHello(key, threads); };
+  callbacks.on_spawned = [this, key](const WorkerId& id, pid_t pid) { OnSpawned(key, id, pid); };
+  callbacks.on_exited = [this](pid_t pid, int status) { callbacks_.on_exit_status(pid, status); };
+  callbacks.on_fork_failed = [this, key](const WorkerId& id, const std::string& error) {
+    if (auto it = zygotes_.find(key); it != zygotes_.end()) it->second.forking.erase(id);
+    callbacks_.on_failed(id, absl::ResourceExhaustedError("cannot fork a worker: " + error));
+  };
+  callbacks.on_lost = [this, key](const std::string& why) { OnLost(key, why); };
+  auto client = ZygoteClient::Start(io_, spawn, std::move(callbacks));
+  if (!client.ok()) {
+    spdlog::error("cannot start the zygote of job {}: {}", key.job_id.Hex(), client.status().message());
+    return nullptr;
+  }
+  Zygote& zygote = zygotes_[key];
+  zygote.client = std::move(*client);
+  zygote.job = job;
+  spdlog::info("started the zygote of job {} (pid {})", key.job_id.Hex(), zygote.client->pid());
+  return &zygote;
+}
+
+void WorkerLauncher::SendFork(Zygote& zygote, const Fork& fork) {
+  absl::Status status = zygote.client->Fork(fork.worker_id, fork.env,
+                                            WorkerOutputPath(options_.logs_dir, fork.worker_id, "out"),
+                                            WorkerOutputPath(options_.logs_dir, fork.worker_id, "err"));
+  if (!status.ok()) return callbacks_.on_failed(fork.worker_id, status);
+  zygote.forking.insert(fork.worker_id);
+}
+
+void WorkerLauncher::OnHello(ZygoteKey key, int threads) {
+  auto it = zygotes_.find(key);
+  if (it == zygotes_.end()) return;
+  Zygote& zygote = it->second;
+  if (threads > 1) {
+    spdlog::warn(
+        "the worker program of job {} started {} threads before Orrery took over, so it cannot fork safely; "
+        "starting each worker by exec instead (slower). Start threads after orrery::Init() to avoid this.",
+        key.job_id.Hex(), threads);
+    exec_only_jobs_.insert(key.job_id);
+    std::vector<Fork> queued = std::move(zygote.queued);
+    rpc::JobConfig job = std::move(zygote.job);
+    Retire(key);  // it exits by itself
+    for (auto& fork : queued) Exec(fork.worker_id, key.job_id, std::move(fork.env), job);
+    return;
+  }
+  zygote.ready = true;
+  std::vector<Fork> queued = std::move(zygote.queued);
+  for (const Fork& fork : queued) SendFork(zygote, fork);
+}
+
+void WorkerLauncher::OnSpawned(ZygoteKey key, const WorkerId& worker_id, pid_t pid) {
+  if (auto it = zygotes_.find(key); it != zygotes_.end()) it->second.forking.erase(worker_id);
+  // A process that is already gone still started: its exit status follows from the zygote.
+  auto pidfd = OpenPidfd(pid);
+  callbacks_.on_started(worker_id, pid, pidfd.ok() ? *pidfd : -1, /*is_child=*/false);
+}
+
+void WorkerLauncher::OnLost(ZygoteKey key, const std::string& why) {
+  auto it = zygotes_.find(key);
+  if (it == zygotes_.end()) return;
+  spdlog::warn("the zygote of job {} exited: {}", key.job_id.Hex(), why);
+  absl::Status error = absl::UnavailableError(absl::StrCat("the worker program of job ", key.job_id.Hex(), " exited (",
+                                                           why, ") before it could start workers; see ",
+                                                           ZygoteLogBase(key.job_id), ".err"));
+  std::vector<WorkerId> unstarted;
+  for (const Fork& fork : it->second.queued) unstarted.push_back(fork.worker_id);
+  unstarted.insert(unstarted.end(), it->second.forking.begin(), it->second.forking.end());
+  Retire(key);
+  for (const WorkerId& id : unstarted) callbacks_.on_failed(id, error);
+  callbacks_.on_zygote_lost(key.job_id, key.runtime_env_hash);
+}
+
+void WorkerLauncher::Retire(const ZygoteKey& key) {
+  auto it = zygotes_.find(key);
+  if (it == zygotes_.end()) return;
+  // We may be inside the client's own callback: destroy it later, on the loop.
+  std::shared_ptr<ZygoteClient> client(std::move(it->second.client));
+  zygotes_.erase(it);
+  boost::asio::post(io_, [client] {});
+}
+
+bool WorkerLauncher::HasZygote(const JobId& job_id, const std::string& runtime_env_hash) const {
+  return zygotes_.contains(ZygoteKey{job_id, runtime_env_hash});
+}
+
+void WorkerLauncher::EndJob(const JobId& job_id) {
+  std::vector<ZygoteKey> keys;
+  for (const auto& [key, zygote] : zygotes_) {
+    if (key.job_id == job_id) keys.push_back(key);
+  }
+  for (const auto& key : keys) Retire(key);
+  exec_only_jobs_.erase(job_id);
+}
+
+void WorkerLauncher::Stop() {
+  // Each client kills and reaps its zygote; forked workers die with it.
+  zygotes_.clear();
+}
+
+}  // namespace orrery::raylet
