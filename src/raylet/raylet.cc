@@ -95,13 +95,8 @@ absl::Status Raylet::Start() {
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
   options.leases.gpu_names = gpu_names_;
   WorkerPool::Options& pool = options.pool;
-  pool.node_id = node_id_;
-  pool.node_ip = config_.node_ip_address;
-  pool.raylet_socket = "unix:" + socket_path_;
-  pool.gcs_address = config_.gcs_address;
-  pool.token = token_;
-  pool.session_dir = session_.path();
-  pool.logs_dir = session_.LogsDir();
+  pool.launch = WorkerLauncher::Options{node_id_,  config_.node_ip_address, "unix:" + socket_path_, config_.gcs_address,
+                                        token_,    session_.path(),         session_.LogsDir()};
   pool.task_worker_cap = std::max<int>(1, static_cast<int>(total_.Get(kCpu).Ceil()));
   pool.max_actor_workers = config_.max_actor_workers;
   pool.prestart = config_.prestart_workers;

@@ -19,13 +19,8 @@ WorkerPool::WorkerPool(boost::asio::io_context& io, Options options, JobLookup j
       options_(std::move(options)),
       jobs_(std::move(jobs)),
       on_death_(std::move(on_death)),
-      launcher_(io, LauncherOptions(options_), LauncherCallbacks()),
+      launcher_(io, options_.launch, LauncherCallbacks()),
       housekeeping_timer_(io) {}
-
-WorkerLauncher::Options WorkerPool::LauncherOptions(const Options& options) {
-  return WorkerLauncher::Options{options.node_id,   options.node_ip,     options.raylet_socket, options.gcs_address,
-                                 options.token,     options.session_dir, options.logs_dir};
-}
 
 WorkerLauncher::Callbacks WorkerPool::LauncherCallbacks() {
   WorkerLauncher::Callbacks callbacks;
@@ -155,7 +150,7 @@ void WorkerPool::StartWorker(const WorkerKey& key) {
   if (job == nullptr) return;
   auto worker = std::make_shared<Worker>(WorkerId::FromRandom(), key, rpc::WORKER, io_);
   worker->start_ms = MonotonicMs();
-  worker->stderr_path = WorkerOutputPath(options_.logs_dir, worker->id, "err");
+  worker->stderr_path = WorkerOutputPath(options_.launch.logs_dir, worker->id, "err");
   workers_[worker->id] = worker;
   spdlog::debug("starting worker {} for {}", worker->id.ShortHex(), key.ToString());
   launcher_.Launch(*worker, *job);

@@ -26,13 +26,8 @@ namespace orrery::raylet {
 class WorkerPool final : public WorkerProvider {
  public:
   struct Options {
-    NodeId node_id;
-    std::string node_ip;
-    std::string raylet_socket;   // unix:/path for local workers
-    std::string gcs_address;
-    std::string token;
-    std::string session_dir;
-    std::string logs_dir;
+    // How workers are started: node, raylet socket, GCS, token, session and logs.
+    WorkerLauncher::Options launch;
     // Task workers may number this many plus the CPUs lent by blocked workers.
     int task_worker_cap = 1;
     int max_actor_workers = 1000;
@@ -86,7 +81,6 @@ class WorkerPool final : public WorkerProvider {
   bool EvictIdleWorkerOtherThan(const WorkerKey& key);
   void ServeWaiting(const WorkerKey& key);
 
-  static WorkerLauncher::Options LauncherOptions(const Options& options);
   WorkerLauncher::Callbacks LauncherCallbacks();
   void OnStarted(const WorkerId& worker_id, pid_t pid, int pidfd, bool is_child);
   void OnStartFailed(const WorkerId& worker_id, const absl::Status& status);
