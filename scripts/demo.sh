@@ -1,19 +1,11 @@
 #!/usr/bin/env bash
-# The demo command: installs what is missing, builds, starts a local head node, shows its
-# status, and stops it.
+# The demo command: installs what is missing, builds, and runs the Monte Carlo π example on a
+# local cluster that orrery::Init() starts by itself (and Shutdown() stops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh release
-bin=build/release/bin
 root="$(mktemp -d /tmp/orrery-demo-XXXXXX)"
-trap '"$bin/orrery" stop --temp-dir "$root" > /dev/null; rm -rf "$root"' EXIT
-
-echo "\$ orrery start --head"
-"$bin/orrery" start --head --port 0 --temp-dir "$root"
-echo
-echo "\$ orrery status"
-"$bin/orrery" status --temp-dir "$root"
-echo
-echo "\$ orrery stop"
-"$bin/orrery" stop --temp-dir "$root"
+trap 'rm -rf "$root"' EXIT
+echo "\$ build/release/bin/monte_carlo_pi"
+build/release/bin/monte_carlo_pi --orrery_temp_dir="$root"

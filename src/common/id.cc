@@ -28,6 +28,12 @@ JobId JobIdFromInt(uint32_t value) {
   return JobId::FromBinary(binary).value();
 }
 
+ObjectId ObjectIdOf(const TaskId& task, uint32_t index) {
+  std::string binary = task.Binary();
+  for (int i = 3; i >= 0; --i) binary.push_back(static_cast<char>((index >> (8 * i)) & 0xff));
+  return ObjectId::FromBinary(binary).value();
+}
+
 uint32_t JobIdToInt(const JobId& id) {
   uint32_t value = 0;
   for (size_t i = 0; i < 4; ++i) value = value << 8 | id.data()[i];

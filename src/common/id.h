@@ -85,11 +85,18 @@ struct WorkerIdTag { static constexpr const char* kName = "WorkerId"; };
 struct JobIdTag { static constexpr const char* kName = "JobId"; };
 struct LeaseIdTag { static constexpr const char* kName = "LeaseId"; };
 struct ClusterIdTag { static constexpr const char* kName = "ClusterId"; };
+struct TaskIdTag { static constexpr const char* kName = "TaskId"; };
+struct ObjectIdTag { static constexpr const char* kName = "ObjectId"; };
 
 using NodeId = BaseId<NodeIdTag, 16>;
 using WorkerId = BaseId<WorkerIdTag, 16>;
 using LeaseId = BaseId<LeaseIdTag, 16>;
 using ClusterId = BaseId<ClusterIdTag, 16>;
+// A task, or a Put (which is named like a task that returns the value).
+using TaskId = BaseId<TaskIdTag, 16>;
+// An object: the id of the task that created it and the index of the return (0 for a Put).
+using ObjectId = BaseId<ObjectIdTag, 20>;
+ObjectId ObjectIdOf(const TaskId& task, uint32_t index);
 
 // Jobs are numbered by the GCS from 1; the 4 bytes are the number, big-endian.
 using JobId = BaseId<JobIdTag, 4>;

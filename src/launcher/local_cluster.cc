@@ -43,7 +43,7 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   if (options.num_gpus >= 0) args.push_back(absl::StrCat("--num-gpus=", options.num_gpus));
   if (!options.resources.empty()) args.push_back("--resources=" + options.resources);
   std::string output = absl::StrCat(session.LogsDir(), "/raylet-", NowMs(), ".out");
-  return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms);
+  return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--session-dir=" + node.session.path(),
                                        "--token-file=" + node.session.TokenFile()};
   auto gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
-                         options.node.start_timeout_ms);
+                         options.node.start_timeout_ms, options.node.die_with_caller);
   if (!gcs.ok()) return gcs.status();
   node.gcs = *gcs;
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));

@@ -18,6 +18,9 @@ struct NodeOptions {
   int num_gpus = -1;             // negative: detect
   std::string resources;         // JSON; empty: none
   int64_t start_timeout_ms = 30'000;
+  // The daemons die with the thread that started them (a driver's own local cluster must not
+  // outlive a driver that crashed or was killed).
+  bool die_with_caller = false;
 };
 
 struct HeadOptions {

@@ -68,7 +68,7 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
       FillGrant(lease, reply);
       return done(absl::OkStatus());
     }
-    Attach(lease, reply, std::move(done), request.wait_ms());
+    Attach(lease, reply, std::move(done), request);
     return;
   }
   JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
@@ -91,7 +91,7 @@ void LeaseManager::Enqueue(const rpc::RequestWorkerLeaseRequest& request, Resour
       FillGrant(*it->second, reply);
       return done(absl::OkStatus());
     }
-    return Attach(*it->second, reply, std::move(done), request.wait_ms());
+    return Attach(*it->second, reply, std::move(done), request);
   }
   auto lease = std::make_unique<Lease>();
   lease->id = id;
@@ -102,13 +102,15 @@ void LeaseManager::Enqueue(const rpc::RequestWorkerLeaseRequest& request, Resour
   Lease& ref = *lease;
   leases_[id] = std::move(lease);
   queue_.push_back(id);
-  Attach(ref, reply, std::move(done), request.wait_ms());
+  Attach(ref, reply, std::move(done), request);
   Dispatch();
   Changed();
 }
 
 void LeaseManager::Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done,
-                          int64_t wait_ms) {
+                          const rpc::RequestWorkerLeaseRequest& request) {
+  int64_t wait_ms = request.wait_ms();
+  lease.answer_if_queued = request.answer_if_queued();
   // A newer call for the same lease replaces an older one still open.
   if (lease.done) AnswerPending(lease);
   lease.reply = reply;
@@ -128,6 +130,12 @@ void LeaseManager::AnswerPending(Lease& lease) {
   lease.reply->set_result(rpc::RequestWorkerLeaseReply::PENDING);
   lease.reply->set_infeasible(lease.infeasible);
   Answer(lease, absl::OkStatus());
+}
+
+void LeaseManager::AnswerIfQueued(Lease& lease) {
+  if (!lease.answer_if_queued || !lease.done) return;
+  lease.answer_if_queued = false;
+  AnswerPending(lease);
 }
 
 void LeaseManager::Answer(Lease& lease, const absl::Status& status) {
@@ -192,12 +200,14 @@ void LeaseManager::Dispatch() {
         continue;
       }
       lease.infeasible = !cluster_.FeasibleNode(lease.demand, options_.node_id).has_value();
+      AnswerIfQueued(lease);
       still_queued.push_back(id);
       continue;
     }
     lease.infeasible = false;
     std::optional<Allocation> allocation = resources_.Allocate(lease.demand);
     if (!allocation) {
+      AnswerIfQueued(lease);
       still_queued.push_back(id);
       continue;
     }

@@ -86,6 +86,8 @@ class LeaseManager {
     NodeId holder_node;
     State state = State::kQueued;
     bool infeasible = false;
+    // The open call wants PENDING at once if the lease cannot be granted now.
+    bool answer_if_queued = false;
     std::optional<Allocation> allocation;
     std::shared_ptr<Worker> worker;
     bool lent = false;
@@ -99,8 +101,11 @@ class LeaseManager {
   absl::Status Validate(const rpc::LeaseSpec& spec, ResourceSet* demand) const;
   void Enqueue(const rpc::RequestWorkerLeaseRequest& request, ResourceSet demand, rpc::RequestWorkerLeaseReply* reply,
                rpc::ReplyCallback done);
-  void Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done, int64_t wait_ms);
+  void Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done,
+              const rpc::RequestWorkerLeaseRequest& request);
   void AnswerPending(Lease& lease);
+  // Answers PENDING now, when the open call asked to hear at once that the lease must queue.
+  void AnswerIfQueued(Lease& lease);
   void Answer(Lease& lease, const absl::Status& status);
   void FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* reply) const;
   void Dispatch();

@@ -49,6 +49,8 @@ struct Worker {
   boost::asio::posix::stream_descriptor pidfd;
   bool is_child = false;           // started by exec from the raylet (reap it ourselves)
   bool from_zygote = false;
+  // The raylet escalated to SIGKILL after the grace period.
+  bool force_killed = false;
   std::optional<int> wait_status;  // from waitid() or the zygote, once known
   bool exited = false;             // the pidfd fired
   int port = 0;

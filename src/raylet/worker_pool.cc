@@ -1,5 +1,7 @@
 #include "src/raylet/worker_pool.h"
 
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -282,6 +284,7 @@ void WorkerPool::KillWorker(const std::shared_ptr<Worker>& worker, const std::st
   timer->async_wait([timer, weak](const boost::system::error_code& ec) {
     auto w = weak.lock();
     if (ec || w == nullptr || w->exited) return;
+    w->force_killed = true;
     if (w->pid > 0) kill(w->pid, SIGKILL);
   });
 }
@@ -307,6 +310,14 @@ void WorkerPool::OnPidfdReadable(const WorkerId& worker_id) {
   HandleDeath(worker);
 }
 
+// A worker being ended gets SIGTERM (then SIGKILL after the grace period). Killed by SIGKILL
+// before that, it died of something else: a holder that saw its stream break may have asked
+// to end a worker that was already dying, and that death must still be reported.
+bool WorkerPool::DiedBeforeEnded(const Worker& worker) {
+  if (!worker.wait_status || worker.force_killed) return false;
+  return WIFSIGNALED(*worker.wait_status) && WTERMSIG(*worker.wait_status) == SIGKILL;
+}
+
 void WorkerPool::HandleDeath(const std::shared_ptr<Worker>& worker) {
   if (workers_.erase(worker->id) == 0) return;
   RemoveIdle(*worker);
@@ -324,7 +335,7 @@ void WorkerPool::HandleDeath(const std::shared_ptr<Worker>& worker) {
                                 worker->stderr_path)
                  : absl::StrCat(worker->exit_reason, "; see ", worker->stderr_path);
     FailOneWaiter(worker->key, absl::UnavailableError(detail));
-  } else if (worker->state == Worker::State::kExiting) {
+  } else if (worker->state == Worker::State::kExiting && !DiedBeforeEnded(*worker)) {
     exit_type = rpc::INTENDED_EXIT;
     detail = absl::StrCat(worker->exit_reason, " (", status, ")");
   } else {

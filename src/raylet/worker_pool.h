@@ -89,6 +89,7 @@ class WorkerPool final : public WorkerProvider {
 
   void Watch(const std::shared_ptr<Worker>& worker, pid_t pid);
   void OnPidfdReadable(const WorkerId& worker_id);
+  static bool DiedBeforeEnded(const Worker& worker);
   void HandleDeath(const std::shared_ptr<Worker>& worker);
   void FailOneWaiter(const WorkerKey& key, const absl::Status& status);
   void RemoveIdle(const Worker& worker);

@@ -20,3 +20,13 @@ echo "$output"
 expected="$(sed -n 's/^project(orrery VERSION \([0-9.]*\).*/\1/p' "$source/CMakeLists.txt")"
 [ "$output" = "orrery headers $expected, library $expected" ] || { echo "unexpected output"; exit 1; }
 "$work/prefix/bin/orrery" --version
+# Remote functions on a local cluster the programs start from the installed binaries.
+export ORRERY_BIN_DIR="$work/prefix/bin"
+tmp="$(mktemp -d /tmp/ot-XXXXXX)"  # short: socket paths under it must fit 107 bytes
+trap 'rm -rf "$work" "$tmp"' EXIT
+output="$("$work/build/outside_remote" --orrery_temp_dir="$tmp")"
+echo "$output"
+[ "$output" = "square 49" ] || { echo "unexpected output"; exit 1; }
+output="$("$work/build/outside_ray" --ray_temp_dir="$tmp")"
+echo "$output"
+[ "$output" = "plus 3, unregistered refused 1" ] || { echo "unexpected output"; exit 1; }

@@ -1,0 +1,91 @@
+// orrery-microbench: starts its own local cluster and prints one JSON object per line,
+// {"name", "value", "unit"}, with Ray's metric names where the definition matches (see
+// README.md here). Measured, never asserted.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "grpc_floor.h"
+#include "orrery/api.h"
+
+namespace {
+
+int NoOp() { return 0; }
+ORRERY_REMOTE(NoOp);
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+void Report(const std::string& name, double value, const std::string& unit) {
+  std::printf("{\"name\": \"%s\", \"value\": %.1f, \"unit\": \"%s\"}\n", name.c_str(), value, unit.c_str());
+  std::fflush(stdout);
+}
+
+// Runs `body` (which does `ops` operations) `repeats` times; reports the best rate.
+template <typename Body>
+void Rate(const std::string& name, int ops, int repeats, Body body) {
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    auto start = Clock::now();
+    body();
+    best = std::max(best, ops / Seconds(Clock::now() - start));
+  }
+  Report(name, best, "ops/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before Init(): the echo server is forked while this process has no threads. (In a worker
+  // process Init() never returns, so workers never get here.)
+  orrery::internal::ServeIfWorker();
+  orrery::bench::EchoServer echo = orrery::bench::StartEchoServer();
+  orrery::Config config;
+  config.head_args = {"--num-cpus", "2"};
+  orrery::Init(config, argc, argv);
+
+  // Warm up: the first tasks start workers.
+  for (int i = 0; i < 200; ++i) orrery::Get(orrery::Task(NoOp).Remote());
+
+  Rate("single_client_tasks_sync", 2000, 3, [] {
+    for (int i = 0; i < 2000; ++i) orrery::Get(orrery::Task(NoOp).Remote());
+  });
+  Rate("single_client_tasks_async", 1000, 5, [] {
+    std::vector<orrery::ObjectRef<int>> refs;
+    refs.reserve(1000);
+    for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Task(NoOp).Remote());
+    orrery::Get(refs);
+  });
+  Rate("single_client_put_calls", 100'000, 3, [] {
+    for (int i = 0; i < 100'000; ++i) orrery::Put(i);
+  });
+  {
+    auto ref = orrery::Put(7);
+    Rate("single_client_get_calls", 100'000, 3, [&] {
+      for (int i = 0; i < 100'000; ++i) orrery::Get(ref);
+    });
+  }
+  {
+    std::vector<orrery::ObjectRef<int>> refs;
+    for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Put(i));
+    Rate("single_client_wait_1k_refs", 1, 5, [&] { orrery::Wait(refs, 1000, -1); });
+  }
+  {
+    std::vector<double> micros;
+    for (int i = 0; i < 2000; ++i) {
+      auto start = Clock::now();
+      orrery::Get(orrery::Task(NoOp).Remote());
+      micros.push_back(Seconds(Clock::now() - start) * 1e6);
+    }
+    std::sort(micros.begin(), micros.end());
+    Report("task_roundtrip_p50_us", micros[micros.size() / 2], "us");
+    Report("task_roundtrip_p99_us", micros[micros.size() * 99 / 100], "us");
+  }
+  orrery::Shutdown();
+  if (echo.port != 0) orrery::bench::MeasureGrpcFloor(echo.port, Report);
+  orrery::bench::StopEchoServer(echo);
+  return 0;
+}

@@ -1,0 +1,78 @@
+/// Ray's C++ API spellings over Orrery (target orrery::ray_compat): a program written against
+/// ray/api.h for what Orrery covers builds unchanged. What is and is not covered yet:
+/// docs/ray-compat.md.
+///
+///   #include <ray/api.h>
+///   int Plus(int a, int b) { return a + b; }
+///   RAY_REMOTE(Plus);
+///   int main(int argc, char** argv) {
+///     ray::RayConfig config;
+///     ray::Init(config, argc, argv);                       // reads --ray_* (and --orrery_*) flags
+///     std::cout << *ray::Get(ray::Task(Plus).Remote(1, 2));
+///     ray::Shutdown();
+///   }
+///
+/// One documented departure: a task whose worker dies is retried 3 times (Ray C++: 1).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "orrery/api.h"
+
+#define RAY_REMOTE(...) ORRERY_REMOTE(__VA_ARGS__)
+#define RAY_FUNC(f, ...) ORRERY_FUNC(f, __VA_ARGS__)
+
+namespace ray {
+
+using orrery::Get;
+using orrery::IsInitialized;
+using orrery::ObjectRef;
+using orrery::Put;
+using orrery::Shutdown;
+using orrery::Task;
+using orrery::Wait;
+using orrery::WaitResult;
+
+/// Ray's RayConfig, with Ray's field names (the fields Orrery acts on so far).
+struct RayConfig {
+  /// "ip:port" of the GCS; empty: RAY_ADDRESS (or ORRERY_ADDRESS), else a local cluster.
+  std::string address;
+  /// Not available yet: Init() refuses it with an error.
+  bool local_mode = false;
+  std::vector<std::string> code_search_path;
+  /// Extra `orrery start` flags for the head Init() starts: {"--num-cpus", "2"}.
+  std::vector<std::string> head_args;
+  std::string ray_namespace;
+};
+
+namespace internal {
+using RayException = orrery::OrreryException;
+using RayTaskException = orrery::TaskError;
+using RayWorkerException = orrery::WorkerCrashedError;
+using RayTimeoutException = orrery::GetTimeoutError;
+using RayFunctionNotFound = orrery::FunctionNotFoundError;
+using UnreconstructableException = orrery::ObjectLostError;
+
+inline orrery::Config ToOrrery(const RayConfig& ray) {
+  orrery::Config config;
+  config.address = ray.address;
+  config.local_mode = ray.local_mode;
+  config.code_search_path = ray.code_search_path;
+  config.head_args = ray.head_args;
+  config.job_namespace = ray.ray_namespace;
+  return config;
+}
+}  // namespace internal
+
+inline void Init(RayConfig& config, int argc, char** argv) {
+  orrery::Config native = internal::ToOrrery(config);
+  orrery::internal::InitWithFlags(native, argc, argv, /*accept_ray_flags=*/true);
+}
+inline void Init(RayConfig& config) { Init(config, 0, nullptr); }
+inline void Init() {
+  RayConfig config;
+  Init(config);
+}
+
+}  // namespace ray

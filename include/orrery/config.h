@@ -1,0 +1,35 @@
+/// orrery::Config: how Init() starts or joins a cluster.
+///
+///   orrery::Config config;
+///   config.address = "10.0.0.4:6391";   // join; leave empty to start a local cluster
+///   orrery::Init(config, argc, argv);   // --orrery_* flags override fields
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace orrery {
+
+struct Config {
+  /// HOST:PORT of the cluster's GCS. Empty: ORRERY_ADDRESS, else Init() starts a local cluster
+  /// (a head on this host, with free ports) and Shutdown() stops it.
+  std::string address;
+  /// The cluster token. Empty: ORRERY_TOKEN, else the local session's token file.
+  std::string token;
+  /// Run everything in this process, without daemons (for debugging). Not available yet:
+  /// Init() refuses it with an error.
+  bool local_mode = false;
+  /// Library mode: shared libraries (or folders of them) holding the remote functions, loaded
+  /// by the generic `orrery-worker`. Empty: single-binary mode (this program is the worker).
+  std::vector<std::string> code_search_path;
+  /// Extra `orrery start` flags for a local cluster Init() starts, e.g. {"--num-cpus", "2"}.
+  std::vector<std::string> head_args;
+  /// The job's namespace. Empty: a random one.
+  std::string job_namespace;
+  /// Root of sessions on this host. Empty: ORRERY_TEMP_DIR, else /tmp/orrery.
+  std::string temp_dir;
+  /// Log level of this process's runtime log: trace, debug, info, warn, error.
+  std::string log_level = "info";
+};
+
+}  // namespace orrery

@@ -1,0 +1,92 @@
+/// Every exception the Orrery API throws. Inside the runtime errors are statuses; they become
+/// these types in one place (src/api/exceptions.cc). The table in docs/errors.md lists each
+/// error, its parent, its `ray::internal` name in ray_compat, and the step that raises it.
+///
+///   try {
+///     auto value = orrery::Get(ref);
+///   } catch (const orrery::TaskError& e) {
+///     std::cerr << e.exception_type() << " in " << e.function() << ": " << e.what();
+///   }
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "orrery/export.h"
+
+namespace orrery {
+
+/// The root of every Orrery error (ray::internal::RayException).
+class ORRERY_EXPORT OrreryException : public std::runtime_error {
+ public:
+  explicit OrreryException(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// A remote function threw, or its arguments could not be read (ray::internal::RayTaskException).
+/// Raised by Get of the task's result.
+class ORRERY_EXPORT TaskError : public OrreryException {
+ public:
+  TaskError(const std::string& message, std::string exception_type, std::string function, std::string node,
+            int pid)
+      : OrreryException(message),
+        exception_type_(std::move(exception_type)),
+        function_(std::move(function)),
+        node_(std::move(node)),
+        pid_(pid) {}
+  /// The demangled type of the exception the function threw, e.g. "std::logic_error".
+  const std::string& exception_type() const { return exception_type_; }
+  /// The registered name of the function.
+  const std::string& function() const { return function_; }
+  /// The node (hex id) and process the task ran in.
+  const std::string& node() const { return node_; }
+  int pid() const { return pid_; }
+
+ private:
+  std::string exception_type_;
+  std::string function_;
+  std::string node_;
+  int pid_;
+};
+
+/// No such remote function: raised at once by Task() for a function that was never registered
+/// with ORRERY_REMOTE, and by Get when the worker that ran the task lacks it (or registered it
+/// with other parameter types). A TaskError, so ray_compat code catching RayTaskException sees it
+/// as Ray reports it (ray::internal::RayFunctionNotFound).
+class ORRERY_EXPORT FunctionNotFoundError : public TaskError {
+ public:
+  FunctionNotFoundError(const std::string& message, std::string function)
+      : TaskError(message, "orrery::FunctionNotFoundError", std::move(function), "", 0) {}
+};
+
+/// The worker running the task died, and its retries ran out (ray::internal::RayWorkerException).
+class ORRERY_EXPORT WorkerCrashedError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
+/// The object's value is gone and cannot be recovered (ray::internal::UnreconstructableException).
+class ORRERY_EXPORT ObjectLostError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
+/// The object's owner (the process that created it) died, taking the value with it.
+class ORRERY_EXPORT OwnerDiedError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
+/// A value is larger than the runtime can carry (the message names its size and the limit).
+/// Raised by Put, Remote() for a too-large argument, and Get of a task whose result was.
+class ORRERY_EXPORT ObjectTooLargeError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
+/// Get(ref, timeout_ms) ran out of time; the ref stays usable (ray::internal::RayTimeoutException).
+class ORRERY_EXPORT GetTimeoutError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
+}  // namespace orrery

@@ -1,0 +1,62 @@
+// Runtime: what the public templates call into liborrery through. One per process between
+// Init() and Shutdown(); CurrentRuntime() is null outside them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "orrery/export.h"
+#include "orrery/internal/serialized_value.h"
+
+namespace orrery::internal {
+
+struct TaskArgument {
+  bool is_ref = false;
+  std::string object_id;  // when is_ref: binary id
+  SerializedValue value;  // otherwise
+};
+
+struct TaskCall {
+  std::string function_name;
+  uint64_t signature_hash = 0;
+  std::vector<TaskArgument> args;
+  std::string name;
+  // Empty: {CPU: 1}.
+  std::unordered_map<std::string, double> resources;
+};
+
+class ORRERY_EXPORT Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // ObjectRef copies and destructors (binary ids).
+  virtual void AddLocalRef(const std::string& object_id) = 0;
+  virtual void RemoveLocalRef(const std::string& object_id) = 0;
+
+  // Stores a value this process owns; returns its id, holding one local ref for the caller.
+  virtual std::string Put(SerializedValue value) = 0;
+  // The values of `object_ids`, in order; throws the stored error, or GetTimeoutError.
+  // timeout_ms < 0: wait forever.
+  virtual std::vector<std::shared_ptr<const SerializedValue>> Get(const std::vector<std::string>& object_ids,
+                                                                  int64_t timeout_ms) = 0;
+  // Which of `object_ids` are ready once `num_objects` are, or `timeout_ms` passed.
+  virtual std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects, int64_t timeout_ms) = 0;
+  // Submits a task; returns the id of its result, holding one local ref for the caller.
+  // Blocks while the owner is past its bound of pending tasks (backpressure).
+  virtual std::string Submit(TaskCall call) = 0;
+
+  // A ref being serialized into a value: its owner, opaque to the caller.
+  virtual std::string OwnerOf(const std::string& object_id) = 0;
+  // A ref being deserialized from a value: this process borrows it (registered with its owner).
+  virtual void Borrow(const RefInfo& ref) = 0;
+};
+
+// The process's runtime, or nullptr when not initialized.
+ORRERY_EXPORT Runtime* CurrentRuntime();
+// The runtime, or OrreryException("Orrery is not initialized: call orrery::Init() first").
+ORRERY_EXPORT Runtime& RequireRuntime();
+
+}  // namespace orrery::internal

@@ -1,0 +1,127 @@
+/// Remote functions: register them once, call them anywhere in the cluster.
+///
+///   int Add(int a, int b) { return a + b; }
+///   ORRERY_REMOTE(Add);                                   // at namespace scope
+///
+///   orrery::ObjectRef<int> sum = orrery::Task(Add).Remote(1, 2);
+///   auto four = orrery::Task(Add).SetName("add").Remote(sum, 1);   // sum's value is passed
+///
+/// A function is registered under its source text ("Add", "ORRERY_FUNC(Scale, double)"): the
+/// driver and its workers must compile the same text. An ObjectRef<T> passed for a parameter of
+/// type T is resolved to its value before the function runs.
+#pragma once
+
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "orrery/errors.h"
+#include "orrery/internal/function_registry.h"
+#include "orrery/internal/runtime.h"
+#include "orrery/object_ref.h"
+
+/// Registers remote functions, at namespace scope: ORRERY_REMOTE(Add, Scale, ...).
+#define ORRERY_REMOTE(...)                                                                             \
+  static const bool ORRERY_INTERNAL_CONCAT(orrery_remote_registration_, __COUNTER__) [[maybe_unused]] = \
+      ::orrery::internal::RegisterRemoteFunctions(#__VA_ARGS__, __VA_ARGS__)
+
+/// Picks one overload of a function: ORRERY_FUNC(Scale, double, int).
+#define ORRERY_FUNC(f, ...) ::orrery::internal::Overload<__VA_ARGS__>::Of(&f)
+
+namespace orrery {
+
+template <typename T>
+class ObjectRef;
+
+namespace internal {
+
+template <typename T>
+struct IsObjectRef : std::false_type {};
+template <typename T>
+struct IsObjectRef<ObjectRef<T>> : std::true_type {
+  using ValueType = T;
+};
+
+// Checks a resource map as Ray does: a non-empty name, a value > 0, whole above 1.
+ORRERY_EXPORT void ValidateResources(const std::unordered_map<std::string, double>& resources);
+
+template <typename Param, typename Arg>
+TaskArgument MakeArgument(Arg&& arg) {
+  using A = std::decay_t<Arg>;
+  using P = std::decay_t<Param>;
+  TaskArgument out;
+  if constexpr (IsObjectRef<A>::value && !IsObjectRef<P>::value) {
+    static_assert(std::is_convertible_v<typename IsObjectRef<A>::ValueType, P>,
+                  "an ObjectRef<T> argument must hold the parameter's type");
+    out.is_ref = true;
+    out.object_id = arg.binary_id();
+  } else {
+    static_assert(std::is_convertible_v<Arg&&, P>, "argument does not convert to the parameter's type");
+    out.value = Serialize(static_cast<P>(std::forward<Arg>(arg)));
+  }
+  return out;
+}
+
+}  // namespace internal
+
+template <typename F>
+class TaskCaller;
+
+/// What Task(f) returns: options, then Remote(args...).
+template <typename R, typename... Params>
+class TaskCaller<R (*)(Params...)> {
+ public:
+  using Result = R;
+
+  explicit TaskCaller(const internal::RemoteFunction* function) : function_(function) {}
+
+  TaskCaller& SetName(std::string name) {
+    name_ = std::move(name);
+    return *this;
+  }
+  /// Adds one resource demand (the first value set for a name wins, as in Ray).
+  TaskCaller& SetResource(const std::string& name, double value) {
+    resources_.emplace(name, value);
+    return *this;
+  }
+  TaskCaller& SetResources(const std::unordered_map<std::string, double>& resources) {
+    for (const auto& [name, value] : resources) resources_.emplace(name, value);
+    return *this;
+  }
+
+  /// Submits the call and returns at once. Without resources set, the task holds {CPU: 1}.
+  template <typename... Args>
+  ObjectRef<R> Remote(Args&&... args) {
+    static_assert(sizeof...(Args) == sizeof...(Params), "wrong number of arguments for this function");
+    internal::ValidateResources(resources_);
+    internal::TaskCall call;
+    call.function_name = function_->name;
+    call.signature_hash = function_->signature_hash;
+    call.name = name_;
+    call.resources = resources_;
+    call.args = {internal::MakeArgument<Params>(std::forward<Args>(args))...};
+    std::string id = internal::RequireRuntime().Submit(std::move(call));
+    return ObjectRef<R>(internal::AdoptTag{}, std::move(id));
+  }
+
+ private:
+  const internal::RemoteFunction* function_;
+  std::string name_;
+  std::unordered_map<std::string, double> resources_;
+};
+
+/// A caller for a registered remote function; throws FunctionNotFoundError at once for a
+/// function never registered with ORRERY_REMOTE.
+template <typename R, typename... Params>
+TaskCaller<R (*)(Params...)> Task(R (*function)(Params...)) {
+  const internal::RemoteFunction* registered =
+      internal::FunctionRegistry::Instance().FindByKey(internal::KeyOf(function));
+  if (registered == nullptr) {
+    throw FunctionNotFoundError(
+        "Function not found. Please use ORRERY_REMOTE (RAY_REMOTE in ray_compat) to register this function.", "");
+  }
+  return TaskCaller<R (*)(Params...)>(registered);
+}
+
+}  // namespace orrery

@@ -1,0 +1,85 @@
+#include "src/api/cluster_runtime.h"
+
+#include "absl/strings/str_cat.h"
+#include "orrery/errors.h"
+#include "src/api/errors.h"
+#include "src/core_worker/object_conversion.h"
+
+namespace orrery::api {
+
+namespace {
+
+ObjectId ToObjectId(const std::string& binary) {
+  auto id = ObjectId::FromBinary(binary);
+  if (!id.ok()) throw OrreryException("not a valid ObjectRef: " + std::string(id.status().message()));
+  return *id;
+}
+
+std::vector<ObjectId> ToObjectIds(const std::vector<std::string>& binaries) {
+  std::vector<ObjectId> ids;
+  ids.reserve(binaries.size());
+  for (const std::string& binary : binaries) ids.push_back(ToObjectId(binary));
+  return ids;
+}
+
+}  // namespace
+
+void ClusterRuntime::AddLocalRef(const std::string& object_id) {
+  if (auto id = ObjectId::FromBinary(object_id); id.ok()) core_.AddLocalRef(*id);
+}
+
+void ClusterRuntime::RemoveLocalRef(const std::string& object_id) {
+  if (auto id = ObjectId::FromBinary(object_id); id.ok()) core_.RemoveLocalRef(*id);
+}
+
+void ClusterRuntime::CheckSize(const internal::SerializedValue& value, const std::string& what) const {
+  int64_t limit = core_.options().max_inline_object_bytes;
+  if (static_cast<int64_t>(value.payload.size()) > limit) {
+    throw ObjectTooLargeError(absl::StrCat(what, " is ", value.payload.size(),
+                                           " bytes, more than the inline object limit of ", limit, " bytes"));
+  }
+}
+
+std::string ClusterRuntime::Put(internal::SerializedValue value) {
+  CheckSize(value, "the value put");
+  return core_.Put(std::move(value)).Binary();
+}
+
+std::vector<std::shared_ptr<const internal::SerializedValue>> ClusterRuntime::Get(
+    const std::vector<std::string>& object_ids, int64_t timeout_ms) {
+  std::vector<ObjectId> ids = ToObjectIds(object_ids);
+  std::vector<core::Value> values = core_.Get(ids, timeout_ms);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == nullptr) {
+      throw GetTimeoutError(absl::StrCat("Get timed out after ", timeout_ms, " ms: object ", ids[i].Hex(),
+                                         " is not ready"));
+    }
+    rpc::ErrorInfo error;
+    if (core::IsError(*values[i], &error)) ThrowStoredError(error);
+  }
+  return values;
+}
+
+std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& object_ids, int num_objects,
+                                       int64_t timeout_ms) {
+  return core_.Wait(ToObjectIds(object_ids), num_objects, timeout_ms);
+}
+
+std::string ClusterRuntime::Submit(internal::TaskCall call) {
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    if (!call.args[i].is_ref) CheckSize(call.args[i].value, absl::StrCat("argument ", i + 1, " of ", call.function_name));
+  }
+  return core_.Submit(std::move(call)).Binary();
+}
+
+std::string ClusterRuntime::OwnerOf(const std::string& object_id) {
+  return core::OwnerBytes(core_.OwnerOf(ToObjectId(object_id)));
+}
+
+void ClusterRuntime::Borrow(const internal::RefInfo& ref) {
+  rpc::WorkerAddress owner;
+  if (!core::ParseOwner(ref.owner, &owner)) throw OrreryException("an ObjectRef inside a value has no valid owner");
+  core_.Borrow(ToObjectId(ref.object_id), owner);
+}
+
+}  // namespace orrery::api

@@ -1,0 +1,32 @@
+// ClusterRuntime: the Runtime the public templates call, over a CoreWorker. It turns binary ids
+// into ObjectIds, checks sizes against the inline limit, and raises stored errors as exceptions.
+#pragma once
+
+#include <memory>
+
+#include "orrery/internal/runtime.h"
+#include "src/core_worker/core_worker.h"
+
+namespace orrery::api {
+
+class ClusterRuntime final : public internal::Runtime {
+ public:
+  explicit ClusterRuntime(core::CoreWorker& core) : core_(core) {}
+
+  void AddLocalRef(const std::string& object_id) override;
+  void RemoveLocalRef(const std::string& object_id) override;
+  std::string Put(internal::SerializedValue value) override;
+  std::vector<std::shared_ptr<const internal::SerializedValue>> Get(const std::vector<std::string>& object_ids,
+                                                                    int64_t timeout_ms) override;
+  std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects, int64_t timeout_ms) override;
+  std::string Submit(internal::TaskCall call) override;
+  std::string OwnerOf(const std::string& object_id) override;
+  void Borrow(const internal::RefInfo& ref) override;
+
+ private:
+  void CheckSize(const internal::SerializedValue& value, const std::string& what) const;
+
+  core::CoreWorker& core_;
+};
+
+}  // namespace orrery::api

@@ -1,0 +1,29 @@
+#include "src/api/errors.h"
+
+#include "orrery/errors.h"
+#include "src/common/id.h"
+
+namespace orrery::api {
+
+void ThrowStoredError(const rpc::ErrorInfo& error) {
+  switch (error.type()) {
+    case rpc::ErrorInfo::TASK_ERROR: {
+      std::string node = NodeId::FromOptionalBinary(error.node_id()).value_or(NodeId()).Hex();
+      throw TaskError(error.message() + " (node " + node.substr(0, 8) + ", pid " + std::to_string(error.pid()) + ")",
+                      error.exception_type(), error.function(), node, error.pid());
+    }
+    case rpc::ErrorInfo::FUNCTION_NOT_FOUND:
+      throw FunctionNotFoundError(error.message(), error.function());
+    case rpc::ErrorInfo::WORKER_CRASHED:
+      throw WorkerCrashedError(error.message());
+    case rpc::ErrorInfo::OWNER_DIED:
+      throw OwnerDiedError(error.message());
+    case rpc::ErrorInfo::OBJECT_TOO_LARGE:
+      throw ObjectTooLargeError(error.message());
+    case rpc::ErrorInfo::OBJECT_LOST:
+    default:
+      throw ObjectLostError(error.message());
+  }
+}
+
+}  // namespace orrery::api

@@ -1,0 +1,35 @@
+#include "src/api/flags.h"
+
+#include "orrery/errors.h"
+#include "src/common/config_table.h"
+
+namespace orrery::api {
+
+namespace {
+
+const ConfigTable<Config>& Table() {
+  static const ConfigTable<Config>* table = [] {
+    auto* t = new ConfigTable<Config>();
+    t->Add("address", &Config::address, "HOST:PORT of the cluster's GCS; empty starts a local cluster")
+        .Add("token", &Config::token, "the cluster token", /*secret=*/true)
+        .Add("local_mode", &Config::local_mode, "run without daemons (not available yet)")
+        .Add("code_search_path", &Config::code_search_path, "shared libraries holding remote functions")
+        .Add("head_args", &Config::head_args, "flags for the local cluster Init() starts")
+        .Add("namespace", &Config::job_namespace, "the job's namespace")
+        .Add("temp_dir", &Config::temp_dir, "root of sessions on this host")
+        .Add("log_level", &Config::log_level, "level of this process's runtime log");
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace
+
+void ApplyFlags(Config& config, int argc, char** argv, bool accept_ray_flags) {
+  std::vector<std::string> args(argv, argv + argc);
+  absl::Status status = Table().ApplyPrefixedFlags(config, args, "--orrery_");
+  if (status.ok() && accept_ray_flags) status = Table().ApplyPrefixedFlags(config, args, "--ray_");
+  if (!status.ok()) throw OrreryException("Init: " + std::string(status.message()));
+}
+
+}  // namespace orrery::api

@@ -1,0 +1,347 @@
+// Init() and Shutdown(): a driver starts or joins a cluster, registers its job and runs a
+// CoreWorker; a worker process (started by a raylet, running this same program) serves tasks
+// and never returns from Init().
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "orrery/api.h"
+#include "src/api/cluster_runtime.h"
+#include "src/api/flags.h"
+#include "src/common/clock.h"
+#include "src/common/file_util.h"
+#include "src/common/log.h"
+#include "src/common/logging.h"
+#include "src/common/process.h"
+#include "src/common/random.h"
+#include "src/core_worker/core_worker.h"
+#include "src/core_worker/log_forwarder.h"
+#include "src/core_worker/worker_process.h"
+#include "src/launcher/daemon_launcher.h"
+#include "src/launcher/local_cluster.h"
+
+namespace orrery {
+
+namespace {
+
+// What Init() built; Shutdown() takes it apart.
+struct Session {
+  std::optional<launcher::StartedNode> head;  // when Init() started the cluster
+  std::unique_ptr<gcs::GrpcGcsClient> gcs;
+  std::unique_ptr<core::CoreWorker> core;
+  std::unique_ptr<api::ClusterRuntime> runtime;
+  JobId job_id;
+};
+
+std::mutex g_mu;
+std::unique_ptr<Session> g_session;
+std::atomic<internal::Runtime*> g_runtime{nullptr};
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+[[noreturn]] void Fail(const std::string& what, const absl::Status& status) {
+  throw OrreryException(what + ": " + std::string(status.message()));
+}
+
+// Stops daemons Init() started: politely, then by force, within about 5 s in all.
+void StopHead(launcher::StartedNode& head) {
+  for (launcher::DaemonProcess* daemon : {&head.raylet, &head.gcs}) {
+    if (daemon->pid <= 0) continue;
+    kill(daemon->pid, SIGTERM);
+    if (daemon->pidfd < 0 || !WaitForExit(daemon->pidfd, 2500)) kill(-daemon->pid, SIGKILL);
+    if (daemon->pidfd >= 0) {
+      WaitForExit(daemon->pidfd, 1000);
+      TryReap(daemon->pidfd);
+      close(daemon->pidfd);
+      daemon->pidfd = -1;
+    }
+  }
+}
+
+// Flags of `orrery start` a local head honours, from Config::head_args.
+launcher::HeadOptions HeadOptionsFrom(const Config& config) {
+  launcher::HeadOptions options;
+  options.port = 0;
+  options.node.die_with_caller = true;
+  options.node.temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
+  const auto& args = config.head_args;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i], value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    try {
+      if (name == "--num-cpus") {
+        options.node.num_cpus = std::stod(value);
+      } else if (name == "--num-gpus") {
+        options.node.num_gpus = std::stoi(value);
+      } else if (name == "--resources") {
+        options.node.resources = value;
+      } else if (name == "--node-ip-address") {
+        options.node.node_ip_address = value;
+      } else {
+        throw OrreryException("Config.head_args: unknown flag " + name +
+                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address)");
+      }
+    } catch (const std::logic_error&) {
+      throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");
+    }
+  }
+  return options;
+}
+
+// argv of this process, as the job's workers must run it.
+std::vector<std::string> SelfCommand() {
+  std::vector<std::string> argv = {SelfExePath()};
+  auto cmdline = ReadFileToString("/proc/self/cmdline");
+  if (cmdline.ok()) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t i = 0; i < cmdline->size(); ++i) {
+      if ((*cmdline)[i] == '\0') {
+        parts.push_back(cmdline->substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    for (size_t i = 1; i < parts.size(); ++i) argv.push_back(parts[i]);
+  }
+  return argv;
+}
+
+rpc::JobConfig JobConfigFor(const Config& config) {
+  rpc::JobConfig job;
+  if (config.code_search_path.empty()) {
+    for (const std::string& arg : SelfCommand()) job.add_worker_command(arg);
+  } else {
+    auto bin_dir = launcher::FindBinDir();
+    if (!bin_dir.ok()) Fail("library mode needs orrery-worker", bin_dir.status());
+    job.add_worker_command(*bin_dir + "/orrery-worker");
+    for (const std::string& path : config.code_search_path) job.add_code_search_path(path);
+    (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(config.code_search_path, ":");
+  }
+  job.set_namespace_(config.job_namespace.empty() ? HexEncode(RandomBytes(8)) : config.job_namespace);
+  return job;
+}
+
+// The raylet's local socket, without the "unix:" of a gRPC target.
+std::string SocketPath(const rpc::NodeInfo& node) {
+  const std::string& socket = node.raylet_socket();
+  return socket.rfind("unix:", 0) == 0 ? socket.substr(5) : socket;
+}
+
+// The raylet this driver uses: the one Init() started, else one whose socket is on this host.
+rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex, const std::string& address) {
+  auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest{});
+  if (!nodes.ok()) Fail("listing the nodes of the cluster at " + address, nodes.status());
+  for (const rpc::NodeInfo& node : nodes->nodes()) {
+    if (node.state() != rpc::NodeInfo::ALIVE) continue;
+    if (!node_id_hex.empty()) {
+      if (NodeId::FromBinary(node.node_id())->Hex() == node_id_hex) return node;
+      continue;
+    }
+    if (PathExists(SocketPath(node))) return node;
+  }
+  throw OrreryException("no raylet of the cluster at " + address +
+                        " runs on this host: start one with `orrery start --address " + address + "`");
+}
+
+std::unique_ptr<Session> StartDriver(Config config) {
+  if (config.local_mode) {
+    throw OrreryException("local mode is not available yet: leave Config.local_mode false to run on a cluster");
+  }
+  auto session = std::make_unique<Session>();
+  std::string address = config.address.empty() ? Env("ORRERY_ADDRESS") : config.address;
+  std::string token;
+  std::string node_id_hex;
+  if (address.empty()) {
+    auto head = launcher::StartHead(HeadOptionsFrom(config));
+    if (!head.ok()) Fail("starting a local cluster", head.status());
+    session->head = std::move(*head);
+    address = session->head->gcs_address;
+    token = session->head->token;
+    node_id_hex = session->head->node_id;
+  } else {
+    std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
+    auto target = launcher::ResolveCluster(address, config.token, temp_dir);
+    if (!target.ok()) Fail("joining the cluster at " + address, target.status());
+    token = target->token;
+    if (absl::Status status = launcher::CheckCluster(address, token); !status.ok()) {
+      Fail("joining the cluster at " + address, status);
+    }
+  }
+
+  try {
+    rpc::RpcOptions rpc_options;
+    session->gcs = std::make_unique<gcs::GrpcGcsClient>(
+        address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
+    rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address);
+    auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
+                                                  rpc::GetNextJobIdRequest{});
+    if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
+    session->job_id = JobId::FromBinary(job_id->job_id()).value();
+
+    if (!node.session_dir().empty()) {
+      LoggingOptions logging{"driver", absl::StrCat(session->job_id.Hex(), "-", getpid()),
+                             SessionDir(node.session_dir()).LogsDir(), config.log_level, /*also_stderr=*/false};
+      (void)InitLogging(logging);
+    }
+
+    core::CoreWorkerOptions options;
+    options.is_driver = true;
+    options.job_id = session->job_id;
+    options.node_id = NodeId::FromBinary(node.node_id()).value();
+    options.node_ip = node.node_ip();
+    options.raylet_socket = "unix:" + SocketPath(node);
+    options.gcs_address = address;
+    options.token = token;
+    options.rpc = rpc_options;
+    session->core = std::make_unique<core::CoreWorker>(options);
+    if (absl::Status status = session->core->Start(); !status.ok()) Fail("starting the driver", status);
+
+    rpc::AddJobRequest add;
+    rpc::JobInfo* job = add.mutable_job();
+    job->set_job_id(session->job_id.Binary());
+    *job->mutable_config() = JobConfigFor(config);
+    job->set_state(rpc::JobInfo::RUNNING);
+    job->set_driver_pid(getpid());
+    job->set_driver_node_id(node.node_id());
+    job->set_driver_ip(node.node_ip());
+    job->set_driver_worker_id(session->core->options().worker_id.Binary());
+    job->set_driver_port(session->core->address().port());
+    job->set_start_time_ms(NowMs());
+    job->set_version(ORRERY_VERSION_STRING);
+    auto added = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::AddJob, add);
+    if (!added.ok()) Fail("registering the job with the GCS at " + address, added.status());
+  } catch (...) {
+    session->core.reset();
+    if (session->head) StopHead(*session->head);
+    throw;
+  }
+  session->runtime = std::make_unique<api::ClusterRuntime>(*session->core);
+  return session;
+}
+
+// A worker's output, on its driver's terminal.
+void ForwardOutput(core::CoreWorker& core, gcs::GrpcGcsClient& gcs) {
+  rpc::GetJobRequest request;
+  request.set_job_id(core.options().job_id.Binary());
+  auto job = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetJob, request);
+  if (!job.ok() || job->job().driver_port() == 0) return;
+  rpc::WorkerAddress driver;
+  driver.set_ip(job->job().driver_ip());
+  driver.set_port(job->job().driver_port());
+  static core::OwnerClients* clients = new core::OwnerClients(rpc::ClientOptions{"", core.options().token, {}, nullptr});
+  static core::LogForwarder* forwarder = new core::LogForwarder(core.options().worker_id, clients->Get(driver));
+  if (absl::Status status = forwarder->Start(); !status.ok()) {
+    spdlog::warn("worker output stays in its log files: {}", status.message());
+  }
+}
+
+}  // namespace
+
+namespace internal {
+
+Runtime* CurrentRuntime() { return g_runtime.load(std::memory_order_acquire); }
+
+Runtime& RequireRuntime() {
+  Runtime* runtime = CurrentRuntime();
+  if (runtime == nullptr) throw OrreryException("Orrery is not initialized: call orrery::Init() first");
+  return *runtime;
+}
+
+void ServeIfWorker() {
+  if (!internal::LaunchedByRaylet()) return;
+  auto startup = internal::EnterWorkerProcess();  // a zygote returns here only in a forked child
+  if (!startup.ok()) {
+    std::fprintf(stderr, "orrery worker: %s\n", std::string(startup.status().message()).c_str());
+    std::_Exit(1);
+  }
+  LoggingOptions logging{"worker", startup->worker_id.Hex(), "", "info", /*also_stderr=*/false};
+  if (!startup->session_dir.empty()) logging.log_dir = SessionDir(startup->session_dir).LogsDir();
+  (void)InitLogging(logging);
+
+  core::CoreWorkerOptions options;
+  options.is_driver = false;
+  options.job_id = startup->job_id;
+  options.worker_id = startup->worker_id;
+  options.node_id = startup->node_id;
+  options.node_ip = startup->node_ip;
+  options.raylet_socket = startup->raylet_socket;
+  options.gcs_address = startup->gcs_address;
+  options.token = startup->token;
+  // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
+  auto* core = new core::CoreWorker(options);
+  auto* runtime = new api::ClusterRuntime(*core);
+  g_runtime.store(runtime, std::memory_order_release);
+  {
+    // Before the first task can arrive.
+    gcs::GrpcGcsClient gcs(options.gcs_address, rpc::ClientOptions{"GCS", options.token, {}, nullptr});
+    ForwardOutput(*core, gcs);
+  }
+  if (absl::Status status = core->Start(); !status.ok()) {
+    spdlog::error("worker failed to start: {}", status.message());
+    std::_Exit(1);
+  }
+  core->WaitForExit();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(0);
+}
+
+void InitWithFlags(Config& config, int argc, char** argv, bool accept_ray_flags) {
+  if (argv != nullptr) api::ApplyFlags(config, argc, argv, accept_ray_flags);
+  ServeIfWorker();
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_session != nullptr) return;
+  if (accept_ray_flags && config.address.empty()) config.address = Env("RAY_ADDRESS");
+  g_session = StartDriver(config);
+  g_runtime.store(g_session->runtime.get(), std::memory_order_release);
+}
+
+}  // namespace internal
+
+void Init() {
+  Config config;
+  internal::InitWithFlags(config, 0, nullptr, false);
+}
+
+void Init(Config& config) { internal::InitWithFlags(config, 0, nullptr, false); }
+
+void Init(Config& config, int argc, char** argv) { internal::InitWithFlags(config, argc, argv, false); }
+
+bool IsInitialized() { return internal::CurrentRuntime() != nullptr; }
+
+void Shutdown() {
+  std::unique_ptr<Session> session;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    session = std::move(g_session);
+    g_runtime.store(nullptr, std::memory_order_release);
+  }
+  if (session == nullptr) return;
+  // The job ends: raylets end its workers.
+  rpc::MarkJobFinishedRequest finished;
+  finished.set_job_id(session->job_id.Binary());
+  rpc::CallOptions call;
+  call.timeout_ms = 2000;
+  (void)session->gcs->client().CallSync(&rpc::GcsService::Stub::async::MarkJobFinished, finished, call);
+  session->core->Stop();
+  session->runtime.reset();
+  session->core.reset();
+  session->gcs.reset();
+  if (session->head) StopHead(*session->head);
+}
+
+}  // namespace orrery

@@ -1,0 +1,403 @@
+#include "src/core_worker/core_worker.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "orrery/version.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+#include "src/core_worker/core_worker_service.h"
+#include "src/core_worker/object_conversion.h"
+
+namespace orrery::core {
+
+thread_local const rpc::TaskSpec* CoreWorker::current_task_ = nullptr;
+
+namespace {
+
+std::vector<ObjectId> ContainedIds(const internal::SerializedValue& value) {
+  std::vector<ObjectId> ids;
+  ids.reserve(value.contained_refs.size());
+  for (const auto& ref : value.contained_refs) {
+    if (auto id = ObjectId::FromBinary(ref.object_id); id.ok()) ids.push_back(*id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+CoreWorker::CoreWorker(CoreWorkerOptions options)
+    : options_(std::move(options)), loop_(EventLoop::Create(options_.is_driver ? "driver" : "worker")) {
+  address_.set_worker_id(options_.worker_id.Binary());
+  address_.set_node_id(options_.node_id.Binary());
+  address_.set_ip(options_.node_ip);
+}
+
+CoreWorker::~CoreWorker() { Stop(); }
+
+absl::Status CoreWorker::Start() {
+  if (started_) return absl::OkStatus();
+  started_ = true;
+  loop_->StartThread();
+
+  service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
+  server_ = std::make_unique<rpc::GrpcServer>(
+      rpc::ServerOptions{options_.is_driver ? "driver" : "worker", "0.0.0.0", 0, "", options_.rpc});
+  server_->AddService(service_.get());
+  ORRERY_RETURN_IF_ERROR(server_->Start());
+  address_.set_port(server_->port());
+
+  rpc::ClientOptions raylet_options{"raylet at " + options_.raylet_socket, options_.token, options_.rpc,
+                                    loop_->Dispatcher()};
+  raylet_ = std::make_shared<raylet::GrpcRayletClient>(options_.raylet_socket, raylet_options);
+
+  gcs_ = std::make_unique<gcs::GrpcGcsClient>(
+      options_.gcs_address,
+      rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+
+  ReferenceCounter::Callbacks callbacks;
+  callbacks.on_free = [this](const ObjectId& id) { store_.Delete(id); };
+  callbacks.on_release = [this](const ObjectId& id, const rpc::WorkerAddress& owner) {
+    store_.Delete(id);
+    SendBorrowerUpdate(id, owner, address_, /*add=*/false);
+  };
+  references_ = std::make_unique<ReferenceCounter>(address_, std::move(callbacks));
+  owners_ = std::make_unique<OwnerClients>(rpc::ClientOptions{"", options_.token, options_.rpc, loop_->Dispatcher()});
+  fetcher_ = std::make_unique<ObjectFetcher>(
+      *owners_, *gcs_, loop_, address_, store_,
+      [this](const ObjectId& id, rpc::SerializedObject&& object) { StoreReceived(id, std::move(object)); });
+
+  TaskSubmitter::Options submitter_options = options_.submitter;
+  submitter_options.cluster_token = options_.token;
+  submitter_options.rpc = options_.rpc;
+  TaskSubmitter::Callbacks submitter_callbacks;
+  submitter_callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
+    OnTaskResult(task, std::move(object));
+  };
+  submitter_callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
+    rpc::SerializedObject object;
+    ToWire(*ErrorValue(error), &object);
+    OnTaskResult(task, std::move(object));
+  };
+  submitter_ = std::make_unique<TaskSubmitter>(submitter_options, loop_, address_, options_.job_id, raylet_,
+                                               std::move(submitter_callbacks));
+
+  if (!options_.is_driver) {
+    TaskExecutor::Hooks hooks;
+    hooks.resolve_args = [this](const rpc::TaskSpec& task) { return ResolveArgs(task); };
+    hooks.hand_over = [this](const internal::SerializedValue& value, const rpc::WorkerAddress& receiver) {
+      HandOver(value, receiver);
+    };
+    hooks.set_current_task = [](const rpc::TaskSpec* task) { current_task_ = task; };
+    executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks),
+                                               options_.max_inline_object_bytes);
+  }
+
+  // Deaths of workers: the detail a retried task's error names, and borrowers that are gone.
+  subscriber_ = std::make_unique<gcs::GcsSubscriber>(*gcs_, options_.worker_id);
+  subscriber_->Subscribe(rpc::WORKER_DEATH, "", [this](const rpc::PubsubMessage& message) { OnWorkerDeath(message); });
+  subscriber_->Start();
+  // Last: once registered, an owner may push tasks here at once.
+  return RegisterWithRaylet();
+}
+
+absl::Status CoreWorker::RegisterWithRaylet() {
+  rpc::RegisterWorkerRequest request;
+  request.set_worker_id(options_.worker_id.Binary());
+  request.set_worker_type(options_.is_driver ? rpc::DRIVER : rpc::WORKER);
+  request.set_pid(getpid());
+  request.set_port(address_.port());
+  request.set_job_id(options_.job_id.Binary());
+  request.set_version(ORRERY_VERSION_STRING);
+  rpc::CallOptions call;
+  call.retry = true;
+  auto reply = raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::RegisterWorker, request, call);
+  if (!reply.ok()) return Annotate(reply.status(), "registering with the raylet");
+  if (reply->node_id() != options_.node_id.Binary()) {
+    return absl::FailedPreconditionError("the raylet at " + options_.raylet_socket + " is not node " +
+                                         options_.node_id.Hex());
+  }
+  return absl::OkStatus();
+}
+
+void CoreWorker::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  if (subscriber_) subscriber_->Stop();
+  if (submitter_) submitter_->Stop();
+  if (server_) server_->Shutdown(1000);
+  if (owners_) owners_->Stop();
+  loop_->Stop();
+}
+
+void CoreWorker::WaitForExit() { service_->WaitForExit(); }
+
+// ---- objects ----
+
+ObjectId CoreWorker::Put(internal::SerializedValue value) {
+  ObjectId id = ObjectIdOf(task_ids_.Next(), 0);
+  references_->AddOwned(id, ContainedIds(value));
+  store_.Put(id, std::make_shared<const internal::SerializedValue>(std::move(value)));
+  return id;
+}
+
+std::vector<Value> CoreWorker::Get(const std::vector<ObjectId>& ids, int64_t timeout_ms) {
+  FetchMissing(ids);
+  bool in_task = current_task_ != nullptr;
+  return store_.Wait(ids, ids.size(), timeout_ms, in_task ? BlockHook(true) : nullptr,
+                     in_task ? BlockHook(false) : nullptr);
+}
+
+std::vector<bool> CoreWorker::Wait(const std::vector<ObjectId>& ids, int num_objects, int64_t timeout_ms) {
+  FetchMissing(ids);
+  bool in_task = current_task_ != nullptr;
+  std::vector<Value> values = store_.Wait(ids, static_cast<size_t>(num_objects), timeout_ms,
+                                          in_task ? BlockHook(true) : nullptr, in_task ? BlockHook(false) : nullptr);
+  std::vector<bool> ready(ids.size());
+  // Exactly the first `num_objects` ready ones count, as in Ray; the rest stay unready.
+  int taken = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ready[i] = values[i] != nullptr && taken < num_objects;
+    taken += ready[i];
+  }
+  return ready;
+}
+
+void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
+  for (const ObjectId& id : ids) {
+    if (store_.Contains(id) || references_->IsOwned(id)) continue;
+    std::optional<rpc::WorkerAddress> owner = references_->OwnerOf(id);
+    if (!owner.has_value()) {
+      rpc::ErrorInfo error;
+      error.set_type(rpc::ErrorInfo::OBJECT_LOST);
+      error.set_message(absl::StrCat("object ", id.Hex(),
+                                     " is unknown to this process: no ObjectRef to it was received here"));
+      store_.Put(id, ErrorValue(error));
+      continue;
+    }
+    fetcher_->Fetch(id, *owner);
+  }
+}
+
+std::function<void()> CoreWorker::BlockHook(bool blocked) {
+  return [this, blocked] { NotifyBlocked(blocked); };
+}
+
+void CoreWorker::NotifyBlocked(bool blocked) {
+  rpc::NotifyWorkerBlockedRequest request;
+  request.set_worker_id(options_.worker_id.Binary());
+  request.set_blocked(blocked);
+  // In order, so the raylet never sees "unblocked" before "blocked".
+  auto reply = raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::NotifyWorkerBlocked, request,
+                                          rpc::CallOptions{});
+  if (!reply.ok()) spdlog::warn("telling the raylet this worker is blocked: {}", reply.status().message());
+}
+
+void CoreWorker::StoreReceived(const ObjectId& id, rpc::SerializedObject&& object) {
+  Value value = FromWire(std::move(object));
+  if (!value->contained_refs.empty()) {
+    // The sender registered this process as a borrower of each: hold them with the value.
+    std::vector<ObjectId> contained;
+    for (const auto& ref : value->contained_refs) {
+      auto inner = ObjectId::FromBinary(ref.object_id);
+      rpc::WorkerAddress owner;
+      if (!inner.ok() || !ParseOwner(ref.owner, &owner)) continue;
+      references_->AddContainedBorrowed(*inner, owner);
+      contained.push_back(*inner);
+    }
+    references_->SetContained(id, contained);
+  }
+  store_.Put(id, std::move(value));
+}
+
+void CoreWorker::HandOver(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver) {
+  for (const auto& ref : value.contained_refs) {
+    auto id = ObjectId::FromBinary(ref.object_id);
+    rpc::WorkerAddress owner;
+    if (!id.ok() || !ParseOwner(ref.owner, &owner)) continue;
+    if (owner.worker_id() == options_.worker_id.Binary()) {
+      references_->AddBorrower(*id, receiver);
+    } else {
+      SendBorrowerUpdate(*id, owner, receiver, /*add=*/true);
+    }
+  }
+}
+
+void CoreWorker::SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner,
+                                    const rpc::WorkerAddress& borrower, bool add) {
+  if (stopped_ || owners_ == nullptr) return;
+  rpc::UpdateBorrowersRequest request;
+  rpc::BorrowerUpdate* update = request.add_updates();
+  update->set_object_id(id.Binary());
+  *update->mutable_borrower() = borrower;
+  update->set_add(add);
+  auto client = owners_->Get(owner);
+  if (add) {
+    // Before the value goes out: the receiver must be counted before this process lets go.
+    rpc::CallOptions call;
+    call.retry = true;
+    auto reply = client->CallSync(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, call);
+    if (!reply.ok()) spdlog::warn("registering a borrower of {}: {}", id.Hex(), reply.status().message());
+  } else {
+    client->Call(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, rpc::CallOptions{},
+                 [](absl::StatusOr<rpc::UpdateBorrowersReply>) {});
+  }
+}
+
+void CoreWorker::Borrow(const ObjectId& id, const rpc::WorkerAddress& owner) {
+  if (references_->NoteBorrowed(id, owner)) SendBorrowerUpdate(id, owner, address_, /*add=*/true);
+}
+
+rpc::WorkerAddress CoreWorker::OwnerOf(const ObjectId& id) const {
+  return references_->OwnerOf(id).value_or(address_);
+}
+
+// ---- tasks: the owner's side ----
+
+ObjectId CoreWorker::Submit(internal::TaskCall call) {
+  auto resources = ResourceSet::FromDoubles(
+      call.resources.empty() ? std::unordered_map<std::string, double>{{"CPU", 1}} : call.resources);
+  TaskId task_id = task_ids_.Next();
+  ObjectId return_id = ObjectIdOf(task_id, 0);
+  references_->AddOwned(return_id);
+
+  auto task = std::make_shared<rpc::TaskSpec>();
+  task->set_task_id(task_id.Binary());
+  task->set_job_id(options_.job_id.Binary());
+  task->set_function_name(std::move(call.function_name));
+  task->set_signature_hash(call.signature_hash);
+  task->set_return_id(return_id.Binary());
+  *task->mutable_owner() = address_;
+  task->set_name(std::move(call.name));
+  int64_t bytes = 0;
+  for (internal::TaskArgument& arg : call.args) {
+    rpc::TaskArg* out = task->add_args();
+    if (arg.is_ref) {
+      out->mutable_ref()->set_object_id(arg.object_id);
+    } else {
+      bytes += static_cast<int64_t>(arg.value.payload.size());
+      ToWire(arg.value, out->mutable_value());
+    }
+  }
+  if (!resources.ok()) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::TASK_ERROR);
+    error.set_function(task->function_name());
+    error.set_message(std::string(resources.status().message()));
+    store_.Put(return_id, ErrorValue(error));
+    return return_id;
+  }
+
+  submitter_->Admit(bytes);
+  ResourceSet shape = *resources;
+  ResolveDependencies(task, [this, task, shape, bytes] { submitter_->Push(std::move(*task), shape, bytes); });
+  return return_id;
+}
+
+void CoreWorker::ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::function<void()> ready) {
+  // The task holds its argument refs, and the refs inside inline values, until it ends.
+  std::vector<ObjectId> held;
+  std::vector<std::pair<int, ObjectId>> owned_refs;
+  for (int i = 0; i < task->args_size(); ++i) {
+    rpc::TaskArg* arg = task->mutable_args(i);
+    if (arg->has_ref()) {
+      ObjectId id = ObjectId::FromBinary(arg->ref().object_id()).value();
+      held.push_back(id);
+      *arg->mutable_ref()->mutable_owner() = OwnerOf(id);
+      if (references_->IsOwned(id)) owned_refs.emplace_back(i, id);
+    } else {
+      for (const auto& ref : arg->value().contained_refs()) {
+        if (auto id = ObjectId::FromBinary(ref.object_id()); id.ok()) held.push_back(*id);
+      }
+    }
+  }
+  references_->AddSubmittedRefs(held);
+  {
+    absl::MutexLock lock(&task_refs_mu_);
+    task_refs_[TaskId::FromBinary(task->task_id()).value()] = std::move(held);
+  }
+  if (owned_refs.empty()) return ready();
+
+  // Owned arguments: wait until each exists, then pass small plain values inline (the worker
+  // need not call back) and the rest by reference.
+  auto remaining = std::make_shared<std::atomic<int>>(static_cast<int>(owned_refs.size()));
+  auto shared_ready = std::make_shared<std::function<void()>>(std::move(ready));
+  for (const auto& [index, id] : owned_refs) {
+    int i = index;
+    store_.OnReady(id, [this, task, i, remaining, shared_ready](const Value& value) {
+      if (value->contained_refs.empty() && value->format != internal::Format::kError) {
+        ToWire(*value, task->mutable_args(i)->mutable_value());
+      }
+      if (remaining->fetch_sub(1) == 1) (*shared_ready)();
+    });
+  }
+}
+
+void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
+  auto return_id = ObjectId::FromBinary(task.return_id());
+  if (return_id.ok()) StoreReceived(*return_id, std::move(object));
+  ReleaseTaskRefs(task);
+}
+
+void CoreWorker::ReleaseTaskRefs(const rpc::TaskSpec& task) {
+  std::vector<ObjectId> held;
+  {
+    absl::MutexLock lock(&task_refs_mu_);
+    auto it = task_refs_.find(TaskId::FromBinary(task.task_id()).value());
+    if (it == task_refs_.end()) return;
+    held = std::move(it->second);
+    task_refs_.erase(it);
+  }
+  references_->RemoveSubmittedRefs(held);
+}
+
+// ---- tasks: the executor's side ----
+
+std::vector<Value> CoreWorker::ResolveArgs(const rpc::TaskSpec& task) {
+  std::vector<Value> values(task.args_size());
+  std::vector<ObjectId> fetched;
+  std::vector<size_t> fetched_index;
+  for (int i = 0; i < task.args_size(); ++i) {
+    const rpc::TaskArg& arg = task.args(i);
+    if (arg.has_ref()) {
+      auto id = ObjectId::FromBinary(arg.ref().object_id());
+      if (!id.ok()) {
+        rpc::ErrorInfo error;
+        error.set_type(rpc::ErrorInfo::TASK_ERROR);
+        error.set_function(task.function_name());
+        error.set_message(absl::StrCat("arguments error: argument ", i + 1, " of ", task.function_name(),
+                                       " names no valid object: ", id.status().message()));
+        values[i] = ErrorValue(error);
+        continue;
+      }
+      // Held while the task runs; the owner holds it too until the task ends.
+      references_->NoteBorrowed(*id, arg.ref().owner());
+      references_->AddLocalRef(*id);
+      fetched.push_back(*id);
+      fetched_index.push_back(i);
+    } else {
+      rpc::SerializedObject copy = arg.value();
+      values[i] = FromWire(std::move(copy));
+    }
+  }
+  if (!fetched.empty()) {
+    FetchMissing(fetched);
+    std::vector<Value> found = store_.Wait(fetched, fetched.size(), -1, BlockHook(true), BlockHook(false));
+    for (size_t j = 0; j < fetched.size(); ++j) {
+      values[fetched_index[j]] = found[j];
+      references_->RemoveLocalRef(fetched[j]);
+    }
+  }
+  return values;
+}
+
+void CoreWorker::OnWorkerDeath(const rpc::PubsubMessage& message) {
+  if (!message.has_worker_death()) return;
+  const rpc::WorkerDeath& death = message.worker_death();
+  auto worker = WorkerId::FromBinary(death.worker_id());
+  if (!worker.ok()) return;
+  submitter_->NoteWorkerDeath(*worker, death.detail());
+  references_->OnWorkerDied(*worker);
+}
+
+}  // namespace orrery::core

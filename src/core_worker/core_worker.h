@@ -1,0 +1,125 @@
+// CoreWorker: the runtime inside every driver and worker process. It owns the objects its tasks
+// return and its Puts (memory store + reference counts), submits tasks (TaskSubmitter), fetches
+// what others own (ObjectFetcher), serves its own objects and the borrower protocol, and in a
+// worker runs the tasks pushed to it (TaskExecutor).
+// Threads: user threads call Put/Get/Wait/Submit and the ref counts directly (mutex-guarded
+// parts); timers, lease answers and GCS events run on its loop; gRPC serves the rest.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "orrery/internal/runtime.h"
+#include "src/common/event_loop.h"
+#include "src/core_worker/id_generator.h"
+#include "src/core_worker/memory_store.h"
+#include "src/core_worker/object_fetcher.h"
+#include "src/core_worker/owner_clients.h"
+#include "src/core_worker/reference_counter.h"
+#include "src/core_worker/task_executor.h"
+#include "src/core_worker/task_submitter.h"
+#include "src/gcs/client/gcs_client.h"
+#include "src/gcs/client/gcs_subscriber.h"
+#include "src/raylet/client/raylet_client.h"
+#include "src/rpc/grpc_server.h"
+
+namespace orrery::core {
+
+class CoreWorkerServiceImpl;
+
+struct CoreWorkerOptions {
+  bool is_driver = true;
+  JobId job_id;
+  WorkerId worker_id = WorkerId::FromRandom();
+  NodeId node_id;
+  std::string node_ip = "127.0.0.1";
+  std::string raylet_socket;  // unix:/path
+  std::string gcs_address;
+  std::string token;
+  TaskSubmitter::Options submitter;
+  // Values above this fail with a typed error naming both sizes (until the shared-memory store).
+  int64_t max_inline_object_bytes = 256LL << 20;
+  rpc::RpcOptions rpc;
+};
+
+class CoreWorker {
+ public:
+  explicit CoreWorker(CoreWorkerOptions options);
+  ~CoreWorker();
+
+  // Serves CoreWorkerService and registers with the raylet (as a driver or a worker).
+  absl::Status Start();
+  // Stops submitting (pending tasks fail), returns leases, stops serving. Idempotent.
+  void Stop();
+  // Blocks until Exit is called on this worker's service.
+  void WaitForExit();
+
+  // ---- what the public API needs (see orrery/internal/runtime.h) ----
+  void AddLocalRef(const ObjectId& id) { references_->AddLocalRef(id); }
+  void RemoveLocalRef(const ObjectId& id) { references_->RemoveLocalRef(id); }
+  ObjectId Put(internal::SerializedValue value);
+  // Values in order; null where `timeout_ms` ran out first.
+  std::vector<Value> Get(const std::vector<ObjectId>& ids, int64_t timeout_ms);
+  std::vector<bool> Wait(const std::vector<ObjectId>& ids, int num_objects, int64_t timeout_ms);
+  ObjectId Submit(internal::TaskCall call);
+  rpc::WorkerAddress OwnerOf(const ObjectId& id) const;
+  void Borrow(const ObjectId& id, const rpc::WorkerAddress& owner);
+
+  const rpc::WorkerAddress& address() const { return address_; }
+  const CoreWorkerOptions& options() const { return options_; }
+  int num_leased_workers() const { return submitter_->num_leased_workers(); }
+
+ private:
+  friend class CoreWorkerServiceImpl;
+
+  absl::Status RegisterWithRaylet();
+  // Starts fetching the borrowed ones of `ids` that are not here yet.
+  void FetchMissing(const std::vector<ObjectId>& ids);
+  // Tells the raylet this worker is blocked (a Get inside a task lends the task's CPU).
+  void NotifyBlocked(bool blocked);
+  std::function<void()> BlockHook(bool blocked);
+  // Stores a value that arrived (a task's result, a fetched copy) and holds the refs inside it.
+  void StoreReceived(const ObjectId& id, rpc::SerializedObject&& object);
+  // Registers `receiver` as a borrower of the refs in `value` before it is sent there.
+  void HandOver(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver);
+  // The owner's side of a task's arguments: the ids the task holds until it ends, and owned
+  // values inlined. Runs `ready` once every owned argument exists (at once when they all do).
+  void ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::function<void()> ready);
+  // The executor's side: every argument's value, fetching those passed by reference.
+  std::vector<Value> ResolveArgs(const rpc::TaskSpec& task);
+  void SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner, const rpc::WorkerAddress& borrower,
+                          bool add);
+  void OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object);
+  void ReleaseTaskRefs(const rpc::TaskSpec& task);
+  void OnWorkerDeath(const rpc::PubsubMessage& message);
+
+  CoreWorkerOptions options_;
+  rpc::WorkerAddress address_;
+  std::shared_ptr<EventLoop> loop_;
+  TaskIdGenerator task_ids_;
+  MemoryStore store_;
+  std::unique_ptr<ReferenceCounter> references_;
+  std::unique_ptr<gcs::GrpcGcsClient> gcs_;
+  std::unique_ptr<gcs::GcsSubscriber> subscriber_;
+  std::shared_ptr<raylet::GrpcRayletClient> raylet_;
+  std::unique_ptr<OwnerClients> owners_;
+  std::unique_ptr<ObjectFetcher> fetcher_;
+  std::unique_ptr<TaskSubmitter> submitter_;
+  std::unique_ptr<TaskExecutor> executor_;
+  std::unique_ptr<CoreWorkerServiceImpl> service_;
+  std::unique_ptr<rpc::GrpcServer> server_;
+  // The refs each submitted task holds until it ends (its arguments and what they contain).
+  absl::Mutex task_refs_mu_;
+  absl::flat_hash_map<TaskId, std::vector<ObjectId>> task_refs_ ABSL_GUARDED_BY(task_refs_mu_);
+  // The task this thread is running (null on drivers and between tasks).
+  static thread_local const rpc::TaskSpec* current_task_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::core

@@ -1,0 +1,137 @@
+#include "src/core_worker/core_worker_service.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "boost/asio/steady_timer.hpp"
+#include "src/core_worker/core_worker.h"
+#include "src/core_worker/object_conversion.h"
+#include "src/rpc/status_conversion.h"
+
+namespace orrery::core {
+
+CoreWorkerServiceImpl::CoreWorkerServiceImpl(CoreWorker& core, const std::string& token)
+    : core_(core), auth_("core worker", token) {}
+
+bool CoreWorkerServiceImpl::Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor) {
+  absl::Status status = auth_.Check(*context);
+  if (status.ok()) return false;
+  reactor->Finish(rpc::ToGrpcStatus(status));
+  return true;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::Exit(grpc::CallbackServerContext* context,
+                                                      const rpc::ExitRequest* request, rpc::ExitReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  reply->set_accepted(true);
+  reactor->Finish(grpc::Status::OK);
+  if (!exit_requested_.HasBeenNotified()) exit_requested_.Notify();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetWorkerInfo(grpc::CallbackServerContext* context,
+                                                               const rpc::GetWorkerInfoRequest* request,
+                                                               rpc::GetWorkerInfoReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  reply->set_worker_id(core_.options().worker_id.Binary());
+  reply->set_pid(getpid());
+  reply->set_job_id(core_.options().job_id.Binary());
+  const char* forked = std::getenv("ORRERY_FORKED_FROM_ZYGOTE");
+  reply->set_forked_from_zygote(forked != nullptr && forked[0] == '1');
+  for (const char* name : {"CUDA_VISIBLE_DEVICES", "ORRERY_IS_ACTOR_WORKER"}) {
+    if (const char* value = std::getenv(name); value != nullptr) (*reply->mutable_runtime_env())[name] = value;
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::Status CoreWorkerServiceImpl::PushTasks(grpc::ServerContext* context,
+                                              grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) {
+  if (absl::Status status = auth_.Check(*context); !status.ok()) return rpc::ToGrpcStatus(status);
+  if (core_.executor_ == nullptr) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver runs no tasks");
+  core_.executor_->Serve(stream);
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerContext* context,
+                                                           const rpc::GetObjectRequest* request,
+                                                           rpc::GetObjectReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  auto id = ObjectId::FromBinary(request->object_id());
+  if (!id.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(id.status()));
+    return reactor;
+  }
+  if (!core_.store_.Contains(*id) && !core_.references_->IsOwned(*id)) {
+    reply->set_status(rpc::GetObjectReply::NOT_FOUND);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // Answer when the value exists, or PENDING when the wait ends first: whichever comes first.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  rpc::WorkerAddress borrower = request->borrower();
+  CoreWorker* core = &core_;
+  auto timer = std::make_shared<boost::asio::steady_timer>(core_.loop_->io());
+  core_.store_.OnReady(*id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
+    if (answered->exchange(true)) return;
+    core->loop_->Post([timer] { timer->cancel(); });
+    if (!value->contained_refs.empty()) core->HandOver(*value, borrower);
+    reply->set_status(rpc::GetObjectReply::READY);
+    ToWire(*value, reply->mutable_object());
+    reactor->Finish(grpc::Status::OK);
+  });
+  int64_t wait_ms = std::max<int64_t>(0, request->wait_ms());
+  core_.loop_->Post([timer, wait_ms, answered, reply, reactor] {
+    timer->expires_after(std::chrono::milliseconds(wait_ms));
+    timer->async_wait([answered, reply, reactor](const boost::system::error_code& ec) {
+      if (ec || answered->exchange(true)) return;
+      reply->set_status(rpc::GetObjectReply::PENDING);
+      reactor->Finish(grpc::Status::OK);
+    });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::UpdateBorrowers(grpc::CallbackServerContext* context,
+                                                                 const rpc::UpdateBorrowersRequest* request,
+                                                                 rpc::UpdateBorrowersReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  for (const rpc::BorrowerUpdate& update : request->updates()) {
+    auto id = ObjectId::FromBinary(update.object_id());
+    auto borrower = WorkerId::FromBinary(update.borrower().worker_id());
+    if (!id.ok() || !borrower.ok()) continue;
+    if (update.add()) {
+      core_.references_->AddBorrower(*id, update.borrower());
+    } else {
+      core_.references_->RemoveBorrower(*id, *borrower);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PublishLogs(grpc::CallbackServerContext* context,
+                                                             const rpc::PublishLogsRequest* request,
+                                                             rpc::PublishLogsReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  // A worker's output, on the driver's terminal, each line saying where it came from.
+  std::string prefix = "(worker " + WorkerId::FromOptionalBinary(request->worker_id())->ShortHex() +
+                       " pid=" + std::to_string(request->pid()) + ") ";
+  std::string text;
+  for (const std::string& line : request->lines()) text += prefix + line + "\n";
+  FILE* out = request->is_stderr() ? stderr : stdout;
+  fwrite(text.data(), 1, text.size(), out);
+  fflush(out);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace orrery::core

@@ -1,0 +1,48 @@
+// CoreWorkerServiceImpl: the CoreWorkerService a driver or worker serves. PushTasks uses the
+// synchronous API, so each task stream has its own gRPC thread that runs the tasks; the other
+// methods use the callback API and never block.
+#pragma once
+
+#include "absl/synchronization/notification.h"
+#include "orrery/core_worker.grpc.pb.h"
+#include "src/rpc/auth.h"
+
+namespace orrery::core {
+
+class CoreWorker;
+
+using MixedCoreWorkerService = rpc::CoreWorkerService::WithCallbackMethod_Exit<
+    rpc::CoreWorkerService::WithCallbackMethod_GetWorkerInfo<rpc::CoreWorkerService::WithCallbackMethod_GetObject<
+        rpc::CoreWorkerService::WithCallbackMethod_UpdateBorrowers<
+            rpc::CoreWorkerService::WithCallbackMethod_PublishLogs<rpc::CoreWorkerService::Service>>>>>;
+
+class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
+ public:
+  CoreWorkerServiceImpl(CoreWorker& core, const std::string& token);
+
+  void WaitForExit() { exit_requested_.WaitForNotification(); }
+
+  grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext* context, const rpc::ExitRequest* request,
+                                 rpc::ExitReply* reply) override;
+  grpc::ServerUnaryReactor* GetWorkerInfo(grpc::CallbackServerContext* context, const rpc::GetWorkerInfoRequest* request,
+                                          rpc::GetWorkerInfoReply* reply) override;
+  grpc::Status PushTasks(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) override;
+  grpc::ServerUnaryReactor* GetObject(grpc::CallbackServerContext* context, const rpc::GetObjectRequest* request,
+                                      rpc::GetObjectReply* reply) override;
+  grpc::ServerUnaryReactor* UpdateBorrowers(grpc::CallbackServerContext* context,
+                                            const rpc::UpdateBorrowersRequest* request,
+                                            rpc::UpdateBorrowersReply* reply) override;
+  grpc::ServerUnaryReactor* PublishLogs(grpc::CallbackServerContext* context, const rpc::PublishLogsRequest* request,
+                                        rpc::PublishLogsReply* reply) override;
+
+ private:
+  // Finishes `reactor` with UNAUTHENTICATED and returns true when the token is wrong.
+  bool Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor);
+
+  CoreWorker& core_;
+  const rpc::TokenAuthenticator auth_;
+  absl::Notification exit_requested_;
+};
+
+}  // namespace orrery::core

@@ -1,0 +1,49 @@
+// MemoryStore: the values this process holds (its own objects' values, and copies of others'
+// it fetched), and the waiting for them. On the hot path: one mutex, called directly from user
+// threads (Get), gRPC threads (a task's result arriving) and the core worker's loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "orrery/internal/serialized_value.h"
+#include "src/common/id.h"
+
+namespace orrery::core {
+
+using Value = std::shared_ptr<const internal::SerializedValue>;
+
+class MemoryStore {
+ public:
+  // Stores (or replaces) a value and wakes whoever waits for it.
+  void Put(const ObjectId& id, Value value);
+  Value GetIfReady(const ObjectId& id) const;
+  bool Contains(const ObjectId& id) const;
+  void Delete(const ObjectId& id);
+
+  // Blocks until at least `num_required` of `ids` are ready or `timeout_ms` passes (< 0:
+  // forever). Returns the values found (null where not ready). `on_block` runs once, before the
+  // first real wait (the worker tells its raylet it is blocked), and `on_unblock` after it.
+  std::vector<Value> Wait(const std::vector<ObjectId>& ids, size_t num_required, int64_t timeout_ms,
+                          const std::function<void()>& on_block = nullptr,
+                          const std::function<void()>& on_unblock = nullptr);
+
+  // Calls `callback` (outside the lock) once `id` is ready: now if it is.
+  void OnReady(const ObjectId& id, std::function<void(const Value&)> callback);
+
+  size_t size() const;
+
+ private:
+  size_t CountReadyLocked(const std::vector<ObjectId>& ids) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  absl::CondVar ready_;
+  absl::flat_hash_map<ObjectId, Value> values_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ObjectId, std::vector<std::function<void(const Value&)>>> callbacks_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace orrery::core

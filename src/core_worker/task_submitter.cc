@@ -1,0 +1,403 @@
+#include "src/core_worker/task_submitter.h"
+
+#include <algorithm>
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/clock.h"
+#include "src/common/log.h"
+
+namespace orrery::core {
+
+namespace {
+rpc::ErrorInfo CrashError(const std::string& message) {
+  rpc::ErrorInfo error;
+  error.set_type(rpc::ErrorInfo::WORKER_CRASHED);
+  error.set_message(message);
+  return error;
+}
+}  // namespace
+
+TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,
+                             std::shared_ptr<raylet::RayletClient> local_raylet, Callbacks callbacks)
+    : options_(std::move(options)),
+      loop_(std::move(loop)),
+      self_(std::move(self)),
+      job_id_(job_id),
+      local_raylet_(std::move(local_raylet)),
+      callbacks_(std::move(callbacks)),
+      idle_timer_(loop_->io()) {
+  loop_->Post([this] { ScheduleIdleCheck(); });
+}
+
+TaskSubmitter::~TaskSubmitter() { Stop(); }
+
+// ---- submitting ----
+
+void TaskSubmitter::Submit(rpc::TaskSpec task, const ResourceSet& resources) {
+  int64_t bytes = static_cast<int64_t>(task.ByteSizeLong());
+  Admit(bytes);
+  Push(std::move(task), resources, bytes);
+}
+
+void TaskSubmitter::Admit(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  // Backpressure: wait for room (a single task larger than the byte bound still goes alone).
+  while (!stopped_ && (pending_tasks_ >= options_.max_pending_tasks ||
+                       (pending_tasks_ > 0 && pending_arg_bytes_ + bytes > options_.max_pending_arg_bytes))) {
+    room_.Wait(&mu_);
+  }
+  ++pending_tasks_;
+  pending_arg_bytes_ += bytes;
+}
+
+void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      Key& key = keys_[resources];
+      key.resources = resources;
+      key.queue.push_back(Pending{std::move(task), admitted_bytes});
+      DispatchLocked(key);
+      return;
+    }
+    FinishLocked(Pending{rpc::TaskSpec(), admitted_bytes});
+  }
+  callbacks_.on_failed(task, CrashError("Orrery is shutting down"));
+}
+
+void TaskSubmitter::DispatchLocked(Key& key) {
+  while (!key.queue.empty()) {
+    std::shared_ptr<LeasedWorker> best;
+    for (const auto& worker : key.workers) {
+      if (worker->dead || static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
+        continue;
+      }
+      if (best == nullptr || worker->in_flight.size() < best->in_flight.size()) best = worker;
+    }
+    if (best == nullptr) break;
+    // Queue behind a busy worker only once the node is known to be full (every lease request
+    // pending has been answered "queued"); otherwise a new worker comes for this task.
+    if (!best->in_flight.empty() && (key.pending_leases.empty() || !key.fresh_leases.empty())) break;
+    Pending pending = std::move(key.queue.front());
+    key.queue.pop_front();
+    best->stream->Send(pending.task);
+    best->in_flight.emplace(TaskId::FromBinary(pending.task.task_id()).value(), std::move(pending));
+  }
+  if (!key.queue.empty()) RequestLeasesLocked(key);
+}
+
+void TaskSubmitter::RequestLeasesLocked(Key& key) {
+  while (static_cast<int>(key.pending_leases.size()) < options_.max_pending_lease_requests &&
+         key.pending_leases.size() < key.queue.size()) {
+    LeaseId lease_id = LeaseId::FromRandom();
+    key.pending_leases[lease_id] = local_raylet_;
+    key.fresh_leases.insert(lease_id);
+    RequestLease(key.resources, lease_id, local_raylet_, /*answer_if_queued=*/true);
+  }
+}
+
+// ---- leases ----
+
+void TaskSubmitter::RequestLease(const ResourceSet& resources, const LeaseId& lease_id,
+                                 std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued) {
+  rpc::RequestWorkerLeaseRequest request;
+  rpc::LeaseSpec* lease = request.mutable_lease();
+  lease->set_lease_id(lease_id.Binary());
+  lease->set_job_id(job_id_.Binary());
+  resources.ToProto(lease->mutable_resources());
+  *lease->mutable_holder() = self_;
+  request.set_wait_ms(options_.lease_wait_ms);
+  request.set_answer_if_queued(answer_if_queued);
+  raylet->RequestWorkerLease(request, [this, resources, lease_id, raylet](
+                                          absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+    OnLeaseReply(resources, lease_id, raylet, std::move(reply));
+  });
+}
+
+void TaskSubmitter::OnLeaseReply(const ResourceSet& resources, const LeaseId& lease_id,
+                                 const std::shared_ptr<raylet::RayletClient>& raylet,
+                                 absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  bool give_back = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Key& key = keys_[resources];
+    key.resources = resources;
+    if (stopped_) {
+      give_back = reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED;
+    } else if (!reply.ok()) {
+      key.pending_leases.erase(lease_id);
+      key.fresh_leases.erase(lease_id);
+      spdlog::warn("a lease request for {} failed: {}", resources.ToString(), reply.status().message());
+      // Nothing else can run these: tell them why.
+      if (key.workers.empty() && key.pending_leases.empty()) {
+        FailQueuedLocked(key, CrashError(absl::StrCat("no worker could be leased for ", resources.ToString(), ": ",
+                                                      reply.status().message())),
+                         failed);
+      }
+    } else {
+      switch (reply->result()) {
+        case rpc::RequestWorkerLeaseReply::GRANTED:
+          key.pending_leases.erase(lease_id);
+          key.fresh_leases.erase(lease_id);
+          OnGranted(key, lease_id, raylet, *reply);
+          break;
+        case rpc::RequestWorkerLeaseReply::PENDING:
+          // Still queued at the raylet: ask again under the same id (it never grants twice),
+          // and meanwhile pipeline onto the workers already held.
+          RequestLease(resources, lease_id, raylet, /*answer_if_queued=*/false);
+          if (key.fresh_leases.erase(lease_id) > 0) DispatchLocked(key);
+          break;
+        case rpc::RequestWorkerLeaseReply::SPILLBACK: {
+          auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
+          key.pending_leases[lease_id] = target;
+          RequestLease(resources, lease_id, target, /*answer_if_queued=*/true);
+          break;
+        }
+        default:
+          key.pending_leases.erase(lease_id);
+          key.fresh_leases.erase(lease_id);
+          DispatchLocked(key);
+          break;
+      }
+    }
+  }
+  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  if (give_back) {
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(lease_id.Binary());
+    raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply>) {});
+  }
+}
+
+void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
+                              const rpc::RequestWorkerLeaseReply& reply) {
+  auto worker = std::make_shared<LeasedWorker>();
+  worker->lease_id = lease_id;
+  worker->address = reply.worker();
+  worker->raylet = raylet;
+  worker->idle_since_ms = MonotonicMs();
+  ResourceSet resources = key.resources;
+  WorkerStream::Callbacks callbacks;
+  callbacks.on_results = [this, worker, resources](rpc::ResultBatch& results) {
+    OnResults(worker, resources, results);
+  };
+  callbacks.on_done = [this, worker, resources](const grpc::Status& status) {
+    OnStreamDone(worker, resources, status);
+  };
+  worker->stream =
+      WorkerStream::Open(StubFor(worker->address), options_.cluster_token, std::move(callbacks), streams_.Acquire());
+  key.workers.push_back(worker);
+  DispatchLocked(key);
+}
+
+// ---- results and failures ----
+
+void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+                              rpc::ResultBatch& results) {
+  std::vector<std::pair<rpc::TaskSpec, rpc::SerializedObject>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    for (rpc::TaskResult& result : *results.mutable_results()) {
+      auto task_id = TaskId::FromBinary(result.task_id());
+      if (!task_id.ok()) continue;
+      auto it = worker->in_flight.find(*task_id);
+      if (it == worker->in_flight.end() || it->second.task.attempt() != result.attempt()) continue;
+      FinishLocked(it->second);
+      done.emplace_back(std::move(it->second.task), std::move(*result.mutable_value()));
+      worker->in_flight.erase(it);
+    }
+    if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
+    if (!stopped_) DispatchLocked(keys_[resources]);
+  }
+  for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value));
+}
+
+void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+                                 const grpc::Status& status) {
+  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  bool still_leased = false;
+  {
+    absl::MutexLock lock(&mu_);
+    worker->dead = true;
+    Key& key = keys_[resources];
+    auto it = std::find(key.workers.begin(), key.workers.end(), worker);
+    still_leased = it != key.workers.end();
+    if (still_leased) key.workers.erase(it);
+    std::string detail = status.error_message();
+    if (auto id = WorkerId::FromBinary(worker->address.worker_id()); id.ok() && death_details_.contains(*id)) {
+      detail = death_details_[*id];
+    }
+    // Retry in submission order: the earliest task goes back to the front last.
+    std::vector<Pending> retry;
+    for (auto& [task_id, pending] : worker->in_flight) {
+      int attempt = pending.task.attempt() + 1;
+      if (!stopped_ && attempt <= options_.max_system_retries) {
+        pending.task.set_attempt(attempt);
+        retry.push_back(std::move(pending));
+      } else {
+        FinishLocked(pending);
+        failed.emplace_back(
+            std::move(pending.task),
+            CrashError(stopped_ ? "Orrery is shutting down"
+                                : absl::StrCat("the worker running ", pending.task.function_name(),
+                                               " died and the task was tried ", attempt, " times; last: ", detail)));
+      }
+    }
+    worker->in_flight.clear();
+    std::sort(retry.begin(), retry.end(),
+              [](const Pending& a, const Pending& b) { return a.task.task_id() > b.task.task_id(); });
+    for (auto& pending : retry) key.queue.push_front(std::move(pending));
+    if (!stopped_) DispatchLocked(key);
+  }
+  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  // A stream that broke: the worker is dead or unusable, and its lease goes back.
+  if (!status.ok() && still_leased) ReturnLease(worker, /*kill=*/true);
+}
+
+void TaskSubmitter::FinishLocked(const Pending& pending) {
+  --pending_tasks_;
+  pending_arg_bytes_ -= pending.arg_bytes;
+  room_.SignalAll();
+}
+
+void TaskSubmitter::FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
+                                     std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed) {
+  for (auto& pending : key.queue) {
+    FinishLocked(pending);
+    failed.emplace_back(std::move(pending.task), error);
+  }
+  key.queue.clear();
+}
+
+void TaskSubmitter::NoteWorkerDeath(const WorkerId& worker, const std::string& detail) {
+  absl::MutexLock lock(&mu_);
+  death_details_[worker] = detail;
+}
+
+// ---- idle leases ----
+
+void TaskSubmitter::ScheduleIdleCheck() {
+  idle_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(10, options_.idle_lease_ms / 10)));
+  idle_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    ReturnIdleLeases();
+    ScheduleIdleCheck();
+  });
+}
+
+void TaskSubmitter::ReturnIdleLeases() {
+  std::vector<std::shared_ptr<LeasedWorker>> idle;
+  {
+    absl::MutexLock lock(&mu_);
+    int64_t now = MonotonicMs();
+    for (auto& [resources, key] : keys_) {
+      if (!key.queue.empty()) continue;
+      for (auto it = key.workers.begin(); it != key.workers.end();) {
+        const auto& worker = *it;
+        if (worker->in_flight.empty() && now - worker->idle_since_ms > options_.idle_lease_ms) {
+          idle.push_back(worker);
+          it = key.workers.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  for (const auto& worker : idle) {
+    worker->stream->Close();
+    ReturnLease(worker, /*kill=*/false);
+  }
+}
+
+void TaskSubmitter::ReturnLease(const std::shared_ptr<LeasedWorker>& worker, bool kill) {
+  rpc::ReturnWorkerRequest request;
+  request.set_lease_id(worker->lease_id.Binary());
+  request.set_kill_worker(kill);
+  worker->raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply> reply) {
+    if (!reply.ok()) spdlog::debug("returning a lease: {}", reply.status().message());
+  });
+}
+
+// ---- connections ----
+
+rpc::CoreWorkerService::Stub* TaskSubmitter::StubFor(const rpc::WorkerAddress& address) {
+  std::string target = absl::StrCat(address.ip(), ":", address.port());
+  auto it = stubs_.find(target);
+  if (it == stubs_.end()) {
+    auto channel = rpc::MakeChannel(target, options_.rpc);
+    auto stub = rpc::CoreWorkerService::NewStub(channel);
+    it = stubs_.emplace(target, std::make_pair(std::move(channel), std::move(stub))).first;
+  }
+  return it->second.second.get();
+}
+
+std::shared_ptr<raylet::RayletClient> TaskSubmitter::RayletAt(const std::string& address) {
+  auto& client = remote_raylets_[address];
+  if (client == nullptr) {
+    client = std::make_shared<raylet::GrpcRayletClient>(
+        address, rpc::ClientOptions{"raylet at " + address, options_.cluster_token, options_.rpc, loop_->Dispatcher()});
+  }
+  return client;
+}
+
+// ---- stopping ----
+
+void TaskSubmitter::Stop() {
+  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  std::vector<std::shared_ptr<LeasedWorker>> workers;
+  std::vector<std::pair<LeaseId, std::shared_ptr<raylet::RayletClient>>> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [resources, key] : keys_) {
+      FailQueuedLocked(key, CrashError("Orrery is shutting down"), failed);
+      for (auto& worker : key.workers) workers.push_back(worker);
+      key.workers.clear();
+      for (auto& [id, raylet] : key.pending_leases) pending.emplace_back(id, raylet);
+      key.pending_leases.clear();
+    }
+    room_.SignalAll();
+  }
+  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  for (auto& [id, raylet] : pending) {
+    rpc::CancelWorkerLeaseRequest cancel;
+    cancel.set_lease_id(id.Binary());
+    raylet->CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
+  }
+  for (auto& worker : workers) {
+    bool busy;
+    {
+      absl::MutexLock lock(&mu_);
+      busy = !worker->in_flight.empty();
+    }
+    // A worker still running our task must not be handed to someone else mid-task.
+    worker->stream->Cancel();
+    ReturnLease(worker, /*kill=*/busy);
+  }
+  std::promise<void> timer_stopped;
+  loop_->Post([this, &timer_stopped] {
+    idle_timer_.cancel();
+    timer_stopped.set_value();
+  });
+  timer_stopped.get_future().wait_for(std::chrono::seconds(5));
+  // A stream's token goes with the stream itself, which these hold.
+  workers.clear();
+  streams_.WaitForNone();
+}
+
+int TaskSubmitter::num_leased_workers() const {
+  absl::MutexLock lock(&mu_);
+  int count = 0;
+  for (const auto& [resources, key] : keys_) count += static_cast<int>(key.workers.size());
+  return count;
+}
+
+int64_t TaskSubmitter::num_pending_tasks() const {
+  absl::MutexLock lock(&mu_);
+  return pending_tasks_;
+}
+
+}  // namespace orrery::core

@@ -1,0 +1,147 @@
+// TaskSubmitter: how an owner runs its tasks. Tasks are grouped by scheduling key (their
+// resource shape); for each key it leases workers from the raylet, opens a persistent stream to
+// each, and pushes tasks down the least busy one. Idle leases are kept for a while (a loop of
+// Get(Task(f).Remote()) reuses one), then returned. A task whose worker dies is retried on
+// another up to its retry budget, then fails with WorkerCrashedError. Past a bound of pending
+// tasks or argument bytes, Submit() blocks until there is room.
+// Thread-safe: Submit() runs on user threads, lease answers on the core worker's loop, stream
+// events on gRPC threads; one mutex guards the state and no call goes out under it.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/steady_timer.hpp"
+#include "orrery/core_worker.grpc.pb.h"
+#include "src/common/event_loop.h"
+#include "src/common/id.h"
+#include "src/common/resource_set.h"
+#include "src/core_worker/worker_stream.h"
+#include "src/raylet/client/raylet_client.h"
+
+namespace orrery::core {
+
+class TaskSubmitter {
+ public:
+  struct Options {
+    // How long an idle lease is kept before it is returned.
+    int64_t idle_lease_ms = 1000;
+    // Lease requests in flight per scheduling key.
+    int max_pending_lease_requests = 10;
+    // Tasks pushed to one worker and not yet answered.
+    int max_tasks_in_flight_per_worker = 100;
+    // Retries of a task whose worker died.
+    int max_system_retries = 3;
+    // Backpressure: Submit() blocks past these.
+    int64_t max_pending_tasks = 100'000;
+    int64_t max_pending_arg_bytes = 1LL << 30;
+    // How long one lease request is held open by the raylet.
+    int64_t lease_wait_ms = 10'000;
+    std::string cluster_token;
+    rpc::RpcOptions rpc;
+  };
+  struct Callbacks {
+    // A task finished: its result (a value or a stored error), on a gRPC thread.
+    std::function<void(const rpc::TaskSpec&, rpc::SerializedObject&&)> on_result;
+    // A task failed for good (its worker died and retries ran out, or no worker could start).
+    std::function<void(const rpc::TaskSpec&, const rpc::ErrorInfo&)> on_failed;
+  };
+
+  TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,
+                std::shared_ptr<raylet::RayletClient> local_raylet, Callbacks callbacks);
+  ~TaskSubmitter();
+
+  // Queues `task` for a worker with `resources`. Blocks while the owner is past its bounds.
+  void Submit(rpc::TaskSpec task, const ResourceSet& resources);
+  // Submit in two steps, for an owner that must resolve arguments in between: Admit() blocks
+  // for room and counts `bytes` as pending; Push() queues without blocking (any thread).
+  void Admit(int64_t bytes);
+  void Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes);
+
+  // A worker died (the WORKER_DEATH feed): why, for the error its tasks get.
+  void NoteWorkerDeath(const WorkerId& worker, const std::string& detail);
+
+  // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
+  void Stop();
+
+  int num_leased_workers() const;
+  int64_t num_pending_tasks() const;
+
+ private:
+  struct Pending {
+    rpc::TaskSpec task;
+    int64_t arg_bytes = 0;
+  };
+  struct LeasedWorker {
+    LeaseId lease_id;
+    rpc::WorkerAddress address;
+    std::shared_ptr<raylet::RayletClient> raylet;
+    std::shared_ptr<WorkerStream> stream;
+    absl::flat_hash_map<TaskId, Pending> in_flight;
+    int64_t idle_since_ms = 0;
+    bool dead = false;
+  };
+  struct Key {
+    ResourceSet resources;
+    std::deque<Pending> queue;
+    std::vector<std::shared_ptr<LeasedWorker>> workers;
+    absl::flat_hash_map<LeaseId, std::shared_ptr<raylet::RayletClient>> pending_leases;
+    // Pending requests not yet answered "queued": a worker may be on its way. While any is,
+    // tasks wait for an idle worker instead of queueing behind a busy one (so they run in
+    // parallel); once the node is known to be full they pipeline onto the workers held.
+    absl::flat_hash_set<LeaseId> fresh_leases;
+  };
+
+  void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequestLease(const ResourceSet& resources, const LeaseId& lease_id,
+                    std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued);
+  void OnLeaseReply(const ResourceSet& resources, const LeaseId& lease_id,
+                    const std::shared_ptr<raylet::RayletClient>& raylet,
+                    absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
+  void OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
+                 const rpc::RequestWorkerLeaseReply& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnResults(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+                 rpc::ResultBatch& results);
+  void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+                    const grpc::Status& status);
+  void FinishLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
+                        std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  rpc::CoreWorkerService::Stub* StubFor(const rpc::WorkerAddress& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<raylet::RayletClient> RayletAt(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleIdleCheck();
+  void ReturnIdleLeases();
+  void ReturnLease(const std::shared_ptr<LeasedWorker>& worker, bool kill);
+
+  const Options options_;
+  std::shared_ptr<EventLoop> loop_;
+  const rpc::WorkerAddress self_;
+  const JobId job_id_;
+  std::shared_ptr<raylet::RayletClient> local_raylet_;
+  Callbacks callbacks_;
+  rpc::InFlight streams_;
+  boost::asio::steady_timer idle_timer_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar room_;
+  std::map<ResourceSet, Key> keys_ ABSL_GUARDED_BY(mu_);
+  int64_t pending_tasks_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t pending_arg_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, std::pair<std::shared_ptr<grpc::Channel>,
+                                             std::unique_ptr<rpc::CoreWorkerService::Stub>>>
+      stubs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WorkerId, std::string> death_details_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace orrery::core

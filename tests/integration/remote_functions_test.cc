@@ -1,0 +1,361 @@
+// Remote functions end to end, through the public API only: Init() starts a real local cluster
+// (orrery-gcs, orrery-raylet) and this test binary is the job's worker program too (single-binary
+// mode), so every task below runs in a real worker process.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+
+namespace fs = std::filesystem;
+
+// ---- remote functions ----
+
+int Add(int a, int b) { return a + b; }
+std::string Echo(std::string text) { return text; }
+std::vector<double> Scale(std::vector<double> values, double factor) {
+  for (double& v : values) v *= factor;
+  return values;
+}
+struct Point {
+  int x = 0;
+  double y = 0;
+  std::string name;
+  MSGPACK_DEFINE(x, y, name);
+};
+Point Move(Point p, int dx) {
+  p.x += dx;
+  return p;
+}
+std::map<std::string, std::vector<int>> Invert(std::vector<std::string> words) {
+  std::map<std::string, std::vector<int>> out;
+  for (size_t i = 0; i < words.size(); ++i) out[words[i]].push_back(static_cast<int>(i));
+  return out;
+}
+int Throws(int value) { throw std::logic_error("bad input " + std::to_string(value)); }
+int Depth(int n) { return n == 0 ? 0 : 1 + *orrery::Get(orrery::Task(Depth).Remote(n - 1)); }
+int Pid() { return getpid(); }
+int CrashOnce(std::string marker) {
+  if (!fs::exists(marker)) {
+    std::ofstream(marker) << getpid();
+    raise(SIGKILL);
+  }
+  return 42;
+}
+int AlwaysCrash() {
+  raise(SIGKILL);
+  return 0;
+}
+// True when the other task of the pair is running at the same time as this one.
+bool Rendezvous(std::string dir, int me) {
+  std::ofstream(dir + "/" + std::to_string(me)) << "here";
+  std::string other = dir + "/" + std::to_string(1 - me);
+  for (int i = 0; i < 2000 && !fs::exists(other); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return fs::exists(other);
+}
+int SumRefs(std::vector<orrery::ObjectRef<int>> refs) {
+  int sum = 0;
+  for (const auto& ref : refs) sum += *orrery::Get(ref);
+  return sum;
+}
+std::pair<int, orrery::ObjectRef<int>> PutInWorker(int value) { return {getpid(), orrery::Put(value)}; }
+size_t CountStrings(std::vector<std::string> words) { return words.size(); }
+int Say(std::string line) {
+  std::cout << line << std::endl;
+  return 0;
+}
+void Nothing() {}
+
+ORRERY_REMOTE(Add, Echo, Scale, Move, Invert, Throws, Depth, Pid, CrashOnce, AlwaysCrash, Rendezvous, SumRefs,
+              PutInWorker, CountStrings, Say, Nothing);
+
+// Registered in the driver only: its workers lack it.
+int DriverOnly(int x) { return x; }
+static const bool driver_only_registered [[maybe_unused]] =
+    std::getenv("ORRERY_WORKER_MODE") == nullptr &&
+    orrery::internal::RegisterRemoteFunctions("DriverOnly", &DriverOnly);
+
+int NeverRegistered(int x) { return x; }
+
+namespace {
+
+std::string MakeTempRoot() {
+  std::string pattern = (fs::temp_directory_path() / "ot-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+std::string g_root;
+
+class RemoteFunctions : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_root = MakeTempRoot();
+    orrery::Config config;
+    config.temp_dir = g_root;
+    config.head_args = {"--num-cpus", "2"};
+    orrery::Init(config);
+  }
+  static void TearDownTestSuite() {
+    orrery::Shutdown();
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+  }
+};
+
+// First: it needs both CPUs free. (Other tests leave workers of nested tasks holding their
+// leases for the idle-lease time, and then the node is full: a task queues behind a busy worker.)
+TEST_F(RemoteFunctions, TasksRunInParallelAcrossCpus) {
+  std::string dir = g_root + "/rendezvous";
+  fs::create_directories(dir);
+  auto a = orrery::Task(Rendezvous).Remote(dir, 0);
+  auto b = orrery::Task(Rendezvous).Remote(dir, 1);
+  EXPECT_TRUE(*orrery::Get(a));
+  EXPECT_TRUE(*orrery::Get(b));
+}
+
+TEST_F(RemoteFunctions, ReturnsTheResult) {
+  EXPECT_EQ(*orrery::Get(orrery::Task(Add).Remote(1, 2)), 3);
+  EXPECT_EQ(*orrery::Task(Echo).SetName("echo").Remote(std::string("hello")).Get(), "hello");
+}
+
+TEST_F(RemoteFunctions, CarriesRawAndMsgpackValues) {
+  std::vector<double> values(100'000, 1.5);
+  auto scaled = orrery::Get(orrery::Task(Scale).Remote(values, 2.0));
+  ASSERT_EQ(scaled->size(), values.size());
+  EXPECT_EQ((*scaled)[99'999], 3.0);
+
+  Point moved = *orrery::Get(orrery::Task(Move).Remote(Point{1, 2.5, "p"}, 10));
+  EXPECT_EQ(moved.x, 11);
+  EXPECT_EQ(moved.y, 2.5);
+  EXPECT_EQ(moved.name, "p");
+
+  auto inverted = orrery::Get(orrery::Task(Invert).Remote(std::vector<std::string>{"a", "b", "a"}));
+  EXPECT_THAT((*inverted)["a"], ::testing::ElementsAre(0, 2));
+
+  orrery::ObjectRef<void> done = orrery::Task(Nothing).Remote();
+  EXPECT_EQ(done.Get(), nullptr);
+}
+
+TEST_F(RemoteFunctions, PutGetAndRefArguments) {
+  auto five = orrery::Put(5);
+  EXPECT_EQ(*orrery::Get(five), 5);
+  // An ObjectRef<int> passed for an int parameter is resolved to its value.
+  EXPECT_EQ(*orrery::Get(orrery::Task(Add).Remote(five, 1)), 6);
+  // A result passed on before it exists.
+  auto chained = orrery::Task(Add).Remote(orrery::Task(Add).Remote(1, 1), five);
+  EXPECT_EQ(*orrery::Get(chained), 7);
+
+  std::vector<orrery::ObjectRef<int>> refs;
+  for (int i = 0; i < 10; ++i) refs.push_back(orrery::Task(Add).Remote(i, 0));
+  auto values = orrery::Get(refs);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(*values[i], i);
+}
+
+TEST_F(RemoteFunctions, ARefInsideAPutValueOutlivesItsHandle) {
+  auto inner = std::make_unique<orrery::ObjectRef<int>>(orrery::Put(41));
+  auto outer = orrery::Put(std::vector<orrery::ObjectRef<int>>{*inner});
+  inner.reset();  // only the value of `outer` holds it now
+  auto refs = orrery::Get(outer);
+  ASSERT_EQ(refs->size(), 1u);
+  EXPECT_EQ(*orrery::Get((*refs)[0]), 41);
+  // And from another process: a worker borrows the refs inside the value it was given.
+  EXPECT_EQ(*orrery::Get(orrery::Task(SumRefs).Remote(*refs)), 41);
+}
+
+TEST_F(RemoteFunctions, AThrowingTaskRaisesTaskError) {
+  auto ref = orrery::Task(Throws).Remote(7);
+  try {
+    orrery::Get(ref);
+    FAIL() << "Get should throw";
+  } catch (const orrery::TaskError& e) {
+    EXPECT_EQ(e.exception_type(), "std::logic_error");
+    EXPECT_EQ(e.function(), "Throws");
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("bad input 7"));
+    EXPECT_GT(e.pid(), 0);
+  }
+  // The worker lives on.
+  EXPECT_EQ(*orrery::Get(orrery::Task(Add).Remote(2, 2)), 4);
+}
+
+TEST_F(RemoteFunctions, UnknownFunctionsFailClearly) {
+  EXPECT_THROW(orrery::Task(NeverRegistered), orrery::FunctionNotFoundError);
+  try {
+    orrery::Get(orrery::Task(DriverOnly).Remote(1));
+    FAIL() << "Get should throw";
+  } catch (const orrery::FunctionNotFoundError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("DriverOnly"));
+  }
+}
+
+TEST_F(RemoteFunctions, HostileMsgpackFailsTheTaskNotTheWorker) {
+  // A msgpack array header claiming 4 billion elements, and nothing after it.
+  orrery::internal::SerializedValue hostile;
+  hostile.format = orrery::internal::Format::kMsgpack;
+  hostile.payload = std::string("\xdd\xff\xff\xff\xff", 5);
+  orrery::ObjectRef<std::vector<std::string>> ref(orrery::internal::AdoptTag{},
+                                                 orrery::internal::RequireRuntime().Put(hostile));
+  EXPECT_THROW(orrery::Get(ref), orrery::OrreryException);
+  int pid = *orrery::Get(orrery::Task(Pid).Remote());
+  try {
+    orrery::Get(orrery::Task(CountStrings).Remote(ref));
+    FAIL() << "Get should throw";
+  } catch (const orrery::TaskError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("argument 1 of CountStrings cannot be read"));
+  }
+  EXPECT_EQ(*orrery::Get(orrery::Task(Pid).Remote()), pid);
+}
+
+TEST_F(RemoteFunctions, WaitReportsReadyAndUnreadyInOrder) {
+  auto fast = orrery::Task(Add).Remote(1, 1);
+  auto never = orrery::Task(Add).SetResource("unobtainium", 1).Remote(1, 1);
+  orrery::Get(fast);
+  auto result = orrery::Wait(std::vector<orrery::ObjectRef<int>>{never, fast}, 1, 200);
+  ASSERT_EQ(result.ready.size(), 1u);
+  EXPECT_EQ(result.ready.front(), fast);
+  ASSERT_EQ(result.unready.size(), 1u);
+  EXPECT_EQ(result.unready.front(), never);
+  EXPECT_THROW(orrery::Get(never, 100), orrery::GetTimeoutError);
+
+  // The infeasible demand shows in `orrery status`.
+  std::string command = std::string(ORRERY_CLI_PATH) + " status --temp-dir " + g_root + " 2>&1";
+  std::string output;
+  for (int attempt = 0; attempt < 50 && output.find("unobtainium") == std::string::npos; ++attempt) {
+    output.clear();
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+    pclose(pipe);
+    if (output.find("unobtainium") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(output, ::testing::HasSubstr("unobtainium"));
+  EXPECT_THAT(output, ::testing::HasSubstr("infeasible"));
+
+  using Refs = std::vector<orrery::ObjectRef<int>>;
+  EXPECT_THROW(orrery::Wait(Refs{fast}, 0, 10), orrery::OrreryException);
+  EXPECT_THROW(orrery::Wait(Refs{fast}, 2, 10), orrery::OrreryException);
+  EXPECT_THROW(orrery::Wait(Refs{fast, fast}, 1, 10), orrery::OrreryException);
+}
+
+TEST_F(RemoteFunctions, ResourcesAreCheckedAtRemote) {
+  EXPECT_THROW(orrery::Task(Add).SetResource("", 1).Remote(1, 1), orrery::OrreryException);
+  EXPECT_THROW(orrery::Task(Add).SetResource("CPU", 0).Remote(1, 1), orrery::OrreryException);
+  EXPECT_THROW(orrery::Task(Add).SetResource("CPU", 1.5).Remote(1, 1), orrery::OrreryException);
+  EXPECT_EQ(*orrery::Get(orrery::Task(Add).SetResource("CPU", 0.5).Remote(1, 1)), 2);
+}
+
+TEST_F(RemoteFunctions, NestedTasksDeeperThanTheCpusFinish) {
+  // Two CPUs, six levels: each blocked parent lends its CPU to its child.
+  EXPECT_EQ(*orrery::Get(orrery::Task(Depth).Remote(6)), 6);
+}
+
+TEST_F(RemoteFunctions, AWorkerKilledMidTaskIsRetried) {
+  std::string marker = g_root + "/crash-once";
+  EXPECT_EQ(*orrery::Get(orrery::Task(CrashOnce).Remote(marker)), 42);
+  EXPECT_TRUE(fs::exists(marker));
+}
+
+TEST_F(RemoteFunctions, ATaskThatAlwaysCrashesRaisesWorkerCrashedError) {
+  try {
+    orrery::Get(orrery::Task(AlwaysCrash).Remote());
+    FAIL() << "Get should throw";
+  } catch (const orrery::WorkerCrashedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("AlwaysCrash"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("4 times"));
+  }
+}
+
+TEST_F(RemoteFunctions, GetOfAnObjectWhoseOwnerDiedRaisesOwnerDiedError) {
+  auto result = orrery::Get(orrery::Task(PutInWorker).Remote(5));
+  int owner_pid = result->first;
+  orrery::ObjectRef<int> borrowed = result->second;
+  ASSERT_EQ(kill(owner_pid, SIGKILL), 0);
+  try {
+    orrery::Get(borrowed, 30'000);
+    FAIL() << "Get should throw";
+  } catch (const orrery::OwnerDiedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("died"));
+  }
+}
+
+TEST_F(RemoteFunctions, AThousandSyncTasksReuseAtMostTwoWorkers) {
+  std::set<int> pids;
+  for (int i = 0; i < 1000; ++i) pids.insert(*orrery::Get(orrery::Task(Pid).Remote()));
+  EXPECT_LE(pids.size(), 2u);
+}
+
+TEST_F(RemoteFunctions, WorkerOutputReachesTheDriverPrefixed) {
+  ::testing::internal::CaptureStdout();
+  orrery::Get(orrery::Task(Say).Remote(std::string("a line from a worker")));
+  int pid = *orrery::Get(orrery::Task(Pid).Remote());
+  std::string output;
+  // The line travels on its own stream: wait until it has arrived (or give up after 10 s).
+  for (int i = 0; i < 1000 && output.find("a line from a worker") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    output += ::testing::internal::GetCapturedStdout();
+    ::testing::internal::CaptureStdout();
+  }
+  output += ::testing::internal::GetCapturedStdout();
+  EXPECT_THAT(output, ::testing::ContainsRegex("\\(worker [0-9a-f]{8} pid=[0-9]+\\) a line from a worker"));
+  (void)pid;
+}
+
+TEST(InitShutdown, CyclesRepeatAndGetAfterShutdownThrows) {
+  std::string root = MakeTempRoot();
+  orrery::ObjectRef<int> stale;
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    orrery::Config config;
+    config.temp_dir = root;
+    config.head_args = {"--num-cpus=1"};
+    orrery::Init(config);
+    EXPECT_TRUE(orrery::IsInitialized());
+    stale = orrery::Task(Add).Remote(cycle, 1);
+    EXPECT_EQ(*orrery::Get(stale), cycle + 1);
+    // An infeasible task pending does not hold Shutdown up.
+    auto pending = orrery::Task(Add).SetResource("unobtainium", 1).Remote(1, 1);
+    auto start = std::chrono::steady_clock::now();
+    orrery::Shutdown();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_FALSE(orrery::IsInitialized());
+  }
+  EXPECT_THROW(orrery::Get(stale), orrery::OrreryException);
+  fs::remove_all(root);
+}
+
+TEST(InitShutdown, AnUnreachableClusterFailsNamingTheAddress) {
+  orrery::Config config;
+  config.address = "127.0.0.1:1";
+  config.token = "x";
+  try {
+    orrery::Init(config);
+    FAIL() << "Init should throw";
+  } catch (const orrery::OrreryException& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("127.0.0.1:1"));
+  }
+  EXPECT_FALSE(orrery::IsInitialized());
+}
+
+TEST(InitShutdown, LocalModeIsRefusedForNow) {
+  orrery::Config config;
+  config.local_mode = true;
+  EXPECT_THROW(orrery::Init(config), orrery::OrreryException);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,69 @@
+#include "src/core_worker/memory_store.h"
+
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace orrery::core {
+namespace {
+
+Value MakeValue(std::string payload) {
+  auto value = std::make_shared<internal::SerializedValue>();
+  value->payload = std::move(payload);
+  return value;
+}
+
+ObjectId Id(int n) { return ObjectIdOf(TaskId::FromRandom(), static_cast<uint32_t>(n)); }
+
+TEST(MemoryStoreTest, WaitReturnsWhatIsReadyWhenEnoughAre) {
+  MemoryStore store;
+  ObjectId a = Id(0), b = Id(1);
+  store.Put(a, MakeValue("a"));
+  auto values = store.Wait({a, b}, 1, -1);
+  ASSERT_NE(values[0], nullptr);
+  EXPECT_EQ(values[0]->payload, "a");
+  EXPECT_EQ(values[1], nullptr);
+}
+
+TEST(MemoryStoreTest, WaitTimesOutWithNullsAndNeverBlocksPastItsDeadline) {
+  MemoryStore store;
+  auto values = store.Wait({Id(0)}, 1, 20);
+  EXPECT_EQ(values[0], nullptr);
+}
+
+TEST(MemoryStoreTest, APutWakesAWaiterOnAnotherThreadAndTellsTheBlockHooks) {
+  MemoryStore store;
+  ObjectId id = Id(0);
+  int blocked = 0, unblocked = 0;
+  std::thread putter;
+  auto values = store.Wait(
+      {id}, 1, -1,
+      [&] {
+        ++blocked;
+        putter = std::thread([&] { store.Put(id, MakeValue("late")); });
+      },
+      [&] { ++unblocked; });
+  putter.join();
+  ASSERT_NE(values[0], nullptr);
+  EXPECT_EQ(values[0]->payload, "late");
+  EXPECT_EQ(blocked, 1);
+  EXPECT_EQ(unblocked, 1);
+}
+
+TEST(MemoryStoreTest, OnReadyRunsNowOrWhenTheValueArrives) {
+  MemoryStore store;
+  ObjectId here = Id(0), later = Id(1);
+  store.Put(here, MakeValue("x"));
+  std::string seen;
+  store.OnReady(here, [&](const Value& v) { seen += v->payload; });
+  store.OnReady(later, [&](const Value& v) { seen += v->payload; });
+  EXPECT_EQ(seen, "x");
+  store.Put(later, MakeValue("y"));
+  EXPECT_EQ(seen, "xy");
+  store.Delete(here);
+  EXPECT_FALSE(store.Contains(here));
+  EXPECT_EQ(store.size(), 1u);
+}
+
+}  // namespace
+}  // namespace orrery::core
