@@ -5,7 +5,8 @@
 // another up to its retry budget, then fails with WorkerCrashedError. Past a bound of pending
 // tasks or argument bytes, Submit() blocks until there is room.
 // Thread-safe: Submit() runs on user threads, lease answers on the core worker's loop, stream
-// events on gRPC threads; one mutex guards the state and no call goes out under it.
+// events on gRPC threads; one mutex guards the state, and nothing blocks under it (stream
+// writes and lease requests are only started there; callbacks run outside it).
 #pragma once
 
 #include <deque>
