@@ -1,0 +1,29 @@
+// Library mode: the driver names a shared library in code_search_path, and the job's workers
+// are orrery-worker processes that load it (not this program).
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+
+int Multiply(int a, int b);
+std::string WorkerProgram();
+
+namespace {
+
+TEST(LibraryMode, OrreryWorkerLoadsTheCodeSearchPathAndRunsItsFunctions) {
+  std::string root = (std::filesystem::temp_directory_path() / "ot-XXXXXX").string();
+  ASSERT_NE(mkdtemp(root.data()), nullptr);
+  orrery::Config config;
+  config.temp_dir = root;
+  config.head_args = {"--num-cpus=1"};
+  // A folder: every shared library in it is loaded.
+  config.code_search_path = {std::filesystem::path(ORRERY_TEST_LIBRARY).parent_path().string()};
+  orrery::Init(config);
+  EXPECT_EQ(*orrery::Get(orrery::Task(Multiply).Remote(6, 7)), 42);
+  EXPECT_EQ(*orrery::Get(orrery::Task(WorkerProgram).Remote()), "orrery-worker");
+  orrery::Shutdown();
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
