@@ -86,6 +86,14 @@ static const bool driver_only_registered [[maybe_unused]] =
     std::getenv("ORRERY_WORKER_MODE") == nullptr &&
     orrery::internal::RegisterRemoteFunctions("DriverOnly", &DriverOnly);
 
+// Registered under one name with other types in the driver than in its workers.
+int DifferInDriver(int x) { return x; }
+int DifferInWorker(std::string x) { return static_cast<int>(x.size()); }
+static const bool differ_registered [[maybe_unused]] =
+    std::getenv("ORRERY_WORKER_MODE") == nullptr
+        ? orrery::internal::RegisterRemoteFunctions("Differ", &DifferInDriver)
+        : orrery::internal::RegisterRemoteFunctions("Differ", &DifferInWorker);
+
 int NeverRegistered(int x) { return x; }
 
 namespace {
@@ -195,6 +203,16 @@ TEST_F(RemoteFunctions, UnknownFunctionsFailClearly) {
     FAIL() << "Get should throw";
   } catch (const orrery::FunctionNotFoundError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("DriverOnly"));
+  }
+}
+
+TEST_F(RemoteFunctions, AFunctionRegisteredWithOtherTypesInTheWorkerFailsNamingIt) {
+  try {
+    orrery::Get(orrery::Task(DifferInDriver).Remote(1));
+    FAIL() << "Get should throw";
+  } catch (const orrery::FunctionNotFoundError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("Differ"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("other parameter or return types"));
   }
 }
 
@@ -330,6 +348,33 @@ TEST(InitShutdown, CyclesRepeatAndGetAfterShutdownThrows) {
   }
   EXPECT_THROW(orrery::Get(stale), orrery::OrreryException);
   fs::remove_all(root);
+}
+
+TEST(InitShutdown, ReadsOnlyItsOwnFlags) {
+  std::string root = MakeTempRoot();
+  std::string temp_flag = "--orrery_temp_dir=" + root;
+  std::vector<std::string> args = {"program", "--my_own_flag=1", temp_flag, "-v", "--orrery_head_args=--num-cpus=1"};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  orrery::Config config;
+  orrery::Init(config, static_cast<int>(argv.size()), argv.data());
+  EXPECT_EQ(*orrery::Get(orrery::Task(Add).Remote(2, 3)), 5);
+  orrery::Shutdown();
+  // The local cluster's session went where the flag said.
+  EXPECT_TRUE(fs::exists(root + "/session_latest"));
+  fs::remove_all(root);
+
+  std::vector<std::string> bad = {"program", "--orrery_no_such_setting=1"};
+  std::vector<char*> bad_argv;
+  for (auto& arg : bad) bad_argv.push_back(arg.data());
+  try {
+    orrery::Init(config, static_cast<int>(bad_argv.size()), bad_argv.data());
+    FAIL() << "Init should throw";
+  } catch (const orrery::OrreryException& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("--orrery_no_such_setting"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("--orrery_address"));
+  }
+  EXPECT_FALSE(orrery::IsInitialized());
 }
 
 TEST(InitShutdown, AnUnreachableClusterFailsNamingTheAddress) {
