@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PublishLogs(grpc::CallbackServe
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
   // A worker's output, on the driver's terminal, each line saying where it came from.
-  std::string prefix = "(worker " + WorkerId::FromOptionalBinary(request->worker_id())->ShortHex() +
+  std::string prefix = "(worker " + WorkerId::FromOptionalBinary(request->worker_id()).value_or(WorkerId()).ShortHex() +
                        " pid=" + std::to_string(request->pid()) + ") ";
   std::string text;
   for (const std::string& line : request->lines()) text += prefix + line + "\n";
