@@ -167,7 +167,9 @@ void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
   for (const ObjectId& id : ids) {
     if (store_.Contains(id) || references_->IsOwned(id)) continue;
     std::optional<rpc::WorkerAddress> owner = references_->OwnerOf(id);
-    if (!owner.has_value()) {
+    // (An ObjectRef made from an id alone, for an object no ref to which reached this process,
+    // has an entry but no owner.)
+    if (!owner.has_value() || owner->worker_id().empty()) {
       rpc::ErrorInfo error;
       error.set_type(rpc::ErrorInfo::OBJECT_LOST);
       error.set_message(absl::StrCat("object ", id.Hex(),

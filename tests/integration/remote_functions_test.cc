@@ -181,6 +181,12 @@ TEST_F(RemoteFunctions, ARefInsideAPutValueOutlivesItsHandle) {
   EXPECT_EQ(*orrery::Get(orrery::Task(SumRefs).Remote(*refs)), 41);
 }
 
+TEST_F(RemoteFunctions, AnIdNoRefReachedFailsAtOnceAsLost) {
+  orrery::ObjectRef<int> made_up(std::string(40, 'a'));
+  EXPECT_THROW(orrery::Get(made_up, 5000), orrery::ObjectLostError);
+  EXPECT_THROW(orrery::ObjectRef<int>("not hex"), orrery::OrreryException);
+}
+
 TEST_F(RemoteFunctions, AThrowingTaskRaisesTaskError) {
   auto ref = orrery::Task(Throws).Remote(7);
   try {
