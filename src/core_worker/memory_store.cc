@@ -4,6 +4,24 @@
 
 namespace orrery::core {
 
+namespace {
+
+// A small task's result comes back within a few hundred microseconds. Waking a sleeping thread
+// costs tens of microseconds (on a VM, an inter-processor interrupt to a halted vCPU), more than
+// the task's own work, so a waiter polls for this long before it sleeps: 0.5 ms of one core per
+// Get that waits, which sync tasks repay in round-trip latency (docs/design/remote-functions.md).
+constexpr absl::Duration kSpinBeforeBlocking = absl::Microseconds(500);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
 void MemoryStore::Put(const ObjectId& id, Value value) {
   std::vector<std::function<void(const Value&)>> callbacks;
   {
@@ -13,6 +31,7 @@ void MemoryStore::Put(const ObjectId& id, Value value) {
       callbacks = std::move(it->second);
       callbacks_.erase(it);
     }
+    puts_.fetch_add(1, std::memory_order_release);
   }
   ready_.SignalAll();
   for (auto& callback : callbacks) callback(value);
@@ -51,6 +70,16 @@ std::vector<Value> MemoryStore::Wait(const std::vector<ObjectId>& ids, size_t nu
   absl::Time deadline = timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
   bool blocked = false;
   mu_.Lock();
+  if (CountReadyLocked(ids) < num_required && !spinning_.exchange(true, std::memory_order_acquire)) {
+    absl::Time spin_until = std::min(deadline, absl::Now() + kSpinBeforeBlocking);
+    do {
+      uint64_t seen = puts_.load(std::memory_order_acquire);
+      mu_.Unlock();
+      SpinForPut(seen, spin_until);
+      mu_.Lock();
+    } while (CountReadyLocked(ids) < num_required && absl::Now() < spin_until);
+    spinning_.store(false, std::memory_order_release);
+  }
   while (CountReadyLocked(ids) < num_required) {
     if (!blocked && on_block) {
       // Telling the raylet is an RPC: never under the lock.
@@ -72,6 +101,14 @@ std::vector<Value> MemoryStore::Wait(const std::vector<ObjectId>& ids, size_t nu
   mu_.Unlock();
   if (blocked && on_block && on_unblock) on_unblock();
   return out;
+}
+
+void MemoryStore::SpinForPut(uint64_t seen, absl::Time until) const {
+  for (int i = 1;; ++i) {
+    if (puts_.load(std::memory_order_acquire) != seen) return;
+    if (i % 64 == 0 && absl::Now() >= until) return;  // reading the clock costs more than a poll
+    CpuRelax();
+  }
 }
 
 void MemoryStore::OnReady(const ObjectId& id, std::function<void(const Value&)> callback) {

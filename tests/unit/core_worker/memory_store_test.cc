@@ -1,6 +1,9 @@
 #include "src/core_worker/memory_store.h"
 
+#include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -48,6 +51,29 @@ TEST(MemoryStoreTest, APutWakesAWaiterOnAnotherThreadAndTellsTheBlockHooks) {
   EXPECT_EQ(values[0]->payload, "late");
   EXPECT_EQ(blocked, 1);
   EXPECT_EQ(unblocked, 1);
+}
+
+TEST(MemoryStoreTest, ManyWaitersForOneValueAllWakeWhetherPollingOrAsleep) {
+  // One waiter polls; the rest sleep. A Put, and a Put of an unrelated value first (which ends
+  // the poll without satisfying it), must wake every one of them with the value.
+  MemoryStore store;
+  ObjectId wanted = Id(0), other = Id(1);
+  constexpr int kWaiters = 8;
+  std::atomic<int> started{0};
+  std::vector<std::string> seen(kWaiters);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&, i] {
+      ++started;
+      auto values = store.Wait({wanted}, 1, -1);
+      seen[i] = values[0] == nullptr ? "null" : values[0]->payload;
+    });
+  }
+  while (started.load() < kWaiters) std::this_thread::yield();
+  store.Put(other, MakeValue("other"));
+  store.Put(wanted, MakeValue("v"));
+  for (auto& waiter : waiters) waiter.join();
+  for (const std::string& s : seen) EXPECT_EQ(s, "v");
 }
 
 TEST(MemoryStoreTest, OnReadyRunsNowOrWhenTheValueArrives) {
