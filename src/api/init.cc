@@ -91,9 +91,17 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.node.resources = value;
       } else if (name == "--node-ip-address") {
         options.node.node_ip_address = value;
+      } else if (name == "--object-store-memory") {
+        options.node.object_store_memory = std::stoll(value);
+      } else if (name == "--object-store-prefault") {
+        options.node.object_store_prefault = true;
+        if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
+      } else if (name == "--spill-dir") {
+        options.node.spill_dir = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
-                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address)");
+                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, "
+                              "--object-store-memory, --object-store-prefault, --spill-dir)");
       }
     } catch (const std::logic_error&) {
       throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");
@@ -207,6 +215,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.gcs_address = address;
     options.token = token;
     options.rpc = rpc_options;
+    options.max_inline_object_bytes = config.max_inline_object_bytes;
+    options.object_store_full_wait_ms = config.object_store_full_wait_ms;
     session->core = std::make_unique<core::CoreWorker>(options);
     if (absl::Status status = session->core->Start(); !status.ok()) Fail("starting the driver", status);
 

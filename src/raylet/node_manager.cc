@@ -182,6 +182,7 @@ void NodeManager::HandleRegisterWorker(const rpc::RegisterWorkerRequest& request
   if (status.ok()) {
     reply->set_node_id(options_.node_id.Binary());
     reply->set_node_ip(options_.node_ip);
+    reply->set_object_store_socket(options_.object_store_socket);
   }
   done(status);
 }

@@ -90,6 +90,7 @@ absl::Status Raylet::Start() {
   options.gcs_address = config_.gcs_address;
   options.report_period_ms = config_.resource_report_period_ms;
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
+  options.object_store_socket = session_.StoreSocket(node_id_);
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
@@ -163,7 +164,7 @@ absl::StatusOr<int64_t> Raylet::ObjectStoreSize() {
 absl::Status Raylet::StartObjectStore() {
   ORRERY_ASSIGN_OR_RETURN(int64_t size, ObjectStoreSize());
   object_store::StoreServerOptions options;
-  options.socket_path = session_.StoreSocket(node_id_);
+  options.socket_path = session_.StoreSocket(node_id_);  // announced to workers by the node manager
   options.capacity = static_cast<size_t>(size);
   options.prefault = config_.object_store_prefault;
   options.spill_dir = config_.spill_dir.empty() ? session_.SpillDir(node_id_) : config_.spill_dir;

@@ -5,6 +5,7 @@
 // instead of allocated.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -82,6 +83,21 @@ SerializedValue Serialize(const T& value) {
   return out;
 }
 
+// For Put: a raw value is lent, not copied: the runtime copies its bytes once, into the object
+// store or inline, before Put returns. Other values are serialized as usual.
+template <typename T>
+SerializedValue Lend(const T& value) {
+  if constexpr (kIsRaw<T>) {
+    SerializedValue out;
+    out.format = Format::kRaw;
+    out.view = reinterpret_cast<const char*>(value.data());
+    out.view_size = value.size() * sizeof(value[0]);
+    return out;
+  } else {
+    return Serialize(value);
+  }
+}
+
 // What a function returning void returns: msgpack nil.
 inline SerializedValue SerializeVoid() {
   SerializedValue out;
@@ -95,21 +111,27 @@ T Deserialize(const SerializedValue& value) {
   if constexpr (kIsRaw<T>) {
     if (value.format != Format::kRaw) ThrowDeserializeError(typeid(T).name(), "the value was not stored raw");
     if constexpr (std::is_same_v<std::decay_t<T>, std::string>) {
-      return value.payload;
+      return std::string(value.data(), value.size());
     } else {
       using Element = typename T::value_type;
-      if (value.payload.size() % sizeof(Element) != 0) {
+      if (value.size() % sizeof(Element) != 0) {
         ThrowDeserializeError(typeid(T).name(), "the byte count is not a whole number of elements");
       }
-      T result(value.payload.size() / sizeof(Element));
-      if (!result.empty()) std::memcpy(result.data(), value.payload.data(), value.payload.size());
+      const size_t count = value.size() / sizeof(Element);
+      if (reinterpret_cast<uintptr_t>(value.data()) % alignof(Element) == 0) {
+        // One pass: the vector is built straight from the bytes (no zeroing first).
+        const auto* first = reinterpret_cast<const Element*>(value.data());
+        return T(first, first + count);
+      }
+      T result(count);
+      if (count != 0) std::memcpy(result.data(), value.data(), value.size());
       return result;
     }
   } else {
     if (value.format != Format::kMsgpack) ThrowDeserializeError(typeid(T).name(), "the value is not msgpack");
     try {
       msgpack::object_handle handle =
-          msgpack::unpack(value.payload.data(), value.payload.size(), nullptr, nullptr, LimitsFor(value.payload.size()));
+          msgpack::unpack(value.data(), value.size(), nullptr, nullptr, LimitsFor(value.size()));
       return handle.get().as<T>();
     } catch (const OrreryException&) {
       throw;
