@@ -59,6 +59,7 @@ absl::Status CoreWorker::Start() {
   callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
   callbacks.on_release = [this](const ObjectId& id, const rpc::WorkerAddress& owner) {
     store_.Delete(id);
+    if (shared_ != nullptr) shared_->Forget(id);
     SendBorrowerUpdate(id, owner, address_, /*add=*/false);
   };
   references_ = std::make_unique<ReferenceCounter>(address_, std::move(callbacks));

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "src/common/memory.h"
 #include "src/common/status.h"
 #include "src/core_worker/object_conversion.h"
 
@@ -25,32 +25,13 @@ std::string EncodeMetadata(const internal::SerializedValue& value) {
 
 }  // namespace
 
-void ParallelCopy(void* dst, const void* src, size_t size) {
-  constexpr size_t kChunk = 64 << 20;
-  const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), size / kChunk);
-  if (threads <= 1) {
-    std::memcpy(dst, src, size);
-    return;
-  }
-  const size_t per = (size / threads + 4095) / 4096 * 4096;  // page-aligned pieces
-  std::vector<std::thread> helpers;
-  for (size_t i = 1; i < threads && i * per < size; ++i) {
-    helpers.emplace_back([=] {
-      size_t begin = i * per;
-      std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin, std::min(per, size - begin));
-    });
-  }
-  std::memcpy(dst, src, std::min(per, size));
-  for (auto& helper : helpers) helper.join();
-}
-
 absl::StatusOr<Value> SharedMemoryObjects::Write(const ObjectId& id, const internal::SerializedValue& value) {
   std::string metadata = EncodeMetadata(value);
   auto object = client_->Create(id, value.size(), metadata.size(), /*primary=*/true, full_wait_ms_);
   if (!object.ok()) return Annotate(object.status(), absl::StrCat("storing a value of ", value.size(), " bytes"));
   ParallelCopy((*object)->data, value.data(), value.size());
   std::memcpy((*object)->metadata, metadata.data(), metadata.size());
-  if (absl::Status sealed = client_->Seal(**object); !sealed.ok()) return sealed;
+  if (absl::Status sealed = client_->Seal(**object, /*release=*/true); !sealed.ok()) return sealed;
   auto marker = std::make_shared<internal::SerializedValue>();
   marker->format = internal::Format::kInStore;
   marker->payload = node_.Binary();
@@ -68,6 +49,7 @@ Value SharedMemoryObjects::Read(const ObjectId& id, const internal::SerializedVa
                                    "; moving objects between nodes is not supported yet"));
     return ErrorValue(error);
   }
+  if (Value cached = Cached(id)) return cached;
   auto buffers = client_->Get({id}, timeout_ms);
   if (!buffers.ok() || (*buffers)[0] == nullptr) {
     error.set_message(absl::StrCat("object ", id.Hex(), " is not in this node's object store",
@@ -85,10 +67,50 @@ Value SharedMemoryObjects::Read(const ObjectId& id, const internal::SerializedVa
   value->view = reinterpret_cast<const char*>(buffer->data);
   value->view_size = buffer->data_size;
   value->keep_alive = std::move(buffer);
+  Cache(id, value);
   return value;
 }
 
-void SharedMemoryObjects::Delete(const ObjectId& id) { (void)client_->Delete({id}); }
+Value SharedMemoryObjects::Cached(const ObjectId& id) {
+  absl::MutexLock lock(&cache_mu_);
+  auto it = cache_.find(id);
+  if (it == cache_.end()) return nullptr;
+  cache_order_.splice(cache_order_.end(), cache_order_, it->second.second);
+  return it->second.first;
+}
+
+void SharedMemoryObjects::Cache(const ObjectId& id, const Value& value) {
+  if (value->size() > kCachedObjectBytes) return;
+  const size_t budget = client_->capacity() / 16;
+  std::vector<Value> evicted;  // destroyed after the lock is released: a release talks to the store
+  absl::MutexLock lock(&cache_mu_);
+  if (cache_.contains(id)) return;
+  cache_[id] = {value, cache_order_.insert(cache_order_.end(), id)};
+  cache_bytes_ += value->size();
+  while (cache_bytes_ > budget && !cache_order_.empty()) {
+    auto victim = cache_.find(cache_order_.front());
+    cache_bytes_ -= victim->second.first->size();
+    evicted.push_back(std::move(victim->second.first));
+    cache_.erase(victim);
+    cache_order_.pop_front();
+  }
+}
+
+void SharedMemoryObjects::Forget(const ObjectId& id) {
+  Value dropped;  // destroyed after the lock is released: a release talks to the store
+  absl::MutexLock lock(&cache_mu_);
+  auto it = cache_.find(id);
+  if (it == cache_.end()) return;
+  dropped = std::move(it->second.first);
+  cache_bytes_ -= dropped->size();
+  cache_order_.erase(it->second.second);
+  cache_.erase(it);
+}
+
+void SharedMemoryObjects::Delete(const ObjectId& id) {
+  Forget(id);
+  (void)client_->Delete({id});
+}
 
 rpc::ErrorInfo SharedMemoryObjects::ToErrorInfo(const absl::Status& status) {
   rpc::ErrorInfo error;

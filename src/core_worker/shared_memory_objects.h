@@ -7,10 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "orrery/core_worker.pb.h"
 #include "src/common/id.h"
 #include "src/core_worker/memory_store.h"
@@ -32,7 +35,10 @@ class SharedMemoryObjects {
   // The value behind a marker, as a view into shared memory, or an error value when it cannot
   // be read here (gone, or in another node's store).
   Value Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms);
+  // The owner frees the object: every copy goes.
   void Delete(const ObjectId& id);
+  // This process lets go of an object it borrowed.
+  void Forget(const ObjectId& id);
 
   // A store failure as what Get raises.
   static rpc::ErrorInfo ToErrorInfo(const absl::Status& status);
@@ -42,10 +48,17 @@ class SharedMemoryObjects {
   const NodeId node_;
   const int64_t threshold_;
   const int64_t full_wait_ms_;
-};
 
-// Copies `size` bytes, in parallel chunks when there are many (page faults on fresh memory
-// dominate a large copy, and they run in parallel on several cores).
-void ParallelCopy(void* dst, const void* src, size_t size);
+  // Recently read small objects stay mapped, so that reading one again needs no round trip to
+  // the store. Only objects up to kCachedObjectBytes, and at most 1/16 of the store in all, so
+  // that what the cache pins never matters to eviction and spilling.
+  static constexpr size_t kCachedObjectBytes = 1 << 20;
+  Value Cached(const ObjectId& id);
+  void Cache(const ObjectId& id, const Value& value);
+  absl::Mutex cache_mu_;
+  std::list<ObjectId> cache_order_ ABSL_GUARDED_BY(cache_mu_);  // least recently read first
+  absl::flat_hash_map<ObjectId, std::pair<Value, std::list<ObjectId>::iterator>> cache_ ABSL_GUARDED_BY(cache_mu_);
+  size_t cache_bytes_ ABSL_GUARDED_BY(cache_mu_) = 0;
+};
 
 }  // namespace orrery::core

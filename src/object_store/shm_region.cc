@@ -4,12 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
+#include "src/common/memory.h"
 #include "src/common/status.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and we touch the pages
-#endif
 
 namespace orrery::object_store {
 
@@ -19,12 +17,6 @@ absl::StatusOr<uint8_t*> MapShared(int fd, size_t size) {
   void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) return ErrnoStatus("mmap of the object store", errno);
   return static_cast<uint8_t*>(base);
-}
-
-void Prefault(uint8_t* base, size_t size) {
-  if (::madvise(base, size, MADV_POPULATE_WRITE) == 0) return;
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  for (size_t offset = 0; offset < size; offset += page) base[offset] = 0;
 }
 
 }  // namespace
@@ -43,16 +35,18 @@ absl::StatusOr<std::unique_ptr<ShmRegion>> ShmRegion::Create(size_t size, bool p
     ::close(fd);
     return base.status();
   }
-  if (prefault) Prefault(*base, size);
+  // Nobody else maps it yet, so an old kernel's fallback may simply write zeros.
+  if (prefault && !PopulateForWrite(*base, size)) std::memset(*base, 0, size);
   return std::unique_ptr<ShmRegion>(new ShmRegion(fd, *base, size));
 }
 
-absl::StatusOr<std::unique_ptr<ShmRegion>> ShmRegion::Map(int fd, size_t size) {
+absl::StatusOr<std::unique_ptr<ShmRegion>> ShmRegion::Map(int fd, size_t size, bool populate) {
   absl::StatusOr<uint8_t*> base = MapShared(fd, size);
   if (!base.ok()) {
     ::close(fd);
     return base.status();
   }
+  if (populate) PopulateForWrite(*base, size);  // the pages exist: this only maps them here
   return std::unique_ptr<ShmRegion>(new ShmRegion(fd, *base, size));
 }
 

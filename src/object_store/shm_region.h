@@ -16,8 +16,9 @@ class ShmRegion {
   // A new region of `size` bytes. `prefault` touches every page now, so that the first writes
   // into it later do not pay for page faults.
   static absl::StatusOr<std::unique_ptr<ShmRegion>> Create(size_t size, bool prefault);
-  // Maps a region another process created. Takes ownership of `fd`.
-  static absl::StatusOr<std::unique_ptr<ShmRegion>> Map(int fd, size_t size);
+  // Maps a region another process created. Takes ownership of `fd`. `populate` fills in this
+  // process's page tables now (for a prefaulted region: its first writes then take no faults).
+  static absl::StatusOr<std::unique_ptr<ShmRegion>> Map(int fd, size_t size, bool populate);
   ~ShmRegion();
   ShmRegion(const ShmRegion&) = delete;
   ShmRegion& operator=(const ShmRegion&) = delete;

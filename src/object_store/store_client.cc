@@ -1,10 +1,12 @@
 #include "src/object_store/store_client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "orrery/object_store.pb.h"
@@ -50,6 +52,16 @@ absl::Status ReadFrame(int sock, google::protobuf::MessageLite& message, int* fd
   return absl::OkStatus();
 }
 
+// A reply usually comes within tens of microseconds: poll for it briefly before the read
+// blocks, since waking a sleeping thread costs about as much again (see MemoryStore::Wait).
+void AwaitReadable(int sock) {
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  auto until = std::chrono::steady_clock::now() + kSpin;
+  pollfd readable{sock, POLLIN, 0};
+  while (::poll(&readable, 1, 0) == 0 && std::chrono::steady_clock::now() < until) {
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<StoreClient>> StoreClient::Connect(const std::string& socket_path) {
@@ -77,7 +89,7 @@ absl::StatusOr<std::shared_ptr<StoreClient>> StoreClient::Connect(const std::str
     ::close(sock);
     return greeted;
   }
-  auto region = ShmRegion::Map(fd, hello.hello().region_size());
+  auto region = ShmRegion::Map(fd, hello.hello().region_size(), hello.hello().prefaulted());
   if (!region.ok()) {
     ::close(sock);
     return region.status();
@@ -95,6 +107,7 @@ absl::Status StoreClient::SendLocked(const rpc::StoreRequest& request) {
 }
 
 absl::Status StoreClient::ReadReplyLocked(uint64_t request_id, rpc::StoreReply& reply) {
+  AwaitReadable(sock_);
   absl::Status status = ReadFrame(sock_, reply, nullptr);
   if (status.ok() && reply.request_id() != request_id) {
     status = absl::DataLossError("the object store answered another request");
@@ -132,22 +145,24 @@ absl::StatusOr<std::shared_ptr<MutableObject>> StoreClient::Create(const ObjectI
   return std::shared_ptr<MutableObject>(created, [weak](MutableObject* object) {
     if (auto self = weak.lock()) {
       rpc::StoreRequest done;
-      if (object->sealed) {
-        done.mutable_release()->set_object_id(object->id.Binary());
-      } else {
+      if (!object->sealed) {
         done.mutable_abort()->set_object_id(object->id.Binary());
+      } else if (!object->released) {
+        done.mutable_release()->set_object_id(object->id.Binary());
       }
-      (void)self->Send(done, nullptr);
+      if (done.op_case() != rpc::StoreRequest::OP_NOT_SET) (void)self->Send(done, nullptr);
     }
     delete object;
   });
 }
 
-absl::Status StoreClient::Seal(MutableObject& object) {
+absl::Status StoreClient::Seal(MutableObject& object, bool release) {
   rpc::StoreRequest request;
   request.mutable_seal()->set_object_id(object.id.Binary());
+  request.mutable_seal()->set_release(release);
   ORRERY_RETURN_IF_ERROR(Send(request, nullptr));
   object.sealed = true;
+  object.released = release;
   return absl::OkStatus();
 }
 

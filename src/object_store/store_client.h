@@ -48,6 +48,7 @@ struct MutableObject {
   uint8_t* metadata = nullptr;
   uint64_t metadata_size = 0;
   bool sealed = false;
+  bool released = false;
 };
 
 class StoreClient : public std::enable_shared_from_this<StoreClient> {
@@ -61,8 +62,9 @@ class StoreClient : public std::enable_shared_from_this<StoreClient> {
   // waiting up to `wait_ms` for room), Internal (spilling failed), Unavailable (store gone).
   absl::StatusOr<std::shared_ptr<MutableObject>> Create(const ObjectId& id, uint64_t data_size,
                                                         uint64_t metadata_size, bool primary, int64_t wait_ms);
-  // Makes the object visible and immutable. The MutableObject must not be written afterwards.
-  absl::Status Seal(MutableObject& object);
+  // Makes the object visible and immutable. The MutableObject must not be written afterwards;
+  // with `release`, not read either (this process's reference goes with the seal).
+  absl::Status Seal(MutableObject& object, bool release = false);
   // One entry per id: null when not sealed within `timeout_ms` (< 0: forever).
   absl::StatusOr<std::vector<std::shared_ptr<const ObjectBuffer>>> Get(const std::vector<ObjectId>& ids,
                                                                        int64_t timeout_ms);

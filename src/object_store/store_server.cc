@@ -175,6 +175,7 @@ std::string StoreServer::Impl::Connection::Handle(const rpc::StoreRequest& reque
       absl::Status status = request.has_seal()    ? store.Seal(id_, *id)
                             : request.has_abort() ? store.Abort(id_, *id)
                                                   : store.Release(id_, *id);
+      if (status.ok() && request.has_seal() && request.seal().release()) status = store.Release(id_, *id);
       // No reply: the client did not wait. A client's own mistake is worth a line, not a disconnect.
       if (!status.ok()) spdlog::debug("object store client {}: {}", id_, status.message());
       return "";
@@ -279,6 +280,7 @@ void StoreServer::Impl::OnAccepted(stream_protocol::socket socket) {
   rpc::StoreReply hello;
   hello.mutable_hello()->set_region_size(region_->size());
   hello.mutable_hello()->set_store_pid(::getpid());
+  hello.mutable_hello()->set_prefaulted(options_.prefault);
   // The socket is new and the frame small: this never waits for the peer.
   if (absl::Status sent = SendWithFd(socket.native_handle(), EncodeFrame(hello), region_->fd()); !sent.ok()) {
     spdlog::warn("object store: greeting client pid {} failed: {}", peer.pid, sent.message());

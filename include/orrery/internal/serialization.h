@@ -61,6 +61,11 @@ ORRERY_EXPORT msgpack::unpack_limit LimitsFor(size_t size);
 
 [[noreturn]] ORRERY_EXPORT void ThrowDeserializeError(const char* type_name, const std::string& why);
 
+// A copy of this many bytes or more first has its destination's pages made present, in
+// parallel: on fresh memory, faulting pages in one by one is most of a large copy's time.
+constexpr size_t kLargeCopyBytes = 64 << 20;
+ORRERY_EXPORT void PrepareToWrite(void* data, size_t size);
+
 // ---- Serialize / Deserialize ----
 
 template <typename T>
@@ -111,7 +116,13 @@ T Deserialize(const SerializedValue& value) {
   if constexpr (kIsRaw<T>) {
     if (value.format != Format::kRaw) ThrowDeserializeError(typeid(T).name(), "the value was not stored raw");
     if constexpr (std::is_same_v<std::decay_t<T>, std::string>) {
-      return std::string(value.data(), value.size());
+      std::string result;
+      if (value.size() >= kLargeCopyBytes) {
+        result.reserve(value.size());
+        PrepareToWrite(result.data(), value.size());
+      }
+      result.append(value.data(), value.size());
+      return result;
     } else {
       using Element = typename T::value_type;
       if (value.size() % sizeof(Element) != 0) {
@@ -119,9 +130,15 @@ T Deserialize(const SerializedValue& value) {
       }
       const size_t count = value.size() / sizeof(Element);
       if (reinterpret_cast<uintptr_t>(value.data()) % alignof(Element) == 0) {
-        // One pass: the vector is built straight from the bytes (no zeroing first).
+        // One copy, straight from the bytes (no zeroing first).
         const auto* first = reinterpret_cast<const Element*>(value.data());
-        return T(first, first + count);
+        T result;
+        if (value.size() >= kLargeCopyBytes) {
+          result.reserve(count);
+          PrepareToWrite(result.data(), value.size());
+        }
+        result.insert(result.end(), first, first + count);
+        return result;
       }
       T result(count);
       if (count != 0) std::memcpy(result.data(), value.data(), value.size());
