@@ -90,9 +90,12 @@ absl::Status CoreWorker::Start() {
       HandOver(value, receiver);
     };
     hooks.set_current_task = [](const rpc::TaskSpec* task) { current_task_ = task; };
-    hooks.store_result = [this](const ObjectId& id, const internal::SerializedValue& value) -> absl::StatusOr<Value> {
+    hooks.store_result = [this](const rpc::TaskSpec& task,
+                                const internal::SerializedValue& value) -> absl::StatusOr<Value> {
       if (shared_ == nullptr || !shared_->Belongs(value.size())) return nullptr;
-      return shared_->Write(id, value);
+      // The task's owner owns its result: the object goes when that owner does.
+      return shared_->Write(ObjectId::FromBinary(task.return_id()).value_or(ObjectId()), value,
+                            WorkerId::FromOptionalBinary(task.owner().worker_id()).value_or(WorkerId()));
     };
     executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks));
   }
@@ -146,7 +149,7 @@ absl::StatusOr<ObjectId> CoreWorker::Put(internal::SerializedValue value) {
   ObjectId id = ObjectIdOf(task_ids_.Next(), 0);
   Value stored;
   if (shared_ != nullptr && shared_->Belongs(value.size())) {
-    ORRERY_ASSIGN_OR_RETURN(stored, shared_->Write(id, value));
+    ORRERY_ASSIGN_OR_RETURN(stored, shared_->Write(id, value, options_.worker_id));
   } else {
     if (value.view != nullptr && value.keep_alive == nullptr) {
       // Lent by the caller (see Runtime::Put): keep a copy.

@@ -25,9 +25,10 @@ std::string EncodeMetadata(const internal::SerializedValue& value) {
 
 }  // namespace
 
-absl::StatusOr<Value> SharedMemoryObjects::Write(const ObjectId& id, const internal::SerializedValue& value) {
+absl::StatusOr<Value> SharedMemoryObjects::Write(const ObjectId& id, const internal::SerializedValue& value,
+                                                 const WorkerId& owner) {
   std::string metadata = EncodeMetadata(value);
-  auto object = client_->Create(id, value.size(), metadata.size(), /*primary=*/true, full_wait_ms_);
+  auto object = client_->Create(id, value.size(), metadata.size(), /*primary=*/true, full_wait_ms_, owner);
   if (!object.ok()) return Annotate(object.status(), absl::StrCat("storing a value of ", value.size(), " bytes"));
   ParallelCopy((*object)->data, value.data(), value.size());
   std::memcpy((*object)->metadata, metadata.data(), metadata.size());

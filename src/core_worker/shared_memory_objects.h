@@ -31,7 +31,7 @@ class SharedMemoryObjects {
 
   // Writes `value` as `id`'s primary copy and returns its marker. Errors come from the store
   // (ResourceExhausted: full after waiting; OutOfRange: larger than the store), naming sizes.
-  absl::StatusOr<Value> Write(const ObjectId& id, const internal::SerializedValue& value);
+  absl::StatusOr<Value> Write(const ObjectId& id, const internal::SerializedValue& value, const WorkerId& owner);
   // The value behind a marker, as a view into shared memory, or an error value when it cannot
   // be read here (gone, or in another node's store).
   Value Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms);

@@ -113,7 +113,7 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
   hooks_.set_current_task(nullptr);
   if (!value.contained_refs.empty()) hooks_.hand_over(value, task.owner());
   if (hooks_.store_result) {
-    absl::StatusOr<Value> marker = hooks_.store_result(ObjectId::FromBinary(task.return_id()).value_or(ObjectId()), value);
+    absl::StatusOr<Value> marker = hooks_.store_result(task, value);
     if (!marker.ok()) {
       rpc::ErrorInfo error = SharedMemoryObjects::ToErrorInfo(marker.status());
       error.set_function(task.function_name());

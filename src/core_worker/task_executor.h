@@ -29,7 +29,8 @@ class TaskExecutor {
     std::function<void(const rpc::TaskSpec*)> set_current_task;
     // Writes a large result to the node's object store as the return object's primary copy and
     // returns its marker; null when the result is small enough to go inline.
-    std::function<absl::StatusOr<Value>(const ObjectId& id, const internal::SerializedValue& value)> store_result;
+    std::function<absl::StatusOr<Value>(const rpc::TaskSpec& task, const internal::SerializedValue& value)>
+        store_result;
   };
 
   TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks);

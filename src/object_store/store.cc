@@ -31,8 +31,8 @@ Store::~Store() {
 void Store::ConnectClient(ClientId client) { clients_[client]; }
 
 void Store::Create(ClientId client, const ObjectId& id, uint64_t data_size, uint64_t metadata_size, bool primary,
-                   int64_t wait_ms, CreateCallback done) {
-  absl::StatusOr<ObjectLocation> result = TryCreate(client, id, data_size, metadata_size, primary);
+                   int64_t wait_ms, CreateCallback done, const WorkerId& owner) {
+  absl::StatusOr<ObjectLocation> result = TryCreate(client, id, data_size, metadata_size, primary, owner);
   if (result.ok() || result.status().code() != absl::StatusCode::kResourceExhausted || wait_ms <= 0) {
     done(std::move(result));
     return;
@@ -40,7 +40,7 @@ void Store::Create(ClientId client, const ObjectId& id, uint64_t data_size, uint
   // Full: wait (bounded) for spills in flight, releases and deletes to make room.
   StartSpilling(data_size + metadata_size);
   auto& pending = pending_creates_.emplace_back(
-      PendingCreate{client, id, data_size, metadata_size, primary, std::move(done),
+      PendingCreate{client, id, data_size, metadata_size, primary, owner, std::move(done),
                     std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(wait_ms))});
   auto it = std::prev(pending_creates_.end());
   std::weak_ptr<int> alive = alive_;
@@ -51,7 +51,7 @@ void Store::Create(ClientId client, const ObjectId& id, uint64_t data_size, uint
 }
 
 absl::StatusOr<ObjectLocation> Store::TryCreate(ClientId client, const ObjectId& id, uint64_t data_size,
-                                                uint64_t metadata_size, bool primary) {
+                                                uint64_t metadata_size, bool primary, const WorkerId& owner) {
   uint64_t size = data_size + metadata_size;
   if (size < data_size || size > allocator_.capacity()) {
     return absl::OutOfRangeError(absl::StrCat("object ", id.Hex(), " needs ", Bytes(size),
@@ -67,6 +67,8 @@ absl::StatusOr<ObjectLocation> Store::TryCreate(ClientId client, const ObjectId&
   entry.data_size = data_size;
   entry.metadata_size = metadata_size;
   entry.offset = *offset;
+  entry.owner = owner;
+  if (!owner.IsNil()) owned_[owner].insert(id);
   AddRef(client, id, entry);
   SpillIfAboveHighWater();
   return ObjectLocation{id, *offset, data_size, metadata_size};
@@ -199,6 +201,13 @@ void Store::Delete(const ObjectId& id) {
   OnSpaceFreed();
 }
 
+void Store::DeleteOwnedBy(const WorkerId& owner) {
+  auto it = owned_.find(owner);
+  if (it == owned_.end()) return;
+  std::vector<ObjectId> ids(it->second.begin(), it->second.end());  // Delete edits owned_
+  for (const ObjectId& id : ids) Delete(id);
+}
+
 bool Store::Contains(const ObjectId& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.state != State::kCreated;
@@ -279,6 +288,10 @@ void Store::Erase(const ObjectId& id) {
   auto it = objects_.find(id);
   Entry& entry = it->second;
   if (entry.lru) lru_.erase(*entry.lru);
+  if (auto owned = owned_.find(entry.owner); owned != owned_.end()) {
+    owned->second.erase(id);
+    if (owned->second.empty()) owned_.erase(owned);
+  }
   FreeMemory(entry);
   if (!entry.spill_path.empty()) ::unlink(entry.spill_path.c_str());
   for (const auto& [client, count] : entry.refs) {
@@ -407,7 +420,8 @@ void Store::OnSpaceFreed() {
   SpillIfAboveHighWater();  // an object just released may be the one to spill
   for (auto it = pending_creates_.begin(); it != pending_creates_.end();) {
     auto next = std::next(it);
-    absl::StatusOr<ObjectLocation> result = TryCreate(it->client, it->id, it->data_size, it->metadata_size, it->primary);
+    absl::StatusOr<ObjectLocation> result =
+        TryCreate(it->client, it->id, it->data_size, it->metadata_size, it->primary, it->owner);
     if (result.ok() || result.status().code() != absl::StatusCode::kResourceExhausted) {
       FinishPendingCreate(it, std::move(result));
     }

@@ -75,8 +75,9 @@ class Store {
   // Allocates `data_size + metadata_size` bytes. Errors: AlreadyExists (the id is taken),
   // OutOfRange (larger than the whole store), ResourceExhausted (no room after evicting and
   // spilling what could be, within `wait`), Internal (spilling to make room failed).
+  // `owner` (nil: none) is the worker whose death deletes the object (see DeleteOwnedBy).
   void Create(ClientId client, const ObjectId& id, uint64_t data_size, uint64_t metadata_size, bool primary,
-              int64_t wait_ms, CreateCallback done);
+              int64_t wait_ms, CreateCallback done, const WorkerId& owner = WorkerId());
   // Only the creator seals or aborts an object, once.
   absl::Status Seal(ClientId client, const ObjectId& id);
   absl::Status Abort(ClientId client, const ObjectId& id);
@@ -86,6 +87,9 @@ class Store {
   absl::Status Release(ClientId client, const ObjectId& id);
   // Deletes now, or when the last reference is released. Unknown ids are ignored.
   void Delete(const ObjectId& id);
+  // The owner died: nobody can free its objects any more, and nobody can get them (their
+  // readers see OwnerDiedError), so they all go.
+  void DeleteOwnedBy(const WorkerId& owner);
   // Sealed, in memory or spilled.
   bool Contains(const ObjectId& id) const;
   void ConnectClient(ClientId client);
@@ -101,6 +105,7 @@ class Store {
     State state = State::kCreated;
     bool primary = false;
     ClientId creator = 0;
+    WorkerId owner;
     uint64_t data_size = 0;
     uint64_t metadata_size = 0;
     // Valid unless kSpilled.
@@ -126,12 +131,13 @@ class Store {
     ObjectId id;
     uint64_t data_size, metadata_size;
     bool primary;
+    WorkerId owner;
     CreateCallback done;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
 
   absl::StatusOr<ObjectLocation> TryCreate(ClientId client, const ObjectId& id, uint64_t data_size,
-                                           uint64_t metadata_size, bool primary);
+                                           uint64_t metadata_size, bool primary, const WorkerId& owner);
   // Allocates, evicting unreferenced non-primary copies (LRU first) when needed.
   std::optional<uint64_t> AllocateEvicting(uint64_t size);
   // Starts spilling unreferenced primaries until `wanted` bytes are on their way out (or none are
@@ -166,6 +172,7 @@ class Store {
   // Sealed, in-memory, unreferenced objects, least recently used first.
   std::list<ObjectId> lru_;
   absl::flat_hash_map<ClientId, absl::flat_hash_set<ObjectId>> clients_;
+  absl::flat_hash_map<WorkerId, absl::flat_hash_set<ObjectId>> owned_;
   uint64_t next_waiter_ = 1;
   absl::flat_hash_map<uint64_t, GetWaiter> waiters_;
   absl::flat_hash_map<ObjectId, std::vector<uint64_t>> waiters_by_object_;

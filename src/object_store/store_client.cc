@@ -126,7 +126,7 @@ absl::Status StoreClient::Send(rpc::StoreRequest& request, rpc::StoreReply* repl
 
 absl::StatusOr<std::shared_ptr<MutableObject>> StoreClient::Create(const ObjectId& id, uint64_t data_size,
                                                                    uint64_t metadata_size, bool primary,
-                                                                   int64_t wait_ms) {
+                                                                   int64_t wait_ms, const WorkerId& owner) {
   rpc::StoreRequest request;
   auto* create = request.mutable_create();
   create->set_object_id(id.Binary());
@@ -134,6 +134,7 @@ absl::StatusOr<std::shared_ptr<MutableObject>> StoreClient::Create(const ObjectI
   create->set_metadata_size(metadata_size);
   create->set_primary(primary);
   create->set_wait_ms(wait_ms);
+  if (!owner.IsNil()) create->set_owner_id(owner.Binary());
   rpc::StoreReply reply;
   ORRERY_RETURN_IF_ERROR(Send(request, &reply));
   ORRERY_RETURN_IF_ERROR(StoreError(reply.create().error()));

@@ -60,8 +60,10 @@ class StoreClient : public std::enable_shared_from_this<StoreClient> {
 
   // Errors: AlreadyExists, OutOfRange (larger than the store), ResourceExhausted (full after
   // waiting up to `wait_ms` for room), Internal (spilling failed), Unavailable (store gone).
+  // `owner` (nil: none) is the worker whose death deletes the object.
   absl::StatusOr<std::shared_ptr<MutableObject>> Create(const ObjectId& id, uint64_t data_size,
-                                                        uint64_t metadata_size, bool primary, int64_t wait_ms);
+                                                        uint64_t metadata_size, bool primary, int64_t wait_ms,
+                                                        const WorkerId& owner = WorkerId());
   // Makes the object visible and immutable. The MutableObject must not be written afterwards;
   // with `release`, not read either (this process's reference goes with the seal).
   absl::Status Seal(MutableObject& object, bool release = false);

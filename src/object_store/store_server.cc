@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <future>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio/local/stream_protocol.hpp"
@@ -55,15 +56,20 @@ class StoreServer::Impl : public std::enable_shared_from_this<Impl> {
   absl::Status Start();
   void Stop();
   StoreCounters Counters();
+  void DeleteOwnedBy(const WorkerId& owner);
   const StoreServerOptions& options() const { return options_; }
 
  private:
   class Connection;
   void Accept();
   void OnAccepted(stream_protocol::socket socket);
+  // The loop, for other threads: Stop takes it (after which Post refuses).
+  std::shared_ptr<EventLoop> TakeLoop();
+  bool Post(std::function<void()> fn);
   void Disconnect(ClientId client, const std::string& why);
 
   const StoreServerOptions options_;
+  std::mutex loop_mu_;
   std::shared_ptr<EventLoop> loop_ = EventLoop::Create("object-store");
   std::unique_ptr<ShmRegion> region_;
   std::unique_ptr<Store> store_;
@@ -151,7 +157,8 @@ std::string StoreServer::Impl::Connection::Handle(const rpc::StoreRequest& reque
     case rpc::StoreRequest::kCreate: {
       const auto& create = request.create();
       auto id = id_of(create.object_id());
-      if (!id.ok()) return "a create with a malformed object id";
+      auto owner = WorkerId::FromOptionalBinary(create.owner_id());
+      if (!id.ok() || !owner.ok()) return "a create with a malformed id";
       store.Create(id_, *id, create.data_size(), create.metadata_size(), create.primary(), create.wait_ms(),
                    [weak, request_id](absl::StatusOr<ObjectLocation> result) {
                      auto self = weak.lock();
@@ -161,7 +168,8 @@ std::string StoreServer::Impl::Connection::Handle(const rpc::StoreRequest& reque
                      *reply.mutable_create()->mutable_error() = ToProto(result.status());
                      if (result.ok()) *reply.mutable_create()->mutable_object() = ToProto(*result);
                      self->Send(reply);
-                   });
+                   },
+                   *owner);
       return "";
     }
     case rpc::StoreRequest::kSeal:
@@ -304,9 +312,10 @@ void StoreServer::Impl::Disconnect(ClientId client, const std::string& garbage) 
 }
 
 void StoreServer::Impl::Stop() {
-  if (!loop_) return;
+  std::shared_ptr<EventLoop> loop = TakeLoop();
+  if (!loop) return;
   std::promise<void> done;
-  loop_->Post([this, &done] {
+  loop->Post([this, &done] {
     stopped_ = true;
     boost::system::error_code ignored;
     if (acceptor_) acceptor_->close(ignored);
@@ -315,16 +324,33 @@ void StoreServer::Impl::Stop() {
     done.set_value();
   });
   done.get_future().wait();
-  loop_->Stop();
+  loop->Stop();
   store_.reset();
   ::unlink(options_.socket_path.c_str());
-  loop_.reset();
+}
+
+std::shared_ptr<EventLoop> StoreServer::Impl::TakeLoop() {
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  return std::move(loop_);
+}
+
+bool StoreServer::Impl::Post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  if (!loop_) return false;
+  loop_->Post(std::move(fn));
+  return true;
+}
+
+void StoreServer::Impl::DeleteOwnedBy(const WorkerId& owner) {
+  Post([self = shared_from_this(), owner] { self->store_->DeleteOwnedBy(owner); });
 }
 
 StoreCounters StoreServer::Impl::Counters() {
-  std::promise<StoreCounters> counters;
-  loop_->Post([this, &counters] { counters.set_value(store_->Counters()); });
-  return counters.get_future().get();
+  auto counters = std::make_shared<std::promise<StoreCounters>>();
+  if (!Post([self = shared_from_this(), counters] { counters->set_value(self->store_->Counters()); })) {
+    return StoreCounters{};
+  }
+  return counters->get_future().get();
 }
 
 absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(StoreServerOptions options) {
@@ -338,5 +364,6 @@ void StoreServer::Stop() { impl_->Stop(); }
 const std::string& StoreServer::socket_path() const { return impl_->options().socket_path; }
 size_t StoreServer::capacity() const { return impl_->options().capacity; }
 StoreCounters StoreServer::Counters() { return impl_->Counters(); }
+void StoreServer::DeleteOwnedBy(const WorkerId& owner) { impl_->DeleteOwnedBy(owner); }
 
 }  // namespace orrery::object_store

@@ -37,6 +37,8 @@ class StoreServer {
   size_t capacity() const;
   // A snapshot, taken on the store's thread. Blocks the caller briefly.
   StoreCounters Counters();
+  // The worker died: its objects are deleted (see Store::DeleteOwnedBy). Returns at once.
+  void DeleteOwnedBy(const WorkerId& owner);
 
   class Impl;
 

@@ -79,6 +79,9 @@ absl::Status Raylet::Start() {
   gcs_ = std::make_unique<gcs::GrpcGcsClient>(
       config_.gcs_address, rpc::ClientOptions{"GCS at " + config_.gcs_address, token_, gcs_rpc, dispatcher});
 
+  // Before the node manager: it hands the store's socket to workers and tells it of deaths.
+  ORRERY_RETURN_IF_ERROR(StartObjectStore());
+
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
@@ -90,7 +93,8 @@ absl::Status Raylet::Start() {
   options.gcs_address = config_.gcs_address;
   options.report_period_ms = config_.resource_report_period_ms;
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
-  options.object_store_socket = session_.StoreSocket(node_id_);
+  options.object_store_socket = store_->socket_path();
+  options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
@@ -114,7 +118,6 @@ absl::Status Raylet::Start() {
   service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_);
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
-  ORRERY_RETURN_IF_ERROR(StartObjectStore());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
                server_->port(), socket_path_, total_.ToString());
   ORRERY_RETURN_IF_ERROR(RegisterWithGcs());

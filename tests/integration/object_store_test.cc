@@ -160,6 +160,20 @@ TEST_F(ObjectStoreTest, AClientKilledMidWriteLeavesNoHalfObject) {
   ExpectBytes(id, 4 * kMiB, 9);
 }
 
+TEST_F(ObjectStoreTest, ObjectsOfAProcessThatDiesAreDeleted) {
+  StartCluster(64 * kMiB);
+  auto driver = cluster_->StartDriver();
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ObjectId owned = NewId(), other = NewId();
+  Tool& putter = Run({"put", socket_, owned.Hex(), std::to_string(kMiB), "1", "owner=" + driver->worker_id.Hex()});
+  ASSERT_EQ(putter.Wait(), 0) << putter.Output();
+  ASSERT_TRUE(Put(other, kMiB, 2).ok());
+  ASSERT_TRUE(*client_->Contains(owned));
+  kill(driver->pid, SIGKILL);
+  ASSERT_TRUE(Eventually([&] { return !*client_->Contains(owned); })) << "the dead owner's object stayed";
+  EXPECT_TRUE(*client_->Contains(other));
+}
+
 TEST_F(ObjectStoreTest, GarbageOnTheSocketDisconnectsThatClientAndTheStoreServesOthers) {
   StartCluster(64 * kMiB);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,7 +1,9 @@
 // orrery-test-store-client: a separate process that uses a raylet's object store through the
 // real client, for the object store's integration tests. One command per run:
-//   put SOCKET ID SIZE FILL [hold]  create, fill every byte with FILL, seal; with `hold`, then
-//                                  get it back and keep it mapped until killed
+//   put SOCKET ID SIZE FILL [hold|owner=WORKER_ID]
+//                                  create, fill every byte with FILL, seal; with `hold`, then
+//                                  get it back and keep it mapped until killed; with `owner=`,
+//                                  the object belongs to that worker
 //   half SOCKET ID SIZE            create, write half, then wait to be killed mid-write
 //   get SOCKET ID SIZE FILL TIMEOUT_MS
 //                                  get and check every byte (exit 3: missing, 4: wrong bytes)
@@ -45,8 +47,9 @@ bool AllBytesAre(const uint8_t* data, uint64_t size, uint8_t fill) {
 }
 
 // Creates, fills and seals; AlreadyExists is returned, other errors fail the process.
-absl::Status Put(StoreClient& client, const ObjectId& id, uint64_t size, uint8_t fill) {
-  auto object = client.Create(id, size, 0, /*primary=*/true, /*wait_ms=*/10'000);
+absl::Status Put(StoreClient& client, const ObjectId& id, uint64_t size, uint8_t fill,
+                 const orrery::WorkerId& owner = orrery::WorkerId()) {
+  auto object = client.Create(id, size, 0, /*primary=*/true, /*wait_ms=*/10'000, owner);
   if (!object.ok()) return object.status();
   std::memset((*object)->data, fill, size);
   return client.Seal(**object);
@@ -96,9 +99,16 @@ int main(int argc, char** argv) {
   const uint64_t size = std::strtoull(argv[4], nullptr, 10);
   if (command == "put" && argc >= 6) {
     const auto fill = static_cast<uint8_t>(std::atoi(argv[5]));
-    if (absl::Status put = Put(**client, id, size, fill); !put.ok()) Fail(std::string(put.message()));
+    const std::string option = argc >= 7 ? argv[6] : "";
+    orrery::WorkerId owner;
+    if (option.rfind("owner=", 0) == 0) {
+      auto parsed = orrery::WorkerId::FromHex(option.substr(6));
+      if (!parsed.ok()) Fail("bad owner id");
+      owner = *parsed;
+    }
+    if (absl::Status put = Put(**client, id, size, fill, owner); !put.ok()) Fail(std::string(put.message()));
     Say("sealed");
-    if (argc >= 7 && std::string(argv[6]) == "hold") {
+    if (option == "hold") {
       auto held = (*client)->Get({id}, 0);
       if (!held.ok() || (*held)[0] == nullptr) Fail("could not get back what it put");
       Say("holding");

@@ -241,6 +241,28 @@ TEST_F(StoreTest, AClientThatGoesAwayReleasesWhatItHeldAndItsHalfWrittenObjectVa
   EXPECT_FALSE((*waiting)[0].has_value());
 }
 
+TEST_F(StoreTest, AnOwnersDeathDeletesWhatItOwnedOnceNoOneReadsIt) {
+  MakeStore(1 << 20);
+  WorkerId owner = WorkerId::FromRandom(), other = WorkerId::FromRandom();
+  auto create = [&](const WorkerId& who) {
+    ObjectId id = NewId();
+    std::optional<absl::StatusOr<ObjectLocation>> result;
+    store_->Create(kWriter, id, 100, 0, true, 0, [&](auto r) { result = r; }, who);
+    EXPECT_TRUE(result.has_value() && result->ok());
+    EXPECT_TRUE(store_->Seal(kWriter, id).ok());
+    EXPECT_TRUE(store_->Release(kWriter, id).ok());
+    return id;
+  };
+  ObjectId unread = create(owner), read = create(owner), kept = create(other);
+  ASSERT_TRUE((*Get({read}, 0))[0].has_value());
+  store_->DeleteOwnedBy(owner);
+  EXPECT_FALSE(store_->Contains(unread));
+  EXPECT_TRUE(store_->Contains(read)) << "deleted under a reader";
+  EXPECT_TRUE(store_->Contains(kept));
+  ASSERT_TRUE(store_->Release(kReader, read).ok());
+  EXPECT_FALSE(store_->Contains(read));
+}
+
 class SpillTest : public StoreTest {
  protected:
   void SetUp() override {
