@@ -25,14 +25,30 @@ uint32_t DecodeFrameLength(const uint8_t header[kFrameHeaderBytes]) {
   return length;
 }
 
-absl::Status SendWithFd(int sock, const std::string& bytes, int fd) {
-  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+namespace {
+
+// A message of one buffer with room for one descriptor.
+struct FdMessage {
+  FdMessage(void* data, size_t size) : iov{data, size} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  iovec iov;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
+};
+
+}  // namespace
+
+absl::Status SendWithFd(int sock, const std::string& bytes, int fd) {
+  FdMessage message(const_cast<char*>(bytes.data()), bytes.size());
+  msghdr& msg = message.msg;
+  iovec& iov = message.iov;
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
@@ -57,13 +73,8 @@ absl::StatusOr<int> ReceiveWithFd(int sock, uint8_t* out, size_t size) {
   int fd = -1;
   size_t received = 0;
   while (received < size) {
-    iovec iov{out + received, size - received};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
+    FdMessage message(out + received, size - received);
+    msghdr& msg = message.msg;
     ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
+#include "temp_root.h"
 
 namespace fs = std::filesystem;
 
@@ -33,11 +34,7 @@ constexpr int64_t kMiB = 1 << 20;
 
 int64_t SumUpTo(int64_t count) { return count * (count - 1) / 2; }
 
-std::string MakeTempRoot() {
-  std::string pattern = (fs::temp_directory_path() / "ot-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
+using orrery::testing::MakeTempRoot;
 
 // True when `address` lies in this process's mapping of the node's object store.
 bool InObjectStore(const void* address) {
