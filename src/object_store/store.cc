@@ -374,9 +374,15 @@ void Store::OnSpilled(const ObjectId& id, const std::string& path, absl::Status 
   } else {
     UpdateLru(id, entry);  // read meanwhile: stays in memory, its file makes the next spill free
   }
+  bool spilled = entry.state == State::kSpilled;
+  // (OnSpaceFreed may create objects, moving `entry`: it is not used after this.)
   OnSpaceFreed();
   // Someone may be waiting to restore it already.
-  if (entry.state == State::kSpilled && waiters_by_object_.contains(id)) StartRestore(id, entry);
+  if (spilled && waiters_by_object_.contains(id)) {
+    if (auto again = objects_.find(id); again != objects_.end() && again->second.state == State::kSpilled) {
+      StartRestore(id, again->second);
+    }
+  }
 }
 
 void Store::StartRestore(const ObjectId& id, Entry& entry) {
