@@ -178,7 +178,9 @@ std::shared_ptr<const ObjectBuffer> StoreClient::Hold(const ObjectId& id, uint64
   auto buffer = new ObjectBuffer{id, region_->base() + offset, data_size, region_->base() + offset + data_size,
                                  metadata_size};
   std::weak_ptr<StoreClient> weak = weak_from_this();
-  return std::shared_ptr<const ObjectBuffer>(buffer, [weak](const ObjectBuffer* buffer) {
+  // The buffer holds the mapping (`region`), not the client: it stays readable after the
+  // client is gone.
+  return std::shared_ptr<const ObjectBuffer>(buffer, [weak, region = region_](const ObjectBuffer* buffer) {
     if (auto self = weak.lock()) {
       {
         std::lock_guard<std::mutex> lock(self->held_mu_);

@@ -31,7 +31,7 @@ class StoreReply;
 
 namespace orrery::object_store {
 
-// A sealed object, read-only, alive in the store while this lives.
+// A sealed object, read-only, alive in the store (and mapped here) while this lives.
 struct ObjectBuffer {
   ObjectId id;
   const uint8_t* data = nullptr;
@@ -91,7 +91,8 @@ class StoreClient : public std::enable_shared_from_this<StoreClient> {
                                            uint64_t metadata_size);
 
   const int sock_;
-  const std::unique_ptr<ShmRegion> region_;
+  // Shared with every buffer handed out: a view read after the client is gone stays mapped.
+  const std::shared_ptr<ShmRegion> region_;
   const int store_pid_;
   std::mutex socket_mu_;  // one request (and its reply) on the socket at a time
   uint64_t next_request_ = 1;

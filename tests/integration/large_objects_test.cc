@@ -159,6 +159,19 @@ TEST_F(FullStore, APutIntoAStoreFullOfHeldObjectsFailsAfterItsWaitAndLosesNothin
   EXPECT_NO_THROW(orrery::Put(std::vector<char>(20 * kMiB)));
 }
 
+TEST(ObjectViews, AViewStaysReadableAfterShutdown) {
+  std::string root = MakeTempRoot();
+  orrery::Config config;
+  config.temp_dir = root;
+  config.head_args = {"--num-cpus", "1", "--object-store-memory", std::to_string(256 * kMiB)};
+  orrery::Init(config);
+  orrery::ObjectView<int64_t> view = orrery::GetView(orrery::Put(Iota(kMiB)));
+  orrery::Shutdown();
+  ASSERT_EQ(view.size(), static_cast<size_t>(kMiB));
+  EXPECT_EQ(std::accumulate(view.begin(), view.end(), int64_t{0}), SumUpTo(kMiB));
+  fs::remove_all(root);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
