@@ -38,6 +38,7 @@ void InPieces(size_t size, const std::function<void(size_t, size_t)>& piece) {
 }  // namespace
 
 void ParallelCopy(void* dst, const void* src, size_t size) {
+  if (size == 0) return;  // an empty vector's data() may be null, which memcpy must not get
   InPieces(size, [dst, src](size_t begin, size_t length) {
     std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin, length);
   });
