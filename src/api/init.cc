@@ -128,6 +128,9 @@ std::vector<std::string> SelfCommand() {
   return argv;
 }
 
+// How a job's workers learn Config::max_inline_object_bytes (through the job's environment).
+constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
+
 rpc::JobConfig JobConfigFor(const Config& config) {
   rpc::JobConfig job;
   if (config.code_search_path.empty()) {
@@ -140,6 +143,8 @@ rpc::JobConfig JobConfigFor(const Config& config) {
     (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(config.code_search_path, ":");
   }
   job.set_namespace_(config.job_namespace.empty() ? HexEncode(RandomBytes(8)) : config.job_namespace);
+  // The job's workers put their large results in the store by the driver's threshold.
+  (*job.mutable_env())[kInlineLimitVariable] = std::to_string(config.max_inline_object_bytes);
   return job;
 }
 
@@ -291,6 +296,9 @@ void ServeIfWorker() {
   options.raylet_socket = startup->raylet_socket;
   options.gcs_address = startup->gcs_address;
   options.token = startup->token;
+  if (const char* limit = std::getenv(kInlineLimitVariable); limit != nullptr) {
+    options.max_inline_object_bytes = std::strtoll(limit, nullptr, 10);
+  }
   // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
   auto* core = new core::CoreWorker(options);
   auto* runtime = new api::ClusterRuntime(*core);

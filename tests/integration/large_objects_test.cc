@@ -159,16 +159,22 @@ TEST_F(FullStore, APutIntoAStoreFullOfHeldObjectsFailsAfterItsWaitAndLosesNothin
   EXPECT_NO_THROW(orrery::Put(std::vector<char>(20 * kMiB)));
 }
 
-TEST(ObjectViews, AViewStaysReadableAfterShutdown) {
+TEST(ObjectViews, AViewStaysReadableAfterShutdownAndTheJobsThresholdReachesItsWorkers) {
   std::string root = MakeTempRoot();
   orrery::Config config;
   config.temp_dir = root;
   config.head_args = {"--num-cpus", "1", "--object-store-memory", std::to_string(256 * kMiB)};
+  config.max_inline_object_bytes = 64 * kMiB;
   orrery::Init(config);
-  orrery::ObjectView<int64_t> view = orrery::GetView(orrery::Put(Iota(kMiB)));
+  // Below this job's threshold: the worker's 10 MiB result comes back inline, not in the store.
+  orrery::ObjectView<int64_t> result = orrery::GetView(orrery::Task(Iota).Remote(10 * kMiB / 8));
+  EXPECT_FALSE(InObjectStore(result.data()));
+  // Above it (72 MiB): in the store, and readable after the store's client is gone.
+  orrery::ObjectView<int64_t> view = orrery::GetView(orrery::Put(Iota(9 * kMiB)));
+  EXPECT_TRUE(InObjectStore(view.data()));
   orrery::Shutdown();
-  ASSERT_EQ(view.size(), static_cast<size_t>(kMiB));
-  EXPECT_EQ(std::accumulate(view.begin(), view.end(), int64_t{0}), SumUpTo(kMiB));
+  ASSERT_EQ(view.size(), static_cast<size_t>(9 * kMiB));
+  EXPECT_EQ(std::accumulate(view.begin(), view.end(), int64_t{0}), SumUpTo(9 * kMiB));
   fs::remove_all(root);
 }
 
