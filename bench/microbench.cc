@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "grpc_floor.h"
+#include "object_store_bench.h"
 #include "orrery/api.h"
 
 namespace {
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   orrery::internal::ServeIfWorker();
   orrery::bench::EchoServer echo = orrery::bench::StartEchoServer();
   orrery::Config config;
-  config.head_args = {"--num-cpus", "2"};
+  config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(4LL << 30)};
   orrery::Init(config, argc, argv);
 
   // Warm up: the first tasks start workers.
@@ -84,7 +85,19 @@ int main(int argc, char** argv) {
     Report("task_roundtrip_p50_us", micros[micros.size() / 2], "us");
     Report("task_roundtrip_p99_us", micros[micros.size() * 99 / 100], "us");
   }
+  orrery::bench::MeasureLargeObjects(Report);
   orrery::Shutdown();
+
+  // Every value through the store, on a store whose pages are touched at start.
+  orrery::Config store_config;
+  store_config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(2LL << 30),
+                            "--object-store-prefault"};
+  store_config.max_inline_object_bytes = 0;
+  orrery::Init(store_config);
+  orrery::bench::MeasureStoreCalls(Report);
+  orrery::Shutdown();
+
+  orrery::bench::MeasureMemcpy(Report);
   if (echo.port != 0) orrery::bench::MeasureGrpcFloor(echo.port, Report);
   orrery::bench::StopEchoServer(echo);
   return 0;

@@ -29,6 +29,7 @@
 #include "orrery/internal/runtime.h"
 #include "orrery/internal/serialization.h"
 #include "orrery/object_ref.h"
+#include "orrery/object_view.h"
 #include "orrery/remote.h"
 #include "orrery/version.h"
 
@@ -56,7 +57,7 @@ ORRERY_EXPORT void InitWithFlags(Config& config, int argc, char** argv, bool acc
 /// Stores a value in the cluster; the caller owns it.
 template <typename T>
 ObjectRef<T> Put(const T& value) {
-  std::string id = internal::RequireRuntime().Put(internal::Serialize(value));
+  std::string id = internal::RequireRuntime().Put(internal::Lend(value));
   return ObjectRef<T>(internal::AdoptTag{}, std::move(id));
 }
 

@@ -5,6 +5,7 @@
 ///   orrery::Init(config, argc, argv);   // --orrery_* flags override fields
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Config {
   std::string temp_dir;
   /// Log level of this process's runtime log: trace, debug, info, warn, error.
   std::string log_level = "info";
+  /// Values (Put, large arguments, the job's tasks' results) of at least this many bytes go to
+  /// the node's shared-memory object store; smaller ones travel inline.
+  int64_t max_inline_object_bytes = 100 << 10;
+  /// How long a Put waits for room in a full object store before ObjectStoreFullError.
+  int64_t object_store_full_wait_ms = 10'000;
 };
 
 }  // namespace orrery

@@ -76,9 +76,17 @@ class ORRERY_EXPORT OwnerDiedError : public ObjectLostError {
   using ObjectLostError::ObjectLostError;
 };
 
-/// A value is larger than the runtime can carry (the message names its size and the limit).
+/// A value is larger than the node's whole object store (the message names both sizes).
 /// Raised by Put, Remote() for a too-large argument, and Get of a task whose result was.
 class ORRERY_EXPORT ObjectTooLargeError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
+/// The node's object store had no room for a value, even after waiting, evicting copies and
+/// spilling to disk (the message names the size asked and the space in use). Raised by Put,
+/// Remote() for a large argument, and Get of a task whose result did not fit.
+class ORRERY_EXPORT ObjectStoreFullError : public OrreryException {
  public:
   using OrreryException::OrreryException;
 };

@@ -4,6 +4,7 @@
 #include "orrery/errors.h"
 #include "src/api/errors.h"
 #include "src/core_worker/object_conversion.h"
+#include "src/core_worker/shared_memory_objects.h"
 
 namespace orrery::api {
 
@@ -32,17 +33,10 @@ void ClusterRuntime::RemoveLocalRef(const std::string& object_id) {
   if (auto id = ObjectId::FromBinary(object_id); id.ok()) core_.RemoveLocalRef(*id);
 }
 
-void ClusterRuntime::CheckSize(const internal::SerializedValue& value, const std::string& what) const {
-  int64_t limit = core_.options().max_inline_object_bytes;
-  if (static_cast<int64_t>(value.payload.size()) > limit) {
-    throw ObjectTooLargeError(absl::StrCat(what, " is ", value.payload.size(),
-                                           " bytes, more than the inline object limit of ", limit, " bytes"));
-  }
-}
-
 std::string ClusterRuntime::Put(internal::SerializedValue value) {
-  CheckSize(value, "the value put");
-  return core_.Put(std::move(value)).Binary();
+  absl::StatusOr<ObjectId> id = core_.Put(std::move(value));
+  if (!id.ok()) ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(id.status()));
+  return id->Binary();
 }
 
 std::vector<std::shared_ptr<const internal::SerializedValue>> ClusterRuntime::Get(
@@ -66,10 +60,9 @@ std::vector<bool> ClusterRuntime::Wait(const std::vector<std::string>& object_id
 }
 
 std::string ClusterRuntime::Submit(internal::TaskCall call) {
-  for (size_t i = 0; i < call.args.size(); ++i) {
-    if (!call.args[i].is_ref) CheckSize(call.args[i].value, absl::StrCat("argument ", i + 1, " of ", call.function_name));
-  }
-  return core_.Submit(std::move(call)).Binary();
+  absl::StatusOr<ObjectId> id = core_.Submit(std::move(call));
+  if (!id.ok()) ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(id.status()));
+  return id->Binary();
 }
 
 std::string ClusterRuntime::OwnerOf(const std::string& object_id) {

@@ -24,7 +24,6 @@ class ClusterRuntime final : public internal::Runtime {
   void Borrow(const internal::RefInfo& ref) override;
 
  private:
-  void CheckSize(const internal::SerializedValue& value, const std::string& what) const;
 
   core::CoreWorker& core_;
 };

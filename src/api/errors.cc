@@ -20,6 +20,8 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw OwnerDiedError(error.message());
     case rpc::ErrorInfo::OBJECT_TOO_LARGE:
       throw ObjectTooLargeError(error.message());
+    case rpc::ErrorInfo::OBJECT_STORE_FULL:
+      throw ObjectStoreFullError(error.message());
     case rpc::ErrorInfo::OBJECT_LOST:
     default:
       throw ObjectLostError(error.message());

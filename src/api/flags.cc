@@ -17,7 +17,11 @@ const ConfigTable<Config>& Table() {
         .Add("head_args", &Config::head_args, "flags for the local cluster Init() starts")
         .Add("namespace", &Config::job_namespace, "the job's namespace")
         .Add("temp_dir", &Config::temp_dir, "root of sessions on this host")
-        .Add("log_level", &Config::log_level, "level of this process's runtime log");
+        .Add("log_level", &Config::log_level, "level of this process's runtime log")
+        .Add("max_inline_object_bytes", &Config::max_inline_object_bytes,
+             "values of at least this size go to the shared-memory object store")
+        .Add("object_store_full_wait_ms", &Config::object_store_full_wait_ms,
+             "how long a Put waits for room in a full object store");
     return t;
   }();
   return *table;

@@ -91,9 +91,17 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.node.resources = value;
       } else if (name == "--node-ip-address") {
         options.node.node_ip_address = value;
+      } else if (name == "--object-store-memory") {
+        options.node.object_store_memory = std::stoll(value);
+      } else if (name == "--object-store-prefault") {
+        options.node.object_store_prefault = true;
+        if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
+      } else if (name == "--spill-dir") {
+        options.node.spill_dir = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
-                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address)");
+                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, "
+                              "--object-store-memory, --object-store-prefault, --spill-dir)");
       }
     } catch (const std::logic_error&) {
       throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");
@@ -120,6 +128,9 @@ std::vector<std::string> SelfCommand() {
   return argv;
 }
 
+// How a job's workers learn Config::max_inline_object_bytes (through the job's environment).
+constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
+
 rpc::JobConfig JobConfigFor(const Config& config) {
   rpc::JobConfig job;
   if (config.code_search_path.empty()) {
@@ -132,6 +143,8 @@ rpc::JobConfig JobConfigFor(const Config& config) {
     (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(config.code_search_path, ":");
   }
   job.set_namespace_(config.job_namespace.empty() ? HexEncode(RandomBytes(8)) : config.job_namespace);
+  // The job's workers put their large results in the store by the driver's threshold.
+  (*job.mutable_env())[kInlineLimitVariable] = std::to_string(config.max_inline_object_bytes);
   return job;
 }
 
@@ -207,6 +220,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.gcs_address = address;
     options.token = token;
     options.rpc = rpc_options;
+    options.max_inline_object_bytes = config.max_inline_object_bytes;
+    options.object_store_full_wait_ms = config.object_store_full_wait_ms;
     session->core = std::make_unique<core::CoreWorker>(options);
     if (absl::Status status = session->core->Start(); !status.ok()) Fail("starting the driver", status);
 
@@ -281,6 +296,9 @@ void ServeIfWorker() {
   options.raylet_socket = startup->raylet_socket;
   options.gcs_address = startup->gcs_address;
   options.token = startup->token;
+  if (const char* limit = std::getenv(kInlineLimitVariable); limit != nullptr) {
+    options.max_inline_object_bytes = std::strtoll(limit, nullptr, 10);
+  }
   // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
   auto* core = new core::CoreWorker(options);
   auto* runtime = new api::ClusterRuntime(*core);

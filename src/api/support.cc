@@ -9,6 +9,7 @@
 
 #include "orrery/api.h"
 #include "src/common/id.h"
+#include "src/common/memory.h"
 
 namespace orrery::internal {
 
@@ -22,6 +23,8 @@ msgpack::unpack_limit LimitsFor(size_t size) {
   size_t bound = std::max<size_t>(size, 1);
   return msgpack::unpack_limit(bound, bound, bound, bound, bound, /*depth=*/256);
 }
+
+void PrepareToWrite(void* data, size_t size) { PopulateForWrite(data, size); }
 
 void ThrowDeserializeError(const char* type_name, const std::string& why) {
   int status = 0;

@@ -110,6 +110,11 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   start->add_option("--num-cpus", flags->node.num_cpus, "CPUs to offer (default: all cores)");
   start->add_option("--num-gpus", flags->node.num_gpus, "GPUs to offer (default: detected)");
   start->add_option("--resources", flags->node.resources, "Custom resources as JSON, e.g. '{\"disk\": 2}'");
+  start->add_option("--object-store-memory", flags->node.object_store_memory,
+                    "Bytes of shared memory for objects (default: 30% of RAM, all stores on this host under 50%)");
+  start->add_flag("--object-store-prefault", flags->node.object_store_prefault,
+                  "Touch the object store's pages at start, so that first writes are fast");
+  start->add_option("--spill-dir", flags->node.spill_dir, "Where objects spill to (default: the session folder)");
   start->add_option("--temp-dir", flags->node.temp_dir, "Root for sessions (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
   start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");
   start->callback([flags, &exit_code] { exit_code = RunStart(*flags); });

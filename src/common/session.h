@@ -41,6 +41,9 @@ class SessionDir {
   std::string NodeDir(const NodeId& node) const { return path_ + "/node_" + node.Hex(); }
   // The raylet's socket for local workers and drivers.
   std::string RayletSocket(const NodeId& node) const { return NodeDir(node) + "/raylet.sock"; }
+  // The socket of the raylet's shared-memory object store, and where its objects spill.
+  std::string StoreSocket(const NodeId& node) const { return NodeDir(node) + "/store.sock"; }
+  std::string SpillDir(const NodeId& node) const { return NodeDir(node) + "/spill"; }
 
   // Creates logs/ and pids/ (and the session directory itself) if missing.
   absl::Status EnsureLayout() const;

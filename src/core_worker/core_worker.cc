@@ -56,9 +56,10 @@ absl::Status CoreWorker::Start() {
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
 
   ReferenceCounter::Callbacks callbacks;
-  callbacks.on_free = [this](const ObjectId& id) { store_.Delete(id); };
+  callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
   callbacks.on_release = [this](const ObjectId& id, const rpc::WorkerAddress& owner) {
     store_.Delete(id);
+    if (shared_ != nullptr) shared_->Forget(id);
     SendBorrowerUpdate(id, owner, address_, /*add=*/false);
   };
   references_ = std::make_unique<ReferenceCounter>(address_, std::move(callbacks));
@@ -89,8 +90,14 @@ absl::Status CoreWorker::Start() {
       HandOver(value, receiver);
     };
     hooks.set_current_task = [](const rpc::TaskSpec* task) { current_task_ = task; };
-    executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks),
-                                               options_.max_inline_object_bytes);
+    hooks.store_result = [this](const rpc::TaskSpec& task,
+                                const internal::SerializedValue& value) -> absl::StatusOr<Value> {
+      if (shared_ == nullptr || !shared_->Belongs(value.size())) return nullptr;
+      // The task's owner owns its result: the object goes when that owner does.
+      return shared_->Write(ObjectId::FromBinary(task.return_id()).value_or(ObjectId()), value,
+                            WorkerId::FromOptionalBinary(task.owner().worker_id()).value_or(WorkerId()));
+    };
+    executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks));
   }
 
   // Deaths of workers: the detail a retried task's error names, and borrowers that are gone.
@@ -117,6 +124,10 @@ absl::Status CoreWorker::RegisterWithRaylet() {
     return absl::FailedPreconditionError("the raylet at " + options_.raylet_socket + " is not node " +
                                          options_.node_id.Hex());
   }
+  auto store = object_store::StoreClient::Connect(reply->object_store_socket());
+  if (!store.ok()) return Annotate(store.status(), "connecting to the node's object store");
+  shared_ = std::make_unique<SharedMemoryObjects>(*store, options_.node_id, options_.max_inline_object_bytes,
+                                                  options_.object_store_full_wait_ms);
   return absl::OkStatus();
 }
 
@@ -134,18 +145,54 @@ void CoreWorker::WaitForExit() { service_->WaitForExit(); }
 
 // ---- objects ----
 
-ObjectId CoreWorker::Put(internal::SerializedValue value) {
+absl::StatusOr<ObjectId> CoreWorker::Put(internal::SerializedValue value) {
   ObjectId id = ObjectIdOf(task_ids_.Next(), 0);
-  references_->AddOwned(id, ContainedIds(value));
-  store_.Put(id, std::make_shared<const internal::SerializedValue>(std::move(value)));
+  Value stored;
+  if (shared_ != nullptr && shared_->Belongs(value.size())) {
+    ORRERY_ASSIGN_OR_RETURN(stored, shared_->Write(id, value, options_.worker_id));
+  } else {
+    if (value.view != nullptr && value.keep_alive == nullptr) {
+      // Lent by the caller (see Runtime::Put): keep a copy.
+      value.payload.assign(value.view, value.view_size);
+      value.view = nullptr;
+      value.view_size = 0;
+    }
+    stored = std::make_shared<const internal::SerializedValue>(std::move(value));
+  }
+  references_->AddOwned(id, ContainedIds(*stored));
+  store_.Put(id, std::move(stored));
   return id;
 }
 
 std::vector<Value> CoreWorker::Get(const std::vector<ObjectId>& ids, int64_t timeout_ms) {
   FetchMissing(ids);
   bool in_task = current_task_ != nullptr;
-  return store_.Wait(ids, ids.size(), timeout_ms, in_task ? BlockHook(true) : nullptr,
-                     in_task ? BlockHook(false) : nullptr);
+  std::vector<Value> values = store_.Wait(ids, ids.size(), timeout_ms, in_task ? BlockHook(true) : nullptr,
+                                          in_task ? BlockHook(false) : nullptr);
+  ReadShared(ids, values, timeout_ms);
+  return values;
+}
+
+void CoreWorker::ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>& values, int64_t timeout_ms) {
+  // An object restored from disk may take a while; one that never comes is reported lost.
+  constexpr int64_t kReadTimeoutMs = 60'000;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == nullptr || values[i]->format != internal::Format::kInStore) continue;
+    if (shared_ == nullptr) {
+      rpc::ErrorInfo error;
+      error.set_type(rpc::ErrorInfo::OBJECT_LOST);
+      error.set_message(absl::StrCat("object ", ids[i].Hex(), " is in an object store this process cannot reach"));
+      values[i] = ErrorValue(error);
+      continue;
+    }
+    values[i] = shared_->Read(ids[i], *values[i], timeout_ms >= 0 ? timeout_ms : kReadTimeoutMs);
+  }
+}
+
+void CoreWorker::FreeOwned(const ObjectId& id) {
+  Value value = store_.GetIfReady(id);
+  if (value != nullptr && value->format == internal::Format::kInStore && shared_ != nullptr) shared_->Delete(id);
+  store_.Delete(id);
 }
 
 std::vector<bool> CoreWorker::Wait(const std::vector<ObjectId>& ids, int num_objects, int64_t timeout_ms) {
@@ -256,7 +303,7 @@ rpc::WorkerAddress CoreWorker::OwnerOf(const ObjectId& id) const {
 
 // ---- tasks: the owner's side ----
 
-ObjectId CoreWorker::Submit(internal::TaskCall call) {
+absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
   auto resources = ResourceSet::FromDoubles(
       call.resources.empty() ? std::unordered_map<std::string, double>{{"CPU", 1}} : call.resources);
   TaskId task_id = task_ids_.Next();
@@ -272,9 +319,20 @@ ObjectId CoreWorker::Submit(internal::TaskCall call) {
   *task->mutable_owner() = address_;
   task->set_name(std::move(call.name));
   int64_t bytes = 0;
+  // Large values go to the object store and the task takes them by reference, like any other.
+  std::vector<ObjectId> put_args;
   for (internal::TaskArgument& arg : call.args) {
     rpc::TaskArg* out = task->add_args();
-    if (arg.is_ref) {
+    if (!arg.is_ref && shared_ != nullptr && shared_->Belongs(arg.value.size())) {
+      absl::StatusOr<ObjectId> put = Put(std::move(arg.value));
+      if (!put.ok()) {
+        for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
+        references_->RemoveLocalRef(return_id);
+        return put.status();
+      }
+      put_args.push_back(*put);
+      out->mutable_ref()->set_object_id(put->Binary());
+    } else if (arg.is_ref) {
       out->mutable_ref()->set_object_id(arg.object_id);
     } else {
       bytes += static_cast<int64_t>(arg.value.payload.size());
@@ -287,12 +345,15 @@ ObjectId CoreWorker::Submit(internal::TaskCall call) {
     error.set_function(task->function_name());
     error.set_message(std::string(resources.status().message()));
     store_.Put(return_id, ErrorValue(error));
+    for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
     return return_id;
   }
 
   submitter_->Admit(bytes);
   ResourceSet shape = *resources;
   ResolveDependencies(task, [this, task, shape, bytes] { submitter_->Push(std::move(*task), shape, bytes); });
+  // The task holds them now.
+  for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
   return return_id;
 }
 
@@ -327,7 +388,8 @@ void CoreWorker::ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::f
   for (const auto& [index, id] : owned_refs) {
     int i = index;
     store_.OnReady(id, [this, task, i, remaining, shared_ready](const Value& value) {
-      if (value->contained_refs.empty() && value->format != internal::Format::kError) {
+      if (value->contained_refs.empty() && value->format != internal::Format::kError &&
+          value->format != internal::Format::kInStore) {
         ToWire(*value, task->mutable_args(i)->mutable_value());
       }
       if (remaining->fetch_sub(1) == 1) (*shared_ready)();
@@ -337,7 +399,12 @@ void CoreWorker::ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::f
 
 void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
   auto return_id = ObjectId::FromBinary(task.return_id());
-  if (return_id.ok()) StoreReceived(*return_id, std::move(object));
+  if (return_id.ok() && !references_->IsOwned(*return_id)) {
+    // Every ref to the result is gone already: it is freed as it arrives.
+    if (object.format() == rpc::SerializedObject::IN_STORE && shared_ != nullptr) shared_->Delete(*return_id);
+  } else if (return_id.ok()) {
+    StoreReceived(*return_id, std::move(object));
+  }
   ReleaseTaskRefs(task);
 }
 
@@ -385,6 +452,7 @@ std::vector<Value> CoreWorker::ResolveArgs(const rpc::TaskSpec& task) {
   if (!fetched.empty()) {
     FetchMissing(fetched);
     std::vector<Value> found = store_.Wait(fetched, fetched.size(), -1, BlockHook(true), BlockHook(false));
+    ReadShared(fetched, found, -1);
     for (size_t j = 0; j < fetched.size(); ++j) {
       values[fetched_index[j]] = found[j];
       references_->RemoveLocalRef(fetched[j]);

@@ -21,6 +21,7 @@
 #include "src/core_worker/object_fetcher.h"
 #include "src/core_worker/owner_clients.h"
 #include "src/core_worker/reference_counter.h"
+#include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/task_executor.h"
 #include "src/core_worker/task_submitter.h"
 #include "src/gcs/client/gcs_client.h"
@@ -42,8 +43,11 @@ struct CoreWorkerOptions {
   std::string gcs_address;
   std::string token;
   TaskSubmitter::Options submitter;
-  // Values above this fail with a typed error naming both sizes (until the shared-memory store).
-  int64_t max_inline_object_bytes = 256LL << 20;
+  // Values of at least this many bytes go to the node's shared-memory object store; smaller
+  // ones travel inline.
+  int64_t max_inline_object_bytes = 100 << 10;
+  // How long a Put (or a large result) waits for room in a full object store before failing.
+  int64_t object_store_full_wait_ms = 10'000;
   rpc::RpcOptions rpc;
 };
 
@@ -62,11 +66,13 @@ class CoreWorker {
   // ---- what the public API needs (see orrery/internal/runtime.h) ----
   void AddLocalRef(const ObjectId& id) { references_->AddLocalRef(id); }
   void RemoveLocalRef(const ObjectId& id) { references_->RemoveLocalRef(id); }
-  ObjectId Put(internal::SerializedValue value);
+  // Errors: the object store's (full, or the value larger than the whole store).
+  absl::StatusOr<ObjectId> Put(internal::SerializedValue value);
   // Values in order; null where `timeout_ms` ran out first.
   std::vector<Value> Get(const std::vector<ObjectId>& ids, int64_t timeout_ms);
   std::vector<bool> Wait(const std::vector<ObjectId>& ids, int num_objects, int64_t timeout_ms);
-  ObjectId Submit(internal::TaskCall call);
+  // Errors: a large argument the object store could not take.
+  absl::StatusOr<ObjectId> Submit(internal::TaskCall call);
   rpc::WorkerAddress OwnerOf(const ObjectId& id) const;
   void Borrow(const ObjectId& id, const rpc::WorkerAddress& owner);
 
@@ -78,6 +84,10 @@ class CoreWorker {
   friend class CoreWorkerServiceImpl;
 
   absl::Status RegisterWithRaylet();
+  // Replaces the markers among `values` (objects in the shared-memory store) by their values.
+  void ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>& values, int64_t timeout_ms);
+  // Frees what an owner holds of an object: its value here, and its copy in the store.
+  void FreeOwned(const ObjectId& id);
   // Starts fetching the borrowed ones of `ids` that are not here yet.
   void FetchMissing(const std::vector<ObjectId>& ids);
   // Tells the raylet this worker is blocked (a Get inside a task lends the task's CPU).
@@ -111,6 +121,8 @@ class CoreWorker {
   std::unique_ptr<ObjectFetcher> fetcher_;
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<TaskExecutor> executor_;
+  // Set once registered with the raylet (which names the store's socket).
+  std::unique_ptr<SharedMemoryObjects> shared_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   // The refs each submitted task holds until it ends (its arguments and what they contain).

@@ -11,6 +11,9 @@ std::shared_ptr<const internal::SerializedValue> FromWire(rpc::SerializedObject&
     case rpc::SerializedObject::ERROR:
       value->format = internal::Format::kError;
       break;
+    case rpc::SerializedObject::IN_STORE:
+      value->format = internal::Format::kInStore;
+      break;
     default:
       value->format = internal::Format::kMsgpack;
       break;
@@ -34,8 +37,11 @@ void ToWire(const internal::SerializedValue& value, rpc::SerializedObject* objec
     case internal::Format::kMsgpack:
       object->set_format(rpc::SerializedObject::MSGPACK);
       break;
+    case internal::Format::kInStore:
+      object->set_format(rpc::SerializedObject::IN_STORE);
+      break;
   }
-  object->set_payload(value.payload);
+  object->set_payload(value.data(), value.size());
   for (const auto& ref : value.contained_refs) {
     rpc::ObjectRefInfo* info = object->add_contained_refs();
     info->set_object_id(ref.object_id);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "orrery/internal/function_registry.h"
+#include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/object_conversion.h"
 
 namespace orrery::core {
@@ -27,8 +28,8 @@ std::string CurrentExceptionTypeName() {
   return name;
 }
 
-TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, int64_t max_result_bytes)
-    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)), max_result_bytes_(max_result_bytes) {}
+TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks)
+    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)) {}
 
 void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) {
   rpc::TaskBatch batch;
@@ -110,15 +111,20 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
     return fail(TaskError(task, CurrentExceptionTypeName(), ""));
   }
   hooks_.set_current_task(nullptr);
-  if (static_cast<int64_t>(value.payload.size()) > max_result_bytes_) {
-    rpc::ErrorInfo error;
-    error.set_type(rpc::ErrorInfo::OBJECT_TOO_LARGE);
-    error.set_function(task.function_name());
-    error.set_message(absl::StrCat("the result of ", task.function_name(), " is ", value.payload.size(),
-                                   " bytes, more than the inline object limit of ", max_result_bytes_, " bytes"));
-    return fail(std::move(error));
-  }
   if (!value.contained_refs.empty()) hooks_.hand_over(value, task.owner());
+  if (hooks_.store_result) {
+    absl::StatusOr<Value> marker = hooks_.store_result(task, value);
+    if (!marker.ok()) {
+      rpc::ErrorInfo error = SharedMemoryObjects::ToErrorInfo(marker.status());
+      error.set_function(task.function_name());
+      error.set_message(absl::StrCat("the result of ", task.function_name(), ": ", error.message()));
+      return fail(std::move(error));
+    }
+    if (*marker != nullptr) {
+      ToWire(**marker, result.mutable_value());
+      return result;
+    }
+  }
   ToWire(value, result.mutable_value());
   return result;
 }

@@ -27,9 +27,13 @@ class TaskExecutor {
     std::function<void(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver)> hand_over;
     // Tells the world which task runs now (for Get/Wait inside it).
     std::function<void(const rpc::TaskSpec*)> set_current_task;
+    // Writes a large result to the node's object store as the return object's primary copy and
+    // returns its marker; null when the result is small enough to go inline.
+    std::function<absl::StatusOr<Value>(const rpc::TaskSpec& task, const internal::SerializedValue& value)>
+        store_result;
   };
 
-  TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, int64_t max_result_bytes);
+  TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks);
 
   void Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream);
   // Runs one task; never throws.
@@ -41,7 +45,6 @@ class TaskExecutor {
   const WorkerId worker_id_;
   const NodeId node_id_;
   Hooks hooks_;
-  const int64_t max_result_bytes_;
 };
 
 // "std::logic_error" for the exception being handled.

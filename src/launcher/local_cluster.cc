@@ -42,6 +42,11 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   if (options.num_cpus >= 0) args.push_back(absl::StrCat("--num-cpus=", options.num_cpus));
   if (options.num_gpus >= 0) args.push_back(absl::StrCat("--num-gpus=", options.num_gpus));
   if (!options.resources.empty()) args.push_back("--resources=" + options.resources);
+  if (options.object_store_memory >= 0) {
+    args.push_back(absl::StrCat("--object-store-memory=", options.object_store_memory));
+  }
+  if (options.object_store_prefault) args.push_back("--object-store-prefault=true");
+  if (!options.spill_dir.empty()) args.push_back("--spill-dir=" + options.spill_dir);
   std::string output = absl::StrCat(session.LogsDir(), "/raylet-", NowMs(), ".out");
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }

@@ -17,6 +17,9 @@ struct NodeOptions {
   double num_cpus = -1;          // negative: the machine's cores
   int num_gpus = -1;             // negative: detect
   std::string resources;         // JSON; empty: none
+  int64_t object_store_memory = -1;  // bytes; negative: the raylet's default
+  bool object_store_prefault = false;
+  std::string spill_dir;         // empty: the raylet's default
   int64_t start_timeout_ms = 30'000;
   // The daemons die with the thread that started them (a driver's own local cluster must not
   // outlive a driver that crashed or was killed).

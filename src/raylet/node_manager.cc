@@ -126,6 +126,7 @@ void NodeManager::OnWorkerDeathMessage(const rpc::PubsubMessage& message) {
   // Whoever died may have held leases here.
   if (auto worker_id = WorkerId::FromBinary(message.worker_death().worker_id()); worker_id.ok()) {
     leases_.OnHolderDied(*worker_id);
+    if (options_.on_owner_died) options_.on_owner_died(*worker_id);
   }
 }
 
@@ -135,6 +136,8 @@ void NodeManager::OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::Exi
                                  const std::string& detail) {
   leases_.OnWorkerDied(worker);
   if (worker->type == rpc::DRIVER) leases_.OnHolderDied(worker->id);
+  // Every exit, intended or not: an owner's objects cannot outlive it.
+  if (options_.on_owner_died) options_.on_owner_died(worker->id);
   if (exit_type == rpc::INTENDED_EXIT && worker->type == rpc::WORKER) return;
   if (worker->type == rpc::WORKER) {
     spdlog::warn("worker {} (pid {}) of job {} died: {}", worker->id.ShortHex(), worker->pid,
@@ -182,6 +185,7 @@ void NodeManager::HandleRegisterWorker(const rpc::RegisterWorkerRequest& request
   if (status.ok()) {
     reply->set_node_id(options_.node_id.Binary());
     reply->set_node_ip(options_.node_ip);
+    reply->set_object_store_socket(options_.object_store_socket);
   }
   done(status);
 }

@@ -31,6 +31,9 @@ class NodeManager final : public NodeManagerHandler {
     WorkerPool::Options pool;
     int64_t report_period_ms = 1000;
     int64_t gcs_lost_timeout_ms = 60'000;
+    std::string object_store_socket;
+    // A worker or driver (of this node or another) is gone: what it owned in the object store goes.
+    std::function<void(const WorkerId&)> on_owner_died;
   };
   // Called when the raylet must exit: the GCS declared it dead or has been gone too long.
   using FatalCallback = std::function<void(const std::string& why)>;

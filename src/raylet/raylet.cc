@@ -79,6 +79,9 @@ absl::Status Raylet::Start() {
   gcs_ = std::make_unique<gcs::GrpcGcsClient>(
       config_.gcs_address, rpc::ClientOptions{"GCS at " + config_.gcs_address, token_, gcs_rpc, dispatcher});
 
+  // Before the node manager: it hands the store's socket to workers and tells it of deaths.
+  ORRERY_RETURN_IF_ERROR(StartObjectStore());
+
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
@@ -90,6 +93,8 @@ absl::Status Raylet::Start() {
   options.gcs_address = config_.gcs_address;
   options.report_period_ms = config_.resource_report_period_ms;
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
+  options.object_store_socket = store_->socket_path();
+  options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
@@ -127,6 +132,53 @@ absl::Status Raylet::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> Raylet::ObjectStoreSize() {
+  if (config_.object_store_memory >= 0) {
+    if (config_.object_store_memory < kMinObjectStoreBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("--object-store-memory ", config_.object_store_memory,
+                                                     " is below the minimum of ", kMinObjectStoreBytes, " bytes"));
+    }
+    return config_.object_store_memory;
+  }
+  const int64_t ram = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  // What the stores of other raylets on this IP already hold counts against the host's half.
+  auto nodes = gcs_->client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest{},
+                                       StartupCallOptions());
+  ORRERY_RETURN_IF_ERROR(StartupCallStatus(nodes.status(), "listing the nodes of"));
+  int64_t others = 0;
+  for (const rpc::NodeInfo& node : nodes->nodes()) {
+    if (node.state() == rpc::NodeInfo::ALIVE && node.node_ip() == config_.node_ip_address) {
+      others += node.object_store_memory();
+    }
+  }
+  const int64_t room = ram / 2 - others;
+  // 30% of RAM when that fits; else half of what is left, so that a later raylet still fits.
+  const int64_t share = ram / 10 * 3;
+  const int64_t size = room >= share ? share : room / 2;
+  if (size < kMinObjectStoreBytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the object stores of the other raylets on ", config_.node_ip_address, " hold ", others,
+                     " bytes, and all stores on a host stay under half its memory (", ram / 2,
+                     " bytes): pass --object-store-memory to size this one"));
+  }
+  return size;
+}
+
+absl::Status Raylet::StartObjectStore() {
+  ORRERY_ASSIGN_OR_RETURN(int64_t size, ObjectStoreSize());
+  object_store::StoreServerOptions options;
+  options.socket_path = session_.StoreSocket(node_id_);  // announced to workers by the node manager
+  options.capacity = static_cast<size_t>(size);
+  options.prefault = config_.object_store_prefault;
+  options.spill_dir = config_.spill_dir.empty() ? session_.SpillDir(node_id_) : config_.spill_dir;
+  options.spill_high_water = config_.object_store_high_water;
+  ORRERY_RETURN_IF_ERROR(MakePrivateDir(options.spill_dir));
+  ORRERY_ASSIGN_OR_RETURN(store_, object_store::StoreServer::Start(options));
+  spdlog::info("object store: {} bytes{} at {}, spilling to {}", size, config_.object_store_prefault ? " (prefaulted)" : "",
+               options.socket_path, options.spill_dir);
+  return absl::OkStatus();
+}
+
 absl::Status Raylet::RegisterWithGcs() {
   rpc::RegisterNodeRequest request;
   rpc::NodeInfo* node = request.mutable_node();
@@ -141,22 +193,29 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_temp_dir(config_.temp_dir);
   node->set_session_dir(session_.path());
   node->set_raylet_socket(socket_path_);
+  node->set_object_store_socket(store_->socket_path());
+  node->set_object_store_memory(static_cast<int64_t>(store_->capacity()));
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
+  auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
+  return StartupCallStatus(reply.status(), "registering with");
+}
+
+rpc::CallOptions Raylet::StartupCallOptions() const {
   rpc::CallOptions options;
   options.retry = true;
   options.timeout_ms = std::min<int64_t>(2000, config_.gcs_connect_timeout_ms);
   options.retry_budget_ms = config_.gcs_connect_timeout_ms;
-  auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, options);
-  if (!reply.ok()) {
-    if (reply.status().code() == absl::StatusCode::kUnavailable ||
-        reply.status().code() == absl::StatusCode::kDeadlineExceeded) {
-      return absl::UnavailableError(absl::StrCat("cannot reach the GCS at ", config_.gcs_address, " within ",
-                                                 config_.gcs_connect_timeout_ms, " ms: ", reply.status().message()));
-    }
-    return Annotate(reply.status(), "registering with the GCS at " + config_.gcs_address);
+  return options;
+}
+
+absl::Status Raylet::StartupCallStatus(const absl::Status& status, const std::string& doing) const {
+  if (status.ok()) return status;
+  if (status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::UnavailableError(absl::StrCat("cannot reach the GCS at ", config_.gcs_address, " within ",
+                                               config_.gcs_connect_timeout_ms, " ms: ", status.message()));
   }
-  return absl::OkStatus();
+  return Annotate(status, doing + " the GCS at " + config_.gcs_address);
 }
 
 void Raylet::Stop(const std::string& reason) {
@@ -176,7 +235,8 @@ void Raylet::Stop(const std::string& reason) {
     gcs_->client().CallSync(&rpc::GcsService::Stub::async::UnregisterNode, request, options).IgnoreError();
   }
   if (subscriber_) subscriber_->Stop();
-  // 4. Stop serving, then the loop.
+  // 4. The object store, once no worker maps it; then stop serving, then the loop.
+  if (store_) store_->Stop();
   if (server_) server_->Shutdown(500);
   loop_->Stop();
 }

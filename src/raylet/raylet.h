@@ -11,6 +11,7 @@
 #include "src/common/session.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/gcs/client/gcs_subscriber.h"
+#include "src/object_store/store_server.h"
 #include "src/raylet/node_manager.h"
 #include "src/raylet/node_manager_grpc_service.h"
 #include "src/raylet/raylet_config.h"
@@ -38,6 +39,14 @@ class Raylet {
  private:
   absl::Status ResolveResources();
   absl::Status RegisterWithGcs();
+  // The shared-memory object store's size: the flag, or the host's share (see RayletConfig).
+  absl::StatusOr<int64_t> ObjectStoreSize();
+  absl::Status StartObjectStore();
+  // Calls to the GCS while starting: retried for gcs_connect_timeout_ms; an unreachable GCS is
+  // reported naming its address.
+  rpc::CallOptions StartupCallOptions() const;
+  absl::Status StartupCallStatus(const absl::Status& status, const std::string& doing) const;
+  static constexpr int64_t kMinObjectStoreBytes = 16 << 20;
 
   RayletConfig config_;
   const std::string token_;
@@ -54,6 +63,7 @@ class Raylet {
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<NodeManagerGrpcService> service_;
   std::unique_ptr<rpc::GrpcServer> server_;
+  std::unique_ptr<object_store::StoreServer> store_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -33,6 +33,13 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
              "Exit (with the workers) after the GCS has been unreachable this long")
         .Add("resource_report_period_ms", &RayletConfig::resource_report_period_ms,
              "How often resource use and demand are reported to the GCS")
+        .Add("object_store_memory", &RayletConfig::object_store_memory,
+             "Bytes of shared memory for objects (negative: 30% of RAM, all stores on this host under 50%)")
+        .Add("object_store_prefault", &RayletConfig::object_store_prefault,
+             "Touch the object store's pages at start, so that first writes are fast")
+        .Add("spill_dir", &RayletConfig::spill_dir, "Where objects spill to (default: the node's session folder)")
+        .Add("object_store_high_water", &RayletConfig::object_store_high_water,
+             "Fraction of the object store in use above which objects spill to disk")
         .Add("log_level", &RayletConfig::log_level, "trace, debug, info, warn or error")
         .Add("ready_fd", &RayletConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
     rpc::AddRpcConfig(*t, &RayletConfig::rpc);

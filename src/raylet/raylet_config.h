@@ -29,6 +29,14 @@ struct RayletConfig {
   int64_t gcs_connect_timeout_ms = 30'000;
   int64_t gcs_lost_timeout_ms = 60'000;
   int64_t resource_report_period_ms = 1'000;
+  // Bytes of shared memory for the object store. Negative: 30% of RAM, less what other stores
+  // on this host's IP hold, so that they stay under half of RAM together.
+  int64_t object_store_memory = -1;
+  bool object_store_prefault = false;
+  // Where primaries spill when the store is past its high-water mark (default: the node's
+  // folder in the session).
+  std::string spill_dir;
+  double object_store_high_water = 0.8;
   std::string log_level = "info";
   int32_t ready_fd = -1;
   rpc::RpcOptions rpc;

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
+#include "temp_root.h"
 
 namespace fs = std::filesystem;
 
@@ -98,11 +99,7 @@ int NeverRegistered(int x) { return x; }
 
 namespace {
 
-std::string MakeTempRoot() {
-  std::string pattern = (fs::temp_directory_path() / "ot-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
+using orrery::testing::MakeTempRoot;
 
 std::string g_root;
 

@@ -37,6 +37,7 @@ class ORRERY_EXPORT Runtime {
   virtual void RemoveLocalRef(const std::string& object_id) = 0;
 
   // Stores a value this process owns; returns its id, holding one local ref for the caller.
+  // A value with a view and no keep_alive is lent: its bytes are copied before Put returns.
   virtual std::string Put(SerializedValue value) = 0;
   // The values of `object_ids`, in order; throws the stored error, or GetTimeoutError.
   // timeout_ms < 0: wait forever.

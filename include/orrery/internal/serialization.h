@@ -5,6 +5,7 @@
 // instead of allocated.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -60,6 +61,11 @@ ORRERY_EXPORT msgpack::unpack_limit LimitsFor(size_t size);
 
 [[noreturn]] ORRERY_EXPORT void ThrowDeserializeError(const char* type_name, const std::string& why);
 
+// A copy of this many bytes or more first has its destination's pages made present, in
+// parallel: on fresh memory, faulting pages in one by one is most of a large copy's time.
+constexpr size_t kLargeCopyBytes = 64 << 20;
+ORRERY_EXPORT void PrepareToWrite(void* data, size_t size);
+
 // ---- Serialize / Deserialize ----
 
 template <typename T>
@@ -82,6 +88,21 @@ SerializedValue Serialize(const T& value) {
   return out;
 }
 
+// For Put: a raw value is lent, not copied: the runtime copies its bytes once, into the object
+// store or inline, before Put returns. Other values are serialized as usual.
+template <typename T>
+SerializedValue Lend(const T& value) {
+  if constexpr (kIsRaw<T>) {
+    SerializedValue out;
+    out.format = Format::kRaw;
+    out.view = reinterpret_cast<const char*>(value.data());
+    out.view_size = value.size() * sizeof(value[0]);
+    return out;
+  } else {
+    return Serialize(value);
+  }
+}
+
 // What a function returning void returns: msgpack nil.
 inline SerializedValue SerializeVoid() {
   SerializedValue out;
@@ -95,21 +116,39 @@ T Deserialize(const SerializedValue& value) {
   if constexpr (kIsRaw<T>) {
     if (value.format != Format::kRaw) ThrowDeserializeError(typeid(T).name(), "the value was not stored raw");
     if constexpr (std::is_same_v<std::decay_t<T>, std::string>) {
-      return value.payload;
+      std::string result;
+      if (value.size() >= kLargeCopyBytes) {
+        result.reserve(value.size());
+        PrepareToWrite(result.data(), value.size());
+      }
+      result.append(value.data(), value.size());
+      return result;
     } else {
       using Element = typename T::value_type;
-      if (value.payload.size() % sizeof(Element) != 0) {
+      if (value.size() % sizeof(Element) != 0) {
         ThrowDeserializeError(typeid(T).name(), "the byte count is not a whole number of elements");
       }
-      T result(value.payload.size() / sizeof(Element));
-      if (!result.empty()) std::memcpy(result.data(), value.payload.data(), value.payload.size());
+      const size_t count = value.size() / sizeof(Element);
+      if (reinterpret_cast<uintptr_t>(value.data()) % alignof(Element) == 0) {
+        // One copy, straight from the bytes (no zeroing first).
+        const auto* first = reinterpret_cast<const Element*>(value.data());
+        T result;
+        if (value.size() >= kLargeCopyBytes) {
+          result.reserve(count);
+          PrepareToWrite(result.data(), value.size());
+        }
+        result.insert(result.end(), first, first + count);
+        return result;
+      }
+      T result(count);
+      if (count != 0) std::memcpy(result.data(), value.data(), value.size());
       return result;
     }
   } else {
     if (value.format != Format::kMsgpack) ThrowDeserializeError(typeid(T).name(), "the value is not msgpack");
     try {
       msgpack::object_handle handle =
-          msgpack::unpack(value.payload.data(), value.payload.size(), nullptr, nullptr, LimitsFor(value.payload.size()));
+          msgpack::unpack(value.data(), value.size(), nullptr, nullptr, LimitsFor(value.size()));
       return handle.get().as<T>();
     } catch (const OrreryException&) {
       throw;

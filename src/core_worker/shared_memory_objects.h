@@ -1,0 +1,64 @@
+// SharedMemoryObjects: a core worker's use of its node's shared-memory object store. Values at
+// or above the threshold are written there (the creator's copy is the primary, pinned until the
+// owner frees it) and the memory store keeps only a marker naming the node. Reading a marker
+// maps the object: the value's payload is a view into shared memory, kept mapped while the
+// value lives.
+// Thread-safe (the store client is); called from user threads and the task executor.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "orrery/core_worker.pb.h"
+#include "src/common/id.h"
+#include "src/core_worker/memory_store.h"
+#include "src/object_store/store_client.h"
+
+namespace orrery::core {
+
+class SharedMemoryObjects {
+ public:
+  SharedMemoryObjects(std::shared_ptr<object_store::StoreClient> client, NodeId node, int64_t threshold_bytes,
+                      int64_t full_wait_ms)
+      : client_(std::move(client)), node_(node), threshold_(threshold_bytes), full_wait_ms_(full_wait_ms) {}
+
+  bool Belongs(size_t payload_size) const { return static_cast<int64_t>(payload_size) >= threshold_; }
+
+  // Writes `value` as `id`'s primary copy and returns its marker. Errors come from the store
+  // (ResourceExhausted: full after waiting; OutOfRange: larger than the store), naming sizes.
+  absl::StatusOr<Value> Write(const ObjectId& id, const internal::SerializedValue& value, const WorkerId& owner);
+  // The value behind a marker, as a view into shared memory, or an error value when it cannot
+  // be read here (gone, or in another node's store).
+  Value Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms);
+  // The owner frees the object: every copy goes.
+  void Delete(const ObjectId& id);
+  // This process lets go of an object it borrowed.
+  void Forget(const ObjectId& id);
+
+  // A store failure as what Get raises.
+  static rpc::ErrorInfo ToErrorInfo(const absl::Status& status);
+
+ private:
+  std::shared_ptr<object_store::StoreClient> client_;
+  const NodeId node_;
+  const int64_t threshold_;
+  const int64_t full_wait_ms_;
+
+  // Recently read small objects stay mapped, so that reading one again needs no round trip to
+  // the store. Only objects up to kCachedObjectBytes, and at most 1/16 of the store in all, so
+  // that what the cache pins never matters to eviction and spilling.
+  static constexpr size_t kCachedObjectBytes = 1 << 20;
+  Value Cached(const ObjectId& id);
+  void Cache(const ObjectId& id, const Value& value);
+  absl::Mutex cache_mu_;
+  std::list<ObjectId> cache_order_ ABSL_GUARDED_BY(cache_mu_);  // least recently read first
+  absl::flat_hash_map<ObjectId, std::pair<Value, std::list<ObjectId>::iterator>> cache_ ABSL_GUARDED_BY(cache_mu_);
+  size_t cache_bytes_ ABSL_GUARDED_BY(cache_mu_) = 0;
+};
+
+}  // namespace orrery::core

@@ -1,0 +1,95 @@
+#include "src/object_store/wire.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "src/common/status.h"
+
+namespace orrery::object_store {
+
+std::string EncodeFrame(const google::protobuf::MessageLite& message) {
+  const size_t size = message.ByteSizeLong();
+  std::string frame(kFrameHeaderBytes + size, '\0');
+  for (size_t i = 0; i < kFrameHeaderBytes; ++i) frame[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(frame.data() + kFrameHeaderBytes));
+  return frame;
+}
+
+uint32_t DecodeFrameLength(const uint8_t header[kFrameHeaderBytes]) {
+  uint32_t length = 0;
+  for (size_t i = 0; i < kFrameHeaderBytes; ++i) length |= static_cast<uint32_t>(header[i]) << (8 * i);
+  return length;
+}
+
+namespace {
+
+// A message of one buffer with room for one descriptor.
+struct FdMessage {
+  FdMessage(void* data, size_t size) : iov{data, size} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  iovec iov;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+};
+
+}  // namespace
+
+absl::Status SendWithFd(int sock, const std::string& bytes, int fd) {
+  FdMessage message(const_cast<char*>(bytes.data()), bytes.size());
+  msghdr& msg = message.msg;
+  iovec& iov = message.iov;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("sending the object store's descriptor", errno);
+    sent += static_cast<size_t>(n);
+    // The descriptor went with the first bytes; the rest is plain data.
+    iov.iov_base = const_cast<char*>(bytes.data()) + sent;
+    iov.iov_len = bytes.size() - sent;
+    msg.msg_control = nullptr;
+    msg.msg_controllen = 0;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ReceiveWithFd(int sock, uint8_t* out, size_t size) {
+  int fd = -1;
+  size_t received = 0;
+  while (received < size) {
+    FdMessage message(out + received, size - received);
+    msghdr& msg = message.msg;
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (fd >= 0) ::close(fd);
+      return n < 0 ? ErrnoStatus("reading from the object store", errno)
+                   : absl::UnavailableError("the object store closed the connection");
+    }
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+      if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS && fd < 0) {
+        std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+      }
+    }
+    received += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
+}  // namespace orrery::object_store
