@@ -6,7 +6,7 @@
 //     token            the cluster token (0600)
 //     logs/            <component>-<id>.log of every process
 //     pids/            one record per daemon, what `orrery stop` stops
-//     node_<node id>/  one per raylet (0700): its sockets, and later its store's spill files
+//     node_<node id>/  one per raylet (0700): its sockets (raylet.sock, store.sock) and spill/
 //
 // Paths stay short because a Unix socket path may not exceed 107 bytes: with the default root a
 // raylet's socket is 91 bytes long.

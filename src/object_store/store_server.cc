@@ -1,5 +1,6 @@
 #include "src/object_store/store_server.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,14 @@ namespace orrery::object_store {
 namespace {
 
 using boost::asio::local::stream_protocol;
+
+// Asio opens and accepts sockets without close-on-exec; the raylet starts processes, which
+// must not inherit the store's sockets (a worker holding the store's end of another client's
+// connection would keep that client from seeing the store close it).
+void KeepFromChildren(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 rpc::StoreObject ToProto(const ObjectLocation& location) {
   rpc::StoreObject object;
@@ -258,6 +267,7 @@ absl::Status StoreServer::Impl::Start() {
   boost::system::error_code error;
   acceptor_ = std::make_unique<stream_protocol::acceptor>(loop_->io());
   acceptor_->open(stream_protocol(), error);
+  if (!error) KeepFromChildren(acceptor_->native_handle());
   if (!error) acceptor_->bind(stream_protocol::endpoint(options_.socket_path), error);
   if (!error) acceptor_->listen(boost::asio::socket_base::max_listen_connections, error);
   if (error) {
@@ -278,6 +288,7 @@ void StoreServer::Impl::Accept() {
 }
 
 void StoreServer::Impl::OnAccepted(stream_protocol::socket socket) {
+  KeepFromChildren(socket.native_handle());
   ucred peer{};
   socklen_t length = sizeof(peer);
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 || peer.uid != ::geteuid()) {

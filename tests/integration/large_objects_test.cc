@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <numeric>
 #include <string>
 
@@ -26,7 +28,8 @@ int64_t SumOfRef(orrery::ObjectRef<std::vector<int64_t>> ref) {
   orrery::ObjectView<int64_t> view = orrery::GetView(ref);
   return std::accumulate(view.begin(), view.end(), int64_t{0});
 }
-ORRERY_REMOTE(Iota, Sum, SumOfRef);
+int Pid() { return getpid(); }
+ORRERY_REMOTE(Iota, Sum, SumOfRef, Pid);
 
 namespace {
 
@@ -48,6 +51,35 @@ bool InObjectStore(const void* address) {
     if (at >= begin && at < end) return true;
   }
   return false;
+}
+
+// The inodes of the listening Unix sockets bound under `root` whose path ends with `name`.
+std::set<std::string> ListeningSockets(const std::string& root, const std::string& name) {
+  std::ifstream table("/proc/net/unix");
+  std::string line;
+  std::set<std::string> inodes;
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, refs, protocol, flags, type, state, inode, path;
+    fields >> slot >> refs >> protocol >> flags >> type >> state >> inode >> path;
+    // Flags 00010000: listening (the store's accepted connections show its path too).
+    if (flags == "00010000" && path.rfind(root, 0) == 0 && path.size() >= name.size() &&
+        path.compare(path.size() - name.size(), name.size(), name) == 0) {
+      inodes.insert(inode);
+    }
+  }
+  return inodes;
+}
+
+// The socket inodes among `pid`'s open descriptors.
+std::set<std::string> SocketsOf(int pid) {
+  std::set<std::string> inodes;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code error;
+    std::string target = fs::read_symlink(entry.path(), error).string();
+    if (!error && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  return inodes;
 }
 
 // A cluster per suite, with `head_args`; torn down after it.
@@ -81,6 +113,15 @@ TEST_F(LargeObjects, ATaskReturnsTenMebibytesThroughTheStore) {
   orrery::ObjectView<int64_t> view = orrery::GetView(ref);
   EXPECT_TRUE(InObjectStore(view.data()));
   EXPECT_EQ(view[count - 1], count - 1);
+}
+
+TEST_F(LargeObjects, WorkersDoNotInheritTheStoresSockets) {
+  std::set<std::string> store = ListeningSockets(root_, "/store.sock");
+  ASSERT_EQ(store.size(), 1u) << "no store socket found under " << root_;
+  int worker = *orrery::Get(orrery::Task(Pid).Remote());
+  for (const std::string& inode : SocketsOf(worker)) {
+    EXPECT_EQ(store.count(inode), 0u) << "worker " << worker << " holds the store's listening socket";
+  }
 }
 
 TEST_F(LargeObjects, ATaskReturnsAGibibyteVector) {
