@@ -156,6 +156,7 @@ void LeaseManager::FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* r
   address->set_ip(options_.node_ip);
   address->set_port(lease.worker->port);
   reply->set_worker_pid(lease.worker->pid);
+  if (!lease.allocation) return;  // a placement-only lease holds nothing
   for (const auto& [resource, chosen] : lease.allocation->instances) {
     rpc::ResourceInstances* instances = reply->add_instances();
     instances->set_resource(resource);
@@ -244,10 +245,15 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   lease.worker->lease_id = lease_id;
   lease.worker->lease_holder = lease.holder;
   ++total_granted_;
+  if (lease.spec.placement_only()) {
+    Release(lease);
+    Changed();
+  }
   if (lease.done) {
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
   }
+  if (lease.spec.placement_only()) Dispatch();
 }
 
 void LeaseManager::Release(Lease& lease) {
@@ -335,7 +341,8 @@ absl::Status LeaseManager::SetBlocked(const WorkerId& worker_id, bool blocked) {
     return absl::FailedPreconditionError("worker " + worker_id.Hex() + " holds no lease");
   }
   Lease& lease = *it->second;
-  if (lease.lent == blocked) return absl::OkStatus();
+  // A placement-only lease holds no CPU to lend.
+  if (lease.lent == blocked || !lease.allocation) return absl::OkStatus();
   ResourceSet cpu;
   cpu.Set(kCpu, lease.allocation->resources.Get(kCpu));
   int count = static_cast<int>(cpu.Get(kCpu).Ceil());
