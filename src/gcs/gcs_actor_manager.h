@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/core_worker.grpc.pb.h"
 #include "src/common/id.h"
