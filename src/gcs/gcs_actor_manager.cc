@@ -145,10 +145,12 @@ void GcsActorManager::HandleKillActor(const rpc::KillActorRequest& request, rpc:
     }
     return MarkDead(*actor, cause, message);
   }
-  // Kill(false): end the process; its reported death restarts it while the budget allows.
-  actor->kill_cause = cause;
-  actor->kill_message = message;
+  // Kill(false): end the process and restart while the budget allows (the raylet does not
+  // report a death it was asked for).
+  WorkerId worker = actor->worker;
   ReleaseWorker(*actor, message);
+  OnProcessDied(*actor, cause, message);
+  KillOwnedBy(worker, "the actor's owner, an actor, was killed");
 }
 
 // ---- scheduling ----
@@ -306,11 +308,6 @@ void GcsActorManager::OnCreated(const ActorId& id, uint64_t generation, absl::St
 void GcsActorManager::OnProcessDied(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message) {
   if (actor.info.state() == rpc::ActorInfo::DEAD) return;
   by_worker_.erase(actor.worker);
-  if (actor.kill_cause != rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED) {
-    cause = std::exchange(actor.kill_cause, rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED);
-    std::string why = std::exchange(actor.kill_message, std::string());
-    if (!CanRestart(actor.info)) return MarkDead(actor, cause, why);
-  }
   if (!CanRestart(actor.info)) return MarkDead(actor, cause, message);
   actor.info.set_num_restarts(actor.info.num_restarts() + 1);
   actor.info.set_state(rpc::ActorInfo::RESTARTING);
@@ -338,6 +335,8 @@ void GcsActorManager::MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, c
   }
   spdlog::info("actor {} is dead ({}): {}", id.ShortHex(), rpc::ActorInfo::DeathCause_Name(cause), message);
   Changed(actor);
+  // Its process is ended here, and the raylet does not report a death it was asked for.
+  KillOwnedBy(actor.worker, "the actor's owner, an actor, is dead");
 }
 
 void GcsActorManager::ReleaseWorker(Actor& actor, const std::string& reason) {
@@ -370,17 +369,19 @@ void GcsActorManager::OnWorkerDeath(const rpc::WorkerDeath& death) {
                     absl::StrCat("the actor's process (pid ", death.pid(), ") died: ", death.detail()));
     }
   }
+  KillOwnedBy(*worker, absl::StrCat("the actor's owner (pid ", death.pid(), ") died: ", death.detail()));
+}
+
+void GcsActorManager::KillOwnedBy(const WorkerId& owner, const std::string& message) {
+  if (owner.IsNil()) return;
   std::vector<ActorId> owned;
   for (const auto& [id, actor] : actors_) {
-    if (actor.info.owner().worker_id() == death.worker_id() && !actor.info.detached() &&
+    if (actor.info.owner().worker_id() == owner.Binary() && !actor.info.detached() &&
         actor.info.state() != rpc::ActorInfo::DEAD) {
       owned.push_back(id);
     }
   }
-  for (const ActorId& id : owned) {
-    MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED,
-             absl::StrCat("the actor's owner (pid ", death.pid(), ") died: ", death.detail()));
-  }
+  for (const ActorId& id : owned) MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED, message);
 }
 
 void GcsActorManager::OnNodeDead(const NodeId& node_id) {

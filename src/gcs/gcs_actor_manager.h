@@ -78,9 +78,6 @@ class GcsActorManager final : public ActorHandler {
     std::shared_ptr<raylet::RayletClient> raylet;
     NodeId node;
     WorkerId worker;
-    // Why the worker is being killed (KillActor), for when its death is reported.
-    rpc::ActorInfo::DeathCause kill_cause = rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED;
-    std::string kill_message;
     std::vector<std::shared_ptr<Poll>> polls;
   };
   using WorkerClient = rpc::GrpcClient<rpc::CoreWorkerService>;
@@ -95,6 +92,8 @@ class GcsActorManager final : public ActorHandler {
   // The actor's process is gone: restart while the budget allows, else DEAD.
   void OnProcessDied(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
   void MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
+  // The non-detached actors `owner` created die with it.
+  void KillOwnedBy(const WorkerId& owner, const std::string& message);
   // Ends the lease the actor holds or waits for, killing its worker.
   void ReleaseWorker(Actor& actor, const std::string& reason);
   void RetryLater(const ActorId& id, uint64_t generation);
