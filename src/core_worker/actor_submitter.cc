@@ -166,6 +166,23 @@ void ActorSubmitter::OnActorInfo(const ActorId& id, absl::StatusOr<rpc::GetActor
   Report(failed);
 }
 
+void ActorSubmitter::NoteActorInfo(const rpc::ActorInfo& info) {
+  auto id = ActorId::FromBinary(info.actor_id());
+  if (!id.ok()) return;
+  Failed failed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    ActorState& actor = actors_[*id];
+    actor.id = *id;
+    if (actor.known && info.version() < actor.info.version()) return;
+    actor.info = info;
+    actor.known = true;
+    ApplyStateLocked(actor, failed);
+  }
+  Report(failed);
+}
+
 void ActorSubmitter::ApplyStateLocked(ActorState& actor, Failed& failed) {
   const rpc::ActorInfo& info = actor.info;
   if (info.state() == rpc::ActorInfo::DEAD) {

@@ -112,8 +112,16 @@ absl::Status CoreWorker::KillActor(const ActorId& actor, bool no_restart) {
   request.set_message(no_restart ? "ActorHandle::Kill() was called" : "ActorHandle::Kill(false) was called");
   rpc::CallOptions call;
   call.retry = true;
-  auto reply = gcs_->client().CallSync(&GcsStub::async::KillActor, request, call);
-  return reply.ok() ? absl::OkStatus() : reply.status();
+  ORRERY_RETURN_IF_ERROR(gcs_->client().CallSync(&GcsStub::async::KillActor, request, call).status());
+  if (no_restart) {
+    // Calls made from here on fail at once, not on the process still ending.
+    rpc::GetActorInfoRequest get;
+    get.set_actor_id(actor.Binary());
+    get.set_after_version(-1);
+    auto info = gcs_->client().CallSync(&GcsStub::async::GetActorInfo, get, call);
+    if (info.ok() && info->found()) actor_submitter_->NoteActorInfo(info->actor());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<ActorId>> CoreWorker::GetNamedActor(const std::string& name,

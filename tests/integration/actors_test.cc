@@ -351,7 +351,7 @@ TEST_F(Actors, AnActorNeedingWhatNoNodeHasStaysPending) {
 int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
-  setenv("ORRERY_TESTING_CUT_ACTOR_STREAM_EVERY", "2500", 1);
+  setenv("ORRERY_TESTING_CUT_ACTOR_STREAM_EVERY", "2500", /*overwrite=*/0);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
