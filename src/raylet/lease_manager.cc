@@ -172,6 +172,7 @@ WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
   key.runtime_env_hash = lease.spec.runtime_env_hash();
   key.is_actor = lease.spec.is_actor_worker();
   std::vector<std::string> names;
+  if (!lease.allocation) return key;  // a placement-only lease: no GPUs
   for (int index : lease.allocation->InstanceIds(kGpu)) {
     names.push_back(static_cast<size_t>(index) < options_.gpu_names.size() ? options_.gpu_names[index]
                                                                             : std::to_string(index));
@@ -213,6 +214,9 @@ void LeaseManager::Dispatch() {
       continue;
     }
     lease.allocation = std::move(allocation);
+    // Placed where the resources are free now, it holds nothing while its worker starts or
+    // after (an actor that names no resources), so many start at once.
+    if (lease.spec.placement_only()) Release(lease);
     lease.state = Lease::State::kDispatched;
     changed = true;
     pool_.PopWorker(KeyFor(lease), [this, id](absl::StatusOr<std::shared_ptr<Worker>> worker) {
@@ -245,15 +249,10 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   lease.worker->lease_id = lease_id;
   lease.worker->lease_holder = lease.holder;
   ++total_granted_;
-  if (lease.spec.placement_only()) {
-    Release(lease);
-    Changed();
-  }
   if (lease.done) {
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
   }
-  if (lease.spec.placement_only()) Dispatch();
 }
 
 void LeaseManager::Release(Lease& lease) {
