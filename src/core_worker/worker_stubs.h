@@ -1,5 +1,7 @@
 // WorkerStubs: one channel and stub per worker address (HOST:PORT), made on first use and kept,
-// for the submitters that open task streams to workers. Not thread-safe: the owner guards it.
+// for the submitters that open task streams to workers. A new worker on the port of a dead one
+// gets a new channel (the old one may be backing off after its peer vanished); streams opened
+// on the old stub keep their own reference to its channel. Not thread-safe: the owner guards it.
 #pragma once
 
 #include <memory>
@@ -19,19 +21,23 @@ class WorkerStubs {
 
   rpc::CoreWorkerService::Stub* For(const rpc::WorkerAddress& address) {
     std::string target = absl::StrCat(address.ip(), ":", address.port());
-    auto& entry = stubs_[target];
-    if (entry.second == nullptr) {
-      entry.first = rpc::MakeChannel(target, options_);
-      entry.second = rpc::CoreWorkerService::NewStub(entry.first);
+    Entry& entry = stubs_[target];
+    if (entry.stub == nullptr || entry.worker_id != address.worker_id()) {
+      entry.worker_id = address.worker_id();
+      entry.channel = rpc::MakeChannel(target, options_);
+      entry.stub = rpc::CoreWorkerService::NewStub(entry.channel);
     }
-    return entry.second.get();
+    return entry.stub.get();
   }
 
  private:
+  struct Entry {
+    std::string worker_id;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<rpc::CoreWorkerService::Stub> stub;
+  };
   const rpc::RpcOptions options_;
-  absl::flat_hash_map<std::string, std::pair<std::shared_ptr<grpc::Channel>,
-                                             std::unique_ptr<rpc::CoreWorkerService::Stub>>>
-      stubs_;
+  absl::flat_hash_map<std::string, Entry> stubs_;
 };
 
 }  // namespace orrery::core

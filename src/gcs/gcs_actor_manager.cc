@@ -251,8 +251,14 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
 
 GcsActorManager::WorkerClient& GcsActorManager::ClientFor(const rpc::WorkerAddress& address) {
   std::string target = absl::StrCat(address.ip(), ":", address.port());
-  auto& client = worker_clients_[target];
+  auto& [worker_id, client] = worker_clients_[target];
+  if (client != nullptr && worker_id != address.worker_id()) {
+    // A new worker on a dead one's port: a fresh channel (the old one may be backing off). The
+    // old client goes later, on the loop, not inside whatever callback brought us here.
+    boost::asio::post(io_, [old = std::shared_ptr<WorkerClient>(std::move(client))] {});
+  }
   if (client == nullptr) {
+    worker_id = address.worker_id();
     client = std::make_unique<WorkerClient>(
         rpc::MakeChannel(target, options_.rpc),
         rpc::ClientOptions{"actor worker at " + target, options_.token, options_.rpc,
@@ -277,6 +283,9 @@ void GcsActorManager::CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply&
   request.set_num_restarts(actor.info.num_restarts());
   rpc::CallOptions call;
   call.timeout_ms = kCreateTimeoutMs;
+  // The worker has just registered, so it is up; a connection attempt that fails under load
+  // is tried again rather than taken for its death (a real death is reported by its raylet).
+  call.wait_for_ready = true;
   uint64_t generation = actor.generation;
   ClientFor(grant.worker())
       .Call(&rpc::CoreWorkerService::Stub::async::CreateActor, request, call,

@@ -115,7 +115,8 @@ class GcsActorManager final : public ActorHandler {
   // (namespace, name) -> the actor holding the name.
   absl::flat_hash_map<std::pair<std::string, std::string>, ActorId> names_;
   absl::flat_hash_map<WorkerId, ActorId> by_worker_;
-  absl::flat_hash_map<std::string, std::unique_ptr<WorkerClient>> worker_clients_;
+  // By HOST:PORT: the worker there (its id) and a client for it.
+  absl::flat_hash_map<std::string, std::pair<std::string, std::unique_ptr<WorkerClient>>> worker_clients_;
   bool stopped_ = false;
 };
 
