@@ -166,17 +166,20 @@ void ActorSubmitter::OnActorInfo(const ActorId& id, absl::StatusOr<rpc::GetActor
   Report(failed);
 }
 
-void ActorSubmitter::NoteActorInfo(const rpc::ActorInfo& info) {
-  auto id = ActorId::FromBinary(info.actor_id());
-  if (!id.ok()) return;
+void ActorSubmitter::NoteKilled(const ActorId& id, const std::string& message) {
   Failed failed;
   {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
-    ActorState& actor = actors_[*id];
-    actor.id = *id;
-    if (actor.known && info.version() < actor.info.version()) return;
-    actor.info = info;
+    ActorState& actor = actors_[id];
+    actor.id = id;
+    if (actor.dead) return;
+    // What the GCS now records, without asking it again.
+    actor.info.set_actor_id(id.Binary());
+    actor.info.set_state(rpc::ActorInfo::DEAD);
+    actor.info.set_death_cause(rpc::ActorInfo::KILLED);
+    actor.info.set_death_message(message);
+    actor.info.set_version(actor.info.version() + 1);
     actor.known = true;
     ApplyStateLocked(actor, failed);
   }

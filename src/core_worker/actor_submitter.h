@@ -55,8 +55,8 @@ class ActorSubmitter : public std::enable_shared_from_this<ActorSubmitter> {
   // actor is known dead.
   bool Enqueue(const ActorId& actor, std::shared_ptr<rpc::TaskSpec> task);
   void Ready(const ActorId& actor, int64_t sequence_number);
-  // News of the actor learned outside the polls (this process just killed it, say).
-  void NoteActorInfo(const rpc::ActorInfo& info);
+  // This process killed the actor for good (the GCS confirmed): calls fail from now on.
+  void NoteKilled(const ActorId& actor, const std::string& message);
   // Fails what is unanswered and ends the streams.
   void Stop();
 

@@ -113,14 +113,8 @@ absl::Status CoreWorker::KillActor(const ActorId& actor, bool no_restart) {
   rpc::CallOptions call;
   call.retry = true;
   ORRERY_RETURN_IF_ERROR(gcs_->client().CallSync(&GcsStub::async::KillActor, request, call).status());
-  if (no_restart) {
-    // Calls made from here on fail at once, not on the process still ending.
-    rpc::GetActorInfoRequest get;
-    get.set_actor_id(actor.Binary());
-    get.set_after_version(-1);
-    auto info = gcs_->client().CallSync(&GcsStub::async::GetActorInfo, get, call);
-    if (info.ok() && info->found()) actor_submitter_->NoteActorInfo(info->actor());
-  }
+  // Calls made from here on fail at once, not on the process still ending.
+  if (no_restart) actor_submitter_->NoteKilled(actor, request.message());
   return absl::OkStatus();
 }
 
