@@ -7,18 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "actor_bench.h"
 #include "grpc_floor.h"
 #include "object_store_bench.h"
 #include "orrery/api.h"
+#include "rate.h"
 
 namespace {
 
 int NoOp() { return 0; }
 ORRERY_REMOTE(NoOp);
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+using orrery::bench::Clock;
+using orrery::bench::Seconds;
 
 void Report(const std::string& name, double value, const std::string& unit) {
   std::printf("{\"name\": \"%s\", \"value\": %.1f, \"unit\": \"%s\"}\n", name.c_str(), value, unit.c_str());
@@ -28,13 +29,7 @@ void Report(const std::string& name, double value, const std::string& unit) {
 // Runs `body` (which does `ops` operations) `repeats` times; reports the best rate.
 template <typename Body>
 void Rate(const std::string& name, int ops, int repeats, Body body) {
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    auto start = Clock::now();
-    body();
-    best = std::max(best, ops / Seconds(Clock::now() - start));
-  }
-  Report(name, best, "ops/s");
+  Report(name, orrery::bench::BestRate(ops, repeats, body), "ops/s");
 }
 
 }  // namespace
@@ -85,6 +80,7 @@ int main(int argc, char** argv) {
     Report("task_roundtrip_p50_us", micros[micros.size() / 2], "us");
     Report("task_roundtrip_p99_us", micros[micros.size() * 99 / 100], "us");
   }
+  orrery::bench::MeasureActors(Report);
   orrery::bench::MeasureLargeObjects(Report);
   orrery::Shutdown();
 

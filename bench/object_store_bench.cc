@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "orrery/api.h"
+#include "rate.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+using orrery::bench::BestRate;
+using orrery::bench::Clock;
+using orrery::bench::Seconds;
 
 // Ray's large value: np.zeros(100 * 1024 * 1024, int64), 800 MiB, counted as 0.8 GB.
 constexpr size_t kLargeCount = 100 * 1024 * 1024;
@@ -26,17 +28,6 @@ int PutTenTimes() {
 }
 ORRERY_REMOTE(PutTenTimes);
 
-// Best of `repeats` runs of `body`, as GB/s for `gb` gigabytes each.
-template <typename Body>
-double BestRate(double gb, int repeats, Body body) {
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    auto start = Clock::now();
-    body();
-    best = std::max(best, gb / Seconds(Clock::now() - start));
-  }
-  return best;
-}
 
 }  // namespace
 

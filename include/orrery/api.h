@@ -23,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "orrery/actor.h"
 #include "orrery/config.h"
 #include "orrery/errors.h"
 #include "orrery/export.h"

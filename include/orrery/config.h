@@ -11,6 +11,10 @@
 
 namespace orrery {
 
+/// How long an actor lives. NON_DETACHED: until its handles are gone, or its owner (the
+/// process that created it) dies. DETACHED: until it is killed, or exits, or the cluster stops.
+enum class ActorLifetime { NON_DETACHED, DETACHED };
+
 struct Config {
   /// HOST:PORT of the cluster's GCS. Empty: ORRERY_ADDRESS, else Init() starts a local cluster
   /// (a head on this host, with free ports) and Shutdown() stops it.
@@ -25,6 +29,8 @@ struct Config {
   std::vector<std::string> code_search_path;
   /// Extra `orrery start` flags for a local cluster Init() starts, e.g. {"--num-cpus", "2"}.
   std::vector<std::string> head_args;
+  /// The lifetime of the job's actors that do not set one (ActorCreator::SetLifetime).
+  ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
   /// The job's namespace. Empty: a random one.
   std::string job_namespace;
   /// Root of sessions on this host. Empty: ORRERY_TEMP_DIR, else /tmp/orrery.

@@ -64,6 +64,15 @@ class ORRERY_EXPORT WorkerCrashedError : public OrreryException {
   using OrreryException::OrreryException;
 };
 
+/// The actor died for good, so a call to it cannot run (ray::internal::RayActorException).
+/// Raised by Get of the result of a call to an actor that was killed, exited (ExitActor()),
+/// whose factory or constructor threw, or whose process, node or owner died, with no restarts
+/// left. The message says which, and why.
+class ORRERY_EXPORT ActorDiedError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
 /// The object's value is gone and cannot be recovered (ray::internal::UnreconstructableException).
 class ORRERY_EXPORT ObjectLostError : public OrreryException {
  public:

@@ -15,18 +15,21 @@
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "orrery/errors.h"
 #include "orrery/internal/function_registry.h"
 #include "orrery/internal/runtime.h"
 #include "orrery/object_ref.h"
 
-/// Registers remote functions, at namespace scope: ORRERY_REMOTE(Add, Scale, ...).
+/// Registers remote functions, at namespace scope: ORRERY_REMOTE(Add, Scale, ...). Actor
+/// factories (functions returning T*) and methods (&Counter::Add) are registered the same way.
 #define ORRERY_REMOTE(...)                                                                             \
   static const bool ORRERY_INTERNAL_CONCAT(orrery_remote_registration_, __COUNTER__) [[maybe_unused]] = \
       ::orrery::internal::RegisterRemoteFunctions(#__VA_ARGS__, __VA_ARGS__)
 
-/// Picks one overload of a function: ORRERY_FUNC(Scale, double, int).
+/// Picks one overload of a function, factory or method: ORRERY_FUNC(Scale, double, int),
+/// ORRERY_FUNC(Counter::Add, int).
 #define ORRERY_FUNC(f, ...) ::orrery::internal::Overload<__VA_ARGS__>::Of(&f)
 
 namespace orrery {
@@ -63,65 +66,114 @@ TaskArgument MakeArgument(Arg&& arg) {
   return out;
 }
 
+// The arguments of a call to something taking Params, in order (tasks, actor creation and
+// actor methods alike). An ObjectRef<T> given for a parameter of type T is passed by reference.
+template <typename... Params>
+struct ArgumentBuilder {
+  template <typename... Args>
+  static std::vector<TaskArgument> Build(Args&&... args) {
+    static_assert(sizeof...(Args) == sizeof...(Params), "wrong number of arguments for this function");
+    std::vector<TaskArgument> out;
+    out.reserve(sizeof...(Params));
+    (out.push_back(MakeArgument<Params>(std::forward<Args>(args))), ...);
+    return out;
+  }
+};
+
+// The options every remote call takes (a name and resource demands), chainable: each setter
+// returns the caller it belongs to (Derived).
+template <typename Derived>
+class CallOptions {
+ public:
+  /// Names the call.
+  Derived& SetName(std::string name) {
+    name_ = std::move(name);
+    return self();
+  }
+  /// Adds one resource demand (the first value set for a name wins, as in Ray).
+  Derived& SetResource(const std::string& name, double value) {
+    resources_.emplace(name, value);
+    return self();
+  }
+  /// Adds resource demands (as SetResource, for each).
+  Derived& SetResources(const std::unordered_map<std::string, double>& resources) {
+    for (const auto& [name, value] : resources) resources_.emplace(name, value);
+    return self();
+  }
+
+ protected:
+  // A call of `function` with these options and no arguments yet.
+  TaskCall NewCall(const RemoteFunction& function) const {
+    TaskCall call;
+    call.function_name = function.name;
+    call.signature_hash = function.signature_hash;
+    call.name = name_;
+    call.resources = resources_;
+    return call;
+  }
+
+  std::string name_;
+  std::unordered_map<std::string, double> resources_;
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+// The registered function, factory or method `function` (of that kind), or
+// FunctionNotFoundError at once.
+template <typename F>
+const RemoteFunction& FindRegistered(F function, FunctionKind kind) {
+  const RemoteFunction* registered = FunctionRegistry::Instance().FindByKey(KeyOf(function));
+  if (registered != nullptr && registered->kind == kind) return *registered;
+  std::string message =
+      "Function not found. Please use ORRERY_REMOTE (RAY_REMOTE in ray_compat) to register this function.";
+  if (registered != nullptr) {
+    static constexpr const char* kKinds[] = {"a remote function", "an actor factory", "an actor method"};
+    message += " (" + registered->name + " is registered as " + kKinds[static_cast<int>(registered->kind)] + ")";
+  }
+  throw FunctionNotFoundError(message, registered == nullptr ? "" : registered->name);
+}
+
 }  // namespace internal
 
 template <typename F>
 class TaskCaller;
 
-/// What Task(f) returns: options, then Remote(args...).
+/// What Task(f) returns: options (SetName, SetResource, SetResources), then Remote(args...).
 template <typename R, typename... Params>
-class TaskCaller<R (*)(Params...)> {
+class TaskCaller<R (*)(Params...)> : public internal::CallOptions<TaskCaller<R (*)(Params...)>> {
  public:
   using Result = R;
 
   explicit TaskCaller(const internal::RemoteFunction* function) : function_(function) {}
 
-  TaskCaller& SetName(std::string name) {
-    name_ = std::move(name);
-    return *this;
-  }
-  /// Adds one resource demand (the first value set for a name wins, as in Ray).
-  TaskCaller& SetResource(const std::string& name, double value) {
-    resources_.emplace(name, value);
-    return *this;
-  }
-  TaskCaller& SetResources(const std::unordered_map<std::string, double>& resources) {
-    for (const auto& [name, value] : resources) resources_.emplace(name, value);
-    return *this;
-  }
-
   /// Submits the call and returns at once. Without resources set, the task holds {CPU: 1}.
   template <typename... Args>
   ObjectRef<R> Remote(Args&&... args) {
     static_assert(sizeof...(Args) == sizeof...(Params), "wrong number of arguments for this function");
-    internal::ValidateResources(resources_);
-    internal::TaskCall call;
-    call.function_name = function_->name;
-    call.signature_hash = function_->signature_hash;
-    call.name = name_;
-    call.resources = resources_;
-    call.args = {internal::MakeArgument<Params>(std::forward<Args>(args))...};
+    internal::ValidateResources(this->resources_);
+    internal::TaskCall call = this->NewCall(*function_);
+    call.args = internal::ArgumentBuilder<Params...>::Build(std::forward<Args>(args)...);
     std::string id = internal::RequireRuntime().Submit(std::move(call));
     return ObjectRef<R>(internal::AdoptTag{}, std::move(id));
   }
 
  private:
   const internal::RemoteFunction* function_;
-  std::string name_;
-  std::unordered_map<std::string, double> resources_;
 };
 
 /// A caller for a registered remote function; throws FunctionNotFoundError at once for a
 /// function never registered with ORRERY_REMOTE.
 template <typename R, typename... Params>
 TaskCaller<R (*)(Params...)> Task(R (*function)(Params...)) {
-  const internal::RemoteFunction* registered =
-      internal::FunctionRegistry::Instance().FindByKey(internal::KeyOf(function));
-  if (registered == nullptr) {
-    throw FunctionNotFoundError(
-        "Function not found. Please use ORRERY_REMOTE (RAY_REMOTE in ray_compat) to register this function.", "");
-  }
-  return TaskCaller<R (*)(Params...)>(registered);
+  return TaskCaller<R (*)(Params...)>(&internal::FindRegistered(function, internal::FunctionKind::kFunction));
+}
+
+/// An actor method is called through its actor's handle: handle.Task(&Counter::Add).
+template <typename M, typename = std::enable_if_t<std::is_member_function_pointer_v<M>>>
+void Task(M) {
+  static_assert(!std::is_member_function_pointer_v<M>,
+                "orrery::Task takes a free or static function; call an actor method with handle.Task(&Class::Method)");
 }
 
 }  // namespace orrery

@@ -23,6 +23,12 @@ std::vector<ObjectId> ToObjectIds(const std::vector<std::string>& binaries) {
   return ids;
 }
 
+ActorId ToActorId(const std::string& binary) {
+  auto id = ActorId::FromBinary(binary);
+  if (!id.ok()) throw OrreryException("not a valid ActorHandle: " + std::string(id.status().message()));
+  return *id;
+}
+
 }  // namespace
 
 void ClusterRuntime::AddLocalRef(const std::string& object_id) {
@@ -64,6 +70,40 @@ std::string ClusterRuntime::Submit(internal::TaskCall call) {
   if (!id.ok()) ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(id.status()));
   return id->Binary();
 }
+
+internal::ActorHandleIds ClusterRuntime::CreateActor(internal::ActorCreation creation) {
+  std::string name = creation.name;
+  absl::StatusOr<internal::ActorHandleIds> ids = core_.CreateActor(std::move(creation));
+  if (ids.ok()) return *ids;
+  // A large argument the object store could not take fails as a Put would.
+  absl::StatusCode code = ids.status().code();
+  if (code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kOutOfRange) {
+    ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(ids.status()));
+  }
+  throw OrreryException("creating actor " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + ": " +
+                        std::string(ids.status().message()));
+}
+
+std::string ClusterRuntime::SubmitActorTask(const std::string& actor_id, internal::TaskCall call) {
+  absl::StatusOr<ObjectId> id = core_.SubmitActorTask(ToActorId(actor_id), std::move(call));
+  if (!id.ok()) ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(id.status()));
+  return id->Binary();
+}
+
+void ClusterRuntime::KillActor(const std::string& actor_id, bool no_restart) {
+  absl::Status status = core_.KillActor(ToActorId(actor_id), no_restart);
+  if (!status.ok()) throw OrreryException("killing actor " + ToActorId(actor_id).Hex() + ": " + std::string(status.message()));
+}
+
+std::string ClusterRuntime::GetNamedActor(const std::string& name, const std::string& name_space) {
+  auto id = core_.GetNamedActor(name, name_space);
+  if (!id.ok()) throw OrreryException("looking up actor '" + name + "': " + std::string(id.status().message()));
+  return id->has_value() ? (*id)->Binary() : std::string();
+}
+
+std::string ClusterRuntime::Namespace() { return core_.Namespace(); }
+
+int ClusterRuntime::CurrentActorRestarts() { return core_.CurrentActorRestarts(); }
 
 std::string ClusterRuntime::OwnerOf(const std::string& object_id) {
   return core::OwnerBytes(core_.OwnerOf(ToObjectId(object_id)));

@@ -20,6 +20,12 @@ class ClusterRuntime final : public internal::Runtime {
                                                                     int64_t timeout_ms) override;
   std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_objects, int64_t timeout_ms) override;
   std::string Submit(internal::TaskCall call) override;
+  internal::ActorHandleIds CreateActor(internal::ActorCreation creation) override;
+  std::string SubmitActorTask(const std::string& actor_id, internal::TaskCall call) override;
+  void KillActor(const std::string& actor_id, bool no_restart) override;
+  std::string GetNamedActor(const std::string& name, const std::string& name_space) override;
+  std::string Namespace() override;
+  int CurrentActorRestarts() override;
   std::string OwnerOf(const std::string& object_id) override;
   void Borrow(const internal::RefInfo& ref) override;
 

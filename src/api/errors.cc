@@ -22,6 +22,8 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw ObjectTooLargeError(error.message());
     case rpc::ErrorInfo::OBJECT_STORE_FULL:
       throw ObjectStoreFullError(error.message());
+    case rpc::ErrorInfo::ACTOR_DIED:
+      throw ActorDiedError(error.message());
     case rpc::ErrorInfo::OBJECT_LOST:
     default:
       throw ObjectLostError(error.message());

@@ -1,5 +1,6 @@
 #include "src/api/flags.h"
 
+#include "absl/strings/ascii.h"
 #include "orrery/errors.h"
 #include "src/common/config_table.h"
 
@@ -27,10 +28,33 @@ const ConfigTable<Config>& Table() {
   return *table;
 }
 
+// ActorLifetime is an enum the table does not know: read here, before the table sees the rest.
+void TakeLifetimeFlag(Config& config, std::vector<std::string>& args, const std::string& prefix) {
+  const std::string key = prefix + "default_actor_lifetime=";
+  for (auto it = args.begin(); it != args.end();) {
+    if (it->rfind(key, 0) != 0) {
+      ++it;
+      continue;
+    }
+    std::string value = absl::AsciiStrToLower(it->substr(key.size()));
+    if (value == "detached") {
+      config.default_actor_lifetime = ActorLifetime::DETACHED;
+    } else if (value == "non_detached" || value == "non-detached") {
+      config.default_actor_lifetime = ActorLifetime::NON_DETACHED;
+    } else {
+      throw OrreryException("Init: " + key.substr(0, key.size() - 1) + " must be detached or non_detached, got '" +
+                            value + "'");
+    }
+    it = args.erase(it);
+  }
+}
+
 }  // namespace
 
 void ApplyFlags(Config& config, int argc, char** argv, bool accept_ray_flags) {
   std::vector<std::string> args(argv, argv + argc);
+  TakeLifetimeFlag(config, args, "--orrery_");
+  if (accept_ray_flags) TakeLifetimeFlag(config, args, "--ray_");
   absl::Status status = Table().ApplyPrefixedFlags(config, args, "--orrery_");
   if (status.ok() && accept_ray_flags) status = Table().ApplyPrefixedFlags(config, args, "--ray_");
   if (!status.ok()) throw OrreryException("Init: " + std::string(status.message()));

@@ -130,6 +130,8 @@ std::vector<std::string> SelfCommand() {
 
 // How a job's workers learn Config::max_inline_object_bytes (through the job's environment).
 constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
+// And Config::default_actor_lifetime ("1": detached).
+constexpr char kDetachedActorsVariable[] = "ORRERY_DETACHED_ACTORS_BY_DEFAULT";
 
 rpc::JobConfig JobConfigFor(const Config& config) {
   rpc::JobConfig job;
@@ -142,9 +144,11 @@ rpc::JobConfig JobConfigFor(const Config& config) {
     for (const std::string& path : config.code_search_path) job.add_code_search_path(path);
     (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(config.code_search_path, ":");
   }
-  job.set_namespace_(config.job_namespace.empty() ? HexEncode(RandomBytes(8)) : config.job_namespace);
+  job.set_namespace_(config.job_namespace);
   // The job's workers put their large results in the store by the driver's threshold.
   (*job.mutable_env())[kInlineLimitVariable] = std::to_string(config.max_inline_object_bytes);
+  (*job.mutable_env())[kDetachedActorsVariable] =
+      config.default_actor_lifetime == ActorLifetime::DETACHED ? "1" : "0";
   return job;
 }
 
@@ -175,6 +179,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
     throw OrreryException("local mode is not available yet: leave Config.local_mode false to run on a cluster");
   }
   auto session = std::make_unique<Session>();
+  // A job without a namespace gets one of its own.
+  if (config.job_namespace.empty()) config.job_namespace = HexEncode(RandomBytes(8));
   std::string address = config.address.empty() ? Env("ORRERY_ADDRESS") : config.address;
   std::string token;
   std::string node_id_hex;
@@ -222,6 +228,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.rpc = rpc_options;
     options.max_inline_object_bytes = config.max_inline_object_bytes;
     options.object_store_full_wait_ms = config.object_store_full_wait_ms;
+    options.job_namespace = config.job_namespace;
+    options.detached_actors_by_default = config.default_actor_lifetime == ActorLifetime::DETACHED;
     session->core = std::make_unique<core::CoreWorker>(options);
     if (absl::Status status = session->core->Start(); !status.ok()) Fail("starting the driver", status);
 
@@ -298,6 +306,9 @@ void ServeIfWorker() {
   options.token = startup->token;
   if (const char* limit = std::getenv(kInlineLimitVariable); limit != nullptr) {
     options.max_inline_object_bytes = std::strtoll(limit, nullptr, 10);
+  }
+  if (const char* detached = std::getenv(kDetachedActorsVariable); detached != nullptr) {
+    options.detached_actors_by_default = detached[0] == '1';
   }
   // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
   auto* core = new core::CoreWorker(options);

@@ -1,10 +1,12 @@
 // The exported helpers the public templates call: ids in hex, bounded msgpack limits, signature
-// hashes, the argument checks of Task(), Wait() and resources, and the ref collector.
+// hashes, the argument checks of Task(), Wait() and resources, the ref collector, and the
+// actor functions that are not templates.
 #include <cxxabi.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "orrery/api.h"
@@ -58,6 +60,24 @@ std::string IdOfHex(const std::string& hex_id) {
   return id->Binary();
 }
 
+std::string ActorHexOfId(const std::string& binary_id) {
+  if (binary_id.empty()) return "";
+  auto id = ActorId::FromBinary(binary_id);
+  if (!id.ok()) throw OrreryException("not an actor id: " + std::string(id.status().message()));
+  return id->Hex();
+}
+
+std::string ActorIdOfHex(const std::string& hex_id) {
+  if (hex_id.empty()) return "";
+  auto id = ActorId::FromHex(hex_id);
+  if (!id.ok()) throw OrreryException("not an actor id: " + std::string(id.status().message()));
+  return id->Binary();
+}
+
+void RequireActor(const ActorHandleIds& ids) {
+  if (ids.actor_id.empty()) throw OrreryException("the ActorHandle is empty: it refers to no actor");
+}
+
 void ValidateWait(const std::vector<std::string>& ids, int num_objects) {
   if (num_objects <= 0) {
     throw OrreryException("Wait: num_objects must be positive, got " + std::to_string(num_objects));
@@ -109,3 +129,18 @@ std::vector<std::string> SplitRegisteredNames(const char* names) {
 }
 
 }  // namespace orrery::internal
+
+namespace orrery {
+
+std::string GetNamespace() { return internal::RequireRuntime().Namespace(); }
+
+void ExitActor() {
+  if (internal::RequireRuntime().CurrentActorRestarts() < 0) {
+    throw std::logic_error("ExitActor() called outside an actor");
+  }
+  throw internal::ActorExitSignal{};
+}
+
+bool WasCurrentActorRestarted() { return internal::RequireRuntime().CurrentActorRestarts() > 0; }
+
+}  // namespace orrery

@@ -87,11 +87,13 @@ struct LeaseIdTag { static constexpr const char* kName = "LeaseId"; };
 struct ClusterIdTag { static constexpr const char* kName = "ClusterId"; };
 struct TaskIdTag { static constexpr const char* kName = "TaskId"; };
 struct ObjectIdTag { static constexpr const char* kName = "ObjectId"; };
+struct ActorIdTag { static constexpr const char* kName = "ActorId"; };
 
 using NodeId = BaseId<NodeIdTag, 16>;
 using WorkerId = BaseId<WorkerIdTag, 16>;
 using LeaseId = BaseId<LeaseIdTag, 16>;
 using ClusterId = BaseId<ClusterIdTag, 16>;
+using ActorId = BaseId<ActorIdTag, 16>;
 // A task, or a Put (which is named like a task that returns the value).
 using TaskId = BaseId<TaskIdTag, 16>;
 // An object: the id of the task that created it and the index of the return (0 for a Put).

@@ -2,11 +2,25 @@
 
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace orrery {
+
+namespace {
+// Debian's Abseil is built with the Mutex deadlock detector on: it records every lock order in
+// a global graph, a cost on every lock taken. Release builds turn it off (this file is linked
+// into every Orrery process); other builds keep it.
+#ifdef NDEBUG
+[[maybe_unused]] const bool kDeadlockDetectionOff = [] {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return true;
+}();
+#endif
+}  // namespace
 
 std::string LogFilePath(const LoggingOptions& options) {
   std::string name = options.component;

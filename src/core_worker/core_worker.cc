@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "orrery/version.h"
 #include "src/common/log.h"
@@ -80,6 +82,14 @@ absl::Status CoreWorker::Start() {
     ToWire(*ErrorValue(error), &object);
     OnTaskResult(task, std::move(object));
   };
+  ActorSubmitter::Options actor_options = options_.actors;
+  if (const char* every = std::getenv("ORRERY_TESTING_CUT_ACTOR_STREAM_EVERY"); every != nullptr) {
+    actor_options.testing_cut_stream_every = std::strtoll(every, nullptr, 10);
+  }
+  actor_options.cluster_token = options_.token;
+  actor_options.rpc = options_.rpc;
+  actor_submitter_ =
+      std::make_shared<ActorSubmitter>(actor_options, loop_, *gcs_, options_.worker_id, submitter_callbacks);
   submitter_ = std::make_unique<TaskSubmitter>(submitter_options, loop_, address_, options_.job_id, raylet_,
                                                std::move(submitter_callbacks));
 
@@ -96,6 +106,17 @@ absl::Status CoreWorker::Start() {
       // The task's owner owns its result: the object goes when that owner does.
       return shared_->Write(ObjectId::FromBinary(task.return_id()).value_or(ObjectId()), value,
                             WorkerId::FromOptionalBinary(task.owner().worker_id()).value_or(WorkerId()));
+    };
+    hooks.on_actor_exit = [this](const ActorId& actor) {
+      // The GCS records why and ends this process; callers learn it from the GCS.
+      rpc::KillActorRequest request;
+      request.set_actor_id(actor.Binary());
+      request.set_no_restart(true);
+      request.set_cause(rpc::ActorInfo::EXITED);
+      request.set_message("orrery::ExitActor() was called in one of its methods");
+      gcs_->KillActor(request, [](absl::StatusOr<rpc::KillActorReply> reply) {
+        if (!reply.ok()) spdlog::warn("telling the GCS this actor exited: {}", reply.status().message());
+      });
     };
     executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks));
   }
@@ -136,6 +157,7 @@ void CoreWorker::Stop() {
   stopped_ = true;
   if (subscriber_) subscriber_->Stop();
   if (submitter_) submitter_->Stop();
+  if (actor_submitter_) actor_submitter_->Stop();
   if (server_) server_->Shutdown(1000);
   if (owners_) owners_->Stop();
   loop_->Stop();
@@ -190,6 +212,15 @@ void CoreWorker::ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>
 }
 
 void CoreWorker::FreeOwned(const ObjectId& id) {
+  std::optional<std::pair<ActorId, TaskId>> actor;
+  {
+    absl::MutexLock lock(&actors_mu_);
+    if (auto it = actor_handles_.find(id); it != actor_handles_.end()) {
+      actor = it->second;
+      actor_handles_.erase(it);
+    }
+  }
+  if (actor.has_value()) OnActorHandleFreed(actor->first, actor->second);
   Value value = store_.GetIfReady(id);
   if (value != nullptr && value->format == internal::Format::kInStore && shared_ != nullptr) shared_->Delete(id);
   store_.Delete(id);
@@ -303,31 +334,24 @@ rpc::WorkerAddress CoreWorker::OwnerOf(const ObjectId& id) const {
 
 // ---- tasks: the owner's side ----
 
-absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
-  auto resources = ResourceSet::FromDoubles(
-      call.resources.empty() ? std::unordered_map<std::string, double>{{"CPU", 1}} : call.resources);
-  TaskId task_id = task_ids_.Next();
-  ObjectId return_id = ObjectIdOf(task_id, 0);
-  references_->AddOwned(return_id);
-
+absl::StatusOr<std::shared_ptr<rpc::TaskSpec>> CoreWorker::BuildTask(internal::TaskCall& call, const TaskId& task_id,
+                                                                      std::vector<ObjectId>& put_args,
+                                                                      int64_t& inline_bytes) {
   auto task = std::make_shared<rpc::TaskSpec>();
   task->set_task_id(task_id.Binary());
   task->set_job_id(options_.job_id.Binary());
   task->set_function_name(std::move(call.function_name));
   task->set_signature_hash(call.signature_hash);
-  task->set_return_id(return_id.Binary());
   *task->mutable_owner() = address_;
   task->set_name(std::move(call.name));
-  int64_t bytes = 0;
   // Large values go to the object store and the task takes them by reference, like any other.
-  std::vector<ObjectId> put_args;
   for (internal::TaskArgument& arg : call.args) {
     rpc::TaskArg* out = task->add_args();
     if (!arg.is_ref && shared_ != nullptr && shared_->Belongs(arg.value.size())) {
       absl::StatusOr<ObjectId> put = Put(std::move(arg.value));
       if (!put.ok()) {
-        for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
-        references_->RemoveLocalRef(return_id);
+        ReleaseLocalRefs(put_args);
+        put_args.clear();
         return put.status();
       }
       put_args.push_back(*put);
@@ -335,17 +359,39 @@ absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
     } else if (arg.is_ref) {
       out->mutable_ref()->set_object_id(arg.object_id);
     } else {
-      bytes += static_cast<int64_t>(arg.value.payload.size());
+      inline_bytes += static_cast<int64_t>(arg.value.payload.size());
       ToWire(arg.value, out->mutable_value());
     }
   }
+  return task;
+}
+
+void CoreWorker::ReleaseLocalRefs(const std::vector<ObjectId>& ids) {
+  for (const ObjectId& id : ids) references_->RemoveLocalRef(id);
+}
+
+absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
+  auto resources = ResourceSet::FromDoubles(
+      call.resources.empty() ? std::unordered_map<std::string, double>{{"CPU", 1}} : call.resources);
+  TaskId task_id = task_ids_.Next();
+  ObjectId return_id = ObjectIdOf(task_id, 0);
+  references_->AddOwned(return_id);
+  std::vector<ObjectId> put_args;
+  int64_t bytes = 0;
+  auto built = BuildTask(call, task_id, put_args, bytes);
+  if (!built.ok()) {
+    references_->RemoveLocalRef(return_id);
+    return built.status();
+  }
+  std::shared_ptr<rpc::TaskSpec> task = std::move(*built);
+  task->set_return_id(return_id.Binary());
   if (!resources.ok()) {
     rpc::ErrorInfo error;
     error.set_type(rpc::ErrorInfo::TASK_ERROR);
     error.set_function(task->function_name());
     error.set_message(std::string(resources.status().message()));
     store_.Put(return_id, ErrorValue(error));
-    for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
+    ReleaseLocalRefs(put_args);
     return return_id;
   }
 
@@ -353,16 +399,21 @@ absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
   ResourceSet shape = *resources;
   ResolveDependencies(task, [this, task, shape, bytes] { submitter_->Push(std::move(*task), shape, bytes); });
   // The task holds them now.
-  for (const ObjectId& id : put_args) references_->RemoveLocalRef(id);
+  ReleaseLocalRefs(put_args);
   return return_id;
 }
 
 void CoreWorker::ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::function<void()> ready) {
+  auto owned_refs = HoldArguments(*task);
+  AwaitOwned(std::move(task), owned_refs, std::move(ready));
+}
+
+std::vector<std::pair<int, ObjectId>> CoreWorker::HoldArguments(rpc::TaskSpec& task) {
   // The task holds its argument refs, and the refs inside inline values, until it ends.
   std::vector<ObjectId> held;
   std::vector<std::pair<int, ObjectId>> owned_refs;
-  for (int i = 0; i < task->args_size(); ++i) {
-    rpc::TaskArg* arg = task->mutable_args(i);
+  for (int i = 0; i < task.args_size(); ++i) {
+    rpc::TaskArg* arg = task.mutable_args(i);
     if (arg->has_ref()) {
       ObjectId id = ObjectId::FromBinary(arg->ref().object_id()).value();
       held.push_back(id);
@@ -375,19 +426,21 @@ void CoreWorker::ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::f
     }
   }
   references_->AddSubmittedRefs(held);
-  {
-    absl::MutexLock lock(&task_refs_mu_);
-    task_refs_[TaskId::FromBinary(task->task_id()).value()] = std::move(held);
-  }
-  if (owned_refs.empty()) return ready();
+  absl::MutexLock lock(&task_refs_mu_);
+  task_refs_[TaskId::FromBinary(task.task_id()).value()] = std::move(held);
+  return owned_refs;
+}
 
+void CoreWorker::AwaitOwned(std::shared_ptr<rpc::TaskSpec> task,
+                            const std::vector<std::pair<int, ObjectId>>& owned_refs, std::function<void()> ready) {
+  if (owned_refs.empty()) return ready();
   // Owned arguments: wait until each exists, then pass small plain values inline (the worker
   // need not call back) and the rest by reference.
   auto remaining = std::make_shared<std::atomic<int>>(static_cast<int>(owned_refs.size()));
   auto shared_ready = std::make_shared<std::function<void()>>(std::move(ready));
   for (const auto& [index, id] : owned_refs) {
     int i = index;
-    store_.OnReady(id, [this, task, i, remaining, shared_ready](const Value& value) {
+    store_.OnReady(id, [task, i, remaining, shared_ready](const Value& value) {
       if (value->contained_refs.empty() && value->format != internal::Format::kError &&
           value->format != internal::Format::kInStore) {
         ToWire(*value, task->mutable_args(i)->mutable_value());

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "orrery/internal/runtime.h"
 #include "src/common/event_loop.h"
+#include "src/core_worker/actor_submitter.h"
 #include "src/core_worker/id_generator.h"
 #include "src/core_worker/memory_store.h"
 #include "src/core_worker/object_fetcher.h"
@@ -48,6 +50,11 @@ struct CoreWorkerOptions {
   int64_t max_inline_object_bytes = 100 << 10;
   // How long a Put (or a large result) waits for room in a full object store before failing.
   int64_t object_store_full_wait_ms = 10'000;
+  // The job's namespace (a driver knows it; a worker asks the GCS when first needed).
+  std::string job_namespace;
+  // Actors created without a lifetime of their own are detached (the job's default).
+  bool detached_actors_by_default = false;
+  ActorSubmitter::Options actors;
   rpc::RpcOptions rpc;
 };
 
@@ -73,6 +80,14 @@ class CoreWorker {
   std::vector<bool> Wait(const std::vector<ObjectId>& ids, int num_objects, int64_t timeout_ms);
   // Errors: a large argument the object store could not take.
   absl::StatusOr<ObjectId> Submit(internal::TaskCall call);
+  // Errors: a name taken in its namespace (ALREADY_EXISTS), resources that are not valid.
+  absl::StatusOr<internal::ActorHandleIds> CreateActor(internal::ActorCreation creation);
+  absl::StatusOr<ObjectId> SubmitActorTask(const ActorId& actor, internal::TaskCall call);
+  absl::Status KillActor(const ActorId& actor, bool no_restart);
+  // The live actor with this name, if any (the namespace empty: the job's).
+  absl::StatusOr<std::optional<ActorId>> GetNamedActor(const std::string& name, const std::string& name_space);
+  std::string Namespace();
+  int CurrentActorRestarts() const { return executor_ == nullptr ? -1 : executor_->actor_restarts(); }
   rpc::WorkerAddress OwnerOf(const ObjectId& id) const;
   void Borrow(const ObjectId& id, const rpc::WorkerAddress& owner);
 
@@ -100,6 +115,18 @@ class CoreWorker {
   // The owner's side of a task's arguments: the ids the task holds until it ends, and owned
   // values inlined. Runs `ready` once every owned argument exists (at once when they all do).
   void ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::function<void()> ready);
+  // ResolveDependencies in two steps: HoldArguments takes the refs (and names their owners)
+  // and returns the owned ones; AwaitOwned runs `ready` once they all exist.
+  std::vector<std::pair<int, ObjectId>> HoldArguments(rpc::TaskSpec& task);
+  void AwaitOwned(std::shared_ptr<rpc::TaskSpec> task, const std::vector<std::pair<int, ObjectId>>& owned_refs,
+                  std::function<void()> ready);
+  // A task spec for `call`, its large values put in the store (their ids in `put_args`, held
+  // for the caller to release once the task holds them) and the inline bytes counted.
+  absl::StatusOr<std::shared_ptr<rpc::TaskSpec>> BuildTask(internal::TaskCall& call, const TaskId& task_id,
+                                                            std::vector<ObjectId>& put_args, int64_t& inline_bytes);
+  void ReleaseLocalRefs(const std::vector<ObjectId>& ids);
+  // The last handle to an unnamed, non-detached actor went away: the actor goes too.
+  void OnActorHandleFreed(const ActorId& actor, const TaskId& creation);
   // The executor's side: every argument's value, fetching those passed by reference.
   std::vector<Value> ResolveArgs(const rpc::TaskSpec& task);
   void SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner, const rpc::WorkerAddress& borrower,
@@ -120,6 +147,7 @@ class CoreWorker {
   std::unique_ptr<OwnerClients> owners_;
   std::unique_ptr<ObjectFetcher> fetcher_;
   std::unique_ptr<TaskSubmitter> submitter_;
+  std::shared_ptr<ActorSubmitter> actor_submitter_;
   std::unique_ptr<TaskExecutor> executor_;
   // Set once registered with the raylet (which names the store's socket).
   std::unique_ptr<SharedMemoryObjects> shared_;
@@ -128,6 +156,10 @@ class CoreWorker {
   // The refs each submitted task holds until it ends (its arguments and what they contain).
   absl::Mutex task_refs_mu_;
   absl::flat_hash_map<TaskId, std::vector<ObjectId>> task_refs_ ABSL_GUARDED_BY(task_refs_mu_);
+  // Handle objects of the actors this process created -> the actor and its creation task.
+  absl::Mutex actors_mu_;
+  absl::flat_hash_map<ObjectId, std::pair<ActorId, TaskId>> actor_handles_ ABSL_GUARDED_BY(actors_mu_);
+  std::string job_namespace_ ABSL_GUARDED_BY(actors_mu_);
   // The task this thread is running (null on drivers and between tasks).
   static thread_local const rpc::TaskSpec* current_task_;
   bool started_ = false;

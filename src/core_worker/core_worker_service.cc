@@ -16,6 +16,10 @@ namespace orrery::core {
 CoreWorkerServiceImpl::CoreWorkerServiceImpl(CoreWorker& core, const std::string& token)
     : core_(core), auth_("core worker", token) {}
 
+CoreWorkerServiceImpl::~CoreWorkerServiceImpl() {
+  if (creation_.joinable()) creation_.join();
+}
+
 bool CoreWorkerServiceImpl::Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor) {
   absl::Status status = auth_.Check(*context);
   if (status.ok()) return false;
@@ -114,6 +118,23 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::UpdateBorrowers(grpc::CallbackS
     }
   }
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServerContext* context,
+                                                             const rpc::CreateActorRequest* request,
+                                                             rpc::CreateActorReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  if (core_.executor_ == nullptr || creation_.joinable()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 core_.executor_ == nullptr ? "a driver holds no actor" : "this worker holds an actor"));
+    return reactor;
+  }
+  creation_ = std::thread([this, request, reply, reactor] {
+    *reply = core_.executor_->CreateActor(*request);
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

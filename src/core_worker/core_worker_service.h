@@ -3,6 +3,8 @@
 // methods use the callback API and never block.
 #pragma once
 
+#include <thread>
+
 #include "absl/synchronization/notification.h"
 #include "orrery/core_worker.grpc.pb.h"
 #include "src/rpc/auth.h"
@@ -13,12 +15,13 @@ class CoreWorker;
 
 using MixedCoreWorkerService = rpc::CoreWorkerService::WithCallbackMethod_Exit<
     rpc::CoreWorkerService::WithCallbackMethod_GetWorkerInfo<rpc::CoreWorkerService::WithCallbackMethod_GetObject<
-        rpc::CoreWorkerService::WithCallbackMethod_UpdateBorrowers<
-            rpc::CoreWorkerService::WithCallbackMethod_PublishLogs<rpc::CoreWorkerService::Service>>>>>;
+        rpc::CoreWorkerService::WithCallbackMethod_UpdateBorrowers<rpc::CoreWorkerService::WithCallbackMethod_PublishLogs<
+            rpc::CoreWorkerService::WithCallbackMethod_CreateActor<rpc::CoreWorkerService::Service>>>>>>;
 
 class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  public:
   CoreWorkerServiceImpl(CoreWorker& core, const std::string& token);
+  ~CoreWorkerServiceImpl() override;
 
   void WaitForExit() { exit_requested_.WaitForNotification(); }
 
@@ -33,6 +36,9 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   grpc::ServerUnaryReactor* UpdateBorrowers(grpc::CallbackServerContext* context,
                                             const rpc::UpdateBorrowersRequest* request,
                                             rpc::UpdateBorrowersReply* reply) override;
+  // Runs the actor's factory on a thread of its own (it may take long, or Get objects).
+  grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext* context, const rpc::CreateActorRequest* request,
+                                        rpc::CreateActorReply* reply) override;
   grpc::ServerUnaryReactor* PublishLogs(grpc::CallbackServerContext* context, const rpc::PublishLogsRequest* request,
                                         rpc::PublishLogsReply* reply) override;
 
@@ -43,6 +49,7 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   CoreWorker& core_;
   const rpc::TokenAuthenticator auth_;
   absl::Notification exit_requested_;
+  std::thread creation_;
 };
 
 }  // namespace orrery::core

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "orrery/internal/function_registry.h"
+#include "orrery/internal/runtime.h"
+#include "boost/asio/post.hpp"
 #include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/object_conversion.h"
 
@@ -31,23 +33,199 @@ std::string CurrentExceptionTypeName() {
 TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks)
     : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)) {}
 
+TaskExecutor::~TaskExecutor() {
+  if (pool_ != nullptr) pool_->join();
+}
+
+// The stream's writes, shared by the stream's thread and the pool's (one write at a time); the
+// stream's thread waits for the pool's calls before it returns (the stream ends with it).
+class TaskExecutor::StreamWriter {
+ public:
+  explicit StreamWriter(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) : stream_(stream) {}
+
+  bool Write(const rpc::ResultBatch& results) {
+    absl::MutexLock lock(&mu_);
+    return stream_->Write(results);
+  }
+  void Started() {
+    absl::MutexLock lock(&mu_);
+    ++running_;
+  }
+  void Finished() {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+  void WaitForPool() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* running) { return *running == 0; }, &running_));
+  }
+
+ private:
+  grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream_;
+  absl::Mutex mu_;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) {
+  StreamWriter writer(stream);
+  // An actor stream carries one caller's calls.
+  std::string caller;
   rpc::TaskBatch batch;
-  while (stream->Read(&batch)) {
+  bool open = true;
+  while (open && stream->Read(&batch)) {
     rpc::ResultBatch results;
     auto last_write = std::chrono::steady_clock::now();
     for (const rpc::TaskSpec& task : batch.tasks()) {
-      *results.add_results() = Execute(task);
+      if (task.actor_id().empty()) {
+        *results.add_results() = Execute(task);
+      } else {
+        caller = task.caller_id();
+        RunActorCall(task, batch.received_below(), writer, results);
+      }
       auto now = std::chrono::steady_clock::now();
-      if (now - last_write > kMaxResultDelay) {
-        if (!stream->Write(results)) return;
+      if (results.results_size() > 0 && now - last_write > kMaxResultDelay) {
+        if (!writer.Write(results)) open = false;
         results.Clear();
         last_write = now;
+        ReportExitIfPending();
+        if (!open) break;
       }
     }
-    if (results.results_size() > 0 && !stream->Write(results)) return;
+    if (open && results.results_size() > 0 && !writer.Write(results)) open = false;
+    ReportExitIfPending();
+    if (!caller.empty()) Forget(caller, batch.received_below());
     batch.Clear();
   }
+  writer.WaitForPool();
+}
+
+// ---- actors ----
+
+rpc::CreateActorReply TaskExecutor::CreateActor(const rpc::CreateActorRequest& request) {
+  const rpc::TaskSpec& creation = request.creation();
+  rpc::CreateActorReply reply;
+  auto fail = [&](rpc::ErrorInfo error) {
+    reply.set_failed(true);
+    *reply.mutable_error() = std::move(error);
+    return reply;
+  };
+  if (instance_.load() != nullptr) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
+    error.set_message("this worker holds an actor already");
+    return fail(std::move(error));
+  }
+  const internal::RemoteFunction* factory = internal::FunctionRegistry::Instance().Find(creation.function_name());
+  if (factory == nullptr || factory->signature_hash != creation.signature_hash() ||
+      factory->kind != internal::FunctionKind::kActorFactory) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::FUNCTION_NOT_FOUND);
+    error.set_function(creation.function_name());
+    error.set_message(absl::StrCat("actor factory ", creation.function_name(),
+                                   factory == nullptr ? " is not registered in the actor's worker"
+                                                      : " is registered in the actor's worker with another signature",
+                                   " (pid ", getpid(), ")"));
+    return fail(std::move(error));
+  }
+  actor_id_ = ActorId::FromOptionalBinary(creation.actor_id()).value_or(ActorId());
+  actor_restarts_ = request.num_restarts();
+  std::vector<Value> args = hooks_.resolve_args(creation);
+  for (const Value& arg : args) {
+    rpc::ErrorInfo upstream;
+    if (IsError(*arg, &upstream)) return fail(std::move(upstream));
+  }
+  hooks_.set_current_task(&creation);
+  void* instance = nullptr;
+  try {
+    instance = factory->create(args);
+  } catch (const std::exception& e) {
+    hooks_.set_current_task(nullptr);
+    return fail(TaskError(creation, CurrentExceptionTypeName(), e.what()));
+  } catch (...) {
+    hooks_.set_current_task(nullptr);
+    return fail(TaskError(creation, CurrentExceptionTypeName(), ""));
+  }
+  hooks_.set_current_task(nullptr);
+  max_concurrency_ = std::max(1, request.max_concurrency());
+  if (max_concurrency_ > 1) pool_ = std::make_unique<boost::asio::thread_pool>(max_concurrency_);
+  instance_ = instance;
+  return reply;
+}
+
+void TaskExecutor::RunActorCall(const rpc::TaskSpec& task, int64_t received_below, StreamWriter& writer,
+                                rpc::ResultBatch& results) {
+  int64_t sequence = task.sequence_number();
+  {
+    absl::MutexLock lock(&callers_mu_);
+    Caller& caller = callers_[task.caller_id()];
+    if (!caller.seen) {
+      // A caller new to this process starts at its first unanswered call.
+      caller.seen = true;
+      caller.next = received_below;
+    }
+    if (sequence < caller.next) {
+      // Resent after a cut connection: answer from the cache (once the run in progress ends).
+      while (caller.running.contains(sequence)) caller_changed_.Wait(&callers_mu_);
+      auto it = caller.done.find(sequence);
+      if (it != caller.done.end()) *results.add_results() = it->second;
+      return;
+    }
+    caller.next = sequence + 1;
+    caller.running.insert(sequence);
+  }
+  auto finish = [this, caller_id = task.caller_id(), sequence](const rpc::TaskResult& result) {
+    absl::MutexLock lock(&callers_mu_);
+    Caller& caller = callers_[caller_id];
+    caller.running.erase(sequence);
+    caller.done[sequence] = result;
+    caller_changed_.SignalAll();
+  };
+  if (pool_ == nullptr) {
+    rpc::TaskResult result;
+    {
+      absl::MutexLock lock(&actor_mu_);
+      result = ExecuteActorCall(task);
+    }
+    finish(result);
+    *results.add_results() = std::move(result);
+    return;
+  }
+  writer.Started();
+  boost::asio::post(*pool_, [this, task, &writer, finish] {
+    rpc::TaskResult result = ExecuteActorCall(task);
+    finish(result);
+    rpc::ResultBatch single;
+    *single.add_results() = std::move(result);
+    writer.Write(single);
+    ReportExitIfPending();
+    writer.Finished();
+  });
+}
+
+rpc::TaskResult TaskExecutor::ExecuteActorCall(const rpc::TaskSpec& task) {
+  if (exited_.load()) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
+    error.set_function(task.function_name());
+    error.set_message(absl::StrCat("ray::internal::RayActorException: actor ", actor_id_.Hex(),
+                                   " is dead: it exited (orrery::ExitActor)"));
+    return Failed(task, std::move(error));
+  }
+  return Execute(task);
+}
+
+void TaskExecutor::Forget(const std::string& caller_id, int64_t received_below) {
+  absl::MutexLock lock(&callers_mu_);
+  auto it = callers_.find(caller_id);
+  if (it == callers_.end()) return;
+  auto& done = it->second.done;
+  done.erase(done.begin(), done.lower_bound(received_below));
+}
+
+void TaskExecutor::ReportExitIfPending() {
+  if (!exited_.load() || exit_reported_.exchange(true)) return;
+  if (hooks_.on_actor_exit) hooks_.on_actor_exit(actor_id_);
 }
 
 rpc::ErrorInfo TaskExecutor::TaskError(const rpc::TaskSpec& task, const std::string& type,
@@ -61,23 +239,41 @@ rpc::ErrorInfo TaskExecutor::TaskError(const rpc::TaskSpec& task, const std::str
   return error;
 }
 
+rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const {
+  rpc::TaskResult result;
+  result.set_task_id(task.task_id());
+  result.set_attempt(task.attempt());
+  result.set_sequence_number(task.sequence_number());
+  // An error that happened here says where; one passed on from an argument keeps its origin.
+  if (error.node_id().empty()) {
+    error.set_node_id(node_id_.Binary());
+    error.set_worker_id(worker_id_.Binary());
+    error.set_pid(getpid());
+  }
+  ToWire(*ErrorValue(error), result.mutable_value());
+  return result;
+}
+
 rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
   result.set_attempt(task.attempt());
-  auto fail = [&](rpc::ErrorInfo error) {
-    // An error that happened here says where; one passed on from an argument keeps its origin.
-    if (error.node_id().empty()) {
-      error.set_node_id(node_id_.Binary());
-      error.set_worker_id(worker_id_.Binary());
-      error.set_pid(getpid());
-    }
-    ToWire(*ErrorValue(error), result.mutable_value());
-    return result;
-  };
+  result.set_sequence_number(task.sequence_number());
+  auto fail = [&](rpc::ErrorInfo error) { return Failed(task, std::move(error)); };
 
+  bool actor_call = !task.actor_id().empty();
+  void* instance = instance_.load();
+  if (actor_call && instance == nullptr) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
+    error.set_function(task.function_name());
+    error.set_message(absl::StrCat("the worker (pid ", getpid(), ") that received a call of ", task.function_name(),
+                                   " holds no actor"));
+    return fail(std::move(error));
+  }
   const internal::RemoteFunction* function = internal::FunctionRegistry::Instance().Find(task.function_name());
-  if (function == nullptr || function->signature_hash != task.signature_hash()) {
+  auto expected = actor_call ? internal::FunctionKind::kActorMethod : internal::FunctionKind::kFunction;
+  if (function == nullptr || function->signature_hash != task.signature_hash() || function->kind != expected) {
     rpc::ErrorInfo error;
     error.set_type(rpc::ErrorInfo::FUNCTION_NOT_FOUND);
     error.set_function(task.function_name());
@@ -99,7 +295,16 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
   hooks_.set_current_task(&task);
   internal::SerializedValue value;
   try {
-    value = function->invoke(args);
+    value = actor_call ? function->invoke_method(instance, args) : function->invoke(args);
+  } catch (const internal::ActorExitSignal&) {
+    hooks_.set_current_task(nullptr);
+    exited_ = true;
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
+    error.set_function(task.function_name());
+    error.set_message(absl::StrCat("ray::internal::RayActorException: actor ", actor_id_.Hex(),
+                                   " is dead: it exited (orrery::ExitActor) in ", task.function_name()));
+    return fail(std::move(error));
   } catch (const internal::ArgumentError& e) {
     hooks_.set_current_task(nullptr);
     return fail(TaskError(task, "orrery::ArgumentError", e.what()));

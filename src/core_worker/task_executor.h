@@ -2,11 +2,23 @@
 // (the synchronous streaming API), never on a callback thread: it reads a batch, runs each task
 // in order, and writes results back — all results so far in one write, sooner when a task took
 // long. A task's failure is its result (a stored error); the worker lives on.
+// An actor's worker also holds the actor (CreateActor runs its factory) and runs the calls of
+// every caller's stream: a caller's calls run in its sequence order, one at a time across all
+// callers (or up to max_concurrency at once on a thread pool); a call resent after a cut
+// connection is answered from a cache of results the caller has not yet acknowledged.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/thread_pool.hpp"
 
 #include "absl/status/statusor.h"
 #include "grpcpp/support/sync_stream.h"
@@ -31,20 +43,61 @@ class TaskExecutor {
     // returns its marker; null when the result is small enough to go inline.
     std::function<absl::StatusOr<Value>(const rpc::TaskSpec& task, const internal::SerializedValue& value)>
         store_result;
+    // The actor ended itself (ExitActor in a method), after that call's result was written.
+    std::function<void(const ActorId&)> on_actor_exit;
   };
 
   TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks);
+  ~TaskExecutor();
 
   void Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream);
-  // Runs one task; never throws.
+  // Runs one task (a function, or a method of the actor held here); never throws.
   rpc::TaskResult Execute(const rpc::TaskSpec& task);
+  // Makes this worker the actor: runs its factory (blocking). Once only.
+  rpc::CreateActorReply CreateActor(const rpc::CreateActorRequest& request);
+  // How many times the actor held here was restarted; -1 when this worker holds none.
+  int actor_restarts() const { return actor_restarts_.load(); }
 
  private:
+  class StreamWriter;
+  struct Caller {
+    bool seen = false;
+    // The next sequence number to run.
+    int64_t next = 0;
+    // Results not yet acknowledged by the caller, and calls running now.
+    std::map<int64_t, rpc::TaskResult> done;
+    absl::flat_hash_set<int64_t> running;
+  };
+
+  // Runs an actor call in its caller's order, or answers a resent one: the result goes into
+  // `results` (run here), or straight to `writer` (run on the pool). Nothing for a call
+  // already acknowledged.
+  void RunActorCall(const rpc::TaskSpec& task, int64_t received_below, StreamWriter& writer,
+                    rpc::ResultBatch& results);
+  rpc::TaskResult ExecuteActorCall(const rpc::TaskSpec& task);
+  void Forget(const std::string& caller, int64_t received_below);
+  // Tells the GCS, once, that the actor exited (after the exiting call's result was written).
+  void ReportExitIfPending();
   rpc::ErrorInfo TaskError(const rpc::TaskSpec& task, const std::string& type, const std::string& what) const;
+  rpc::TaskResult Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const;
 
   const WorkerId worker_id_;
   const NodeId node_id_;
   Hooks hooks_;
+
+  // The actor held here (what its factory returned), set once created.
+  std::atomic<void*> instance_ = nullptr;
+  ActorId actor_id_;
+  std::atomic<int> actor_restarts_ = -1;
+  int max_concurrency_ = 1;
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+  // One call at a time when max_concurrency is 1, whichever caller's stream it came on.
+  absl::Mutex actor_mu_;
+  absl::Mutex callers_mu_;
+  absl::CondVar caller_changed_;
+  absl::flat_hash_map<std::string, Caller> callers_ ABSL_GUARDED_BY(callers_mu_);
+  std::atomic<bool> exited_ = false;
+  std::atomic<bool> exit_reported_ = false;
 };
 
 // "std::logic_error" for the exception being handled.

@@ -26,7 +26,8 @@ TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, r
       job_id_(job_id),
       local_raylet_(std::move(local_raylet)),
       callbacks_(std::move(callbacks)),
-      idle_timer_(loop_->io()) {
+      idle_timer_(loop_->io()),
+      stubs_(options_.rpc) {
   loop_->Post([this] { ScheduleIdleCheck(); });
 }
 
@@ -187,7 +188,7 @@ void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shar
     OnStreamDone(worker, resources, status);
   };
   worker->stream =
-      WorkerStream::Open(StubFor(worker->address), options_.cluster_token, std::move(callbacks), streams_.Acquire());
+      WorkerStream::Open(stubs_.For(worker->address), options_.cluster_token, std::move(callbacks), streams_.Acquire());
   key.workers.push_back(worker);
   DispatchLocked(key);
 }
@@ -322,16 +323,6 @@ void TaskSubmitter::ReturnLease(const std::shared_ptr<LeasedWorker>& worker, boo
 
 // ---- connections ----
 
-rpc::CoreWorkerService::Stub* TaskSubmitter::StubFor(const rpc::WorkerAddress& address) {
-  std::string target = absl::StrCat(address.ip(), ":", address.port());
-  auto it = stubs_.find(target);
-  if (it == stubs_.end()) {
-    auto channel = rpc::MakeChannel(target, options_.rpc);
-    auto stub = rpc::CoreWorkerService::NewStub(channel);
-    it = stubs_.emplace(target, std::make_pair(std::move(channel), std::move(stub))).first;
-  }
-  return it->second.second.get();
-}
 
 std::shared_ptr<raylet::RayletClient> TaskSubmitter::RayletAt(const std::string& address) {
   auto& client = remote_raylets_[address];

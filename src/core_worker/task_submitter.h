@@ -25,6 +25,7 @@
 #include "src/common/id.h"
 #include "src/common/resource_set.h"
 #include "src/core_worker/worker_stream.h"
+#include "src/core_worker/worker_stubs.h"
 #include "src/raylet/client/raylet_client.h"
 
 namespace orrery::core {
@@ -117,7 +118,6 @@ class TaskSubmitter {
   void FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
                         std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  rpc::CoreWorkerService::Stub* StubFor(const rpc::WorkerAddress& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<raylet::RayletClient> RayletAt(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleIdleCheck();
   void ReturnIdleLeases();
@@ -138,9 +138,7 @@ class TaskSubmitter {
   int64_t pending_tasks_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pending_arg_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<std::string, std::pair<std::shared_ptr<grpc::Channel>,
-                                             std::unique_ptr<rpc::CoreWorkerService::Stub>>>
-      stubs_ ABSL_GUARDED_BY(mu_);
+  WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, std::string> death_details_ ABSL_GUARDED_BY(mu_);
 };

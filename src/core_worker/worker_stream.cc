@@ -23,6 +23,11 @@ void WorkerStream::Send(const rpc::TaskSpec& task) {
   if (!write_in_flight_) StartNextWriteLocked();
 }
 
+void WorkerStream::SetReceivedBelow(int64_t seq) {
+  absl::MutexLock lock(&mu_);
+  received_below_ = seq;
+}
+
 void WorkerStream::StartNextWriteLocked() {
   writing_.Clear();
   if (queued_.tasks_size() <= kMaxBatchTasks && queued_bytes_ <= kMaxBatchBytes) {
@@ -41,6 +46,7 @@ void WorkerStream::StartNextWriteLocked() {
     queued_.mutable_tasks()->DeleteSubrange(0, take);
     queued_bytes_ -= std::min(queued_bytes_, bytes);
   }
+  writing_.set_received_below(received_below_);
   write_in_flight_ = true;
   StartWrite(&writing_);
 }

@@ -31,6 +31,8 @@ class WorkerStream final : public grpc::ClientBidiReactor<rpc::TaskBatch, rpc::R
                                             Callbacks callbacks, rpc::InFlight::Token token);
 
   void Send(const rpc::TaskSpec& task);
+  // Actor streams: every later write tells the actor the caller has all results below `seq`.
+  void SetReceivedBelow(int64_t seq);
   // No more tasks: the worker finishes what it has and ends the stream.
   void Close();
   // Ends the stream now (tasks in flight are lost).
@@ -53,6 +55,7 @@ class WorkerStream final : public grpc::ClientBidiReactor<rpc::TaskBatch, rpc::R
   absl::Mutex mu_;
   rpc::TaskBatch queued_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t received_below_ ABSL_GUARDED_BY(mu_) = 0;
   rpc::TaskBatch writing_;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;

@@ -99,6 +99,7 @@ void RunZygote(int control_fd) {
       if (getppid() != zygote_pid) _exit(1);
       for (const auto& [name, value] : request.env()) setenv(name.c_str(), value.c_str(), 1);
       unsetenv("ORRERY_ZYGOTE_FD");
+      unsetenv("LD_BIND_NOW");  // the zygote's, not for what the worker runs
       setenv("ORRERY_WORKER_MODE", "worker", 1);
       setenv("ORRERY_FORKED_FROM_ZYGOTE", "1", 1);
       if (!Redirect(request.stdout_path(), STDOUT_FILENO) || !Redirect(request.stderr_path(), STDERR_FILENO)) {

@@ -38,6 +38,11 @@ ORRERY_GCS_UNARY(KvExists, kv, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(KvKeys, kv, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(ReportWorkerFailure, workers, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(GetWorkerFailures, workers, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(RegisterActor, actors, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(GetActorInfo, actors, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(GetNamedActor, actors, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(ListActors, actors, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(KillActor, actors, CallKind::kIdempotent)
 
 #undef ORRERY_GCS_UNARY
 

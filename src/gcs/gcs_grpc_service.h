@@ -20,6 +20,7 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
     JobHandler& jobs;
     KvHandler& kv;
     WorkerHandler& workers;
+    ActorHandler& actors;
     Publisher& publisher;
   };
 
@@ -61,6 +62,16 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
                                                 rpc::ReportWorkerFailureReply* r) override;
   grpc::ServerUnaryReactor* GetWorkerFailures(grpc::CallbackServerContext* c, const rpc::GetWorkerFailuresRequest* q,
                                               rpc::GetWorkerFailuresReply* r) override;
+  grpc::ServerUnaryReactor* RegisterActor(grpc::CallbackServerContext* c, const rpc::RegisterActorRequest* q,
+                                          rpc::RegisterActorReply* r) override;
+  grpc::ServerUnaryReactor* GetActorInfo(grpc::CallbackServerContext* c, const rpc::GetActorInfoRequest* q,
+                                         rpc::GetActorInfoReply* r) override;
+  grpc::ServerUnaryReactor* GetNamedActor(grpc::CallbackServerContext* c, const rpc::GetNamedActorRequest* q,
+                                          rpc::GetNamedActorReply* r) override;
+  grpc::ServerUnaryReactor* ListActors(grpc::CallbackServerContext* c, const rpc::ListActorsRequest* q,
+                                       rpc::ListActorsReply* r) override;
+  grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext* c, const rpc::KillActorRequest* q,
+                                      rpc::KillActorReply* r) override;
   grpc::ServerWriteReactor<rpc::PubsubMessage>* Subscribe(grpc::CallbackServerContext* c,
                                                           const rpc::SubscribeRequest* q) override;
 

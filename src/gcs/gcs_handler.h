@@ -61,4 +61,19 @@ class WorkerHandler {
                                        rpc::GetWorkerFailuresReply* reply, ReplyCallback done) = 0;
 };
 
+class ActorHandler {
+ public:
+  virtual ~ActorHandler() = default;
+  virtual void HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
+                                   ReplyCallback done) = 0;
+  virtual void HandleGetActorInfo(const rpc::GetActorInfoRequest& request, rpc::GetActorInfoReply* reply,
+                                  ReplyCallback done) = 0;
+  virtual void HandleGetNamedActor(const rpc::GetNamedActorRequest& request, rpc::GetNamedActorReply* reply,
+                                   ReplyCallback done) = 0;
+  virtual void HandleListActors(const rpc::ListActorsRequest& request, rpc::ListActorsReply* reply,
+                                ReplyCallback done) = 0;
+  virtual void HandleKillActor(const rpc::KillActorRequest& request, rpc::KillActorReply* reply,
+                               ReplyCallback done) = 0;
+};
+
 }  // namespace orrery::gcs

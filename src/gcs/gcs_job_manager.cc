@@ -132,6 +132,7 @@ void GcsJobManager::FinishJob(const JobId& job_id, const std::string& why) {
     if (!status.ok()) spdlog::error("storing the end of job {}: {}", job_id.Hex(), status.message());
   });
   Publish(it->second);
+  for (const auto& listener : finished_listeners_) listener(job_id);
 }
 
 void GcsJobManager::OnNodeDead(const NodeId& node_id) {

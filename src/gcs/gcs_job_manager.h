@@ -31,6 +31,10 @@ class GcsJobManager final : public JobHandler {
 
   // Ends a running job (no-op otherwise) and publishes it.
   void FinishJob(const JobId& job_id, const std::string& why);
+  // Runs when a job ends (once per job).
+  void AddJobFinishedListener(std::function<void(const JobId&)> listener) {
+    finished_listeners_.push_back(std::move(listener));
+  }
   // Ends every running job whose driver ran on `node_id`.
   void OnNodeDead(const NodeId& node_id);
 
@@ -44,6 +48,7 @@ class GcsJobManager final : public JobHandler {
   Publisher& publisher_;
   uint32_t last_job_number_ = 0;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
+  std::vector<std::function<void(const JobId&)>> finished_listeners_;
 };
 
 }  // namespace orrery::gcs

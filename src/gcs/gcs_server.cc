@@ -29,15 +29,26 @@ absl::Status GcsServer::Start() {
   resources_ = std::make_unique<GcsResourceManager>(*nodes_, cluster_id_, NowMs());
 
   rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
+  auto raylet_client = [raylet_client_options](const std::string& address) mutable {
+    raylet_client_options.peer_name = "raylet at " + address;
+    return std::make_shared<raylet::GrpcRayletClient>(address, raylet_client_options);
+  };
   health_ = std::make_unique<GcsHealthChecker>(
       loop_->io(),
       GcsHealthChecker::Options{config_.health_check_period_ms, config_.health_check_timeout_ms,
                                 config_.health_check_failure_threshold},
-      [raylet_client_options](const std::string& address) mutable {
-        raylet_client_options.peer_name = "raylet at " + address;
-        return std::make_shared<raylet::GrpcRayletClient>(address, raylet_client_options);
+      raylet_client, [this](const NodeId& node, const std::string& reason) { nodes_->MarkNodeDead(node, reason); });
+  // Actor leases go to a raylet many times over: one client per raylet.
+  actors_ = std::make_unique<GcsActorManager>(
+      loop_->io(), *store_, *nodes_,
+      [this, raylet_client](const std::string& address) mutable {
+        auto& client = actor_raylets_[address];
+        if (client == nullptr) client = raylet_client(address);
+        return client;
       },
-      [this](const NodeId& node, const std::string& reason) { nodes_->MarkNodeDead(node, reason); });
+      GcsActorManager::Options{token_, config_.rpc});
+  workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
+  jobs_->AddJobFinishedListener([this](const JobId& job) { actors_->OnJobFinished(job); });
 
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
     health_->AddNode(NodeId::FromBinary(node.node_id()).value(),
@@ -48,6 +59,7 @@ absl::Status GcsServer::Start() {
     health_->RemoveNode(id);
     resources_->OnNodeDead(id);
     jobs_->OnNodeDead(id);
+    actors_->OnNodeDead(id);
   });
 
   publisher_->RegisterChannel(rpc::NODE, /*is_state=*/true, [this] { return nodes_->Snapshot(); });
@@ -68,7 +80,7 @@ absl::Status GcsServer::Start() {
 
   calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, dispatcher);
   service_ = std::make_unique<GcsGrpcService>(
-      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *publisher_},
+      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
   server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
   server_->AddService(service_.get());
@@ -89,6 +101,7 @@ void GcsServer::Stop() {
   loop_->Post([this, &streams_closed] {
     publisher_->Stop();
     health_->Stop();
+    actors_->Stop();
     streams_closed.set_value();
   });
   streams_closed.get_future().wait();

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "src/common/event_loop.h"
 #include "src/common/id.h"
+#include "src/gcs/gcs_actor_manager.h"
 #include "src/gcs/gcs_config.h"
 #include "src/gcs/gcs_grpc_service.h"
 #include "src/gcs/gcs_health_checker.h"
@@ -48,6 +49,8 @@ class GcsServer {
   std::unique_ptr<GcsWorkerManager> workers_;
   std::unique_ptr<GcsResourceManager> resources_;
   std::unique_ptr<GcsHealthChecker> health_;
+  absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> actor_raylets_;
+  std::unique_ptr<GcsActorManager> actors_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<GcsGrpcService> service_;
   std::unique_ptr<rpc::GrpcServer> server_;

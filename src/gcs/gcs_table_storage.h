@@ -15,6 +15,7 @@ inline constexpr char kJobTable[] = "jobs";
 inline constexpr char kKvTable[] = "kv";
 inline constexpr char kWorkerFailureTable[] = "worker_failures";
 inline constexpr char kCounterTable[] = "counters";
+inline constexpr char kActorTable[] = "actors";
 
 template <typename Row>
 class GcsTable {

@@ -47,6 +47,7 @@ void GcsWorkerManager::HandleReportWorkerFailure(const rpc::ReportWorkerFailureR
   *message.mutable_worker_death() = death;
   publisher_.Publish(rpc::WORKER_DEATH, death.lease_holder_id(), std::move(message));
   if (death.worker_type() == rpc::DRIVER && !job_id->IsNil()) on_driver_death_(*job_id, death.detail());
+  for (const auto& listener : death_listeners_) listener(death);
   done(absl::OkStatus());
 }
 

@@ -26,6 +26,11 @@ class GcsWorkerManager final : public WorkerHandler {
   void HandleGetWorkerFailures(const rpc::GetWorkerFailuresRequest& request, rpc::GetWorkerFailuresReply* reply,
                                ReplyCallback done) override;
 
+  // Runs for each death, after it is published (the first report of it only).
+  void AddDeathListener(std::function<void(const rpc::WorkerDeath&)> listener) {
+    death_listeners_.push_back(std::move(listener));
+  }
+
   // The WORKER_DEATH channel's catch-up for a subscriber that missed messages.
   std::vector<rpc::PubsubMessage> Snapshot() const;
 
@@ -34,6 +39,7 @@ class GcsWorkerManager final : public WorkerHandler {
   Publisher& publisher_;
   const size_t max_history_;
   DriverDeathCallback on_driver_death_;
+  std::vector<std::function<void(const rpc::WorkerDeath&)>> death_listeners_;
   std::deque<rpc::WorkerDeath> history_;
   absl::flat_hash_set<WorkerId> reported_;
 };

@@ -156,6 +156,7 @@ void LeaseManager::FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* r
   address->set_ip(options_.node_ip);
   address->set_port(lease.worker->port);
   reply->set_worker_pid(lease.worker->pid);
+  if (!lease.allocation) return;  // a placement-only lease holds nothing
   for (const auto& [resource, chosen] : lease.allocation->instances) {
     rpc::ResourceInstances* instances = reply->add_instances();
     instances->set_resource(resource);
@@ -171,6 +172,7 @@ WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
   key.runtime_env_hash = lease.spec.runtime_env_hash();
   key.is_actor = lease.spec.is_actor_worker();
   std::vector<std::string> names;
+  if (!lease.allocation) return key;  // a placement-only lease: no GPUs
   for (int index : lease.allocation->InstanceIds(kGpu)) {
     names.push_back(static_cast<size_t>(index) < options_.gpu_names.size() ? options_.gpu_names[index]
                                                                             : std::to_string(index));
@@ -212,6 +214,9 @@ void LeaseManager::Dispatch() {
       continue;
     }
     lease.allocation = std::move(allocation);
+    // Placed where the resources are free now, it holds nothing while its worker starts or
+    // after (an actor that names no resources), so many start at once.
+    if (lease.spec.placement_only()) Release(lease);
     lease.state = Lease::State::kDispatched;
     changed = true;
     pool_.PopWorker(KeyFor(lease), [this, id](absl::StatusOr<std::shared_ptr<Worker>> worker) {
@@ -335,7 +340,8 @@ absl::Status LeaseManager::SetBlocked(const WorkerId& worker_id, bool blocked) {
     return absl::FailedPreconditionError("worker " + worker_id.Hex() + " holds no lease");
   }
   Lease& lease = *it->second;
-  if (lease.lent == blocked) return absl::OkStatus();
+  // A placement-only lease holds no CPU to lend.
+  if (lease.lent == blocked || !lease.allocation) return absl::OkStatus();
   ResourceSet cpu;
   cpu.Set(kCpu, lease.allocation->resources.Get(kCpu));
   int count = static_cast<int>(cpu.Get(kCpu).Ceil());

@@ -135,7 +135,9 @@ void NodeManager::OnWorkerDeathMessage(const rpc::PubsubMessage& message) {
 void NodeManager::OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type,
                                  const std::string& detail) {
   leases_.OnWorkerDied(worker);
-  if (worker->type == rpc::DRIVER) leases_.OnHolderDied(worker->id);
+  // Drivers and workers (an actor submitting tasks) hold leases; a death the raylet caused
+  // itself is never reported back through the GCS, so its leases end here.
+  leases_.OnHolderDied(worker->id);
   // Every exit, intended or not: an owner's objects cannot outlive it.
   if (options_.on_owner_died) options_.on_owner_died(worker->id);
   if (exit_type == rpc::INTENDED_EXIT && worker->type == rpc::WORKER) return;

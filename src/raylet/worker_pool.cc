@@ -68,9 +68,15 @@ void WorkerPool::PushWorker(const std::shared_ptr<Worker>& worker) {
 }
 
 void WorkerPool::ServeWaiting(const WorkerKey& key) {
-  auto idle = idle_.find(key);
-  auto waiting = waiting_.find(key);
-  while (idle != idle_.end() && waiting != waiting_.end() && !idle->second.empty() && !waiting->second.empty()) {
+  while (true) {
+    // Looked up again each time: a callback may push or pop workers, changing the maps.
+    auto idle = idle_.find(key);
+    auto waiting = waiting_.find(key);
+    if (waiting != waiting_.end() && waiting->second.empty()) {
+      waiting_.erase(waiting);
+      return;
+    }
+    if (idle == idle_.end() || waiting == waiting_.end() || idle->second.empty()) return;
     // Most recently used first: its caches are warm.
     std::shared_ptr<Worker> worker = idle->second.back();
     idle->second.pop_back();
@@ -79,7 +85,6 @@ void WorkerPool::ServeWaiting(const WorkerKey& key) {
     worker->state = Worker::State::kLeased;
     done(worker);
   }
-  if (waiting != waiting_.end() && waiting->second.empty()) waiting_.erase(waiting);
 }
 
 int WorkerPool::CountWorkers(bool actor) const {

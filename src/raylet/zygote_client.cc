@@ -18,6 +18,9 @@ absl::StatusOr<std::unique_ptr<ZygoteClient>> ZygoteClient::Start(boost::asio::i
   spawn.inherit_fds.push_back(fds[1]);
   spawn.env["ORRERY_WORKER_MODE"] = "zygote";
   spawn.env["ORRERY_ZYGOTE_FD"] = std::to_string(fds[1]);
+  // Every dynamic symbol resolved once, in the zygote, rather than lazily in each forked
+  // worker (which otherwise spends a good part of its start-up in the dynamic linker).
+  spawn.env["LD_BIND_NOW"] = "1";
   spawn.die_with_parent = true;
   auto child = Spawn(spawn);
   close(fds[1]);

@@ -38,6 +38,9 @@ struct CallOptions {
   bool retry = false;
   // Total time for all attempts. 0: ClientOptions.rpc.retry_budget_ms.
   int64_t retry_budget_ms = 0;
+  // Wait for the connection (within the deadline) rather than fail at once while it cannot be
+  // made: for a peer known to be up, such as a worker that just registered.
+  bool wait_for_ready = false;
 };
 
 template <typename Reply>
@@ -165,6 +168,7 @@ class GrpcClient {
     bool use_dispatcher;
     int64_t timeout_ms;
     bool retry;
+    bool wait_for_ready;
     int64_t give_up_at_ms;
     std::string request_id;
     int attempt = 0;
@@ -198,6 +202,7 @@ class GrpcClient {
     state->use_dispatcher = use_dispatcher;
     state->timeout_ms = options.timeout_ms > 0 ? options.timeout_ms : rpc.default_deadline_ms;
     state->retry = options.retry;
+    state->wait_for_ready = options.wait_for_ready;
     state->give_up_at_ms =
         internal::SteadyNowMs() + (options.retry_budget_ms > 0 ? options.retry_budget_ms : rpc.retry_budget_ms);
     size_t size = request.ByteSizeLong();
@@ -228,6 +233,7 @@ class GrpcClient {
     if (!state->core->options.token.empty()) context->AddMetadata(kTokenMetadataKey, state->core->options.token);
     if (!state->request_id.empty()) context->AddMetadata(kRequestIdMetadataKey, state->request_id);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(state->timeout_ms));
+    if (state->wait_for_ready) context->set_wait_for_ready(true);
     state->reply.Clear();
     auto* async = state->core->stub->async();
     (async->*(state->method))(context, &state->request, &state->reply, [state](grpc::Status grpc_status) {

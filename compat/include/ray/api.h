@@ -12,9 +12,11 @@
 ///     ray::Shutdown();
 ///   }
 ///
-/// One documented departure: a task whose worker dies is retried 3 times (Ray C++: 1).
+/// Documented departures: a task whose worker dies is retried 3 times (Ray C++: 1), and
+/// GetActor returns std::optional (Ray C++: boost::optional; both test and dereference alike).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +27,12 @@
 
 namespace ray {
 
+using orrery::Actor;
+using orrery::ActorLifetime;
+using orrery::ExitActor;
 using orrery::Get;
+using orrery::GetActor;
+using orrery::GetNamespace;
 using orrery::IsInitialized;
 using orrery::ObjectRef;
 using orrery::Put;
@@ -33,6 +40,10 @@ using orrery::Shutdown;
 using orrery::Task;
 using orrery::Wait;
 using orrery::WaitResult;
+using orrery::WasCurrentActorRestarted;
+
+template <typename T>
+using ActorHandle = orrery::ActorHandle<T>;
 
 /// Ray's RayConfig, with Ray's field names (the fields Orrery acts on so far).
 struct RayConfig {
@@ -43,11 +54,14 @@ struct RayConfig {
   std::vector<std::string> code_search_path;
   /// Extra `orrery start` flags for the head Init() starts: {"--num-cpus", "2"}.
   std::vector<std::string> head_args;
+  /// The lifetime of actors: NON_DETACHED (they share their owner's fate) or DETACHED.
+  ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
   std::string ray_namespace;
 };
 
 namespace internal {
 using RayException = orrery::OrreryException;
+using RayActorException = orrery::ActorDiedError;
 using RayTaskException = orrery::TaskError;
 using RayWorkerException = orrery::WorkerCrashedError;
 using RayTimeoutException = orrery::GetTimeoutError;
@@ -60,6 +74,7 @@ inline orrery::Config ToOrrery(const RayConfig& ray) {
   config.local_mode = ray.local_mode;
   config.code_search_path = ray.code_search_path;
   config.head_args = ray.head_args;
+  config.default_actor_lifetime = ray.default_actor_lifetime;
   config.job_namespace = ray.ray_namespace;
   return config;
 }

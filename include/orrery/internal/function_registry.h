@@ -22,11 +22,22 @@ namespace orrery::internal {
 
 using Invoker = std::function<SerializedValue(const std::vector<std::shared_ptr<const SerializedValue>>& args)>;
 
+using Args = std::vector<std::shared_ptr<const SerializedValue>>;
+// Runs an actor factory; returns the instance (the T* the factory made).
+using ActorCreator = std::function<void*(const Args& args)>;
+// Calls a method on an instance (the T* a factory made).
+using MethodInvoker = std::function<SerializedValue(void* instance, const Args& args)>;
+
+enum class FunctionKind { kFunction, kActorFactory, kActorMethod };
+
 struct RemoteFunction {
   std::string name;
   uint64_t signature_hash = 0;
   size_t arity = 0;
-  Invoker invoke;
+  FunctionKind kind = FunctionKind::kFunction;
+  Invoker invoke;               // kFunction
+  ActorCreator create;          // kActorFactory
+  MethodInvoker invoke_method;  // kActorMethod
 };
 
 class ORRERY_EXPORT FunctionRegistry {
@@ -47,11 +58,41 @@ class ORRERY_EXPORT FunctionRegistry {
   State& state() const;
 };
 
-// The bytes of a function pointer: what Task(f) looks a function up by.
+template <typename R, typename... Params>
+struct Signature;
+
+// A member function pointer's parts; undefined for anything else.
+template <typename R, typename C, typename... Params>
+struct MethodSignature {
+  using Result = R;
+  using Class = C;
+  using Sig = Signature<R, Params...>;
+  static constexpr size_t kArity = sizeof...(Params);
+  // Apply<Params...>: the template applied to the method's parameter types.
+  template <template <typename...> class Apply>
+  using WithParams = Apply<Params...>;
+};
+template <typename M>
+struct MethodTraits;
+template <typename R, typename C, typename... Params>
+struct MethodTraits<R (C::*)(Params...)> : MethodSignature<R, C, Params...> {};
+template <typename R, typename C, typename... Params>
+struct MethodTraits<R (C::*)(Params...) const> : MethodSignature<R, C, Params...> {};
+template <typename R, typename C, typename... Params>
+struct MethodTraits<R (C::*)(Params...) noexcept> : MethodSignature<R, C, Params...> {};
+template <typename R, typename C, typename... Params>
+struct MethodTraits<R (C::*)(Params...) const noexcept> : MethodSignature<R, C, Params...> {};
+
+// What Task(f), Actor(f) and handle.Task(&C::m) look a function up by: the bytes of the
+// pointer, and for a member function its class's type name first (two classes' virtual member
+// pointers hold the same bytes, a vtable offset).
 template <typename F>
 std::string KeyOf(F function) {
-  std::string key(sizeof(F), '\0');
-  std::memcpy(key.data(), &function, sizeof(F));
+  std::string key;
+  if constexpr (std::is_member_function_pointer_v<F>) key = typeid(typename MethodTraits<F>::Class).name();
+  const size_t prefix = key.size();
+  key.resize(prefix + sizeof(F));
+  std::memcpy(key.data() + prefix, &function, sizeof(F));
   return key;
 }
 
@@ -72,31 +113,86 @@ std::decay_t<Param> ReadArgument(const std::vector<std::shared_ptr<const Seriali
   }
 }
 
-template <typename R, typename... Params, size_t... I>
-SerializedValue InvokeWith(R (*f)(Params...), const std::string& name,
-                           const std::vector<std::shared_ptr<const SerializedValue>>& args,
-                           std::index_sequence<I...>) {
-  std::tuple<std::decay_t<Params>...> values{ReadArgument<Params, I>(args, name)...};
-  if constexpr (std::is_void_v<R>) {
-    std::apply(f, std::move(values));
-    return SerializeVoid();
-  } else {
-    return Serialize(std::apply(f, std::move(values)));
-  }
-}
-
+// How a callable of type R(Params...) is called from the wire: functions, factories and
+// methods all read their arguments, and write their results, through here.
 template <typename R, typename... Params>
-RemoteFunction MakeRemoteFunction(std::string name, R (*f)(Params...)) {
-  RemoteFunction function;
-  function.name = name;
-  function.signature_hash = HashSignature(typeid(R(std::decay_t<Params>...)).name());
-  function.arity = sizeof...(Params);
-  function.invoke = [f, name](const std::vector<std::shared_ptr<const SerializedValue>>& args) {
+struct Signature {
+  static uint64_t Hash() { return HashSignature(typeid(R(std::decay_t<Params>...)).name()); }
+
+  // Reads the arguments (throwing ArgumentError) and calls `call` with them.
+  template <typename Call>
+  static decltype(auto) Apply(Call&& call, const std::string& name, const Args& args) {
     if (args.size() != sizeof...(Params)) {
       throw ArgumentError("arguments error: " + name + " takes " + std::to_string(sizeof...(Params)) +
                           " arguments, got " + std::to_string(args.size()));
     }
-    return InvokeWith(f, name, args, std::index_sequence_for<Params...>{});
+    return ApplyRead(call, name, args, std::index_sequence_for<Params...>{});
+  }
+
+  // As Apply, with the result serialized (void: msgpack nil).
+  template <typename Call>
+  static SerializedValue Invoke(Call&& call, const std::string& name, const Args& args) {
+    if constexpr (std::is_void_v<R>) {
+      Apply(call, name, args);
+      return SerializeVoid();
+    } else {
+      return Serialize(Apply(call, name, args));
+    }
+  }
+
+ private:
+  template <typename Call, size_t... I>
+  static decltype(auto) ApplyRead(Call& call, const std::string& name, const Args& args,
+                                  std::index_sequence<I...>) {
+    // Braces: the arguments are read in order.
+    std::tuple<std::decay_t<Params>...> values{ReadArgument<Params, I>(args, name)...};
+    return std::apply(call, std::move(values));
+  }
+};
+
+// A free or static function. One returning a pointer to a class, T*, is an actor factory: the
+// pointer it returns is the actor.
+template <typename R, typename... Params>
+RemoteFunction MakeRemoteFunction(std::string name, R (*f)(Params...)) {
+  using Sig = Signature<R, Params...>;
+  RemoteFunction function;
+  function.name = name;
+  function.signature_hash = Sig::Hash();
+  function.arity = sizeof...(Params);
+  if constexpr (std::is_pointer_v<R> && std::is_class_v<std::remove_pointer_t<R>>) {
+    static_assert(!std::is_const_v<std::remove_pointer_t<R>>, "an actor factory must return T*, not const T*");
+    function.kind = FunctionKind::kActorFactory;
+    function.create = [f, name](const Args& args) -> void* {
+      R instance = Sig::Apply(f, name, args);
+      if (instance == nullptr) throw OrreryException("actor factory " + name + " returned null");
+      return static_cast<void*>(instance);
+    };
+  } else {
+    function.kind = FunctionKind::kFunction;
+    function.invoke = [f, name](const Args& args) { return Sig::Invoke(f, name, args); };
+  }
+  return function;
+}
+
+// A member function: an actor method. `instance` is what the actor's factory returned, so a
+// method of a base class needs that base at offset 0 of the actor's class (single inheritance).
+// Virtual methods dispatch to the actor's override.
+template <typename M, typename = std::enable_if_t<std::is_member_function_pointer_v<M>>>
+RemoteFunction MakeRemoteFunction(std::string name, M method) {
+  using Traits = MethodTraits<M>;
+  using Class = typename Traits::Class;
+  using Sig = typename Traits::Sig;
+  RemoteFunction function;
+  function.name = name;
+  function.signature_hash = Sig::Hash();
+  function.arity = Traits::kArity;
+  function.kind = FunctionKind::kActorMethod;
+  function.invoke_method = [method, name](void* instance, const Args& args) {
+    Class* object = static_cast<Class*>(instance);
+    auto call = [object, method](auto&&... values) -> decltype(auto) {
+      return (object->*method)(std::forward<decltype(values)>(values)...);
+    };
+    return Sig::Invoke(call, name, args);
   };
   return function;
 }
@@ -115,11 +211,20 @@ bool RegisterRemoteFunctions(const char* names, Fs... functions) {
   return true;
 }
 
-// ORRERY_FUNC(f, Args...): the overload of `f` taking exactly Args.
+// ORRERY_FUNC(f, Args...): the overload of `f` (a function, static factory or method) taking
+// exactly Args.
 template <typename... Args>
 struct Overload {
   template <typename R>
   static constexpr auto Of(R (*f)(Args...)) {
+    return f;
+  }
+  template <typename R, typename C>
+  static constexpr auto Of(R (C::*f)(Args...)) {
+    return f;
+  }
+  template <typename R, typename C>
+  static constexpr auto Of(R (C::*f)(Args...) const) {
     return f;
   }
 };

@@ -28,6 +28,33 @@ struct TaskCall {
   std::unordered_map<std::string, double> resources;
 };
 
+// Actor creation, as ActorCreator::Remote() hands it over.
+struct ActorCreation {
+  std::string factory_name;
+  uint64_t signature_hash = 0;
+  std::vector<TaskArgument> args;
+  // Empty: an unnamed actor. The namespace empty: the job's.
+  std::string name;
+  std::string name_space;
+  // Held while the actor lives. Empty: it needs {CPU: 1} to be placed and holds nothing after.
+  std::unordered_map<std::string, double> resources;
+  int max_restarts = 0;        // -1: infinite
+  int max_task_retries = 0;    // -1: infinite
+  int max_concurrency = 1;
+  // 0: the job's default; 1: non-detached (dies with its owner); 2: detached.
+  int lifetime = 0;
+};
+
+// What an ActorHandle holds: the actor's id, and (for a handle that keeps an unnamed,
+// non-detached actor alive) the handle object whose references count the handles.
+struct ActorHandleIds {
+  std::string actor_id;    // binary
+  std::string handle_ref;  // binary object id, or empty
+};
+
+// Thrown by ExitActor() inside an actor method; the executor ends the actor on catching it.
+struct ActorExitSignal {};
+
 class ORRERY_EXPORT Runtime {
  public:
   virtual ~Runtime() = default;
@@ -48,6 +75,21 @@ class ORRERY_EXPORT Runtime {
   // Submits a task; returns the id of its result, holding one local ref for the caller.
   // Blocks while the owner is past its bound of pending tasks (backpressure).
   virtual std::string Submit(TaskCall call) = 0;
+
+  // Registers and starts creating an actor (returns at once, holding one local ref to the
+  // handle object). Throws OrreryException naming a name already taken in its namespace.
+  virtual ActorHandleIds CreateActor(ActorCreation creation) = 0;
+  // Submits a method call to the actor (call.resources is ignored); returns its result's id.
+  virtual std::string SubmitActorTask(const std::string& actor_id, TaskCall call) = 0;
+  // no_restart: the actor is DEAD for good; otherwise it restarts if its budget allows.
+  virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
+  // The id of the live actor with this name in this namespace (empty: the job's), or "".
+  virtual std::string GetNamedActor(const std::string& name, const std::string& name_space) = 0;
+  // The job's namespace.
+  virtual std::string Namespace() = 0;
+  // Inside an actor (a method or its constructor running on this thread): how many times it was
+  // restarted; -1 elsewhere.
+  virtual int CurrentActorRestarts() = 0;
 
   // A ref being serialized into a value: its owner, opaque to the caller.
   virtual std::string OwnerOf(const std::string& object_id) = 0;

@@ -40,6 +40,11 @@ class GcsClient {
                                    Callback<rpc::ReportWorkerFailureReply> callback) = 0;
   virtual void GetWorkerFailures(const rpc::GetWorkerFailuresRequest& request,
                                  Callback<rpc::GetWorkerFailuresReply> callback) = 0;
+  virtual void RegisterActor(const rpc::RegisterActorRequest& request, Callback<rpc::RegisterActorReply> callback) = 0;
+  virtual void GetActorInfo(const rpc::GetActorInfoRequest& request, Callback<rpc::GetActorInfoReply> callback) = 0;
+  virtual void GetNamedActor(const rpc::GetNamedActorRequest& request, Callback<rpc::GetNamedActorReply> callback) = 0;
+  virtual void ListActors(const rpc::ListActorsRequest& request, Callback<rpc::ListActorsReply> callback) = 0;
+  virtual void KillActor(const rpc::KillActorRequest& request, Callback<rpc::KillActorReply> callback) = 0;
 };
 
 class GrpcGcsClient final : public GcsClient {
@@ -68,6 +73,11 @@ class GrpcGcsClient final : public GcsClient {
                            Callback<rpc::ReportWorkerFailureReply> callback) override;
   void GetWorkerFailures(const rpc::GetWorkerFailuresRequest& request,
                          Callback<rpc::GetWorkerFailuresReply> callback) override;
+  void RegisterActor(const rpc::RegisterActorRequest& request, Callback<rpc::RegisterActorReply> callback) override;
+  void GetActorInfo(const rpc::GetActorInfoRequest& request, Callback<rpc::GetActorInfoReply> callback) override;
+  void GetNamedActor(const rpc::GetNamedActorRequest& request, Callback<rpc::GetNamedActorReply> callback) override;
+  void ListActors(const rpc::ListActorsRequest& request, Callback<rpc::ListActorsReply> callback) override;
+  void KillActor(const rpc::KillActorRequest& request, Callback<rpc::KillActorReply> callback) override;
 
   // For blocking callers (the CLI, tests) and the subscriber, which share the channel.
   const rpc::GrpcClient<rpc::GcsService>& client() const { return client_; }

@@ -73,4 +73,23 @@ void GrpcGcsClient::GetWorkerFailures(const rpc::GetWorkerFailuresRequest& reque
   client_.Call(&Stub::async::GetWorkerFailures, request, Retried(), std::move(callback));
 }
 
+void GrpcGcsClient::RegisterActor(const rpc::RegisterActorRequest& request, Callback<rpc::RegisterActorReply> callback) {
+  client_.Call(&Stub::async::RegisterActor, request, Once(), std::move(callback));
+}
+void GrpcGcsClient::GetActorInfo(const rpc::GetActorInfoRequest& request, Callback<rpc::GetActorInfoReply> callback) {
+  // A long poll: the GCS holds it up to wait_ms, so the deadline must outlast that.
+  rpc::CallOptions options = Retried();
+  options.timeout_ms = request.wait_ms() + 10'000;
+  client_.Call(&Stub::async::GetActorInfo, request, options, std::move(callback));
+}
+void GrpcGcsClient::GetNamedActor(const rpc::GetNamedActorRequest& request, Callback<rpc::GetNamedActorReply> callback) {
+  client_.Call(&Stub::async::GetNamedActor, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::ListActors(const rpc::ListActorsRequest& request, Callback<rpc::ListActorsReply> callback) {
+  client_.Call(&Stub::async::ListActors, request, Retried(), std::move(callback));
+}
+void GrpcGcsClient::KillActor(const rpc::KillActorRequest& request, Callback<rpc::KillActorReply> callback) {
+  client_.Call(&Stub::async::KillActor, request, Retried(), std::move(callback));
+}
+
 }  // namespace orrery::gcs

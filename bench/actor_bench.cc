@@ -1,0 +1,162 @@
+#include "actor_bench.h"
+
+#include <string>
+#include <vector>
+
+#include "orrery/api.h"
+#include "rate.h"
+
+namespace {
+
+// Ray's `Actor`: holds no CPU, its methods return b"ok".
+class Server {
+ public:
+  static Server* Create() { return new Server(); }
+  std::string SmallValue() { return "ok"; }
+  std::string SmallValueArg(int) { return "ok"; }
+};
+
+int BenchNoOp() { return 0; }
+
+// Ray's `Client(servers)`: makes calls on its servers (or submits tasks) and gets them all.
+class Client {
+ public:
+  static Client* Create(std::vector<orrery::ActorHandle<Server>> servers) { return new Client(std::move(servers)); }
+  explicit Client(std::vector<orrery::ActorHandle<Server>> servers) : servers_(std::move(servers)) {}
+
+  int SmallValueBatch(int n) {
+    std::vector<orrery::ObjectRef<std::string>> refs;
+    for (int i = 0; i < n; ++i) {
+      for (const auto& server : servers_) refs.push_back(server.Task(&Server::SmallValue).Remote());
+    }
+    orrery::Get(refs);
+    return static_cast<int>(refs.size());
+  }
+  int SmallValueArgBatch(int n) {
+    orrery::ObjectRef<int> x = orrery::Put(0);
+    std::vector<orrery::ObjectRef<std::string>> refs;
+    for (int i = 0; i < n; ++i) {
+      for (const auto& server : servers_) refs.push_back(server.Task(&Server::SmallValueArg).Remote(x));
+    }
+    orrery::Get(refs);
+    return static_cast<int>(refs.size());
+  }
+  int TaskBatch(int n) {
+    std::vector<orrery::ObjectRef<int>> refs;
+    for (int i = 0; i < n; ++i) refs.push_back(orrery::Task(BenchNoOp).Remote());
+    orrery::Get(refs);
+    return n;
+  }
+
+ private:
+  std::vector<orrery::ActorHandle<Server>> servers_;
+};
+
+// Ray's n:n shape: one task making `n` calls spread round-robin over the servers.
+int RoundRobinCalls(std::vector<orrery::ActorHandle<Server>> servers, int n) {
+  std::vector<orrery::ObjectRef<std::string>> refs;
+  for (int i = 0; i < n; ++i) refs.push_back(servers[i % servers.size()].Task(&Server::SmallValue).Remote());
+  orrery::Get(refs);
+  return n;
+}
+
+ORRERY_REMOTE(Server::Create, &Server::SmallValue, &Server::SmallValueArg, BenchNoOp, Client::Create,
+              &Client::SmallValueBatch, &Client::SmallValueArgBatch, &Client::TaskBatch, RoundRobinCalls);
+
+constexpr int kManyServers = 32;
+
+std::vector<orrery::ActorHandle<Server>> StartServers(int count) {
+  std::vector<orrery::ActorHandle<Server>> servers;
+  for (int i = 0; i < count; ++i) servers.push_back(orrery::Actor(Server::Create).Remote());
+  // Created and reachable before anything is timed.
+  for (const auto& server : servers) orrery::Get(server.Task(&Server::SmallValue).Remote());
+  return servers;
+}
+
+void KillAll(const std::vector<orrery::ActorHandle<Server>>& servers) {
+  for (const auto& server : servers) server.Kill();
+}
+
+}  // namespace
+
+namespace orrery::bench {
+
+void MeasureActors(const Reporter& report) {
+  {
+    auto server = StartServers(1)[0];
+    for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+    report("1_1_actor_calls_sync", BestRate(2000, 3, [&] {
+             for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+           }),
+           "calls/s");
+    report("1_1_actor_calls_async", BestRate(1000, 5, [&] {
+             std::vector<orrery::ObjectRef<std::string>> refs;
+             for (int i = 0; i < 1000; ++i) refs.push_back(server.Task(&Server::SmallValue).Remote());
+             orrery::Get(refs);
+           }),
+           "calls/s");
+    server.Kill();
+  }
+  {
+    auto server = orrery::Actor(Server::Create).SetMaxConcurrency(16).Remote();
+    orrery::Get(server.Task(&Server::SmallValue).Remote());
+    report("1_1_actor_calls_concurrent", BestRate(1000, 5, [&] {
+             std::vector<orrery::ObjectRef<std::string>> refs;
+             for (int i = 0; i < 1000; ++i) refs.push_back(server.Task(&Server::SmallValue).Remote());
+             orrery::Get(refs);
+           }),
+           "calls/s");
+    server.Kill();
+  }
+  auto servers = StartServers(kManyServers);
+  {
+    auto client = orrery::Actor(Client::Create).Remote(servers);
+    orrery::Get(client.Task(&Client::SmallValueBatch).Remote(10));
+    report("1_n_actor_calls_async", BestRate(5000.0 * kManyServers, 1, [&] {
+             orrery::Get(client.Task(&Client::SmallValueBatch).Remote(5000));
+           }),
+           "calls/s");
+    client.Kill();
+  }
+  report("n_n_actor_calls_async", BestRate(4 * 5000, 3, [&] {
+           std::vector<orrery::ObjectRef<int>> refs;
+           for (int i = 0; i < 4; ++i) refs.push_back(orrery::Task(RoundRobinCalls).Remote(servers, 5000));
+           orrery::Get(refs);
+         }),
+         "calls/s");
+  {
+    // Each client paired with its own server.
+    std::vector<orrery::ActorHandle<Client>> clients;
+    for (const auto& server : servers) {
+      clients.push_back(orrery::Actor(Client::Create).Remote(std::vector<orrery::ActorHandle<Server>>{server}));
+    }
+    for (const auto& client : clients) orrery::Get(client.Task(&Client::SmallValueArgBatch).Remote(1));
+    report("n_n_actor_calls_with_arg_async", BestRate(1000.0 * kManyServers, 3, [&] {
+             std::vector<orrery::ObjectRef<int>> refs;
+             for (const auto& client : clients) refs.push_back(client.Task(&Client::SmallValueArgBatch).Remote(1000));
+             orrery::Get(refs);
+           }),
+           "calls/s");
+    for (const auto& client : clients) client.Kill();
+  }
+  KillAll(servers);
+  {
+    std::vector<orrery::ActorHandle<Client>> clients;
+    for (int i = 0; i < 4; ++i) clients.push_back(orrery::Actor(Client::Create).Remote(std::vector<orrery::ActorHandle<Server>>{}));
+    for (const auto& client : clients) orrery::Get(client.Task(&Client::TaskBatch).Remote(10));
+    report("multi_client_tasks_async", BestRate(4 * 10'000, 1, [&] {
+             std::vector<orrery::ObjectRef<int>> refs;
+             for (const auto& client : clients) refs.push_back(client.Task(&Client::TaskBatch).Remote(10'000));
+             orrery::Get(refs);
+           }),
+           "tasks/s");
+    for (const auto& client : clients) client.Kill();
+  }
+  report("actor_creation_per_s", BestRate(100, 1, [] {
+           std::vector<orrery::ActorHandle<Server>> created = StartServers(100);
+           KillAll(created);
+         }),
+         "actors/s");
+}
+
+}  // namespace orrery::bench

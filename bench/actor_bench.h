@@ -1,0 +1,15 @@
+// orrery-microbench's actor figures, with Ray's definitions (BENCHMARKS.md in the shared design
+// folder): calls from one caller to one actor (sync, async, concurrent), one to many, many to
+// many, tasks submitted by actors, and actor creation.
+#pragma once
+
+#include "grpc_floor.h"
+
+namespace orrery::bench {
+
+// On the running cluster: 1_1_actor_calls_sync, 1_1_actor_calls_async,
+// 1_1_actor_calls_concurrent, 1_n_actor_calls_async, n_n_actor_calls_async,
+// n_n_actor_calls_with_arg_async, multi_client_tasks_async, actor_creation_per_s.
+void MeasureActors(const Reporter& report);
+
+}  // namespace orrery::bench

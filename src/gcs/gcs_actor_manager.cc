@@ -1,0 +1,452 @@
+#include "src/gcs/gcs_actor_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/clock.h"
+#include "src/common/log.h"
+#include "src/common/resource_set.h"
+#include "src/common/status.h"
+
+namespace orrery::gcs {
+
+namespace {
+
+constexpr int64_t kRetryDelayMs = 500;
+// A constructor may run for a long time; the call ends sooner if the worker dies.
+constexpr int64_t kCreateTimeoutMs = 24LL * 3600 * 1000;
+
+const char* StateName(rpc::ActorInfo::State state) { return rpc::ActorInfo::State_Name(state).c_str(); }
+
+bool CanRestart(const rpc::ActorInfo& info) {
+  return info.max_restarts() < 0 || info.num_restarts() < info.max_restarts();
+}
+
+}  // namespace
+
+GcsActorManager::GcsActorManager(boost::asio::io_context& io, StoreClient& store, GcsNodeManager& nodes,
+                                 RayletFactory raylets, Options options)
+    : io_(io), table_(store, kActorTable), nodes_(nodes), raylets_(std::move(raylets)), options_(std::move(options)) {}
+
+GcsActorManager::~GcsActorManager() { Stop(); }
+
+GcsActorManager::Actor* GcsActorManager::Find(const std::string& binary_id) {
+  auto id = ActorId::FromBinary(binary_id);
+  if (!id.ok()) return nullptr;
+  auto it = actors_.find(*id);
+  return it == actors_.end() ? nullptr : &it->second;
+}
+
+// ---- requests ----
+
+void GcsActorManager::HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
+                                          ReplyCallback done) {
+  const rpc::ActorInfo& info = request.actor();
+  auto id = ActorId::FromBinary(info.actor_id());
+  if (!id.ok()) return done(Annotate(id.status(), "RegisterActor"));
+  if (auto job = JobId::FromBinary(info.job_id()); !job.ok()) return done(Annotate(job.status(), "RegisterActor"));
+  if (actors_.contains(*id)) return done(absl::OkStatus());  // a retried registration
+  if (stopped_) return done(absl::UnavailableError("the GCS is stopping"));
+  if (!info.name().empty()) {
+    auto key = std::make_pair(info.name_space(), info.name());
+    if (names_.contains(key)) {
+      return done(absl::AlreadyExistsError(absl::StrCat("an actor named '", info.name(), "' already exists in namespace '",
+                                                        info.name_space(), "'")));
+    }
+    names_[key] = *id;
+  }
+  Actor& actor = actors_[*id];
+  actor.info = info;
+  actor.info.set_state(rpc::ActorInfo::PENDING_CREATION);
+  actor.info.set_version(0);
+  actor.info.set_num_restarts(0);
+  actor.info.set_start_time_ms(NowMs());
+  spdlog::info("actor {} ({}) registered{}", id->ShortHex(), info.creation().function_name(),
+               info.name().empty() ? "" : " as " + info.name());
+  Changed(actor);
+  Schedule(actor);
+  done(absl::OkStatus());
+}
+
+void GcsActorManager::HandleGetActorInfo(const rpc::GetActorInfoRequest& request, rpc::GetActorInfoReply* reply,
+                                         ReplyCallback done) {
+  Actor* actor = Find(request.actor_id());
+  if (actor == nullptr) {
+    reply->set_found(false);
+    return done(absl::OkStatus());
+  }
+  auto poll = std::make_shared<Poll>();
+  poll->after_version = request.after_version();
+  poll->reply = reply;
+  poll->done = std::move(done);
+  if (actor->info.version() > request.after_version() || request.wait_ms() <= 0 || stopped_) {
+    return Answer(*actor, poll);
+  }
+  poll->timer = std::make_shared<boost::asio::steady_timer>(
+      io_, std::chrono::milliseconds(std::min(request.wait_ms(), options_.max_poll_ms)));
+  actor->polls.push_back(poll);
+  ActorId id = ActorId::FromBinary(request.actor_id()).value();
+  poll->timer->async_wait([this, id, weak = std::weak_ptr<Poll>(poll)](const boost::system::error_code& ec) {
+    auto poll = weak.lock();
+    auto it = actors_.find(id);
+    if (ec || poll == nullptr || it == actors_.end()) return;
+    Answer(it->second, poll);
+  });
+}
+
+void GcsActorManager::Answer(Actor& actor, const std::shared_ptr<Poll>& poll) {
+  auto& polls = actor.polls;
+  polls.erase(std::remove(polls.begin(), polls.end(), poll), polls.end());
+  if (poll->timer) poll->timer->cancel();
+  if (!poll->done) return;
+  poll->reply->set_found(true);
+  *poll->reply->mutable_actor() = actor.info;
+  std::exchange(poll->done, nullptr)(absl::OkStatus());
+}
+
+void GcsActorManager::HandleGetNamedActor(const rpc::GetNamedActorRequest& request, rpc::GetNamedActorReply* reply,
+                                          ReplyCallback done) {
+  auto it = names_.find(std::make_pair(request.name_space(), request.name()));
+  reply->set_found(false);
+  if (it != names_.end()) {
+    const Actor& actor = actors_.at(it->second);
+    reply->set_found(true);
+    *reply->mutable_actor() = actor.info;
+  }
+  done(absl::OkStatus());
+}
+
+void GcsActorManager::HandleListActors(const rpc::ListActorsRequest& request, rpc::ListActorsReply* reply,
+                                       ReplyCallback done) {
+  for (const auto& [id, actor] : actors_) {
+    if (!request.job_id().empty() && actor.info.job_id() != request.job_id()) continue;
+    *reply->add_actors() = actor.info;
+  }
+  done(absl::OkStatus());
+}
+
+void GcsActorManager::HandleKillActor(const rpc::KillActorRequest& request, rpc::KillActorReply* reply,
+                                      ReplyCallback done) {
+  Actor* actor = Find(request.actor_id());
+  if (actor == nullptr) {
+    return done(absl::NotFoundError("no actor " + ActorId::FromOptionalBinary(request.actor_id()).value_or(ActorId()).Hex()));
+  }
+  done(absl::OkStatus());
+  rpc::ActorInfo& info = actor->info;
+  if (info.state() == rpc::ActorInfo::DEAD) return;
+  // Named and detached actors live until killed: the last handle going away does not end them.
+  if (request.out_of_scope() && (!info.name().empty() || info.detached())) return;
+  auto cause = request.cause() == rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED ? rpc::ActorInfo::KILLED : request.cause();
+  std::string message = request.message().empty() ? "the actor was killed" : request.message();
+  if (request.no_restart() || actor->worker.IsNil()) {
+    if (!request.no_restart() && CanRestart(info)) {
+      // Not running yet: it is being (re)created already, which is what a restart would do.
+      return;
+    }
+    return MarkDead(*actor, cause, message);
+  }
+  // Kill(false): end the process and restart while the budget allows (the raylet does not
+  // report a death it was asked for).
+  WorkerId worker = actor->worker;
+  ReleaseWorker(*actor, message);
+  OnProcessDied(*actor, cause, message);
+  KillOwnedBy(worker, "the actor's owner, an actor, was killed");
+}
+
+// ---- scheduling ----
+
+std::shared_ptr<raylet::RayletClient> GcsActorManager::RayletFor(const NodeId& node_id) {
+  const rpc::NodeInfo* node = nodes_.GetAliveNode(node_id);
+  if (node == nullptr) {
+    for (const rpc::NodeInfo& candidate : nodes_.AllNodes()) {
+      if (candidate.state() == rpc::NodeInfo::ALIVE) {
+        node = nodes_.GetAliveNode(NodeId::FromBinary(candidate.node_id()).value());
+        break;
+      }
+    }
+  }
+  if (node == nullptr) return nullptr;
+  return raylets_(absl::StrCat(node->node_ip(), ":", node->node_manager_port()));
+}
+
+void GcsActorManager::Schedule(Actor& actor) {
+  if (stopped_) return;
+  ++actor.generation;
+  actor.lease_id = LeaseId::FromRandom();
+  actor.lease_granted = false;
+  actor.worker = WorkerId::Nil();
+  actor.node = NodeId::Nil();
+  ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
+  auto raylet = RayletFor(NodeId::FromOptionalBinary(actor.info.owner().node_id()).value_or(NodeId()));
+  if (raylet == nullptr) return RetryLater(id, actor.generation);
+  actor.raylet = raylet;
+  RequestLease(id, actor.generation, raylet);
+}
+
+void GcsActorManager::RetryLater(const ActorId& id, uint64_t generation) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(kRetryDelayMs));
+  timer->async_wait([this, id, generation, timer](const boost::system::error_code& ec) {
+    auto it = actors_.find(id);
+    if (ec || stopped_ || it == actors_.end() || it->second.generation != generation) return;
+    Schedule(it->second);
+  });
+}
+
+void GcsActorManager::RequestLease(const ActorId& id, uint64_t generation,
+                                   std::shared_ptr<raylet::RayletClient> raylet) {
+  const Actor& actor = actors_.at(id);
+  rpc::RequestWorkerLeaseRequest request;
+  rpc::LeaseSpec* lease = request.mutable_lease();
+  lease->set_lease_id(actor.lease_id.Binary());
+  lease->set_job_id(actor.info.job_id());
+  lease->set_is_actor_worker(true);
+  if (actor.info.resources().quantities().empty()) {
+    // Placed where a CPU is free, holding nothing once there (Ray's rule for actors).
+    ResourceSet::FromDoubles({{"CPU", 1}}).value().ToProto(lease->mutable_resources());
+    lease->set_placement_only(true);
+  } else {
+    *lease->mutable_resources() = actor.info.resources();
+  }
+  lease->mutable_holder()->set_worker_id(holder_id_.Binary());
+  request.set_wait_ms(options_.lease_wait_ms);
+  raylet->RequestWorkerLease(request, [this, id, generation, raylet](absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+    OnLeaseReply(id, generation, raylet, std::move(reply));
+  });
+}
+
+void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
+                                   const std::shared_ptr<raylet::RayletClient>& raylet,
+                                   absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+  auto it = actors_.find(id);
+  bool current = !stopped_ && it != actors_.end() && it->second.generation == generation;
+  if (!current) {
+    // Dead or rescheduled meanwhile: a worker granted now is not wanted.
+    if (reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED && it != actors_.end()) {
+      rpc::ReturnWorkerRequest back;
+      back.set_lease_id(it->second.lease_id.Binary());
+      back.set_kill_worker(true);
+      raylet->ReturnWorker(back, [](absl::StatusOr<rpc::ReturnWorkerReply>) {});
+    }
+    return;
+  }
+  Actor& actor = it->second;
+  if (!reply.ok()) {
+    spdlog::warn("leasing a worker for actor {}: {}", id.ShortHex(), reply.status().message());
+    return RetryLater(id, generation);
+  }
+  switch (reply->result()) {
+    case rpc::RequestWorkerLeaseReply::GRANTED:
+      return CreateOn(actor, *reply);
+    case rpc::RequestWorkerLeaseReply::PENDING:
+      // Still queued (no room yet, or no node can ever hold it): ask again under the same id.
+      return RequestLease(id, generation, raylet);
+    case rpc::RequestWorkerLeaseReply::SPILLBACK: {
+      actor.raylet = raylets_(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
+      return RequestLease(id, generation, actor.raylet);
+    }
+    default:
+      return Schedule(actor);
+  }
+}
+
+GcsActorManager::WorkerClient& GcsActorManager::ClientFor(const rpc::WorkerAddress& address) {
+  std::string target = absl::StrCat(address.ip(), ":", address.port());
+  auto& [worker_id, client] = worker_clients_[target];
+  if (client != nullptr && worker_id != address.worker_id()) {
+    // A new worker on a dead one's port: a fresh channel (the old one may be backing off). The
+    // old client goes later, on the loop, not inside whatever callback brought us here.
+    boost::asio::post(io_, [old = std::shared_ptr<WorkerClient>(std::move(client))] {});
+  }
+  if (client == nullptr) {
+    worker_id = address.worker_id();
+    client = std::make_unique<WorkerClient>(
+        rpc::MakeChannel(target, options_.rpc),
+        rpc::ClientOptions{"actor worker at " + target, options_.token, options_.rpc,
+                           [this](std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }});
+  }
+  return *client;
+}
+
+void GcsActorManager::CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply& grant) {
+  ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
+  actor.lease_granted = true;
+  actor.worker = WorkerId::FromBinary(grant.worker().worker_id()).value_or(WorkerId());
+  actor.node = NodeId::FromBinary(grant.worker().node_id()).value_or(NodeId());
+  by_worker_[actor.worker] = id;
+  *actor.info.mutable_address() = grant.worker();
+  actor.info.set_pid(grant.worker_pid());
+
+  rpc::CreateActorRequest request;
+  *request.mutable_creation() = actor.info.creation();
+  request.mutable_creation()->set_actor_id(actor.info.actor_id());
+  request.set_max_concurrency(std::max(1, actor.info.max_concurrency()));
+  request.set_num_restarts(actor.info.num_restarts());
+  rpc::CallOptions call;
+  call.timeout_ms = kCreateTimeoutMs;
+  // The worker has just registered, so it is up; a connection attempt that fails under load
+  // is tried again rather than taken for its death (a real death is reported by its raylet).
+  call.wait_for_ready = true;
+  uint64_t generation = actor.generation;
+  ClientFor(grant.worker())
+      .Call(&rpc::CoreWorkerService::Stub::async::CreateActor, request, call,
+            [this, id, generation](absl::StatusOr<rpc::CreateActorReply> reply) {
+              OnCreated(id, generation, std::move(reply));
+            });
+}
+
+void GcsActorManager::OnCreated(const ActorId& id, uint64_t generation, absl::StatusOr<rpc::CreateActorReply> reply) {
+  auto it = actors_.find(id);
+  if (stopped_ || it == actors_.end() || it->second.generation != generation) return;
+  Actor& actor = it->second;
+  if (!reply.ok()) {
+    // The worker died while constructing (its death report may come first or later).
+    return OnProcessDied(actor, rpc::ActorInfo::PROCESS_DIED,
+                         absl::StrCat("the actor's process died while it was being created: ", reply.status().message()));
+  }
+  if (reply->failed()) {
+    return MarkDead(actor, rpc::ActorInfo::CREATION_FAILED,
+                    absl::StrCat("the actor's constructor failed: ", reply->error().message()));
+  }
+  actor.info.set_state(rpc::ActorInfo::ALIVE);
+  spdlog::info("actor {} alive on worker {} (pid {})", id.ShortHex(), actor.worker.ShortHex(), actor.info.pid());
+  Changed(actor);
+}
+
+// ---- deaths ----
+
+void GcsActorManager::OnProcessDied(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message) {
+  if (actor.info.state() == rpc::ActorInfo::DEAD) return;
+  by_worker_.erase(actor.worker);
+  if (!CanRestart(actor.info)) return MarkDead(actor, cause, message);
+  actor.info.set_num_restarts(actor.info.num_restarts() + 1);
+  actor.info.set_state(rpc::ActorInfo::RESTARTING);
+  actor.info.clear_address();
+  actor.info.set_pid(0);
+  spdlog::info("actor {} restarting ({} of {}): {}", ActorId::FromBinary(actor.info.actor_id()).value().ShortHex(),
+               actor.info.num_restarts(), actor.info.max_restarts(), message);
+  Changed(actor);
+  Schedule(actor);
+}
+
+void GcsActorManager::MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message) {
+  if (actor.info.state() == rpc::ActorInfo::DEAD) return;
+  ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
+  ReleaseWorker(actor, message);
+  ++actor.generation;
+  by_worker_.erase(actor.worker);
+  actor.info.set_state(rpc::ActorInfo::DEAD);
+  actor.info.set_death_cause(cause);
+  actor.info.set_death_message(message);
+  actor.info.set_end_time_ms(NowMs());
+  if (!actor.info.name().empty()) {
+    auto name = names_.find(std::make_pair(actor.info.name_space(), actor.info.name()));
+    if (name != names_.end() && name->second == id) names_.erase(name);
+  }
+  spdlog::info("actor {} is dead ({}): {}", id.ShortHex(), rpc::ActorInfo::DeathCause_Name(cause), message);
+  Changed(actor);
+  // Its process is ended here, and the raylet does not report a death it was asked for.
+  KillOwnedBy(actor.worker, "the actor's owner, an actor, is dead");
+}
+
+void GcsActorManager::ReleaseWorker(Actor& actor, const std::string& reason) {
+  if (actor.raylet == nullptr || actor.lease_id.IsNil()) return;
+  if (actor.lease_granted) {
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(actor.lease_id.Binary());
+    request.set_kill_worker(true);
+    request.set_reason(reason);
+    actor.raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply> reply) {
+      if (!reply.ok()) spdlog::debug("returning an actor's worker: {}", reply.status().message());
+    });
+  } else {
+    rpc::CancelWorkerLeaseRequest request;
+    request.set_lease_id(actor.lease_id.Binary());
+    actor.raylet->CancelWorkerLease(request, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
+  }
+  actor.lease_granted = false;
+}
+
+void GcsActorManager::OnWorkerDeath(const rpc::WorkerDeath& death) {
+  auto worker = WorkerId::FromBinary(death.worker_id());
+  if (!worker.ok()) return;
+  if (auto it = by_worker_.find(*worker); it != by_worker_.end()) {
+    Actor& actor = actors_.at(it->second);
+    if (actor.worker == *worker) {
+      // The raylet ended the lease with the worker.
+      actor.lease_granted = false;
+      OnProcessDied(actor, rpc::ActorInfo::PROCESS_DIED,
+                    absl::StrCat("the actor's process (pid ", death.pid(), ") died: ", death.detail()));
+    }
+  }
+  KillOwnedBy(*worker, absl::StrCat("the actor's owner (pid ", death.pid(), ") died: ", death.detail()));
+}
+
+void GcsActorManager::KillOwnedBy(const WorkerId& owner, const std::string& message) {
+  if (owner.IsNil()) return;
+  std::vector<ActorId> owned;
+  for (const auto& [id, actor] : actors_) {
+    if (actor.info.owner().worker_id() == owner.Binary() && !actor.info.detached() &&
+        actor.info.state() != rpc::ActorInfo::DEAD) {
+      owned.push_back(id);
+    }
+  }
+  for (const ActorId& id : owned) MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED, message);
+}
+
+void GcsActorManager::OnNodeDead(const NodeId& node_id) {
+  std::vector<ActorId> hosted, owned;
+  for (const auto& [id, actor] : actors_) {
+    if (actor.info.state() == rpc::ActorInfo::DEAD) continue;
+    if (actor.info.owner().node_id() == node_id.Binary() && !actor.info.detached()) {
+      owned.push_back(id);
+    } else if (actor.node == node_id) {
+      hosted.push_back(id);
+    }
+  }
+  for (const ActorId& id : owned) {
+    MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED, "the node of the actor's owner died");
+  }
+  for (const ActorId& id : hosted) {
+    Actor& actor = actors_.at(id);
+    actor.lease_granted = false;
+    actor.raylet = nullptr;
+    OnProcessDied(actor, rpc::ActorInfo::NODE_DIED, "the actor's node " + node_id.Hex() + " died");
+  }
+}
+
+void GcsActorManager::OnJobFinished(const JobId& job_id) {
+  std::vector<ActorId> ended;
+  for (const auto& [id, actor] : actors_) {
+    if (actor.info.job_id() == job_id.Binary() && !actor.info.detached() &&
+        actor.info.state() != rpc::ActorInfo::DEAD) {
+      ended.push_back(id);
+    }
+  }
+  for (const ActorId& id : ended) MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED, "the actor's job ended");
+}
+
+// ---- changes ----
+
+void GcsActorManager::Changed(Actor& actor) {
+  actor.info.set_version(actor.info.version() + 1);
+  table_.Put(actor.info.actor_id(), actor.info, [](absl::Status status) {
+    if (!status.ok()) spdlog::error("storing an actor: {}", status.message());
+  });
+  spdlog::debug("actor {} is {} (version {})", ActorId::FromBinary(actor.info.actor_id()).value().ShortHex(),
+                StateName(actor.info.state()), actor.info.version());
+  std::vector<std::shared_ptr<Poll>> polls = actor.polls;
+  for (const auto& poll : polls) {
+    if (actor.info.version() > poll->after_version) Answer(actor, poll);
+  }
+}
+
+void GcsActorManager::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [id, actor] : actors_) {
+    std::vector<std::shared_ptr<Poll>> polls = actor.polls;
+    for (const auto& poll : polls) Answer(actor, poll);
+  }
+}
+
+}  // namespace orrery::gcs

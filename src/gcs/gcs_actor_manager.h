@@ -1,0 +1,123 @@
+// GcsActorManager: the actor table and each actor's life. For a registered actor it leases a
+// worker from a raylet (following spillback), runs the factory there (CoreWorkerService
+// CreateActor), and records where the actor lives. It restarts an actor whose process or node
+// died while its budget allows, and ends for good one that was killed, exited, failed to
+// construct, or whose owner died (unless detached). Callers learn of changes by long-polling
+// GetActorInfo: the call is answered when the actor's version passes the one they know.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "orrery/core_worker.grpc.pb.h"
+#include "src/common/id.h"
+#include "src/gcs/gcs_handler.h"
+#include "src/gcs/gcs_node_manager.h"
+#include "src/gcs/gcs_table_storage.h"
+#include "src/raylet/client/raylet_client.h"
+#include "src/rpc/grpc_client.h"
+
+namespace orrery::gcs {
+
+// Owned and called by the GCS event loop only; every client callback arrives on that loop.
+class GcsActorManager final : public ActorHandler {
+ public:
+  struct Options {
+    std::string token;
+    rpc::RpcOptions rpc;
+    // How long a raylet may hold a lease request before answering PENDING.
+    int64_t lease_wait_ms = 10'000;
+    // The longest a GetActorInfo long poll is held.
+    int64_t max_poll_ms = 30'000;
+  };
+  using RayletFactory = std::function<std::shared_ptr<raylet::RayletClient>(const std::string& address)>;
+
+  GcsActorManager(boost::asio::io_context& io, StoreClient& store, GcsNodeManager& nodes, RayletFactory raylets,
+                  Options options);
+  ~GcsActorManager() override;
+
+  void HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
+                           ReplyCallback done) override;
+  void HandleGetActorInfo(const rpc::GetActorInfoRequest& request, rpc::GetActorInfoReply* reply,
+                          ReplyCallback done) override;
+  void HandleGetNamedActor(const rpc::GetNamedActorRequest& request, rpc::GetNamedActorReply* reply,
+                           ReplyCallback done) override;
+  void HandleListActors(const rpc::ListActorsRequest& request, rpc::ListActorsReply* reply,
+                        ReplyCallback done) override;
+  void HandleKillActor(const rpc::KillActorRequest& request, rpc::KillActorReply* reply,
+                       ReplyCallback done) override;
+
+  // A worker or driver died: an actor it served dies or restarts; actors it owned die.
+  void OnWorkerDeath(const rpc::WorkerDeath& death);
+  void OnNodeDead(const NodeId& node_id);
+  // The job's non-detached actors die with it.
+  void OnJobFinished(const JobId& job_id);
+  // Answers every open poll and stops scheduling.
+  void Stop();
+
+ private:
+  struct Poll {
+    int64_t after_version = 0;
+    rpc::GetActorInfoReply* reply = nullptr;
+    ReplyCallback done;
+    std::shared_ptr<boost::asio::steady_timer> timer;
+  };
+  struct Actor {
+    rpc::ActorInfo info;
+    // Bumped by every scheduling attempt and by death: answers for an older one are ignored.
+    uint64_t generation = 0;
+    LeaseId lease_id;
+    bool lease_granted = false;
+    std::shared_ptr<raylet::RayletClient> raylet;
+    NodeId node;
+    WorkerId worker;
+    std::vector<std::shared_ptr<Poll>> polls;
+  };
+  using WorkerClient = rpc::GrpcClient<rpc::CoreWorkerService>;
+
+  // Leases a worker for the actor (again), from its owner's node when alive.
+  void Schedule(Actor& actor);
+  void RequestLease(const ActorId& id, uint64_t generation, std::shared_ptr<raylet::RayletClient> raylet);
+  void OnLeaseReply(const ActorId& id, uint64_t generation, const std::shared_ptr<raylet::RayletClient>& raylet,
+                    absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
+  void CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply& grant);
+  void OnCreated(const ActorId& id, uint64_t generation, absl::StatusOr<rpc::CreateActorReply> reply);
+  // The actor's process is gone: restart while the budget allows, else DEAD.
+  void OnProcessDied(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
+  void MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
+  // The non-detached actors `owner` created die with it.
+  void KillOwnedBy(const WorkerId& owner, const std::string& message);
+  // Ends the lease the actor holds or waits for, killing its worker.
+  void ReleaseWorker(Actor& actor, const std::string& reason);
+  void RetryLater(const ActorId& id, uint64_t generation);
+  // Stores and announces a change: bumps the version and answers the polls it satisfies.
+  void Changed(Actor& actor);
+  void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);
+  WorkerClient& ClientFor(const rpc::WorkerAddress& address);
+  std::shared_ptr<raylet::RayletClient> RayletFor(const NodeId& node_id);
+  Actor* Find(const std::string& binary_id);
+
+  boost::asio::io_context& io_;
+  GcsTable<rpc::ActorInfo> table_;
+  GcsNodeManager& nodes_;
+  RayletFactory raylets_;
+  const Options options_;
+  // Who holds actor leases at the raylets: never reported dead, so leases live until returned.
+  const WorkerId holder_id_ = WorkerId::FromRandom();
+  absl::flat_hash_map<ActorId, Actor> actors_;
+  // (namespace, name) -> the actor holding the name.
+  absl::flat_hash_map<std::pair<std::string, std::string>, ActorId> names_;
+  absl::flat_hash_map<WorkerId, ActorId> by_worker_;
+  // By HOST:PORT: the worker there (its id) and a client for it.
+  absl::flat_hash_map<std::string, std::pair<std::string, std::unique_ptr<WorkerClient>>> worker_clients_;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::gcs
