@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actor_bench.h"
+#include "multi_node_bench.h"
 #include "grpc_floor.h"
 #include "object_store_bench.h"
 #include "orrery/api.h"
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
               "single_client_get_calls_Plasma_Store"})) {
     MeasureOnPrefaultedStore();
   }
+  if (Wanted({"multi_node_tasks_async"})) orrery::bench::MeasureMultiNode(Report);
   if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);
   if (echo.port != 0 && Wanted({"grpc_unary_pingpong", "grpc_unary_p50_us", "grpc_stream_pingpong",
                                 "grpc_stream_pipelined"})) {
