@@ -77,37 +77,18 @@ void KillAll(const std::vector<orrery::ActorHandle<Server>>& servers) {
   for (const auto& server : servers) server.Kill();
 }
 
-}  // namespace
+// 1,000 calls on `server` submitted, then all awaited: the best rate of 5 rounds.
+double AsyncCallRate(const orrery::ActorHandle<Server>& server) {
+  return orrery::bench::BestRate(1000, 5, [&] {
+    std::vector<orrery::ObjectRef<std::string>> refs;
+    for (int i = 0; i < 1000; ++i) refs.push_back(server.Task(&Server::SmallValue).Remote());
+    orrery::Get(refs);
+  });
+}
 
-namespace orrery::bench {
-
-void MeasureActors(const Reporter& report) {
-  {
-    auto server = StartServers(1)[0];
-    for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-    report("1_1_actor_calls_sync", BestRate(2000, 3, [&] {
-             for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-           }),
-           "calls/s");
-    report("1_1_actor_calls_async", BestRate(1000, 5, [&] {
-             std::vector<orrery::ObjectRef<std::string>> refs;
-             for (int i = 0; i < 1000; ++i) refs.push_back(server.Task(&Server::SmallValue).Remote());
-             orrery::Get(refs);
-           }),
-           "calls/s");
-    server.Kill();
-  }
-  {
-    auto server = orrery::Actor(Server::Create).SetMaxConcurrency(16).Remote();
-    orrery::Get(server.Task(&Server::SmallValue).Remote());
-    report("1_1_actor_calls_concurrent", BestRate(1000, 5, [&] {
-             std::vector<orrery::ObjectRef<std::string>> refs;
-             for (int i = 0; i < 1000; ++i) refs.push_back(server.Task(&Server::SmallValue).Remote());
-             orrery::Get(refs);
-           }),
-           "calls/s");
-    server.Kill();
-  }
+// 1_n, n_n and n_n with an argument, on kManyServers servers.
+void MeasureManyToMany(const orrery::bench::Reporter& report) {
+  using orrery::bench::BestRate;
   auto servers = StartServers(kManyServers);
   {
     auto client = orrery::Actor(Client::Create).Remote(servers);
@@ -140,7 +121,33 @@ void MeasureActors(const Reporter& report) {
     for (const auto& client : clients) client.Kill();
   }
   KillAll(servers);
-  {
+}
+
+}  // namespace
+
+namespace orrery::bench {
+
+void MeasureActors(const Reporter& report) {
+  if (Wanted({"1_1_actor_calls_sync", "1_1_actor_calls_async"})) {
+    auto server = StartServers(1)[0];
+    for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+    report("1_1_actor_calls_sync", BestRate(2000, 3, [&] {
+             for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+           }),
+           "calls/s");
+    report("1_1_actor_calls_async", AsyncCallRate(server), "calls/s");
+    server.Kill();
+  }
+  if (Wanted({"1_1_actor_calls_concurrent"})) {
+    auto server = orrery::Actor(Server::Create).SetMaxConcurrency(16).Remote();
+    orrery::Get(server.Task(&Server::SmallValue).Remote());
+    report("1_1_actor_calls_concurrent", AsyncCallRate(server), "calls/s");
+    server.Kill();
+  }
+  if (Wanted({"1_n_actor_calls_async", "n_n_actor_calls_async", "n_n_actor_calls_with_arg_async"})) {
+    MeasureManyToMany(report);
+  }
+  if (Wanted({"multi_client_tasks_async"})) {
     std::vector<orrery::ActorHandle<Client>> clients;
     for (int i = 0; i < 4; ++i) clients.push_back(orrery::Actor(Client::Create).Remote(std::vector<orrery::ActorHandle<Server>>{}));
     for (const auto& client : clients) orrery::Get(client.Task(&Client::TaskBatch).Remote(10));
@@ -152,7 +159,8 @@ void MeasureActors(const Reporter& report) {
            "tasks/s");
     for (const auto& client : clients) client.Kill();
   }
-  report("actor_creation_per_s", BestRate(100, 1, [] {
+  if (!Wanted({"actor_creation_per_s"})) return;
+  report("actor_creation_per_s", BestRate(100, 3, [] {
            std::vector<orrery::ActorHandle<Server>> created = StartServers(100);
            KillAll(created);
          }),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actor_bench.h"
+#include "multi_node_bench.h"
 #include "grpc_floor.h"
 #include "object_store_bench.h"
 #include "orrery/api.h"
@@ -20,6 +21,7 @@ ORRERY_REMOTE(NoOp);
 
 using orrery::bench::Clock;
 using orrery::bench::Seconds;
+using orrery::bench::Wanted;
 
 void Report(const std::string& name, double value, const std::string& unit) {
   std::printf("{\"name\": \"%s\", \"value\": %.1f, \"unit\": \"%s\"}\n", name.c_str(), value, unit.c_str());
@@ -29,7 +31,19 @@ void Report(const std::string& name, double value, const std::string& unit) {
 // Runs `body` (which does `ops` operations) `repeats` times; reports the best rate.
 template <typename Body>
 void Rate(const std::string& name, int ops, int repeats, Body body) {
+  if (!Wanted({name})) return;
   Report(name, orrery::bench::BestRate(ops, repeats, body), "ops/s");
+}
+
+// Every value through the store, on a store whose pages are touched at start.
+void MeasureOnPrefaultedStore() {
+  orrery::Config store_config;
+  store_config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(2LL << 30),
+                            "--object-store-prefault"};
+  store_config.max_inline_object_bytes = 0;
+  orrery::Init(store_config);
+  orrery::bench::MeasureStoreCalls(Report);
+  orrery::Shutdown();
 }
 
 }  // namespace
@@ -69,7 +83,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Put(i));
     Rate("single_client_wait_1k_refs", 1, 5, [&] { orrery::Wait(refs, 1000, -1); });
   }
-  {
+  if (Wanted({"task_roundtrip_p50_us", "task_roundtrip_p99_us"})) {
     std::vector<double> micros;
     for (int i = 0; i < 2000; ++i) {
       auto start = Clock::now();
@@ -81,20 +95,22 @@ int main(int argc, char** argv) {
     Report("task_roundtrip_p99_us", micros[micros.size() * 99 / 100], "us");
   }
   orrery::bench::MeasureActors(Report);
-  orrery::bench::MeasureLargeObjects(Report);
+  if (Wanted({"single_client_put_gigabytes_cold", "single_client_put_gigabytes", "single_client_get_gigabytes",
+              "single_client_get_view_1gib_us", "multi_client_put_gigabytes"})) {
+    orrery::bench::MeasureLargeObjects(Report);
+  }
   orrery::Shutdown();
 
-  // Every value through the store, on a store whose pages are touched at start.
-  orrery::Config store_config;
-  store_config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(2LL << 30),
-                            "--object-store-prefault"};
-  store_config.max_inline_object_bytes = 0;
-  orrery::Init(store_config);
-  orrery::bench::MeasureStoreCalls(Report);
-  orrery::Shutdown();
-
-  orrery::bench::MeasureMemcpy(Report);
-  if (echo.port != 0) orrery::bench::MeasureGrpcFloor(echo.port, Report);
+  if (Wanted({"single_client_put_gigabytes_prefault", "single_client_put_calls_Plasma_Store",
+              "single_client_get_calls_Plasma_Store"})) {
+    MeasureOnPrefaultedStore();
+  }
+  if (Wanted({"multi_node_tasks_async"})) orrery::bench::MeasureMultiNode(Report);
+  if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);
+  if (echo.port != 0 && Wanted({"grpc_unary_pingpong", "grpc_unary_p50_us", "grpc_stream_pingpong",
+                                "grpc_stream_pipelined"})) {
+    orrery::bench::MeasureGrpcFloor(echo.port, Report);
+  }
   orrery::bench::StopEchoServer(echo);
   return 0;
 }

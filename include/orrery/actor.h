@@ -312,6 +312,7 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
     creation.name = this->name_;
     creation.name_space = name_space_;
     creation.resources = this->resources_;
+    creation.strategy = this->strategy_;
     creation.max_restarts = max_restarts_;
     creation.max_task_retries = max_task_retries_;
     creation.max_concurrency = max_concurrency_;

@@ -32,6 +32,7 @@
 #include "orrery/object_ref.h"
 #include "orrery/object_view.h"
 #include "orrery/remote.h"
+#include "orrery/scheduling.h"
 #include "orrery/version.h"
 
 namespace orrery {

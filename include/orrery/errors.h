@@ -64,6 +64,13 @@ class ORRERY_EXPORT WorkerCrashedError : public OrreryException {
   using OrreryException::OrreryException;
 };
 
+/// No node may run the task: its hard node affinity (SchedulingStrategy::NodeAffinity) names a
+/// node that is dead or unknown (the message names it).
+class ORRERY_EXPORT TaskUnschedulableError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
 /// The actor died for good, so a call to it cannot run (ray::internal::RayActorException).
 /// Raised by Get of the result of a call to an actor that was killed, exited (ExitActor()),
 /// whose factory or constructor threw, or whose process, node or owner died, with no restarts

@@ -95,6 +95,11 @@ class CallOptions {
     resources_.emplace(name, value);
     return self();
   }
+  /// Where the call runs (see scheduling.h); the default is the hybrid policy.
+  Derived& SetSchedulingStrategy(SchedulingStrategy strategy) {
+    strategy_ = std::move(strategy);
+    return self();
+  }
   /// Adds resource demands (as SetResource, for each).
   Derived& SetResources(const std::unordered_map<std::string, double>& resources) {
     for (const auto& [name, value] : resources) resources_.emplace(name, value);
@@ -109,11 +114,13 @@ class CallOptions {
     call.signature_hash = function.signature_hash;
     call.name = name_;
     call.resources = resources_;
+    call.strategy = strategy_;
     return call;
   }
 
   std::string name_;
   std::unordered_map<std::string, double> resources_;
+  SchedulingStrategy strategy_;
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }

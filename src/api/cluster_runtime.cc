@@ -103,6 +103,8 @@ std::string ClusterRuntime::GetNamedActor(const std::string& name, const std::st
 
 std::string ClusterRuntime::Namespace() { return core_.Namespace(); }
 
+std::string ClusterRuntime::NodeIdHex() { return core_.options().node_id.Hex(); }
+
 int ClusterRuntime::CurrentActorRestarts() { return core_.CurrentActorRestarts(); }
 
 std::string ClusterRuntime::OwnerOf(const std::string& object_id) {

@@ -25,6 +25,7 @@ class ClusterRuntime final : public internal::Runtime {
   void KillActor(const std::string& actor_id, bool no_restart) override;
   std::string GetNamedActor(const std::string& name, const std::string& name_space) override;
   std::string Namespace() override;
+  std::string NodeIdHex() override;
   int CurrentActorRestarts() override;
   std::string OwnerOf(const std::string& object_id) override;
   void Borrow(const internal::RefInfo& ref) override;

@@ -24,6 +24,8 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw ObjectStoreFullError(error.message());
     case rpc::ErrorInfo::ACTOR_DIED:
       throw ActorDiedError(error.message());
+    case rpc::ErrorInfo::UNSCHEDULABLE:
+      throw TaskUnschedulableError(error.message());
     case rpc::ErrorInfo::OBJECT_LOST:
     default:
       throw ObjectLostError(error.message());

@@ -134,6 +134,8 @@ namespace orrery {
 
 std::string GetNamespace() { return internal::RequireRuntime().Namespace(); }
 
+std::string GetNodeId() { return internal::RequireRuntime().NodeIdHex(); }
+
 void ExitActor() {
   if (internal::RequireRuntime().CurrentActorRestarts() < 0) {
     throw std::logic_error("ExitActor() called outside an actor");

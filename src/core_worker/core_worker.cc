@@ -28,6 +28,29 @@ std::vector<ObjectId> ContainedIds(const internal::SerializedValue& value) {
 
 }  // namespace
 
+absl::Status ToProto(const SchedulingStrategy& strategy, rpc::SchedulingStrategy* out) {
+  switch (strategy.kind) {
+    case SchedulingStrategy::Kind::kDefault:
+      return absl::OkStatus();
+    case SchedulingStrategy::Kind::kSpread:
+      out->set_kind(rpc::SchedulingStrategy::SPREAD);
+      return absl::OkStatus();
+    case SchedulingStrategy::Kind::kNodeAffinity: {
+      auto node = NodeId::FromHex(strategy.node_id);
+      if (!node.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("node affinity names '", strategy.node_id,
+                                                       "', which is not a node id (", 2 * NodeId::kSize,
+                                                       " hex digits, as orrery::GetNodeId() gives)"));
+      }
+      out->set_kind(rpc::SchedulingStrategy::NODE_AFFINITY);
+      out->set_node_id(node->Binary());
+      out->set_soft(strategy.soft);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unknown scheduling strategy");
+}
+
 CoreWorker::CoreWorker(CoreWorkerOptions options)
     : options_(std::move(options)), loop_(EventLoop::Create(options_.is_driver ? "driver" : "worker")) {
   address_.set_worker_id(options_.worker_id.Binary());
@@ -338,6 +361,7 @@ absl::StatusOr<std::shared_ptr<rpc::TaskSpec>> CoreWorker::BuildTask(internal::T
                                                                       std::vector<ObjectId>& put_args,
                                                                       int64_t& inline_bytes) {
   auto task = std::make_shared<rpc::TaskSpec>();
+  ORRERY_RETURN_IF_ERROR(ToProto(call.strategy, task->mutable_strategy()));
   task->set_task_id(task_id.Binary());
   task->set_job_id(options_.job_id.Binary());
   task->set_function_name(std::move(call.function_name));

@@ -35,6 +35,9 @@ namespace orrery::core {
 
 class CoreWorkerServiceImpl;
 
+// The wire form of a public SchedulingStrategy; InvalidArgument for a malformed node id.
+absl::Status ToProto(const SchedulingStrategy& strategy, rpc::SchedulingStrategy* out);
+
 struct CoreWorkerOptions {
   bool is_driver = true;
   JobId job_id;

@@ -27,6 +27,7 @@ absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::Actor
   call.signature_hash = creation.signature_hash;
   call.args = std::move(creation.args);
   call.name = creation.name;
+  call.strategy = std::move(creation.strategy);
   std::vector<ObjectId> put_args;
   int64_t bytes = 0;
   ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<rpc::TaskSpec> task, BuildTask(call, creation_id, put_args, bytes));

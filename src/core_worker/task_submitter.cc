@@ -33,6 +33,13 @@ TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, r
 
 TaskSubmitter::~TaskSubmitter() { Stop(); }
 
+std::string SchedulingKey::ToString() const {
+  if (strategy.empty()) return resources.ToString();
+  rpc::SchedulingStrategy parsed;
+  parsed.ParseFromString(strategy);
+  return absl::StrCat(resources.ToString(), " (", parsed.ShortDebugString(), ")");
+}
+
 // ---- submitting ----
 
 void TaskSubmitter::Submit(rpc::TaskSpec task, const ResourceSet& resources) {
@@ -56,8 +63,9 @@ void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
-      Key& key = keys_[resources];
-      key.resources = resources;
+      SchedulingKey scheduling{resources, task.strategy().SerializeAsString()};
+      Key& key = keys_[scheduling];
+      key.scheduling = std::move(scheduling);
       key.queue.push_back(Pending{std::move(task), admitted_bytes});
       DispatchLocked(key);
       return;
@@ -94,46 +102,56 @@ void TaskSubmitter::RequestLeasesLocked(Key& key) {
     LeaseId lease_id = LeaseId::FromRandom();
     key.pending_leases[lease_id] = local_raylet_;
     key.fresh_leases.insert(lease_id);
-    RequestLease(key.resources, lease_id, local_raylet_, /*answer_if_queued=*/true);
+    RequestLease(key.scheduling, lease_id, local_raylet_, /*answer_if_queued=*/true);
   }
 }
 
 // ---- leases ----
 
-void TaskSubmitter::RequestLease(const ResourceSet& resources, const LeaseId& lease_id,
+void TaskSubmitter::RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
                                  std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued) {
   rpc::RequestWorkerLeaseRequest request;
   rpc::LeaseSpec* lease = request.mutable_lease();
   lease->set_lease_id(lease_id.Binary());
   lease->set_job_id(job_id_.Binary());
-  resources.ToProto(lease->mutable_resources());
+  scheduling.resources.ToProto(lease->mutable_resources());
+  if (!scheduling.strategy.empty()) lease->mutable_strategy()->ParseFromString(scheduling.strategy);
   *lease->mutable_holder() = self_;
+  // Another raylet chose this one (spillback): it grants or queues, never sends us on again.
+  lease->set_spilled_back(raylet != local_raylet_);
   request.set_wait_ms(options_.lease_wait_ms);
   request.set_answer_if_queued(answer_if_queued);
-  raylet->RequestWorkerLease(request, [this, resources, lease_id, raylet](
+  raylet->RequestWorkerLease(request, [this, scheduling, lease_id, raylet](
                                           absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
-    OnLeaseReply(resources, lease_id, raylet, std::move(reply));
+    OnLeaseReply(scheduling, lease_id, raylet, std::move(reply));
   });
 }
 
-void TaskSubmitter::OnLeaseReply(const ResourceSet& resources, const LeaseId& lease_id,
+void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                                  const std::shared_ptr<raylet::RayletClient>& raylet,
                                  absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
   bool give_back = false;
   {
     absl::MutexLock lock(&mu_);
-    Key& key = keys_[resources];
-    key.resources = resources;
+    Key& key = keys_[scheduling];
+    key.scheduling = scheduling;
     if (stopped_) {
       give_back = reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED;
     } else if (!reply.ok()) {
       key.pending_leases.erase(lease_id);
       key.fresh_leases.erase(lease_id);
-      spdlog::warn("a lease request for {} failed: {}", resources.ToString(), reply.status().message());
+      spdlog::warn("a lease request for {} failed: {}", scheduling.ToString(), reply.status().message());
       // Nothing else can run these: tell them why.
-      if (key.workers.empty() && key.pending_leases.empty()) {
-        FailQueuedLocked(key, CrashError(absl::StrCat("no worker could be leased for ", resources.ToString(), ": ",
+      if (absl::IsFailedPrecondition(reply.status()) && !key.scheduling.strategy.empty()) {
+        // The strategy can never be met (a hard affinity to a dead node): nothing here can run.
+        rpc::ErrorInfo error;
+        error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
+        error.set_message(absl::StrCat("no node may run tasks of ", scheduling.ToString(), ": ",
+                                       reply.status().message()));
+        FailQueuedLocked(key, error, failed);
+      } else if (key.workers.empty() && key.pending_leases.empty()) {
+        FailQueuedLocked(key, CrashError(absl::StrCat("no worker could be leased for ", scheduling.ToString(), ": ",
                                                       reply.status().message())),
                          failed);
       }
@@ -147,13 +165,13 @@ void TaskSubmitter::OnLeaseReply(const ResourceSet& resources, const LeaseId& le
         case rpc::RequestWorkerLeaseReply::PENDING:
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
-          RequestLease(resources, lease_id, raylet, /*answer_if_queued=*/false);
+          RequestLease(scheduling, lease_id, raylet, /*answer_if_queued=*/false);
           if (key.fresh_leases.erase(lease_id) > 0) DispatchLocked(key);
           break;
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
           auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
-          RequestLease(resources, lease_id, target, /*answer_if_queued=*/true);
+          RequestLease(scheduling, lease_id, target, /*answer_if_queued=*/true);
           break;
         }
         default:
@@ -179,13 +197,13 @@ void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shar
   worker->address = reply.worker();
   worker->raylet = raylet;
   worker->idle_since_ms = MonotonicMs();
-  ResourceSet resources = key.resources;
+  SchedulingKey scheduling = key.scheduling;
   WorkerStream::Callbacks callbacks;
-  callbacks.on_results = [this, worker, resources](rpc::ResultBatch& results) {
-    OnResults(worker, resources, results);
+  callbacks.on_results = [this, worker, scheduling](rpc::ResultBatch& results) {
+    OnResults(worker, scheduling, results);
   };
-  callbacks.on_done = [this, worker, resources](const grpc::Status& status) {
-    OnStreamDone(worker, resources, status);
+  callbacks.on_done = [this, worker, scheduling](const grpc::Status& status) {
+    OnStreamDone(worker, scheduling, status);
   };
   worker->stream =
       WorkerStream::Open(stubs_.For(worker->address), options_.cluster_token, std::move(callbacks), streams_.Acquire());
@@ -195,7 +213,7 @@ void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shar
 
 // ---- results and failures ----
 
-void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                               rpc::ResultBatch& results) {
   std::vector<std::pair<rpc::TaskSpec, rpc::SerializedObject>> done;
   {
@@ -210,19 +228,19 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       worker->in_flight.erase(it);
     }
     if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
-    if (!stopped_) DispatchLocked(keys_[resources]);
+    if (!stopped_) DispatchLocked(keys_[scheduling]);
   }
   for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value));
 }
 
-void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                                  const grpc::Status& status) {
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
   bool still_leased = false;
   {
     absl::MutexLock lock(&mu_);
     worker->dead = true;
-    Key& key = keys_[resources];
+    Key& key = keys_[scheduling];
     auto it = std::find(key.workers.begin(), key.workers.end(), worker);
     still_leased = it != key.workers.end();
     if (still_leased) key.workers.erase(it);
@@ -293,7 +311,7 @@ void TaskSubmitter::ReturnIdleLeases() {
   {
     absl::MutexLock lock(&mu_);
     int64_t now = MonotonicMs();
-    for (auto& [resources, key] : keys_) {
+    for (auto& [scheduling, key] : keys_) {
       if (!key.queue.empty()) continue;
       for (auto it = key.workers.begin(); it != key.workers.end();) {
         const auto& worker = *it;
@@ -343,7 +361,7 @@ void TaskSubmitter::Stop() {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
     stopped_ = true;
-    for (auto& [resources, key] : keys_) {
+    for (auto& [scheduling, key] : keys_) {
       FailQueuedLocked(key, CrashError("Orrery is shutting down"), failed);
       for (auto& worker : key.workers) workers.push_back(worker);
       key.workers.clear();
@@ -382,7 +400,7 @@ void TaskSubmitter::Stop() {
 int TaskSubmitter::num_leased_workers() const {
   absl::MutexLock lock(&mu_);
   int count = 0;
-  for (const auto& [resources, key] : keys_) count += static_cast<int>(key.workers.size());
+  for (const auto& [scheduling, key] : keys_) count += static_cast<int>(key.workers.size());
   return count;
 }
 

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,18 @@
 #include "src/raylet/client/raylet_client.h"
 
 namespace orrery::core {
+
+// Tasks that share leased workers: the same resource shape and the same placement rule.
+struct SchedulingKey {
+  ResourceSet resources;
+  std::string strategy;  // rpc::SchedulingStrategy, serialized ("" for the default)
+
+  friend bool operator<(const SchedulingKey& a, const SchedulingKey& b) {
+    return std::tie(a.resources, a.strategy) < std::tie(b.resources, b.strategy);
+  }
+  // "{CPU: 1}", or "{CPU: 1} (kind: SPREAD)".
+  std::string ToString() const;
+};
 
 class TaskSubmitter {
  public:
@@ -91,7 +104,7 @@ class TaskSubmitter {
     bool dead = false;
   };
   struct Key {
-    ResourceSet resources;
+    SchedulingKey scheduling;
     std::deque<Pending> queue;
     std::vector<std::shared_ptr<LeasedWorker>> workers;
     absl::flat_hash_map<LeaseId, std::shared_ptr<raylet::RayletClient>> pending_leases;
@@ -103,16 +116,16 @@ class TaskSubmitter {
 
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RequestLease(const ResourceSet& resources, const LeaseId& lease_id,
+  void RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued);
-  void OnLeaseReply(const ResourceSet& resources, const LeaseId& lease_id,
+  void OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
   void OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
                  const rpc::RequestWorkerLeaseReply& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnResults(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+  void OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                  rpc::ResultBatch& results);
-  void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const ResourceSet& resources,
+  void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                     const grpc::Status& status);
   void FinishLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
@@ -134,7 +147,7 @@ class TaskSubmitter {
 
   mutable absl::Mutex mu_;
   absl::CondVar room_;
-  std::map<ResourceSet, Key> keys_ ABSL_GUARDED_BY(mu_);
+  std::map<SchedulingKey, Key> keys_ ABSL_GUARDED_BY(mu_);
   int64_t pending_tasks_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pending_arg_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

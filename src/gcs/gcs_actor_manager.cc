@@ -180,6 +180,7 @@ void GcsActorManager::Schedule(Actor& actor) {
   auto raylet = RayletFor(NodeId::FromOptionalBinary(actor.info.owner().node_id()).value_or(NodeId()));
   if (raylet == nullptr) return RetryLater(id, actor.generation);
   actor.raylet = raylet;
+  actor.spilled_back = false;
   RequestLease(id, actor.generation, raylet);
 }
 
@@ -208,6 +209,8 @@ void GcsActorManager::RequestLease(const ActorId& id, uint64_t generation,
     *lease->mutable_resources() = actor.info.resources();
   }
   lease->mutable_holder()->set_worker_id(holder_id_.Binary());
+  lease->set_spilled_back(actor.spilled_back);
+  *lease->mutable_strategy() = actor.info.creation().strategy();
   request.set_wait_ms(options_.lease_wait_ms);
   raylet->RequestWorkerLease(request, [this, id, generation, raylet](absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
     OnLeaseReply(id, generation, raylet, std::move(reply));
@@ -230,6 +233,11 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
     return;
   }
   Actor& actor = it->second;
+  if (absl::IsFailedPrecondition(reply.status())) {
+    // It can never be placed (a hard node affinity to a dead node): retrying would not help.
+    return MarkDead(actor, rpc::ActorInfo::NODE_DIED,
+                    absl::StrCat("the actor cannot be placed: ", reply.status().message()));
+  }
   if (!reply.ok()) {
     spdlog::warn("leasing a worker for actor {}: {}", id.ShortHex(), reply.status().message());
     return RetryLater(id, generation);
@@ -242,6 +250,7 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
       return RequestLease(id, generation, raylet);
     case rpc::RequestWorkerLeaseReply::SPILLBACK: {
       actor.raylet = raylets_(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
+      actor.spilled_back = true;
       return RequestLease(id, generation, actor.raylet);
     }
     default:

@@ -75,6 +75,7 @@ class GcsActorManager final : public ActorHandler {
     uint64_t generation = 0;
     LeaseId lease_id;
     bool lease_granted = false;
+    bool spilled_back = false;  // the lease request is at the node another raylet chose
     std::shared_ptr<raylet::RayletClient> raylet;
     NodeId node;
     WorkerId worker;

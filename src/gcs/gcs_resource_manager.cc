@@ -7,8 +7,31 @@
 
 namespace orrery::gcs {
 
-GcsResourceManager::GcsResourceManager(GcsNodeManager& nodes, ClusterId cluster_id, int64_t start_time_ms)
-    : nodes_(nodes), cluster_id_(cluster_id), start_time_ms_(start_time_ms) {}
+namespace {
+
+// The part of a report other raylets schedule by (demand and counts change far more often).
+rpc::PubsubMessage ViewMessage(const rpc::NodeResourceUsage& usage) {
+  rpc::PubsubMessage message;
+  message.set_key(usage.node_id());
+  rpc::NodeResourceUsage* view = message.mutable_resource_usage();
+  view->set_node_id(usage.node_id());
+  *view->mutable_total() = usage.total();
+  *view->mutable_available() = usage.available();
+  view->set_report_time_ms(usage.report_time_ms());
+  return message;
+}
+
+bool SameResources(const rpc::ResourceSet& a, const rpc::ResourceSet& b) {
+  auto left = ResourceSet::FromProto(a);
+  auto right = ResourceSet::FromProto(b);
+  return left.ok() && right.ok() && *left == *right;
+}
+
+}  // namespace
+
+GcsResourceManager::GcsResourceManager(GcsNodeManager& nodes, Publisher& publisher, ClusterId cluster_id,
+                                       int64_t start_time_ms)
+    : nodes_(nodes), publisher_(publisher), cluster_id_(cluster_id), start_time_ms_(start_time_ms) {}
 
 void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsageRequest& request,
                                                    rpc::ReportResourceUsageReply* reply, ReplyCallback done) {
@@ -23,10 +46,21 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
     if (demand.count() < 0) return done(absl::InvalidArgumentError("a demand count is negative"));
   }
   if (auto total = ResourceSet::FromProto(usage.total()); !total.ok()) return done(total.status());
-  rpc::NodeResourceUsage& stored = usage_[*node_id];
+  if (auto available = ResourceSet::FromProto(usage.available()); !available.ok()) return done(available.status());
+  auto [it, first] = usage_.try_emplace(*node_id);
+  rpc::NodeResourceUsage& stored = it->second;
+  bool changed =
+      first || !SameResources(stored.total(), usage.total()) || !SameResources(stored.available(), usage.available());
   stored = usage;
   stored.set_report_time_ms(NowMs());
+  if (changed) publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
   done(absl::OkStatus());
+}
+
+std::vector<rpc::PubsubMessage> GcsResourceManager::Snapshot() const {
+  std::vector<rpc::PubsubMessage> messages;
+  for (const auto& [id, usage] : usage_) messages.push_back(ViewMessage(usage));
+  return messages;
 }
 
 void GcsResourceManager::HandleGetClusterStatus(const rpc::GetClusterStatusRequest& request,

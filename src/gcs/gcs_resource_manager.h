@@ -1,28 +1,36 @@
 // GcsResourceManager: the cluster's resource view. Raylets report their totals, what is
-// available and their pending demand (shapes with counts); `orrery status` reads it back.
+// available and their pending demand (shapes with counts); `orrery status` reads it back, and
+// every change of a node's total or available is published on RESOURCE_VIEW, from which each
+// raylet keeps its view of the others (for spillback).
 #pragma once
 
 #include "absl/container/flat_hash_map.h"
 #include "src/common/id.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_node_manager.h"
+#include "src/gcs/publisher.h"
 
 namespace orrery::gcs {
 
 // Owned and called by the GCS event loop only.
 class GcsResourceManager final : public ResourceHandler {
  public:
-  GcsResourceManager(GcsNodeManager& nodes, ClusterId cluster_id, int64_t start_time_ms);
+  GcsResourceManager(GcsNodeManager& nodes, Publisher& publisher, ClusterId cluster_id, int64_t start_time_ms);
 
   void HandleReportResourceUsage(const rpc::ReportResourceUsageRequest& request, rpc::ReportResourceUsageReply* reply,
                                  ReplyCallback done) override;
   void HandleGetClusterStatus(const rpc::GetClusterStatusRequest& request, rpc::GetClusterStatusReply* reply,
                               ReplyCallback done) override;
 
+  // A dead node leaves the view (raylets drop it on its NODE message).
   void OnNodeDead(const NodeId& node_id) { usage_.erase(node_id); }
+
+  // The RESOURCE_VIEW state for a subscriber that must resync: every node's last usage.
+  std::vector<rpc::PubsubMessage> Snapshot() const;
 
  private:
   GcsNodeManager& nodes_;
+  Publisher& publisher_;
   const ClusterId cluster_id_;
   const int64_t start_time_ms_;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;

@@ -26,7 +26,7 @@ absl::Status GcsServer::Start() {
   workers_ = std::make_unique<GcsWorkerManager>(
       *store_, *publisher_, static_cast<size_t>(config_.worker_failure_history),
       [this](const JobId& job, const std::string& detail) { jobs_->FinishJob(job, "its driver died: " + detail); });
-  resources_ = std::make_unique<GcsResourceManager>(*nodes_, cluster_id_, NowMs());
+  resources_ = std::make_unique<GcsResourceManager>(*nodes_, *publisher_, cluster_id_, NowMs());
 
   rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
   auto raylet_client = [raylet_client_options](const std::string& address) mutable {
@@ -64,6 +64,7 @@ absl::Status GcsServer::Start() {
 
   publisher_->RegisterChannel(rpc::NODE, /*is_state=*/true, [this] { return nodes_->Snapshot(); });
   publisher_->RegisterChannel(rpc::JOB, /*is_state=*/true, [this] { return jobs_->Snapshot(); });
+  publisher_->RegisterChannel(rpc::RESOURCE_VIEW, /*is_state=*/true, [this] { return resources_->Snapshot(); });
   publisher_->RegisterChannel(rpc::WORKER_DEATH, /*is_state=*/false, [this] { return workers_->Snapshot(); });
 
   loop_->StartThread();

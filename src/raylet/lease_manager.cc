@@ -11,7 +11,7 @@
 namespace orrery::raylet {
 
 LeaseManager::LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
-                           const ClusterView& cluster, JobCheck check_job)
+                           ClusterView& cluster, JobCheck check_job)
     : io_(io),
       options_(std::move(options)),
       resources_(resources),
@@ -45,6 +45,11 @@ absl::Status LeaseManager::Validate(const rpc::LeaseSpec& spec, ResourceSet* dem
   auto resources = ResourceSet::FromProto(spec.resources());
   if (!resources.ok()) return resources.status();
   ORRERY_RETURN_IF_ERROR(NodeResources::ValidateDemand(*resources));
+  if (spec.strategy().kind() == rpc::SchedulingStrategy::NODE_AFFINITY) {
+    if (auto node = NodeId::FromBinary(spec.strategy().node_id()); !node.ok()) {
+      return Annotate(node.status(), "strategy.node_id");
+    }
+  }
   *demand = std::move(*resources);
   return absl::OkStatus();
 }
@@ -181,6 +186,50 @@ WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
   return key;
 }
 
+void LeaseManager::SpillBack(Lease& lease, const NodeId& target) {
+  const rpc::NodeInfo* node = cluster_.Find(target);
+  lease.reply->set_result(rpc::RequestWorkerLeaseReply::SPILLBACK);
+  rpc::NodeAddress* address = lease.reply->mutable_spillback_node();
+  address->set_node_id(node->node_id());
+  address->set_ip(node->node_ip());
+  address->set_port(node->node_manager_port());
+  cluster_.NoteSent(target, lease.demand);
+  Answer(lease, absl::OkStatus());
+}
+
+LeaseManager::Route LeaseManager::RouteOf(const Lease& lease) {
+  const rpc::SchedulingStrategy& strategy = lease.spec.strategy();
+  bool feasible_here = resources_.CheckFeasible(lease.demand).ok();
+  if (strategy.kind() == rpc::SchedulingStrategy::NODE_AFFINITY) {
+    NodeId target = NodeId::FromBinary(strategy.node_id()).value();  // validated on arrival
+    if (target == options_.node_id) {
+      if (feasible_here) return Route{Route::kHere};
+      if (!strategy.soft()) return Route{Route::kWait, {}, {}, /*infeasible=*/true};
+    } else if (cluster_.Find(target) != nullptr) {
+      if (cluster_.CouldHold(target, lease.demand)) return Route{Route::kSpill, target};
+      if (!strategy.soft()) return Route{Route::kWait, {}, {}, /*infeasible=*/true};
+    } else if (!strategy.soft()) {
+      return Route{Route::kFail, {}, absl::FailedPreconditionError(absl::StrCat(
+                                          "node ", target.Hex(), " (named by a hard node affinity) is dead or unknown"))};
+    }
+    // Soft, and that node cannot take it: placed as by default.
+  }
+  if (!feasible_here) {
+    if (auto node = cluster_.FeasibleNode(lease.demand, options_.node_id); node.has_value()) {
+      return Route{Route::kSpill, NodeId::FromBinary(node->node_id()).value()};
+    }
+    return Route{Route::kWait, {}, {}, /*infeasible=*/true};
+  }
+  // Sent here by another raylet: it stays.
+  if (lease.spec.spilled_back()) return Route{Route::kHere};
+  NodeSnapshot local{options_.node_id, resources_.total(), resources_.available()};
+  std::vector<NodeSnapshot> others = cluster_.Snapshots(options_.node_id);
+  NodeId target = strategy.kind() == rpc::SchedulingStrategy::SPREAD
+                      ? PickSpread(lease.demand, local, others, spread_turn_++)
+                      : PickNode(lease.demand, local, others, options_.spread_threshold);
+  return target == options_.node_id ? Route{Route::kHere} : Route{Route::kSpill, target};
+}
+
 void LeaseManager::Dispatch() {
   if (stopped_) return;
   std::deque<LeaseId> still_queued;
@@ -189,24 +238,24 @@ void LeaseManager::Dispatch() {
     auto it = leases_.find(id);
     if (it == leases_.end() || it->second->state != Lease::State::kQueued) continue;
     Lease& lease = *it->second;
-    if (!resources_.CheckFeasible(lease.demand).ok()) {
-      if (auto node = cluster_.FeasibleNode(lease.demand, options_.node_id); node.has_value() && lease.done) {
-        lease.reply->set_result(rpc::RequestWorkerLeaseReply::SPILLBACK);
-        rpc::NodeAddress* target = lease.reply->mutable_spillback_node();
-        target->set_node_id(node->node_id());
-        target->set_ip(node->node_ip());
-        target->set_port(node->node_manager_port());
-        Answer(lease, absl::OkStatus());
-        leases_.erase(it);
-        changed = true;
-        continue;
+    Route route = RouteOf(lease);
+    // Spillback and failure are answers: a lease without an open call waits for its re-ask.
+    if ((route.kind == Route::kSpill || route.kind == Route::kFail) && lease.done) {
+      if (route.kind == Route::kSpill) {
+        SpillBack(lease, route.target);
+      } else {
+        Answer(lease, route.error);
       }
-      lease.infeasible = !cluster_.FeasibleNode(lease.demand, options_.node_id).has_value();
+      leases_.erase(it);
+      changed = true;
+      continue;
+    }
+    lease.infeasible = route.infeasible;
+    if (route.kind != Route::kHere) {
       AnswerIfQueued(lease);
       still_queued.push_back(id);
       continue;
     }
-    lease.infeasible = false;
     std::optional<Allocation> allocation = resources_.Allocate(lease.demand);
     if (!allocation) {
       AnswerIfQueued(lease);

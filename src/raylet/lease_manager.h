@@ -38,12 +38,15 @@ class LeaseManager {
     // CUDA names of this node's GPU instances, by index.
     std::vector<std::string> gpu_names;
     size_t remembered_leases = 10'000;
+    // Above this utilization (the used fraction of what a request asks for) the node sends
+    // the request to a less-utilized node with room (see scheduling_policy.h).
+    double spread_threshold = 0.5;
   };
   // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
   using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
 
   LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
-               const ClusterView& cluster, JobCheck check_job);
+               ClusterView& cluster, JobCheck check_job);
 
   void Start();
   // Answers every open request UNAVAILABLE.
@@ -98,6 +101,15 @@ class LeaseManager {
     int64_t detached_since_ms = 0;
   };
 
+  // Where a queued lease goes now, by its strategy and the cluster view.
+  struct Route {
+    enum Kind { kHere, kSpill, kWait, kFail } kind;
+    NodeId target;             // kSpill
+    absl::Status error;        // kFail
+    bool infeasible = false;   // kWait: no node could ever hold it
+  };
+  Route RouteOf(const Lease& lease);
+
   absl::Status Validate(const rpc::LeaseSpec& spec, ResourceSet* demand) const;
   void Enqueue(const rpc::RequestWorkerLeaseRequest& request, ResourceSet demand, rpc::RequestWorkerLeaseReply* reply,
                rpc::ReplyCallback done);
@@ -107,6 +119,8 @@ class LeaseManager {
   // Answers PENDING now, when the open call asked to hear at once that the lease must queue.
   void AnswerIfQueued(Lease& lease);
   void Answer(Lease& lease, const absl::Status& status);
+  // Answers `lease` with SPILLBACK to `target` (a node in the cluster view); the caller drops it.
+  void SpillBack(Lease& lease, const NodeId& target);
   void FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* reply) const;
   void Dispatch();
   void OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker);
@@ -123,7 +137,7 @@ class LeaseManager {
   const Options options_;
   NodeResources& resources_;
   WorkerProvider& pool_;
-  const ClusterView& cluster_;
+  ClusterView& cluster_;
   JobCheck check_job_;
   absl::flat_hash_map<LeaseId, std::unique_ptr<Lease>> leases_;
   std::deque<LeaseId> queue_;
@@ -132,6 +146,7 @@ class LeaseManager {
   std::deque<LeaseId> finished_order_;
   int lent_cpus_ = 0;
   int64_t total_granted_ = 0;
+  uint64_t spread_turn_ = 0;  // SPREAD's round-robin among equally used nodes
   boost::asio::steady_timer sweep_timer_;
   std::function<void()> on_change_;
   bool stopped_ = false;

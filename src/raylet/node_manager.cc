@@ -109,6 +109,13 @@ void NodeManager::OnNodeMessage(const rpc::PubsubMessage& message) {
   leases_.OnClusterChanged();
 }
 
+void NodeManager::OnResourceViewMessage(const rpc::PubsubMessage& message) {
+  if (stopped_ || !message.has_resource_usage()) return;
+  if (message.resource_usage().node_id() == options_.node_id.Binary()) return;  // known first-hand
+  cluster_.UpdateUsage(message.resource_usage());
+  leases_.OnClusterChanged();
+}
+
 void NodeManager::OnJobMessage(const rpc::PubsubMessage& message) {
   if (!message.has_job()) return;
   auto job_id = JobId::FromBinary(message.job().job_id());

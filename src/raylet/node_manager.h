@@ -47,6 +47,8 @@ class NodeManager final : public NodeManagerHandler {
   // The GCS change feed.
   void OnNodeMessage(const rpc::PubsubMessage& message);
   void OnJobMessage(const rpc::PubsubMessage& message);
+  // Another node's total and available resources changed.
+  void OnResourceViewMessage(const rpc::PubsubMessage& message);
   void OnWorkerDeathMessage(const rpc::PubsubMessage& message);
 
   void HandleRequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply,

@@ -98,6 +98,7 @@ absl::Status Raylet::Start() {
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
+  options.leases.spread_threshold = config_.scheduler_spread_threshold;
   options.leases.gpu_names = gpu_names_;
   WorkerPool::Options& pool = options.pool;
   pool.launch = WorkerLauncher::Options{node_id_,  config_.node_ip_address, "unix:" + socket_path_, config_.gcs_address,
@@ -125,6 +126,8 @@ absl::Status Raylet::Start() {
   subscriber_ = std::make_unique<gcs::GcsSubscriber>(*gcs_, WorkerId::FromRandom());
   subscriber_->Subscribe(rpc::NODE, "", [this](const rpc::PubsubMessage& m) { node_manager_->OnNodeMessage(m); });
   subscriber_->Subscribe(rpc::JOB, "", [this](const rpc::PubsubMessage& m) { node_manager_->OnJobMessage(m); });
+  subscriber_->Subscribe(rpc::RESOURCE_VIEW, "",
+                         [this](const rpc::PubsubMessage& m) { node_manager_->OnResourceViewMessage(m); });
   subscriber_->Subscribe(rpc::WORKER_DEATH, "",
                          [this](const rpc::PubsubMessage& m) { node_manager_->OnWorkerDeathMessage(m); });
   subscriber_->Start();

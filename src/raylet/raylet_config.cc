@@ -25,6 +25,8 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("max_actor_workers", &RayletConfig::max_actor_workers, "Most actor workers this node runs at once")
         .Add("prestart_workers", &RayletConfig::prestart_workers,
              "Start a worker per CPU at a job's first lease on this node")
+        .Add("scheduler_spread_threshold", &RayletConfig::scheduler_spread_threshold,
+             "Above this utilization (0-1) of what a request asks for, a node sends it to a less-used node")
         .Add("max_lease_wait_ms", &RayletConfig::max_lease_wait_ms,
              "Longest a lease request is held open before it is answered PENDING")
         .Add("gcs_connect_timeout_ms", &RayletConfig::gcs_connect_timeout_ms,

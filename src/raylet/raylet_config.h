@@ -24,6 +24,7 @@ struct RayletConfig {
   int64_t worker_start_timeout_ms = 30'000;
   int64_t worker_kill_grace_ms = 2'000;
   int32_t max_actor_workers = 1000;
+  double scheduler_spread_threshold = 0.5;
   bool prestart_workers = true;
   int64_t max_lease_wait_ms = 30'000;
   int64_t gcs_connect_timeout_ms = 30'000;

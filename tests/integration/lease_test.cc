@@ -30,8 +30,9 @@ class LeaseTest : public ::testing::Test {
  protected:
   void SetUp() override { StartCluster({}); }
 
-  void StartCluster(const std::map<std::string, std::string>& job_env) {
-    auto cluster = TestCluster::Start();
+  void StartCluster(const std::map<std::string, std::string>& job_env, ClusterOptions options = {}) {
+    cluster_.reset();
+    auto cluster = TestCluster::Start(std::move(options));
     ASSERT_OK(cluster.status());
     cluster_ = std::move(*cluster);
     auto job = cluster_->CreateJob(job_env);
@@ -79,6 +80,28 @@ TEST_F(LeaseTest, GrantsAWorkerForkedFromTheZygote) {
   EXPECT_EQ(info->job_id(), job_.Binary());
   EXPECT_TRUE(info->forked_from_zygote());
   EXPECT_EQ(Stats().num_zygotes(), 1);
+}
+
+TEST_F(LeaseTest, EachWorkerSeesExactlyTheGpusItsLeaseHolds) {
+  ClusterOptions options;
+  options.head.num_gpus = -1;  // detected, from this fake CUDA_VISIBLE_DEVICES
+  options.head.env = {{"CUDA_VISIBLE_DEVICES", "3,5"}};
+  StartCluster({}, options);
+  std::set<std::string> seen;
+  for (int i = 0; i < 2; ++i) {
+    auto reply = Lease(LeaseRequest(job_, {{"CPU", 1}, {"GPU", 1}}, holder_, 10'000));
+    ASSERT_OK(reply.status());
+    ASSERT_EQ(reply->result(), Reply::GRANTED);
+    auto info = AskWorker(*cluster_, reply->worker());
+    ASSERT_OK(info.status());
+    seen.insert(info->runtime_env().at("CUDA_VISIBLE_DEVICES"));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"3", "5"}));
+  // Both GPUs are held: a third GPU lease waits.
+  auto third = Lease(LeaseRequest(job_, {{"GPU", 1}}, holder_, 100));
+  ASSERT_OK(third.status());
+  EXPECT_EQ(third->result(), Reply::PENDING);
+  EXPECT_FALSE(third->infeasible());
 }
 
 TEST_F(LeaseTest, RetriedRequestGetsTheSameGrantNotASecond) {

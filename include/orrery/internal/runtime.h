@@ -10,6 +10,7 @@
 
 #include "orrery/export.h"
 #include "orrery/internal/serialized_value.h"
+#include "orrery/scheduling.h"
 
 namespace orrery::internal {
 
@@ -26,6 +27,7 @@ struct TaskCall {
   std::string name;
   // Empty: {CPU: 1}.
   std::unordered_map<std::string, double> resources;
+  SchedulingStrategy strategy;
 };
 
 // Actor creation, as ActorCreator::Remote() hands it over.
@@ -38,6 +40,7 @@ struct ActorCreation {
   std::string name_space;
   // Held while the actor lives. Empty: it needs {CPU: 1} to be placed and holds nothing after.
   std::unordered_map<std::string, double> resources;
+  SchedulingStrategy strategy;
   int max_restarts = 0;        // -1: infinite
   int max_task_retries = 0;    // -1: infinite
   int max_concurrency = 1;
@@ -87,6 +90,8 @@ class ORRERY_EXPORT Runtime {
   virtual std::string GetNamedActor(const std::string& name, const std::string& name_space) = 0;
   // The job's namespace.
   virtual std::string Namespace() = 0;
+  // This process's node (hex).
+  virtual std::string NodeIdHex() = 0;
   // Inside an actor (a method or its constructor running on this thread): how many times it was
   // restarted; -1 elsewhere.
   virtual int CurrentActorRestarts() = 0;

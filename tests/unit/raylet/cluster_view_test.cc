@@ -38,5 +38,34 @@ TEST(ClusterViewTest, DeadNodesAndNodesMissingFromASnapshotAreForgotten) {
   EXPECT_EQ(view.size(), 0u);
 }
 
+TEST(ClusterViewTest, UsageReportsAndRequestsSentThereShapeWhatANodeHasFree) {
+  ClusterView view;
+  NodeId a = NodeId::FromRandom(), b = NodeId::FromRandom(), unknown = NodeId::FromRandom();
+  view.Update(Node(a, 4));
+  view.Update(Node(b, 4));
+  auto free_of = [&](const NodeId& id) {
+    for (const NodeSnapshot& node : view.Snapshots(NodeId())) {
+      if (node.id == id) return node.available.Get(kCpu).ToDouble();
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(free_of(a), 4);  // before any report: all of it
+
+  rpc::NodeResourceUsage usage;
+  usage.set_node_id(a.Binary());
+  ResourceSet::FromDoubles({{"CPU", 4}}).value().ToProto(usage.mutable_total());
+  ResourceSet::FromDoubles({{"CPU", 1}}).value().ToProto(usage.mutable_available());
+  view.UpdateUsage(usage);
+  EXPECT_EQ(free_of(a), 1);
+  usage.set_node_id(unknown.Binary());
+  view.UpdateUsage(usage);  // not known alive: ignored
+  EXPECT_EQ(view.size(), 2u);
+
+  // A burst sent to b counts against it until b reports, so the next request looks elsewhere.
+  view.NoteSent(b, ResourceSet::FromDoubles({{"CPU", 3}}).value());
+  EXPECT_EQ(free_of(b), 1);
+  EXPECT_EQ(view.Snapshots(a).size(), 1u);
+}
+
 }  // namespace
 }  // namespace orrery::raylet

@@ -50,6 +50,18 @@ class LeaseManagerTest : public ::testing::Test {
     return request;
   }
 
+  // Another node joins the cluster view.
+  NodeId AddNode(const std::string& ip, int port, double cpus) {
+    rpc::NodeInfo node;
+    NodeId id = NodeId::FromRandom();
+    node.set_node_id(id.Binary());
+    node.set_node_ip(ip);
+    node.set_node_manager_port(port);
+    ResourceSet::FromDoubles({{"CPU", cpus}}).value().ToProto(node.mutable_total_resources());
+    cluster_.Update(node);
+    return id;
+  }
+
   std::shared_ptr<Answer> Ask(const rpc::RequestWorkerLeaseRequest& request) {
     auto answer = std::make_shared<Answer>();
     leases_->RequestLease(request, &answer->reply, [answer](absl::Status s) { answer->status = s; });
@@ -178,18 +190,71 @@ TEST_F(LeaseManagerTest, SpillsBackToANodeThatCouldHoldItElseStaysInfeasible) {
   EXPECT_TRUE(demands[0].infeasible());
   EXPECT_EQ(demands[0].count(), 1);
 
-  rpc::NodeInfo big;
-  NodeId big_id = NodeId::FromRandom();
-  big.set_node_id(big_id.Binary());
-  big.set_node_ip("10.0.0.9");
-  big.set_node_manager_port(7000);
-  ResourceSet::FromDoubles({{"CPU", 16}}).value().ToProto(big.mutable_total_resources());
-  cluster_.Update(big);
+  NodeId big_id = AddNode("10.0.0.9", 7000, 16);
   auto spilled = Ask(Request({{"CPU", 8}}, LeaseId::FromRandom()));
   ASSERT_TRUE(spilled->done());
   EXPECT_EQ(spilled->reply.result(), Reply::SPILLBACK);
   EXPECT_EQ(spilled->reply.spillback_node().node_id(), big_id.Binary());
   EXPECT_EQ(spilled->reply.spillback_node().port(), 7000);
+}
+
+TEST_F(LeaseManagerTest, AboveTheSpreadThresholdABusyNodeSpillsToOneWithRoomButNeverTwice) {
+  NodeId idle_id = AddNode("10.0.0.7", 7100, 2);
+
+  Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));  // 50% used: at the threshold
+  pool_.AnswerPop();
+  auto spilled = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_TRUE(spilled->done());
+  EXPECT_EQ(spilled->reply.result(), Reply::SPILLBACK);
+  EXPECT_EQ(spilled->reply.spillback_node().node_id(), idle_id.Binary());
+  EXPECT_EQ(spilled->reply.spillback_node().port(), 7100);
+
+  // A request another raylet already sent here is granted here, though the idle node has room.
+  auto request = Request({{"CPU", 1}}, LeaseId::FromRandom());
+  request.mutable_lease()->set_spilled_back(true);
+  auto kept = Ask(request);
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  pool_.AnswerPop();
+  ASSERT_TRUE(kept->done());
+  EXPECT_EQ(kept->reply.result(), Reply::GRANTED);
+}
+
+TEST_F(LeaseManagerTest, NodeAffinitySendsToTheNamedNodeAndFailsForAnUnknownOneUnlessSoft) {
+  NodeId named_id = AddNode("10.0.0.8", 7200, 1);
+  auto pinned = [&](const NodeId& node, bool soft) {
+    auto request = Request({{"CPU", 1}}, LeaseId::FromRandom());
+    rpc::SchedulingStrategy* strategy = request.mutable_lease()->mutable_strategy();
+    strategy->set_kind(rpc::SchedulingStrategy::NODE_AFFINITY);
+    strategy->set_node_id(node.Binary());
+    strategy->set_soft(soft);
+    return request;
+  };
+
+  // This node is idle, but the request names the other one.
+  auto sent = Ask(pinned(named_id, false));
+  ASSERT_TRUE(sent->done());
+  EXPECT_EQ(sent->reply.result(), Reply::SPILLBACK);
+  EXPECT_EQ(sent->reply.spillback_node().node_id(), named_id.Binary());
+
+  NodeId gone = NodeId::FromRandom();
+  auto failed = Ask(pinned(gone, false));
+  ASSERT_TRUE(failed->done());
+  EXPECT_THAT(*failed->status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(gone.Hex())));
+
+  auto soft = Ask(pinned(gone, true));  // placed as by default: here
+  ASSERT_EQ(pool_.pops.size(), 1u);
+  pool_.AnswerPop();
+  EXPECT_EQ(soft->reply.result(), Reply::GRANTED);
+
+  // A hard affinity to a node that can never hold the demand waits as infeasible.
+  auto big = pinned(named_id, false);
+  ResourceSet::FromDoubles({{"CPU", 2}}).value().ToProto(big.mutable_lease()->mutable_resources());
+  big.set_wait_ms(1);
+  auto waiting = Ask(big);
+  for (int i = 0; i < 100 && !waiting->done(); ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(waiting->done());
+  EXPECT_EQ(waiting->reply.result(), Reply::PENDING);
+  EXPECT_TRUE(waiting->reply.infeasible());
 }
 
 TEST_F(LeaseManagerTest, ABlockedWorkerLendsItsCpuUntilItUnblocks) {

@@ -1,0 +1,220 @@
+// Several raylets on one machine, joined as a user joins them (`orrery start --head`, then
+// `orrery start --address ... --token ...` twice), each a separate process with its own ports,
+// store and session folder; the driver joins with Init(address, token). Every node has one
+// CPU, so work that must run at once can only do so spread over the nodes: what the raylets'
+// spillback (the hybrid policy over the GCS's resource view) is for.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+#include "temp_root.h"
+
+namespace fs = std::filesystem;
+
+// ---- remote code ----
+
+std::string NodeId() {
+  const char* id = std::getenv("ORRERY_NODE_ID");
+  return id == nullptr ? "" : id;
+}
+
+// Marks `me` present in `dir`, then waits (up to 30 s) until `parties` are: the node id when
+// they all were at once, else "".
+std::string Gather(std::string dir, int parties, int me) {
+  std::ofstream(dir + "/" + std::to_string(me)) << "here";
+  auto all_here = [&] {
+    for (int i = 0; i < parties; ++i) {
+      if (!fs::exists(dir + "/" + std::to_string(i))) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 3000 && !all_here(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return all_here() ? NodeId() : "";
+}
+
+class Holder {
+ public:
+  static Holder* Create() { return new Holder(); }
+  std::string Node() { return NodeId(); }
+};
+
+ORRERY_REMOTE(NodeId, Gather, Holder::Create, &Holder::Node);
+
+namespace {
+
+std::string g_root;
+
+// Runs the orrery CLI with `args`; its stdout and stderr.
+std::string Cli(const std::string& args) {
+  std::string command = std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  pclose(pipe);
+  return output;
+}
+
+std::string Match(const std::string& text, const std::string& pattern) {
+  std::smatch match;
+  return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
+}
+
+class MultiNode : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_root = orrery::testing::MakeTempRoot();
+    std::string common = " --temp-dir " + g_root + " --num-cpus 1 --node-ip-address 127.0.0.1";
+    std::string head = Cli("start --head --port 0" + common);
+    std::string address = Match(head, "GCS address: (\\S+)");
+    std::string token = Match(head, "--token (\\S+)");
+    ASSERT_FALSE(address.empty()) << head;
+    ASSERT_FALSE(token.empty()) << head;
+    std::string join = "start --address " + address + " --token " + token + common;
+    std::string second = Cli(join);
+    ASSERT_THAT(second, ::testing::Not(::testing::HasSubstr("rror"))) << second;
+    std::string third = Cli(join + " --resources '{\"special\": 1}'");
+    ASSERT_THAT(third, ::testing::Not(::testing::HasSubstr("rror"))) << third;
+    orrery::Config config;
+    config.address = address;
+    config.token = token;
+    config.temp_dir = g_root;
+    orrery::Init(config);
+  }
+  // Each test starts on an idle cluster: the workers an earlier test leased are returned a
+  // moment after it (owners keep idle leases for a second), and until then the nodes are full.
+  void SetUp() override {
+    std::string status;
+    for (int i = 0; i < 100; ++i) {
+      status = Cli("status --temp-dir " + g_root);
+      size_t idle = 0;
+      for (size_t at = status.find("CPU 0/1"); at != std::string::npos; at = status.find("CPU 0/1", at + 1)) ++idle;
+      if (idle == 3) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "the cluster never became idle:\n" << status;
+  }
+
+  static void TearDownTestSuite() {
+    orrery::Shutdown();
+    std::string stopped = Cli("stop --temp-dir " + g_root);
+    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+  }
+};
+
+TEST_F(MultiNode, ThreeTasksThatMustRunAtOnceSpreadOverTheThreeOneCpuNodes) {
+  std::string dir = g_root + "/gather";
+  fs::create_directories(dir);
+  std::vector<orrery::ObjectRef<std::string>> refs;
+  for (int i = 0; i < 3; ++i) refs.push_back(orrery::Task(Gather).Remote(dir, 3, i));
+  std::set<std::string> nodes;
+  for (const auto& ref : refs) {
+    std::string node = *orrery::Get(ref);
+    EXPECT_FALSE(node.empty()) << "a task never saw the other two running";
+    nodes.insert(node);
+  }
+  EXPECT_EQ(nodes.size(), 3u);
+}
+
+TEST_F(MultiNode, ActorsHoldingACpuEachLandOnDifferentNodes) {
+  std::vector<orrery::ActorHandle<Holder>> holders;
+  for (int i = 0; i < 3; ++i) holders.push_back(orrery::Actor(Holder::Create).SetResource("CPU", 1).Remote());
+  std::set<std::string> nodes;
+  for (const auto& holder : holders) nodes.insert(*orrery::Get(holder.Task(&Holder::Node).Remote()));
+  EXPECT_EQ(nodes.size(), 3u);
+  for (const auto& holder : holders) holder.Kill();
+}
+
+TEST_F(MultiNode, ACustomResourceOnOneNodeTakesTheTaskThere) {
+  std::string first = *orrery::Get(orrery::Task(NodeId).SetResource("special", 1).Remote());
+  EXPECT_FALSE(first.empty());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(*orrery::Get(orrery::Task(NodeId).SetResource("special", 1).Remote()), first);
+  }
+}
+
+TEST_F(MultiNode, SpreadSendsSmallTasksThatWouldFitOnOneNodeToEveryNode) {
+  // A quarter CPU each: by default the first two would stay on the caller's node.
+  std::string dir = g_root + "/spread";
+  fs::create_directories(dir);
+  std::vector<orrery::ObjectRef<std::string>> refs;
+  for (int i = 0; i < 3; ++i) {
+    refs.push_back(orrery::Task(Gather)
+                       .SetResource("CPU", 0.25)
+                       .SetSchedulingStrategy(orrery::SchedulingStrategy::Spread())
+                       .Remote(dir, 3, i));
+  }
+  std::set<std::string> nodes;
+  for (const auto& ref : refs) nodes.insert(*orrery::Get(ref));
+  EXPECT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes.count(""), 0u);
+}
+
+TEST_F(MultiNode, NodeAffinityPinsTasksAndActorsToTheNamedNode) {
+  std::string dir = g_root + "/find";
+  fs::create_directories(dir);
+  std::vector<orrery::ObjectRef<std::string>> refs;
+  for (int i = 0; i < 3; ++i) refs.push_back(orrery::Task(Gather).Remote(dir, 3, i));
+  std::string other;
+  for (const auto& ref : refs) {
+    std::string node = *orrery::Get(ref);
+    if (node != orrery::GetNodeId()) other = node;
+  }
+  ASSERT_FALSE(other.empty());
+  auto pinned = orrery::SchedulingStrategy::NodeAffinity(other);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(*orrery::Get(orrery::Task(NodeId).SetSchedulingStrategy(pinned).Remote()), other);
+  auto holder = orrery::Actor(Holder::Create).SetSchedulingStrategy(pinned).Remote();
+  EXPECT_EQ(*orrery::Get(holder.Task(&Holder::Node).Remote()), other);
+  holder.Kill();
+}
+
+TEST_F(MultiNode, AHardAffinityToADeadOrUnknownNodeFailsTypedASoftOneRunsElsewhere) {
+  std::string nowhere(32, 'a');
+  auto hard = orrery::Task(NodeId).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(nowhere)).Remote();
+  try {
+    orrery::Get(hard);
+    ADD_FAILURE() << "a task pinned to no node ran";
+  } catch (const orrery::TaskUnschedulableError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(nowhere));
+  }
+  auto soft =
+      orrery::Task(NodeId).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(nowhere, true)).Remote();
+  EXPECT_FALSE(orrery::Get(soft)->empty());
+  try {
+    orrery::Task(NodeId).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity("not-a-node")).Remote();
+    ADD_FAILURE() << "a malformed node id was accepted";
+  } catch (const orrery::OrreryException& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("not-a-node"));
+  }
+  auto actor =
+      orrery::Actor(Holder::Create).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(nowhere)).Remote();
+  try {
+    orrery::Get(actor.Task(&Holder::Node).Remote());
+    ADD_FAILURE() << "an actor pinned to no node was created";
+  } catch (const orrery::ActorDiedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(nowhere));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
