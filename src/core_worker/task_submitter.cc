@@ -16,6 +16,11 @@ rpc::ErrorInfo CrashError(const std::string& message) {
   error.set_message(message);
   return error;
 }
+// The call never reached a live raylet (as opposed to an answer from one).
+bool IsUnreachable(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
 }  // namespace
 
 TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,
@@ -150,6 +155,10 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
         error.set_message(absl::StrCat("no node may run tasks of ", scheduling.ToString(), ": ",
                                        reply.status().message()));
         FailQueuedLocked(key, error, failed);
+      } else if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
+        // The node it was sent to is gone (or cut off): ask this node again, whose view
+        // drops a dead node once the GCS declares it dead.
+        DispatchLocked(key);
       } else if (key.workers.empty() && key.pending_leases.empty()) {
         FailQueuedLocked(key, CrashError(absl::StrCat("no worker could be leased for ", scheduling.ToString(), ": ",
                                                       reply.status().message())),
@@ -345,8 +354,12 @@ void TaskSubmitter::ReturnLease(const std::shared_ptr<LeasedWorker>& worker, boo
 std::shared_ptr<raylet::RayletClient> TaskSubmitter::RayletAt(const std::string& address) {
   auto& client = remote_raylets_[address];
   if (client == nullptr) {
+    // A node that stops answering is given up on sooner than the local raylet: the request
+    // goes back to the local raylet, which knows other nodes.
+    rpc::RpcOptions rpc = options_.rpc;
+    rpc.retry_budget_ms = std::min(rpc.retry_budget_ms, options_.remote_raylet_retry_budget_ms);
     client = std::make_shared<raylet::GrpcRayletClient>(
-        address, rpc::ClientOptions{"raylet at " + address, options_.cluster_token, options_.rpc, loop_->Dispatcher()});
+        address, rpc::ClientOptions{"raylet at " + address, options_.cluster_token, rpc, loop_->Dispatcher()});
   }
   return client;
 }

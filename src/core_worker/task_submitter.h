@@ -59,6 +59,10 @@ class TaskSubmitter {
     int64_t max_pending_arg_bytes = 1LL << 30;
     // How long one lease request is held open by the raylet.
     int64_t lease_wait_ms = 10'000;
+    // Retries of a lease request at another node (after spillback) stop after this long, and
+    // the request goes back to the local raylet: about the time the GCS takes to declare a
+    // silent node dead (5 missed health checks a second apart).
+    int64_t remote_raylet_retry_budget_ms = 5'000;
     std::string cluster_token;
     rpc::RpcOptions rpc;
   };

@@ -180,6 +180,7 @@ void GcsActorManager::Schedule(Actor& actor) {
   auto raylet = RayletFor(NodeId::FromOptionalBinary(actor.info.owner().node_id()).value_or(NodeId()));
   if (raylet == nullptr) return RetryLater(id, actor.generation);
   actor.raylet = raylet;
+  actor.lease_node = NodeId::Nil();
   actor.spilled_back = false;
   RequestLease(id, actor.generation, raylet);
 }
@@ -249,7 +250,13 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
       // Still queued (no room yet, or no node can ever hold it): ask again under the same id.
       return RequestLease(id, generation, raylet);
     case rpc::RequestWorkerLeaseReply::SPILLBACK: {
+      NodeId target = NodeId::FromOptionalBinary(reply->spillback_node().node_id()).value_or(NodeId());
+      if (nodes_.GetAliveNode(target) == nullptr) {
+        // The raylet's view still had a node this GCS has declared dead: ask again shortly.
+        return RetryLater(id, generation);
+      }
       actor.raylet = raylets_(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
+      actor.lease_node = target;
       actor.spilled_back = true;
       return RequestLease(id, generation, actor.raylet);
     }
@@ -420,6 +427,13 @@ void GcsActorManager::OnNodeDead(const NodeId& node_id) {
     actor.lease_granted = false;
     actor.raylet = nullptr;
     OnProcessDied(actor, rpc::ActorInfo::NODE_DIED, "the actor's node " + node_id.Hex() + " died");
+  }
+  // Actors whose lease request waits at that node (sent there by spillback): ask again.
+  for (auto& [id, actor] : actors_) {
+    if (actor.info.state() != rpc::ActorInfo::DEAD && !actor.lease_granted && actor.lease_node == node_id) {
+      actor.raylet = nullptr;
+      Schedule(actor);
+    }
   }
 }
 

@@ -76,6 +76,7 @@ class GcsActorManager final : public ActorHandler {
     LeaseId lease_id;
     bool lease_granted = false;
     bool spilled_back = false;  // the lease request is at the node another raylet chose
+    NodeId lease_node;          // that node (nil: the owner's node's raylet)
     std::shared_ptr<raylet::RayletClient> raylet;
     NodeId node;
     WorkerId worker;

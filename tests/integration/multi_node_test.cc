@@ -3,6 +3,7 @@
 // store and session folder; the driver joins with Init(address, token). Every node has one
 // CPU, so work that must run at once can only do so spread over the nodes: what the raylets'
 // spillback (the hybrid policy over the GCS's resource view) is for.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,21 +45,30 @@ std::string Gather(std::string dir, int parties, int me) {
   return all_here() ? NodeId() : "";
 }
 
+// Creates `marker`, then sleeps `ms`: the node id it ran on.
+std::string MarkAndSleep(std::string marker, int ms) {
+  std::ofstream(marker) << "started";
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return NodeId();
+}
+
 class Holder {
  public:
   static Holder* Create() { return new Holder(); }
   std::string Node() { return NodeId(); }
+  bool Restarted() { return orrery::WasCurrentActorRestarted(); }
 };
 
-ORRERY_REMOTE(NodeId, Gather, Holder::Create, &Holder::Node);
+ORRERY_REMOTE(NodeId, Gather, MarkAndSleep, Holder::Create, &Holder::Node, &Holder::Restarted);
 
 namespace {
 
 std::string g_root;
+std::string g_join;  // the `orrery start --address ...` line joining this cluster
 
-// Runs the orrery CLI with `args`; its stdout and stderr.
-std::string Cli(const std::string& args) {
-  std::string command = std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
+// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
+std::string Cli(const std::string& args, const std::string& env = "") {
+  std::string command = env + " " + std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return output;
@@ -78,12 +88,14 @@ class MultiNode : public ::testing::Test {
   static void SetUpTestSuite() {
     g_root = orrery::testing::MakeTempRoot();
     std::string common = " --temp-dir " + g_root + " --num-cpus 1 --node-ip-address 127.0.0.1";
-    std::string head = Cli("start --head --port 0" + common);
+    // Health checks every 200 ms: a killed node is declared dead within about a second.
+    std::string head = Cli("start --head --port 0" + common, "ORRERY_HEALTH_CHECK_PERIOD_MS=200");
     std::string address = Match(head, "GCS address: (\\S+)");
     std::string token = Match(head, "--token (\\S+)");
     ASSERT_FALSE(address.empty()) << head;
     ASSERT_FALSE(token.empty()) << head;
     std::string join = "start --address " + address + " --token " + token + common;
+    g_join = join;
     std::string second = Cli(join);
     ASSERT_THAT(second, ::testing::Not(::testing::HasSubstr("rror"))) << second;
     std::string third = Cli(join + " --resources '{\"special\": 1}'");
@@ -102,7 +114,7 @@ class MultiNode : public ::testing::Test {
       status = Cli("status --temp-dir " + g_root);
       size_t idle = 0;
       for (size_t at = status.find("CPU 0/1"); at != std::string::npos; at = status.find("CPU 0/1", at + 1)) ++idle;
-      if (idle == 3) return;
+      if (idle >= 3) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     FAIL() << "the cluster never became idle:\n" << status;
@@ -208,6 +220,33 @@ TEST_F(MultiNode, AHardAffinityToADeadOrUnknownNodeFailsTypedASoftOneRunsElsewhe
   } catch (const orrery::ActorDiedError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr(nowhere));
   }
+}
+
+// Last: it adds a fourth node and kills it.
+TEST_F(MultiNode, WhenANodeDiesItsActorRestartsAndItsRunningTaskIsRetriedElsewhere) {
+  std::string joined = Cli(g_join + " --resources '{\"victim\": 1}'");
+  ASSERT_THAT(joined, ::testing::Not(::testing::HasSubstr("rror"))) << joined;
+  std::string victim = *orrery::Get(orrery::Task(NodeId).SetResource("victim", 1).Remote());
+  ASSERT_FALSE(victim.empty());
+  auto there = orrery::SchedulingStrategy::NodeAffinity(victim, /*soft=*/true);
+  auto actor = orrery::Actor(Holder::Create).SetMaxRestarts(1).SetSchedulingStrategy(there).Remote();
+  ASSERT_EQ(*orrery::Get(actor.Task(&Holder::Node).Remote()), victim);
+  std::string marker = g_root + "/started";
+  auto task = orrery::Task(MarkAndSleep).SetSchedulingStrategy(there).Remote(marker, 2000);
+  for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(marker)) << "the task never started";
+
+  std::ifstream pid_file(g_root + "/session_latest/pids/raylet-" + victim + ".pid");
+  pid_t raylet = 0;
+  pid_file >> raylet;
+  ASSERT_GT(raylet, 0);
+  ASSERT_EQ(kill(raylet, SIGKILL), 0);
+
+  std::string retried_on = *orrery::Get(task);
+  EXPECT_FALSE(retried_on.empty());
+  EXPECT_NE(retried_on, victim);
+  EXPECT_NE(*orrery::Get(actor.Task(&Holder::Node).Remote()), victim);
+  EXPECT_TRUE(*orrery::Get(actor.Task(&Holder::Restarted).Remote()));
 }
 
 }  // namespace
