@@ -181,7 +181,6 @@ void GcsActorManager::Schedule(Actor& actor) {
   if (raylet == nullptr) return RetryLater(id, actor.generation);
   actor.raylet = raylet;
   actor.lease_node = NodeId::Nil();
-  actor.spilled_back = false;
   RequestLease(id, actor.generation, raylet);
 }
 
@@ -210,7 +209,7 @@ void GcsActorManager::RequestLease(const ActorId& id, uint64_t generation,
     *lease->mutable_resources() = actor.info.resources();
   }
   lease->mutable_holder()->set_worker_id(holder_id_.Binary());
-  lease->set_spilled_back(actor.spilled_back);
+  lease->set_spilled_back(!actor.lease_node.IsNil());
   *lease->mutable_strategy() = actor.info.creation().strategy();
   request.set_wait_ms(options_.lease_wait_ms);
   raylet->RequestWorkerLease(request, [this, id, generation, raylet](absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
@@ -257,7 +256,6 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
       }
       actor.raylet = raylets_(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
       actor.lease_node = target;
-      actor.spilled_back = true;
       return RequestLease(id, generation, actor.raylet);
     }
     default:

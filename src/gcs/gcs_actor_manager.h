@@ -75,8 +75,9 @@ class GcsActorManager final : public ActorHandler {
     uint64_t generation = 0;
     LeaseId lease_id;
     bool lease_granted = false;
-    bool spilled_back = false;  // the lease request is at the node another raylet chose
-    NodeId lease_node;          // that node (nil: the owner's node's raylet)
+    // Where the lease request waits when another raylet chose that node (spillback); nil: at
+    // the owner's node's raylet.
+    NodeId lease_node;
     std::shared_ptr<raylet::RayletClient> raylet;
     NodeId node;
     WorkerId worker;

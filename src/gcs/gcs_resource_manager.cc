@@ -21,10 +21,10 @@ rpc::PubsubMessage ViewMessage(const rpc::NodeResourceUsage& usage) {
   return message;
 }
 
-bool SameResources(const rpc::ResourceSet& a, const rpc::ResourceSet& b) {
-  auto left = ResourceSet::FromProto(a);
-  auto right = ResourceSet::FromProto(b);
-  return left.ok() && right.ok() && *left == *right;
+// Whether a stored (already validated) set holds the same quantities as `parsed`.
+bool Equals(const rpc::ResourceSet& stored, const ResourceSet& parsed) {
+  auto known = ResourceSet::FromProto(stored);
+  return known.ok() && *known == parsed;
 }
 
 }  // namespace
@@ -45,12 +45,13 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
     if (auto shape = ResourceSet::FromProto(demand.shape()); !shape.ok()) return done(shape.status());
     if (demand.count() < 0) return done(absl::InvalidArgumentError("a demand count is negative"));
   }
-  if (auto total = ResourceSet::FromProto(usage.total()); !total.ok()) return done(total.status());
-  if (auto available = ResourceSet::FromProto(usage.available()); !available.ok()) return done(available.status());
+  auto total = ResourceSet::FromProto(usage.total());
+  if (!total.ok()) return done(total.status());
+  auto available = ResourceSet::FromProto(usage.available());
+  if (!available.ok()) return done(available.status());
   auto [it, first] = usage_.try_emplace(*node_id);
   rpc::NodeResourceUsage& stored = it->second;
-  bool changed =
-      first || !SameResources(stored.total(), usage.total()) || !SameResources(stored.available(), usage.available());
+  bool changed = first || !Equals(stored.total(), *total) || !Equals(stored.available(), *available);
   stored = usage;
   stored.set_report_time_ms(NowMs());
   if (changed) publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));

@@ -197,7 +197,7 @@ void LeaseManager::SpillBack(Lease& lease, const NodeId& target) {
   Answer(lease, absl::OkStatus());
 }
 
-LeaseManager::Route LeaseManager::RouteOf(const Lease& lease) {
+LeaseManager::Route LeaseManager::RouteOf(const Lease& lease, const std::vector<NodeSnapshot>& others) {
   const rpc::SchedulingStrategy& strategy = lease.spec.strategy();
   bool feasible_here = resources_.CheckFeasible(lease.demand).ok();
   if (strategy.kind() == rpc::SchedulingStrategy::NODE_AFFINITY) {
@@ -220,10 +220,9 @@ LeaseManager::Route LeaseManager::RouteOf(const Lease& lease) {
     }
     return Route{Route::kWait, {}, {}, /*infeasible=*/true};
   }
-  // Sent here by another raylet: it stays.
-  if (lease.spec.spilled_back()) return Route{Route::kHere};
+  // Sent here by another raylet, or no other node to choose: it stays.
+  if (lease.spec.spilled_back() || others.empty()) return Route{Route::kHere};
   NodeSnapshot local{options_.node_id, resources_.total(), resources_.available()};
-  std::vector<NodeSnapshot> others = cluster_.Snapshots(options_.node_id);
   NodeId target = strategy.kind() == rpc::SchedulingStrategy::SPREAD
                       ? PickSpread(lease.demand, local, others, spread_turn_++)
                       : PickNode(lease.demand, local, others, options_.spread_threshold);
@@ -234,15 +233,18 @@ void LeaseManager::Dispatch() {
   if (stopped_) return;
   std::deque<LeaseId> still_queued;
   bool changed = false;
+  // The other nodes as the policy sees them: once per pass, again after a spillback.
+  std::vector<NodeSnapshot> others = cluster_.Snapshots(options_.node_id);
   for (const LeaseId& id : queue_) {
     auto it = leases_.find(id);
     if (it == leases_.end() || it->second->state != Lease::State::kQueued) continue;
     Lease& lease = *it->second;
-    Route route = RouteOf(lease);
+    Route route = RouteOf(lease, others);
     // Spillback and failure are answers: a lease without an open call waits for its re-ask.
     if ((route.kind == Route::kSpill || route.kind == Route::kFail) && lease.done) {
       if (route.kind == Route::kSpill) {
         SpillBack(lease, route.target);
+        others = cluster_.Snapshots(options_.node_id);  // the target now counts what was sent
       } else {
         Answer(lease, route.error);
       }

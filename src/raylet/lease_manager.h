@@ -101,14 +101,15 @@ class LeaseManager {
     int64_t detached_since_ms = 0;
   };
 
-  // Where a queued lease goes now, by its strategy and the cluster view.
+  // Where a queued lease goes now, by its strategy and the cluster view (`others`: the other
+  // nodes' snapshots).
   struct Route {
     enum Kind { kHere, kSpill, kWait, kFail } kind;
     NodeId target;             // kSpill
     absl::Status error;        // kFail
     bool infeasible = false;   // kWait: no node could ever hold it
   };
-  Route RouteOf(const Lease& lease);
+  Route RouteOf(const Lease& lease, const std::vector<NodeSnapshot>& others);
 
   absl::Status Validate(const rpc::LeaseSpec& spec, ResourceSet* demand) const;
   void Enqueue(const rpc::RequestWorkerLeaseRequest& request, ResourceSet demand, rpc::RequestWorkerLeaseReply* reply,
