@@ -170,8 +170,17 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   }
   auto store = object_store::StoreClient::Connect(reply->object_store_socket());
   if (!store.ok()) return Annotate(store.status(), "connecting to the node's object store");
-  shared_ = std::make_unique<SharedMemoryObjects>(*store, options_.node_id, options_.max_inline_object_bytes,
-                                                  options_.object_store_full_wait_ms);
+  nodes_ = std::make_unique<NodeDirectory>(
+      *gcs_, rpc::ClientOptions{"raylet", options_.token, options_.rpc, /*dispatcher=*/nullptr});
+  puller_ = std::make_unique<ObjectPuller>(
+      ObjectPuller::Options{options_.node_id, options_.object_store_full_wait_ms}, *store,
+      [this](const NodeId& node) { return nodes_->Raylet(node); },
+      [this](const ObjectId& id, const NodeId& node) { OnObjectCopied(id, node); });
+  shared_ = std::make_unique<SharedMemoryObjects>(
+      *store, options_.node_id, options_.max_inline_object_bytes, options_.object_store_full_wait_ms,
+      [this](const ObjectId& id, const NodeId& holder, int64_t timeout_ms) {
+        return PullObject(id, holder, timeout_ms);
+      });
   return absl::OkStatus();
 }
 
@@ -183,6 +192,7 @@ void CoreWorker::Stop() {
   if (actor_submitter_) actor_submitter_->Stop();
   if (server_) server_->Shutdown(1000);
   if (owners_) owners_->Stop();
+  if (nodes_) nodes_->Stop();
   loop_->Stop();
 }
 
@@ -245,7 +255,7 @@ void CoreWorker::FreeOwned(const ObjectId& id) {
   }
   if (actor.has_value()) OnActorHandleFreed(actor->first, actor->second);
   Value value = store_.GetIfReady(id);
-  if (value != nullptr && value->format == internal::Format::kInStore && shared_ != nullptr) shared_->Delete(id);
+  if (value != nullptr && value->format == internal::Format::kInStore) FreeEveryCopy(id, *value);
   store_.Delete(id);
 }
 

@@ -81,6 +81,9 @@ absl::Status Raylet::Start() {
 
   // Before the node manager: it hands the store's socket to workers and tells it of deaths.
   ORRERY_RETURN_IF_ERROR(StartObjectStore());
+  auto store_client = object_store::StoreClient::Connect(store_->socket_path());
+  if (!store_client.ok()) return Annotate(store_client.status(), "connecting to this node's object store");
+  objects_ = std::make_unique<ObjectServer>(*store_client, node_id_, config_.rpc.ChunkBytes());
 
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
@@ -116,7 +119,7 @@ absl::Status Raylet::Start() {
     node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
                                                   [this](const std::string& why) { on_fatal_(why); });
   });
-  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_);
+  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_, *objects_);
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
@@ -238,9 +241,11 @@ void Raylet::Stop(const std::string& reason) {
     gcs_->client().CallSync(&rpc::GcsService::Stub::async::UnregisterNode, request, options).IgnoreError();
   }
   if (subscriber_) subscriber_->Stop();
-  // 4. The object store, once no worker maps it; then stop serving, then the loop.
-  if (store_) store_->Stop();
+  // 4. Stop serving (open object streams are cancelled), then the object store, once no worker
+  // maps it, then the loop.
   if (server_) server_->Shutdown(500);
+  objects_.reset();
+  if (store_) store_->Stop();
   loop_->Stop();
 }
 
