@@ -120,6 +120,12 @@ class CoreWorker {
   std::vector<NodeId> OwnedCopiesOf(const ObjectId& id);
   // A copy was sealed on `node`: its owner must know, to free it with the object.
   void OnObjectCopied(const ObjectId& id, const NodeId& node);
+  // Hands a task whose arguments are ready to the submitter, asking for its lease first at the
+  // node holding most of its large arguments (unless it names a scheduling strategy).
+  void PushNearArguments(std::shared_ptr<rpc::TaskSpec> task, const ResourceSet& shape, int64_t bytes);
+  // The node other than this one holding most of the task's arguments that are in a shared
+  // store, if any.
+  std::optional<NodeId> NodeHoldingArguments(const rpc::TaskSpec& task);
   // The owner frees an object in a shared store: every node's copy goes.
   void FreeEveryCopy(const ObjectId& id, const internal::SerializedValue& marker);
   // Starts fetching the borrowed ones of `ids` that are not here yet.

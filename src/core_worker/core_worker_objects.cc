@@ -78,6 +78,37 @@ void CoreWorker::OnObjectCopied(const ObjectId& id, const NodeId& node) {
                              });
 }
 
+void CoreWorker::PushNearArguments(std::shared_ptr<rpc::TaskSpec> task, const ResourceSet& shape, int64_t bytes) {
+  std::optional<NodeId> near;
+  if (task->strategy().kind() == rpc::SchedulingStrategy::DEFAULT) near = NodeHoldingArguments(*task);
+  if (!near.has_value() || nodes_ == nullptr) return submitter_->Push(std::move(*task), shape, bytes);
+  nodes_->FindAsync(*near, [this, task, shape, bytes](absl::StatusOr<NodeDirectory::Node> node) {
+    // A node that cannot be found (dead) is no better place: lease as usual.
+    submitter_->Push(std::move(*task), shape, bytes, node.ok() ? node->raylet_address.ToString() : "");
+  });
+}
+
+std::optional<NodeId> CoreWorker::NodeHoldingArguments(const rpc::TaskSpec& task) {
+  absl::flat_hash_map<NodeId, int> held;
+  for (const rpc::TaskArg& arg : task.args()) {
+    if (!arg.has_ref()) continue;
+    auto id = ObjectId::FromBinary(arg.ref().object_id());
+    Value value = id.ok() ? store_.GetIfReady(*id) : nullptr;
+    if (value == nullptr || value->format != internal::Format::kInStore) continue;
+    if (auto node = NodeId::FromBinary(value->payload); node.ok()) ++held[*node];
+  }
+  std::optional<NodeId> best;
+  int most = 0;
+  for (const auto& [node, count] : held) {
+    if (count > most) {
+      best = node;
+      most = count;
+    }
+  }
+  if (best == options_.node_id) return std::nullopt;
+  return best;
+}
+
 void CoreWorker::FreeEveryCopy(const ObjectId& id, const internal::SerializedValue& marker) {
   std::vector<NodeId> nodes;
   if (auto node = NodeId::FromBinary(marker.payload); node.ok()) nodes.push_back(*node);
@@ -88,13 +119,13 @@ void CoreWorker::FreeEveryCopy(const ObjectId& id, const internal::SerializedVal
       continue;
     }
     if (nodes_ == nullptr || stopped_) continue;
-    nodes_->RayletAsync(node, [id, node](absl::StatusOr<NodeDirectory::Client> raylet) {
-      if (!raylet.ok()) return;  // a dead node's store went with it
+    nodes_->FindAsync(node, [id, node](absl::StatusOr<NodeDirectory::Node> found) {
+      if (!found.ok()) return;  // a dead node's store went with it
       rpc::FreeObjectsRequest request;
       request.add_object_ids(id.Binary());
       rpc::CallOptions call;
       call.retry = true;
-      (*raylet)->client().Call(&NodeManagerStub::async::FreeObjects, request, call,
+      found->raylet->client().Call(&NodeManagerStub::async::FreeObjects, request, call,
                                [id, node](absl::StatusOr<rpc::FreeObjectsReply> reply) {
                                  if (!reply.ok()) {
                                    spdlog::debug("freeing the copy of {} on node {}: {}", id.Hex(), node.Hex(),

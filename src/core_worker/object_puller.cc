@@ -1,15 +1,16 @@
 #include "src/core_worker/object_puller.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "grpcpp/client_context.h"
-#include "src/common/memory.h"
+#include "orrery/node_manager.pb.h"
 #include "src/common/status.h"
-#include "src/rpc/status_conversion.h"
+#include "src/object_store/wire.h"
 
 namespace orrery::core {
 
@@ -24,7 +25,7 @@ absl::Status ObjectPuller::Pull(const ObjectId& id, std::vector<NodeId> sources,
   std::vector<std::string> failures;
   bool everywhere_absent = true;
   for (const NodeId& source : sources) {
-    absl::Status status = PullFrom(source, id, timeout_ms, copy, &received);
+    absl::Status status = PullFrom(source, id, copy, &received);
     if (status.ok()) {
       if (absl::Status sealed = store_->Seal(*copy, /*release=*/true); !sealed.ok()) {
         return Annotate(sealed, absl::StrCat("sealing the copy of object ", id.Hex()));
@@ -47,49 +48,54 @@ absl::Status ObjectPuller::Pull(const ObjectId& id, std::vector<NodeId> sources,
   return everywhere_absent ? absl::NotFoundError(message) : absl::UnavailableError(message);
 }
 
-absl::Status ObjectPuller::PullFrom(const NodeId& source, const ObjectId& id, int64_t timeout_ms,
+absl::Status ObjectPuller::PullFrom(const NodeId& source, const ObjectId& id,
                                     std::shared_ptr<object_store::MutableObject>& copy, uint64_t* received) {
-  ORRERY_ASSIGN_OR_RETURN(NodeDirectory::Client raylet, resolve_(source));
-  grpc::ClientContext context;
-  raylet->client().PrepareContext(&context, timeout_ms);
-  rpc::ReadObjectRequest request;
+  ORRERY_ASSIGN_OR_RETURN(HostPort address, resolve_(source));
+  ORRERY_ASSIGN_OR_RETURN(int sock, ConnectTcp(address.host, address.port, options_.io_timeout_ms));
+  absl::Status status = Receive(sock, source, id, copy, received);
+  close(sock);
+  return status;
+}
+
+absl::Status ObjectPuller::Receive(int sock, const NodeId& source, const ObjectId& id,
+                                   std::shared_ptr<object_store::MutableObject>& copy, uint64_t* received) {
+  const std::string peer = "the object data socket of node " + source.Hex();
+  rpc::ObjectDataRequest request;
+  request.set_token(options_.token);
   request.set_object_id(id.Binary());
   request.set_offset(*received);
-  auto reader = raylet->client().stub()->ReadObject(&context, request);
-  rpc::ObjectChunk chunk;
-  absl::Status bad_chunk;
-  while (reader->Read(&chunk)) {
-    if (copy == nullptr) {
-      auto created = store_->Create(id, chunk.data_size(), chunk.metadata().size(), /*primary=*/false,
-                                    options_.full_wait_ms);
-      if (!created.ok()) {
-        context.TryCancel();
-        (void)reader->Finish();
-        if (created.status().code() == absl::StatusCode::kAlreadyExists) return created.status();
-        return Annotate(created.status(), absl::StrCat("storing a copy of object ", id.Hex()));
-      }
-      copy = std::move(*created);
-      std::memcpy(copy->metadata, chunk.metadata().data(), chunk.metadata().size());
+  ORRERY_RETURN_IF_ERROR(object_store::SendFrame(sock, request, peer));
+  rpc::ObjectDataHeader header;
+  ORRERY_RETURN_IF_ERROR(object_store::ReceiveFrame(sock, &header, peer));
+  if (header.code() != 0) {
+    auto code = static_cast<absl::StatusCode>(header.code());
+    // Pull() reads these two as this node's store refusing the copy; from a source they mean
+    // the source is of no use.
+    if (code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kOutOfRange) {
+      code = absl::StatusCode::kUnavailable;
     }
-    const std::string& data = chunk.data();
-    if (chunk.data_size() != copy->data_size || chunk.offset() != *received ||
-        data.size() > copy->data_size - *received) {
-      bad_chunk = absl::DataLossError(absl::StrCat("sent ", data.size(), " bytes at offset ", chunk.offset(), " of ",
-                                                   chunk.data_size(), " where ", copy->data_size - *received,
-                                                   " bytes from offset ", *received, " were expected"));
-      context.TryCancel();
-      break;
+    return absl::Status(code, header.message());
+  }
+  if (copy == nullptr) {
+    auto created = store_->Create(id, header.data_size(), header.metadata().size(), /*primary=*/false,
+                                  options_.full_wait_ms);
+    if (!created.ok()) {
+      if (created.status().code() == absl::StatusCode::kAlreadyExists) return created.status();
+      return Annotate(created.status(), absl::StrCat("storing a copy of object ", id.Hex()));
     }
-    ParallelCopy(copy->data + *received, data.data(), data.size());
-    *received += data.size();
+    copy = std::move(*created);
+    std::memcpy(copy->metadata, header.metadata().data(), header.metadata().size());
+  } else if (header.data_size() != copy->data_size) {
+    return absl::DataLossError(absl::StrCat("it holds ", header.data_size(), " bytes of data where another node held ",
+                                            copy->data_size));
   }
-  absl::Status finished = rpc::FromGrpcStatus(reader->Finish());
-  if (!bad_chunk.ok()) return bad_chunk;
-  if (!finished.ok()) return finished;
-  if (copy == nullptr || *received != copy->data_size) {
-    return absl::DataLossError(absl::StrCat("the stream ended after ", *received, " bytes"));
-  }
-  return absl::OkStatus();
+  // Every byte that arrived counts, also when the source fails part-way: the next one goes on
+  // from there.
+  size_t arrived = 0;
+  absl::Status status =
+      object_store::ReceiveAll(sock, copy->data + *received, copy->data_size - *received, peer, &arrived);
+  *received += arrived;
+  return status;
 }
 
 absl::Status ObjectPuller::AwaitOtherPull(const ObjectId& id, int64_t timeout_ms) {
@@ -97,8 +103,8 @@ absl::Status ObjectPuller::AwaitOtherPull(const ObjectId& id, int64_t timeout_ms
   if (!buffers.ok()) return buffers.status();
   if ((*buffers)[0] == nullptr) {
     return absl::DeadlineExceededError(absl::StrCat("object ", id.Hex(), " is being copied to node ",
-                                                    options_.local_node.Hex(), " by another process, and its copy did not arrive within ",
-                                                    timeout_ms, " ms"));
+                                                    options_.local_node.Hex(), " by another process, and the copy ",
+                                                    "did not arrive within ", timeout_ms, " ms"));
   }
   return absl::OkStatus();
 }

@@ -22,12 +22,6 @@ ORRERY_RAYLET_UNARY(GetNodeStats)
 
 #undef ORRERY_RAYLET_UNARY
 
-grpc::ServerWriteReactor<rpc::ObjectChunk>* NodeManagerGrpcService::ReadObject(grpc::CallbackServerContext* c,
-                                                                               const rpc::ReadObjectRequest* q) {
-  if (absl::Status auth = calls_.Authenticate(*c); !auth.ok()) return ObjectServer::Refuse(auth);
-  return objects_.Read(*q);
-}
-
 grpc::ServerUnaryReactor* NodeManagerGrpcService::FreeObjects(grpc::CallbackServerContext* c,
                                                               const rpc::FreeObjectsRequest* q,
                                                               rpc::FreeObjectsReply* r) {

@@ -28,8 +28,6 @@ class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackSer
                                         rpc::HealthCheckReply* r) override;
   grpc::ServerUnaryReactor* GetNodeStats(grpc::CallbackServerContext* c, const rpc::GetNodeStatsRequest* q,
                                          rpc::GetNodeStatsReply* r) override;
-  grpc::ServerWriteReactor<rpc::ObjectChunk>* ReadObject(grpc::CallbackServerContext* c,
-                                                         const rpc::ReadObjectRequest* q) override;
   grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* c, const rpc::FreeObjectsRequest* q,
                                         rpc::FreeObjectsReply* r) override;
 

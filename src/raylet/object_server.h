@@ -1,22 +1,30 @@
-// ObjectServer: hands this node's objects to other nodes and frees the copies owners let go of.
+// ObjectServer: hands this node's objects to other nodes, and frees the copies owners let go of.
 //
-// A reader on another node pulls an object with ReadObject: a server stream of chunks read
-// straight out of the shared-memory region. The server is one more client of the node's store,
-// like a worker: it holds a reference to the object while the stream is open, so the object can
-// be neither evicted nor spilled under it.
+// Another node pulls a copy over the object data socket, a plain TCP port of its own (announced
+// in NodeInfo.object_data_port): the reader sends an ObjectDataRequest with the cluster token,
+// and gets an ObjectDataHeader and then the data bytes, sent straight out of the shared-memory
+// region. A plain socket because gRPC, with its copies of every message on both sides, reached
+// a third of a raw TCP stream here (docs/design/object-transfer.md).
 //
-// Threading: opening an object may wait on the store (an object spilled to disk is restored
-// first), so it runs on the server's own loop, never on a gRPC thread or the raylet's loop.
-// Chunks are built on gRPC threads as each write completes: one chunk in flight per stream,
-// which bounds the memory a stream holds to one chunk plus gRPC's flow-control window.
+// The server is one more client of the node's store, like a worker: it holds a reference to an
+// object while sending it, so the object can be neither evicted nor spilled under it.
+//
+// Threading: one thread accepts; each connection is served on a thread of its own, at most
+// `max_connections` at once (further readers wait in the listen backlog), so the memory in
+// flight is bounded by that many sockets' buffers.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
-#include "grpcpp/support/server_callback.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "orrery/node_manager.pb.h"
-#include "src/common/event_loop.h"
 #include "src/common/id.h"
 #include "src/object_store/store_client.h"
 
@@ -24,25 +32,49 @@ namespace orrery::raylet {
 
 class ObjectServer {
  public:
-  // `chunk_bytes`: data bytes per chunk (RpcOptions::ChunkBytes()).
-  ObjectServer(std::shared_ptr<object_store::StoreClient> store, NodeId node, int64_t chunk_bytes);
+  struct Options {
+    NodeId node;
+    std::string host = "0.0.0.0";
+    int port = 0;  // 0: any free port
+    std::string token;
+    // A reader or a send silent this long ends the connection.
+    int64_t io_timeout_ms = 30'000;
+    int max_connections = 16;
+  };
+
+  // Listens and starts accepting. A busy port is AlreadyExists naming it.
+  static absl::StatusOr<std::unique_ptr<ObjectServer>> Start(std::shared_ptr<object_store::StoreClient> store,
+                                                             Options options);
   ~ObjectServer();
   ObjectServer(const ObjectServer&) = delete;
   ObjectServer& operator=(const ObjectServer&) = delete;
 
-  // Starts a stream of the object's data from request.offset. Errors end the stream: NOT_FOUND
-  // (not in this node's store), INVALID_ARGUMENT (malformed id), OUT_OF_RANGE (offset past the end).
-  grpc::ServerWriteReactor<rpc::ObjectChunk>* Read(const rpc::ReadObjectRequest& request);
-  // A stream refused before it starts (a wrong token).
-  static grpc::ServerWriteReactor<rpc::ObjectChunk>* Refuse(const absl::Status& status);
+  int port() const { return port_; }
+  // Stops accepting, ends the connections still open and joins their threads. Idempotent.
+  void Stop();
   // Deletes this node's copies (once no reader holds them). Malformed ids are skipped.
   void Free(const rpc::FreeObjectsRequest& request);
 
  private:
+  ObjectServer(std::shared_ptr<object_store::StoreClient> store, Options options, int listen_fd, int port);
+  void AcceptLoop();
+  void Serve(int fd);
+  // The header (and the object held, when OK) for `request`.
+  rpc::ObjectDataHeader Open(const rpc::ObjectDataRequest& request,
+                             std::shared_ptr<const object_store::ObjectBuffer>* object);
+
   const std::shared_ptr<object_store::StoreClient> store_;
-  const NodeId node_;
-  const int64_t chunk_bytes_;
-  std::shared_ptr<EventLoop> loop_;
+  const Options options_;
+  const int listen_fd_;
+  const int port_;
+  int stop_fd_ = -1;  // an eventfd the accept loop polls: written by Stop()
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::condition_variable slot_freed_;
+  bool stopping_ = false;
+  // Open connections (fd -> its thread), and finished threads to join.
+  absl::flat_hash_map<int, std::thread> connections_;
+  std::vector<std::thread> finished_;
 };
 
 }  // namespace orrery::raylet

@@ -83,7 +83,13 @@ absl::Status Raylet::Start() {
   ORRERY_RETURN_IF_ERROR(StartObjectStore());
   auto store_client = object_store::StoreClient::Connect(store_->socket_path());
   if (!store_client.ok()) return Annotate(store_client.status(), "connecting to this node's object store");
-  objects_ = std::make_unique<ObjectServer>(*store_client, node_id_, config_.rpc.ChunkBytes());
+  ObjectServer::Options object_server;
+  object_server.node = node_id_;
+  object_server.port = config_.object_data_port;
+  object_server.token = token_;
+  auto objects = ObjectServer::Start(*store_client, object_server);
+  if (!objects.ok()) return Annotate(objects.status(), "starting the object data socket");
+  objects_ = std::move(*objects);
 
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
@@ -201,6 +207,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_raylet_socket(socket_path_);
   node->set_object_store_socket(store_->socket_path());
   node->set_object_store_memory(static_cast<int64_t>(store_->capacity()));
+  node->set_object_data_port(objects_->port());
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
   auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
@@ -241,10 +248,10 @@ void Raylet::Stop(const std::string& reason) {
     gcs_->client().CallSync(&rpc::GcsService::Stub::async::UnregisterNode, request, options).IgnoreError();
   }
   if (subscriber_) subscriber_->Stop();
-  // 4. Stop serving (open object streams are cancelled), then the object store, once no worker
-  // maps it, then the loop.
+  // 4. Stop serving (object transfers still open are cut), then the object store, once no
+  // worker maps it, then the loop.
   if (server_) server_->Shutdown(500);
-  objects_.reset();
+  if (objects_) objects_->Stop();
   if (store_) store_->Stop();
   loop_->Stop();
 }

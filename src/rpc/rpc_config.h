@@ -16,8 +16,6 @@ void AddRpcConfig(ConfigTable<Config>& table, RpcOptions Config::*member) {
   table
       .template AddAccessor<int64_t>("max_message_bytes", field(&RpcOptions::max_message_bytes),
                                      "Largest gRPC message sent or accepted, in bytes")
-      .template AddAccessor<int64_t>("object_chunk_bytes", field(&RpcOptions::object_chunk_bytes),
-                                     "Data bytes per message of an object pulled from another node")
       .template AddAccessor<int64_t>("keepalive_time_ms", field(&RpcOptions::keepalive_time_ms),
                                      "Ping an idle connection this often")
       .template AddAccessor<int64_t>("keepalive_timeout_ms", field(&RpcOptions::keepalive_timeout_ms),

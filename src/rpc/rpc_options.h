@@ -2,7 +2,6 @@
 // message-size limits, keepalives, deadlines and retry back-off.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -19,10 +18,6 @@ struct RpcOptions {
   // The largest message either side sends or accepts. Values up to the inline-object limit
   // (256 MiB) must fit, with room for the envelope around them.
   int64_t max_message_bytes = 256LL * 1024 * 1024 + 4 * 1024 * 1024;
-  // An object pulled from another node comes in chunks of at most this many data bytes, each
-  // one message, so it must stay below max_message_bytes (ChunkBytes() makes sure of it).
-  int64_t object_chunk_bytes = 4LL * 1024 * 1024;
-  int64_t ChunkBytes() const { return std::max<int64_t>(4096, std::min(object_chunk_bytes, max_message_bytes - 4096)); }
 
   // A client pings an idle connection this often to find a dead peer. The server accepts
   // pings at up to twice this rate (so clock jitter never earns a GOAWAY).

@@ -121,7 +121,9 @@ class MultiNode : public ::testing::Test {
   }
   // Each test starts on an idle cluster: the workers an earlier test leased are returned a
   // moment after it (owners keep idle leases for a second), and until then the nodes are full.
-  void SetUp() override {
+  void SetUp() override { WaitUntilIdle(); }
+
+  static void WaitUntilIdle() {
     std::string status;
     for (int i = 0; i < 100; ++i) {
       status = Cli("status --temp-dir " + g_root);
@@ -284,6 +286,21 @@ TEST_F(MultiNode, ALargeResultMadeOnAnotherNodeIsReadHere) {
   auto on_third = orrery::SchedulingStrategy::NodeAffinity(third);
   EXPECT_EQ(*orrery::Get(orrery::Task(CheckPattern).SetSchedulingStrategy(on_third).Remote(made, kLarge, 3)),
             "intact on " + third);
+}
+
+TEST_F(MultiNode, ATaskRunsOnTheNodeHoldingItsLargeArgument) {
+  std::string other = AnotherNode();
+  ASSERT_FALSE(other.empty());
+  auto pinned = orrery::SchedulingStrategy::NodeAffinity(other);
+  auto made = orrery::Task(Pattern).SetSchedulingStrategy(pinned).Remote(kLarge, 9);
+  orrery::Wait(std::vector<orrery::ObjectRef<std::vector<uint8_t>>>{made}, 1, 30'000);
+  WaitUntilIdle();  // the worker that made it is returned (until then that node is full)
+  // On an idle cluster a task with no such argument stays on the caller's node; these go to
+  // the value, which is not copied anywhere.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(*orrery::Get(orrery::Task(CheckPattern).Remote(made, kLarge, 9)), "intact on " + other);
+  }
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeId).Remote()), orrery::GetNodeId());
 }
 
 TEST_F(MultiNode, EveryNodeReadsOneBroadcastObject) {

@@ -1,6 +1,12 @@
-// ObjectPuller against real object stores and real gRPC sources: the raylet's ObjectServer, and
-// a scripted source that fails part-way. Each node is a StoreServer of its own in this process.
+// ObjectPuller against real object stores and real sources: the raylet's ObjectServer on a
+// loopback port, and a scripted source that fails part-way. Each node is a StoreServer of its
+// own in this process.
 #include "src/core_worker/object_puller.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <cstring>
@@ -11,10 +17,10 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "orrery/node_manager.grpc.pb.h"
+#include "orrery/node_manager.pb.h"
 #include "src/object_store/store_server.h"
+#include "src/object_store/wire.h"
 #include "src/raylet/object_server.h"
-#include "src/rpc/grpc_server.h"
 #include "tests/integration/temp_root.h"
 
 namespace orrery::core {
@@ -24,7 +30,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kSize = 1 << 20;
-constexpr int64_t kChunk = 64 << 10;
+constexpr char kToken[] = "cluster-token";
 
 // One node's store, and a client of it.
 struct Node {
@@ -33,55 +39,62 @@ struct Node {
   std::shared_ptr<object_store::StoreClient> client;
 };
 
-// Serves ReadObject with the raylet's own ObjectServer.
-class RealSource final : public rpc::NodeManagerService::CallbackService {
- public:
-  explicit RealSource(raylet::ObjectServer& objects) : objects_(objects) {}
-  grpc::ServerWriteReactor<rpc::ObjectChunk>* ReadObject(grpc::CallbackServerContext*,
-                                                         const rpc::ReadObjectRequest* request) override {
-    return objects_.Read(*request);
-  }
-
- private:
-  raylet::ObjectServer& objects_;
-};
-
-// Streams the object's bytes inverted (so that a test sees which source wrote which byte) and
-// fails with UNAVAILABLE once `fail_at` bytes are sent. Records the offsets asked for.
-class FailingSource final : public rpc::NodeManagerService::Service {
+// An object data socket that sends the object's bytes inverted (so that a test sees which
+// source wrote which byte) and closes the connection once `fail_at` bytes are sent. Records the
+// offsets asked for. Serves one connection at a time on its own thread.
+class FailingSource {
  public:
   FailingSource(std::shared_ptr<object_store::StoreClient> store, uint64_t fail_at)
-      : store_(std::move(store)), fail_at_(fail_at) {}
-
-  grpc::Status ReadObject(grpc::ServerContext*, const rpc::ReadObjectRequest* request,
-                          grpc::ServerWriter<rpc::ObjectChunk>* writer) override {
-    {
-      absl::MutexLock lock(&mu_);
-      offsets_.push_back(request->offset());
-    }
-    auto buffers = store_->Get({ObjectId::FromBinary(request->object_id()).value()}, 1000);
-    auto buffer = (*buffers)[0];
-    for (uint64_t at = request->offset(); at < fail_at_; at += kChunk) {
-      rpc::ObjectChunk chunk;
-      chunk.set_data_size(buffer->data_size);
-      chunk.set_offset(at);
-      if (at == request->offset()) chunk.set_metadata(buffer->metadata, buffer->metadata_size);
-      std::string data(reinterpret_cast<const char*>(buffer->data) + at, kChunk);
-      for (char& c : data) c = static_cast<char>(~c);
-      chunk.set_data(data);
-      writer->Write(chunk);
-    }
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the source went away");
+      : store_(std::move(store)), fail_at_(fail_at) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(listen(listener_, 8), 0);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      for (int sock; (sock = accept(listener_, nullptr, nullptr)) >= 0; close(sock)) Serve(sock);
+    });
+  }
+  ~FailingSource() {
+    shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    close(listener_);
   }
 
+  HostPort address() const { return HostPort{"127.0.0.1", port_}; }
   std::vector<uint64_t> offsets() {
     absl::MutexLock lock(&mu_);
     return offsets_;
   }
 
  private:
+  void Serve(int sock) {
+    rpc::ObjectDataRequest request;
+    if (!object_store::ReceiveFrame(sock, &request, "test").ok()) return;
+    {
+      absl::MutexLock lock(&mu_);
+      offsets_.push_back(request.offset());
+    }
+    auto buffers = store_->Get({ObjectId::FromBinary(request.object_id()).value()}, 1000);
+    auto buffer = (*buffers)[0];
+    rpc::ObjectDataHeader header;
+    header.set_data_size(buffer->data_size);
+    header.set_metadata(buffer->metadata, buffer->metadata_size);
+    if (!object_store::SendFrame(sock, header, "test").ok()) return;
+    std::string data(reinterpret_cast<const char*>(buffer->data) + request.offset(), fail_at_ - request.offset());
+    for (char& c : data) c = static_cast<char>(~c);
+    (void)object_store::SendAll(sock, data.data(), data.size(), "test");
+  }
+
   std::shared_ptr<object_store::StoreClient> store_;
   const uint64_t fail_at_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
   absl::Mutex mu_;
   std::vector<uint64_t> offsets_ ABSL_GUARDED_BY(mu_);
 };
@@ -101,25 +114,18 @@ class ObjectPullerTest : public ::testing::Test {
       ASSERT_TRUE(client.ok()) << client.status();
       node->client = *client;
     }
-    objects_ = std::make_unique<raylet::ObjectServer>(holder_.client, holder_.id, kChunk);
-    real_ = std::make_unique<RealSource>(*objects_);
-    real_server_ = Serve(real_.get());
+    raylet::ObjectServer::Options options;
+    options.node = holder_.id;
+    options.host = "127.0.0.1";
+    options.token = kToken;
+    auto objects = raylet::ObjectServer::Start(holder_.client, options);
+    ASSERT_TRUE(objects.ok()) << objects.status();
+    objects_ = std::move(*objects);
   }
 
   void TearDown() override {
-    for (auto& server : servers_) server->Shutdown(100);
+    objects_.reset();
     std::filesystem::remove_all(root_);
-  }
-
-  std::unique_ptr<rpc::GrpcServer> Serve(grpc::Service* service) {
-    rpc::ServerOptions options;
-    options.name = "test source";
-    options.host = "127.0.0.1";
-    auto server = std::make_unique<rpc::GrpcServer>(options);
-    server->AddService(service);
-    EXPECT_TRUE(server->Start().ok());
-    servers_.push_back(server.get());
-    return server;
   }
 
   // Stores kSize bytes (i * 7) with metadata "meta" in the holder's store.
@@ -134,31 +140,32 @@ class ObjectPullerTest : public ::testing::Test {
   }
 
   // A puller on node "here" that finds each source at `addresses`, trying them in order.
-  ObjectPuller Puller(absl::flat_hash_map<NodeId, std::string> addresses) {
+  ObjectPuller Puller(absl::flat_hash_map<NodeId, HostPort> addresses, std::string token = kToken) {
+    ObjectPuller::Options options;
+    options.local_node = here_.id;
+    options.shuffle_sources = false;
+    options.token = token;
     return ObjectPuller(
-        ObjectPuller::Options{here_.id, 0, /*shuffle_sources=*/false}, here_.client,
-        [addresses](const NodeId& node) -> absl::StatusOr<NodeDirectory::Client> {
+        options, here_.client,
+        [addresses](const NodeId& node) -> absl::StatusOr<HostPort> {
           auto it = addresses.find(node);
           if (it == addresses.end()) return absl::UnavailableError("node " + node.Hex() + " is dead");
-          return std::make_shared<raylet::GrpcRayletClient>(it->second, rpc::ClientOptions{"source", "", {}, nullptr});
+          return it->second;
         },
         [this](const ObjectId& id, const NodeId& node) { copied_.emplace_back(id, node); });
   }
 
-  std::string Address(const rpc::GrpcServer& server) { return "127.0.0.1:" + std::to_string(server.port()); }
+  HostPort Holder() const { return HostPort{"127.0.0.1", objects_->port()}; }
 
   std::string root_;
   Node here_, holder_;
   std::unique_ptr<raylet::ObjectServer> objects_;
-  std::unique_ptr<RealSource> real_;
-  std::unique_ptr<rpc::GrpcServer> real_server_;
-  std::vector<rpc::GrpcServer*> servers_;
   std::vector<std::pair<ObjectId, NodeId>> copied_;
 };
 
 TEST_F(ObjectPullerTest, CopiesTheWholeObjectInChunksAndSealsIt) {
   ObjectId id = StoreOnHolder();
-  ObjectPuller puller = Puller({{holder_.id, Address(*real_server_)}});
+  ObjectPuller puller = Puller({{holder_.id, Holder()}});
   ASSERT_TRUE(puller.Pull(id, {holder_.id}, 10'000).ok());
   auto copy = here_.client->Get({id}, 0);
   ASSERT_TRUE(copy.ok());
@@ -173,9 +180,8 @@ TEST_F(ObjectPullerTest, CopiesTheWholeObjectInChunksAndSealsIt) {
 TEST_F(ObjectPullerTest, ASourceFailingMidwayIsLeftForTheNextWhichContinuesWhereItStopped) {
   ObjectId id = StoreOnHolder();
   FailingSource failing(holder_.client, kSize / 2);
-  auto failing_server = Serve(&failing);
   NodeId failing_node = NodeId::FromRandom();
-  ObjectPuller puller = Puller({{failing_node, Address(*failing_server)}, {holder_.id, Address(*real_server_)}});
+  ObjectPuller puller = Puller({{failing_node, failing.address()}, {holder_.id, Holder()}});
   ASSERT_TRUE(puller.Pull(id, {failing_node, holder_.id}, 10'000).ok());
   EXPECT_THAT(failing.offsets(), ElementsAre(0u));
   auto copy = here_.client->Get({id}, 0);
@@ -192,7 +198,7 @@ TEST_F(ObjectPullerTest, ASourceFailingMidwayIsLeftForTheNextWhichContinuesWhere
 
 TEST_F(ObjectPullerTest, NoSourceHoldingItIsNotFoundNamingEachNode) {
   ObjectId id = ObjectIdOf(TaskId::FromRandom(), 1);
-  ObjectPuller puller = Puller({{holder_.id, Address(*real_server_)}});
+  ObjectPuller puller = Puller({{holder_.id, Holder()}});
   absl::Status status = puller.Pull(id, {holder_.id}, 10'000);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
   EXPECT_THAT(status.message(), HasSubstr(holder_.id.Hex()));
@@ -200,10 +206,19 @@ TEST_F(ObjectPullerTest, NoSourceHoldingItIsNotFoundNamingEachNode) {
   EXPECT_TRUE(copied_.empty());
 }
 
+TEST_F(ObjectPullerTest, AWrongTokenIsRefusedAndNothingIsStored) {
+  ObjectId id = StoreOnHolder();
+  ObjectPuller puller = Puller({{holder_.id, Holder()}}, "wrong-token");
+  absl::Status status = puller.Pull(id, {holder_.id}, 10'000);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("wrong cluster token"));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
 TEST_F(ObjectPullerTest, ADeadSourceIsSkippedAndAnEmptyListIsAnError) {
   ObjectId id = StoreOnHolder();
   NodeId dead = NodeId::FromRandom();
-  ObjectPuller puller = Puller({{holder_.id, Address(*real_server_)}});
+  ObjectPuller puller = Puller({{holder_.id, Holder()}});
   EXPECT_TRUE(puller.Pull(id, {dead, holder_.id}, 10'000).ok());
   absl::Status none = puller.Pull(ObjectIdOf(TaskId::FromRandom(), 1), {here_.id}, 10'000);
   EXPECT_EQ(none.code(), absl::StatusCode::kNotFound) << none;
@@ -218,9 +233,8 @@ TEST_F(ObjectPullerTest, AnObjectAlreadyBeingCopiedHereIsAwaitedNotPulledAgain) 
   auto other = (*other_process)->Create(id, kSize, 4, /*primary=*/false, 0);
   ASSERT_TRUE(other.ok());
   FailingSource counting(holder_.client, kSize);
-  auto server = Serve(&counting);
   NodeId node = NodeId::FromRandom();
-  ObjectPuller puller = Puller({{node, Address(*server)}});
+  ObjectPuller puller = Puller({{node, counting.address()}});
   std::thread sealer([&] {
     // The other copy completes while the puller waits for it.
     while (counting.offsets().empty()) std::this_thread::yield();
