@@ -1,5 +1,6 @@
 #include "src/object_store/wire.h"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -111,6 +112,18 @@ absl::Status SendAll(int sock, const void* data, size_t size, const std::string&
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return SocketError(what, "sending", errno);
     at += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SendFileAll(int sock, int fd, uint64_t offset, size_t size, const std::string& what) {
+  auto at = static_cast<off_t>(offset);
+  while (size > 0) {
+    ssize_t n = ::sendfile(sock, fd, &at, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SocketError(what, "sending", errno);
+    if (n == 0) return absl::UnavailableError(absl::StrCat(what, ": the file ended early"));
     size -= static_cast<size_t>(n);
   }
   return absl::OkStatus();

@@ -30,6 +30,9 @@ absl::StatusOr<int> ReceiveWithFd(int sock, uint8_t* out, size_t size);
 absl::Status SendAll(int sock, const void* data, size_t size, const std::string& what);
 // `received` (when given) counts the bytes that did arrive, also when it fails part-way.
 absl::Status ReceiveAll(int sock, void* out, size_t size, const std::string& what, size_t* received = nullptr);
+// Sends `size` bytes of the file `fd` from `offset` with sendfile(): the kernel hands the file's
+// pages to the socket, with no copy through this process.
+absl::Status SendFileAll(int sock, int fd, uint64_t offset, size_t size, const std::string& what);
 // One framed message.
 absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, const std::string& what);
 absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what);

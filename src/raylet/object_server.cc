@@ -130,7 +130,8 @@ void ObjectServer::Serve(int fd) {
     status = object_store::SendFrame(fd, header, peer);
     if (status.ok() && object != nullptr) {
       uint64_t offset = request.offset();
-      status = object_store::SendAll(fd, object->data + offset, object->data_size - offset, peer);
+      status = object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
+                                         object->data_size - offset, peer);
     }
   }
   if (!status.ok()) spdlog::debug("serving an object to another node: {}", status.message());

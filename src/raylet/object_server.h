@@ -2,8 +2,8 @@
 //
 // Another node pulls a copy over the object data socket, a plain TCP port of its own (announced
 // in NodeInfo.object_data_port): the reader sends an ObjectDataRequest with the cluster token,
-// and gets an ObjectDataHeader and then the data bytes, sent straight out of the shared-memory
-// region. A plain socket because gRPC, with its copies of every message on both sides, reached
+// and gets an ObjectDataHeader and then the data bytes, sent out of the shared-memory region's
+// file with sendfile(), so they are never copied through the raylet. A plain socket because gRPC, with its copies of every message on both sides, reached
 // a third of a raw TCP stream here (docs/design/object-transfer.md).
 //
 // The server is one more client of the node's store, like a worker: it holds a reference to an
