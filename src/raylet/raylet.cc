@@ -104,6 +104,7 @@ absl::Status Raylet::Start() {
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
   options.object_store_socket = store_->socket_path();
   options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
+  options.store_counters = [store = store_.get()] { return store->Counters(); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;

@@ -303,20 +303,42 @@ TEST_F(MultiNode, ATaskRunsOnTheNodeHoldingItsLargeArgument) {
   EXPECT_EQ(*orrery::Get(orrery::Task(NodeId).Remote()), orrery::GetNodeId());
 }
 
-TEST_F(MultiNode, EveryNodeReadsOneBroadcastObject) {
-  auto value = orrery::Put(Pattern(kLarge, 11));
-  std::vector<orrery::ObjectRef<std::string>> reads;
-  for (int round = 0; round < 2; ++round) {
-    for (const std::string& node : Nodes()) {
-      auto pinned = orrery::SchedulingStrategy::NodeAffinity(node);
-      reads.push_back(orrery::Task(CheckPattern).SetSchedulingStrategy(pinned).Remote(value, kLarge, 11));
+// Whether `orrery status` comes to show exactly `count` nodes with an empty object store within
+// 15 s (stores report their use about once a second); the last status otherwise.
+::testing::AssertionResult EmptyStoresBecome(int count) {
+  std::string status;
+  for (int i = 0; i < 150; ++i) {
+    status = Cli("status --temp-dir " + g_root);
+    int empty = 0;
+    for (size_t at = status.find("store 0 B/"); at != std::string::npos; at = status.find("store 0 B/", at + 1)) {
+      ++empty;
     }
+    if (empty == count) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::set<std::string> results;
-  for (const auto& read : reads) results.insert(*orrery::Get(read));
-  std::set<std::string> expected;
-  for (const std::string& node : Nodes()) expected.insert("intact on " + node);
-  EXPECT_EQ(results, expected);
+  return ::testing::AssertionFailure() << "not " << count << " empty stores:\n" << status;
+}
+
+TEST_F(MultiNode, EveryNodeReadsOneBroadcastObjectAndItsOwnerFreesEveryCopy) {
+  ASSERT_TRUE(EmptyStoresBecome(3)) << "objects of earlier tests were never freed";
+  {
+    auto value = orrery::Put(Pattern(kLarge, 11));
+    std::vector<orrery::ObjectRef<std::string>> reads;
+    for (int round = 0; round < 2; ++round) {
+      for (const std::string& node : Nodes()) {
+        auto pinned = orrery::SchedulingStrategy::NodeAffinity(node);
+        reads.push_back(orrery::Task(CheckPattern).SetSchedulingStrategy(pinned).Remote(value, kLarge, 11));
+      }
+    }
+    std::set<std::string> results;
+    for (const auto& read : reads) results.insert(*orrery::Get(read));
+    std::set<std::string> expected;
+    for (const std::string& node : Nodes()) expected.insert("intact on " + node);
+    EXPECT_EQ(results, expected);
+    EXPECT_TRUE(EmptyStoresBecome(0)) << "every node holds a copy while the value lives";
+  }
+  // The last ref is gone: the owner frees the value on its node and the copies on the others.
+  EXPECT_TRUE(EmptyStoresBecome(3));
 }
 
 TEST_F(MultiNode, AValueWhoseOnlyCopyWasOnAStoppedNodeIsLost) {
