@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
               "single_client_get_calls_Plasma_Store"})) {
     MeasureOnPrefaultedStore();
   }
-  if (Wanted({"multi_node_tasks_async"})) orrery::bench::MeasureMultiNode(Report);
+  if (Wanted({"multi_node_tasks_async", "tcp_loopback_gigabytes", "object_transfer_gigabytes",
+              "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
+    orrery::bench::MeasureMultiNode(Report);
+  }
   if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);
   if (echo.port != 0 && Wanted({"grpc_unary_pingpong", "grpc_unary_p50_us", "grpc_stream_pingpong",
                                 "grpc_stream_pipelined"})) {

@@ -28,6 +28,19 @@ std::string Duration(int64_t ms) {
   return absl::StrCat(s / 3600, "h ", (s % 3600) / 60, "m");
 }
 
+// "1.5 GiB", "12 MiB", "0 B": bytes for a person.
+std::string Bytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 || value >= 10 ? absl::StrCat(static_cast<uint64_t>(value + 0.5), " ", kUnits[unit])
+                                  : absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
 // "used/total" for each resource the node has, e.g. "CPU 1/2  GPU 0/1".
 std::string Usage(const ResourceSet& total, const ResourceSet& available) {
   std::string out;
@@ -77,7 +90,10 @@ int RunStatus(const StatusFlags& flags) {
           it == usage.end() ? total : ResourceSet::FromProto(it->second->available()).value_or(ResourceSet());
       resources = Usage(total, available);
       if (it != usage.end()) {
-        resources += absl::StrCat("  workers ", it->second->num_workers(), ", leases ", it->second->num_leases());
+        resources += absl::StrCat("  workers ", it->second->num_workers(), ", leases ", it->second->num_leases(),
+                                  "  store ", Bytes(it->second->object_store_used_bytes()), "/",
+                                  Bytes(node.object_store_memory()), " in ", it->second->object_store_objects(),
+                                  " objects");
         for (const auto& d : it->second->demands()) {
           auto shape = ResourceSet::FromProto(d.shape());
           if (!shape.ok()) continue;

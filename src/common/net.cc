@@ -5,7 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/numbers.h"
+#include "src/common/status.h"
 
 namespace orrery {
 
@@ -54,6 +58,31 @@ bool TcpPortFree(const std::string& host, int port) {
   bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
   return free;
+}
+
+absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeout_ms) {
+  std::string where = host + ":" + std::to_string(port);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    return absl::InvalidArgumentError("not an IPv4 address: " + host);
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("creating a socket to " + where, errno);
+  // On Linux the send timeout bounds connect() too.
+  timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    close(fd);
+    if (error == EINPROGRESS || error == EAGAIN) {
+      return absl::DeadlineExceededError("connecting to " + where + " timed out");
+    }
+    return absl::UnavailableError("connecting to " + where + ": " + std::strerror(error));
+  }
+  return fd;
 }
 
 }  // namespace orrery

@@ -1,6 +1,7 @@
 // Host addresses: parsing HOST:PORT and finding this host's IP.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -22,5 +23,9 @@ std::string DefaultNodeIp();
 
 // True when nothing listens on (and nothing holds) TCP `port` of `host`.
 bool TcpPortFree(const std::string& host, int port);
+
+// A blocking TCP connection to host:port (an IPv4 address). Connecting, and every send and
+// receive on it later, time out after `timeout_ms`. Errors name the address.
+absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeout_ms);
 
 }  // namespace orrery

@@ -170,8 +170,24 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   }
   auto store = object_store::StoreClient::Connect(reply->object_store_socket());
   if (!store.ok()) return Annotate(store.status(), "connecting to the node's object store");
-  shared_ = std::make_unique<SharedMemoryObjects>(*store, options_.node_id, options_.max_inline_object_bytes,
-                                                  options_.object_store_full_wait_ms);
+  nodes_ = std::make_unique<NodeDirectory>(
+      *gcs_, rpc::ClientOptions{"raylet", options_.token, options_.rpc, /*dispatcher=*/nullptr});
+  ObjectPuller::Options pull;
+  pull.local_node = options_.node_id;
+  pull.full_wait_ms = options_.object_store_full_wait_ms;
+  pull.token = options_.token;
+  puller_ = std::make_unique<ObjectPuller>(
+      pull, *store,
+      [this](const NodeId& node) -> absl::StatusOr<HostPort> {
+        ORRERY_ASSIGN_OR_RETURN(NodeDirectory::Node found, nodes_->Find(node));
+        return found.object_data;
+      },
+      [this](const ObjectId& id, const NodeId& node) { OnObjectCopied(id, node); });
+  shared_ = std::make_unique<SharedMemoryObjects>(
+      *store, options_.node_id, options_.max_inline_object_bytes, options_.object_store_full_wait_ms,
+      [this](const ObjectId& id, const NodeId& holder, int64_t timeout_ms) {
+        return PullObject(id, holder, timeout_ms);
+      });
   return absl::OkStatus();
 }
 
@@ -183,6 +199,7 @@ void CoreWorker::Stop() {
   if (actor_submitter_) actor_submitter_->Stop();
   if (server_) server_->Shutdown(1000);
   if (owners_) owners_->Stop();
+  if (nodes_) nodes_->Stop();
   loop_->Stop();
 }
 
@@ -245,7 +262,7 @@ void CoreWorker::FreeOwned(const ObjectId& id) {
   }
   if (actor.has_value()) OnActorHandleFreed(actor->first, actor->second);
   Value value = store_.GetIfReady(id);
-  if (value != nullptr && value->format == internal::Format::kInStore && shared_ != nullptr) shared_->Delete(id);
+  if (value != nullptr && value->format == internal::Format::kInStore) FreeEveryCopy(id, *value);
   store_.Delete(id);
 }
 
@@ -421,7 +438,7 @@ absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
 
   submitter_->Admit(bytes);
   ResourceSet shape = *resources;
-  ResolveDependencies(task, [this, task, shape, bytes] { submitter_->Push(std::move(*task), shape, bytes); });
+  ResolveDependencies(task, [this, task, shape, bytes] { PushNearArguments(task, shape, bytes); });
   // The task holds them now.
   ReleaseLocalRefs(put_args);
   return return_id;
@@ -477,8 +494,8 @@ void CoreWorker::AwaitOwned(std::shared_ptr<rpc::TaskSpec> task,
 void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
   auto return_id = ObjectId::FromBinary(task.return_id());
   if (return_id.ok() && !references_->IsOwned(*return_id)) {
-    // Every ref to the result is gone already: it is freed as it arrives.
-    if (object.format() == rpc::SerializedObject::IN_STORE && shared_ != nullptr) shared_->Delete(*return_id);
+    // Every ref to the result is gone already: it is freed as it arrives, on whichever node.
+    if (object.format() == rpc::SerializedObject::IN_STORE) FreeEveryCopy(*return_id, *FromWire(std::move(object)));
   } else if (return_id.ok()) {
     StoreReceived(*return_id, std::move(object));
   }

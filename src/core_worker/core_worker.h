@@ -20,7 +20,10 @@
 #include "src/core_worker/actor_submitter.h"
 #include "src/core_worker/id_generator.h"
 #include "src/core_worker/memory_store.h"
+#include "src/core_worker/node_directory.h"
+#include "src/core_worker/object_copies.h"
 #include "src/core_worker/object_fetcher.h"
+#include "src/core_worker/object_puller.h"
 #include "src/core_worker/owner_clients.h"
 #include "src/core_worker/reference_counter.h"
 #include "src/core_worker/shared_memory_objects.h"
@@ -106,6 +109,25 @@ class CoreWorker {
   void ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>& values, int64_t timeout_ms);
   // Frees what an owner holds of an object: its value here, and its copy in the store.
   void FreeOwned(const ObjectId& id);
+
+  // ---- objects between nodes (core_worker_objects.cc) ----
+  // Copies an object another node holds into this node's store, from any node with a copy.
+  absl::Status PullObject(const ObjectId& id, const NodeId& holder, int64_t timeout_ms);
+  // Where the copies of an object are: asked of its owner (or known here, when that is this
+  // process), with `holder` (where its marker says it lies) always among them.
+  std::vector<NodeId> CopiesOf(const ObjectId& id, const NodeId& holder);
+  // For an object this process owns: the node its marker names and the nodes with copies.
+  std::vector<NodeId> OwnedCopiesOf(const ObjectId& id);
+  // A copy was sealed on `node`: its owner must know, to free it with the object.
+  void OnObjectCopied(const ObjectId& id, const NodeId& node);
+  // Hands a task whose arguments are ready to the submitter, asking for its lease first at the
+  // node holding most of its large arguments (unless it names a scheduling strategy).
+  void PushNearArguments(std::shared_ptr<rpc::TaskSpec> task, const ResourceSet& shape, int64_t bytes);
+  // The node other than this one holding most of the task's arguments that are in a shared
+  // store, if any.
+  std::optional<NodeId> NodeHoldingArguments(const rpc::TaskSpec& task);
+  // The owner frees an object in a shared store: every node's copy goes.
+  void FreeEveryCopy(const ObjectId& id, const internal::SerializedValue& marker);
   // Starts fetching the borrowed ones of `ids` that are not here yet.
   void FetchMissing(const std::vector<ObjectId>& ids);
   // Tells the raylet this worker is blocked (a Get inside a task lends the task's CPU).
@@ -154,6 +176,9 @@ class CoreWorker {
   std::unique_ptr<TaskExecutor> executor_;
   // Set once registered with the raylet (which names the store's socket).
   std::unique_ptr<SharedMemoryObjects> shared_;
+  std::unique_ptr<NodeDirectory> nodes_;
+  std::unique_ptr<ObjectPuller> puller_;
+  ObjectCopies copies_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   // The refs each submitted task holds until it ends (its arguments and what they contain).

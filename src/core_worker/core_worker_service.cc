@@ -121,6 +121,41 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::UpdateBorrowers(grpc::CallbackS
   return reactor;
 }
 
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectLocations(grpc::CallbackServerContext* context,
+                                                                    const rpc::GetObjectLocationsRequest* request,
+                                                                    rpc::GetObjectLocationsReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  auto id = ObjectId::FromBinary(request->object_id());
+  if (!id.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(id.status()));
+    return reactor;
+  }
+  for (const NodeId& node : core_.OwnedCopiesOf(*id)) reply->add_node_ids(node.Binary());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(grpc::CallbackServerContext* context,
+                                                                   const rpc::AddObjectLocationRequest* request,
+                                                                   rpc::AddObjectLocationReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  auto id = ObjectId::FromBinary(request->object_id());
+  auto node = NodeId::FromBinary(request->node_id());
+  if (!id.ok() || !node.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(!id.ok() ? id.status() : node.status()));
+    return reactor;
+  }
+  if (!core_.references_->IsOwned(*id)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "object " + id->Hex() + " is not owned here (freed?)"));
+    return reactor;
+  }
+  core_.copies_.Add(*id, *node);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServerContext* context,
                                                              const rpc::CreateActorRequest* request,
                                                              rpc::CreateActorReply* reply) {

@@ -16,7 +16,9 @@ class CoreWorker;
 using MixedCoreWorkerService = rpc::CoreWorkerService::WithCallbackMethod_Exit<
     rpc::CoreWorkerService::WithCallbackMethod_GetWorkerInfo<rpc::CoreWorkerService::WithCallbackMethod_GetObject<
         rpc::CoreWorkerService::WithCallbackMethod_UpdateBorrowers<rpc::CoreWorkerService::WithCallbackMethod_PublishLogs<
-            rpc::CoreWorkerService::WithCallbackMethod_CreateActor<rpc::CoreWorkerService::Service>>>>>>;
+            rpc::CoreWorkerService::WithCallbackMethod_CreateActor<
+                rpc::CoreWorkerService::WithCallbackMethod_GetObjectLocations<
+                    rpc::CoreWorkerService::WithCallbackMethod_AddObjectLocation<rpc::CoreWorkerService::Service>>>>>>>>;
 
 class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  public:
@@ -39,6 +41,12 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   // Runs the actor's factory on a thread of its own (it may take long, or Get objects).
   grpc::ServerUnaryReactor* CreateActor(grpc::CallbackServerContext* context, const rpc::CreateActorRequest* request,
                                         rpc::CreateActorReply* reply) override;
+  grpc::ServerUnaryReactor* GetObjectLocations(grpc::CallbackServerContext* context,
+                                               const rpc::GetObjectLocationsRequest* request,
+                                               rpc::GetObjectLocationsReply* reply) override;
+  grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext* context,
+                                              const rpc::AddObjectLocationRequest* request,
+                                              rpc::AddObjectLocationReply* reply) override;
   grpc::ServerUnaryReactor* PublishLogs(grpc::CallbackServerContext* context, const rpc::PublishLogsRequest* request,
                                         rpc::PublishLogsReply* reply) override;
 

@@ -43,14 +43,24 @@ absl::StatusOr<Value> SharedMemoryObjects::Write(const ObjectId& id, const inter
 Value SharedMemoryObjects::Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms) {
   rpc::ErrorInfo error;
   error.set_type(rpc::ErrorInfo::OBJECT_LOST);
-  if (marker.payload != node_.Binary()) {
-    auto node = NodeId::FromBinary(marker.payload);
-    error.set_message(absl::StrCat("object ", id.Hex(), " lies in the object store of node ",
-                                   node.ok() ? node->Hex() : "?",
-                                   "; moving objects between nodes is not supported yet"));
-    return ErrorValue(error);
-  }
   if (Value cached = Cached(id)) return cached;
+  if (marker.payload != node_.Binary()) {
+    auto holder = NodeId::FromBinary(marker.payload);
+    if (!holder.ok()) {
+      error.set_message(absl::StrCat("object ", id.Hex(), " has a malformed location: ", holder.status().message()));
+      return ErrorValue(error);
+    }
+    absl::StatusOr<bool> here = client_->Contains(id);
+    if (here.ok() && !*here) {
+      if (absl::Status pulled = pull_(id, *holder, timeout_ms); !pulled.ok()) {
+        if (pulled.code() == absl::StatusCode::kResourceExhausted || pulled.code() == absl::StatusCode::kOutOfRange) {
+          return ErrorValue(ToErrorInfo(pulled));
+        }
+        error.set_message(std::string(pulled.message()));
+        return ErrorValue(error);
+      }
+    }
+  }
   auto buffers = client_->Get({id}, timeout_ms);
   if (!buffers.ok() || (*buffers)[0] == nullptr) {
     error.set_message(absl::StrCat("object ", id.Hex(), " is not in this node's object store",

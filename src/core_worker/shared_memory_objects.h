@@ -2,11 +2,13 @@
 // or above the threshold are written there (the creator's copy is the primary, pinned until the
 // owner frees it) and the memory store keeps only a marker naming the node. Reading a marker
 // maps the object: the value's payload is a view into shared memory, kept mapped while the
-// value lives.
+// value lives. A marker naming another node first has the object copied here (see
+// ObjectPuller), through the pull function given.
 // Thread-safe (the store client is); called from user threads and the task executor.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -23,9 +25,16 @@ namespace orrery::core {
 
 class SharedMemoryObjects {
  public:
+  // Copies an object held by `holder` (another node) into this node's store, within the timeout.
+  using PullFunction = std::function<absl::Status(const ObjectId& id, const NodeId& holder, int64_t timeout_ms)>;
+
   SharedMemoryObjects(std::shared_ptr<object_store::StoreClient> client, NodeId node, int64_t threshold_bytes,
-                      int64_t full_wait_ms)
-      : client_(std::move(client)), node_(node), threshold_(threshold_bytes), full_wait_ms_(full_wait_ms) {}
+                      int64_t full_wait_ms, PullFunction pull)
+      : client_(std::move(client)),
+        node_(node),
+        threshold_(threshold_bytes),
+        full_wait_ms_(full_wait_ms),
+        pull_(std::move(pull)) {}
 
   bool Belongs(size_t payload_size) const { return static_cast<int64_t>(payload_size) >= threshold_; }
 
@@ -33,9 +42,9 @@ class SharedMemoryObjects {
   // (ResourceExhausted: full after waiting; OutOfRange: larger than the store), naming sizes.
   absl::StatusOr<Value> Write(const ObjectId& id, const internal::SerializedValue& value, const WorkerId& owner);
   // The value behind a marker, as a view into shared memory, or an error value when it cannot
-  // be read here (gone, or in another node's store).
+  // be read here (gone, or not copied from the node holding it).
   Value Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms);
-  // The owner frees the object: every copy goes.
+  // The owner frees the object: this node's copy goes.
   void Delete(const ObjectId& id);
   // This process lets go of an object it borrowed.
   void Forget(const ObjectId& id);
@@ -48,6 +57,7 @@ class SharedMemoryObjects {
   const NodeId node_;
   const int64_t threshold_;
   const int64_t full_wait_ms_;
+  const PullFunction pull_;
 
   // Recently read small objects stay mapped, so that reading one again needs no round trip to
   // the store. Only objects up to kCachedObjectBytes, and at most 1/16 of the store in all, so

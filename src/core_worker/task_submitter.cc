@@ -39,10 +39,14 @@ TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, r
 TaskSubmitter::~TaskSubmitter() { Stop(); }
 
 std::string SchedulingKey::ToString() const {
-  if (strategy.empty()) return resources.ToString();
-  rpc::SchedulingStrategy parsed;
-  parsed.ParseFromString(strategy);
-  return absl::StrCat(resources.ToString(), " (", parsed.ShortDebugString(), ")");
+  std::string text = resources.ToString();
+  if (!strategy.empty()) {
+    rpc::SchedulingStrategy parsed;
+    parsed.ParseFromString(strategy);
+    absl::StrAppend(&text, " (", parsed.ShortDebugString(), ")");
+  }
+  if (!near.empty()) absl::StrAppend(&text, " near ", near);
+  return text;
 }
 
 // ---- submitting ----
@@ -64,11 +68,11 @@ void TaskSubmitter::Admit(int64_t bytes) {
   pending_arg_bytes_ += bytes;
 }
 
-void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes) {
+void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
-      SchedulingKey scheduling{resources, task.strategy().SerializeAsString()};
+      SchedulingKey scheduling{resources, task.strategy().SerializeAsString(), std::move(near)};
       Key& key = keys_[scheduling];
       key.scheduling = std::move(scheduling);
       key.queue.push_back(Pending{std::move(task), admitted_bytes});
@@ -105,16 +109,22 @@ void TaskSubmitter::RequestLeasesLocked(Key& key) {
   while (static_cast<int>(key.pending_leases.size()) < options_.max_pending_lease_requests &&
          key.pending_leases.size() < key.queue.size()) {
     LeaseId lease_id = LeaseId::FromRandom();
-    key.pending_leases[lease_id] = local_raylet_;
+    std::shared_ptr<raylet::RayletClient> raylet = local_raylet_;
+    if (!key.scheduling.near.empty() && !key.near_unreachable) {
+      key.near_raylet = RayletAt(key.scheduling.near);
+      raylet = key.near_raylet;
+    }
+    key.pending_leases[lease_id] = raylet;
     key.fresh_leases.insert(lease_id);
-    RequestLease(key.scheduling, lease_id, local_raylet_, /*answer_if_queued=*/true);
+    RequestLease(key.scheduling, lease_id, raylet, /*answer_if_queued=*/true, /*spilled_back=*/false);
   }
 }
 
 // ---- leases ----
 
 void TaskSubmitter::RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
-                                 std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued) {
+                                 std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued,
+                                 bool spilled_back) {
   rpc::RequestWorkerLeaseRequest request;
   rpc::LeaseSpec* lease = request.mutable_lease();
   lease->set_lease_id(lease_id.Binary());
@@ -122,8 +132,7 @@ void TaskSubmitter::RequestLease(const SchedulingKey& scheduling, const LeaseId&
   scheduling.resources.ToProto(lease->mutable_resources());
   if (!scheduling.strategy.empty()) lease->mutable_strategy()->ParseFromString(scheduling.strategy);
   *lease->mutable_holder() = self_;
-  // Another raylet chose this one (spillback): it grants or queues, never sends us on again.
-  lease->set_spilled_back(raylet != local_raylet_);
+  lease->set_spilled_back(spilled_back);
   request.set_wait_ms(options_.lease_wait_ms);
   request.set_answer_if_queued(answer_if_queued);
   raylet->RequestWorkerLease(request, [this, scheduling, lease_id, raylet](
@@ -158,6 +167,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
       } else if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
         // The node it was sent to is gone (or cut off): ask this node again, whose view
         // drops a dead node once the GCS declares it dead.
+        if (raylet == key.near_raylet) key.near_unreachable = true;
         DispatchLocked(key);
       } else if (key.workers.empty() && key.pending_leases.empty()) {
         FailQueuedLocked(key, CrashError(absl::StrCat("no worker could be leased for ", scheduling.ToString(), ": ",
@@ -174,13 +184,14 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
         case rpc::RequestWorkerLeaseReply::PENDING:
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
-          RequestLease(scheduling, lease_id, raylet, /*answer_if_queued=*/false);
+          RequestLease(scheduling, lease_id, raylet, /*answer_if_queued=*/false,
+                       /*spilled_back=*/raylet != local_raylet_ && raylet != key.near_raylet);
           if (key.fresh_leases.erase(lease_id) > 0) DispatchLocked(key);
           break;
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
           auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
-          RequestLease(scheduling, lease_id, target, /*answer_if_queued=*/true);
+          RequestLease(scheduling, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
           break;
         }
         default:

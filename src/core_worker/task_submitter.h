@@ -31,15 +31,19 @@
 
 namespace orrery::core {
 
-// Tasks that share leased workers: the same resource shape and the same placement rule.
+// Tasks that share leased workers: the same resource shape, the same placement rule, and the
+// same node holding their large arguments.
 struct SchedulingKey {
   ResourceSet resources;
   std::string strategy;  // rpc::SchedulingStrategy, serialized ("" for the default)
+  // HOST:PORT of the raylet of the node holding the tasks' large arguments, asked first for
+  // their leases (it grants, or spills back like any raylet); "" for this node's raylet.
+  std::string near;
 
   friend bool operator<(const SchedulingKey& a, const SchedulingKey& b) {
-    return std::tie(a.resources, a.strategy) < std::tie(b.resources, b.strategy);
+    return std::tie(a.resources, a.strategy, a.near) < std::tie(b.resources, b.strategy, b.near);
   }
-  // "{CPU: 1}", or "{CPU: 1} (kind: SPREAD)".
+  // "{CPU: 1}", or "{CPU: 1} (kind: SPREAD)", or "{CPU: 1} near 10.0.0.2:4000".
   std::string ToString() const;
 };
 
@@ -82,7 +86,8 @@ class TaskSubmitter {
   // Submit in two steps, for an owner that must resolve arguments in between: Admit() blocks
   // for room and counts `bytes` as pending; Push() queues without blocking (any thread).
   void Admit(int64_t bytes);
-  void Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes);
+  // `near`: see SchedulingKey::near.
+  void Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near = "");
 
   // A worker died (the WORKER_DEATH feed): why, for the error its tasks get.
   void NoteWorkerDeath(const WorkerId& worker, const std::string& detail);
@@ -116,12 +121,16 @@ class TaskSubmitter {
     // tasks wait for an idle worker instead of queueing behind a busy one (so they run in
     // parallel); once the node is known to be full they pipeline onto the workers held.
     absl::flat_hash_set<LeaseId> fresh_leases;
+    // The raylet of scheduling.near, once asked; given up on when it cannot be reached.
+    std::shared_ptr<raylet::RayletClient> near_raylet;
+    bool near_unreachable = false;
   };
 
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `spilled_back`: another raylet chose this one; it grants or queues, never sends us on.
   void RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
-                    std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued);
+                    std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued, bool spilled_back);
   void OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);

@@ -76,6 +76,10 @@ class StoreClient : public std::enable_shared_from_this<StoreClient> {
   absl::StatusOr<StoreCounters> Stats();
 
   size_t capacity() const { return region_->size(); }
+  // The region's file and where a byte of it lies in that file: for sending an object's bytes
+  // with sendfile(), without copying them through this process.
+  int region_fd() const { return region_->fd(); }
+  uint64_t FileOffsetOf(const uint8_t* byte) const { return static_cast<uint64_t>(byte - region_->base()); }
   int store_pid() const { return store_pid_; }
 
  private:

@@ -1,5 +1,6 @@
 #include "src/object_store/wire.h"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "src/common/status.h"
 
 namespace orrery::object_store {
@@ -90,6 +92,73 @@ absl::StatusOr<int> ReceiveWithFd(int sock, uint8_t* out, size_t size) {
     received += static_cast<size_t>(n);
   }
   return fd;
+}
+
+namespace {
+
+absl::Status SocketError(const std::string& what, const char* doing, int error) {
+  if (error == EAGAIN || error == EWOULDBLOCK) {
+    return absl::DeadlineExceededError(absl::StrCat(what, ": timed out ", doing));
+  }
+  return absl::UnavailableError(absl::StrCat(what, ": ", doing, ": ", std::strerror(error)));
+}
+
+}  // namespace
+
+absl::Status SendAll(int sock, const void* data, size_t size, const std::string& what) {
+  const char* at = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::send(sock, at, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SocketError(what, "sending", errno);
+    at += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SendFileAll(int sock, int fd, uint64_t offset, size_t size, const std::string& what) {
+  auto at = static_cast<off_t>(offset);
+  while (size > 0) {
+    ssize_t n = ::sendfile(sock, fd, &at, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SocketError(what, "sending", errno);
+    if (n == 0) return absl::UnavailableError(absl::StrCat(what, ": the file ended early"));
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReceiveAll(int sock, void* out, size_t size, const std::string& what, size_t* received) {
+  char* at = static_cast<char*>(out);
+  while (size > 0) {
+    ssize_t n = ::recv(sock, at, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SocketError(what, "receiving", errno);
+    if (n == 0) return absl::UnavailableError(absl::StrCat(what, ": the connection closed early"));
+    at += n;
+    size -= static_cast<size_t>(n);
+    if (received != nullptr) *received += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, const std::string& what) {
+  std::string frame = EncodeFrame(message);
+  return SendAll(sock, frame.data(), frame.size(), what);
+}
+
+absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what) {
+  uint8_t header[kFrameHeaderBytes];
+  ORRERY_RETURN_IF_ERROR(ReceiveAll(sock, header, sizeof(header), what));
+  uint32_t length = DecodeFrameLength(header);
+  if (length > kMaxFrameBytes) {
+    return absl::DataLossError(absl::StrCat(what, ": a frame of ", length, " bytes is not a message"));
+  }
+  std::string body(length, '\0');
+  ORRERY_RETURN_IF_ERROR(ReceiveAll(sock, body.data(), body.size(), what));
+  if (!message->ParseFromString(body)) return absl::DataLossError(absl::StrCat(what, ": an unreadable message"));
+  return absl::OkStatus();
 }
 
 }  // namespace orrery::object_store

@@ -252,6 +252,11 @@ void NodeManager::ReportUsage() {
   for (auto& demand : leases_.Demands()) *usage->add_demands() = std::move(demand);
   usage->set_num_workers(pool_.num_workers());
   usage->set_num_leases(leases_.num_granted());
+  if (options_.store_counters) {
+    object_store::StoreCounters store = options_.store_counters();
+    usage->set_object_store_used_bytes(store.used_bytes);
+    usage->set_object_store_objects(store.num_objects);
+  }
   gcs_.ReportResourceUsage(request, [this](absl::StatusOr<rpc::ReportResourceUsageReply> reply) {
     if (stopped_) return;
     if (reply.ok()) {

@@ -12,6 +12,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "src/common/event_loop.h"
 #include "src/gcs/client/gcs_client.h"
+#include "src/object_store/store.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/lease_manager.h"
 #include "src/raylet/node_manager_handler.h"
@@ -34,6 +35,8 @@ class NodeManager final : public NodeManagerHandler {
     std::string object_store_socket;
     // A worker or driver (of this node or another) is gone: what it owned in the object store goes.
     std::function<void(const WorkerId&)> on_owner_died;
+    // The object store's counters, for the usage reports (unset: none reported).
+    std::function<object_store::StoreCounters()> store_counters;
   };
   // Called when the raylet must exit: the GCS declared it dead or has been gone too long.
   using FatalCallback = std::function<void(const std::string& why)>;

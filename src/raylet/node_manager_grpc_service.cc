@@ -22,4 +22,14 @@ ORRERY_RAYLET_UNARY(GetNodeStats)
 
 #undef ORRERY_RAYLET_UNARY
 
+grpc::ServerUnaryReactor* NodeManagerGrpcService::FreeObjects(grpc::CallbackServerContext* c,
+                                                              const rpc::FreeObjectsRequest* q,
+                                                              rpc::FreeObjectsReply* r) {
+  return calls_.Unary(c, q, r, [this](const rpc::FreeObjectsRequest& request, rpc::FreeObjectsReply*,
+                                      rpc::ReplyCallback done) {
+    objects_.Free(request);
+    done(absl::OkStatus());
+  });
+}
+
 }  // namespace orrery::raylet

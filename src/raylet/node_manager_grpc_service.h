@@ -3,13 +3,15 @@
 
 #include "orrery/node_manager.grpc.pb.h"
 #include "src/raylet/node_manager_handler.h"
+#include "src/raylet/object_server.h"
 #include "src/rpc/server_calls.h"
 
 namespace orrery::raylet {
 
 class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackService {
  public:
-  NodeManagerGrpcService(rpc::ServerCalls& calls, NodeManagerHandler& handler) : calls_(calls), handler_(handler) {}
+  NodeManagerGrpcService(rpc::ServerCalls& calls, NodeManagerHandler& handler, ObjectServer& objects)
+      : calls_(calls), handler_(handler), objects_(objects) {}
 
   grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* c, const rpc::RequestWorkerLeaseRequest* q,
                                                rpc::RequestWorkerLeaseReply* r) override;
@@ -26,10 +28,13 @@ class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackSer
                                         rpc::HealthCheckReply* r) override;
   grpc::ServerUnaryReactor* GetNodeStats(grpc::CallbackServerContext* c, const rpc::GetNodeStatsRequest* q,
                                          rpc::GetNodeStatsReply* r) override;
+  grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* c, const rpc::FreeObjectsRequest* q,
+                                        rpc::FreeObjectsReply* r) override;
 
  private:
   rpc::ServerCalls& calls_;
   NodeManagerHandler& handler_;
+  ObjectServer& objects_;
 };
 
 }  // namespace orrery::raylet

@@ -81,6 +81,15 @@ absl::Status Raylet::Start() {
 
   // Before the node manager: it hands the store's socket to workers and tells it of deaths.
   ORRERY_RETURN_IF_ERROR(StartObjectStore());
+  auto store_client = object_store::StoreClient::Connect(store_->socket_path());
+  if (!store_client.ok()) return Annotate(store_client.status(), "connecting to this node's object store");
+  ObjectServer::Options object_server;
+  object_server.node = node_id_;
+  object_server.port = config_.object_data_port;
+  object_server.token = token_;
+  auto objects = ObjectServer::Start(*store_client, object_server);
+  if (!objects.ok()) return Annotate(objects.status(), "starting the object data socket");
+  objects_ = std::move(*objects);
 
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
@@ -95,6 +104,7 @@ absl::Status Raylet::Start() {
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
   options.object_store_socket = store_->socket_path();
   options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
+  options.store_counters = [store = store_.get()] { return store->Counters(); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;
@@ -116,7 +126,7 @@ absl::Status Raylet::Start() {
     node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
                                                   [this](const std::string& why) { on_fatal_(why); });
   });
-  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_);
+  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_, *objects_);
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
@@ -198,6 +208,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_raylet_socket(socket_path_);
   node->set_object_store_socket(store_->socket_path());
   node->set_object_store_memory(static_cast<int64_t>(store_->capacity()));
+  node->set_object_data_port(objects_->port());
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
   auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
@@ -238,9 +249,11 @@ void Raylet::Stop(const std::string& reason) {
     gcs_->client().CallSync(&rpc::GcsService::Stub::async::UnregisterNode, request, options).IgnoreError();
   }
   if (subscriber_) subscriber_->Stop();
-  // 4. The object store, once no worker maps it; then stop serving, then the loop.
-  if (store_) store_->Stop();
+  // 4. Stop serving (object transfers still open are cut), then the object store, once no
+  // worker maps it, then the loop.
   if (server_) server_->Shutdown(500);
+  if (objects_) objects_->Stop();
+  if (store_) store_->Stop();
   loop_->Stop();
 }
 

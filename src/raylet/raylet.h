@@ -14,6 +14,7 @@
 #include "src/object_store/store_server.h"
 #include "src/raylet/node_manager.h"
 #include "src/raylet/node_manager_grpc_service.h"
+#include "src/raylet/object_server.h"
 #include "src/raylet/raylet_config.h"
 #include "src/rpc/grpc_server.h"
 #include "src/rpc/server_calls.h"
@@ -64,6 +65,7 @@ class Raylet {
   std::unique_ptr<NodeManagerGrpcService> service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<object_store::StoreServer> store_;
+  std::unique_ptr<ObjectServer> objects_;
   std::atomic<bool> stopped_{false};
 };
 

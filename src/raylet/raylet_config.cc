@@ -10,6 +10,8 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
     t->Add("gcs_address", &RayletConfig::gcs_address, "HOST:PORT of the cluster's GCS")
         .Add("node_ip_address", &RayletConfig::node_ip_address, "IP other hosts reach this node at (default: detect)")
         .Add("node_manager_port", &RayletConfig::node_manager_port, "TCP port of the raylet (0: any free port)")
+        .Add("object_data_port", &RayletConfig::object_data_port,
+             "TCP port other nodes pull objects from (0: any free port)")
         .Add("temp_dir", &RayletConfig::temp_dir, "Root of sessions on this host")
         .Add("session_dir", &RayletConfig::session_dir, "Session directory for sockets, logs and the pid record")
         .Add("token", &RayletConfig::token, "Cluster token every call must carry", /*secret=*/true)

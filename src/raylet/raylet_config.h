@@ -12,6 +12,8 @@ struct RayletConfig {
   std::string gcs_address;
   std::string node_ip_address;
   int32_t node_manager_port = 0;
+  // The object data socket other nodes pull objects from (ObjectServer).
+  int32_t object_data_port = 0;
   std::string temp_dir;
   std::string session_dir;
   std::string token;

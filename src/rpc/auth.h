@@ -11,6 +11,9 @@
 
 namespace orrery::rpc {
 
+// Compares two tokens in time that depends only on their lengths.
+bool TokensEqual(absl::string_view a, absl::string_view b);
+
 class TokenAuthenticator {
  public:
   TokenAuthenticator(std::string service_name, std::string token);

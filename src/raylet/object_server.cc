@@ -1,0 +1,181 @@
+#include "src/raylet/object_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+#include "src/object_store/wire.h"
+#include "src/rpc/auth.h"
+
+namespace orrery::raylet {
+
+namespace {
+
+// How long opening an object may wait for the store (restoring a spilled object from disk).
+constexpr int64_t kOpenTimeoutMs = 60'000;
+
+void SetTimeouts(int fd, int64_t timeout_ms) {
+  timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+rpc::ObjectDataHeader Refusal(const absl::Status& status) {
+  rpc::ObjectDataHeader header;
+  header.set_code(static_cast<int>(status.code()));
+  header.set_message(std::string(status.message()));
+  return header;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(std::shared_ptr<object_store::StoreClient> store,
+                                                                   Options options) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("creating the object data socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(options.port));
+  if (inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1) {
+    close(fd);
+    return absl::InvalidArgumentError("object data socket: bad host " + options.host);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    close(fd);
+    if (error == EADDRINUSE) {
+      return absl::AlreadyExistsError(absl::StrCat("object data port ", options.port, " is in use"));
+    }
+    return ErrnoStatus(absl::StrCat("binding the object data socket to port ", options.port), error);
+  }
+  socklen_t length = sizeof(address);
+  if (listen(fd, 128) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    close(fd);
+    return ErrnoStatus("listening on the object data socket", error);
+  }
+  std::unique_ptr<ObjectServer> server(new ObjectServer(std::move(store), std::move(options), fd, ntohs(address.sin_port)));
+  server->stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });
+  return server;
+}
+
+ObjectServer::ObjectServer(std::shared_ptr<object_store::StoreClient> store, Options options, int listen_fd, int port)
+    : store_(std::move(store)), options_(std::move(options)), listen_fd_(listen_fd), port_(port) {}
+
+ObjectServer::~ObjectServer() {
+  Stop();
+  close(listen_fd_);
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+void ObjectServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    // Readers blocked in recv or send return at once.
+    for (auto& [fd, thread] : connections_) shutdown(fd, SHUT_RDWR);
+  }
+  slot_freed_.notify_all();
+  uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!write(stop_fd_, &one, sizeof(one));
+  if (acceptor_.joinable()) acceptor_.join();
+  std::unique_lock<std::mutex> lock(mu_);
+  slot_freed_.wait(lock, [this] { return connections_.empty(); });
+  std::vector<std::thread> finished = std::move(finished_);
+  lock.unlock();
+  for (std::thread& thread : finished) thread.join();
+}
+
+void ObjectServer::AcceptLoop() {
+  while (true) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    std::vector<std::thread> finished;
+    std::unique_lock<std::mutex> lock(mu_);
+    slot_freed_.wait(lock, [this] {
+      return stopping_ || static_cast<int>(connections_.size()) < options_.max_connections;
+    });
+    if (stopping_) return;
+    finished.swap(finished_);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) connections_.emplace(fd, std::thread([this, fd] { Serve(fd); }));
+    lock.unlock();
+    for (std::thread& thread : finished) thread.join();
+  }
+}
+
+void ObjectServer::Serve(int fd) {
+  SetTimeouts(fd, options_.io_timeout_ms);
+  const std::string peer = "object data connection";
+  rpc::ObjectDataRequest request;
+  absl::Status status = object_store::ReceiveFrame(fd, &request, peer);
+  if (status.ok()) {
+    std::shared_ptr<const object_store::ObjectBuffer> object;
+    rpc::ObjectDataHeader header = Open(request, &object);
+    status = object_store::SendFrame(fd, header, peer);
+    if (status.ok() && object != nullptr) {
+      uint64_t offset = request.offset();
+      status = object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
+                                         object->data_size - offset, peer);
+    }
+  }
+  if (!status.ok()) spdlog::debug("serving an object to another node: {}", status.message());
+  std::lock_guard<std::mutex> lock(mu_);
+  close(fd);  // under the lock: Stop() never shuts down a number reused by another connection
+  auto it = connections_.find(fd);
+  finished_.push_back(std::move(it->second));
+  connections_.erase(it);
+  slot_freed_.notify_all();
+}
+
+rpc::ObjectDataHeader ObjectServer::Open(const rpc::ObjectDataRequest& request,
+                                         std::shared_ptr<const object_store::ObjectBuffer>* object) {
+  if (!rpc::TokensEqual(request.token(), options_.token)) {
+    return Refusal(absl::UnauthenticatedError("the object data request carries a wrong cluster token"));
+  }
+  auto id = ObjectId::FromBinary(request.object_id());
+  if (!id.ok()) return Refusal(absl::InvalidArgumentError(absl::StrCat("object data request: ", id.status().message())));
+  auto not_here = absl::NotFoundError(
+      absl::StrCat("object ", id->Hex(), " is not in the object store of node ", options_.node.Hex()));
+  auto contains = store_->Contains(*id);
+  if (!contains.ok()) return Refusal(contains.status());
+  if (!*contains) return Refusal(not_here);
+  auto buffers = store_->Get({*id}, kOpenTimeoutMs);
+  if (!buffers.ok()) return Refusal(buffers.status());
+  if ((*buffers)[0] == nullptr) return Refusal(not_here);
+  std::shared_ptr<const object_store::ObjectBuffer> buffer = std::move((*buffers)[0]);
+  if (request.offset() > buffer->data_size) {
+    return Refusal(absl::OutOfRangeError(absl::StrCat("offset ", request.offset(), " is past the end of object ",
+                                                      id->Hex(), " (", buffer->data_size, " bytes)")));
+  }
+  rpc::ObjectDataHeader header;
+  header.set_data_size(buffer->data_size);
+  header.set_metadata(buffer->metadata, buffer->metadata_size);
+  *object = std::move(buffer);
+  return header;
+}
+
+void ObjectServer::Free(const rpc::FreeObjectsRequest& request) {
+  std::vector<ObjectId> ids;
+  for (const std::string& binary : request.object_ids()) {
+    if (auto id = ObjectId::FromBinary(binary); id.ok()) ids.push_back(*id);
+  }
+  if (!ids.empty()) (void)store_->Delete(ids);
+}
+
+}  // namespace orrery::raylet
