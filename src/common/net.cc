@@ -60,6 +60,12 @@ bool TcpPortFree(const std::string& host, int port) {
   return free;
 }
 
+void SetSocketTimeouts(int fd, int64_t timeout_ms) {
+  timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeout_ms) {
   std::string where = host + ":" + std::to_string(port);
   sockaddr_in address{};
@@ -70,10 +76,7 @@ absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeou
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("creating a socket to " + where, errno);
-  // On Linux the send timeout bounds connect() too.
-  timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  SetSocketTimeouts(fd, timeout_ms);
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     int error = errno;
     close(fd);

@@ -24,6 +24,10 @@ std::string DefaultNodeIp();
 // True when nothing listens on (and nothing holds) TCP `port` of `host`.
 bool TcpPortFree(const std::string& host, int port);
 
+// Sends and receives on `fd` fail with EAGAIN after `timeout_ms` without progress (and, on
+// Linux, so does connect()).
+void SetSocketTimeouts(int fd, int64_t timeout_ms);
+
 // A blocking TCP connection to host:port (an IPv4 address). Connecting, and every send and
 // receive on it later, time out after `timeout_ms`. Errors name the address.
 absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeout_ms);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "boost/asio/steady_timer.hpp"
 #include "src/core_worker/core_worker.h"
@@ -12,6 +14,18 @@
 #include "src/rpc/status_conversion.h"
 
 namespace orrery::core {
+
+namespace {
+
+// The object id in `binary`, or nullopt once `reactor` is finished with why it is malformed.
+std::optional<ObjectId> ObjectIdOrFinish(const std::string& binary, grpc::ServerUnaryReactor* reactor) {
+  auto id = ObjectId::FromBinary(binary);
+  if (id.ok()) return *id;
+  reactor->Finish(rpc::ToGrpcStatus(id.status()));
+  return std::nullopt;
+}
+
+}  // namespace
 
 CoreWorkerServiceImpl::CoreWorkerServiceImpl(CoreWorker& core, const std::string& token)
     : core_(core), auth_("core worker", token) {}
@@ -67,11 +81,8 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
                                                            rpc::GetObjectReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  auto id = ObjectId::FromBinary(request->object_id());
-  if (!id.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(id.status()));
-    return reactor;
-  }
+  std::optional<ObjectId> id = ObjectIdOrFinish(request->object_id(), reactor);
+  if (!id.has_value()) return reactor;
   if (!core_.store_.Contains(*id) && !core_.references_->IsOwned(*id)) {
     reply->set_status(rpc::GetObjectReply::NOT_FOUND);
     reactor->Finish(grpc::Status::OK);
@@ -126,11 +137,8 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObjectLocations(grpc::Callba
                                                                     rpc::GetObjectLocationsReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  auto id = ObjectId::FromBinary(request->object_id());
-  if (!id.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(id.status()));
-    return reactor;
-  }
+  std::optional<ObjectId> id = ObjectIdOrFinish(request->object_id(), reactor);
+  if (!id.has_value()) return reactor;
   for (const NodeId& node : core_.OwnedCopiesOf(*id)) reply->add_node_ids(node.Binary());
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -141,10 +149,11 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(grpc::Callbac
                                                                    rpc::AddObjectLocationReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  auto id = ObjectId::FromBinary(request->object_id());
+  std::optional<ObjectId> id = ObjectIdOrFinish(request->object_id(), reactor);
+  if (!id.has_value()) return reactor;
   auto node = NodeId::FromBinary(request->node_id());
-  if (!id.ok() || !node.ok()) {
-    reactor->Finish(rpc::ToGrpcStatus(!id.ok() ? id.status() : node.status()));
+  if (!node.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(node.status()));
     return reactor;
   }
   if (!core_.references_->IsOwned(*id)) {

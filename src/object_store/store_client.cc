@@ -28,17 +28,6 @@ absl::Status StoreError(const rpc::StoreError& error) {
   }
 }
 
-absl::Status WriteAll(int sock, const std::string& bytes) {
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = ::send(sock, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("writing to the object store", errno);
-    sent += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ReadFrame(int sock, google::protobuf::MessageLite& message, int* fd) {
   uint8_t header[kFrameHeaderBytes];
   ORRERY_ASSIGN_OR_RETURN(int received_fd, ReceiveWithFd(sock, header, sizeof(header)));
@@ -101,7 +90,7 @@ StoreClient::~StoreClient() { ::close(sock_); }
 
 absl::Status StoreClient::SendLocked(const rpc::StoreRequest& request) {
   if (broken_) return absl::UnavailableError("the connection to the object store is lost");
-  absl::Status status = WriteAll(sock_, EncodeFrame(request));
+  absl::Status status = SendFrame(sock_, request, "the object store");
   if (!status.ok()) broken_ = true;
   return status;
 }

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
+#include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/object_store/wire.h"
 #include "src/rpc/auth.h"
@@ -22,12 +23,6 @@ namespace {
 
 // How long opening an object may wait for the store (restoring a spilled object from disk).
 constexpr int64_t kOpenTimeoutMs = 60'000;
-
-void SetTimeouts(int fd, int64_t timeout_ms) {
-  timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
 
 rpc::ObjectDataHeader Refusal(const absl::Status& status) {
   rpc::ObjectDataHeader header;
@@ -120,7 +115,7 @@ void ObjectServer::AcceptLoop() {
 }
 
 void ObjectServer::Serve(int fd) {
-  SetTimeouts(fd, options_.io_timeout_ms);
+  SetSocketTimeouts(fd, options_.io_timeout_ms);
   const std::string peer = "object data connection";
   rpc::ObjectDataRequest request;
   absl::Status status = object_store::ReceiveFrame(fd, &request, peer);

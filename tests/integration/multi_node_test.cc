@@ -303,6 +303,14 @@ TEST_F(MultiNode, ATaskRunsOnTheNodeHoldingItsLargeArgument) {
   EXPECT_EQ(*orrery::Get(orrery::Task(NodeId).Remote()), orrery::GetNodeId());
 }
 
+// The pid of the raylet of `node` (0 if unknown), from the session's pid records.
+pid_t RayletPid(const std::string& node) {
+  std::ifstream pid_file(g_root + "/session_latest/pids/raylet-" + node + ".pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  return pid;
+}
+
 // Whether `orrery status` comes to show exactly `count` nodes with an empty object store within
 // 15 s (stores report their use about once a second); the last status otherwise.
 ::testing::AssertionResult EmptyStoresBecome(int count) {
@@ -350,9 +358,7 @@ TEST_F(MultiNode, AValueWhoseOnlyCopyWasOnAStoppedNodeIsLost) {
   ASSERT_FALSE(doomed.empty());
   auto made = orrery::Task(Pattern).SetResource("doomed", 1).Remote(kLarge, 5);
   ASSERT_TRUE(orrery::Wait(std::vector<orrery::ObjectRef<std::vector<uint8_t>>>{made}, 1, 30'000).ready.size() == 1);
-  std::ifstream pid_file(g_root + "/session_latest/pids/raylet-" + doomed + ".pid");
-  pid_t raylet = 0;
-  pid_file >> raylet;
+  pid_t raylet = RayletPid(doomed);
   ASSERT_GT(raylet, 0);
   ASSERT_EQ(kill(raylet, SIGTERM), 0);
   // Gone for good once the process is: until then it may still serve its store.
@@ -380,9 +386,7 @@ TEST_F(MultiNode, WhenANodeDiesItsActorRestartsAndItsRunningTaskIsRetriedElsewhe
   for (int i = 0; i < 3000 && !fs::exists(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(fs::exists(marker)) << "the task never started";
 
-  std::ifstream pid_file(g_root + "/session_latest/pids/raylet-" + victim + ".pid");
-  pid_t raylet = 0;
-  pid_file >> raylet;
+  pid_t raylet = RayletPid(victim);
   ASSERT_GT(raylet, 0);
   ASSERT_EQ(kill(raylet, SIGKILL), 0);
 
