@@ -149,7 +149,10 @@ absl::Status CoreWorker::Start() {
   subscriber_->Subscribe(rpc::WORKER_DEATH, "", [this](const rpc::PubsubMessage& message) { OnWorkerDeath(message); });
   subscriber_->Start();
   // Last: once registered, an owner may push tasks here at once.
-  return RegisterWithRaylet();
+  absl::Status registered = RegisterWithRaylet();
+  // Also on failure, so that nothing waits forever (the process then ends).
+  registered_.Notify();
+  return registered;
 }
 
 absl::Status CoreWorker::RegisterWithRaylet() {

@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "orrery/internal/runtime.h"
 #include "src/common/event_loop.h"
 #include "src/core_worker/actor_submitter.h"
@@ -176,6 +177,10 @@ class CoreWorker {
   std::unique_ptr<TaskExecutor> executor_;
   // Set once registered with the raylet (which names the store's socket).
   std::unique_ptr<SharedMemoryObjects> shared_;
+  // Notified once registration with the raylet is over (and shared_ set). The server is up
+  // before that, and the raylet may grant this worker as soon as it registers, so tasks can
+  // arrive first: they wait for it (their arguments may be in the store).
+  absl::Notification registered_;
   std::unique_ptr<NodeDirectory> nodes_;
   std::unique_ptr<ObjectPuller> puller_;
   ObjectCopies copies_;

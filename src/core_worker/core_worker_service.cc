@@ -71,6 +71,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetWorkerInfo(grpc::CallbackSer
 grpc::Status CoreWorkerServiceImpl::PushTasks(grpc::ServerContext* context,
                                               grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) {
   if (absl::Status status = auth_.Check(*context); !status.ok()) return rpc::ToGrpcStatus(status);
+  core_.registered_.WaitForNotification();
   if (core_.executor_ == nullptr) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver runs no tasks");
   core_.executor_->Serve(stream);
   return grpc::Status::OK;
@@ -176,6 +177,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServe
     return reactor;
   }
   creation_ = std::thread([this, request, reply, reactor] {
+    core_.registered_.WaitForNotification();
     *reply = core_.executor_->CreateActor(*request);
     reactor->Finish(grpc::Status::OK);
   });
