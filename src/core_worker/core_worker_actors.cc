@@ -16,8 +16,12 @@ using GcsStub = rpc::GcsService::Stub;
 absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::ActorCreation creation) {
   rpc::RegisterActorRequest request;
   rpc::ActorInfo* info = request.mutable_actor();
-  if (!creation.resources.empty()) {
+  if (!creation.resources.empty() || !creation.placement_group_id.empty()) {
+    // In a group, an actor naming no resources holds only its bundle's marker: enough to
+    // place it on the bundle's node.
     ORRERY_ASSIGN_OR_RETURN(ResourceSet resources, ResourceSet::FromDoubles(creation.resources));
+    ORRERY_ASSIGN_OR_RETURN(resources,
+                            DemandInGroup(std::move(resources), creation.placement_group_id, creation.bundle_index));
     resources.ToProto(info->mutable_resources());
   }
   ActorId actor_id = ActorId::FromRandom();

@@ -54,8 +54,10 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
   bool changed = first || !Equals(stored.total(), *total) || !Equals(stored.available(), *available);
   stored = usage;
   stored.set_report_time_ms(NowMs());
-  if (changed) publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
   done(absl::OkStatus());
+  if (!changed) return;
+  publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
+  for (const auto& listener : listeners_) listener(*node_id);
 }
 
 std::vector<rpc::PubsubMessage> GcsResourceManager::Snapshot() const {

@@ -4,6 +4,9 @@
 // raylet keeps its view of the others (for spillback).
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "absl/container/flat_hash_map.h"
 #include "src/common/id.h"
 #include "src/gcs/gcs_handler.h"
@@ -25,6 +28,11 @@ class GcsResourceManager final : public ResourceHandler {
   // A dead node leaves the view (raylets drop it on its NODE message).
   void OnNodeDead(const NodeId& node_id) { usage_.erase(node_id); }
 
+  // Called after each report whose total or available changed.
+  void AddChangeListener(std::function<void(const NodeId&)> listener) { listeners_.push_back(std::move(listener)); }
+  // The last report of every node that sent one.
+  const absl::flat_hash_map<NodeId, rpc::NodeResourceUsage>& usage() const { return usage_; }
+
   // The RESOURCE_VIEW state for a subscriber that must resync: every node's last usage.
   std::vector<rpc::PubsubMessage> Snapshot() const;
 
@@ -34,6 +42,7 @@ class GcsResourceManager final : public ResourceHandler {
   const ClusterId cluster_id_;
   const int64_t start_time_ms_;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
+  std::vector<std::function<void(const NodeId&)>> listeners_;
 };
 
 }  // namespace orrery::gcs

@@ -458,6 +458,26 @@ void LeaseManager::OnJobFinished(const JobId& job) {
   if (!ids.empty()) Dispatch();
 }
 
+void LeaseManager::EndLeasesOfGroup(const PlacementGroupId& group) {
+  std::vector<LeaseId> ids;
+  for (const auto& [id, lease] : leases_) {
+    for (const auto& [name, amount] : lease->demand.quantities()) {
+      if (IsGroupResource(name, group)) {
+        ids.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const LeaseId& id : ids) {
+    Lease& lease = *leases_[id];
+    if (lease.done) Answer(lease, absl::FailedPreconditionError("placement group " + group.Hex() + " was removed"));
+    std::shared_ptr<Worker> worker = lease.worker;
+    Finish(id, /*dispatch=*/false);
+    if (worker) pool_.KillWorker(worker, "its placement group " + group.Hex() + " was removed");
+  }
+  if (!ids.empty()) Dispatch();
+}
+
 // ---- upkeep and reporting ----
 
 void LeaseManager::ScheduleSweep() {

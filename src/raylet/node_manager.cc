@@ -22,6 +22,7 @@ NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceS
             }),
       leases_(io, options_.leases, resources_, pool_, cluster_,
               [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); }),
+      bundles_(resources_, [this](const PlacementGroupId& group) { leases_.EndLeasesOfGroup(group); }),
       report_timer_(io) {}
 
 void NodeManager::Start() {
@@ -221,6 +222,31 @@ void NodeManager::HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rp
   reply->set_leases_granted(leases_.total_granted());
   reply->set_pid(getpid());
   done(absl::OkStatus());
+}
+
+// ---- placement-group bundles ----
+
+absl::Status NodeManager::PrepareBundles(const rpc::PrepareBundlesRequest& request) {
+  absl::Status status = bundles_.Prepare(request);
+  if (status.ok()) ScheduleReport(50);
+  return status;
+}
+
+absl::Status NodeManager::CommitBundles(const rpc::CommitBundlesRequest& request) {
+  absl::Status status = bundles_.Commit(request);
+  if (status.ok()) OnResourcesChanged(/*report_now=*/true);
+  return status;
+}
+
+void NodeManager::CancelBundles(const rpc::CancelBundlesRequest& request) {
+  bundles_.Cancel(request);
+  OnResourcesChanged(/*report_now=*/false);
+}
+
+void NodeManager::OnResourcesChanged(bool report_now) {
+  leases_.OnClusterChanged();
+  // Other raylets route work to a new bundle from this report: that one goes at once.
+  ScheduleReport(report_now ? 0 : 50);
 }
 
 // ---- reporting to the GCS ----

@@ -13,6 +13,7 @@
 #include "src/common/event_loop.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/object_store/store.h"
+#include "src/raylet/bundle_manager.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/lease_manager.h"
 #include "src/raylet/node_manager_handler.h"
@@ -69,12 +70,19 @@ class NodeManager final : public NodeManagerHandler {
   void HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rpc::GetNodeStatsReply* reply,
                           ReplyCallback done) override;
 
+  // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
+  absl::Status PrepareBundles(const rpc::PrepareBundlesRequest& request);
+  absl::Status CommitBundles(const rpc::CommitBundlesRequest& request);
+  void CancelBundles(const rpc::CancelBundlesRequest& request);
+
  private:
   const rpc::JobConfig* FindJob(const JobId& job_id) const;
   void CheckJob(const JobId& job_id, std::function<void(absl::Status)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   void ScheduleReport(int64_t delay_ms);
   void ReportUsage();
+  // This node's resources changed outside a lease: queued leases may fit, others must learn.
+  void OnResourcesChanged(bool report_now);
 
   boost::asio::io_context& io_;
   const Options options_;
@@ -84,6 +92,7 @@ class NodeManager final : public NodeManagerHandler {
   ClusterView cluster_;
   WorkerPool pool_;
   LeaseManager leases_;
+  BundleManager bundles_;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
   absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
   absl::flat_hash_map<NodeId, bool> snapshot_nodes_;

@@ -1,0 +1,85 @@
+// CoreWorker's placement groups: thin calls to the GCS's PlacementGroupService, which places
+// the groups (see src/gcs/gcs_placement_group_manager.h).
+#include <algorithm>
+
+#include "src/common/clock.h"
+#include "src/common/status.h"
+#include "src/core_worker/core_worker.h"
+
+namespace orrery::core {
+
+namespace {
+using Stub = rpc::PlacementGroupService::Stub;
+
+rpc::CallOptions Retried() {
+  rpc::CallOptions call;
+  call.retry = true;
+  return call;
+}
+
+// The GCS holds a wait at most this long; a longer one asks again.
+constexpr int64_t kWaitSliceMs = 10'000;
+}  // namespace
+
+absl::StatusOr<ResourceSet> DemandInGroup(ResourceSet demand, const std::string& group, int bundle_index) {
+  if (group.empty()) return demand;
+  ORRERY_ASSIGN_OR_RETURN(PlacementGroupId id, PlacementGroupId::FromHex(group));
+  return GroupDemand(demand, id, bundle_index);
+}
+
+absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
+  group.set_job_id(options_.job_id.Binary());
+  group.set_name_space(Namespace());
+  rpc::CreatePlacementGroupRequest request;
+  *request.mutable_group() = std::move(group);
+  return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, Retried()).status();
+}
+
+absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
+  rpc::RemovePlacementGroupRequest request;
+  request.set_placement_group_id(id.Binary());
+  return placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, Retried()).status();
+}
+
+absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId& id, int64_t timeout_ms) {
+  int64_t deadline = MonotonicMs() + std::max<int64_t>(timeout_ms, 0);
+  while (true) {
+    rpc::WaitPlacementGroupReadyRequest request;
+    request.set_placement_group_id(id.Binary());
+    request.set_wait_ms(std::min(kWaitSliceMs, std::max<int64_t>(deadline - MonotonicMs(), 0)));
+    rpc::CallOptions call = Retried();
+    call.timeout_ms = request.wait_ms() + options_.rpc.default_deadline_ms;
+    ORRERY_ASSIGN_OR_RETURN(rpc::WaitPlacementGroupReadyReply reply,
+                            placement_groups_->CallSync(&Stub::async::WaitPlacementGroupReady, request, call));
+    if (reply.ready()) return true;
+    if (MonotonicMs() >= deadline) return false;
+  }
+}
+
+absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetPlacementGroup(const PlacementGroupId& id) {
+  rpc::GetPlacementGroupRequest request;
+  request.set_placement_group_id(id.Binary());
+  ORRERY_ASSIGN_OR_RETURN(rpc::GetPlacementGroupReply reply,
+                          placement_groups_->CallSync(&Stub::async::GetPlacementGroup, request, Retried()));
+  if (!reply.found()) return std::nullopt;
+  return reply.group();
+}
+
+absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetNamedPlacementGroup(const std::string& name) {
+  rpc::GetNamedPlacementGroupRequest request;
+  request.set_name(name);
+  request.set_name_space(Namespace());
+  ORRERY_ASSIGN_OR_RETURN(rpc::GetNamedPlacementGroupReply reply,
+                          placement_groups_->CallSync(&Stub::async::GetNamedPlacementGroup, request, Retried()));
+  if (!reply.found()) return std::nullopt;
+  return reply.group();
+}
+
+absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> CoreWorker::GetAllPlacementGroups() {
+  ORRERY_ASSIGN_OR_RETURN(
+      rpc::GetAllPlacementGroupsReply reply,
+      placement_groups_->CallSync(&Stub::async::GetAllPlacementGroups, rpc::GetAllPlacementGroupsRequest(), Retried()));
+  return std::vector<rpc::PlacementGroupInfo>(reply.groups().begin(), reply.groups().end());
+}
+
+}  // namespace orrery::core
