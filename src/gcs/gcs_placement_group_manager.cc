@@ -185,7 +185,10 @@ std::vector<NodeRoom> GcsPlacementGroupManager::Rooms() const {
     room.total = ResourceSet::FromProto(total).value_or(ResourceSet());
     room.available = ResourceSet::FromProto(available).value_or(ResourceSet());
     if (auto it = reservations_.find(room.id); it != reservations_.end()) {
-      for (const auto& reservation : it->second) room.available -= reservation->resources;
+      for (const auto& reservation : it->second) {
+        room.available -= reservation->taken;
+        room.available += reservation->given;
+      }
     }
     rooms.push_back(std::move(room));
   }
@@ -251,7 +254,7 @@ void GcsPlacementGroupManager::Place(Group& group) {
     auto reservation = std::make_shared<Reservation>();
     for (int index : indexes) {
       *request.add_bundles() = SpecOf(group, index);
-      reservation->resources += bundles[static_cast<size_t>(index)];
+      reservation->taken += bundles[static_cast<size_t>(index)];
     }
     reservations_[node].push_back(reservation);
     auto on_reply = [this, id, attempt, node, reservation, answers, placement](absl::Status status) {
@@ -401,7 +404,12 @@ void GcsPlacementGroupManager::Flush(absl::flat_hash_map<NodeId, Batch>& batches
 
 void GcsPlacementGroupManager::CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles) {
   if (bundles.empty()) return;
-  Batched(cancels_, node, std::move(bundles), [node](absl::Status status) {
+  // What comes back counts at once: a group placed next must not see the node still full.
+  auto given = std::make_shared<Reservation>();
+  for (const rpc::BundleSpec& spec : bundles) given->given += ResourceSet::FromProto(spec.resources()).value();
+  reservations_[node].push_back(given);
+  Batched(cancels_, node, std::move(bundles), [node, given](absl::Status status) {
+    given->answered = true;
     // A dead node's bundles went with it; anything else is worth a line in the log.
     if (!status.ok() && !absl::IsUnavailable(status)) {
       spdlog::warn("cancelling bundles on node {}: {}", node.ShortHex(), status.message());

@@ -91,9 +91,11 @@ class GcsPlacementGroupManager {
     std::vector<rpc::BundleSpec> bundles;
     std::vector<std::function<void(absl::Status)>> callbacks;
   };
-  // Prepares in flight to a node, counted against its free resources until its next report.
+  // What the manager did to a node's free resources that its reports may not show yet: a
+  // prepare takes, a cancel gives back. Counted until the first report after the answer.
   struct Reservation {
-    ResourceSet resources;
+    ResourceSet taken;
+    ResourceSet given;
     bool answered = false;
   };
 

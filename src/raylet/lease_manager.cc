@@ -74,6 +74,8 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
       return done(absl::OkStatus());
     }
     Attach(lease, reply, std::move(done), request);
+    // Routes it now: a spillback or failure found while no call was open waited for this one.
+    if (lease.state == Lease::State::kQueued) Dispatch();
     return;
   }
   JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
