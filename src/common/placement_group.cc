@@ -1,5 +1,6 @@
 #include "src/common/placement_group.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -36,6 +37,15 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
 
 bool IsGroupResource(const std::string& resource, const PlacementGroupId& group) {
   return absl::StrContains(resource, "_group_") && absl::EndsWith(resource, group.Hex());
+}
+
+bool IsAnyGroupResource(const std::string& resource) {
+  constexpr size_t kHexId = 2 * PlacementGroupId::kSize;
+  if (resource.size() <= kHexId || resource[resource.size() - kHexId - 1] != '_') return false;
+  for (size_t i = resource.size() - kHexId; i < resource.size(); ++i) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(resource[i]))) return false;
+  }
+  return absl::StrContains(resource, "_group_");
 }
 
 }  // namespace orrery

@@ -33,5 +33,7 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
 
 // Whether `resource` is one of `group`'s renamed resources or markers.
 bool IsGroupResource(const std::string& resource, const PlacementGroupId& group);
+// Whether `resource` is any group's renamed resource or marker.
+bool IsAnyGroupResource(const std::string& resource);
 
 }  // namespace orrery

@@ -105,6 +105,8 @@ class CoreWorker {
   // ---- placement groups (core_worker_placement_groups.cc) ----
   // Registers `group` (its id chosen by the caller) for this job; placed in the background.
   // Errors: a name taken in the namespace (ALREADY_EXISTS), a bad bundle (INVALID_ARGUMENT).
+  // An unnamed group (which no other can clash with) is registered asynchronously: the calls
+  // below on it wait for that first, and report its error.
   absl::Status CreatePlacementGroup(rpc::PlacementGroupInfo group);
   absl::Status RemovePlacementGroup(const PlacementGroupId& id);
   // Whether the group is CREATED within `timeout_ms`. Errors: unknown (NOT_FOUND), removed
@@ -190,6 +192,16 @@ class CoreWorker {
   std::unique_ptr<ReferenceCounter> references_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<rpc::GrpcClient<rpc::PlacementGroupService>> placement_groups_;
+  // Unnamed groups whose registration is in flight.
+  struct GroupRegistration {
+    absl::Notification done;
+    absl::Status status;
+  };
+  // Waits until the registration of `id` (if this process made it) is over; its result.
+  absl::Status AwaitRegistration(const PlacementGroupId& id);
+  absl::Mutex registrations_mu_;
+  absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
+      ABSL_GUARDED_BY(registrations_mu_);
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;
   std::shared_ptr<raylet::GrpcRayletClient> raylet_;
   std::unique_ptr<OwnerClients> owners_;

@@ -32,16 +32,47 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
   group.set_name_space(Namespace());
   rpc::CreatePlacementGroupRequest request;
   *request.mutable_group() = std::move(group);
-  return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, Retried()).status();
+  if (!request.group().name().empty()) {
+    // Only the GCS can tell whether the name is free: the caller waits for its answer.
+    return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, Retried()).status();
+  }
+  ORRERY_ASSIGN_OR_RETURN(PlacementGroupId id, PlacementGroupId::FromBinary(request.group().placement_group_id()));
+  auto registration = std::make_shared<GroupRegistration>();
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    registrations_[id] = registration;
+  }
+  placement_groups_->Call(&Stub::async::CreatePlacementGroup, request, Retried(),
+                          [registration](absl::StatusOr<rpc::CreatePlacementGroupReply> reply) {
+                            registration->status = reply.status();
+                            registration->done.Notify();
+                          });
+  return absl::OkStatus();
+}
+
+absl::Status CoreWorker::AwaitRegistration(const PlacementGroupId& id) {
+  std::shared_ptr<GroupRegistration> registration;
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    auto it = registrations_.find(id);
+    if (it == registrations_.end()) return absl::OkStatus();
+    registration = it->second;
+  }
+  registration->done.WaitForNotification();
+  absl::MutexLock lock(&registrations_mu_);
+  registrations_.erase(id);
+  return registration->status;
 }
 
 absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
+  ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   rpc::RemovePlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
   return placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, Retried()).status();
 }
 
 absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId& id, int64_t timeout_ms) {
+  ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   int64_t deadline = MonotonicMs() + std::max<int64_t>(timeout_ms, 0);
   while (true) {
     rpc::WaitPlacementGroupReadyRequest request;
@@ -57,6 +88,7 @@ absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId&
 }
 
 absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetPlacementGroup(const PlacementGroupId& id) {
+  ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   rpc::GetPlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
   ORRERY_ASSIGN_OR_RETURN(rpc::GetPlacementGroupReply reply,
@@ -76,6 +108,13 @@ absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetNamedPlace
 }
 
 absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> CoreWorker::GetAllPlacementGroups() {
+  // Every group this process created is listed.
+  std::vector<PlacementGroupId> registering;
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    for (const auto& [id, registration] : registrations_) registering.push_back(id);
+  }
+  for (const PlacementGroupId& id : registering) AwaitRegistration(id).IgnoreError();
   ORRERY_ASSIGN_OR_RETURN(
       rpc::GetAllPlacementGroupsReply reply,
       placement_groups_->CallSync(&Stub::async::GetAllPlacementGroups, rpc::GetAllPlacementGroupsRequest(), Retried()));

@@ -177,13 +177,14 @@ std::vector<NodeRoom> GcsPlacementGroupManager::Rooms() const {
     if (node.state() != rpc::NodeInfo::ALIVE) continue;
     NodeRoom room;
     room.id = NodeId::FromBinary(node.node_id()).value();
-    auto usage = resources_.usage().find(room.id);
-    // Before its first report, a node is as free as it is big.
-    const rpc::ResourceSet& total = usage == resources_.usage().end() ? node.total_resources() : usage->second.total();
-    const rpc::ResourceSet& available =
-        usage == resources_.usage().end() ? node.total_resources() : usage->second.available();
-    room.total = ResourceSet::FromProto(total).value_or(ResourceSet());
-    room.available = ResourceSet::FromProto(available).value_or(ResourceSet());
+    if (auto reported = reported_.find(room.id); reported != reported_.end()) {
+      room.total = reported->second.total;
+      room.available = reported->second.available;
+    } else {
+      // Before its first report, a node is as free as it is big.
+      room.total = ResourceSet::FromProto(node.total_resources()).value_or(ResourceSet());
+      room.available = room.total;
+    }
     if (auto it = reservations_.find(room.id); it != reservations_.end()) {
       for (const auto& reservation : it->second) {
         room.available -= reservation->taken;
@@ -244,36 +245,22 @@ void GcsPlacementGroupManager::Place(Group& group) {
     placement.emplace_back(static_cast<int>(i), (*nodes)[i]);
   }
   if (by_node.empty()) return Commit(id, attempt, placement);  // only the commit was left to do
-  struct Answers {
-    size_t left;
-    std::vector<std::pair<NodeId, absl::Status>> results;
-  };
-  auto answers = std::make_shared<Answers>(Answers{by_node.size(), {}});
+  auto answers = std::make_shared<NodeAnswers>(NodeAnswers{by_node.size(), {}});
   for (const auto& [node, indexes] : by_node) {
-    rpc::PrepareBundlesRequest request;
+    std::vector<rpc::BundleSpec> specs;
     auto reservation = std::make_shared<Reservation>();
     for (int index : indexes) {
-      *request.add_bundles() = SpecOf(group, index);
+      specs.push_back(SpecOf(group, index));
       reservation->taken += bundles[static_cast<size_t>(index)];
     }
     reservations_[node].push_back(reservation);
-    auto on_reply = [this, id, attempt, node, reservation, answers, placement](absl::Status status) {
-      reservation->answered = true;
-      answers->results.emplace_back(node, status);
-      if (--answers->left == 0) OnPrepared(id, attempt, std::move(answers->results), placement);
-    };
-    std::shared_ptr<raylet::BundleClient> client = ClientFor(node);
-    if (client == nullptr) {
-      on_reply(absl::UnavailableError("node " + node.Hex() + " is dead"));
-      continue;
-    }
-    client->PrepareBundles(request, [on_reply, node](absl::StatusOr<rpc::PrepareBundlesReply> reply) {
-      if (!reply.ok()) return on_reply(Annotate(reply.status(), "preparing bundles on node " + node.Hex()));
-      if (!reply->success()) {
-        return on_reply(absl::ResourceExhaustedError("node " + node.Hex() + " refused: " + reply->reason()));
-      }
-      on_reply(absl::OkStatus());
-    });
+    Batched<rpc::PrepareBundlesReply>(
+        prepares_, node, std::move(specs),
+        [this, id, attempt, node, reservation, answers, placement](const auto& reply) {
+          reservation->answered = true;
+          answers->results.emplace_back(node, PrepareResultOf(reply, id, node));
+          if (--answers->left == 0) OnPrepared(id, attempt, std::move(answers->results), placement);
+        });
   }
 }
 
@@ -318,14 +305,12 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
     NodeId node = NodeId::FromBinary(group.info.bundles(i).node_id()).value();
     by_node[node].push_back(SpecOf(group, i));
   }
-  struct Answers {
-    size_t left;
-    std::vector<std::pair<NodeId, absl::Status>> results;
-  };
-  auto answers = std::make_shared<Answers>(Answers{by_node.size(), {}});
+  auto answers = std::make_shared<NodeAnswers>(NodeAnswers{by_node.size(), {}});
   for (auto& [node, specs] : by_node) {
-    Batched(commits_, node, std::move(specs), [this, id, attempt, node, answers](absl::Status status) {
-      answers->results.emplace_back(node, status);
+    Batched<rpc::CommitBundlesReply>(commits_, node, std::move(specs), [this, id, attempt, node, answers](
+                                                                            const auto& reply) {
+      answers->results.emplace_back(
+          node, reply.ok() ? absl::OkStatus() : Annotate(reply.status(), "committing bundles on node " + node.Hex()));
       if (--answers->left > 0) return;
       auto it = groups_.find(id);
       if (it == groups_.end() || it->second.attempt != attempt ||
@@ -356,50 +341,94 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
       pending_.erase(std::remove(pending_.begin(), pending_.end(), id), pending_.end());
       SetState(group, rpc::PlacementGroupInfo::CREATED);
       AnswerWaiters(group);
-    }, /*commit=*/true);
+    });
   }
 }
 
-void GcsPlacementGroupManager::Batched(absl::flat_hash_map<NodeId, Batch>& batches, const NodeId& node,
-                                       std::vector<rpc::BundleSpec> bundles, std::function<void(absl::Status)> done,
-                                       bool commit) {
-  Batch& batch = batches[node];
-  for (auto& spec : bundles) batch.bundles.push_back(std::move(spec));
-  batch.callbacks.push_back(std::move(done));
-  if (!batch.in_flight) Flush(batches, node, commit);
+namespace {
+
+// One call of each kind, for Flush.
+void Send(raylet::BundleClient& client, rpc::PrepareBundlesRequest request,
+          rpc::RpcCallback<rpc::PrepareBundlesReply> done) {
+  client.PrepareBundles(request, std::move(done));
+}
+void Send(raylet::BundleClient& client, rpc::CommitBundlesRequest request,
+          rpc::RpcCallback<rpc::CommitBundlesReply> done) {
+  client.CommitBundles(request, std::move(done));
+}
+void Send(raylet::BundleClient& client, rpc::CancelBundlesRequest request,
+          rpc::RpcCallback<rpc::CancelBundlesReply> done) {
+  client.CancelBundles(request, std::move(done));
 }
 
-void GcsPlacementGroupManager::Flush(absl::flat_hash_map<NodeId, Batch>& batches, const NodeId& node, bool commit) {
+template <typename Reply>
+struct RequestOf;
+template <>
+struct RequestOf<rpc::PrepareBundlesReply> {
+  using Type = rpc::PrepareBundlesRequest;
+};
+template <>
+struct RequestOf<rpc::CommitBundlesReply> {
+  using Type = rpc::CommitBundlesRequest;
+};
+template <>
+struct RequestOf<rpc::CancelBundlesReply> {
+  using Type = rpc::CancelBundlesRequest;
+};
+
+}  // namespace
+
+absl::Status GcsPlacementGroupManager::PrepareResultOf(const absl::StatusOr<rpc::PrepareBundlesReply>& reply,
+                                                       const PlacementGroupId& id, const NodeId& node) {
+  if (!reply.ok()) return Annotate(reply.status(), "preparing bundles on node " + node.Hex());
+  for (const auto& result : reply->results()) {
+    if (result.placement_group_id() != id.Binary()) continue;
+    if (result.success()) return absl::OkStatus();
+    return absl::ResourceExhaustedError("node " + node.Hex() + " refused: " + result.reason());
+  }
+  return absl::InternalError("node " + node.Hex() + " did not answer for placement group " + id.Hex());
+}
+
+template <typename Reply>
+void GcsPlacementGroupManager::Batched(Batches<Reply>& batches, const NodeId& node,
+                                       std::vector<rpc::BundleSpec> bundles,
+                                       std::function<void(const absl::StatusOr<Reply>&)> done) {
+  Batch<Reply>& batch = batches[node];
+  for (auto& spec : bundles) batch.bundles.push_back(std::move(spec));
+  batch.callbacks.push_back(std::move(done));
+  if (!batch.in_flight) Flush(batches, node);
+}
+
+template <typename Reply>
+void GcsPlacementGroupManager::Flush(Batches<Reply>& batches, const NodeId& node) {
   auto it = batches.find(node);
   if (it == batches.end() || it->second.callbacks.empty()) return;
-  Batch& batch = it->second;
-  std::vector<std::function<void(absl::Status)>> callbacks = std::move(batch.callbacks);
-  std::vector<rpc::BundleSpec> bundles = std::move(batch.bundles);
+  Batch<Reply>& batch = it->second;
+  auto callbacks = std::move(batch.callbacks);
+  typename RequestOf<Reply>::Type request;
+  for (auto& spec : batch.bundles) *request.add_bundles() = std::move(spec);
   batch.callbacks.clear();
   batch.bundles.clear();
-  auto finish = [this, &batches, node, commit, callbacks](absl::Status status) {
-    for (const auto& callback : callbacks) callback(status);
+  auto finish = [this, &batches, node, callbacks = std::move(callbacks)](const absl::StatusOr<Reply>& reply) {
+    for (const auto& callback : callbacks) callback(reply);
     auto it = batches.find(node);
     if (it == batches.end()) return;
     it->second.in_flight = false;
-    Flush(batches, node, commit);
+    Flush(batches, node);
   };
   std::shared_ptr<raylet::BundleClient> client = ClientFor(node);
   if (client == nullptr) return finish(absl::UnavailableError("node " + node.Hex() + " is dead"));
   batch.in_flight = true;
-  if (commit) {
-    rpc::CommitBundlesRequest request;
-    for (auto& spec : bundles) *request.add_bundles() = std::move(spec);
-    client->CommitBundles(request, [finish, node](absl::StatusOr<rpc::CommitBundlesReply> reply) {
-      finish(reply.ok() ? absl::OkStatus() : Annotate(reply.status(), "committing bundles on node " + node.Hex()));
-    });
-  } else {
-    rpc::CancelBundlesRequest request;
-    for (auto& spec : bundles) *request.add_bundles() = std::move(spec);
-    client->CancelBundles(request, [finish](absl::StatusOr<rpc::CancelBundlesReply> reply) {
-      finish(reply.status());
-    });
-  }
+  Send(*client, std::move(request), std::move(finish));
+}
+
+template <typename Reply>
+void GcsPlacementGroupManager::FailBatches(Batches<Reply>& batches, const NodeId& node, const absl::Status& status) {
+  auto it = batches.find(node);
+  if (it == batches.end()) return;
+  auto callbacks = std::move(it->second.callbacks);
+  batches.erase(it);
+  for (const auto& callback : callbacks) callback(status);
 }
 
 void GcsPlacementGroupManager::CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles) {
@@ -408,13 +437,13 @@ void GcsPlacementGroupManager::CancelOn(const NodeId& node, std::vector<rpc::Bun
   auto given = std::make_shared<Reservation>();
   for (const rpc::BundleSpec& spec : bundles) given->given += ResourceSet::FromProto(spec.resources()).value();
   reservations_[node].push_back(given);
-  Batched(cancels_, node, std::move(bundles), [node, given](absl::Status status) {
+  Batched<rpc::CancelBundlesReply>(cancels_, node, std::move(bundles), [node, given](const auto& reply) {
     given->answered = true;
     // A dead node's bundles went with it; anything else is worth a line in the log.
-    if (!status.ok() && !absl::IsUnavailable(status)) {
-      spdlog::warn("cancelling bundles on node {}: {}", node.ShortHex(), status.message());
+    if (!reply.ok() && !absl::IsUnavailable(reply.status())) {
+      spdlog::warn("cancelling bundles on node {}: {}", node.ShortHex(), reply.status().message());
     }
-  }, /*commit=*/false);
+  });
 }
 
 std::shared_ptr<raylet::BundleClient> GcsPlacementGroupManager::ClientFor(const NodeId& node) {
@@ -498,6 +527,18 @@ void GcsPlacementGroupManager::Remove(Group& group) {
 // ---- the cluster changes ----
 
 void GcsPlacementGroupManager::OnResourcesChanged(const NodeId& node_id) {
+  // The node's resources as a new bundle sees them: other groups' bundles (the resources
+  // named after them) are no room for it.
+  if (auto parsed = resources_.parsed().find(node_id); parsed != resources_.parsed().end()) {
+    NodeRoom& room = reported_[node_id];
+    room = NodeRoom{node_id, {}, {}};
+    for (const auto& [name, amount] : parsed->second.total.quantities()) {
+      if (!IsAnyGroupResource(name)) room.total.Set(name, amount);
+    }
+    for (const auto& [name, amount] : parsed->second.available.quantities()) {
+      if (!IsAnyGroupResource(name)) room.available.Set(name, amount);
+    }
+  }
   // The report counts the prepares answered before it; those in flight still count here.
   if (auto it = reservations_.find(node_id); it != reservations_.end()) {
     auto& list = it->second;
@@ -508,15 +549,13 @@ void GcsPlacementGroupManager::OnResourcesChanged(const NodeId& node_id) {
 
 void GcsPlacementGroupManager::OnNodeDead(const NodeId& node_id) {
   reservations_.erase(node_id);
+  reported_.erase(node_id);
   clients_.erase(node_id);
   // Batched calls not sent yet will never be: their callers learn it now.
-  for (auto* batches : {&commits_, &cancels_}) {
-    auto it = batches->find(node_id);
-    if (it == batches->end()) continue;
-    std::vector<std::function<void(absl::Status)>> callbacks = std::move(it->second.callbacks);
-    batches->erase(it);
-    for (const auto& callback : callbacks) callback(absl::UnavailableError("node " + node_id.Hex() + " died"));
-  }
+  absl::Status died = absl::UnavailableError("node " + node_id.Hex() + " died");
+  FailBatches(prepares_, node_id, died);
+  FailBatches(commits_, node_id, died);
+  FailBatches(cancels_, node_id, died);
   for (auto& [id, group] : groups_) {
     if (group.info.state() == rpc::PlacementGroupInfo::REMOVED) continue;
     bool lost = false;

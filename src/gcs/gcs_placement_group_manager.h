@@ -85,11 +85,19 @@ class GcsPlacementGroupManager {
     std::vector<std::shared_ptr<Waiter>> waiters;
   };
   // Calls of one kind to one raylet, batched: while one is in flight, the next gathers all
-  // that arrive meanwhile.
+  // that arrive meanwhile. Reply is the call's reply type.
+  template <typename Reply>
   struct Batch {
     bool in_flight = false;
     std::vector<rpc::BundleSpec> bundles;
-    std::vector<std::function<void(absl::Status)>> callbacks;
+    std::vector<std::function<void(const absl::StatusOr<Reply>&)>> callbacks;
+  };
+  template <typename Reply>
+  using Batches = absl::flat_hash_map<NodeId, Batch<Reply>>;
+  // The answers of the nodes of one attempt's phase, as they come.
+  struct NodeAnswers {
+    size_t left;
+    std::vector<std::pair<NodeId, absl::Status>> results;
   };
   // What the manager did to a node's free resources that its reports may not show yet: a
   // prepare takes, a cancel gives back. Counted until the first report after the answer.
@@ -104,13 +112,21 @@ class GcsPlacementGroupManager {
   void PlacePending();
   void Place(Group& group);
   std::vector<NodeRoom> Rooms() const;
+  // What `reply` (to a batch of prepares sent to `node`) says of group `id`.
+  static absl::Status PrepareResultOf(const absl::StatusOr<rpc::PrepareBundlesReply>& reply,
+                                      const PlacementGroupId& id, const NodeId& node);
   void OnPrepared(const PlacementGroupId& id, uint64_t attempt, std::vector<std::pair<NodeId, absl::Status>> results,
                   const std::vector<std::pair<int, NodeId>>& placement);
   void Commit(const PlacementGroupId& id, uint64_t attempt, const std::vector<std::pair<int, NodeId>>& placement);
-  // Sends `bundles` to `node` in the batch of `batches` (commits or cancels), calling `done` with the result.
-  void Batched(absl::flat_hash_map<NodeId, Batch>& batches, const NodeId& node, std::vector<rpc::BundleSpec> bundles,
-               std::function<void(absl::Status)> done, bool commit);
-  void Flush(absl::flat_hash_map<NodeId, Batch>& batches, const NodeId& node, bool commit);
+  // Sends `bundles` to `node` in its next call of `batches`' kind; `done` gets that call's reply.
+  template <typename Reply>
+  void Batched(Batches<Reply>& batches, const NodeId& node, std::vector<rpc::BundleSpec> bundles,
+               std::function<void(const absl::StatusOr<Reply>&)> done);
+  template <typename Reply>
+  void Flush(Batches<Reply>& batches, const NodeId& node);
+  // Answers every call waiting in `batches` for `node` with `status`, and forgets them.
+  template <typename Reply>
+  void FailBatches(Batches<Reply>& batches, const NodeId& node, const absl::Status& status);
   void CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles);
   void Retry(Group& group, const std::string& why);
   void SetState(Group& group, rpc::PlacementGroupInfo::State state);
@@ -131,9 +147,12 @@ class GcsPlacementGroupManager {
   // "namespace\0name" -> the live group holding that name.
   absl::flat_hash_map<std::string, PlacementGroupId> names_;
   absl::flat_hash_map<NodeId, std::shared_ptr<raylet::BundleClient>> clients_;
-  absl::flat_hash_map<NodeId, Batch> commits_;
-  absl::flat_hash_map<NodeId, Batch> cancels_;
+  Batches<rpc::PrepareBundlesReply> prepares_;
+  Batches<rpc::CommitBundlesReply> commits_;
+  Batches<rpc::CancelBundlesReply> cancels_;
   absl::flat_hash_map<NodeId, std::vector<std::shared_ptr<Reservation>>> reservations_;
+  // Each node's last reported resources, less those of groups' bundles.
+  absl::flat_hash_map<NodeId, NodeRoom> reported_;
   std::vector<RemovedListener> removed_listeners_;
   boost::asio::steady_timer retry_timer_;
   bool retry_timer_armed_ = false;

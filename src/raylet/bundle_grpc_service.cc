@@ -9,14 +9,9 @@ grpc::ServerUnaryReactor* BundleGrpcService::PrepareBundles(grpc::CallbackServer
                                                             rpc::PrepareBundlesReply* r) {
   return calls_.Unary(c, q, r, [this](const rpc::PrepareBundlesRequest& request, rpc::PrepareBundlesReply* reply,
                                       rpc::ReplyCallback done) {
-    absl::Status status = node_manager_.PrepareBundles(request);
-    // No room is an answer, not a failed call: the GCS rolls back and tries elsewhere.
-    if (absl::IsResourceExhausted(status)) {
-      reply->set_reason(std::string(status.message()));
-      return done(absl::OkStatus());
-    }
-    reply->set_success(status.ok());
-    done(status);
+    auto prepared = node_manager_.PrepareBundles(request);
+    if (prepared.ok()) *reply = std::move(*prepared);
+    done(prepared.status());
   });
 }
 

@@ -18,15 +18,32 @@ absl::StatusOr<std::pair<BundleManager::Key, ResourceSet>> BundleManager::Parse(
   return std::make_pair(Key{*group, spec.index()}, std::move(*resources));
 }
 
-absl::Status BundleManager::Prepare(const rpc::PrepareBundlesRequest& request) {
-  std::vector<std::pair<Key, ResourceSet>> wanted;
+absl::StatusOr<rpc::PrepareBundlesReply> BundleManager::Prepare(const rpc::PrepareBundlesRequest& request) {
+  // The bundles not set aside yet, by group, in the order the groups come.
+  std::vector<PlacementGroupId> order;
+  std::map<PlacementGroupId, std::vector<std::pair<Key, ResourceSet>>> by_group;
   for (const rpc::BundleSpec& spec : request.bundles()) {
     auto parsed = Parse(spec);
     if (!parsed.ok()) return parsed.status();
+    PlacementGroupId group = parsed->first.first;
+    if (!by_group.contains(group)) order.push_back(group);
+    auto& wanted = by_group[group];
     if (!bundles_.contains(parsed->first)) wanted.push_back(std::move(*parsed));
   }
+  rpc::PrepareBundlesReply reply;
+  for (const PlacementGroupId& group : order) {
+    rpc::PrepareBundlesReply::Result* result = reply.add_results();
+    result->set_placement_group_id(group.Binary());
+    absl::Status status = PrepareGroup(by_group[group]);
+    result->set_success(status.ok());
+    if (!status.ok()) result->set_reason(std::string(status.message()));
+  }
+  return reply;
+}
+
+absl::Status BundleManager::PrepareGroup(const std::vector<std::pair<Key, ResourceSet>>& wanted) {
   std::vector<Key> taken;
-  for (auto& [key, resources] : wanted) {
+  for (const auto& [key, resources] : wanted) {
     std::optional<Allocation> reserved = resources_.Allocate(resources);
     if (!reserved) {
       for (const Key& undo : taken) {

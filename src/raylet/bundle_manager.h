@@ -24,8 +24,9 @@ class BundleManager {
 
   BundleManager(NodeResources& resources, EndLeases end_leases) : resources_(resources), end_leases_(std::move(end_leases)) {}
 
-  // All or none: on failure nothing stays set aside, and the error names what was missing.
-  absl::Status Prepare(const rpc::PrepareBundlesRequest& request);
+  // All of a group's bundles or none: a group that does not fit keeps nothing set aside, and
+  // its result says what was missing. INVALID_ARGUMENT (nothing prepared) for a malformed spec.
+  absl::StatusOr<rpc::PrepareBundlesReply> Prepare(const rpc::PrepareBundlesRequest& request);
   absl::Status Commit(const rpc::CommitBundlesRequest& request);
   void Cancel(const rpc::CancelBundlesRequest& request);
 
@@ -41,6 +42,8 @@ class BundleManager {
   using Key = std::pair<PlacementGroupId, int>;
 
   static absl::StatusOr<std::pair<Key, ResourceSet>> Parse(const rpc::BundleSpec& spec);
+  // Sets aside every bundle in `wanted` (one group's) or none of them.
+  absl::Status PrepareGroup(const std::vector<std::pair<Key, ResourceSet>>& wanted);
 
   NodeResources& resources_;
   EndLeases end_leases_;

@@ -71,7 +71,7 @@ class NodeManager final : public NodeManagerHandler {
                           ReplyCallback done) override;
 
   // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
-  absl::Status PrepareBundles(const rpc::PrepareBundlesRequest& request);
+  absl::StatusOr<rpc::PrepareBundlesReply> PrepareBundles(const rpc::PrepareBundlesRequest& request);
   absl::Status CommitBundles(const rpc::CommitBundlesRequest& request);
   void CancelBundles(const rpc::CancelBundlesRequest& request);
 
@@ -82,7 +82,8 @@ class NodeManager final : public NodeManagerHandler {
   void ScheduleReport(int64_t delay_ms);
   void ReportUsage();
   // This node's resources changed outside a lease: queued leases may fit, others must learn.
-  void OnResourcesChanged(bool report_now);
+  void OnResourcesChanged(bool report_soon);
+  static constexpr int64_t kPromptReportMs = 5;
 
   boost::asio::io_context& io_;
   const Options options_;
@@ -97,7 +98,8 @@ class NodeManager final : public NodeManagerHandler {
   absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
   absl::flat_hash_map<NodeId, bool> snapshot_nodes_;
   boost::asio::steady_timer report_timer_;
-  bool report_soon_ = false;
+  // When the next report is due (monotonic ms), 0 when none is scheduled.
+  int64_t report_due_ms_ = 0;
   int64_t last_report_ok_ms_ = 0;
   bool stopped_ = false;
 };

@@ -31,13 +31,21 @@ class ScriptedRaylet : public raylet::BundleClient {
     callback(rpc::CancelBundlesReply());
   }
 
-  // Answers the oldest prepare: yes, or no (the node is full).
+  // Answers the oldest prepare call: yes for every group in it, or no (the node is full).
   void AnswerPrepare(bool yes) {
-    rpc::PrepareBundlesReply reply;
-    reply.set_success(yes);
-    if (!yes) reply.set_reason("full");
     auto call = std::move(prepares.front());
     prepares.pop_front();
+    rpc::PrepareBundlesReply reply;
+    for (const rpc::BundleSpec& spec : call.first.bundles()) {
+      if (reply.results_size() > 0 &&
+          reply.results(reply.results_size() - 1).placement_group_id() == spec.placement_group_id()) {
+        continue;
+      }
+      rpc::PrepareBundlesReply::Result* result = reply.add_results();
+      result->set_placement_group_id(spec.placement_group_id());
+      result->set_success(yes);
+      if (!yes) result->set_reason("full");
+    }
     call.second(reply);
   }
   void AnswerCommit(absl::Status status = absl::OkStatus()) {
@@ -158,15 +166,19 @@ TEST_F(GcsPlacementGroupManagerTest, OneRefusalRollsBackWhatTheOthersPrepared) {
   for (auto& [node, raylet] : raylets_) EXPECT_TRUE(raylet->commits.empty());
 }
 
-TEST_F(GcsPlacementGroupManagerTest, CommitsOfManyGroupsToOneNodeGoOutTogether) {
+TEST_F(GcsPlacementGroupManagerTest, PreparesAndCommitsOfManyGroupsToOneNodeGoOutTogether) {
   // One node left: every group goes there.
   nodes_.MarkNodeDead(order_[1], "test");
   nodes_.MarkNodeDead(order_[2], "test");
   std::vector<PlacementGroupId> ids;
   for (int i = 0; i < 4; ++i) ids.push_back(Create(1, rpc::STRICT_PACK, 0.25));
   ScriptedRaylet& raylet = *raylets_.at(order_[0]);
-  ASSERT_EQ(raylet.prepares.size(), 4u);
-  for (int i = 0; i < 4; ++i) raylet.AnswerPrepare(true);
+  // The first prepare went alone; the other three waited for it and go as one call.
+  ASSERT_EQ(raylet.prepares.size(), 1u);
+  raylet.AnswerPrepare(true);
+  ASSERT_EQ(raylet.prepares.size(), 1u);
+  EXPECT_EQ(raylet.prepares.front().first.bundles_size(), 3);
+  raylet.AnswerPrepare(true);
   // The first commit went alone; the other three waited for it and go as one call.
   ASSERT_EQ(raylet.commits.size(), 1u);
   raylet.AnswerCommit();

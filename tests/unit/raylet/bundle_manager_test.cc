@@ -33,14 +33,24 @@ class BundleManagerTest : public ::testing::Test {
   std::vector<PlacementGroupId> ended_;
   BundleManager bundles_{resources_, [this](const PlacementGroupId& group) { ended_.push_back(group); }};
   PlacementGroupId group_ = PlacementGroupId::FromRandom();
+
+  // Whether every group in `request` was prepared.
+  bool Prepared(const rpc::PrepareBundlesRequest& request) {
+    auto reply = bundles_.Prepare(request);
+    if (!reply.ok()) return false;
+    for (const auto& result : reply->results()) {
+      if (!result.success()) return false;
+    }
+    return true;
+  }
 };
 
 TEST_F(BundleManagerTest, PrepareSetsResourcesAsideAndCommitAddsTheGroupsNames) {
   auto prepare = Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 1}}), Spec(group_, 1, {{"CPU", 2}})});
-  ASSERT_TRUE(bundles_.Prepare(prepare).ok());
+  ASSERT_TRUE(Prepared(prepare));
   EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(1));
   EXPECT_EQ(resources_.total().Get(GroupResourceName("CPU", group_, 0)), FixedPoint());  // not usable yet
-  ASSERT_TRUE(bundles_.Prepare(prepare).ok());  // a retry takes nothing more
+  ASSERT_TRUE(Prepared(prepare));  // a retry takes nothing more
   EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(1));
 
   auto commit = Of<rpc::CommitBundlesRequest>({Spec(group_, 0, {{"CPU", 1}}), Spec(group_, 1, {{"CPU", 2}})});
@@ -55,13 +65,20 @@ TEST_F(BundleManagerTest, PrepareSetsResourcesAsideAndCommitAddsTheGroupsNames) 
   EXPECT_EQ(bundles_.num_committed(), 2u);
 }
 
-TEST_F(BundleManagerTest, APrepareThatDoesNotFitTakesNothingAndSaysWhatWasMissing) {
-  auto prepare = Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 3}}), Spec(group_, 1, {{"CPU", 2}})});
-  absl::Status status = bundles_.Prepare(prepare);
-  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
-  EXPECT_NE(status.message().find("bundle 1 needs {CPU: 2}"), std::string::npos) << status;
-  EXPECT_EQ(resources_.available(), resources_.total());
-  EXPECT_EQ(bundles_.num_prepared(), 0u);
+TEST_F(BundleManagerTest, AGroupThatDoesNotFitTakesNothingAndSaysWhatWasMissing) {
+  PlacementGroupId small = PlacementGroupId::FromRandom();
+  // Two groups in one call: the first does not fit, the second does.
+  auto prepare = Of<rpc::PrepareBundlesRequest>(
+      {Spec(group_, 0, {{"CPU", 3}}), Spec(group_, 1, {{"CPU", 2}}), Spec(small, 0, {{"CPU", 1}})});
+  auto reply = bundles_.Prepare(prepare);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->results_size(), 2);
+  EXPECT_EQ(reply->results(0).placement_group_id(), group_.Binary());
+  EXPECT_FALSE(reply->results(0).success());
+  EXPECT_NE(reply->results(0).reason().find("bundle 1 needs {CPU: 2}"), std::string::npos) << reply->results(0).reason();
+  EXPECT_TRUE(reply->results(1).success());
+  EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(3));  // only the small group's
+  EXPECT_EQ(bundles_.num_prepared(), 1u);
 }
 
 TEST_F(BundleManagerTest, CommittingABundleNeverPreparedIsRefused) {
@@ -72,7 +89,7 @@ TEST_F(BundleManagerTest, CommittingABundleNeverPreparedIsRefused) {
 
 TEST_F(BundleManagerTest, CancelEndsTheGroupsLeasesAndGivesEverythingBack) {
   ResourceSet before = resources_.total();
-  ASSERT_TRUE(bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 2}, {"memory", 50}})})).ok());
+  ASSERT_TRUE(Prepared(Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 2}, {"memory", 50}})})));
   ASSERT_TRUE(bundles_.Commit(Of<rpc::CommitBundlesRequest>({Spec(group_, 0, {{"CPU", 2}, {"memory", 50}})})).ok());
   bundles_.Cancel(Of<rpc::CancelBundlesRequest>({Spec(group_, 0, {{"CPU", 2}, {"memory", 50}})}));
   EXPECT_EQ(ended_, std::vector<PlacementGroupId>{group_});
@@ -84,7 +101,7 @@ TEST_F(BundleManagerTest, CancelEndsTheGroupsLeasesAndGivesEverythingBack) {
 }
 
 TEST_F(BundleManagerTest, CancellingAPreparedBundleEndsNoLease) {
-  ASSERT_TRUE(bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 1}})})).ok());
+  ASSERT_TRUE(Prepared(Of<rpc::PrepareBundlesRequest>({Spec(group_, 0, {{"CPU", 1}})})));
   bundles_.Cancel(Of<rpc::CancelBundlesRequest>({Spec(group_, 0, {{"CPU", 1}})}));
   EXPECT_TRUE(ended_.empty());
   EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(4));
@@ -93,9 +110,9 @@ TEST_F(BundleManagerTest, CancellingAPreparedBundleEndsNoLease) {
 TEST_F(BundleManagerTest, MalformedBundlesAreRefusedByName) {
   rpc::BundleSpec bad = Spec(group_, 0, {{"CPU", 1}});
   bad.set_placement_group_id("short");
-  EXPECT_TRUE(absl::IsInvalidArgument(bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({bad}))));
+  EXPECT_TRUE(absl::IsInvalidArgument(bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({bad})).status()));
   rpc::BundleSpec empty = Spec(group_, 0, {});
-  absl::Status status = bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({empty}));
+  absl::Status status = bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({empty})).status();
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_EQ(resources_.available(), resources_.total());
 }
