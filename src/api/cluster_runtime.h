@@ -26,6 +26,7 @@ class ClusterRuntime final : public internal::Runtime {
   std::string GetNamedActor(const std::string& name, const std::string& name_space) override;
   std::string Namespace() override;
   std::string NodeIdHex() override;
+  std::vector<std::string> AliveNodeIds() override;
   int CurrentActorRestarts() override;
   std::string OwnerOf(const std::string& object_id) override;
   void Borrow(const internal::RefInfo& ref) override;

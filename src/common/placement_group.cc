@@ -39,13 +39,16 @@ bool IsGroupResource(const std::string& resource, const PlacementGroupId& group)
   return absl::StrContains(resource, "_group_") && absl::EndsWith(resource, group.Hex());
 }
 
-bool IsAnyGroupResource(const std::string& resource) {
+std::optional<PlacementGroupId> GroupOfResource(const std::string& resource) {
   constexpr size_t kHexId = 2 * PlacementGroupId::kSize;
-  if (resource.size() <= kHexId || resource[resource.size() - kHexId - 1] != '_') return false;
+  if (resource.size() <= kHexId || resource[resource.size() - kHexId - 1] != '_') return std::nullopt;
   for (size_t i = resource.size() - kHexId; i < resource.size(); ++i) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(resource[i]))) return false;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(resource[i]))) return std::nullopt;
   }
-  return absl::StrContains(resource, "_group_");
+  if (!absl::StrContains(resource, "_group_")) return std::nullopt;
+  auto id = PlacementGroupId::FromHex(absl::string_view(resource).substr(resource.size() - kHexId));
+  if (!id.ok()) return std::nullopt;
+  return *id;
 }
 
 }  // namespace orrery

@@ -6,6 +6,7 @@
 // sends it to the bundle's node and bounds it by the bundle's capacity, with no special case.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "src/common/id.h"
@@ -33,7 +34,8 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
 
 // Whether `resource` is one of `group`'s renamed resources or markers.
 bool IsGroupResource(const std::string& resource, const PlacementGroupId& group);
-// Whether `resource` is any group's renamed resource or marker.
-bool IsAnyGroupResource(const std::string& resource);
+// The group whose renamed resource or marker `resource` is, if it is one.
+std::optional<PlacementGroupId> GroupOfResource(const std::string& resource);
+inline bool IsAnyGroupResource(const std::string& resource) { return GroupOfResource(resource).has_value(); }
 
 }  // namespace orrery

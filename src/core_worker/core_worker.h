@@ -101,6 +101,8 @@ class CoreWorker {
   // The live actor with this name, if any (the namespace empty: the job's).
   absl::StatusOr<std::optional<ActorId>> GetNamedActor(const std::string& name, const std::string& name_space);
   std::string Namespace();
+  // The nodes the GCS holds alive.
+  absl::StatusOr<std::vector<NodeId>> AliveNodes();
 
   // ---- placement groups (core_worker_placement_groups.cc) ----
   // Registers `group` (its id chosen by the caller) for this job; placed in the background.

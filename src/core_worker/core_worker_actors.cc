@@ -137,6 +137,19 @@ absl::StatusOr<std::optional<ActorId>> CoreWorker::GetNamedActor(const std::stri
   return id;
 }
 
+absl::StatusOr<std::vector<NodeId>> CoreWorker::AliveNodes() {
+  rpc::CallOptions call;
+  call.retry = true;
+  ORRERY_ASSIGN_OR_RETURN(rpc::GetAllNodesReply reply,
+                          gcs_->client().CallSync(&GcsStub::async::GetAllNodes, rpc::GetAllNodesRequest(), call));
+  std::vector<NodeId> alive;
+  for (const rpc::NodeInfo& node : reply.nodes()) {
+    auto id = NodeId::FromBinary(node.node_id());
+    if (id.ok() && node.state() == rpc::NodeInfo::ALIVE) alive.push_back(*id);
+  }
+  return alive;
+}
+
 std::string CoreWorker::Namespace() {
   {
     absl::MutexLock lock(&actors_mu_);

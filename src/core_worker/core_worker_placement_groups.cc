@@ -68,7 +68,9 @@ absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
   ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   rpc::RemovePlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
-  return placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, Retried()).status();
+  ORRERY_RETURN_IF_ERROR(placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, Retried()).status());
+  submitter_->OnPlacementGroupRemoved(id);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId& id, int64_t timeout_ms) {

@@ -148,6 +148,14 @@ TEST_F(PlacementGroups, ABundleBoundsWhatRunsInIt) {
   EXPECT_FALSE(orrery::Get(orrery::Task(NodeId).SetPlacementGroup(group, 0).Remote())->empty());
   EXPECT_FALSE(orrery::Get(orrery::Task(NodeId).SetPlacementGroup(group).Remote())->empty());
   orrery::RemovePlacementGroup(group.GetID());
+  // Once the group is gone, what waited in it can never run: it fails, naming the group.
+  try {
+    orrery::Get(too_big);
+    ADD_FAILURE() << "a task of a removed group ran";
+  } catch (const orrery::TaskUnschedulableError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(group.GetID()));
+  }
+  EXPECT_THROW(orrery::Get(orrery::Task(NodeId).SetPlacementGroup(group, 0).Remote()), orrery::TaskUnschedulableError);
 }
 
 TEST_F(PlacementGroups, NamesAreUniqueAndFoundAndFreedByRemoval) {

@@ -98,6 +98,8 @@ class ORRERY_EXPORT Runtime {
   virtual std::string Namespace() = 0;
   // This process's node (hex).
   virtual std::string NodeIdHex() = 0;
+  // The alive nodes (hex), sorted.
+  virtual std::vector<std::string> AliveNodeIds() = 0;
   // Inside an actor (a method or its constructor running on this thread): how many times it was
   // restarted; -1 elsewhere.
   virtual int CurrentActorRestarts() = 0;
