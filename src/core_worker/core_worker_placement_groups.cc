@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "src/common/clock.h"
+#include "src/rpc/retried_call.h"
 #include "src/common/status.h"
 #include "src/core_worker/core_worker.h"
 
@@ -10,12 +11,6 @@ namespace orrery::core {
 
 namespace {
 using Stub = rpc::PlacementGroupService::Stub;
-
-rpc::CallOptions Retried() {
-  rpc::CallOptions call;
-  call.retry = true;
-  return call;
-}
 
 // The GCS holds a wait at most this long; a longer one asks again.
 constexpr int64_t kWaitSliceMs = 10'000;
@@ -34,7 +29,7 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
   *request.mutable_group() = std::move(group);
   if (!request.group().name().empty()) {
     // Only the GCS can tell whether the name is free: the caller waits for its answer.
-    return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, Retried()).status();
+    return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall()).status();
   }
   ORRERY_ASSIGN_OR_RETURN(PlacementGroupId id, PlacementGroupId::FromBinary(request.group().placement_group_id()));
   auto registration = std::make_shared<GroupRegistration>();
@@ -42,7 +37,7 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
     absl::MutexLock lock(&registrations_mu_);
     registrations_[id] = registration;
   }
-  placement_groups_->Call(&Stub::async::CreatePlacementGroup, request, Retried(),
+  placement_groups_->Call(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall(),
                           [registration](absl::StatusOr<rpc::CreatePlacementGroupReply> reply) {
                             registration->status = reply.status();
                             registration->done.Notify();
@@ -68,7 +63,7 @@ absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
   ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   rpc::RemovePlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
-  ORRERY_RETURN_IF_ERROR(placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, Retried()).status());
+  ORRERY_RETURN_IF_ERROR(placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, rpc::RetriedCall()).status());
   submitter_->OnPlacementGroupRemoved(id);
   return absl::OkStatus();
 }
@@ -80,7 +75,7 @@ absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId&
     rpc::WaitPlacementGroupReadyRequest request;
     request.set_placement_group_id(id.Binary());
     request.set_wait_ms(std::min(kWaitSliceMs, std::max<int64_t>(deadline - MonotonicMs(), 0)));
-    rpc::CallOptions call = Retried();
+    rpc::CallOptions call = rpc::RetriedCall();
     call.timeout_ms = request.wait_ms() + options_.rpc.default_deadline_ms;
     ORRERY_ASSIGN_OR_RETURN(rpc::WaitPlacementGroupReadyReply reply,
                             placement_groups_->CallSync(&Stub::async::WaitPlacementGroupReady, request, call));
@@ -94,7 +89,7 @@ absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetPlacementG
   rpc::GetPlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
   ORRERY_ASSIGN_OR_RETURN(rpc::GetPlacementGroupReply reply,
-                          placement_groups_->CallSync(&Stub::async::GetPlacementGroup, request, Retried()));
+                          placement_groups_->CallSync(&Stub::async::GetPlacementGroup, request, rpc::RetriedCall()));
   if (!reply.found()) return std::nullopt;
   return reply.group();
 }
@@ -104,7 +99,7 @@ absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetNamedPlace
   request.set_name(name);
   request.set_name_space(Namespace());
   ORRERY_ASSIGN_OR_RETURN(rpc::GetNamedPlacementGroupReply reply,
-                          placement_groups_->CallSync(&Stub::async::GetNamedPlacementGroup, request, Retried()));
+                          placement_groups_->CallSync(&Stub::async::GetNamedPlacementGroup, request, rpc::RetriedCall()));
   if (!reply.found()) return std::nullopt;
   return reply.group();
 }
@@ -119,7 +114,7 @@ absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> CoreWorker::GetAllPlacement
   for (const PlacementGroupId& id : registering) AwaitRegistration(id).IgnoreError();
   ORRERY_ASSIGN_OR_RETURN(
       rpc::GetAllPlacementGroupsReply reply,
-      placement_groups_->CallSync(&Stub::async::GetAllPlacementGroups, rpc::GetAllPlacementGroupsRequest(), Retried()));
+      placement_groups_->CallSync(&Stub::async::GetAllPlacementGroups, rpc::GetAllPlacementGroupsRequest(), rpc::RetriedCall()));
   return std::vector<rpc::PlacementGroupInfo>(reply.groups().begin(), reply.groups().end());
 }
 

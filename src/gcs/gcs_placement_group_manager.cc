@@ -19,6 +19,12 @@ std::string NameKey(const std::string& name_space, const std::string& name) {
 
 std::string StateName(rpc::PlacementGroupInfo::State state) { return rpc::PlacementGroupInfo::State_Name(state); }
 
+absl::Status UnknownGroup(const std::string& binary_id) {
+  auto id = PlacementGroupId::FromBinary(binary_id);
+  if (!id.ok()) return Annotate(id.status(), "placement_group_id");
+  return absl::NotFoundError("no placement group " + id->Hex());
+}
+
 }  // namespace
 
 GcsPlacementGroupManager::GcsPlacementGroupManager(boost::asio::io_context& io, GcsNodeManager& nodes,
@@ -90,10 +96,7 @@ void GcsPlacementGroupManager::HandleRemovePlacementGroup(const rpc::RemovePlace
                                                           rpc::RemovePlacementGroupReply* reply,
                                                           rpc::ReplyCallback done) {
   Group* group = Find(request.placement_group_id());
-  if (group == nullptr) {
-    return done(absl::NotFoundError(
-        "no placement group " + PlacementGroupId::FromOptionalBinary(request.placement_group_id()).value_or(PlacementGroupId()).Hex()));
-  }
+  if (group == nullptr) return done(UnknownGroup(request.placement_group_id()));
   if (group->info.state() != rpc::PlacementGroupInfo::REMOVED) Remove(*group);
   done(absl::OkStatus());
 }
@@ -135,10 +138,7 @@ void GcsPlacementGroupManager::HandleWaitPlacementGroupReady(const rpc::WaitPlac
                                                              rpc::WaitPlacementGroupReadyReply* reply,
                                                              rpc::ReplyCallback done) {
   Group* group = Find(request.placement_group_id());
-  if (group == nullptr) {
-    return done(absl::NotFoundError(
-        "no placement group " + PlacementGroupId::FromOptionalBinary(request.placement_group_id()).value_or(PlacementGroupId()).Hex()));
-  }
+  if (group == nullptr) return done(UnknownGroup(request.placement_group_id()));
   PlacementGroupId id = PlacementGroupId::FromBinary(request.placement_group_id()).value();
   switch (group->info.state()) {
     case rpc::PlacementGroupInfo::REMOVED:
