@@ -261,6 +261,8 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
   /// SetResource(s): what the actor holds while it lives (default: {CPU: 1} to be placed, and
   /// nothing held after).
   using Options::SetName;
+  /// SetPlacementGroup(group, bundle_index): the actor lives in that bundle (see remote.h).
+  using Options::SetPlacementGroup;
   /// The actor's name in namespace `name_space`.
   ActorCreator& SetName(std::string name, std::string name_space) {
     this->name_ = std::move(name);
@@ -313,6 +315,8 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
     creation.name_space = name_space_;
     creation.resources = this->resources_;
     creation.strategy = this->strategy_;
+    creation.placement_group_id = this->placement_group_id_;
+    creation.bundle_index = this->bundle_index_;
     creation.max_restarts = max_restarts_;
     creation.max_task_retries = max_task_retries_;
     creation.max_concurrency = max_concurrency_;

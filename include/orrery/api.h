@@ -31,6 +31,7 @@
 #include "orrery/internal/serialization.h"
 #include "orrery/object_ref.h"
 #include "orrery/object_view.h"
+#include "orrery/placement_group.h"
 #include "orrery/remote.h"
 #include "orrery/scheduling.h"
 #include "orrery/version.h"

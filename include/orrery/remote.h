@@ -115,12 +115,27 @@ class CallOptions {
     call.name = name_;
     call.resources = resources_;
     call.strategy = strategy_;
+    call.placement_group_id = placement_group_id_;
+    call.bundle_index = bundle_index_;
     return call;
+  }
+
+  // Public in the callers that take it (tasks, actor creation), through `using`.
+  /// Runs the call in bundle `bundle_index` of `group` (-1: in any of its bundles), on that
+  /// bundle's node and within its resources. Throws OrreryException for an empty group or a
+  /// bundle index it does not have.
+  Derived& SetPlacementGroup(const PlacementGroup& group, int bundle_index = -1) {
+    ValidateBundleIndex(group, bundle_index);
+    placement_group_id_ = group.GetID();
+    bundle_index_ = bundle_index;
+    return self();
   }
 
   std::string name_;
   std::unordered_map<std::string, double> resources_;
   SchedulingStrategy strategy_;
+  std::string placement_group_id_;
+  int bundle_index_ = -1;
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
@@ -146,11 +161,13 @@ const RemoteFunction& FindRegistered(F function, FunctionKind kind) {
 template <typename F>
 class TaskCaller;
 
-/// What Task(f) returns: options (SetName, SetResource, SetResources), then Remote(args...).
+/// What Task(f) returns: options (SetName, SetResource, SetResources, SetSchedulingStrategy,
+/// SetPlacementGroup), then Remote(args...).
 template <typename R, typename... Params>
 class TaskCaller<R (*)(Params...)> : public internal::CallOptions<TaskCaller<R (*)(Params...)>> {
  public:
   using Result = R;
+  using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetPlacementGroup;
 
   explicit TaskCaller(const internal::RemoteFunction* function) : function_(function) {}
 

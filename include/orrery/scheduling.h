@@ -8,6 +8,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "orrery/export.h"
 
@@ -36,5 +37,9 @@ struct SchedulingStrategy {
 /// The id (hex) of the node this process runs on: the driver's node, or the node of the
 /// worker running the current task or actor.
 ORRERY_EXPORT std::string GetNodeId();
+
+/// Orrery extension: the ids (hex) of the cluster's alive nodes, sorted. Throws
+/// OrreryException when the GCS cannot be asked.
+ORRERY_EXPORT std::vector<std::string> GetAliveNodeIds();
 
 }  // namespace orrery

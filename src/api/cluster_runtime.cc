@@ -1,5 +1,7 @@
 #include "src/api/cluster_runtime.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "orrery/errors.h"
 #include "src/api/errors.h"
@@ -104,6 +106,15 @@ std::string ClusterRuntime::GetNamedActor(const std::string& name, const std::st
 std::string ClusterRuntime::Namespace() { return core_.Namespace(); }
 
 std::string ClusterRuntime::NodeIdHex() { return core_.options().node_id.Hex(); }
+
+std::vector<std::string> ClusterRuntime::AliveNodeIds() {
+  auto nodes = core_.AliveNodes();
+  if (!nodes.ok()) throw OrreryException("listing the cluster's nodes: " + std::string(nodes.status().message()));
+  std::vector<std::string> ids;
+  for (const NodeId& node : *nodes) ids.push_back(node.Hex());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
 
 int ClusterRuntime::CurrentActorRestarts() { return core_.CurrentActorRestarts(); }
 

@@ -26,9 +26,17 @@ class ClusterRuntime final : public internal::Runtime {
   std::string GetNamedActor(const std::string& name, const std::string& name_space) override;
   std::string Namespace() override;
   std::string NodeIdHex() override;
+  std::vector<std::string> AliveNodeIds() override;
   int CurrentActorRestarts() override;
   std::string OwnerOf(const std::string& object_id) override;
   void Borrow(const internal::RefInfo& ref) override;
+
+  // Placement groups (placement_group.cc).
+  PlacementGroup CreatePlacementGroup(const PlacementGroupCreationOptions& options) override;
+  void RemovePlacementGroup(const std::string& id) override;
+  bool WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) override;
+  PlacementGroup FindPlacementGroup(const std::string& id_or_name, bool by_name) override;
+  std::vector<PlacementGroup> GetAllPlacementGroups() override;
 
  private:
 

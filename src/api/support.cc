@@ -136,6 +136,8 @@ std::string GetNamespace() { return internal::RequireRuntime().Namespace(); }
 
 std::string GetNodeId() { return internal::RequireRuntime().NodeIdHex(); }
 
+std::vector<std::string> GetAliveNodeIds() { return internal::RequireRuntime().AliveNodeIds(); }
+
 void ExitActor() {
   if (internal::RequireRuntime().CurrentActorRestarts() < 0) {
     throw std::logic_error("ExitActor() called outside an actor");

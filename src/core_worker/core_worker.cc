@@ -79,6 +79,9 @@ absl::Status CoreWorker::Start() {
   gcs_ = std::make_unique<gcs::GrpcGcsClient>(
       options_.gcs_address,
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+  placement_groups_ = std::make_unique<rpc::GrpcClient<rpc::PlacementGroupService>>(
+      rpc::MakeChannel(options_.gcs_address, options_.rpc),
+      rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
 
   ReferenceCounter::Callbacks callbacks;
   callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
@@ -415,8 +418,9 @@ void CoreWorker::ReleaseLocalRefs(const std::vector<ObjectId>& ids) {
 }
 
 absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
-  auto resources = ResourceSet::FromDoubles(
+  absl::StatusOr<ResourceSet> resources = ResourceSet::FromDoubles(
       call.resources.empty() ? std::unordered_map<std::string, double>{{"CPU", 1}} : call.resources);
+  if (resources.ok()) resources = DemandInGroup(std::move(*resources), call.placement_group_id, call.bundle_index);
   TaskId task_id = task_ids_.Next();
   ObjectId return_id = ObjectIdOf(task_id, 0);
   references_->AddOwned(return_id);

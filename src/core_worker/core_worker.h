@@ -30,6 +30,8 @@
 #include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/task_executor.h"
 #include "src/core_worker/task_submitter.h"
+#include "orrery/placement_group.grpc.pb.h"
+#include "src/common/placement_group.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/gcs/client/gcs_subscriber.h"
 #include "src/raylet/client/raylet_client.h"
@@ -38,6 +40,11 @@
 namespace orrery::core {
 
 class CoreWorkerServiceImpl;
+
+// What a task or actor asking for `demand` asks for when placed in bundle `bundle_index` of
+// the group with hex id `group` (see src/common/placement_group.h); `demand` itself when
+// `group` is empty. InvalidArgument for a malformed id.
+absl::StatusOr<ResourceSet> DemandInGroup(ResourceSet demand, const std::string& group, int bundle_index);
 
 // The wire form of a public SchedulingStrategy; InvalidArgument for a malformed node id.
 absl::Status ToProto(const SchedulingStrategy& strategy, rpc::SchedulingStrategy* out);
@@ -94,6 +101,24 @@ class CoreWorker {
   // The live actor with this name, if any (the namespace empty: the job's).
   absl::StatusOr<std::optional<ActorId>> GetNamedActor(const std::string& name, const std::string& name_space);
   std::string Namespace();
+  // The nodes the GCS holds alive.
+  absl::StatusOr<std::vector<NodeId>> AliveNodes();
+
+  // ---- placement groups (core_worker_placement_groups.cc) ----
+  // Registers `group` (its id chosen by the caller) for this job; placed in the background.
+  // Errors: a name taken in the namespace (ALREADY_EXISTS), a bad bundle (INVALID_ARGUMENT).
+  // An unnamed group (which no other can clash with) is registered asynchronously: the calls
+  // below on it wait for that first, and report its error.
+  absl::Status CreatePlacementGroup(rpc::PlacementGroupInfo group);
+  absl::Status RemovePlacementGroup(const PlacementGroupId& id);
+  // Whether the group is CREATED within `timeout_ms`. Errors: unknown (NOT_FOUND), removed
+  // (FAILED_PRECONDITION).
+  absl::StatusOr<bool> WaitPlacementGroupReady(const PlacementGroupId& id, int64_t timeout_ms);
+  absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> GetPlacementGroup(const PlacementGroupId& id);
+  // The live group with this name in the job's namespace.
+  absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> GetNamedPlacementGroup(const std::string& name);
+  absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> GetAllPlacementGroups();
+
   int CurrentActorRestarts() const { return executor_ == nullptr ? -1 : executor_->actor_restarts(); }
   rpc::WorkerAddress OwnerOf(const ObjectId& id) const;
   void Borrow(const ObjectId& id, const rpc::WorkerAddress& owner);
@@ -168,6 +193,17 @@ class CoreWorker {
   MemoryStore store_;
   std::unique_ptr<ReferenceCounter> references_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
+  std::unique_ptr<rpc::GrpcClient<rpc::PlacementGroupService>> placement_groups_;
+  // Unnamed groups whose registration is in flight.
+  struct GroupRegistration {
+    absl::Notification done;
+    absl::Status status;
+  };
+  // Waits until the registration of `id` (if this process made it) is over; its result.
+  absl::Status AwaitRegistration(const PlacementGroupId& id);
+  absl::Mutex registrations_mu_;
+  absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
+      ABSL_GUARDED_BY(registrations_mu_);
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;
   std::shared_ptr<raylet::GrpcRayletClient> raylet_;
   std::unique_ptr<OwnerClients> owners_;

@@ -16,8 +16,12 @@ using GcsStub = rpc::GcsService::Stub;
 absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::ActorCreation creation) {
   rpc::RegisterActorRequest request;
   rpc::ActorInfo* info = request.mutable_actor();
-  if (!creation.resources.empty()) {
+  if (!creation.resources.empty() || !creation.placement_group_id.empty()) {
+    // In a group, an actor naming no resources holds only its bundle's marker: enough to
+    // place it on the bundle's node.
     ORRERY_ASSIGN_OR_RETURN(ResourceSet resources, ResourceSet::FromDoubles(creation.resources));
+    ORRERY_ASSIGN_OR_RETURN(resources,
+                            DemandInGroup(std::move(resources), creation.placement_group_id, creation.bundle_index));
     resources.ToProto(info->mutable_resources());
   }
   ActorId actor_id = ActorId::FromRandom();
@@ -131,6 +135,19 @@ absl::StatusOr<std::optional<ActorId>> CoreWorker::GetNamedActor(const std::stri
   if (!reply.found() || reply.actor().state() == rpc::ActorInfo::DEAD) return std::nullopt;
   ORRERY_ASSIGN_OR_RETURN(ActorId id, ActorId::FromBinary(reply.actor().actor_id()));
   return id;
+}
+
+absl::StatusOr<std::vector<NodeId>> CoreWorker::AliveNodes() {
+  rpc::CallOptions call;
+  call.retry = true;
+  ORRERY_ASSIGN_OR_RETURN(rpc::GetAllNodesReply reply,
+                          gcs_->client().CallSync(&GcsStub::async::GetAllNodes, rpc::GetAllNodesRequest(), call));
+  std::vector<NodeId> alive;
+  for (const rpc::NodeInfo& node : reply.nodes()) {
+    auto id = NodeId::FromBinary(node.node_id());
+    if (id.ok() && node.state() == rpc::NodeInfo::ALIVE) alive.push_back(*id);
+  }
+  return alive;
 }
 
 std::string CoreWorker::Namespace() {

@@ -1,4 +1,5 @@
 #include "src/core_worker/node_directory.h"
+#include "src/rpc/retried_call.h"
 
 #include "absl/strings/str_cat.h"
 #include "src/common/status.h"
@@ -14,22 +15,16 @@ rpc::GetAllNodesRequest AllNodes() {
   return request;
 }
 
-rpc::CallOptions Retried() {
-  rpc::CallOptions call;
-  call.retry = true;
-  return call;
-}
-
 }  // namespace
 
 absl::StatusOr<NodeDirectory::Node> NodeDirectory::Find(const NodeId& node) {
   if (auto known = Known(node)) return *known;
-  return FromNodeTable(node, gcs_.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, AllNodes(), Retried()));
+  return FromNodeTable(node, gcs_.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, AllNodes(), rpc::RetriedCall()));
 }
 
 void NodeDirectory::FindAsync(const NodeId& node, NodeCallback done) {
   if (auto known = Known(node)) return done(*known);
-  gcs_.client().Call(&rpc::GcsService::Stub::async::GetAllNodes, AllNodes(), Retried(),
+  gcs_.client().Call(&rpc::GcsService::Stub::async::GetAllNodes, AllNodes(), rpc::RetriedCall(),
                      [this, node, done = std::move(done)](absl::StatusOr<rpc::GetAllNodesReply> nodes) {
                        done(FromNodeTable(node, nodes));
                      });

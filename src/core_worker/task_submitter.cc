@@ -6,10 +6,25 @@
 #include "absl/strings/str_cat.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
+#include "src/common/placement_group.h"
 
 namespace orrery::core {
 
 namespace {
+rpc::ErrorInfo RemovedGroupError(const PlacementGroupId& group) {
+  rpc::ErrorInfo error;
+  error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
+  error.set_message("placement group " + group.Hex() + " was removed");
+  return error;
+}
+
+// Whether the tasks of `scheduling` run in a placement group's bundle.
+bool InPlacementGroup(const SchedulingKey& scheduling) {
+  const auto& quantities = scheduling.resources.quantities();
+  return std::any_of(quantities.begin(), quantities.end(),
+                     [](const auto& entry) { return IsAnyGroupResource(entry.first); });
+}
+
 rpc::ErrorInfo CrashError(const std::string& message) {
   rpc::ErrorInfo error;
   error.set_type(rpc::ErrorInfo::WORKER_CRASHED);
@@ -69,9 +84,13 @@ void TaskSubmitter::Admit(int64_t bytes) {
 }
 
 void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near) {
+  rpc::ErrorInfo error = CrashError("Orrery is shutting down");
   {
     absl::MutexLock lock(&mu_);
-    if (!stopped_) {
+    std::optional<PlacementGroupId> removed = RemovedGroupLocked(resources);
+    if (removed.has_value()) {
+      error = RemovedGroupError(*removed);
+    } else if (!stopped_) {
       SchedulingKey scheduling{resources, task.strategy().SerializeAsString(), std::move(near)};
       Key& key = keys_[scheduling];
       key.scheduling = std::move(scheduling);
@@ -81,7 +100,7 @@ void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64
     }
     FinishLocked(Pending{rpc::TaskSpec(), admitted_bytes});
   }
-  callbacks_.on_failed(task, CrashError("Orrery is shutting down"));
+  callbacks_.on_failed(task, error);
 }
 
 void TaskSubmitter::DispatchLocked(Key& key) {
@@ -122,6 +141,7 @@ void TaskSubmitter::RequestLeasesLocked(Key& key) {
 
 // ---- leases ----
 
+
 void TaskSubmitter::RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
                                  std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued,
                                  bool spilled_back) {
@@ -157,8 +177,10 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
       key.fresh_leases.erase(lease_id);
       spdlog::warn("a lease request for {} failed: {}", scheduling.ToString(), reply.status().message());
       // Nothing else can run these: tell them why.
-      if (absl::IsFailedPrecondition(reply.status()) && !key.scheduling.strategy.empty()) {
-        // The strategy can never be met (a hard affinity to a dead node): nothing here can run.
+      if (absl::IsFailedPrecondition(reply.status()) &&
+          (!key.scheduling.strategy.empty() || InPlacementGroup(key.scheduling))) {
+        // The strategy can never be met (a hard affinity to a dead node), or the tasks'
+        // placement group was removed: nothing here can run.
         rpc::ErrorInfo error;
         error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
         error.set_message(absl::StrCat("no node may run tasks of ", scheduling.ToString(), ": ",
@@ -285,6 +307,14 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
       }
     }
     worker->in_flight.clear();
+    // The worker was ended because its placement group was removed: no retry can run.
+    if (std::optional<PlacementGroupId> removed = RemovedGroupLocked(scheduling.resources); removed.has_value()) {
+      for (auto& pending : retry) {
+        FinishLocked(pending);
+        failed.emplace_back(std::move(pending.task), RemovedGroupError(*removed));
+      }
+      retry.clear();
+    }
     std::sort(retry.begin(), retry.end(),
               [](const Pending& a, const Pending& b) { return a.task.task_id() > b.task.task_id(); });
     for (auto& pending : retry) key.queue.push_front(std::move(pending));
@@ -308,6 +338,27 @@ void TaskSubmitter::FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
     failed.emplace_back(std::move(pending.task), error);
   }
   key.queue.clear();
+}
+
+std::optional<PlacementGroupId> TaskSubmitter::RemovedGroupLocked(const ResourceSet& resources) const {
+  if (removed_groups_.empty()) return std::nullopt;
+  for (const auto& [name, amount] : resources.quantities()) {
+    std::optional<PlacementGroupId> group = GroupOfResource(name);
+    if (group.has_value() && removed_groups_.contains(*group)) return group;
+  }
+  return std::nullopt;
+}
+
+void TaskSubmitter::OnPlacementGroupRemoved(const PlacementGroupId& group) {
+  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    removed_groups_.insert(group);
+    for (auto& [scheduling, key] : keys_) {
+      if (RemovedGroupLocked(scheduling.resources) == group) FailQueuedLocked(key, RemovedGroupError(group), failed);
+    }
+  }
+  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
 }
 
 void TaskSubmitter::NoteWorkerDeath(const WorkerId& worker, const std::string& detail) {

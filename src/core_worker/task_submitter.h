@@ -24,6 +24,7 @@
 #include "orrery/core_worker.grpc.pb.h"
 #include "src/common/event_loop.h"
 #include "src/common/id.h"
+#include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
 #include "src/core_worker/worker_stream.h"
 #include "src/core_worker/worker_stubs.h"
@@ -91,6 +92,9 @@ class TaskSubmitter {
 
   // A worker died (the WORKER_DEATH feed): why, for the error its tasks get.
   void NoteWorkerDeath(const WorkerId& worker, const std::string& detail);
+  // This process removed `group`: its queued tasks, and any submitted or retried into it
+  // later, fail with UNSCHEDULABLE naming it (the raylets no longer hold its resources).
+  void OnPlacementGroupRemoved(const PlacementGroupId& group);
 
   // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
   void Stop();
@@ -141,6 +145,9 @@ class TaskSubmitter {
   void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                     const grpc::Status& status);
   void FinishLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The placement group `resources` name, when this process removed it.
+  std::optional<PlacementGroupId> RemovedGroupLocked(const ResourceSet& resources) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
                         std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -159,6 +166,8 @@ class TaskSubmitter {
   boost::asio::steady_timer idle_timer_;
 
   mutable absl::Mutex mu_;
+  // Placement groups this process removed: their tasks can never run again.
+  absl::flat_hash_set<PlacementGroupId> removed_groups_ ABSL_GUARDED_BY(mu_);
   absl::CondVar room_;
   std::map<SchedulingKey, Key> keys_ ABSL_GUARDED_BY(mu_);
   int64_t pending_tasks_ ABSL_GUARDED_BY(mu_) = 0;

@@ -446,6 +446,22 @@ void GcsActorManager::OnJobFinished(const JobId& job_id) {
   for (const ActorId& id : ended) MarkDead(actors_.at(id), rpc::ActorInfo::OWNER_DIED, "the actor's job ended");
 }
 
+void GcsActorManager::OnPlacementGroupRemoved(const PlacementGroupId& group_id) {
+  std::vector<ActorId> ended;
+  for (const auto& [id, actor] : actors_) {
+    if (actor.info.state() == rpc::ActorInfo::DEAD) continue;
+    for (const auto& [name, amount] : actor.info.resources().quantities()) {
+      if (IsGroupResource(name, group_id)) {
+        ended.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const ActorId& id : ended) {
+    MarkDead(actors_.at(id), rpc::ActorInfo::KILLED, "its placement group " + group_id.Hex() + " was removed");
+  }
+}
+
 // ---- changes ----
 
 void GcsActorManager::Changed(Actor& actor) {

@@ -17,6 +17,7 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/core_worker.grpc.pb.h"
+#include "src/common/placement_group.h"
 #include "src/common/id.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_node_manager.h"
@@ -59,6 +60,8 @@ class GcsActorManager final : public ActorHandler {
   void OnNodeDead(const NodeId& node_id);
   // The job's non-detached actors die with it.
   void OnJobFinished(const JobId& job_id);
+  // The actors placed in the group die (KILLED), restarts or not: their bundle is gone.
+  void OnPlacementGroupRemoved(const PlacementGroupId& group_id);
   // Answers every open poll and stops scheduling.
   void Stop();
 

@@ -1,7 +1,6 @@
 #include "src/gcs/gcs_resource_manager.h"
 
 #include "src/common/clock.h"
-#include "src/common/resource_set.h"
 #include "src/common/status.h"
 #include "orrery/version.h"
 
@@ -19,12 +18,6 @@ rpc::PubsubMessage ViewMessage(const rpc::NodeResourceUsage& usage) {
   *view->mutable_available() = usage.available();
   view->set_report_time_ms(usage.report_time_ms());
   return message;
-}
-
-// Whether a stored (already validated) set holds the same quantities as `parsed`.
-bool Equals(const rpc::ResourceSet& stored, const ResourceSet& parsed) {
-  auto known = ResourceSet::FromProto(stored);
-  return known.ok() && *known == parsed;
 }
 
 }  // namespace
@@ -51,11 +44,18 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
   if (!available.ok()) return done(available.status());
   auto [it, first] = usage_.try_emplace(*node_id);
   rpc::NodeResourceUsage& stored = it->second;
-  bool changed = first || !Equals(stored.total(), *total) || !Equals(stored.available(), *available);
+  NodeResources& parsed = parsed_[*node_id];
+  bool changed = first || !(parsed.total == *total) || !(parsed.available == *available);
+  if (changed) {
+    parsed.total = std::move(*total);
+    parsed.available = std::move(*available);
+  }
   stored = usage;
   stored.set_report_time_ms(NowMs());
-  if (changed) publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
   done(absl::OkStatus());
+  if (!changed) return;
+  publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
+  for (const auto& listener : listeners_) listener(*node_id);
 }
 
 std::vector<rpc::PubsubMessage> GcsResourceManager::Snapshot() const {

@@ -4,8 +4,12 @@
 // raylet keeps its view of the others (for spillback).
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "absl/container/flat_hash_map.h"
 #include "src/common/id.h"
+#include "src/common/resource_set.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/publisher.h"
@@ -23,7 +27,20 @@ class GcsResourceManager final : public ResourceHandler {
                               ReplyCallback done) override;
 
   // A dead node leaves the view (raylets drop it on its NODE message).
-  void OnNodeDead(const NodeId& node_id) { usage_.erase(node_id); }
+  void OnNodeDead(const NodeId& node_id) {
+    usage_.erase(node_id);
+    parsed_.erase(node_id);
+  }
+
+  struct NodeResources {
+    ResourceSet total;
+    ResourceSet available;
+  };
+
+  // Called after each report whose total or available changed.
+  void AddChangeListener(std::function<void(const NodeId&)> listener) { listeners_.push_back(std::move(listener)); }
+  // The last reported total and available of every node that sent a report, parsed.
+  const absl::flat_hash_map<NodeId, NodeResources>& parsed() const { return parsed_; }
 
   // The RESOURCE_VIEW state for a subscriber that must resync: every node's last usage.
   std::vector<rpc::PubsubMessage> Snapshot() const;
@@ -34,6 +51,8 @@ class GcsResourceManager final : public ResourceHandler {
   const ClusterId cluster_id_;
   const int64_t start_time_ms_;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
+  absl::flat_hash_map<NodeId, NodeResources> parsed_;
+  std::vector<std::function<void(const NodeId&)>> listeners_;
 };
 
 }  // namespace orrery::gcs

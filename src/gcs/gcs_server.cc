@@ -47,12 +47,26 @@ absl::Status GcsServer::Start() {
         return client;
       },
       GcsActorManager::Options{token_, config_.rpc});
+  placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
+      loop_->io(), *nodes_, *resources_,
+      [raylet_client_options](const rpc::NodeInfo& node) mutable {
+        std::string address = absl::StrCat(node.node_ip(), ":", node.node_manager_port());
+        raylet_client_options.peer_name = "raylet at " + address;
+        return std::make_shared<raylet::GrpcBundleClient>(address, raylet_client_options);
+      },
+      GcsPlacementGroupManager::Options{});
+  placement_groups_->AddRemovedListener([this](const PlacementGroupId& id) { actors_->OnPlacementGroupRemoved(id); });
+  resources_->AddChangeListener([this](const NodeId& node) { placement_groups_->OnResourcesChanged(node); });
   workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
-  jobs_->AddJobFinishedListener([this](const JobId& job) { actors_->OnJobFinished(job); });
+  jobs_->AddJobFinishedListener([this](const JobId& job) {
+    actors_->OnJobFinished(job);
+    placement_groups_->OnJobFinished(job);
+  });
 
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
-    health_->AddNode(NodeId::FromBinary(node.node_id()).value(),
-                     absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
+    NodeId id = NodeId::FromBinary(node.node_id()).value();
+    health_->AddNode(id, absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
+    placement_groups_->OnResourcesChanged(id);  // waiting groups may fit on the new node
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
@@ -60,6 +74,7 @@ absl::Status GcsServer::Start() {
     resources_->OnNodeDead(id);
     jobs_->OnNodeDead(id);
     actors_->OnNodeDead(id);
+    placement_groups_->OnNodeDead(id);
   });
 
   publisher_->RegisterChannel(rpc::NODE, /*is_state=*/true, [this] { return nodes_->Snapshot(); });
@@ -85,6 +100,8 @@ absl::Status GcsServer::Start() {
       static_cast<size_t>(config_.pubsub_max_queued));
   server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
   server_->AddService(service_.get());
+  placement_group_service_ = std::make_unique<PlacementGroupGrpcService>(*calls_, *placement_groups_);
+  server_->AddService(placement_group_service_.get());
   if (absl::Status status = server_->Start(); !status.ok()) {
     server_.reset();
     return status;
@@ -103,6 +120,7 @@ void GcsServer::Stop() {
     publisher_->Stop();
     health_->Stop();
     actors_->Stop();
+    placement_groups_->Stop();
     streams_closed.set_value();
   });
   streams_closed.get_future().wait();

@@ -13,8 +13,10 @@
 #include "src/gcs/gcs_job_manager.h"
 #include "src/gcs/gcs_kv_manager.h"
 #include "src/gcs/gcs_node_manager.h"
+#include "src/gcs/gcs_placement_group_manager.h"
 #include "src/gcs/gcs_resource_manager.h"
 #include "src/gcs/gcs_worker_manager.h"
+#include "src/gcs/placement_group_grpc_service.h"
 #include "src/gcs/publisher.h"
 #include "src/gcs/storage/store_client.h"
 #include "src/rpc/grpc_server.h"
@@ -51,8 +53,10 @@ class GcsServer {
   std::unique_ptr<GcsHealthChecker> health_;
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> actor_raylets_;
   std::unique_ptr<GcsActorManager> actors_;
+  std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<GcsGrpcService> service_;
+  std::unique_ptr<PlacementGroupGrpcService> placement_group_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   bool stopped_ = false;
 };

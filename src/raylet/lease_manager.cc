@@ -74,6 +74,8 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
       return done(absl::OkStatus());
     }
     Attach(lease, reply, std::move(done), request);
+    // Routes it now: a spillback or failure found while no call was open waited for this one.
+    if (lease.state == Lease::State::kQueued) Dispatch();
     return;
   }
   JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
@@ -454,6 +456,26 @@ void LeaseManager::OnJobFinished(const JobId& job) {
       Answer(lease, absl::FailedPreconditionError("job " + job.Hex() + " has finished"));
     }
     Finish(id, /*dispatch=*/false);
+  }
+  if (!ids.empty()) Dispatch();
+}
+
+void LeaseManager::EndLeasesOfGroup(const PlacementGroupId& group) {
+  std::vector<LeaseId> ids;
+  for (const auto& [id, lease] : leases_) {
+    for (const auto& [name, amount] : lease->demand.quantities()) {
+      if (IsGroupResource(name, group)) {
+        ids.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const LeaseId& id : ids) {
+    Lease& lease = *leases_[id];
+    if (lease.done) Answer(lease, absl::FailedPreconditionError("placement group " + group.Hex() + " was removed"));
+    std::shared_ptr<Worker> worker = lease.worker;
+    Finish(id, /*dispatch=*/false);
+    if (worker) pool_.KillWorker(worker, "its placement group " + group.Hex() + " was removed");
   }
   if (!ids.empty()) Dispatch();
 }

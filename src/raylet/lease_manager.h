@@ -17,6 +17,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/gcs.pb.h"
 #include "orrery/node_manager.pb.h"
+#include "src/common/placement_group.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/node_resources.h"
 #include "src/raylet/worker_provider.h"
@@ -67,6 +68,9 @@ class LeaseManager {
   void OnHolderDied(const WorkerId& holder);
   void OnHolderNodeDied(const NodeId& node);
   void OnJobFinished(const JobId& job);
+  // The bundles of `group` on this node go: leases using its resources end (their workers
+  // are killed), and requests waiting for them fail naming the group.
+  void EndLeasesOfGroup(const PlacementGroupId& group);
   // The cluster changed: infeasible requests may now spill back, or no longer be infeasible.
   void OnClusterChanged() { Dispatch(); }
 

@@ -22,6 +22,7 @@ NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceS
             }),
       leases_(io, options_.leases, resources_, pool_, cluster_,
               [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); }),
+      bundles_(resources_, [this](const PlacementGroupId& group) { leases_.EndLeasesOfGroup(group); }),
       report_timer_(io) {}
 
 void NodeManager::Start() {
@@ -223,16 +224,44 @@ void NodeManager::HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rp
   done(absl::OkStatus());
 }
 
+// ---- placement-group bundles ----
+
+absl::StatusOr<rpc::PrepareBundlesReply> NodeManager::PrepareBundles(const rpc::PrepareBundlesRequest& request) {
+  auto reply = bundles_.Prepare(request);
+  if (reply.ok()) ScheduleReport(50);
+  return reply;
+}
+
+absl::Status NodeManager::CommitBundles(const rpc::CommitBundlesRequest& request) {
+  absl::Status status = bundles_.Commit(request);
+  if (status.ok()) OnResourcesChanged(/*report_soon=*/true);
+  return status;
+}
+
+void NodeManager::CancelBundles(const rpc::CancelBundlesRequest& request) {
+  bundles_.Cancel(request);
+  OnResourcesChanged(/*report_soon=*/false);
+}
+
+void NodeManager::OnResourcesChanged(bool report_soon) {
+  leases_.OnClusterChanged();
+  // Other raylets route work to a new bundle from this report: that one goes within
+  // kPromptReportMs (commits in a burst share it).
+  ScheduleReport(report_soon ? kPromptReportMs : 50);
+}
+
 // ---- reporting to the GCS ----
 
 void NodeManager::ScheduleReport(int64_t delay_ms) {
   if (stopped_) return;
-  if (delay_ms > 0 && report_soon_) return;  // a prompt report is already on its way
-  report_soon_ = delay_ms < options_.report_period_ms;
+  // A report already due as soon covers this one too: changes in a burst share one report.
+  int64_t due_ms = MonotonicMs() + delay_ms;
+  if (report_due_ms_ != 0 && report_due_ms_ <= due_ms) return;
+  report_due_ms_ = due_ms;
   report_timer_.expires_after(std::chrono::milliseconds(delay_ms));
   report_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    report_soon_ = false;
+    report_due_ms_ = 0;
     ReportUsage();
     ScheduleReport(options_.report_period_ms);
   });

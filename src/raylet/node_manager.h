@@ -13,6 +13,7 @@
 #include "src/common/event_loop.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/object_store/store.h"
+#include "src/raylet/bundle_manager.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/lease_manager.h"
 #include "src/raylet/node_manager_handler.h"
@@ -69,12 +70,20 @@ class NodeManager final : public NodeManagerHandler {
   void HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rpc::GetNodeStatsReply* reply,
                           ReplyCallback done) override;
 
+  // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
+  absl::StatusOr<rpc::PrepareBundlesReply> PrepareBundles(const rpc::PrepareBundlesRequest& request);
+  absl::Status CommitBundles(const rpc::CommitBundlesRequest& request);
+  void CancelBundles(const rpc::CancelBundlesRequest& request);
+
  private:
   const rpc::JobConfig* FindJob(const JobId& job_id) const;
   void CheckJob(const JobId& job_id, std::function<void(absl::Status)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   void ScheduleReport(int64_t delay_ms);
   void ReportUsage();
+  // This node's resources changed outside a lease: queued leases may fit, others must learn.
+  void OnResourcesChanged(bool report_soon);
+  static constexpr int64_t kPromptReportMs = 5;
 
   boost::asio::io_context& io_;
   const Options options_;
@@ -84,11 +93,13 @@ class NodeManager final : public NodeManagerHandler {
   ClusterView cluster_;
   WorkerPool pool_;
   LeaseManager leases_;
+  BundleManager bundles_;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
   absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
   absl::flat_hash_map<NodeId, bool> snapshot_nodes_;
   boost::asio::steady_timer report_timer_;
-  bool report_soon_ = false;
+  // When the next report is due (monotonic ms), 0 when none is scheduled.
+  int64_t report_due_ms_ = 0;
   int64_t last_report_ok_ms_ = 0;
   bool stopped_ = false;
 };

@@ -89,4 +89,14 @@ void NodeResources::Release(const Allocation& allocation) {
   }
 }
 
+void NodeResources::AddResources(const ResourceSet& resources) {
+  total_ += resources;
+  available_ += resources;
+}
+
+void NodeResources::RemoveResources(const ResourceSet& resources) {
+  total_ -= resources;
+  available_ -= resources;
+}
+
 }  // namespace orrery::raylet

@@ -42,6 +42,11 @@ class NodeResources {
   void Lend(const ResourceSet& resources) { available_ += resources; }
   void Reclaim(const ResourceSet& resources) { available_ -= resources; }
 
+  // A committed placement-group bundle adds its renamed resources to the node (total and
+  // available), and takes them away when it goes. Never unit resources: those are renamed.
+  void AddResources(const ResourceSet& resources);
+  void RemoveResources(const ResourceSet& resources);
+
   const ResourceSet& total() const { return total_; }
   const ResourceSet& available() const { return available_; }
 

@@ -128,6 +128,8 @@ absl::Status Raylet::Start() {
   });
   service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_, *objects_);
   server_->AddService(service_.get());
+  bundle_service_ = std::make_unique<BundleGrpcService>(*calls_, *node_manager_);
+  server_->AddService(bundle_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
                server_->port(), socket_path_, total_.ToString());

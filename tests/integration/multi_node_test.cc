@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
+#include "cli_cluster.h"
 #include "temp_root.h"
 
 namespace fs = std::filesystem;
@@ -79,40 +80,21 @@ namespace {
 std::string g_root;
 std::string g_join;  // the `orrery start --address ...` line joining this cluster
 
-// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
-std::string Cli(const std::string& args, const std::string& env = "") {
-  std::string command = env + " " + std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  pclose(pipe);
-  return output;
-}
-
-std::string Match(const std::string& text, const std::string& pattern) {
-  std::smatch match;
-  return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
-}
+using orrery::testing::Cli;
 
 class MultiNode : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_root = orrery::testing::MakeTempRoot();
-    std::string common = " --temp-dir " + g_root + " --num-cpus 1 --node-ip-address 127.0.0.1";
     // Health checks every 200 ms: a killed node is declared dead within about a second.
-    std::string head = Cli("start --head --port 0" + common, "ORRERY_HEALTH_CHECK_PERIOD_MS=200");
-    std::string address = Match(head, "GCS address: (\\S+)");
-    std::string token = Match(head, "--token (\\S+)");
-    ASSERT_FALSE(address.empty()) << head;
-    ASSERT_FALSE(token.empty()) << head;
-    std::string join = "start --address " + address + " --token " + token + common;
-    g_join = join;
-    std::string second = Cli(join);
-    ASSERT_THAT(second, ::testing::Not(::testing::HasSubstr("rror"))) << second;
-    std::string third = Cli(join + " --resources '{\"special\": 1}'");
-    ASSERT_THAT(third, ::testing::Not(::testing::HasSubstr("rror"))) << third;
+    orrery::testing::CliCluster cluster = orrery::testing::StartHead(
+        g_root, "--num-cpus 1 --node-ip-address 127.0.0.1", "ORRERY_HEALTH_CHECK_PERIOD_MS=200");
+    ASSERT_FALSE(cluster.token.empty());
+    g_join = cluster.join;
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster, "--resources '{\"special\": 1}'"));
+    std::string address = cluster.address;
+    std::string token = cluster.token;
     orrery::Config config;
     config.address = address;
     config.token = token;
@@ -139,12 +121,8 @@ class MultiNode : public ::testing::Test {
   static std::vector<std::string> Nodes() {
     static std::vector<std::string> nodes;
     if (!nodes.empty()) return nodes;
-    std::string status = Cli("status --temp-dir " + g_root);
-    std::regex alive("([0-9a-f]{32}) +\\S+ +ALIVE");
-    for (auto it = std::sregex_iterator(status.begin(), status.end(), alive); it != std::sregex_iterator(); ++it) {
-      nodes.push_back((*it)[1].str());
-    }
-    EXPECT_EQ(nodes.size(), 3u) << status;
+    nodes = orrery::testing::AliveNodes(g_root);
+    EXPECT_EQ(nodes.size(), 3u);
     return nodes;
   }
   static std::string AnotherNode() {
@@ -304,12 +282,7 @@ TEST_F(MultiNode, ATaskRunsOnTheNodeHoldingItsLargeArgument) {
 }
 
 // The pid of the raylet of `node` (0 if unknown), from the session's pid records.
-pid_t RayletPid(const std::string& node) {
-  std::ifstream pid_file(g_root + "/session_latest/pids/raylet-" + node + ".pid");
-  pid_t pid = 0;
-  pid_file >> pid;
-  return pid;
-}
+pid_t RayletPid(const std::string& node) { return orrery::testing::RayletPid(g_root, node); }
 
 // Whether `orrery status` comes to show exactly `count` nodes with an empty object store within
 // 15 s (stores report their use about once a second); the last status otherwise.
@@ -358,12 +331,8 @@ TEST_F(MultiNode, AValueWhoseOnlyCopyWasOnAStoppedNodeIsLost) {
   ASSERT_FALSE(doomed.empty());
   auto made = orrery::Task(Pattern).SetResource("doomed", 1).Remote(kLarge, 5);
   ASSERT_TRUE(orrery::Wait(std::vector<orrery::ObjectRef<std::vector<uint8_t>>>{made}, 1, 30'000).ready.size() == 1);
-  pid_t raylet = RayletPid(doomed);
-  ASSERT_GT(raylet, 0);
-  ASSERT_EQ(kill(raylet, SIGTERM), 0);
   // Gone for good once the process is: until then it may still serve its store.
-  for (int i = 0; i < 1000 && kill(raylet, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_NE(kill(raylet, 0), 0) << "the raylet did not stop";
+  ASSERT_TRUE(orrery::testing::StopRaylet(g_root, doomed));
   try {
     orrery::Get(made);
     ADD_FAILURE() << "a value read from a stopped node";

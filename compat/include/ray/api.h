@@ -42,6 +42,17 @@ using orrery::Wait;
 using orrery::WaitResult;
 using orrery::WasCurrentActorRestarted;
 
+// Placement groups (Ray's task_options.h), with Ray's enum values.
+using orrery::CreatePlacementGroup;
+using orrery::GetAllPlacementGroups;
+using orrery::GetPlacementGroup;
+using orrery::GetPlacementGroupById;
+using orrery::PlacementGroup;
+using orrery::PlacementGroupCreationOptions;
+using orrery::PlacementGroupState;
+using orrery::PlacementStrategy;
+using orrery::RemovePlacementGroup;
+
 template <typename T>
 using ActorHandle = orrery::ActorHandle<T>;
 

@@ -10,6 +10,7 @@
 
 #include "orrery/export.h"
 #include "orrery/internal/serialized_value.h"
+#include "orrery/placement_group.h"
 #include "orrery/scheduling.h"
 
 namespace orrery::internal {
@@ -28,6 +29,9 @@ struct TaskCall {
   // Empty: {CPU: 1}.
   std::unordered_map<std::string, double> resources;
   SchedulingStrategy strategy;
+  // Placed in bundle `bundle_index` (-1: any) of this group (hex id); empty: in none.
+  std::string placement_group_id;
+  int bundle_index = -1;
 };
 
 // Actor creation, as ActorCreator::Remote() hands it over.
@@ -41,6 +45,8 @@ struct ActorCreation {
   // Held while the actor lives. Empty: it needs {CPU: 1} to be placed and holds nothing after.
   std::unordered_map<std::string, double> resources;
   SchedulingStrategy strategy;
+  std::string placement_group_id;
+  int bundle_index = -1;
   int max_restarts = 0;        // -1: infinite
   int max_task_retries = 0;    // -1: infinite
   int max_concurrency = 1;
@@ -92,9 +98,20 @@ class ORRERY_EXPORT Runtime {
   virtual std::string Namespace() = 0;
   // This process's node (hex).
   virtual std::string NodeIdHex() = 0;
+  // The alive nodes (hex), sorted.
+  virtual std::vector<std::string> AliveNodeIds() = 0;
   // Inside an actor (a method or its constructor running on this thread): how many times it was
   // restarted; -1 elsewhere.
   virtual int CurrentActorRestarts() = 0;
+
+  // Placement groups (ids in hex). Errors throw OrreryException.
+  virtual PlacementGroup CreatePlacementGroup(const PlacementGroupCreationOptions& options) = 0;
+  virtual void RemovePlacementGroup(const std::string& id) = 0;
+  // Whether the group is CREATED within `timeout_ms`.
+  virtual bool WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) = 0;
+  // By id or, when `by_name`, by name in the job's namespace; an empty group when not found.
+  virtual PlacementGroup FindPlacementGroup(const std::string& id_or_name, bool by_name) = 0;
+  virtual std::vector<PlacementGroup> GetAllPlacementGroups() = 0;
 
   // A ref being serialized into a value: its owner, opaque to the caller.
   virtual std::string OwnerOf(const std::string& object_id) = 0;

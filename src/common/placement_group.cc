@@ -1,0 +1,54 @@
+#include "src/common/placement_group.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace orrery {
+
+namespace {
+constexpr const char kBundleMarker[] = "bundle";
+}  // namespace
+
+std::string GroupResourceName(const std::string& resource, const PlacementGroupId& group, int bundle_index) {
+  if (bundle_index < 0) return absl::StrCat(resource, "_group_", group.Hex());
+  return absl::StrCat(resource, "_group_", bundle_index, "_", group.Hex());
+}
+
+ResourceSet GroupDemand(const ResourceSet& demand, const PlacementGroupId& group, int bundle_index) {
+  ResourceSet renamed;
+  for (const auto& [name, amount] : demand.quantities()) {
+    renamed.Set(GroupResourceName(name, group, bundle_index), amount);
+  }
+  renamed.Set(GroupResourceName(kBundleMarker, group, bundle_index), FixedPoint::FromDouble(kBundleMarkerShare));
+  return renamed;
+}
+
+ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementGroupId& group, int bundle_index) {
+  ResourceSet added;
+  for (const auto& [name, amount] : bundle.quantities()) {
+    added.Set(GroupResourceName(name, group, bundle_index), amount);
+    added.Set(GroupResourceName(name, group, -1), amount);
+  }
+  added.Set(GroupResourceName(kBundleMarker, group, bundle_index), FixedPoint::FromInt(kBundleMarkerUnits));
+  added.Set(GroupResourceName(kBundleMarker, group, -1), FixedPoint::FromInt(kBundleMarkerUnits));
+  return added;
+}
+
+bool IsGroupResource(const std::string& resource, const PlacementGroupId& group) {
+  return absl::StrContains(resource, "_group_") && absl::EndsWith(resource, group.Hex());
+}
+
+std::optional<PlacementGroupId> GroupOfResource(const std::string& resource) {
+  constexpr size_t kHexId = 2 * PlacementGroupId::kSize;
+  if (resource.size() <= kHexId || resource[resource.size() - kHexId - 1] != '_') return std::nullopt;
+  for (size_t i = resource.size() - kHexId; i < resource.size(); ++i) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(resource[i]))) return std::nullopt;
+  }
+  if (!absl::StrContains(resource, "_group_")) return std::nullopt;
+  auto id = PlacementGroupId::FromHex(absl::string_view(resource).substr(resource.size() - kHexId));
+  if (!id.ok()) return std::nullopt;
+  return *id;
+}
+
+}  // namespace orrery

@@ -1,0 +1,162 @@
+// GcsPlacementGroupManager: the placement-group table, and the two-phase commit that reserves
+// each group's bundles on the raylets.
+//
+// A group is placed as a whole: the manager picks a node per bundle (bundle_placement.h) from
+// the nodes' reported free resources, less what its own prepares in flight will take; asks
+// each chosen raylet to prepare (set aside) its bundles; and once every raylet said yes, asks
+// them to commit, batching the commits of all groups bound for one raylet into one call. Any
+// refusal or failure rolls back what was prepared, and the group waits for the next change of
+// the cluster's resources. A node's death sends its groups back to placing their lost bundles
+// (RESCHEDULING); a removal cancels every bundle, which ends the work inside them.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "orrery/placement_group.pb.h"
+#include "src/common/placement_group.h"
+#include "src/gcs/bundle_placement.h"
+#include "src/gcs/gcs_node_manager.h"
+#include "src/gcs/gcs_resource_manager.h"
+#include "src/raylet/client/bundle_client.h"
+#include "src/rpc/server_calls.h"
+
+namespace orrery::gcs {
+
+// Owned and called by the GCS event loop only.
+class GcsPlacementGroupManager {
+ public:
+  struct Options {
+    // The longest a WaitPlacementGroupReady long poll is held.
+    int64_t max_poll_ms = 30'000;
+    // After a failed attempt, the next one waits at least this long (or a resource change).
+    int64_t retry_delay_ms = 200;
+  };
+  using BundleClientFactory = std::function<std::shared_ptr<raylet::BundleClient>(const rpc::NodeInfo& node)>;
+  // A group was removed: the actors placed in it end.
+  using RemovedListener = std::function<void(const PlacementGroupId&)>;
+
+  GcsPlacementGroupManager(boost::asio::io_context& io, GcsNodeManager& nodes, GcsResourceManager& resources,
+                           BundleClientFactory bundle_clients, Options options);
+
+  void HandleCreatePlacementGroup(const rpc::CreatePlacementGroupRequest& request,
+                                  rpc::CreatePlacementGroupReply* reply, rpc::ReplyCallback done);
+  void HandleRemovePlacementGroup(const rpc::RemovePlacementGroupRequest& request,
+                                  rpc::RemovePlacementGroupReply* reply, rpc::ReplyCallback done);
+  void HandleGetPlacementGroup(const rpc::GetPlacementGroupRequest& request, rpc::GetPlacementGroupReply* reply,
+                               rpc::ReplyCallback done);
+  void HandleGetNamedPlacementGroup(const rpc::GetNamedPlacementGroupRequest& request,
+                                    rpc::GetNamedPlacementGroupReply* reply, rpc::ReplyCallback done);
+  void HandleGetAllPlacementGroups(const rpc::GetAllPlacementGroupsRequest& request,
+                                   rpc::GetAllPlacementGroupsReply* reply, rpc::ReplyCallback done);
+  void HandleWaitPlacementGroupReady(const rpc::WaitPlacementGroupReadyRequest& request,
+                                     rpc::WaitPlacementGroupReadyReply* reply, rpc::ReplyCallback done);
+
+  void AddRemovedListener(RemovedListener listener) { removed_listeners_.push_back(std::move(listener)); }
+  // Bundles on the node are lost: their groups are placed again.
+  void OnNodeDead(const NodeId& node_id);
+  // A node's free resources changed (or a node joined): waiting groups may fit now.
+  void OnResourcesChanged(const NodeId& node_id);
+  // The job's groups go with it, except detached ones.
+  void OnJobFinished(const JobId& job_id);
+  // Answers every open wait and stops placing.
+  void Stop();
+
+ private:
+  struct Waiter {
+    rpc::WaitPlacementGroupReadyReply* reply = nullptr;
+    rpc::ReplyCallback done;
+    std::shared_ptr<boost::asio::steady_timer> timer;
+  };
+  struct Group {
+    rpc::PlacementGroupInfo info;
+    // Bumped by every placing attempt, removal and lost node: answers for an older one are
+    // stale, and undo what they reserved.
+    uint64_t attempt = 0;
+    bool placing = false;
+    // Not before this time (after a failed attempt).
+    int64_t retry_at_ms = 0;
+    std::vector<std::shared_ptr<Waiter>> waiters;
+  };
+  // Calls of one kind to one raylet, batched: while one is in flight, the next gathers all
+  // that arrive meanwhile. Reply is the call's reply type.
+  template <typename Reply>
+  struct Batch {
+    bool in_flight = false;
+    std::vector<rpc::BundleSpec> bundles;
+    std::vector<std::function<void(const absl::StatusOr<Reply>&)>> callbacks;
+  };
+  template <typename Reply>
+  using Batches = absl::flat_hash_map<NodeId, Batch<Reply>>;
+  // The answers of the nodes of one attempt's phase, as they come.
+  struct NodeAnswers {
+    size_t left;
+    std::vector<std::pair<NodeId, absl::Status>> results;
+  };
+  // What the manager did to a node's free resources that its reports may not show yet: a
+  // prepare takes, a cancel gives back. Counted until the first report after the answer.
+  struct Reservation {
+    ResourceSet taken;
+    ResourceSet given;
+    bool answered = false;
+  };
+
+  static absl::Status Validate(const rpc::PlacementGroupInfo& group);
+  Group* Find(const std::string& binary_id);
+  void PlacePending();
+  void Place(Group& group);
+  std::vector<NodeRoom> Rooms() const;
+  // What `reply` (to a batch of prepares sent to `node`) says of group `id`.
+  static absl::Status PrepareResultOf(const absl::StatusOr<rpc::PrepareBundlesReply>& reply,
+                                      const PlacementGroupId& id, const NodeId& node);
+  void OnPrepared(const PlacementGroupId& id, uint64_t attempt, std::vector<std::pair<NodeId, absl::Status>> results,
+                  const std::vector<std::pair<int, NodeId>>& placement);
+  void Commit(const PlacementGroupId& id, uint64_t attempt, const std::vector<std::pair<int, NodeId>>& placement);
+  // Sends `bundles` to `node` in its next call of `batches`' kind; `done` gets that call's reply.
+  template <typename Reply>
+  void Batched(Batches<Reply>& batches, const NodeId& node, std::vector<rpc::BundleSpec> bundles,
+               std::function<void(const absl::StatusOr<Reply>&)> done);
+  template <typename Reply>
+  void Flush(Batches<Reply>& batches, const NodeId& node);
+  // Answers every call waiting in `batches` for `node` with `status`, and forgets them.
+  template <typename Reply>
+  void FailBatches(Batches<Reply>& batches, const NodeId& node, const absl::Status& status);
+  void CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles);
+  void Retry(Group& group, const std::string& why);
+  void SetState(Group& group, rpc::PlacementGroupInfo::State state);
+  void AnswerWaiters(Group& group);
+  void Remove(Group& group);
+  std::shared_ptr<raylet::BundleClient> ClientFor(const NodeId& node);
+  rpc::BundleSpec SpecOf(const Group& group, int index) const;
+  void ScheduleRetryTimer();
+
+  boost::asio::io_context& io_;
+  GcsNodeManager& nodes_;
+  GcsResourceManager& resources_;
+  BundleClientFactory bundle_clients_;
+  const Options options_;
+  absl::flat_hash_map<PlacementGroupId, Group> groups_;
+  // Groups waiting to be placed, oldest first: an older group is placed before a newer one.
+  std::deque<PlacementGroupId> pending_;
+  // "namespace\0name" -> the live group holding that name.
+  absl::flat_hash_map<std::string, PlacementGroupId> names_;
+  absl::flat_hash_map<NodeId, std::shared_ptr<raylet::BundleClient>> clients_;
+  Batches<rpc::PrepareBundlesReply> prepares_;
+  Batches<rpc::CommitBundlesReply> commits_;
+  Batches<rpc::CancelBundlesReply> cancels_;
+  absl::flat_hash_map<NodeId, std::vector<std::shared_ptr<Reservation>>> reservations_;
+  // Each node's last reported resources, less those of groups' bundles.
+  absl::flat_hash_map<NodeId, NodeRoom> reported_;
+  std::vector<RemovedListener> removed_listeners_;
+  boost::asio::steady_timer retry_timer_;
+  bool retry_timer_armed_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace orrery::gcs

@@ -1,0 +1,28 @@
+#include "src/raylet/client/bundle_client.h"
+#include "src/rpc/retried_call.h"
+
+namespace orrery::raylet {
+
+namespace {
+using Stub = rpc::BundleService::Stub;
+}  // namespace
+
+GrpcBundleClient::GrpcBundleClient(const std::string& target, rpc::ClientOptions options)
+    : client_(rpc::MakeChannel(target, options.rpc), options) {}
+
+void GrpcBundleClient::PrepareBundles(const rpc::PrepareBundlesRequest& request,
+                                      rpc::RpcCallback<rpc::PrepareBundlesReply> callback) {
+  client_.Call(&Stub::async::PrepareBundles, request, rpc::RetriedCall(), std::move(callback));
+}
+
+void GrpcBundleClient::CommitBundles(const rpc::CommitBundlesRequest& request,
+                                     rpc::RpcCallback<rpc::CommitBundlesReply> callback) {
+  client_.Call(&Stub::async::CommitBundles, request, rpc::RetriedCall(), std::move(callback));
+}
+
+void GrpcBundleClient::CancelBundles(const rpc::CancelBundlesRequest& request,
+                                     rpc::RpcCallback<rpc::CancelBundlesReply> callback) {
+  client_.Call(&Stub::async::CancelBundles, request, rpc::RetriedCall(), std::move(callback));
+}
+
+}  // namespace orrery::raylet

@@ -1,0 +1,95 @@
+// A cluster joined as a user joins one: `orrery start --head`, then `orrery start --address ...
+// --token ...` for each further raylet, each a separate process with its own ports, store and
+// session folder. The test binary defines ORRERY_CLI_PATH.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace orrery::testing {
+
+// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
+inline std::string Cli(const std::string& args, const std::string& env = "") {
+  std::string command = env + " " + std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  pclose(pipe);
+  return output;
+}
+
+// The first group of `pattern` in `text`, or "".
+inline std::string Match(const std::string& text, const std::string& pattern) {
+  std::smatch match;
+  return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
+}
+
+struct CliCluster {
+  std::string address;
+  std::string token;
+  // The `start --address ... --token ...` arguments that join another raylet (with the flags
+  // the head was given, less --head and --port).
+  std::string join;
+};
+
+// Starts a head under `root` with `flags` (and `env`); ADD_FAILUREs when it does not start.
+inline CliCluster StartHead(const std::string& root, const std::string& flags, const std::string& env = "") {
+  std::string common = " --temp-dir " + root + " " + flags;
+  std::string head = Cli("start --head --port 0" + common, env);
+  CliCluster cluster;
+  cluster.address = Match(head, "GCS address: (\\S+)");
+  cluster.token = Match(head, "--token (\\S+)");
+  EXPECT_FALSE(cluster.address.empty()) << head;
+  EXPECT_FALSE(cluster.token.empty()) << head;
+  cluster.join = "start --address " + cluster.address + " --token " + cluster.token + common;
+  return cluster;
+}
+
+// Joins one more raylet (`extra`: more flags for it); whether it started.
+inline ::testing::AssertionResult JoinRaylet(const CliCluster& cluster, const std::string& extra = "") {
+  std::string out = Cli(cluster.join + " " + extra);
+  if (out.find("rror") != std::string::npos) return ::testing::AssertionFailure() << out;
+  return ::testing::AssertionSuccess();
+}
+
+// The ALIVE nodes `orrery status` lists.
+inline std::vector<std::string> AliveNodes(const std::string& root) {
+  std::vector<std::string> nodes;
+  std::string status = Cli("status --temp-dir " + root);
+  std::regex alive("([0-9a-f]{32}) +\\S+ +ALIVE");
+  for (auto it = std::sregex_iterator(status.begin(), status.end(), alive); it != std::sregex_iterator(); ++it) {
+    nodes.push_back((*it)[1].str());
+  }
+  return nodes;
+}
+
+// The pid of the raylet of `node` in the session under `root`, or 0.
+inline pid_t RayletPid(const std::string& root, const std::string& node) {
+  std::ifstream pid_file(root + "/session_latest/pids/raylet-" + node + ".pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  return pid;
+}
+
+// Stops the raylet of `node` (SIGTERM) and waits until its process is gone.
+inline ::testing::AssertionResult StopRaylet(const std::string& root, const std::string& node) {
+  pid_t raylet = RayletPid(root, node);
+  if (raylet <= 0) return ::testing::AssertionFailure() << "no raylet pid for node " << node;
+  if (kill(raylet, SIGTERM) != 0) return ::testing::AssertionFailure() << "cannot signal raylet " << raylet;
+  for (int i = 0; i < 1000 && kill(raylet, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (kill(raylet, 0) == 0) return ::testing::AssertionFailure() << "raylet " << raylet << " did not stop";
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace orrery::testing
