@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 
@@ -159,17 +160,30 @@ std::string SocketPath(const rpc::NodeInfo& node) {
 }
 
 // The raylet this driver uses: the one Init() started, else one whose socket is on this host.
-rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex, const std::string& address) {
+// The raylet this driver registers with: the node `node_id_hex` names, else a raylet of this
+// host (its socket is here), preferring one that keeps its sessions under `temp_dir` (hosts
+// that share a filesystem, as network namespaces on one machine do, tell theirs apart so).
+rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex, const std::string& address,
+                        const std::string& temp_dir) {
   auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest{});
   if (!nodes.ok()) Fail("listing the nodes of the cluster at " + address, nodes.status());
+  auto same_root = [&temp_dir](const rpc::NodeInfo& node) {
+    std::error_code error;
+    return !temp_dir.empty() && std::filesystem::weakly_canonical(node.temp_dir(), error) ==
+                                    std::filesystem::weakly_canonical(temp_dir, error);
+  };
+  std::optional<rpc::NodeInfo> found;
   for (const rpc::NodeInfo& node : nodes->nodes()) {
     if (node.state() != rpc::NodeInfo::ALIVE) continue;
     if (!node_id_hex.empty()) {
       if (NodeId::FromBinary(node.node_id())->Hex() == node_id_hex) return node;
       continue;
     }
-    if (PathExists(SocketPath(node))) return node;
+    if (!PathExists(SocketPath(node))) continue;
+    if (same_root(node)) return node;
+    if (!found.has_value()) found = node;
   }
+  if (found.has_value()) return *found;
   throw OrreryException("no raylet of the cluster at " + address +
                         " runs on this host: start one with `orrery start --address " + address + "`");
 }
@@ -184,6 +198,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::string address = config.address.empty() ? Env("ORRERY_ADDRESS") : config.address;
   std::string token;
   std::string node_id_hex;
+  std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
   if (address.empty()) {
     auto head = launcher::StartHead(HeadOptionsFrom(config));
     if (!head.ok()) Fail("starting a local cluster", head.status());
@@ -192,7 +207,6 @@ std::unique_ptr<Session> StartDriver(Config config) {
     token = session->head->token;
     node_id_hex = session->head->node_id;
   } else {
-    std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
     auto target = launcher::ResolveCluster(address, config.token, temp_dir);
     if (!target.ok()) Fail("joining the cluster at " + address, target.status());
     token = target->token;
@@ -205,7 +219,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     rpc::RpcOptions rpc_options;
     session->gcs = std::make_unique<gcs::GrpcGcsClient>(
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
-    rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address);
+    rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
     auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
                                                   rpc::GetNextJobIdRequest{});
     if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
