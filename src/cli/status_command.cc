@@ -1,12 +1,16 @@
-// `orrery status`: the nodes of a cluster, their resources, and what is waiting for resources.
+// `orrery status`: the nodes of a cluster, their resources, and what is waiting for resources
+// (tasks and actors by shape, placement groups with why).
 #include <cstdio>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "orrery/gcs.grpc.pb.h"
+#include "orrery/placement_group.grpc.pb.h"
 #include "src/cli/commands.h"
 #include "src/common/id.h"
+#include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/launcher/local_cluster.h"
@@ -50,6 +54,35 @@ std::string Usage(const ResourceSet& total, const ResourceSet& available) {
     absl::StrAppend(&out, out.empty() ? "" : "  ", name, " ", used.ToString(), "/", amount.ToString());
   }
   return out.empty() ? "-" : out;
+}
+
+// The placement groups not placed (yet, or again), each with why; and how many are placed.
+void PrintPlacementGroups(const std::string& address, const rpc::ClientOptions& options) {
+  rpc::GrpcClient<rpc::PlacementGroupService> groups(rpc::MakeChannel(address, options.rpc), options);
+  rpc::CallOptions call;
+  call.timeout_ms = 5000;
+  auto all = groups.CallSync(&rpc::PlacementGroupService::Stub::async::GetAllPlacementGroups,
+                             rpc::GetAllPlacementGroupsRequest(), call);
+  if (!all.ok()) {
+    printf("\nPlacement groups: cannot list them: %s\n", std::string(all.status().message()).c_str());
+    return;
+  }
+  int created = 0;
+  std::vector<const rpc::PlacementGroupInfo*> waiting;
+  for (const auto& group : all->groups()) {
+    if (group.state() == rpc::PlacementGroupInfo::CREATED) ++created;
+    if (group.state() != rpc::PlacementGroupInfo::CREATED && group.state() != rpc::PlacementGroupInfo::REMOVED) {
+      waiting.push_back(&group);
+    }
+  }
+  printf("\nPlacement groups: %d created, %zu waiting\n", created, waiting.size());
+  for (const rpc::PlacementGroupInfo* group : waiting) {
+    std::string id = PlacementGroupId::FromBinary(group->placement_group_id()).value_or(PlacementGroupId()).Hex();
+    printf("  %s%s %s %s: %s\n", id.c_str(), group->name().empty() ? "" : (" '" + group->name() + "'").c_str(),
+           rpc::PlacementStrategy_Name(group->strategy()).c_str(),
+           rpc::PlacementGroupInfo::State_Name(group->state()).c_str(),
+           group->pending_reason().empty() ? "being placed" : group->pending_reason().c_str());
+  }
 }
 
 int RunStatus(const StatusFlags& flags) {
@@ -114,6 +147,7 @@ int RunStatus(const StatusFlags& flags) {
     printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
            entry.second ? " (infeasible: no node has these resources)" : "");
   }
+  PrintPlacementGroups(target->address, rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
   return 0;
 }
 

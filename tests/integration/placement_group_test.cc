@@ -134,6 +134,10 @@ TEST_F(PlacementGroups, AGroupThatCannotFitStaysPendingUntilRemoved) {
   PlacementGroup group = orrery::CreatePlacementGroup(Options(4, 1, PlacementStrategy::STRICT_SPREAD));
   EXPECT_FALSE(group.Wait(1));
   EXPECT_EQ(StateOf(group), PlacementGroupState::PENDING);
+  // `orrery status` shows it waiting, and why.
+  std::string status = orrery::testing::Cli("status --temp-dir " + g_root);
+  EXPECT_THAT(status, ::testing::HasSubstr(group.GetID() + " STRICT_SPREAD PENDING: STRICT_SPREAD needs 4 nodes"))
+      << status;
   orrery::RemovePlacementGroup(group.GetID());
   EXPECT_EQ(StateOf(group), PlacementGroupState::REMOVED);
   EXPECT_THROW(group.Wait(1), orrery::OrreryException);
