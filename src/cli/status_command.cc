@@ -57,8 +57,8 @@ std::string Usage(const ResourceSet& total, const ResourceSet& available) {
 }
 
 // The placement groups not placed (yet, or again), each with why; and how many are placed.
-void PrintPlacementGroups(const std::string& address, const rpc::ClientOptions& options) {
-  rpc::GrpcClient<rpc::PlacementGroupService> groups(rpc::MakeChannel(address, options.rpc), options);
+void PrintPlacementGroups(const std::shared_ptr<grpc::Channel>& gcs, const rpc::ClientOptions& options) {
+  rpc::GrpcClient<rpc::PlacementGroupService> groups(gcs, options);
   rpc::CallOptions call;
   call.timeout_ms = 5000;
   auto all = groups.CallSync(&rpc::PlacementGroupService::Stub::async::GetAllPlacementGroups,
@@ -147,7 +147,7 @@ int RunStatus(const StatusFlags& flags) {
     printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
            entry.second ? " (infeasible: no node has these resources)" : "");
   }
-  PrintPlacementGroups(target->address, rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+  PrintPlacementGroups(client.client().channel(), rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
   return 0;
 }
 

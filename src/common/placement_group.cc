@@ -35,10 +35,6 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
   return added;
 }
 
-bool IsGroupResource(const std::string& resource, const PlacementGroupId& group) {
-  return absl::StrContains(resource, "_group_") && absl::EndsWith(resource, group.Hex());
-}
-
 std::optional<PlacementGroupId> GroupOfResource(const std::string& resource) {
   constexpr size_t kHexId = 2 * PlacementGroupId::kSize;
   if (resource.size() <= kHexId || resource[resource.size() - kHexId - 1] != '_') return std::nullopt;

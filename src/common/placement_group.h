@@ -32,10 +32,12 @@ ResourceSet GroupDemand(const ResourceSet& demand, const PlacementGroupId& group
 // What a node gains when bundle `bundle_index` of `group`, holding `bundle`, is committed there.
 ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementGroupId& group, int bundle_index);
 
-// Whether `resource` is one of `group`'s renamed resources or markers.
-bool IsGroupResource(const std::string& resource, const PlacementGroupId& group);
 // The group whose renamed resource or marker `resource` is, if it is one.
 std::optional<PlacementGroupId> GroupOfResource(const std::string& resource);
 inline bool IsAnyGroupResource(const std::string& resource) { return GroupOfResource(resource).has_value(); }
+// Whether `resource` is one of `group`'s renamed resources or markers.
+inline bool IsGroupResource(const std::string& resource, const PlacementGroupId& group) {
+  return GroupOfResource(resource) == group;
+}
 
 }  // namespace orrery

@@ -79,8 +79,9 @@ absl::Status CoreWorker::Start() {
   gcs_ = std::make_unique<gcs::GrpcGcsClient>(
       options_.gcs_address,
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+  // The same connection to the GCS: PlacementGroupService is served next to GcsService.
   placement_groups_ = std::make_unique<rpc::GrpcClient<rpc::PlacementGroupService>>(
-      rpc::MakeChannel(options_.gcs_address, options_.rpc),
+      gcs_->client().channel(),
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
 
   ReferenceCounter::Callbacks callbacks;

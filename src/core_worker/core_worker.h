@@ -194,7 +194,7 @@ class CoreWorker {
   std::unique_ptr<ReferenceCounter> references_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<rpc::GrpcClient<rpc::PlacementGroupService>> placement_groups_;
-  // Unnamed groups whose registration is in flight.
+  // Unnamed groups whose registration is in flight, or failed and not yet reported.
   struct GroupRegistration {
     absl::Notification done;
     absl::Status status;

@@ -38,8 +38,13 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
     registrations_[id] = registration;
   }
   placement_groups_->Call(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall(),
-                          [registration](absl::StatusOr<rpc::CreatePlacementGroupReply> reply) {
+                          [this, id, registration](absl::StatusOr<rpc::CreatePlacementGroupReply> reply) {
                             registration->status = reply.status();
+                            // Only a failure is kept, for the next call on the group to report.
+                            if (reply.ok()) {
+                              absl::MutexLock lock(&registrations_mu_);
+                              registrations_.erase(id);
+                            }
                             registration->done.Notify();
                           });
   return absl::OkStatus();
@@ -55,7 +60,7 @@ absl::Status CoreWorker::AwaitRegistration(const PlacementGroupId& id) {
   }
   registration->done.WaitForNotification();
   absl::MutexLock lock(&registrations_mu_);
-  registrations_.erase(id);
+  registrations_.erase(id);  // reported once
   return registration->status;
 }
 

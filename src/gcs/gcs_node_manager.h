@@ -40,6 +40,7 @@ class GcsNodeManager final : public NodeHandler {
 
   const rpc::NodeInfo* GetAliveNode(const NodeId& node_id) const;
   std::vector<rpc::NodeInfo> AllNodes() const;
+  const absl::flat_hash_map<NodeId, rpc::NodeInfo>& alive_nodes() const { return alive_; }
   // The NODE channel's snapshot: every alive node and the recently dead ones.
   std::vector<rpc::PubsubMessage> Snapshot() const;
 

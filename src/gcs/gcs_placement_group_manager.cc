@@ -19,6 +19,10 @@ std::string NameKey(const std::string& name_space, const std::string& name) {
 
 std::string StateName(rpc::PlacementGroupInfo::State state) { return rpc::PlacementGroupInfo::State_Name(state); }
 
+absl::Status RemovedError(const PlacementGroupId& id) {
+  return absl::FailedPreconditionError("placement group " + id.Hex() + " was removed");
+}
+
 absl::Status UnknownGroup(const std::string& binary_id) {
   auto id = PlacementGroupId::FromBinary(binary_id);
   if (!id.ok()) return Annotate(id.status(), "placement_group_id");
@@ -142,7 +146,7 @@ void GcsPlacementGroupManager::HandleWaitPlacementGroupReady(const rpc::WaitPlac
   PlacementGroupId id = PlacementGroupId::FromBinary(request.placement_group_id()).value();
   switch (group->info.state()) {
     case rpc::PlacementGroupInfo::REMOVED:
-      return done(absl::FailedPreconditionError("placement group " + id.Hex() + " was removed"));
+      return done(RemovedError(id));
     case rpc::PlacementGroupInfo::CREATED:
       reply->set_ready(true);
       return done(absl::OkStatus());
@@ -173,10 +177,9 @@ void GcsPlacementGroupManager::HandleWaitPlacementGroupReady(const rpc::WaitPlac
 
 std::vector<NodeRoom> GcsPlacementGroupManager::Rooms() const {
   std::vector<NodeRoom> rooms;
-  for (const rpc::NodeInfo& node : nodes_.AllNodes()) {
-    if (node.state() != rpc::NodeInfo::ALIVE) continue;
+  for (const auto& [id, node] : nodes_.alive_nodes()) {
     NodeRoom room;
-    room.id = NodeId::FromBinary(node.node_id()).value();
+    room.id = id;
     if (auto reported = reported_.find(room.id); reported != reported_.end()) {
       room.total = reported->second.total;
       room.available = reported->second.available;
@@ -244,7 +247,7 @@ void GcsPlacementGroupManager::Place(Group& group) {
     by_node[(*nodes)[i]].push_back(static_cast<int>(i));
     placement.emplace_back(static_cast<int>(i), (*nodes)[i]);
   }
-  if (by_node.empty()) return Commit(id, attempt, placement);  // only the commit was left to do
+  if (by_node.empty()) return Commit(id, attempt);  // only the commit was left to do
   auto answers = std::make_shared<NodeAnswers>(NodeAnswers{by_node.size(), {}});
   for (const auto& [node, indexes] : by_node) {
     std::vector<rpc::BundleSpec> specs;
@@ -267,36 +270,45 @@ void GcsPlacementGroupManager::Place(Group& group) {
 void GcsPlacementGroupManager::OnPrepared(const PlacementGroupId& id, uint64_t attempt,
                                           std::vector<std::pair<NodeId, absl::Status>> results,
                                           const std::vector<std::pair<int, NodeId>>& placement) {
-  auto it = groups_.find(id);
-  bool stale = it == groups_.end() || it->second.attempt != attempt ||
-               it->second.info.state() == rpc::PlacementGroupInfo::REMOVED;
+  Group* current = CurrentGroup(id, attempt);
   absl::Status failure;
   for (const auto& [node, status] : results) {
     if (!status.ok() && failure.ok()) failure = status;
   }
-  if (stale || !failure.ok()) {
+  if (current == nullptr || !failure.ok()) {
     // Roll back: what was set aside on the nodes that said yes goes back.
+    const Group& group = groups_.at(id);
     for (const auto& [node, status] : results) {
       if (!status.ok() || stopped_) continue;
       std::vector<rpc::BundleSpec> specs;
       for (const auto& [index, target] : placement) {
-        if (target == node && it != groups_.end()) specs.push_back(SpecOf(it->second, index));
+        if (target == node) specs.push_back(SpecOf(group, index));
       }
       CancelOn(node, std::move(specs));
     }
-    if (!stale) Retry(it->second, std::string(failure.message()));
+    if (current != nullptr) Retry(*current, std::string(failure.message()));
     return;
   }
-  Group& group = it->second;
-  for (const auto& [index, node] : placement) group.info.mutable_bundles(index)->set_node_id(node.Binary());
-  if (group.info.state() == rpc::PlacementGroupInfo::PENDING) SetState(group, rpc::PlacementGroupInfo::PREPARED);
-  Commit(id, attempt, placement);
+  for (const auto& [index, node] : placement) current->info.mutable_bundles(index)->set_node_id(node.Binary());
+  if (current->info.state() == rpc::PlacementGroupInfo::PENDING) {
+    SetState(*current, rpc::PlacementGroupInfo::PREPARED);
+  }
+  Commit(id, attempt);
+}
+
+GcsPlacementGroupManager::Group* GcsPlacementGroupManager::CurrentGroup(const PlacementGroupId& id,
+                                                                        uint64_t attempt) {
+  auto it = groups_.find(id);
+  if (it == groups_.end() || it->second.attempt != attempt ||
+      it->second.info.state() == rpc::PlacementGroupInfo::REMOVED) {
+    return nullptr;
+  }
+  return &it->second;
 }
 
 // ---- placing: phase two, commit ----
 
-void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attempt,
-                                      const std::vector<std::pair<int, NodeId>>& placement) {
+void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attempt) {
   Group& group = groups_.at(id);
   // Every bundle, not only the new ones: a group placed again after a lost node may have
   // bundles whose commit was cut short. Committing twice is harmless.
@@ -312,12 +324,9 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
       answers->results.emplace_back(
           node, reply.ok() ? absl::OkStatus() : Annotate(reply.status(), "committing bundles on node " + node.Hex()));
       if (--answers->left > 0) return;
-      auto it = groups_.find(id);
-      if (it == groups_.end() || it->second.attempt != attempt ||
-          it->second.info.state() == rpc::PlacementGroupInfo::REMOVED) {
-        return;  // removed (its bundles are cancelled) or placed again since
-      }
-      Group& group = it->second;
+      Group* current = CurrentGroup(id, attempt);
+      if (current == nullptr) return;  // removed (its bundles are cancelled) or placed again since
+      Group& group = *current;
       absl::Status failure;
       for (const auto& [failed_node, result] : answers->results) {
         if (result.ok()) continue;
@@ -493,7 +502,7 @@ void GcsPlacementGroupManager::AnswerWaiters(Group& group) {
     waiter->done = nullptr;
     waiter->timer->cancel();
     if (removed) {
-      done(absl::FailedPreconditionError("placement group " + id.Hex() + " was removed"));
+      done(RemovedError(id));
     } else {
       waiter->reply->set_ready(group.info.state() == rpc::PlacementGroupInfo::CREATED);
       done(absl::OkStatus());

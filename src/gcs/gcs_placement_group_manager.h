@@ -117,7 +117,11 @@ class GcsPlacementGroupManager {
                                       const PlacementGroupId& id, const NodeId& node);
   void OnPrepared(const PlacementGroupId& id, uint64_t attempt, std::vector<std::pair<NodeId, absl::Status>> results,
                   const std::vector<std::pair<int, NodeId>>& placement);
-  void Commit(const PlacementGroupId& id, uint64_t attempt, const std::vector<std::pair<int, NodeId>>& placement);
+  // Commits every bundle of the group (each already prepared on its node).
+  void Commit(const PlacementGroupId& id, uint64_t attempt);
+  // The group, while `attempt` is its latest and it is not removed; else null (the answer at
+  // hand is stale).
+  Group* CurrentGroup(const PlacementGroupId& id, uint64_t attempt);
   // Sends `bundles` to `node` in its next call of `batches`' kind; `done` gets that call's reply.
   template <typename Reply>
   void Batched(Batches<Reply>& batches, const NodeId& node, std::vector<rpc::BundleSpec> bundles,

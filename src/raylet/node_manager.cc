@@ -29,7 +29,7 @@ void NodeManager::Start() {
   pool_.Start();
   leases_.Start();
   // Demand and availability reach `orrery status` promptly, not only on the period.
-  leases_.set_on_change([this] { ScheduleReport(50); });
+  leases_.set_on_change([this] { ScheduleReport(kChangeReportMs); });
   last_report_ok_ms_ = MonotonicMs();
   ScheduleReport(0);
 }
@@ -228,7 +228,7 @@ void NodeManager::HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rp
 
 absl::StatusOr<rpc::PrepareBundlesReply> NodeManager::PrepareBundles(const rpc::PrepareBundlesRequest& request) {
   auto reply = bundles_.Prepare(request);
-  if (reply.ok()) ScheduleReport(50);
+  if (reply.ok()) ScheduleReport(kChangeReportMs);
   return reply;
 }
 
@@ -247,7 +247,7 @@ void NodeManager::OnResourcesChanged(bool report_soon) {
   leases_.OnClusterChanged();
   // Other raylets route work to a new bundle from this report: that one goes within
   // kPromptReportMs (commits in a burst share it).
-  ScheduleReport(report_soon ? kPromptReportMs : 50);
+  ScheduleReport(report_soon ? kPromptReportMs : kChangeReportMs);
 }
 
 // ---- reporting to the GCS ----

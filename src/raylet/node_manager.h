@@ -83,7 +83,9 @@ class NodeManager final : public NodeManagerHandler {
   void ReportUsage();
   // This node's resources changed outside a lease: queued leases may fit, others must learn.
   void OnResourcesChanged(bool report_soon);
+  // How soon a change is reported: a new bundle (others route work to it) and anything else.
   static constexpr int64_t kPromptReportMs = 5;
+  static constexpr int64_t kChangeReportMs = 50;
 
   boost::asio::io_context& io_;
   const Options options_;
