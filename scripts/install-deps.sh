@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-system-dev
   libmsgpack-cxx-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev
   procps iproute2
 )
 

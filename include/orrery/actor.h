@@ -263,6 +263,9 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
   using Options::SetName;
   /// SetPlacementGroup(group, bundle_index): the actor lives in that bundle (see remote.h).
   using Options::SetPlacementGroup;
+  /// SetRuntimeEnv(env): the actor's worker runs with these environment variables on top of
+  /// the job's (see runtime_env.h).
+  using Options::SetRuntimeEnv;
   /// The actor's name in namespace `name_space`.
   ActorCreator& SetName(std::string name, std::string name_space) {
     this->name_ = std::move(name);
@@ -317,6 +320,7 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
     creation.strategy = this->strategy_;
     creation.placement_group_id = this->placement_group_id_;
     creation.bundle_index = this->bundle_index_;
+    creation.env_vars = this->env_vars_;
     creation.max_restarts = max_restarts_;
     creation.max_task_retries = max_task_retries_;
     creation.max_concurrency = max_concurrency_;

@@ -32,6 +32,7 @@
 #include "orrery/object_ref.h"
 #include "orrery/object_view.h"
 #include "orrery/placement_group.h"
+#include "orrery/runtime_env.h"
 #include "orrery/remote.h"
 #include "orrery/scheduling.h"
 #include "orrery/version.h"

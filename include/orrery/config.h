@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "orrery/runtime_env.h"
+
 namespace orrery {
 
 /// How long an actor lives. NON_DETACHED: until its handles are gone, or its owner (the
@@ -26,7 +28,17 @@ struct Config {
   bool local_mode = false;
   /// Library mode: shared libraries (or folders of them) holding the remote functions, loaded
   /// by the generic `orrery-worker`. Empty: single-binary mode (this program is the worker).
+  /// With a working_dir, a relative path is relative to it, on every node.
   std::vector<std::string> code_search_path;
+  /// A folder shipped to every node the job's workers run on: Init() packs it and stores it in
+  /// the GCS (by content, so an unchanged folder is not sent twice); each node fetches and
+  /// unpacks it once, and the job's workers start in it. A program inside it (this program, in
+  /// single-binary mode) runs from the copy there. Empty: workers start in the raylet's folder.
+  std::string working_dir;
+  /// The largest working_dir, packed, that Init() accepts (at most 256 MiB, the RPC limit).
+  int64_t working_dir_max_bytes = 100LL << 20;
+  /// The environment of every worker of the job (tasks and actors add to it: SetRuntimeEnv).
+  RuntimeEnv runtime_env;
   /// Extra `orrery start` flags for a local cluster Init() starts, e.g. {"--num-cpus", "2"}.
   std::vector<std::string> head_args;
   /// The lifetime of the job's actors that do not set one (ActorCreator::SetLifetime).

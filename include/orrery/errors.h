@@ -71,6 +71,15 @@ class ORRERY_EXPORT TaskUnschedulableError : public OrreryException {
   using OrreryException::OrreryException;
 };
 
+/// A node could not set up the task's runtime environment: it could not fetch or unpack the
+/// job's working_dir (Config::working_dir). The message names the node, its address and the
+/// cause. Tasks queued with it fail too, as in Ray (an actor that cannot be set up dies, and
+/// calls to it raise ActorDiedError with the same reason).
+class ORRERY_EXPORT RuntimeEnvSetupError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
 /// The actor died for good, so a call to it cannot run (ray::internal::RayActorException).
 /// Raised by Get of the result of a call to an actor that was killed, exited (ExitActor()),
 /// whose factory or constructor threw, or whose process, node or owner died, with no restarts

@@ -21,6 +21,7 @@
 #include "orrery/internal/function_registry.h"
 #include "orrery/internal/runtime.h"
 #include "orrery/object_ref.h"
+#include "orrery/runtime_env.h"
 
 /// Registers remote functions, at namespace scope: ORRERY_REMOTE(Add, Scale, ...). Actor
 /// factories (functions returning T*) and methods (&Counter::Add) are registered the same way.
@@ -117,6 +118,7 @@ class CallOptions {
     call.strategy = strategy_;
     call.placement_group_id = placement_group_id_;
     call.bundle_index = bundle_index_;
+    call.env_vars = env_vars_;
     return call;
   }
 
@@ -130,12 +132,20 @@ class CallOptions {
     bundle_index_ = bundle_index;
     return self();
   }
+  /// Runs the call in a worker with these environment variables on top of the job's (see
+  /// runtime_env.h). Throws OrreryException for a variable the runtime owns.
+  Derived& SetRuntimeEnv(const RuntimeEnv& env) {
+    ValidateRuntimeEnv(env);
+    env_vars_ = env.env_vars;
+    return self();
+  }
 
   std::string name_;
   std::unordered_map<std::string, double> resources_;
   SchedulingStrategy strategy_;
   std::string placement_group_id_;
   int bundle_index_ = -1;
+  std::map<std::string, std::string> env_vars_;
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
@@ -162,12 +172,13 @@ template <typename F>
 class TaskCaller;
 
 /// What Task(f) returns: options (SetName, SetResource, SetResources, SetSchedulingStrategy,
-/// SetPlacementGroup), then Remote(args...).
+/// SetPlacementGroup, SetRuntimeEnv), then Remote(args...).
 template <typename R, typename... Params>
 class TaskCaller<R (*)(Params...)> : public internal::CallOptions<TaskCaller<R (*)(Params...)>> {
  public:
   using Result = R;
   using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetPlacementGroup;
+  using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetRuntimeEnv;
 
   explicit TaskCaller(const internal::RemoteFunction* function) : function_(function) {}
 

@@ -26,6 +26,8 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw ActorDiedError(error.message());
     case rpc::ErrorInfo::UNSCHEDULABLE:
       throw TaskUnschedulableError(error.message());
+    case rpc::ErrorInfo::RUNTIME_ENV_SETUP_FAILED:
+      throw RuntimeEnvSetupError(error.message());
     case rpc::ErrorInfo::OBJECT_LOST:
     default:
       throw ObjectLostError(error.message());

@@ -15,6 +15,8 @@ const ConfigTable<Config>& Table() {
         .Add("token", &Config::token, "the cluster token", /*secret=*/true)
         .Add("local_mode", &Config::local_mode, "run without daemons (not available yet)")
         .Add("code_search_path", &Config::code_search_path, "shared libraries holding remote functions")
+        .Add("working_dir", &Config::working_dir, "a folder shipped to every node; the job's workers start in it")
+        .Add("working_dir_max_bytes", &Config::working_dir_max_bytes, "the largest working_dir Init() accepts, packed")
         .Add("head_args", &Config::head_args, "flags for the local cluster Init() starts")
         .Add("namespace", &Config::job_namespace, "the job's namespace")
         .Add("temp_dir", &Config::temp_dir, "root of sessions on this host")

@@ -15,6 +15,7 @@
 #include "orrery/api.h"
 #include "src/api/cluster_runtime.h"
 #include "src/api/flags.h"
+#include "src/api/runtime_env.h"
 #include "src/common/clock.h"
 #include "src/common/file_util.h"
 #include "src/common/log.h"
@@ -134,7 +135,7 @@ constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
 // And Config::default_actor_lifetime ("1": detached).
 constexpr char kDetachedActorsVariable[] = "ORRERY_DETACHED_ACTORS_BY_DEFAULT";
 
-rpc::JobConfig JobConfigFor(const Config& config) {
+rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryPackage>& working_dir) {
   rpc::JobConfig job;
   if (config.code_search_path.empty()) {
     for (const std::string& arg : SelfCommand()) job.add_worker_command(arg);
@@ -142,14 +143,16 @@ rpc::JobConfig JobConfigFor(const Config& config) {
     auto bin_dir = launcher::FindBinDir();
     if (!bin_dir.ok()) Fail("library mode needs orrery-worker", bin_dir.status());
     job.add_worker_command(*bin_dir + "/orrery-worker");
-    for (const std::string& path : config.code_search_path) job.add_code_search_path(path);
-    (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(config.code_search_path, ":");
+    std::vector<std::string> search_path = api::CodeSearchPath(config);
+    for (const std::string& path : search_path) job.add_code_search_path(path);
+    (*job.mutable_env())["ORRERY_CODE_SEARCH_PATH"] = absl::StrJoin(search_path, ":");
   }
   job.set_namespace_(config.job_namespace);
   // The job's workers put their large results in the store by the driver's threshold.
   (*job.mutable_env())[kInlineLimitVariable] = std::to_string(config.max_inline_object_bytes);
   (*job.mutable_env())[kDetachedActorsVariable] =
       config.default_actor_lifetime == ActorLifetime::DETACHED ? "1" : "0";
+  api::ApplyRuntimeEnv(config, working_dir, job);
   return job;
 }
 
@@ -199,6 +202,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::string token;
   std::string node_id_hex;
   std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
+  // Bad input fails here, before a local cluster starts.
+  std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config);
   if (address.empty()) {
     auto head = launcher::StartHead(HeadOptionsFrom(config));
     if (!head.ok()) Fail("starting a local cluster", head.status());
@@ -220,6 +225,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     session->gcs = std::make_unique<gcs::GrpcGcsClient>(
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
     rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
+    if (working_dir.has_value()) api::UploadWorkingDir(*session->gcs, *working_dir, address);
     auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
                                                   rpc::GetNextJobIdRequest{});
     if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
@@ -250,7 +256,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     rpc::AddJobRequest add;
     rpc::JobInfo* job = add.mutable_job();
     job->set_job_id(session->job_id.Binary());
-    *job->mutable_config() = JobConfigFor(config);
+    *job->mutable_config() = JobConfigFor(config, working_dir);
     job->set_state(rpc::JobInfo::RUNNING);
     job->set_driver_pid(getpid());
     job->set_driver_node_id(node.node_id());

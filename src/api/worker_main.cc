@@ -40,7 +40,9 @@ void Load(const std::string& path) {
 
 int main() {
   const char* search_path = std::getenv("ORRERY_CODE_SEARCH_PATH");
-  for (const std::string& entry : Split(search_path == nullptr ? "" : search_path, ':')) {
+  for (std::string entry : Split(search_path == nullptr ? "" : search_path, ':')) {
+    // A relative entry is in this folder (the job's working_dir), never on the loader's path.
+    if (entry[0] != '/') entry = "./" + entry;
     DIR* dir = opendir(entry.c_str());
     if (dir == nullptr) {
       Load(entry);

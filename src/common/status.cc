@@ -1,3 +1,4 @@
+#include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
 #include "src/common/status.h"
 
@@ -5,6 +6,9 @@
 #include <cstring>
 
 namespace orrery {
+namespace {
+constexpr char kRuntimeEnvSetupPayload[] = "type.orrery/runtime_env_setup_failed";
+}  // namespace
 
 absl::Status ErrnoStatus(absl::string_view what, int err) {
   std::string message = std::string(what) + ": " + std::strerror(err);
@@ -31,6 +35,16 @@ absl::Status ErrnoStatus(absl::string_view what, int err) {
     default:
       return absl::InternalError(message);
   }
+}
+
+absl::Status RuntimeEnvSetupError(absl::string_view message) {
+  absl::Status status = absl::FailedPreconditionError(message);
+  status.SetPayload(kRuntimeEnvSetupPayload, absl::Cord());
+  return status;
+}
+
+bool IsRuntimeEnvSetupError(const absl::Status& status) {
+  return status.GetPayload(kRuntimeEnvSetupPayload).has_value();
 }
 
 }  // namespace orrery

@@ -39,4 +39,9 @@ inline absl::Status Annotate(const absl::Status& status, absl::string_view conte
 // errno as a Status naming what failed: "open /x/y: No such file or directory".
 absl::Status ErrnoStatus(absl::string_view what, int err);
 
+// A node cannot set up what a lease's workers need (the job's working_dir). Marked, so the
+// lease is answered RUNTIME_ENV_SETUP_FAILED, as a typed failure, instead of an RPC error.
+absl::Status RuntimeEnvSetupError(absl::string_view message);
+bool IsRuntimeEnvSetupError(const absl::Status& status);
+
 }  // namespace orrery

@@ -32,6 +32,7 @@ absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::Actor
   call.args = std::move(creation.args);
   call.name = creation.name;
   call.strategy = std::move(creation.strategy);
+  call.env_vars = std::move(creation.env_vars);
   std::vector<ObjectId> put_args;
   int64_t bytes = 0;
   ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<rpc::TaskSpec> task, BuildTask(call, creation_id, put_args, bytes));

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
 #include "src/common/placement_group.h"
@@ -18,17 +19,23 @@ rpc::ErrorInfo RemovedGroupError(const PlacementGroupId& group) {
   return error;
 }
 
-// Whether the tasks of `scheduling` run in a placement group's bundle.
-bool InPlacementGroup(const SchedulingKey& scheduling) {
-  const auto& quantities = scheduling.resources.quantities();
-  return std::any_of(quantities.begin(), quantities.end(),
-                     [](const auto& entry) { return IsAnyGroupResource(entry.first); });
-}
-
 rpc::ErrorInfo CrashError(const std::string& message) {
   rpc::ErrorInfo error;
   error.set_type(rpc::ErrorInfo::WORKER_CRASHED);
   error.set_message(message);
+  return error;
+}
+// Why the tasks of `scheduling` fail, from a lease answered UNSCHEDULABLE or
+// RUNTIME_ENV_SETUP_FAILED.
+rpc::ErrorInfo LeaseFailure(const SchedulingKey& scheduling, const rpc::RequestWorkerLeaseReply& reply) {
+  rpc::ErrorInfo error;
+  if (reply.result() == rpc::RequestWorkerLeaseReply::UNSCHEDULABLE) {
+    error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
+    error.set_message(absl::StrCat("no node may run tasks of ", scheduling.ToString(), ": ", reply.failure_message()));
+  } else {
+    error.set_type(rpc::ErrorInfo::RUNTIME_ENV_SETUP_FAILED);
+    error.set_message(reply.failure_message());
+  }
   return error;
 }
 // The call never reached a live raylet (as opposed to an answer from one).
@@ -61,6 +68,7 @@ std::string SchedulingKey::ToString() const {
     absl::StrAppend(&text, " (", parsed.ShortDebugString(), ")");
   }
   if (!near.empty()) absl::StrAppend(&text, " near ", near);
+  if (!env_vars.empty()) absl::StrAppend(&text, " env {", absl::StrJoin(env_vars, ", ", absl::PairFormatter("=")), "}");
   return text;
 }
 
@@ -91,8 +99,16 @@ void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64
     if (removed.has_value()) {
       error = RemovedGroupError(*removed);
     } else if (!stopped_) {
-      SchedulingKey scheduling{resources, task.strategy().SerializeAsString(), std::move(near)};
+      SchedulingKey scheduling{resources, task.strategy().SerializeAsString(), std::move(near),
+                               {task.env_vars().begin(), task.env_vars().end()}};
       Key& key = keys_[scheduling];
+      if (key.lease.job_id().empty()) {
+        key.lease.set_job_id(job_id_.Binary());
+        resources.ToProto(key.lease.mutable_resources());
+        *key.lease.mutable_strategy() = task.strategy();
+        *key.lease.mutable_env_vars() = task.env_vars();
+        *key.lease.mutable_holder() = self_;
+      }
       key.scheduling = std::move(scheduling);
       key.queue.push_back(Pending{std::move(task), admitted_bytes});
       DispatchLocked(key);
@@ -135,27 +151,23 @@ void TaskSubmitter::RequestLeasesLocked(Key& key) {
     }
     key.pending_leases[lease_id] = raylet;
     key.fresh_leases.insert(lease_id);
-    RequestLease(key.scheduling, lease_id, raylet, /*answer_if_queued=*/true, /*spilled_back=*/false);
+    RequestLease(key, lease_id, raylet, /*answer_if_queued=*/true, /*spilled_back=*/false);
   }
 }
 
 // ---- leases ----
 
 
-void TaskSubmitter::RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
-                                 std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued,
-                                 bool spilled_back) {
+void TaskSubmitter::RequestLease(const Key& key, const LeaseId& lease_id, std::shared_ptr<raylet::RayletClient> raylet,
+                                 bool answer_if_queued, bool spilled_back) {
   rpc::RequestWorkerLeaseRequest request;
   rpc::LeaseSpec* lease = request.mutable_lease();
+  *lease = key.lease;
   lease->set_lease_id(lease_id.Binary());
-  lease->set_job_id(job_id_.Binary());
-  scheduling.resources.ToProto(lease->mutable_resources());
-  if (!scheduling.strategy.empty()) lease->mutable_strategy()->ParseFromString(scheduling.strategy);
-  *lease->mutable_holder() = self_;
   lease->set_spilled_back(spilled_back);
   request.set_wait_ms(options_.lease_wait_ms);
   request.set_answer_if_queued(answer_if_queued);
-  raylet->RequestWorkerLease(request, [this, scheduling, lease_id, raylet](
+  raylet->RequestWorkerLease(request, [this, scheduling = key.scheduling, lease_id, raylet](
                                           absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
     OnLeaseReply(scheduling, lease_id, raylet, std::move(reply));
   });
@@ -176,17 +188,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
       key.pending_leases.erase(lease_id);
       key.fresh_leases.erase(lease_id);
       spdlog::warn("a lease request for {} failed: {}", scheduling.ToString(), reply.status().message());
-      // Nothing else can run these: tell them why.
-      if (absl::IsFailedPrecondition(reply.status()) &&
-          (!key.scheduling.strategy.empty() || InPlacementGroup(key.scheduling))) {
-        // The strategy can never be met (a hard affinity to a dead node), or the tasks'
-        // placement group was removed: nothing here can run.
-        rpc::ErrorInfo error;
-        error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
-        error.set_message(absl::StrCat("no node may run tasks of ", scheduling.ToString(), ": ",
-                                       reply.status().message()));
-        FailQueuedLocked(key, error, failed);
-      } else if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
+      if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
         // The node it was sent to is gone (or cut off): ask this node again, whose view
         // drops a dead node once the GCS declares it dead.
         if (raylet == key.near_raylet) key.near_unreachable = true;
@@ -206,14 +208,24 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
         case rpc::RequestWorkerLeaseReply::PENDING:
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
-          RequestLease(scheduling, lease_id, raylet, /*answer_if_queued=*/false,
+          RequestLease(key, lease_id, raylet, /*answer_if_queued=*/false,
                        /*spilled_back=*/raylet != local_raylet_ && raylet != key.near_raylet);
           if (key.fresh_leases.erase(lease_id) > 0) DispatchLocked(key);
           break;
+        case rpc::RequestWorkerLeaseReply::UNSCHEDULABLE:
+        case rpc::RequestWorkerLeaseReply::RUNTIME_ENV_SETUP_FAILED: {
+          // Nothing can run these: the strategy can never be met (a hard affinity to a dead
+          // node), their placement group was removed, or the node cannot set up the job's
+          // working_dir. The queued tasks fail with the reason (as Ray's do) rather than wait.
+          key.pending_leases.erase(lease_id);
+          key.fresh_leases.erase(lease_id);
+          FailQueuedLocked(key, LeaseFailure(scheduling, *reply), failed);
+          break;
+        }
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
           auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
-          RequestLease(scheduling, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
+          RequestLease(key, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
           break;
         }
         default:

@@ -40,11 +40,14 @@ struct SchedulingKey {
   // HOST:PORT of the raylet of the node holding the tasks' large arguments, asked first for
   // their leases (it grants, or spills back like any raylet); "" for this node's raylet.
   std::string near;
+  // The tasks' environment variables (runtime_env env_vars): only workers started with exactly
+  // these run them.
+  std::map<std::string, std::string> env_vars;
 
   friend bool operator<(const SchedulingKey& a, const SchedulingKey& b) {
-    return std::tie(a.resources, a.strategy, a.near) < std::tie(b.resources, b.strategy, b.near);
+    return std::tie(a.resources, a.strategy, a.near, a.env_vars) < std::tie(b.resources, b.strategy, b.near, b.env_vars);
   }
-  // "{CPU: 1}", or "{CPU: 1} (kind: SPREAD)", or "{CPU: 1} near 10.0.0.2:4000".
+  // "{CPU: 1}", or "{CPU: 1} (kind: SPREAD)", or "{CPU: 1} near 10.0.0.2:4000 env {A=1}".
   std::string ToString() const;
 };
 
@@ -118,6 +121,9 @@ class TaskSubmitter {
   };
   struct Key {
     SchedulingKey scheduling;
+    // What every lease request of the key asks (resources, strategy, environment, holder),
+    // built once: a request only adds its id.
+    rpc::LeaseSpec lease;
     std::deque<Pending> queue;
     std::vector<std::shared_ptr<LeasedWorker>> workers;
     absl::flat_hash_map<LeaseId, std::shared_ptr<raylet::RayletClient>> pending_leases;
@@ -133,8 +139,8 @@ class TaskSubmitter {
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `spilled_back`: another raylet chose this one; it grants or queues, never sends us on.
-  void RequestLease(const SchedulingKey& scheduling, const LeaseId& lease_id,
-                    std::shared_ptr<raylet::RayletClient> raylet, bool answer_if_queued, bool spilled_back);
+  void RequestLease(const Key& key, const LeaseId& lease_id, std::shared_ptr<raylet::RayletClient> raylet,
+                    bool answer_if_queued, bool spilled_back);
   void OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);

@@ -211,6 +211,7 @@ void GcsActorManager::RequestLease(const ActorId& id, uint64_t generation,
   lease->mutable_holder()->set_worker_id(holder_id_.Binary());
   lease->set_spilled_back(!actor.lease_node.IsNil());
   *lease->mutable_strategy() = actor.info.creation().strategy();
+  *lease->mutable_env_vars() = actor.info.creation().env_vars();
   request.set_wait_ms(options_.lease_wait_ms);
   raylet->RequestWorkerLease(request, [this, id, generation, raylet](absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
     OnLeaseReply(id, generation, raylet, std::move(reply));
@@ -234,8 +235,8 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
   }
   Actor& actor = it->second;
   if (absl::IsFailedPrecondition(reply.status())) {
-    // It can never be placed (a hard node affinity to a dead node): retrying would not help.
-    return MarkDead(actor, rpc::ActorInfo::NODE_DIED,
+    // Its job finished, or the node refuses it for good: retrying would not help.
+    return MarkDead(actor, rpc::ActorInfo::CREATION_FAILED,
                     absl::StrCat("the actor cannot be placed: ", reply.status().message()));
   }
   if (!reply.ok()) {
@@ -245,6 +246,14 @@ void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
   switch (reply->result()) {
     case rpc::RequestWorkerLeaseReply::GRANTED:
       return CreateOn(actor, *reply);
+    case rpc::RequestWorkerLeaseReply::UNSCHEDULABLE:
+      // It can never be placed (a hard node affinity to a dead node): retrying would not help.
+      return MarkDead(actor, rpc::ActorInfo::NODE_DIED,
+                      absl::StrCat("the actor cannot be placed: ", reply->failure_message()));
+    case rpc::RequestWorkerLeaseReply::RUNTIME_ENV_SETUP_FAILED:
+      // The node it was sent to cannot set up the job's working_dir: its message says why.
+      return MarkDead(actor, rpc::ActorInfo::CREATION_FAILED,
+                      absl::StrCat("the actor's runtime environment could not be set up: ", reply->failure_message()));
     case rpc::RequestWorkerLeaseReply::PENDING:
       // Still queued (no room yet, or no node can ever hold it): ask again under the same id.
       return RequestLease(id, generation, raylet);

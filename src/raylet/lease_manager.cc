@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
+#include "src/common/runtime_env.h"
 #include "src/common/status.h"
 
 namespace orrery::raylet {
@@ -50,6 +51,7 @@ absl::Status LeaseManager::Validate(const rpc::LeaseSpec& spec, ResourceSet* dem
       return Annotate(node.status(), "strategy.node_id");
     }
   }
+  for (const auto& [name, value] : spec.env_vars()) ORRERY_RETURN_IF_ERROR(ValidateEnvVarName(name));
   *demand = std::move(*resources);
   return absl::OkStatus();
 }
@@ -80,6 +82,11 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
   }
   JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
   check_job_(job_id, [this, request, demand, reply, done = std::move(done)](absl::Status status) mutable {
+    if (IsRuntimeEnvSetupError(status)) {
+      reply->set_result(rpc::RequestWorkerLeaseReply::RUNTIME_ENV_SETUP_FAILED);
+      reply->set_failure_message(std::string(status.message()));
+      return done(absl::OkStatus());
+    }
     if (!status.ok()) return done(status);
     Enqueue(request, std::move(demand), reply, std::move(done));
   });
@@ -139,6 +146,13 @@ void LeaseManager::AnswerPending(Lease& lease) {
   Answer(lease, absl::OkStatus());
 }
 
+void LeaseManager::AnswerUnschedulable(Lease& lease, const std::string& why) {
+  if (!lease.done) return;
+  lease.reply->set_result(rpc::RequestWorkerLeaseReply::UNSCHEDULABLE);
+  lease.reply->set_failure_message(why);
+  Answer(lease, absl::OkStatus());
+}
+
 void LeaseManager::AnswerIfQueued(Lease& lease) {
   if (!lease.answer_if_queued || !lease.done) return;
   lease.answer_if_queued = false;
@@ -176,7 +190,7 @@ void LeaseManager::FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* r
 WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
   WorkerKey key;
   key.job_id = JobId::FromBinary(lease.spec.job_id()).value();
-  key.runtime_env_hash = lease.spec.runtime_env_hash();
+  key.env_vars = EnvVars(lease.spec.env_vars().begin(), lease.spec.env_vars().end());
   key.is_actor = lease.spec.is_actor_worker();
   std::vector<std::string> names;
   if (!lease.allocation) return key;  // a placement-only lease: no GPUs
@@ -211,8 +225,8 @@ LeaseManager::Route LeaseManager::RouteOf(const Lease& lease, const std::vector<
       if (cluster_.CouldHold(target, lease.demand)) return Route{Route::kSpill, target};
       if (!strategy.soft()) return Route{Route::kWait, {}, {}, /*infeasible=*/true};
     } else if (!strategy.soft()) {
-      return Route{Route::kFail, {}, absl::FailedPreconditionError(absl::StrCat(
-                                          "node ", target.Hex(), " (named by a hard node affinity) is dead or unknown"))};
+      return Route{Route::kFail, {},
+                   absl::StrCat("node ", target.Hex(), " (named by a hard node affinity) is dead or unknown")};
     }
     // Soft, and that node cannot take it: placed as by default.
   }
@@ -248,7 +262,7 @@ void LeaseManager::Dispatch() {
         SpillBack(lease, route.target);
         others = cluster_.Snapshots(options_.node_id);  // the target now counts what was sent
       } else {
-        Answer(lease, route.error);
+        AnswerUnschedulable(lease, route.why);
       }
       leases_.erase(it);
       changed = true;
@@ -472,7 +486,7 @@ void LeaseManager::EndLeasesOfGroup(const PlacementGroupId& group) {
   }
   for (const LeaseId& id : ids) {
     Lease& lease = *leases_[id];
-    if (lease.done) Answer(lease, absl::FailedPreconditionError("placement group " + group.Hex() + " was removed"));
+    AnswerUnschedulable(lease, "placement group " + group.Hex() + " was removed");
     std::shared_ptr<Worker> worker = lease.worker;
     Finish(id, /*dispatch=*/false);
     if (worker) pool_.KillWorker(worker, "its placement group " + group.Hex() + " was removed");

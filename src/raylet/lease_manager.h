@@ -110,7 +110,7 @@ class LeaseManager {
   struct Route {
     enum Kind { kHere, kSpill, kWait, kFail } kind;
     NodeId target;             // kSpill
-    absl::Status error;        // kFail
+    std::string why;           // kFail: why no node may ever grant it
     bool infeasible = false;   // kWait: no node could ever hold it
   };
   Route RouteOf(const Lease& lease, const std::vector<NodeSnapshot>& others);
@@ -121,6 +121,8 @@ class LeaseManager {
   void Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done,
               const rpc::RequestWorkerLeaseRequest& request);
   void AnswerPending(Lease& lease);
+  // No node may ever grant it (UNSCHEDULABLE, a result rather than an RPC error).
+  void AnswerUnschedulable(Lease& lease, const std::string& why);
   // Answers PENDING now, when the open call asked to hear at once that the lease must queue.
   void AnswerIfQueued(Lease& lease);
   void Answer(Lease& lease, const absl::Status& status);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
+#include "src/common/runtime_env.h"
 #include "src/common/status.h"
 
 namespace orrery::raylet {
@@ -23,6 +24,8 @@ NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceS
       leases_(io, options_.leases, resources_, pool_, cluster_,
               [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); }),
       bundles_(resources_, [this](const PlacementGroupId& group) { leases_.EndLeasesOfGroup(group); }),
+      working_dirs_(io, options_.working_dir_root,
+                    [this](const std::string& package, auto done) { FetchPackage(package, std::move(done)); }),
       report_timer_(io) {}
 
 void NodeManager::Start() {
@@ -44,10 +47,15 @@ void NodeManager::Stop() {
 
 // ---- jobs ----
 
-const rpc::JobConfig* NodeManager::FindJob(const JobId& job_id) const {
+std::optional<JobLaunch> NodeManager::FindJob(const JobId& job_id) const {
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.state() != rpc::JobInfo::RUNNING) return nullptr;
-  return &it->second.config();
+  if (it == jobs_.end() || it->second.state() != rpc::JobInfo::RUNNING) return std::nullopt;
+  JobLaunch job{&it->second.config(), ""};
+  if (const std::string& package = it->second.config().working_dir_package(); !package.empty()) {
+    job.working_dir = working_dirs_.Find(package);
+    if (job.working_dir.empty()) return std::nullopt;  // not set up here (CheckJob does that)
+  }
+  return job;
 }
 
 void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)> done) {
@@ -60,10 +68,14 @@ void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)
     }
     return absl::OkStatus();
   };
-  if (auto it = jobs_.find(job_id); it != jobs_.end()) return done(answer(it->second));
+  auto then_prepare = [this, job_id, done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) return done(status);
+    PrepareWorkingDir(job_id, std::move(done));
+  };
+  if (auto it = jobs_.find(job_id); it != jobs_.end()) return then_prepare(answer(it->second));
   // Not heard of yet (the JOB channel may lag a new driver): ask the GCS, once per job.
   auto& waiting = job_fetches_[job_id];
-  waiting.push_back(std::move(done));
+  waiting.push_back(std::move(then_prepare));
   if (waiting.size() > 1) return;
   rpc::GetJobRequest request;
   request.set_job_id(job_id.Binary());
@@ -80,6 +92,29 @@ void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)
       status = Annotate(reply.status(), "looking up job " + job_id.Hex());
     }
     for (auto& callback : callbacks) callback(status);
+  });
+}
+
+void NodeManager::PrepareWorkingDir(const JobId& job_id, std::function<void(absl::Status)> done) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.config().working_dir_package().empty()) return done(absl::OkStatus());
+  working_dirs_.Ensure(it->second.config().working_dir_package(),
+                       [this, job_id, done = std::move(done)](absl::StatusOr<std::string> folder) {
+                         if (folder.ok()) return done(absl::OkStatus());
+                         done(RuntimeEnvSetupError(absl::StrCat(
+                             "node ", options_.node_id.Hex(), " (", options_.node_ip,
+                             ") cannot set up the working_dir of job ", job_id.Hex(), ": ", folder.status().message())));
+                       });
+}
+
+void NodeManager::FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
+  rpc::KvGetRequest request;
+  request.set_namespace_(kWorkingDirKvNamespace);
+  request.set_key(package);
+  gcs_.KvGet(request, [package, done = std::move(done)](absl::StatusOr<rpc::KvGetReply> reply) {
+    if (!reply.ok()) return done(reply.status());
+    if (!reply->found()) return done(absl::NotFoundError("the GCS has no package " + package));
+    done(std::move(*reply->mutable_value()));
   });
 }
 

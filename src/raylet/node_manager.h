@@ -19,6 +19,7 @@
 #include "src/raylet/node_manager_handler.h"
 #include "src/raylet/node_resources.h"
 #include "src/raylet/worker_pool.h"
+#include "src/raylet/working_dirs.h"
 
 namespace orrery::raylet {
 
@@ -34,6 +35,8 @@ class NodeManager final : public NodeManagerHandler {
     int64_t report_period_ms = 1000;
     int64_t gcs_lost_timeout_ms = 60'000;
     std::string object_store_socket;
+    // Where jobs' working_dir packages are unpacked (one folder per package).
+    std::string working_dir_root;
     // A worker or driver (of this node or another) is gone: what it owned in the object store goes.
     std::function<void(const WorkerId&)> on_owner_died;
     // The object store's counters, for the usage reports (unset: none reported).
@@ -76,8 +79,11 @@ class NodeManager final : public NodeManagerHandler {
   void CancelBundles(const rpc::CancelBundlesRequest& request);
 
  private:
-  const rpc::JobConfig* FindJob(const JobId& job_id) const;
+  std::optional<JobLaunch> FindJob(const JobId& job_id) const;
+  // OK once the job is known and running, and its working_dir (if any) is ready on this node.
   void CheckJob(const JobId& job_id, std::function<void(absl::Status)> done);
+  void PrepareWorkingDir(const JobId& job_id, std::function<void(absl::Status)> done);
+  void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   void ScheduleReport(int64_t delay_ms);
   void ReportUsage();
@@ -96,6 +102,7 @@ class NodeManager final : public NodeManagerHandler {
   WorkerPool pool_;
   LeaseManager leases_;
   BundleManager bundles_;
+  WorkingDirs working_dirs_;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
   absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
   absl::flat_hash_map<NodeId, bool> snapshot_nodes_;

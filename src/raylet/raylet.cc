@@ -103,6 +103,7 @@ absl::Status Raylet::Start() {
   options.report_period_ms = config_.resource_report_period_ms;
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
   options.object_store_socket = store_->socket_path();
+  options.working_dir_root = session_.NodeDir(node_id_) + "/runtime_resources/working_dir";
   options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
   options.store_counters = [store = store_.get()] { return store->Counters(); };
   options.leases.node_id = node_id_;

@@ -1,6 +1,7 @@
 #include "src/raylet/worker.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace orrery::raylet {
 
@@ -10,7 +11,7 @@ std::string WorkerOutputPath(const std::string& logs_dir, const WorkerId& worker
 
 std::string WorkerKey::ToString() const {
   return absl::StrCat("job ", job_id.Hex(), is_actor ? " actor" : "", gpu_ids.empty() ? "" : " gpus " + gpu_ids,
-                      runtime_env_hash.empty() ? "" : " env " + runtime_env_hash);
+                      env_vars.empty() ? "" : " env " + absl::StrJoin(env_vars, ",", absl::PairFormatter("=")));
 }
 
 rpc::WorkerStats::State Worker::StatsState() const {

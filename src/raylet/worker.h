@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,19 +15,22 @@
 
 namespace orrery::raylet {
 
-// Workers are interchangeable only within a key: the same job, runtime environment and GPU
+// A task's or actor's environment variables (runtime_env env_vars), on top of its job's.
+using EnvVars = std::map<std::string, std::string>;
+
+// Workers are interchangeable only within a key: the same job, environment variables and GPU
 // set (CUDA reads CUDA_VISIBLE_DEVICES once, so a warm worker never changes GPUs), and the
 // same kind (task or actor worker).
 struct WorkerKey {
   JobId job_id;
-  std::string runtime_env_hash;
+  EnvVars env_vars;
   std::string gpu_ids;  // "0,1"; empty for none
   bool is_actor = false;
 
   friend bool operator==(const WorkerKey&, const WorkerKey&) = default;
   template <typename H>
   friend H AbslHashValue(H h, const WorkerKey& k) {
-    return H::combine(std::move(h), k.job_id, k.runtime_env_hash, k.gpu_ids, k.is_actor);
+    return H::combine(std::move(h), k.job_id, k.env_vars, k.gpu_ids, k.is_actor);
   }
   std::string ToString() const;
 };

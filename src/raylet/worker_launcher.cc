@@ -10,17 +10,27 @@ namespace orrery::raylet {
 WorkerLauncher::WorkerLauncher(boost::asio::io_context& io, Options options, Callbacks callbacks)
     : io_(io), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
 
-std::map<std::string, std::string> WorkerLauncher::JobEnvironment(const rpc::JobConfig& job,
-                                                                  const JobId& job_id) const {
-  std::map<std::string, std::string> env(job.env().begin(), job.env().end());
-  env["ORRERY_JOB_ID"] = job_id.Hex();
-  env["ORRERY_NODE_ID"] = options_.node_id.Hex();
-  env["ORRERY_NODE_IP"] = options_.node_ip;
-  env["ORRERY_RAYLET_SOCKET"] = options_.raylet_socket;
-  env["ORRERY_GCS_ADDRESS"] = options_.gcs_address;
-  env["ORRERY_TOKEN"] = options_.token;
-  env["ORRERY_SESSION_DIR"] = options_.session_dir;
-  return env;
+SpawnOptions WorkerLauncher::JobProgram(const ZygoteKey& key, const JobLaunch& job) const {
+  SpawnOptions spawn;
+  spawn.argv.assign(job.config->worker_command().begin(), job.config->worker_command().end());
+  if (!job.working_dir.empty()) {
+    spawn.cwd = job.working_dir;
+    // The driver named its program relative to the working_dir: the copy unpacked here runs.
+    if (!spawn.argv.empty() && !spawn.argv[0].empty() && spawn.argv[0][0] != '/') {
+      spawn.argv[0] = job.working_dir + "/" + spawn.argv[0];
+    }
+  }
+  // The job's variables, the task's or actor's over them, and Orrery's over both.
+  spawn.env.insert(job.config->env().begin(), job.config->env().end());
+  for (const auto& [name, value] : key.env_vars) spawn.env[name] = value;
+  spawn.env["ORRERY_JOB_ID"] = key.job_id.Hex();
+  spawn.env["ORRERY_NODE_ID"] = options_.node_id.Hex();
+  spawn.env["ORRERY_NODE_IP"] = options_.node_ip;
+  spawn.env["ORRERY_RAYLET_SOCKET"] = options_.raylet_socket;
+  spawn.env["ORRERY_GCS_ADDRESS"] = options_.gcs_address;
+  spawn.env["ORRERY_TOKEN"] = options_.token;
+  spawn.env["ORRERY_SESSION_DIR"] = options_.session_dir;
+  return spawn;
 }
 
 std::map<std::string, std::string> WorkerLauncher::WorkerEnvironment(const Worker& worker) const {
@@ -35,12 +45,12 @@ std::string WorkerLauncher::ZygoteLogBase(const JobId& job_id) const {
   return absl::StrCat(options_.logs_dir, "/zygote-", job_id.Hex(), "-", options_.node_id.ShortHex());
 }
 
-void WorkerLauncher::Launch(const Worker& worker, const rpc::JobConfig& job) {
-  ZygoteKey key{worker.key.job_id, worker.key.runtime_env_hash};
+void WorkerLauncher::Launch(const Worker& worker, const JobLaunch& job) {
+  ZygoteKey key{worker.key.job_id, worker.key.env_vars};
   Fork fork{worker.id, WorkerEnvironment(worker)};
-  if (exec_only_jobs_.contains(key.job_id)) return Exec(fork.worker_id, key.job_id, fork.env, job);
+  if (exec_only_jobs_.contains(key.job_id)) return Exec(fork.worker_id, key.job_id, fork.env, JobProgram(key, job));
   Zygote* zygote = GetOrStartZygote(key, job);
-  if (zygote == nullptr) return Exec(fork.worker_id, key.job_id, fork.env, job);
+  if (zygote == nullptr) return Exec(fork.worker_id, key.job_id, fork.env, JobProgram(key, job));
   if (!zygote->ready) {
     zygote->queued.push_back(std::move(fork));
     return;
@@ -48,17 +58,14 @@ void WorkerLauncher::Launch(const Worker& worker, const rpc::JobConfig& job) {
   SendFork(*zygote, fork);
 }
 
-void WorkerLauncher::Exec(const WorkerId& worker_id, const JobId& job_id, std::map<std::string, std::string> worker_env,
-                          const rpc::JobConfig& job) {
-  SpawnOptions spawn;
-  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
-  spawn.env = JobEnvironment(job, job_id);
-  for (auto& [name, value] : worker_env) spawn.env[name] = value;
-  spawn.unset_env = {"ORRERY_ZYGOTE_FD", "ORRERY_READY_FD"};
-  spawn.stdout_path = WorkerOutputPath(options_.logs_dir, worker_id, "out");
-  spawn.stderr_path = WorkerOutputPath(options_.logs_dir, worker_id, "err");
-  spawn.die_with_parent = true;
-  auto child = Spawn(spawn);
+void WorkerLauncher::Exec(const WorkerId& worker_id, const JobId& job_id,
+                          const std::map<std::string, std::string>& worker_env, SpawnOptions program) {
+  for (const auto& [name, value] : worker_env) program.env[name] = value;
+  program.unset_env = {"ORRERY_ZYGOTE_FD", "ORRERY_READY_FD"};
+  program.stdout_path = WorkerOutputPath(options_.logs_dir, worker_id, "out");
+  program.stderr_path = WorkerOutputPath(options_.logs_dir, worker_id, "err");
+  program.die_with_parent = true;
+  auto child = Spawn(program);
   if (!child.ok()) {
     spdlog::error("cannot start a worker of job {}: {}", job_id.Hex(), child.status().message());
     return callbacks_.on_failed(worker_id, child.status());
@@ -66,11 +73,10 @@ void WorkerLauncher::Exec(const WorkerId& worker_id, const JobId& job_id, std::m
   callbacks_.on_started(worker_id, child->pid, child->pidfd, /*is_child=*/true);
 }
 
-WorkerLauncher::Zygote* WorkerLauncher::GetOrStartZygote(const ZygoteKey& key, const rpc::JobConfig& job) {
+WorkerLauncher::Zygote* WorkerLauncher::GetOrStartZygote(const ZygoteKey& key, const JobLaunch& job) {
   if (auto it = zygotes_.find(key); it != zygotes_.end()) return &it->second;
-  SpawnOptions spawn;
-  spawn.argv.assign(job.worker_command().begin(), job.worker_command().end());
-  spawn.env = JobEnvironment(job, key.job_id);
+  SpawnOptions program = JobProgram(key, job);
+  SpawnOptions spawn = program;
   spawn.unset_env = {"ORRERY_WORKER_ID", "ORRERY_READY_FD", "CUDA_VISIBLE_DEVICES"};
   spawn.stdout_path = ZygoteLogBase(key.job_id) + ".out";
   spawn.stderr_path = ZygoteLogBase(key.job_id) + ".err";
@@ -90,7 +96,7 @@ WorkerLauncher::Zygote* WorkerLauncher::GetOrStartZygote(const ZygoteKey& key, c
   }
   Zygote& zygote = zygotes_[key];
   zygote.client = std::move(*client);
-  zygote.job = job;
+  zygote.program = std::move(program);
   spdlog::info("started the zygote of job {} (pid {})", key.job_id.Hex(), zygote.client->pid());
   return &zygote;
 }
@@ -114,9 +120,9 @@ void WorkerLauncher::OnHello(ZygoteKey key, int threads) {
         key.job_id.Hex(), threads);
     exec_only_jobs_.insert(key.job_id);
     std::vector<Fork> queued = std::move(zygote.queued);
-    rpc::JobConfig job = std::move(zygote.job);
+    SpawnOptions program = std::move(zygote.program);
     Retire(key);  // it exits by itself
-    for (auto& fork : queued) Exec(fork.worker_id, key.job_id, std::move(fork.env), job);
+    for (const auto& fork : queued) Exec(fork.worker_id, key.job_id, fork.env, program);
     return;
   }
   zygote.ready = true;
@@ -143,7 +149,7 @@ void WorkerLauncher::OnLost(ZygoteKey key, const std::string& why) {
   unstarted.insert(unstarted.end(), it->second.forking.begin(), it->second.forking.end());
   Retire(key);
   for (const WorkerId& id : unstarted) callbacks_.on_failed(id, error);
-  callbacks_.on_zygote_lost(key.job_id, key.runtime_env_hash);
+  callbacks_.on_zygote_lost(key.job_id, key.env_vars);
 }
 
 void WorkerLauncher::Retire(const ZygoteKey& key) {
@@ -155,8 +161,8 @@ void WorkerLauncher::Retire(const ZygoteKey& key) {
   boost::asio::post(io_, [client] {});
 }
 
-bool WorkerLauncher::HasZygote(const JobId& job_id, const std::string& runtime_env_hash) const {
-  return zygotes_.contains(ZygoteKey{job_id, runtime_env_hash});
+bool WorkerLauncher::HasZygote(const JobId& job_id, const EnvVars& env_vars) const {
+  return zygotes_.contains(ZygoteKey{job_id, env_vars});
 }
 
 void WorkerLauncher::EndJob(const JobId& job_id) {

@@ -1,6 +1,7 @@
 // WorkerLauncher: starts the processes of a node's workers. A job's workers are forked from its
-// zygote (its worker program, exec'd once per job and runtime environment), or exec'd one by one
-// when the zygote cannot fork. It reports what came of each start: a process, or why none.
+// zygote (its worker program, exec'd once per job and set of environment variables), or exec'd
+// one by one when the zygote cannot fork. It reports what came of each start: a process, or why
+// none.
 #pragma once
 
 #include <sys/types.h>
@@ -17,9 +18,18 @@
 #include "boost/asio/io_context.hpp"
 #include "orrery/gcs.pb.h"
 #include "src/raylet/worker.h"
+#include "src/common/process.h"
 #include "src/raylet/zygote_client.h"
 
 namespace orrery::raylet {
+
+// A job, as this node starts its workers.
+struct JobLaunch {
+  const rpc::JobConfig* config = nullptr;
+  // Where the job's working_dir is unpacked on this node: its workers' current directory, and
+  // where a relative worker_command[0] is found. Empty: the job has none.
+  std::string working_dir;
+};
 
 // Owned and called by the raylet event loop only: processes are started from that thread, so
 // they die with it (PR_SET_PDEATHSIG).
@@ -43,15 +53,15 @@ class WorkerLauncher {
     // The exit status of a zygote's child, as the zygote reaped it.
     std::function<void(pid_t, int wait_status)> on_exit_status;
     // A zygote is gone: its children's exit statuses will not be reported any more.
-    std::function<void(const JobId&, const std::string& runtime_env_hash)> on_zygote_lost;
+    std::function<void(const JobId&, const EnvVars&)> on_zygote_lost;
   };
 
   WorkerLauncher(boost::asio::io_context& io, Options options, Callbacks callbacks);
 
   // Starts `worker` (its id and key set) for `job`.
-  void Launch(const Worker& worker, const rpc::JobConfig& job);
+  void Launch(const Worker& worker, const JobLaunch& job);
   // Whether the zygote of (job, environment) still runs and so reports its children's statuses.
-  bool HasZygote(const JobId& job_id, const std::string& runtime_env_hash) const;
+  bool HasZygote(const JobId& job_id, const EnvVars& env_vars) const;
   // The job ended: its zygotes go (their workers die with them).
   void EndJob(const JobId& job_id);
   // Retires every zygote.
@@ -62,11 +72,11 @@ class WorkerLauncher {
  private:
   struct ZygoteKey {
     JobId job_id;
-    std::string runtime_env_hash;
+    EnvVars env_vars;
     friend bool operator==(const ZygoteKey&, const ZygoteKey&) = default;
     template <typename H>
     friend H AbslHashValue(H h, const ZygoteKey& k) {
-      return H::combine(std::move(h), k.job_id, k.runtime_env_hash);
+      return H::combine(std::move(h), k.job_id, k.env_vars);
     }
   };
   struct Fork {
@@ -75,17 +85,19 @@ class WorkerLauncher {
   };
   struct Zygote {
     std::unique_ptr<ZygoteClient> client;
-    rpc::JobConfig job;              // to exec the queued forks if the zygote cannot fork
+    SpawnOptions program;            // to exec the queued forks if the zygote cannot fork
     bool ready = false;              // said hello; forks go straight to it
     std::vector<Fork> queued;        // waiting for the hello
     absl::flat_hash_set<WorkerId> forking;  // asked to fork, no pid reported yet
   };
 
-  std::map<std::string, std::string> JobEnvironment(const rpc::JobConfig& job, const JobId& job_id) const;
+  // How the job's program starts for `key`: its argv, folder and environment (the job's, the
+  // key's variables, then Orrery's), without the per-worker variables.
+  SpawnOptions JobProgram(const ZygoteKey& key, const JobLaunch& job) const;
   std::map<std::string, std::string> WorkerEnvironment(const Worker& worker) const;
-  void Exec(const WorkerId& worker_id, const JobId& job_id, std::map<std::string, std::string> worker_env,
-            const rpc::JobConfig& job);
-  Zygote* GetOrStartZygote(const ZygoteKey& key, const rpc::JobConfig& job);
+  void Exec(const WorkerId& worker_id, const JobId& job_id, const std::map<std::string, std::string>& worker_env,
+            SpawnOptions program);
+  Zygote* GetOrStartZygote(const ZygoteKey& key, const JobLaunch& job);
   void SendFork(Zygote& zygote, const Fork& fork);
   void OnHello(ZygoteKey key, int threads);
   void OnSpawned(ZygoteKey key, const WorkerId& worker_id, pid_t pid);

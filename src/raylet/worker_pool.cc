@@ -31,7 +31,7 @@ WorkerLauncher::Callbacks WorkerPool::LauncherCallbacks() {
   };
   callbacks.on_failed = [this](const WorkerId& id, const absl::Status& status) { OnStartFailed(id, status); };
   callbacks.on_exit_status = [this](pid_t pid, int status) { OnExitStatus(pid, status); };
-  callbacks.on_zygote_lost = [this](const JobId& job, const std::string& env) { OnZygoteLost(job, env); };
+  callbacks.on_zygote_lost = [this](const JobId& job, const EnvVars& env) { OnZygoteLost(job, env); };
   return callbacks;
 }
 
@@ -46,7 +46,7 @@ void WorkerPool::PopWorker(const WorkerKey& key, PopCallback done) {
     done(absl::UnavailableError("the raylet is stopping"));
     return;
   }
-  if (jobs_(key.job_id) == nullptr) {
+  if (!jobs_(key.job_id).has_value()) {
     done(absl::FailedPreconditionError("job " + key.job_id.Hex() + " is not known to this node"));
     return;
   }
@@ -140,7 +140,7 @@ bool WorkerPool::EvictIdleWorkerOtherThan(const WorkerKey& key) {
 }
 
 void WorkerPool::Prestart(const WorkerKey& key) {
-  if (!options_.prestart || key.is_actor || !key.gpu_ids.empty() || !key.runtime_env_hash.empty()) return;
+  if (!options_.prestart || key.is_actor || !key.gpu_ids.empty() || !key.env_vars.empty()) return;
   if (!prestarted_jobs_.insert(key.job_id).second) return;
   // At a job's first lease, warm one worker per CPU so a burst of tasks does not wait on starts.
   int have = 0;
@@ -153,8 +153,8 @@ void WorkerPool::Prestart(const WorkerKey& key) {
 // ---- starting processes ----
 
 void WorkerPool::StartWorker(const WorkerKey& key) {
-  const rpc::JobConfig* job = jobs_(key.job_id);
-  if (job == nullptr) return;
+  std::optional<JobLaunch> job = jobs_(key.job_id);
+  if (!job.has_value()) return;
   auto worker = std::make_shared<Worker>(WorkerId::FromRandom(), key, rpc::WORKER, io_);
   worker->start_ms = MonotonicMs();
   worker->stderr_path = WorkerOutputPath(options_.launch.logs_dir, worker->id, "err");
@@ -198,12 +198,12 @@ void WorkerPool::OnExitStatus(pid_t pid, int wait_status) {
   if (worker->exited) HandleDeath(worker);
 }
 
-void WorkerPool::OnZygoteLost(const JobId& job_id, const std::string& runtime_env_hash) {
+void WorkerPool::OnZygoteLost(const JobId& job_id, const EnvVars& env_vars) {
   // Its children that already exited will get no status from it now.
   std::vector<std::shared_ptr<Worker>> finished;
   for (auto& [id, worker] : workers_) {
     if (worker->from_zygote && worker->exited && worker->key.job_id == job_id &&
-        worker->key.runtime_env_hash == runtime_env_hash) {
+        worker->key.env_vars == env_vars) {
       finished.push_back(worker);
     }
   }
@@ -227,7 +227,7 @@ absl::Status WorkerPool::RegisterWorker(const rpc::RegisterWorkerRequest& reques
     if (workers_.contains(*worker_id)) return absl::OkStatus();  // a retried registration
     auto pidfd = OpenPidfd(request.pid());
     if (!pidfd.ok()) return absl::NotFoundError(absl::StrCat("driver pid ", request.pid(), " is not running here"));
-    auto driver = std::make_shared<Worker>(*worker_id, WorkerKey{*job_id, "", "", false}, rpc::DRIVER, io_);
+    auto driver = std::make_shared<Worker>(*worker_id, WorkerKey{*job_id, {}, "", false}, rpc::DRIVER, io_);
     driver->state = Worker::State::kLeased;
     driver->pid = request.pid();
     driver->port = request.port();
@@ -309,7 +309,7 @@ void WorkerPool::OnPidfdReadable(const WorkerId& worker_id) {
   if (worker->is_child) {
     worker->wait_status = TryReap(worker->pidfd.native_handle());
   } else if (worker->from_zygote && !worker->wait_status &&
-             launcher_.HasZygote(worker->key.job_id, worker->key.runtime_env_hash)) {
+             launcher_.HasZygote(worker->key.job_id, worker->key.env_vars)) {
     return;  // the zygote reaps it and reports the status
   }
   HandleDeath(worker);

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,8 @@ class WorkerPool final : public WorkerProvider {
     int64_t kill_grace_ms = 2'000;
     int64_t housekeeping_period_ms = 250;
   };
-  // The job's config, or nullptr when this node does not know the job.
-  using JobLookup = std::function<const rpc::JobConfig*(const JobId&)>;
+  // How this node starts the job's workers, or nullopt when it does not know the job.
+  using JobLookup = std::function<std::optional<JobLaunch>(const JobId&)>;
   using DeathCallback =
       std::function<void(const std::shared_ptr<Worker>&, rpc::ExitType exit_type, const std::string& detail)>;
 
@@ -85,7 +86,7 @@ class WorkerPool final : public WorkerProvider {
   void OnStarted(const WorkerId& worker_id, pid_t pid, int pidfd, bool is_child);
   void OnStartFailed(const WorkerId& worker_id, const absl::Status& status);
   void OnExitStatus(pid_t pid, int wait_status);
-  void OnZygoteLost(const JobId& job_id, const std::string& runtime_env_hash);
+  void OnZygoteLost(const JobId& job_id, const EnvVars& env_vars);
 
   void Watch(const std::shared_ptr<Worker>& worker, pid_t pid);
   void OnPidfdReadable(const WorkerId& worker_id);

@@ -29,4 +29,4 @@ echo "$output"
 [ "$output" = "square 49" ] || { echo "unexpected output"; exit 1; }
 output="$("$work/build/outside_ray" --ray_temp_dir="$tmp")"
 echo "$output"
-[ "$output" = "plus 3, unregistered refused 1" ] || { echo "unexpected output"; exit 1; }
+[ "$output" = "plus 3, unregistered refused 1, env job/task" ] || { echo "unexpected output"; exit 1; }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "orrery/api.h"
+#include "ray/runtime_env.h"
 
 #define RAY_REMOTE(...) ORRERY_REMOTE(__VA_ARGS__)
 #define RAY_FUNC(f, ...) ORRERY_FUNC(f, __VA_ARGS__)
@@ -68,6 +69,9 @@ struct RayConfig {
   /// The lifetime of actors: NON_DETACHED (they share their owner's fate) or DETACHED.
   ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
   std::string ray_namespace;
+  /// The job's runtime environment: env_vars, and working_dir (a local folder shipped to every
+  /// node). std::optional where Ray has boost::optional; both are set and tested alike.
+  std::optional<RuntimeEnv> runtime_env;
 };
 
 namespace internal {
@@ -77,6 +81,7 @@ using RayTaskException = orrery::TaskError;
 using RayWorkerException = orrery::WorkerCrashedError;
 using RayTimeoutException = orrery::GetTimeoutError;
 using RayFunctionNotFound = orrery::FunctionNotFoundError;
+// RayRuntimeEnvException: ray/runtime_env.h.
 using UnreconstructableException = orrery::ObjectLostError;
 
 inline orrery::Config ToOrrery(const RayConfig& ray) {
@@ -87,6 +92,14 @@ inline orrery::Config ToOrrery(const RayConfig& ray) {
   config.head_args = ray.head_args;
   config.default_actor_lifetime = ray.default_actor_lifetime;
   config.job_namespace = ray.ray_namespace;
+  if (ray.runtime_env.has_value()) {
+    RuntimeEnv per_task = *ray.runtime_env;
+    if (per_task.Contains("working_dir")) {
+      config.working_dir = per_task.Get<std::string>("working_dir");
+      per_task.Remove("working_dir");
+    }
+    config.runtime_env = per_task;
+  }
   return config;
 }
 }  // namespace internal

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,8 @@ struct TaskCall {
   // Placed in bundle `bundle_index` (-1: any) of this group (hex id); empty: in none.
   std::string placement_group_id;
   int bundle_index = -1;
+  // Environment variables of its worker, on top of the job's (RuntimeEnv::env_vars).
+  std::map<std::string, std::string> env_vars;
 };
 
 // Actor creation, as ActorCreator::Remote() hands it over.
@@ -52,6 +55,7 @@ struct ActorCreation {
   int max_concurrency = 1;
   // 0: the job's default; 1: non-detached (dies with its owner); 2: detached.
   int lifetime = 0;
+  std::map<std::string, std::string> env_vars;
 };
 
 // What an ActorHandle holds: the actor's id, and (for a handle that keeps an unnamed,

@@ -239,7 +239,9 @@ TEST_F(LeaseManagerTest, NodeAffinitySendsToTheNamedNodeAndFailsForAnUnknownOneU
   NodeId gone = NodeId::FromRandom();
   auto failed = Ask(pinned(gone, false));
   ASSERT_TRUE(failed->done());
-  EXPECT_THAT(*failed->status, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(gone.Hex())));
+  EXPECT_TRUE(failed->status->ok()) << *failed->status;
+  EXPECT_EQ(failed->reply.result(), Reply::UNSCHEDULABLE);
+  EXPECT_THAT(failed->reply.failure_message(), HasSubstr(gone.Hex()));
 
   auto soft = Ask(pinned(gone, true));  // placed as by default: here
   ASSERT_EQ(pool_.pops.size(), 1u);

@@ -1,0 +1,54 @@
+#include "src/raylet/working_dirs.h"
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "src/common/directory_package.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+
+namespace orrery::raylet {
+
+WorkingDirs::WorkingDirs(boost::asio::io_context& io, std::string root, Fetch fetch)
+    : io_(io), root_(std::move(root)), fetch_(std::move(fetch)) {}
+
+WorkingDirs::~WorkingDirs() { unpacker_.join(); }
+
+void WorkingDirs::Ensure(const std::string& package, Done done) {
+  if (auto it = ready_.find(package); it != ready_.end()) return done(it->second);
+  auto& waiting = waiting_[package];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;  // fetching already
+  fetch_(package, [this, package](absl::StatusOr<std::string> bytes) { OnFetched(package, std::move(bytes)); });
+}
+
+std::string WorkingDirs::Find(const std::string& package) const {
+  auto it = ready_.find(package);
+  return it == ready_.end() ? "" : it->second;
+}
+
+void WorkingDirs::OnFetched(const std::string& package, absl::StatusOr<std::string> bytes) {
+  if (!bytes.ok()) return Finish(package, Annotate(bytes.status(), "fetching the package from the GCS"));
+  // The name is the content's hash: a package that does not match it is damaged, not used.
+  boost::asio::post(unpacker_, [this, package, bytes = std::move(*bytes)] {
+    absl::StatusOr<std::string> folder = absl::StrCat(root_, "/", package);
+    if (Sha256Hex(bytes) != package) {
+      folder = absl::DataLossError(absl::StrCat("the package fetched (", bytes.size(),
+                                                " bytes) does not match its SHA-256 name"));
+    } else if (absl::Status status = UnpackDirectory(bytes, *folder); !status.ok()) {
+      folder = Annotate(status, "unpacking it");
+    }
+    boost::asio::post(io_, [this, package, folder = std::move(folder)]() mutable { Finish(package, std::move(folder)); });
+  });
+}
+
+void WorkingDirs::Finish(const std::string& package, absl::StatusOr<std::string> folder) {
+  if (folder.ok()) {
+    spdlog::info("working_dir package {} unpacked at {}", package.substr(0, 12), *folder);
+    ready_[package] = *folder;
+  }
+  auto callers = std::move(waiting_[package]);
+  waiting_.erase(package);
+  for (auto& done : callers) done(folder);
+}
+
+}  // namespace orrery::raylet
