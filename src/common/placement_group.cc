@@ -1,5 +1,7 @@
 #include "src/common/placement_group.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -45,6 +47,18 @@ std::optional<PlacementGroupId> GroupOfResource(const std::string& resource) {
   auto id = PlacementGroupId::FromHex(absl::string_view(resource).substr(resource.size() - kHexId));
   if (!id.ok()) return std::nullopt;
   return *id;
+}
+
+std::string OriginalResourceOf(const std::string& resource) {
+  if (!IsAnyGroupResource(resource)) return resource;
+  // "<name>_group[_<index>]_<hex>": drop the id, then the index, then "_group".
+  std::string rest = resource.substr(0, resource.size() - 2 * PlacementGroupId::kSize - 1);
+  if (size_t last = rest.rfind('_'); last != std::string::npos && last + 1 < rest.size() &&
+                                     std::all_of(rest.begin() + last + 1, rest.end(), absl::ascii_isdigit)) {
+    if (absl::EndsWith(absl::string_view(rest).substr(0, last), "_group")) rest.resize(last);
+  }
+  constexpr absl::string_view kGroup = "_group";
+  return absl::EndsWith(rest, kGroup) ? rest.substr(0, rest.size() - kGroup.size()) : resource;
 }
 
 }  // namespace orrery

@@ -35,6 +35,9 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
 // The group whose renamed resource or marker `resource` is, if it is one.
 std::optional<PlacementGroupId> GroupOfResource(const std::string& resource);
 inline bool IsAnyGroupResource(const std::string& resource) { return GroupOfResource(resource).has_value(); }
+// The resource a group resource was renamed from ("GPU" for "GPU_group_1_<hex>" and
+// "GPU_group_<hex>"); any other name is its own.
+std::string OriginalResourceOf(const std::string& resource);
 // Whether `resource` is one of `group`'s renamed resources or markers.
 inline bool IsGroupResource(const std::string& resource, const PlacementGroupId& group) {
   return GroupOfResource(resource) == group;

@@ -110,6 +110,7 @@ absl::Status CoreWorker::Start() {
     ToWire(*ErrorValue(error), &object);
     OnTaskResult(task, std::move(object));
   };
+  submitter_callbacks.on_group_unplaceable = [this](const PlacementGroupId& group) { CheckGroupRemoved(group); };
   ActorSubmitter::Options actor_options = options_.actors;
   if (const char* every = std::getenv("ORRERY_TESTING_CUT_ACTOR_STREAM_EVERY"); every != nullptr) {
     actor_options.testing_cut_stream_every = std::strtoll(every, nullptr, 10);

@@ -204,6 +204,11 @@ class CoreWorker {
   absl::Mutex registrations_mu_;
   absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
       ABSL_GUARDED_BY(registrations_mu_);
+  // Tasks of `id` wait where no node holds its resources: asks the GCS whether the group was
+  // removed (by any process), and if so fails them. At most once a second per group.
+  void CheckGroupRemoved(const PlacementGroupId& id);
+  static constexpr int64_t kGroupCheckPeriodMs = 1000;
+  absl::flat_hash_map<PlacementGroupId, int64_t> group_checked_ms_ ABSL_GUARDED_BY(registrations_mu_);
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;
   std::shared_ptr<raylet::GrpcRayletClient> raylet_;
   std::unique_ptr<OwnerClients> owners_;

@@ -73,6 +73,24 @@ absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
   return absl::OkStatus();
 }
 
+void CoreWorker::CheckGroupRemoved(const PlacementGroupId& id) {
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    int64_t& checked_ms = group_checked_ms_[id];
+    if (checked_ms != 0 && MonotonicMs() - checked_ms < kGroupCheckPeriodMs) return;
+    checked_ms = MonotonicMs();
+  }
+  rpc::GetPlacementGroupRequest request;
+  request.set_placement_group_id(id.Binary());
+  placement_groups_->Call(&Stub::async::GetPlacementGroup, request, rpc::RetriedCall(),
+                          [this, id](absl::StatusOr<rpc::GetPlacementGroupReply> reply) {
+                            if (reply.ok() && reply->found() &&
+                                reply->group().state() == rpc::PlacementGroupInfo::REMOVED) {
+                              submitter_->OnPlacementGroupRemoved(id);
+                            }
+                          });
+}
+
 absl::StatusOr<bool> CoreWorker::WaitPlacementGroupReady(const PlacementGroupId& id, int64_t timeout_ms) {
   ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   int64_t deadline = MonotonicMs() + std::max<int64_t>(timeout_ms, 0);

@@ -25,6 +25,14 @@ rpc::ErrorInfo CrashError(const std::string& message) {
   error.set_message(message);
   return error;
 }
+// The placement group whose bundle the tasks of `resources` run in, if any.
+std::optional<PlacementGroupId> GroupOf(const ResourceSet& resources) {
+  for (const auto& [name, amount] : resources.quantities()) {
+    if (std::optional<PlacementGroupId> group = GroupOfResource(name); group.has_value()) return group;
+  }
+  return std::nullopt;
+}
+
 // Why the tasks of `scheduling` fail, from a lease answered UNSCHEDULABLE or
 // RUNTIME_ENV_SETUP_FAILED.
 rpc::ErrorInfo LeaseFailure(const SchedulingKey& scheduling, const rpc::RequestWorkerLeaseReply& reply) {
@@ -178,6 +186,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
                                  absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
   bool give_back = false;
+  std::optional<PlacementGroupId> unplaceable;
   {
     absl::MutexLock lock(&mu_);
     Key& key = keys_[scheduling];
@@ -206,6 +215,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           OnGranted(key, lease_id, raylet, *reply);
           break;
         case rpc::RequestWorkerLeaseReply::PENDING:
+          if (reply->infeasible()) unplaceable = GroupOf(scheduling.resources);
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
           RequestLease(key, lease_id, raylet, /*answer_if_queued=*/false,
@@ -237,6 +247,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
     }
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  if (unplaceable.has_value() && callbacks_.on_group_unplaceable) callbacks_.on_group_unplaceable(*unplaceable);
   if (give_back) {
     rpc::ReturnWorkerRequest request;
     request.set_lease_id(lease_id.Binary());
@@ -354,11 +365,8 @@ void TaskSubmitter::FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
 
 std::optional<PlacementGroupId> TaskSubmitter::RemovedGroupLocked(const ResourceSet& resources) const {
   if (removed_groups_.empty()) return std::nullopt;
-  for (const auto& [name, amount] : resources.quantities()) {
-    std::optional<PlacementGroupId> group = GroupOfResource(name);
-    if (group.has_value() && removed_groups_.contains(*group)) return group;
-  }
-  return std::nullopt;
+  std::optional<PlacementGroupId> group = GroupOf(resources);
+  return group.has_value() && removed_groups_.contains(*group) ? group : std::nullopt;
 }
 
 void TaskSubmitter::OnPlacementGroupRemoved(const PlacementGroupId& group) {

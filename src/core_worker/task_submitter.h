@@ -79,6 +79,9 @@ class TaskSubmitter {
     std::function<void(const rpc::TaskSpec&, rpc::SerializedObject&&)> on_result;
     // A task failed for good (its worker died and retries ran out, or no worker could start).
     std::function<void(const rpc::TaskSpec&, const rpc::ErrorInfo&)> on_failed;
+    // Tasks of this placement group wait where no node holds its resources: it may have been
+    // removed by another process. The owner asks, and calls OnPlacementGroupRemoved if so.
+    std::function<void(const PlacementGroupId&)> on_group_unplaceable;
   };
 
   TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,

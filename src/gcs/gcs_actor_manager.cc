@@ -171,6 +171,14 @@ std::shared_ptr<raylet::RayletClient> GcsActorManager::RayletFor(const NodeId& n
 
 void GcsActorManager::Schedule(Actor& actor) {
   if (stopped_) return;
+  // Its placement group was removed before it could be placed (by another process, maybe):
+  // no node will ever hold it.
+  for (const auto& [name, amount] : actor.info.resources().quantities()) {
+    std::optional<PlacementGroupId> group = GroupOfResource(name);
+    if (group.has_value() && group_removed_ && group_removed_(*group)) {
+      return MarkDead(actor, rpc::ActorInfo::KILLED, "its placement group " + group->Hex() + " was removed");
+    }
+  }
   ++actor.generation;
   actor.lease_id = LeaseId::FromRandom();
   actor.lease_granted = false;

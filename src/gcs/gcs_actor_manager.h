@@ -61,6 +61,10 @@ class GcsActorManager final : public ActorHandler {
   // The job's non-detached actors die with it.
   void OnJobFinished(const JobId& job_id);
   // The actors placed in the group die (KILLED), restarts or not: their bundle is gone.
+  // Tells which placement groups are removed: an actor created in one after its removal dies.
+  void SetRemovedGroupCheck(std::function<bool(const PlacementGroupId&)> is_removed) {
+    group_removed_ = std::move(is_removed);
+  }
   void OnPlacementGroupRemoved(const PlacementGroupId& group_id);
   // Answers every open poll and stops scheduling.
   void Stop();
@@ -123,6 +127,7 @@ class GcsActorManager final : public ActorHandler {
   absl::flat_hash_map<WorkerId, ActorId> by_worker_;
   // By HOST:PORT: the worker there (its id) and a client for it.
   absl::flat_hash_map<std::string, std::pair<std::string, std::unique_ptr<WorkerClient>>> worker_clients_;
+  std::function<bool(const PlacementGroupId&)> group_removed_;
   bool stopped_ = false;
 };
 

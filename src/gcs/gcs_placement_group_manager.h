@@ -59,6 +59,11 @@ class GcsPlacementGroupManager {
                                      rpc::WaitPlacementGroupReadyReply* reply, rpc::ReplyCallback done);
 
   void AddRemovedListener(RemovedListener listener) { removed_listeners_.push_back(std::move(listener)); }
+  // Whether the group was removed (by its creator, another process, or with its job).
+  bool IsRemoved(const PlacementGroupId& id) const {
+    auto it = groups_.find(id);
+    return it != groups_.end() && it->second.info.state() == rpc::PlacementGroupInfo::REMOVED;
+  }
   // Bundles on the node are lost: their groups are placed again.
   void OnNodeDead(const NodeId& node_id);
   // A node's free resources changed (or a node joined): waiting groups may fit now.

@@ -56,6 +56,7 @@ absl::Status GcsServer::Start() {
       },
       GcsPlacementGroupManager::Options{});
   placement_groups_->AddRemovedListener([this](const PlacementGroupId& id) { actors_->OnPlacementGroupRemoved(id); });
+  actors_->SetRemovedGroupCheck([this](const PlacementGroupId& id) { return placement_groups_->IsRemoved(id); });
   resources_->AddChangeListener([this](const NodeId& node) { placement_groups_->OnResourcesChanged(node); });
   workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
   jobs_->AddJobFinishedListener([this](const JobId& job) {

@@ -60,6 +60,16 @@ absl::Status BundleManager::PrepareGroup(const std::vector<std::pair<Key, Resour
   return absl::OkStatus();
 }
 
+std::map<std::string, DeviceShares> BundleManager::RenamedDevices(const Key& key, const Bundle& bundle) {
+  // The devices the bundle reserved back its renamed unit resources, under both names.
+  std::map<std::string, DeviceShares> devices;
+  for (const auto& [name, shares] : bundle.reserved.instances) {
+    devices[GroupResourceName(name, key.first, key.second)] = shares;
+    devices[GroupResourceName(name, key.first, -1)] = shares;
+  }
+  return devices;
+}
+
 absl::Status BundleManager::Commit(const rpc::CommitBundlesRequest& request) {
   std::vector<Key> keys;
   for (const rpc::BundleSpec& spec : request.bundles()) {
@@ -74,7 +84,7 @@ absl::Status BundleManager::Commit(const rpc::CommitBundlesRequest& request) {
   for (const Key& key : keys) {
     Bundle& bundle = bundles_[key];
     if (bundle.committed) continue;
-    resources_.AddResources(CommittedBundleResources(bundle.resources, key.first, key.second));
+    resources_.AddResources(CommittedBundleResources(bundle.resources, key.first, key.second), RenamedDevices(key, bundle));
     bundle.committed = true;
   }
   return absl::OkStatus();
@@ -95,7 +105,10 @@ void BundleManager::Cancel(const rpc::CancelBundlesRequest& request) {
   for (const PlacementGroupId& group : groups_in_use) end_leases_(group);
   for (const Key& key : keys) {
     Bundle& bundle = bundles_[key];
-    if (bundle.committed) resources_.RemoveResources(CommittedBundleResources(bundle.resources, key.first, key.second));
+    if (bundle.committed) {
+      resources_.RemoveResources(CommittedBundleResources(bundle.resources, key.first, key.second),
+                                 RenamedDevices(key, bundle));
+    }
     resources_.Release(bundle.reserved);
     bundles_.erase(key);
   }

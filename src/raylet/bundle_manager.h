@@ -42,6 +42,8 @@ class BundleManager {
   using Key = std::pair<PlacementGroupId, int>;
 
   static absl::StatusOr<std::pair<Key, ResourceSet>> Parse(const rpc::BundleSpec& spec);
+  // The devices behind a committed bundle's renamed unit resources (its GPUs).
+  static std::map<std::string, DeviceShares> RenamedDevices(const Key& key, const Bundle& bundle);
   // Sets aside every bundle in `wanted` (one group's) or none of them.
   absl::Status PrepareGroup(const std::vector<std::pair<Key, ResourceSet>>& wanted);
 

@@ -12,13 +12,14 @@
 namespace orrery::raylet {
 
 LeaseManager::LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
-                           ClusterView& cluster, JobCheck check_job)
+                           ClusterView& cluster, JobCheck check_job, JobCheck prepare_job)
     : io_(io),
       options_(std::move(options)),
       resources_(resources),
       pool_(pool),
       cluster_(cluster),
       check_job_(std::move(check_job)),
+      prepare_job_(std::move(prepare_job)),
       sweep_timer_(io) {}
 
 void LeaseManager::Start() { ScheduleSweep(); }
@@ -82,11 +83,6 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
   }
   JobId job_id = JobId::FromBinary(request.lease().job_id()).value();
   check_job_(job_id, [this, request, demand, reply, done = std::move(done)](absl::Status status) mutable {
-    if (IsRuntimeEnvSetupError(status)) {
-      reply->set_result(rpc::RequestWorkerLeaseReply::RUNTIME_ENV_SETUP_FAILED);
-      reply->set_failure_message(std::string(status.message()));
-      return done(absl::OkStatus());
-    }
     if (!status.ok()) return done(status);
     Enqueue(request, std::move(demand), reply, std::move(done));
   });
@@ -146,10 +142,10 @@ void LeaseManager::AnswerPending(Lease& lease) {
   Answer(lease, absl::OkStatus());
 }
 
-void LeaseManager::AnswerUnschedulable(Lease& lease, const std::string& why) {
+void LeaseManager::AnswerFailure(Lease& lease, rpc::RequestWorkerLeaseReply::Result result, absl::string_view why) {
   if (!lease.done) return;
-  lease.reply->set_result(rpc::RequestWorkerLeaseReply::UNSCHEDULABLE);
-  lease.reply->set_failure_message(why);
+  lease.reply->set_result(result);
+  lease.reply->set_failure_message(std::string(why));
   Answer(lease, absl::OkStatus());
 }
 
@@ -194,7 +190,8 @@ WorkerKey LeaseManager::KeyFor(const Lease& lease) const {
   key.is_actor = lease.spec.is_actor_worker();
   std::vector<std::string> names;
   if (!lease.allocation) return key;  // a placement-only lease: no GPUs
-  for (int index : lease.allocation->InstanceIds(kGpu)) {
+  // Its GPUs, held directly or through a placement-group bundle.
+  for (int index : lease.allocation->DevicesOf(kGpu)) {
     names.push_back(static_cast<size_t>(index) < options_.gpu_names.size() ? options_.gpu_names[index]
                                                                             : std::to_string(index));
   }
@@ -262,7 +259,7 @@ void LeaseManager::Dispatch() {
         SpillBack(lease, route.target);
         others = cluster_.Snapshots(options_.node_id);  // the target now counts what was sent
       } else {
-        AnswerUnschedulable(lease, route.why);
+        AnswerFailure(lease, rpc::RequestWorkerLeaseReply::UNSCHEDULABLE, route.why);
       }
       leases_.erase(it);
       changed = true;
@@ -286,12 +283,21 @@ void LeaseManager::Dispatch() {
     if (lease.spec.placement_only()) Release(lease);
     lease.state = Lease::State::kDispatched;
     changed = true;
-    pool_.PopWorker(KeyFor(lease), [this, id](absl::StatusOr<std::shared_ptr<Worker>> worker) {
-      OnWorkerReady(id, std::move(worker));
-    });
+    PopWorkerFor(lease);
   }
   queue_ = std::move(still_queued);
   if (changed) Changed();
+}
+
+void LeaseManager::PopWorkerFor(const Lease& lease) {
+  auto pop = [this, id = lease.id, key = KeyFor(lease)](absl::Status prepared) {
+    if (!prepared.ok()) return OnWorkerReady(id, prepared);
+    pool_.PopWorker(key, [this, id](absl::StatusOr<std::shared_ptr<Worker>> worker) {
+      OnWorkerReady(id, std::move(worker));
+    });
+  };
+  if (!prepare_job_) return pop(absl::OkStatus());
+  prepare_job_(JobId::FromBinary(lease.spec.job_id()).value(), std::move(pop));
 }
 
 void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker) {
@@ -304,7 +310,11 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   Lease& lease = *it->second;
   if (!worker.ok()) {
     spdlog::warn("lease {} failed: {}", lease_id.ShortHex(), worker.status().message());
-    Answer(lease, worker.status());
+    if (IsRuntimeEnvSetupError(worker.status())) {
+      AnswerFailure(lease, rpc::RequestWorkerLeaseReply::RUNTIME_ENV_SETUP_FAILED, worker.status().message());
+    } else {
+      Answer(lease, worker.status());
+    }
     Release(lease);
     leases_.erase(it);
     Changed();
@@ -486,7 +496,7 @@ void LeaseManager::EndLeasesOfGroup(const PlacementGroupId& group) {
   }
   for (const LeaseId& id : ids) {
     Lease& lease = *leases_[id];
-    AnswerUnschedulable(lease, "placement group " + group.Hex() + " was removed");
+    AnswerFailure(lease, rpc::RequestWorkerLeaseReply::UNSCHEDULABLE, "placement group " + group.Hex() + " was removed");
     std::shared_ptr<Worker> worker = lease.worker;
     Finish(id, /*dispatch=*/false);
     if (worker) pool_.KillWorker(worker, "its placement group " + group.Hex() + " was removed");

@@ -46,8 +46,11 @@ class LeaseManager {
   // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
   using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
 
+  // `prepare_job` readies what a job's workers need on this node (its working_dir) before the
+  // first one starts here; a RuntimeEnvSetupError from it fails the lease as
+  // RUNTIME_ENV_SETUP_FAILED. Only leases granted here wait for it, not those sent on.
   LeaseManager(boost::asio::io_context& io, Options options, NodeResources& resources, WorkerProvider& pool,
-               ClusterView& cluster, JobCheck check_job);
+               ClusterView& cluster, JobCheck check_job, JobCheck prepare_job = nullptr);
 
   void Start();
   // Answers every open request UNAVAILABLE.
@@ -121,8 +124,11 @@ class LeaseManager {
   void Attach(Lease& lease, rpc::RequestWorkerLeaseReply* reply, rpc::ReplyCallback done,
               const rpc::RequestWorkerLeaseRequest& request);
   void AnswerPending(Lease& lease);
-  // No node may ever grant it (UNSCHEDULABLE, a result rather than an RPC error).
-  void AnswerUnschedulable(Lease& lease, const std::string& why);
+  // A failure the holder acts on (UNSCHEDULABLE, RUNTIME_ENV_SETUP_FAILED): a result with its
+  // reason, rather than an RPC error.
+  void AnswerFailure(Lease& lease, rpc::RequestWorkerLeaseReply::Result result, absl::string_view why);
+  // Readies the job on this node, then asks the pool for the lease's worker.
+  void PopWorkerFor(const Lease& lease);
   // Answers PENDING now, when the open call asked to hear at once that the lease must queue.
   void AnswerIfQueued(Lease& lease);
   void Answer(Lease& lease, const absl::Status& status);
@@ -146,6 +152,7 @@ class LeaseManager {
   WorkerProvider& pool_;
   ClusterView& cluster_;
   JobCheck check_job_;
+  JobCheck prepare_job_;
   absl::flat_hash_map<LeaseId, std::unique_ptr<Lease>> leases_;
   std::deque<LeaseId> queue_;
   // Ids of leases that ended, so a late retry of their request is not granted again.

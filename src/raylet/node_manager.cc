@@ -22,7 +22,10 @@ NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceS
               OnProcessDeath(worker, type, detail);
             }),
       leases_(io, options_.leases, resources_, pool_, cluster_,
-              [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); }),
+              [this](const JobId& job, std::function<void(absl::Status)> done) { CheckJob(job, std::move(done)); },
+              [this](const JobId& job, std::function<void(absl::Status)> done) {
+                PrepareWorkingDir(job, std::move(done));
+              }),
       bundles_(resources_, [this](const PlacementGroupId& group) { leases_.EndLeasesOfGroup(group); }),
       working_dirs_(io, options_.working_dir_root,
                     [this](const std::string& package, auto done) { FetchPackage(package, std::move(done)); }),
@@ -68,14 +71,10 @@ void NodeManager::CheckJob(const JobId& job_id, std::function<void(absl::Status)
     }
     return absl::OkStatus();
   };
-  auto then_prepare = [this, job_id, done = std::move(done)](absl::Status status) mutable {
-    if (!status.ok()) return done(status);
-    PrepareWorkingDir(job_id, std::move(done));
-  };
-  if (auto it = jobs_.find(job_id); it != jobs_.end()) return then_prepare(answer(it->second));
+  if (auto it = jobs_.find(job_id); it != jobs_.end()) return done(answer(it->second));
   // Not heard of yet (the JOB channel may lag a new driver): ask the GCS, once per job.
   auto& waiting = job_fetches_[job_id];
-  waiting.push_back(std::move(then_prepare));
+  waiting.push_back(std::move(done));
   if (waiting.size() > 1) return;
   rpc::GetJobRequest request;
   request.set_job_id(job_id.Binary());

@@ -80,8 +80,10 @@ class NodeManager final : public NodeManagerHandler {
 
  private:
   std::optional<JobLaunch> FindJob(const JobId& job_id) const;
-  // OK once the job is known and running, and its working_dir (if any) is ready on this node.
+  // OK once the job is known here and running.
   void CheckJob(const JobId& job_id, std::function<void(absl::Status)> done);
+  // OK once the job's working_dir (if any) is unpacked on this node, before a worker of the
+  // job starts here; else a RuntimeEnvSetupError naming this node and the cause.
   void PrepareWorkingDir(const JobId& job_id, std::function<void(absl::Status)> done);
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);

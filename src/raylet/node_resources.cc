@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "src/common/placement_group.h"
 
 namespace orrery::raylet {
 
@@ -15,17 +16,27 @@ std::vector<int> Allocation::InstanceIds(const std::string& resource) const {
   return ids;
 }
 
-NodeResources::NodeResources(ResourceSet total, std::vector<std::string> unit_resources)
-    : total_(total), available_(total), unit_resources_(std::move(unit_resources)) {
-  for (const std::string& name : unit_resources_) {
-    int64_t count = total_.Get(name).Floor();
-    free_instances_[name] = std::vector<FixedPoint>(static_cast<size_t>(std::max<int64_t>(count, 0)),
-                                                    FixedPoint::FromInt(1));
+std::vector<int> Allocation::DevicesOf(const std::string& resource) const {
+  std::vector<int> ids;
+  for (const auto& [name, shares] : instances) {
+    if (OriginalResourceOf(name) != resource) continue;
+    for (const auto& [id, amount] : shares) ids.push_back(id);
   }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
-bool NodeResources::IsUnit(const std::string& name) const {
-  return std::find(unit_resources_.begin(), unit_resources_.end(), name) != unit_resources_.end();
+NodeResources::NodeResources(ResourceSet total, std::vector<std::string> unit_resources)
+    : total_(total), available_(total) {
+  for (const std::string& name : unit_resources) {
+    int64_t count = std::max<int64_t>(total_.Get(name).Floor(), 0);
+    Units& units = units_[name];
+    for (int id = 0; id < count; ++id) {
+      units.devices.push_back(id);
+      units.free.push_back(FixedPoint::FromInt(1));
+    }
+  }
 }
 
 absl::Status NodeResources::ValidateDemand(const ResourceSet& demand, const std::vector<std::string>& unit_resources) {
@@ -55,8 +66,8 @@ std::optional<Allocation> NodeResources::Allocate(const ResourceSet& demand) {
   // Choose instances first, touching nothing until every unit resource fits.
   for (const auto& [name, amount] : demand.quantities()) {
     if (!IsUnit(name)) continue;
-    const std::vector<FixedPoint>& free = free_instances_[name];
-    std::vector<std::pair<int, FixedPoint>> chosen;
+    const std::vector<FixedPoint>& free = units_[name].free;
+    std::vector<std::pair<int, FixedPoint>> chosen;  // (instance index, amount)
     if (amount <= FixedPoint::FromInt(1)) {
       // Best fit: the instance with the least room that still holds it, to keep whole ones free.
       int best = -1;
@@ -74,8 +85,12 @@ std::optional<Allocation> NodeResources::Allocate(const ResourceSet& demand) {
     }
     allocation.instances[name] = std::move(chosen);
   }
-  for (const auto& [name, chosen] : allocation.instances) {
-    for (const auto& [index, amount] : chosen) free_instances_[name][static_cast<size_t>(index)] -= amount;
+  for (auto& [name, chosen] : allocation.instances) {
+    Units& units = units_[name];
+    for (auto& [index, amount] : chosen) {
+      units.free[static_cast<size_t>(index)] -= amount;
+      index = units.devices[static_cast<size_t>(index)];  // the allocation names devices
+    }
   }
   allocation.resources = demand;
   available_ -= demand;
@@ -84,19 +99,42 @@ std::optional<Allocation> NodeResources::Allocate(const ResourceSet& demand) {
 
 void NodeResources::Release(const Allocation& allocation) {
   available_ += allocation.resources;
-  for (const auto& [name, chosen] : allocation.instances) {
-    for (const auto& [index, amount] : chosen) free_instances_[name][static_cast<size_t>(index)] += amount;
+  for (const auto& [name, shares] : allocation.instances) {
+    Units& units = units_[name];
+    for (const auto& [device, amount] : shares) {
+      auto it = std::find(units.devices.begin(), units.devices.end(), device);
+      if (it != units.devices.end()) units.free[static_cast<size_t>(it - units.devices.begin())] += amount;
+    }
   }
 }
 
-void NodeResources::AddResources(const ResourceSet& resources) {
+void NodeResources::AddResources(const ResourceSet& resources, const std::map<std::string, DeviceShares>& devices) {
   total_ += resources;
   available_ += resources;
+  for (const auto& [name, shares] : devices) {
+    Units& units = units_[name];
+    for (const auto& [device, amount] : shares) {
+      units.devices.push_back(device);
+      units.free.push_back(amount);
+    }
+  }
 }
 
-void NodeResources::RemoveResources(const ResourceSet& resources) {
+void NodeResources::RemoveResources(const ResourceSet& resources, const std::map<std::string, DeviceShares>& devices) {
   total_ -= resources;
   available_ -= resources;
+  // The bundle's leases are gone first, so each of its instances is whole again: drop them.
+  for (const auto& [name, shares] : devices) {
+    auto units = units_.find(name);
+    if (units == units_.end()) continue;
+    for (const auto& [device, amount] : shares) {
+      auto it = std::find(units->second.devices.begin(), units->second.devices.end(), device);
+      if (it == units->second.devices.end()) continue;
+      units->second.free.erase(units->second.free.begin() + (it - units->second.devices.begin()));
+      units->second.devices.erase(it);
+    }
+    if (units->second.devices.empty()) units_.erase(units);
+  }
 }
 
 }  // namespace orrery::raylet

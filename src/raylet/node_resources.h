@@ -12,14 +12,20 @@
 
 namespace orrery::raylet {
 
-// What one lease holds: the quantities, and for unit resources which instances (with how
-// much of each, since a lease may take half a GPU).
+// Instances of a unit resource as (device id, amount): GPU 3, or half of it.
+using DeviceShares = std::vector<std::pair<int, FixedPoint>>;
+
+// What one lease holds: the quantities, and for unit resources which devices (with how much
+// of each, since a lease may take half a GPU).
 struct Allocation {
   ResourceSet resources;
-  std::map<std::string, std::vector<std::pair<int, FixedPoint>>> instances;
+  std::map<std::string, DeviceShares> instances;
 
-  // Instance ids of `resource`, sorted.
+  // Device ids of `resource`, sorted.
   std::vector<int> InstanceIds(const std::string& resource) const;
+  // Device ids of `resource` and of the placement-group resources renamed from it (the GPUs of
+  // a lease in a bundle), sorted, each once.
+  std::vector<int> DevicesOf(const std::string& resource) const;
 };
 
 // Owned and called by the raylet event loop only.
@@ -43,21 +49,26 @@ class NodeResources {
   void Reclaim(const ResourceSet& resources) { available_ -= resources; }
 
   // A committed placement-group bundle adds its renamed resources to the node (total and
-  // available), and takes them away when it goes. Never unit resources: those are renamed.
-  void AddResources(const ResourceSet& resources);
-  void RemoveResources(const ResourceSet& resources);
+  // available), and takes them away when it goes. A renamed unit resource ("GPU_group_0_<id>")
+  // is a unit resource too, whose instances are the devices (and shares) the bundle reserved:
+  // `devices` names them per renamed resource.
+  void AddResources(const ResourceSet& resources, const std::map<std::string, DeviceShares>& devices = {});
+  void RemoveResources(const ResourceSet& resources, const std::map<std::string, DeviceShares>& devices = {});
 
   const ResourceSet& total() const { return total_; }
   const ResourceSet& available() const { return available_; }
 
  private:
-  bool IsUnit(const std::string& name) const;
+  // The instances of one unit resource: each one's device id and free amount.
+  struct Units {
+    std::vector<int> devices;
+    std::vector<FixedPoint> free;
+  };
+  bool IsUnit(const std::string& name) const { return units_.contains(name); }
 
   ResourceSet total_;
   ResourceSet available_;
-  std::vector<std::string> unit_resources_;
-  // Per unit resource: the free amount of each instance.
-  std::map<std::string, std::vector<FixedPoint>> free_instances_;
+  std::map<std::string, Units> units_;
 };
 
 }  // namespace orrery::raylet

@@ -25,13 +25,24 @@ std::string NodeId() {
   return id == nullptr ? "" : id;
 }
 
+std::string VisibleGpus() {
+  const char* gpus = std::getenv("CUDA_VISIBLE_DEVICES");
+  return gpus == nullptr ? "<unset>" : gpus;
+}
+
+// Removes a group from a worker: another process than the driver that made it.
+bool RemoveGroup(std::string id) {
+  orrery::RemovePlacementGroup(id);
+  return true;
+}
+
 class Member {
  public:
   static Member* Create() { return new Member(); }
   std::string Node() { return NodeId(); }
 };
 
-ORRERY_REMOTE(NodeId, Member::Create, &Member::Node);
+ORRERY_REMOTE(NodeId, VisibleGpus, RemoveGroup, Member::Create, &Member::Node);
 
 namespace {
 
@@ -72,9 +83,10 @@ class PlacementGroups : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_root = orrery::testing::MakeTempRoot();
-    // Health checks every 200 ms: a stopped node is declared dead within about a second.
+    // Health checks every 200 ms: a stopped node is declared dead within about a second. The
+    // head has two (fake) GPUs, 3 and 5; the other nodes none.
     g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1",
-                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200");
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200 CUDA_VISIBLE_DEVICES=3,5");
     ASSERT_FALSE(g_cluster.token.empty());
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"spare\": 1}'"));
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"spare\": 1}'"));
@@ -257,6 +269,41 @@ TEST_F(PlacementGroups, AGroupWhoseNodeDiesIsPlacedAgainOnAnother) {
   EXPECT_EQ(after[kept], before[kept]) << "the surviving bundle moved";
   EXPECT_EQ(Distinct(after), 2u);
   orrery::RemovePlacementGroup(group.GetID());
+}
+
+TEST_F(PlacementGroups, ATaskInABundleSeesExactlyTheGpusItsBundleReserved) {
+  PlacementGroupCreationOptions options;
+  options.strategy = PlacementStrategy::STRICT_PACK;
+  options.bundles = {{{"GPU", 1}}, {{"GPU", 1}}};
+  PlacementGroup group = orrery::CreatePlacementGroup(options);
+  ASSERT_TRUE(group.Wait(30));
+  std::set<std::string> seen;
+  for (int bundle = 0; bundle < 2; ++bundle) {
+    seen.insert(*orrery::Get(
+        orrery::Task(VisibleGpus).SetResource("GPU", 1).SetPlacementGroup(group, bundle).Remote()));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"3", "5"}));
+  orrery::RemovePlacementGroup(group.GetID());
+}
+
+TEST_F(PlacementGroups, WorkForAGroupAnotherProcessRemovedFailsNamingTheGroup) {
+  PlacementGroup group = orrery::CreatePlacementGroup(Options(1, 1, PlacementStrategy::PACK));
+  ASSERT_TRUE(group.Wait(30));
+  ASSERT_TRUE(*orrery::Get(orrery::Task(RemoveGroup).Remote(group.GetID())));
+  // This driver never removed it, yet what it sends there fails rather than waits.
+  try {
+    orrery::Get(orrery::Task(NodeId).SetPlacementGroup(group, 0).Remote());
+    ADD_FAILURE() << "a task ran in a removed group";
+  } catch (const orrery::TaskUnschedulableError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(group.GetID()));
+  }
+  auto member = orrery::Actor(Member::Create).SetPlacementGroup(group, 0).Remote();
+  try {
+    orrery::Get(member.Task(&Member::Node).Remote());
+    ADD_FAILURE() << "an actor started in a removed group";
+  } catch (const orrery::ActorDiedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(group.GetID()));
+  }
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 // leases that used them; every step may be repeated.
 #include "src/raylet/bundle_manager.h"
 
+#include <algorithm>
+#include <optional>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace orrery::raylet {
@@ -115,6 +118,49 @@ TEST_F(BundleManagerTest, MalformedBundlesAreRefusedByName) {
   absl::Status status = bundles_.Prepare(Of<rpc::PrepareBundlesRequest>({empty})).status();
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_EQ(resources_.available(), resources_.total());
+}
+
+TEST(BundleGpus, ALeaseInABundleGetsTheGpusTheBundleReserved) {
+  NodeResources resources(Set({{"CPU", 4}, {kGpu, 3}}));
+  BundleManager bundles(resources, [](const PlacementGroupId&) {});
+  PlacementGroupId group = PlacementGroupId::FromRandom();
+  // GPU 0 is busy, so the bundle reserves GPUs 1 and 2.
+  std::optional<Allocation> outside = resources.Allocate(Set({{kGpu, 1}}));
+  ASSERT_TRUE(outside.has_value());
+  EXPECT_EQ(outside->DevicesOf(kGpu), std::vector<int>({0}));
+  ASSERT_TRUE(bundles.Prepare(Of<rpc::PrepareBundlesRequest>({Spec(group, 0, {{kGpu, 2}})})).ok());
+  ASSERT_TRUE(bundles.Commit(Of<rpc::CommitBundlesRequest>({Spec(group, 0, {{kGpu, 2}})})).ok());
+  resources.Release(*outside);  // GPU 0 is free again, but not the bundle's
+
+  std::optional<Allocation> first = resources.Allocate(GroupDemand(Set({{kGpu, 1}}), group, 0));
+  std::optional<Allocation> second = resources.Allocate(GroupDemand(Set({{kGpu, 1}}), group, 0));
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  std::vector<int> both = first->DevicesOf(kGpu);
+  both.push_back(second->DevicesOf(kGpu).at(0));
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, std::vector<int>({1, 2}));
+  EXPECT_FALSE(resources.Allocate(GroupDemand(Set({{kGpu, 1}}), group, 0)).has_value());
+  // Through "any bundle of the group", one of the group's devices too.
+  resources.Release(*first);
+  std::optional<Allocation> any = resources.Allocate(GroupDemand(Set({{kGpu, 1}}), group, -1));
+  ASSERT_TRUE(any.has_value());
+  EXPECT_THAT(any->DevicesOf(kGpu), ::testing::ElementsAre(::testing::AnyOf(1, 2)));
+  resources.Release(*any);
+  resources.Release(*second);
+
+  bundles.Cancel(Of<rpc::CancelBundlesRequest>({Spec(group, 0, {{kGpu, 2}})}));
+  std::optional<Allocation> all = resources.Allocate(Set({{kGpu, 3}}));
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->DevicesOf(kGpu), std::vector<int>({0, 1, 2}));
+}
+
+TEST(BundleGpus, TheOriginalNameOfAGroupResource) {
+  PlacementGroupId group = PlacementGroupId::FromRandom();
+  EXPECT_EQ(OriginalResourceOf(GroupResourceName(kGpu, group, 3)), kGpu);
+  EXPECT_EQ(OriginalResourceOf(GroupResourceName(kGpu, group, -1)), kGpu);
+  EXPECT_EQ(OriginalResourceOf(GroupResourceName("my_group_7", group, 12)), "my_group_7");
+  EXPECT_EQ(OriginalResourceOf("my_group_7"), "my_group_7");
+  EXPECT_EQ(OriginalResourceOf(kGpu), kGpu);
 }
 
 }  // namespace
