@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "orrery/version.h"
 #include "src/common/log.h"
-#include "src/common/runtime_env.h"
 #include "src/common/status.h"
 #include "src/core_worker/core_worker_service.h"
 #include "src/core_worker/object_conversion.h"
@@ -394,10 +393,8 @@ absl::StatusOr<std::shared_ptr<rpc::TaskSpec>> CoreWorker::BuildTask(internal::T
   task->set_signature_hash(call.signature_hash);
   *task->mutable_owner() = address_;
   task->set_name(std::move(call.name));
-  for (auto& [name, value] : call.env_vars) {
-    ORRERY_RETURN_IF_ERROR(ValidateEnvVarName(name));
-    (*task->mutable_env_vars())[name] = std::move(value);
-  }
+  // Checked by SetRuntimeEnv already (and again by the raylet).
+  task->mutable_env_vars()->insert(call.env_vars.begin(), call.env_vars.end());
   // Large values go to the object store and the task takes them by reference, like any other.
   for (internal::TaskArgument& arg : call.args) {
     rpc::TaskArg* out = task->add_args();

@@ -13,6 +13,14 @@ namespace orrery::gcs {
 namespace {
 
 constexpr int64_t kRetryDelayMs = 500;
+
+// The placement group the actor lives in (its renamed resources name it), if any.
+std::optional<PlacementGroupId> GroupOf(const rpc::ActorInfo& actor) {
+  for (const auto& [name, amount] : actor.resources().quantities()) {
+    if (std::optional<PlacementGroupId> group = GroupOfResource(name); group.has_value()) return group;
+  }
+  return std::nullopt;
+}
 // A constructor may run for a long time; the call ends sooner if the worker dies.
 constexpr int64_t kCreateTimeoutMs = 24LL * 3600 * 1000;
 
@@ -173,11 +181,9 @@ void GcsActorManager::Schedule(Actor& actor) {
   if (stopped_) return;
   // Its placement group was removed before it could be placed (by another process, maybe):
   // no node will ever hold it.
-  for (const auto& [name, amount] : actor.info.resources().quantities()) {
-    std::optional<PlacementGroupId> group = GroupOfResource(name);
-    if (group.has_value() && group_removed_ && group_removed_(*group)) {
-      return MarkDead(actor, rpc::ActorInfo::KILLED, "its placement group " + group->Hex() + " was removed");
-    }
+  if (std::optional<PlacementGroupId> group = GroupOf(actor.info); group.has_value() && group_removed_ &&
+                                                                    group_removed_(*group)) {
+    return MarkDead(actor, rpc::ActorInfo::KILLED, "its placement group " + group->Hex() + " was removed");
   }
   ++actor.generation;
   actor.lease_id = LeaseId::FromRandom();
@@ -466,13 +472,7 @@ void GcsActorManager::OnJobFinished(const JobId& job_id) {
 void GcsActorManager::OnPlacementGroupRemoved(const PlacementGroupId& group_id) {
   std::vector<ActorId> ended;
   for (const auto& [id, actor] : actors_) {
-    if (actor.info.state() == rpc::ActorInfo::DEAD) continue;
-    for (const auto& [name, amount] : actor.info.resources().quantities()) {
-      if (IsGroupResource(name, group_id)) {
-        ended.push_back(id);
-        break;
-      }
-    }
+    if (actor.info.state() != rpc::ActorInfo::DEAD && GroupOf(actor.info) == group_id) ended.push_back(id);
   }
   for (const ActorId& id : ended) {
     MarkDead(actors_.at(id), rpc::ActorInfo::KILLED, "its placement group " + group_id.Hex() + " was removed");

@@ -56,7 +56,7 @@ std::optional<JobLaunch> NodeManager::FindJob(const JobId& job_id) const {
   JobLaunch job{&it->second.config(), ""};
   if (const std::string& package = it->second.config().working_dir_package(); !package.empty()) {
     job.working_dir = working_dirs_.Find(package);
-    if (job.working_dir.empty()) return std::nullopt;  // not set up here (CheckJob does that)
+    if (job.working_dir.empty()) return std::nullopt;  // not unpacked here yet (PrepareWorkingDir)
   }
   return job;
 }
