@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "orrery/api.h"
+#include "orrery/job_submission.grpc.pb.h"
 #include "src/api/cluster_runtime.h"
 #include "src/api/flags.h"
 #include "src/api/runtime_env.h"
@@ -22,6 +23,7 @@
 #include "src/common/logging.h"
 #include "src/common/process.h"
 #include "src/common/random.h"
+#include "src/common/runtime_env.h"
 #include "src/core_worker/core_worker.h"
 #include "src/core_worker/log_forwarder.h"
 #include "src/core_worker/worker_process.h"
@@ -191,6 +193,19 @@ rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex,
                         " runs on this host: start one with `orrery start --address " + address + "`");
 }
 
+// A driver `orrery job submit` started tells the job supervisor which job it registered, so that
+// stopping the submission ends the job's workers and actors at once.
+void ReportToJobSupervisor(gcs::GrpcGcsClient& gcs, const JobId& job_id) {
+  std::string submission_id = Env(kSubmissionIdVariable);
+  if (submission_id.empty()) return;
+  rpc::GrpcClient<rpc::JobSubmissionService> supervisor(gcs.client().channel(), gcs.client().options());
+  rpc::ReportJobDriverRequest report;
+  report.set_submission_id(submission_id);
+  report.set_job_id(job_id.Binary());
+  auto reported = supervisor.CallSync(&rpc::JobSubmissionService::Stub::async::ReportJobDriver, report);
+  if (!reported.ok()) spdlog::warn("cannot tell the job supervisor about job {}: {}", job_id.Hex(), reported.status().message());
+}
+
 std::unique_ptr<Session> StartDriver(Config config) {
   if (config.local_mode) {
     throw OrreryException("local mode is not available yet: leave Config.local_mode false to run on a cluster");
@@ -203,7 +218,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::string node_id_hex;
   std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
   // Bad input fails here, before a local cluster starts.
-  std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config);
+  std::optional<std::string> submitted_package = api::AdoptJobSubmission(config);
+  std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config, submitted_package);
   if (address.empty()) {
     auto head = launcher::StartHead(HeadOptionsFrom(config));
     if (!head.ok()) Fail("starting a local cluster", head.status());
@@ -225,7 +241,9 @@ std::unique_ptr<Session> StartDriver(Config config) {
     session->gcs = std::make_unique<gcs::GrpcGcsClient>(
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
     rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
-    if (working_dir.has_value()) api::UploadWorkingDir(*session->gcs, *working_dir, address);
+    if (working_dir.has_value() && !submitted_package.has_value()) {
+      api::UploadWorkingDir(*session->gcs, *working_dir, address);
+    }
     auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
                                                   rpc::GetNextJobIdRequest{});
     if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
@@ -267,6 +285,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     job->set_version(ORRERY_VERSION_STRING);
     auto added = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::AddJob, add);
     if (!added.ok()) Fail("registering the job with the GCS at " + address, added.status());
+    ReportToJobSupervisor(*session->gcs, session->job_id);
   } catch (...) {
     session->core.reset();
     if (session->head) StopHead(*session->head);

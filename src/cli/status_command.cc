@@ -8,29 +8,15 @@
 #include "absl/strings/str_format.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
+#include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
-#include "src/gcs/client/gcs_client.h"
-#include "src/launcher/local_cluster.h"
 
 namespace orrery::cli {
 
 namespace {
-
-struct StatusFlags {
-  std::string address;
-  std::string token;
-  std::string temp_dir;
-};
-
-std::string Duration(int64_t ms) {
-  int64_t s = ms / 1000;
-  if (s < 60) return absl::StrCat(s, "s");
-  if (s < 3600) return absl::StrCat(s / 60, "m ", s % 60, "s");
-  return absl::StrCat(s / 3600, "h ", (s % 3600) / 60, "m");
-}
 
 // "1.5 GiB", "12 MiB", "0 B": bytes for a person.
 std::string Bytes(uint64_t bytes) {
@@ -85,30 +71,22 @@ void PrintPlacementGroups(const std::shared_ptr<grpc::Channel>& gcs, const rpc::
   }
 }
 
-int RunStatus(const StatusFlags& flags) {
-  auto target = launcher::ResolveCluster(flags.address, flags.token, flags.temp_dir);
-  if (!target.ok()) return Fail("status", std::string(target.status().message()));
-  rpc::RpcOptions rpc;
-  gcs::GrpcGcsClient client(target->address, rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+int RunStatus(const ClusterFlags& flags) {
+  auto cluster = ConnectToCluster(flags);
+  if (!cluster.ok()) return Fail("status", std::string(cluster.status().message()));
   rpc::CallOptions options;
   options.timeout_ms = 5000;
-  auto status =
-      client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
-  if (!status.ok()) {
-    if (status.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Fail("status", "the cluster at " + target->address + " refused the token");
-    }
-    return Fail("status", "cannot reach the cluster at " + target->address + ": " +
-                              std::string(status.status().message()));
-  }
+  auto status = cluster->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus,
+                                                rpc::GetClusterStatusRequest(), options);
+  if (!status.ok()) return Fail("status", DescribeCallError(status.status(), cluster->address));
 
   absl::flat_hash_map<std::string, const rpc::NodeResourceUsage*> usage;
   for (const auto& u : status->usage()) usage[u.node_id()] = &u;
   int alive = 0, dead = 0;
   for (const auto& node : status->nodes()) (node.state() == rpc::NodeInfo::ALIVE ? alive : dead)++;
 
-  printf("Orrery cluster at %s (version %s, up %s)\n", target->address.c_str(), status->version().c_str(),
-         Duration(status->now_ms() - status->start_time_ms()).c_str());
+  printf("Orrery cluster at %s (version %s, up %s)\n", cluster->address.c_str(), status->version().c_str(),
+         HumanDuration(status->now_ms() - status->start_time_ms()).c_str());
   printf("Nodes: %d alive, %d dead\n\n", alive, dead);
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
   std::map<ResourceSet, std::pair<int64_t, bool>> demand;
@@ -147,18 +125,23 @@ int RunStatus(const StatusFlags& flags) {
     printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
            entry.second ? " (infeasible: no node has these resources)" : "");
   }
-  PrintPlacementGroups(client.client().channel(), rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+  PrintPlacementGroups(cluster->gcs->client().channel(), cluster->options);
   return 0;
 }
 
 }  // namespace
 
+std::string HumanDuration(int64_t ms) {
+  int64_t s = ms / 1000;
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrCat(s / 60, "m ", s % 60, "s");
+  return absl::StrCat(s / 3600, "h ", (s % 3600) / 60, "m");
+}
+
 void AddStatusCommand(CLI::App& app, int& exit_code) {
-  auto flags = std::make_shared<StatusFlags>();
+  auto flags = std::make_shared<ClusterFlags>();
   CLI::App* status = app.add_subcommand("status", "Show the nodes, their resources and the pending demand");
-  status->add_option("--address", flags->address, "HOST:PORT of the GCS (or ORRERY_ADDRESS; default: local session)");
-  status->add_option("--token", flags->token, "Cluster token (or ORRERY_TOKEN; default: local session)");
-  status->add_option("--temp-dir", flags->temp_dir, "Root whose newest session to use");
+  AddClusterFlags(*status, *flags);
   status->callback([flags, &exit_code] { exit_code = RunStatus(*flags); });
 }
 
