@@ -30,8 +30,8 @@ std::string CurrentExceptionTypeName() {
   return name;
 }
 
-TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks)
-    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)) {}
+TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, TaskEventBuffer* events)
+    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)), events_(events) {}
 
 TaskExecutor::~TaskExecutor() {
   if (pool_ != nullptr) pool_->join();
@@ -103,6 +103,13 @@ void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBat
 // ---- actors ----
 
 rpc::CreateActorReply TaskExecutor::CreateActor(const rpc::CreateActorRequest& request) {
+  RecordRunning(request.creation(), rpc::ACTOR_CREATION_TASK);
+  rpc::CreateActorReply reply = RunCreation(request);
+  RecordOutcome(request.creation(), rpc::ACTOR_CREATION_TASK, reply.failed() ? &reply.error() : nullptr);
+  return reply;
+}
+
+rpc::CreateActorReply TaskExecutor::RunCreation(const rpc::CreateActorRequest& request) {
   const rpc::TaskSpec& creation = request.creation();
   rpc::CreateActorReply reply;
   auto fail = [&](rpc::ErrorInfo error) {
@@ -254,7 +261,31 @@ rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo e
   return result;
 }
 
+void TaskExecutor::RecordRunning(const rpc::TaskSpec& task, rpc::TaskKind kind) {
+  if (events_ != nullptr) events_->Record(task, kind, rpc::RUNNING, node_id_.Binary(), worker_id_.Binary());
+}
+
+void TaskExecutor::RecordOutcome(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo* error) {
+  if (events_ == nullptr) return;
+  if (error == nullptr) {
+    events_->Record(task, kind, rpc::FINISHED, node_id_.Binary(), worker_id_.Binary());
+  } else {
+    events_->RecordFailure(task, kind, *error, node_id_.Binary(), worker_id_.Binary());
+  }
+}
+
 rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
+  rpc::TaskKind kind = KindOf(task, /*is_creation=*/false);
+  RecordRunning(task, kind);
+  rpc::TaskResult result = Run(task);
+  rpc::ErrorInfo error;
+  bool failed = result.value().format() == rpc::SerializedObject::ERROR;
+  if (failed && !error.ParseFromString(result.value().payload())) error.set_type(rpc::ErrorInfo::TYPE_UNSPECIFIED);
+  RecordOutcome(task, kind, failed ? &error : nullptr);
+  return result;
+}
+
+rpc::TaskResult TaskExecutor::Run(const rpc::TaskSpec& task) {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
   result.set_attempt(task.attempt());

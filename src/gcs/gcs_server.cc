@@ -61,6 +61,7 @@ absl::Status GcsServer::Start() {
   actors_->SetRemovedGroupCheck([this](const PlacementGroupId& id) { return placement_groups_->IsRemoved(id); });
   resources_->AddChangeListener([this](const NodeId& node) { placement_groups_->OnResourcesChanged(node); });
   workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
+  tasks_ = std::make_unique<GcsTaskManager>(static_cast<size_t>(std::max<int64_t>(1, config_.task_events_per_job)));
   JobSupervisor::Options supervisor{config_.session_dir,
                                     [this] {
                                       bool any = config_.host == "0.0.0.0" || config_.host == "::";
@@ -119,6 +120,8 @@ absl::Status GcsServer::Start() {
   server_->AddService(placement_group_service_.get());
   job_submission_service_ = std::make_unique<JobSubmissionGrpcService>(*calls_, *supervisor_);
   server_->AddService(job_submission_service_.get());
+  task_event_service_ = std::make_unique<TaskEventGrpcService>(*calls_, *tasks_);
+  server_->AddService(task_event_service_.get());
   if (absl::Status status = server_->Start(); !status.ok()) {
     server_.reset();
     return status;

@@ -15,10 +15,12 @@
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_placement_group_manager.h"
 #include "src/gcs/gcs_resource_manager.h"
+#include "src/gcs/gcs_task_manager.h"
 #include "src/gcs/gcs_worker_manager.h"
 #include "src/gcs/job_submission_grpc_service.h"
 #include "src/gcs/job_supervisor.h"
 #include "src/gcs/placement_group_grpc_service.h"
+#include "src/gcs/task_event_grpc_service.h"
 #include "src/gcs/publisher.h"
 #include "src/gcs/storage/store_client.h"
 #include "src/rpc/grpc_server.h"
@@ -60,10 +62,12 @@ class GcsServer {
   std::unique_ptr<GcsActorManager> actors_;
   std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
   std::unique_ptr<JobSupervisor> supervisor_;
+  std::unique_ptr<GcsTaskManager> tasks_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<GcsGrpcService> service_;
   std::unique_ptr<PlacementGroupGrpcService> placement_group_service_;
   std::unique_ptr<JobSubmissionGrpcService> job_submission_service_;
+  std::unique_ptr<TaskEventGrpcService> task_event_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   bool stopped_ = false;
 };
