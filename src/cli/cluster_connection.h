@@ -38,4 +38,19 @@ absl::StatusOr<ClusterConnection> ConnectToCluster(const ClusterFlags& flags);
 // answered (it names what was wrong), else what kept the call from reaching it.
 std::string DescribeCallError(const absl::Status& status, const std::string& address);
 
+// One unary call to a service of the cluster's GCS (over its channel), within 10 s; its error
+// is one line (DescribeCallError), with the call's status code.
+template <typename Service, typename Req, typename Reply>
+absl::StatusOr<Reply> CallGcs(const ClusterConnection& cluster,
+                              typename rpc::GrpcClient<Service>::template AsyncMethod<Req, Reply> method,
+                              const Req& request) {
+  constexpr int64_t kCallTimeoutMs = 10'000;
+  rpc::GrpcClient<Service> client(cluster.gcs->client().channel(), cluster.options);
+  rpc::CallOptions options;
+  options.timeout_ms = kCallTimeoutMs;
+  auto reply = client.CallSync(method, request, options);
+  if (!reply.ok()) reply = absl::Status(reply.status().code(), DescribeCallError(reply.status(), cluster.address));
+  return reply;
+}
+
 }  // namespace orrery::cli

@@ -1,10 +1,7 @@
 // `orrery job`: submit a driver program for the head to run, follow its output, and show, stop,
 // list and delete submitted jobs. Everything goes through the GCS's JobSubmissionService; this
 // file only turns flags into requests and replies into lines.
-#include <time.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -13,10 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "orrery/job_submission.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
+#include "src/cli/format.h"
+#include "src/cli/table.h"
 #include "src/common/directory_package.h"
 #include "src/common/id.h"
 #include "src/common/runtime_env.h"
@@ -104,22 +102,6 @@ int ExitCodeOf(const JobSubmission& job) {
   return 1;
 }
 
-// "2026-11-27 21:54:23" in local time; "-" for a time that has not come.
-std::string LocalTime(int64_t ms) {
-  if (ms <= 0) return "-";
-  time_t seconds = static_cast<time_t>(ms / 1000);
-  struct tm local;
-  localtime_r(&seconds, &local);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // How long the driver ran, or has run so far; "-" when it never started.
 std::string RunTime(const JobSubmission& job) {
   if (job.start_time_ms() <= 0) return "-";
@@ -131,16 +113,9 @@ std::string JobIdHex(const JobSubmission& job) {
   return id.ok() ? id->Hex() : "-";
 }
 
-// The argv as one line; an argument that a shell would split or expand is shown in single
-// quotes, so that `sh -c 'a; b'` does not read as four arguments.
+// The driver's command line, quoted as a shell would need it.
 std::string Entrypoint(const JobSubmission& job) {
-  return absl::StrJoin(job.entrypoint(), " ", [](std::string* out, const std::string& arg) {
-    if (!arg.empty() && arg.find_first_of(" \t\n'\"\\$`;&|<>()*?[]{}~#!") == std::string::npos) {
-      out->append(arg);
-      return;
-    }
-    out->append("'" + absl::StrReplaceAll(arg, {{"'", "'\\''"}}) + "'");
-  });
+  return QuotedCommandLine({job.entrypoint().begin(), job.entrypoint().end()});
 }
 
 struct LogTail {
@@ -291,23 +266,6 @@ int RunStop(const JobFlags& flags) {
     }
     return 0;
   });
-}
-
-// Columns padded to their widest cell; the last one is not padded.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    printf("%s\n", line.c_str());
-  }
 }
 
 int RunList(const JobFlags& flags) {

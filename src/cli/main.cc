@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   orrery::cli::AddStopCommand(app, exit_code);
   orrery::cli::AddStatusCommand(app, exit_code);
   orrery::cli::AddJobCommand(app, exit_code);
+  orrery::cli::AddStateCommands(app, exit_code);
+  orrery::cli::AddTimelineCommand(app, exit_code);
+  orrery::cli::AddLogsCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

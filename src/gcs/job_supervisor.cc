@@ -3,18 +3,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "boost/asio/post.hpp"
 #include "src/common/clock.h"
 #include "src/common/log.h"
+#include "src/common/log_files.h"
 #include "src/common/process.h"
 #include "src/common/random.h"
 #include "src/common/runtime_env.h"
@@ -26,8 +27,6 @@ namespace {
 
 using State = rpc::JobSubmission;
 
-constexpr int64_t kDefaultReadBytes = 1 << 20;
-constexpr int64_t kLargestReadBytes = 4 << 20;
 constexpr int64_t kLongestLogWaitMs = 30'000;
 constexpr int64_t kDefaultStopGraceMs = 10'000;
 
@@ -374,17 +373,14 @@ void JobSupervisor::HandleReadJobLogs(const rpc::ReadJobLogsRequest& request, rp
 
 void JobSupervisor::Read(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait) {
   const rpc::ReadJobLogsRequest& request = reader->request;
-  int64_t limit = request.max_bytes() > 0 ? std::min(request.max_bytes(), kLargestReadBytes) : kDefaultReadBytes;
-  std::string data(static_cast<size_t>(limit), '\0');
-  ssize_t got = 0;
-  int64_t size = 0;
-  if (int fd = open(job.record.log_path().c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    got = pread(fd, data.data(), data.size(), request.offset());
-    struct stat st;
-    if (fstat(fd, &st) == 0) size = st.st_size;
-    close(fd);
-  }
-  data.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  rpc::ReadLogRequest read;
+  read.set_name(std::filesystem::path(job.record.log_path()).filename().string());
+  read.set_offset(request.offset());
+  read.set_max_bytes(request.max_bytes());
+  // No log yet (the job is PENDING): nothing to read so far.
+  auto piece = ReadLogFile(SessionDir(options_.session_dir).LogsDir(), read);
+  std::string data = piece.ok() ? std::move(*piece->mutable_data()) : "";
+  int64_t size = piece.ok() ? piece->size() : 0;
   int64_t next = request.offset() + static_cast<int64_t>(data.size());
   bool ended = Ended(job);
   if (data.empty() && !ended && may_wait) {

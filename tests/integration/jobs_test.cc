@@ -41,19 +41,26 @@ std::string ReadText(std::string path) {
 
 std::string Program() { return fs::read_symlink("/proc/self/exe").string(); }
 
+// Writes a line to its worker's stdout (the worker's .out file).
+int Say(std::string line) {
+  std::printf("%s\n", line.c_str());
+  return std::fflush(stdout);
+}
+
 class Counter {
  public:
   static Counter* Create() { return new Counter(); }
   int Add(int x) { return total_ += x; }
   int Pid() { return getpid(); }
+  int Say(std::string line) { return ::Say(std::move(line)); }
 
  private:
   int total_ = 0;
 };
 
-ORRERY_REMOTE(Square, EnvVar, ReadText, Program, Counter::Create, &Counter::Add, &Counter::Pid);
+ORRERY_REMOTE(Square, EnvVar, ReadText, Program, Say, Counter::Create, &Counter::Add, &Counter::Pid, &Counter::Say);
 
-// ---- the driver: `jobs_test driver work|fail|hold` ----
+// ---- the driver: `jobs_test driver work|fail|hold|talk` ----
 
 int RunDriver(const std::string& mode) {
   if (mode == "fail") {
@@ -68,6 +75,17 @@ int RunDriver(const std::string& mode) {
     std::printf("holding\n");
     std::fflush(stdout);
     while (true) pause();  // until `orrery job stop`
+  }
+  if (mode == "talk") {
+    // Lines in a task's and an actor's worker output, for `orrery logs`.
+    orrery::Get(orrery::Task(Say).Remote(std::string("hello from a task")));
+    auto counter = orrery::Actor(Counter::Create).Remote();
+    orrery::Get(counter.Task(&Counter::Say).Remote(std::string("hello from an actor")));
+    std::printf("actor id: %s\n", counter.ID().c_str());
+    orrery::Shutdown();
+    // Last: no worker output is forwarded after Shutdown().
+    std::printf("line one\nline two\nline three\n");
+    return 0;
   }
   std::vector<orrery::ObjectRef<int>> squares;
   for (int i = 0; i < 10; ++i) squares.push_back(orrery::Task(Square).Remote(i));
@@ -221,6 +239,8 @@ TEST_F(Jobs, StoppingAJobEndsItsDriverWorkersAndActorsAndReturnsItsResources) {
   pid_t driver = std::stoi(Match(status, "[Dd]river pid:\\s*(\\d+)"));
   EXPECT_TRUE(Eventually([&] { return Cli("status --temp-dir " + g_root).find("CPU 1/2") != std::string::npos; }))
       << "the actor's CPU is not in use: " << Cli("status --temp-dir " + g_root);
+  // One of two CPUs in use, as a bar under the node.
+  EXPECT_THAT(Cli("status --temp-dir " + g_root), HasSubstr("CPU          [##########..........]  50%"));
   // A running job cannot be deleted.
   CliRun refused = Job("delete held");
   EXPECT_NE(refused.exit_code, 0);
@@ -237,6 +257,44 @@ TEST_F(Jobs, StoppingAJobEndsItsDriverWorkersAndActorsAndReturnsItsResources) {
   CliRun deleted = Job("delete held");
   EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
   EXPECT_THAT(Job("list").output, Not(HasSubstr("held")));
+}
+
+TEST_F(Jobs, TheLogsOfAJobItsActorAndAnyFileAreReadThroughTheRaylets) {
+  CliRun run = Job("submit --submission-id talk -- " + Self() + " driver talk");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::string actor = Match(run.output, "actor id: ([0-9a-f]+)");
+  std::string job = Match(Job("status talk").output, "Job id:\\s+([0-9a-f]+)");
+  ASSERT_FALSE(actor.empty());
+  ASSERT_FALSE(job.empty());
+  auto logs = [](const std::string& args) { return RunCli("logs --temp-dir " + g_root + " " + args); };
+
+  // Every node's files, listed.
+  CliRun listing = logs("");
+  EXPECT_EQ(listing.exit_code, 0) << listing.output;
+  EXPECT_THAT(listing.output, HasSubstr("job-talk.log"));
+  EXPECT_THAT(listing.output, HasSubstr("raylet-"));
+  EXPECT_THAT(listing.output, HasSubstr("driver-" + job));
+  // A file by name, and its last lines.
+  EXPECT_THAT(logs("job-talk.log").output, HasSubstr("line one\nline two\nline three\n"));
+  CliRun tail = logs("job-talk.log --tail 2");
+  EXPECT_EQ(tail.exit_code, 0);
+  EXPECT_EQ(tail.output, "line two\nline three\n");
+  // A job's files (its driver's log and its workers' output), and an actor's worker's.
+  EXPECT_TRUE(Eventually([&] { return logs("--job " + job).output.find("hello from a task") != std::string::npos; }))
+      << logs("--job " + job).output;
+  CliRun of_actor = logs("--actor " + actor);
+  EXPECT_EQ(of_actor.exit_code, 0) << of_actor.output;
+  // (The actor may live in the worker that ran the task before, so that line may be there too.)
+  EXPECT_THAT(of_actor.output, HasSubstr("hello from an actor"));
+
+  // What does not exist is named.
+  CliRun no_file = logs("no-such.log");
+  EXPECT_NE(no_file.exit_code, 0);
+  EXPECT_THAT(no_file.output, HasSubstr("no-such.log"));
+  CliRun no_actor = logs("--actor " + std::string(32, 'f'));
+  EXPECT_NE(no_actor.exit_code, 0);
+  EXPECT_THAT(no_actor.output, HasSubstr(std::string(32, 'f')));
+  EXPECT_NE(logs("../token").exit_code, 0);
 }
 
 TEST_F(Jobs, AnUnknownJobIsNamedInAOneLineErrorByEveryVerb) {
