@@ -67,8 +67,6 @@ class LocalObjects {
   // Applies the releases RemoveLocalRef deferred while `execution` ran.
   void ReleaseDeferred(LocalExecution& execution);
 
-  size_t num_values() const { return store_.size(); }
-
  private:
   // An object no ref reached this process for is lost, as in cluster mode.
   void MarkUnknownLost(const std::vector<ObjectId>& ids);

@@ -63,9 +63,6 @@ class LocalRuntime final : public internal::Runtime {
   PlacementGroup FindPlacementGroup(const std::string& id_or_name, bool by_name) override;
   std::vector<PlacementGroup> GetAllPlacementGroups() override;
 
-  // How many threads the task pool has started (for tests).
-  int num_task_threads() const { return pool_.num_threads(); }
-
  private:
   struct Task;
   // Runs `task` once its arguments exist, or parks it while the node cannot hold its demand.

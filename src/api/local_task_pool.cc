@@ -82,9 +82,4 @@ void LocalTaskPool::Stop() {
   for (std::thread& thread : threads) thread.join();
 }
 
-int LocalTaskPool::num_threads() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int>(threads_.size());
-}
-
 }  // namespace orrery::api

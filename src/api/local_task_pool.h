@@ -38,15 +38,13 @@ class LocalTaskPool {
   void Blocked();
   void Unblocked();
 
-  int num_threads() const;
-
  private:
   void Loop();
   // Wakes or starts threads for the queued work that may run now.
   void DispatchLocked();
 
   const int size_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable work_or_stop_;
   std::deque<Work> queue_;
   std::vector<std::thread> threads_;
