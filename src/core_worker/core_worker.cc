@@ -303,14 +303,7 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectId>& ids, int num_obj
   bool in_task = current_task_ != nullptr;
   std::vector<Value> values = store_.Wait(ids, static_cast<size_t>(num_objects), timeout_ms,
                                           in_task ? BlockHook(true) : nullptr, in_task ? BlockHook(false) : nullptr);
-  std::vector<bool> ready(ids.size());
-  // Exactly the first `num_objects` ready ones count, as in Ray; the rest stay unready.
-  int taken = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ready[i] = values[i] != nullptr && taken < num_objects;
-    taken += ready[i];
-  }
-  return ready;
+  return FirstReady(values, num_objects);
 }
 
 void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
@@ -320,11 +313,7 @@ void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
     // (An ObjectRef made from an id alone, for an object no ref to which reached this process,
     // has an entry but no owner.)
     if (!owner.has_value() || owner->worker_id().empty()) {
-      rpc::ErrorInfo error;
-      error.set_type(rpc::ErrorInfo::OBJECT_LOST);
-      error.set_message(absl::StrCat("object ", id.Hex(),
-                                     " is unknown to this process: no ObjectRef to it was received here"));
-      store_.Put(id, ErrorValue(error));
+      store_.Put(id, ErrorValue(UnknownObjectError(id)));
       continue;
     }
     fetcher_->Fetch(id, *owner);

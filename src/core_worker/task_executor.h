@@ -86,7 +86,6 @@ class TaskExecutor {
   void Forget(const std::string& caller, int64_t received_below);
   // Tells the GCS, once, that the actor exited (after the exiting call's result was written).
   void ReportExitIfPending();
-  rpc::ErrorInfo TaskError(const rpc::TaskSpec& task, const std::string& type, const std::string& what) const;
   rpc::TaskResult Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const;
 
   const WorkerId worker_id_;
@@ -108,8 +107,5 @@ class TaskExecutor {
   std::atomic<bool> exited_ = false;
   std::atomic<bool> exit_reported_ = false;
 };
-
-// "std::logic_error" for the exception being handled.
-std::string CurrentExceptionTypeName();
 
 }  // namespace orrery::core
