@@ -8,17 +8,6 @@
 
 namespace orrery::api {
 
-namespace {
-
-rpc::ErrorInfo ShuttingDown() {
-  rpc::ErrorInfo error;
-  error.set_type(rpc::ErrorInfo::ACTOR_DIED);
-  error.set_message("Orrery is shutting down");
-  return error;
-}
-
-}  // namespace
-
 struct LocalActors::Call {
   uint64_t sequence = 0;
   ObjectId result;
@@ -273,7 +262,7 @@ ObjectId LocalActors::Submit(const ActorId& id, internal::TaskCall call) {
     queued->sequence = next_sequence_++;
     auto it = actors_.find(id);
     if (stopped_) {
-      after.failed.emplace_back(queued, ShuttingDown());
+      after.failed.emplace_back(queued, core::ActorShutdownErrorInfo());
     } else if (it == actors_.end()) {
       rpc::ErrorInfo error;
       error.set_type(rpc::ErrorInfo::ACTOR_DIED);
@@ -422,8 +411,8 @@ void LocalActors::Stop() {
     if (stopped_) return;
     stopped_ = true;
     for (auto& [id, actor] : actors_) {
-      for (auto& [sequence, call] : actor->running) after.failed.emplace_back(call, ShuttingDown());
-      for (auto& call : actor->queue) after.failed.emplace_back(call, ShuttingDown());
+      for (auto& [sequence, call] : actor->running) after.failed.emplace_back(call, core::ActorShutdownErrorInfo());
+      for (auto& call : actor->queue) after.failed.emplace_back(call, core::ActorShutdownErrorInfo());
       actor->running.clear();
       actor->queue.clear();
       DieLocked(*actor, rpc::ActorInfo::OWNER_DIED, "the actor's job ended", after);

@@ -86,17 +86,28 @@ void PrintRows(const StateTable& table, const std::string& format) {
   }
 }
 
-int RunList(const StateFlags& flags) {
-  const std::string verb = "list";
-  auto kind = CheckKind(flags.kind, StateKinds());
-  if (!kind.ok()) return Fail(verb, std::string(kind.status().message()));
+// The rows of one of `kinds` that pass the flags' filters (both checked before anything is
+// fetched), with the notes on the jobs they show printed.
+struct Filtered {
+  std::string kind;
+  StateSnapshot snapshot;
+};
+absl::StatusOr<Filtered> FetchFiltered(const StateFlags& flags, const std::vector<std::string>& kinds) {
+  auto kind = CheckKind(flags.kind, kinds);
+  if (!kind.ok()) return kind.status();
   auto filters = ParseFilters(flags.filters, *kind);
-  if (!filters.ok()) return Fail(verb, std::string(filters.status().message()));
+  if (!filters.ok()) return filters.status();
   auto snapshot = Fetch(*kind, flags.cluster);
-  if (!snapshot.ok()) return Fail(verb, std::string(snapshot.status().message()));
-  StateTable& table = snapshot->table;
-  (void)ApplyFilters(*filters, table);  // checked above
-  PrintJobNotes(*snapshot, table);
+  if (!snapshot.ok()) return snapshot.status();
+  (void)ApplyFilters(*filters, snapshot->table);  // checked above
+  PrintJobNotes(*snapshot, snapshot->table);
+  return Filtered{*kind, std::move(*snapshot)};
+}
+
+int RunList(const StateFlags& flags) {
+  auto filtered = FetchFiltered(flags, StateKinds());
+  if (!filtered.ok()) return Fail("list", std::string(filtered.status().message()));
+  StateTable& table = filtered->snapshot.table;
   size_t hidden = Limit(flags.limit, table);
   PrintRows(table, flags.format);
   if (hidden > 0) fprintf(stderr, "(%zu more not shown; use --limit)\n", hidden);
@@ -152,18 +163,11 @@ std::vector<std::string> StateNames(int min, int max, NameOf name_of) {
 }
 
 int RunSummary(const StateFlags& flags) {
-  const std::string verb = "summary";
-  auto kind = CheckKind(flags.kind, {"tasks", "actors"});
-  if (!kind.ok()) return Fail(verb, std::string(kind.status().message()));
-  auto filters = ParseFilters(flags.filters, *kind);
-  if (!filters.ok()) return Fail(verb, std::string(filters.status().message()));
-  auto snapshot = Fetch(*kind, flags.cluster);
-  if (!snapshot.ok()) return Fail(verb, std::string(snapshot.status().message()));
-  StateTable& table = snapshot->table;
-  (void)ApplyFilters(*filters, table);  // checked above
-  PrintJobNotes(*snapshot, table);
+  auto filtered = FetchFiltered(flags, {"tasks", "actors"});
+  if (!filtered.ok()) return Fail("summary", std::string(filtered.status().message()));
+  const StateTable& table = filtered->snapshot.table;
   StateTable summary;
-  if (*kind == "tasks") {
+  if (filtered->kind == "tasks") {
     // A task counts once, in the state of its latest attempt.
     summary = CountByState(LatestPerKey(table, "task_id", "attempt"), "function",
                            StateNames(rpc::TaskState_MIN, rpc::TaskState_MAX,

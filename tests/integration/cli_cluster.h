@@ -39,6 +39,18 @@ inline CliRun RunCli(const std::string& args, const std::string& env = "") {
 // Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
 inline std::string Cli(const std::string& args, const std::string& env = "") { return RunCli(args, env).output; }
 
+// Polls `condition` every 50 ms for up to `timeout_s`; whether it came true. For state that
+// another process changes in its own time (a report each second), with a deadline.
+template <typename Condition>
+bool Eventually(Condition condition, int timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
 // The first group of `pattern` in `text`, or "".
 inline std::string Match(const std::string& text, const std::string& pattern) {
   std::smatch match;

@@ -77,6 +77,7 @@ int RunDriver(const std::string& mode) {
 namespace {
 
 using orrery::testing::Cli;
+using orrery::testing::Eventually;
 using orrery::testing::CliRun;
 using orrery::testing::RunCli;
 using ::testing::HasSubstr;
@@ -100,16 +101,6 @@ CliRun Orrery(const std::string& args) { return RunCli(WithCluster(args)); }
 // The stdout of a command whose stderr is dropped: JSON to parse.
 std::string Stdout(const std::string& args) { return Cli(WithCluster(args) + " 2>/dev/null; true"); }
 
-// Polls `condition` every 100 ms for up to `timeout_s`; whether it came true.
-template <typename Condition>
-bool Eventually(Condition condition, int timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
 
 // The JSON a command printed, or null when it printed none.
 nlohmann::json Json(const std::string& args) {
