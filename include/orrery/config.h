@@ -23,8 +23,10 @@ struct Config {
   std::string address;
   /// The cluster token. Empty: ORRERY_TOKEN, else the local session's token file.
   std::string token;
-  /// Run everything in this process, without daemons (for debugging). Not available yet:
-  /// Init() refuses it with an error.
+  /// Local mode: run everything in this process, without daemons, for debugging with an
+  /// ordinary debugger: tasks on a thread pool, each actor on threads of its own, values in
+  /// memory. address, token, working_dir and runtime_env are not used; head_args' --num-cpus,
+  /// --num-gpus and --resources give the one local node's resources. See docs/api.md.
   bool local_mode = false;
   /// Library mode: shared libraries (or folders of them) holding the remote functions, loaded
   /// by the generic `orrery-worker`. Empty: single-binary mode (this program is the worker).

@@ -2,36 +2,13 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
 #include "orrery/errors.h"
 #include "src/api/errors.h"
+#include "src/api/runtime_ids.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/core_worker/shared_memory_objects.h"
 
 namespace orrery::api {
-
-namespace {
-
-ObjectId ToObjectId(const std::string& binary) {
-  auto id = ObjectId::FromBinary(binary);
-  if (!id.ok()) throw OrreryException("not a valid ObjectRef: " + std::string(id.status().message()));
-  return *id;
-}
-
-std::vector<ObjectId> ToObjectIds(const std::vector<std::string>& binaries) {
-  std::vector<ObjectId> ids;
-  ids.reserve(binaries.size());
-  for (const std::string& binary : binaries) ids.push_back(ToObjectId(binary));
-  return ids;
-}
-
-ActorId ToActorId(const std::string& binary) {
-  auto id = ActorId::FromBinary(binary);
-  if (!id.ok()) throw OrreryException("not a valid ActorHandle: " + std::string(id.status().message()));
-  return *id;
-}
-
-}  // namespace
 
 void ClusterRuntime::AddLocalRef(const std::string& object_id) {
   if (auto id = ObjectId::FromBinary(object_id); id.ok()) core_.AddLocalRef(*id);
@@ -51,14 +28,7 @@ std::vector<std::shared_ptr<const internal::SerializedValue>> ClusterRuntime::Ge
     const std::vector<std::string>& object_ids, int64_t timeout_ms) {
   std::vector<ObjectId> ids = ToObjectIds(object_ids);
   std::vector<core::Value> values = core_.Get(ids, timeout_ms);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (values[i] == nullptr) {
-      throw GetTimeoutError(absl::StrCat("Get timed out after ", timeout_ms, " ms: object ", ids[i].Hex(),
-                                         " is not ready"));
-    }
-    rpc::ErrorInfo error;
-    if (core::IsError(*values[i], &error)) ThrowStoredError(error);
-  }
+  RaiseGetErrors(ids, values, timeout_ms);
   return values;
 }
 
@@ -82,8 +52,7 @@ internal::ActorHandleIds ClusterRuntime::CreateActor(internal::ActorCreation cre
   if (code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kOutOfRange) {
     ThrowStoredError(core::SharedMemoryObjects::ToErrorInfo(ids.status()));
   }
-  throw OrreryException("creating actor " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + ": " +
-                        std::string(ids.status().message()));
+  ThrowActorCreationError(name, ids.status());
 }
 
 std::string ClusterRuntime::SubmitActorTask(const std::string& actor_id, internal::TaskCall call) {

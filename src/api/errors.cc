@@ -1,7 +1,8 @@
 #include "src/api/errors.h"
 
+#include "absl/strings/str_cat.h"
 #include "orrery/errors.h"
-#include "src/common/id.h"
+#include "src/core_worker/object_conversion.h"
 
 namespace orrery::api {
 
@@ -32,6 +33,22 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
     default:
       throw ObjectLostError(error.message());
   }
+}
+
+void RaiseGetErrors(const std::vector<ObjectId>& ids, const std::vector<core::Value>& values, int64_t timeout_ms) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == nullptr) {
+      throw GetTimeoutError(absl::StrCat("Get timed out after ", timeout_ms, " ms: object ", ids[i].Hex(),
+                                         " is not ready"));
+    }
+    rpc::ErrorInfo error;
+    if (core::IsError(*values[i], &error)) ThrowStoredError(error);
+  }
+}
+
+void ThrowActorCreationError(const std::string& name, const absl::Status& status) {
+  throw OrreryException("creating actor " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + ": " +
+                        std::string(status.message()));
 }
 
 }  // namespace orrery::api

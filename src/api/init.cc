@@ -4,17 +4,22 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "orrery/api.h"
+#include "orrery/job_submission.grpc.pb.h"
 #include "src/api/cluster_runtime.h"
 #include "src/api/flags.h"
+#include "src/api/local_runtime.h"
 #include "src/api/runtime_env.h"
 #include "src/common/clock.h"
 #include "src/common/file_util.h"
@@ -22,11 +27,14 @@
 #include "src/common/logging.h"
 #include "src/common/process.h"
 #include "src/common/random.h"
+#include "src/common/resource_set.h"
+#include "src/common/runtime_env.h"
 #include "src/core_worker/core_worker.h"
 #include "src/core_worker/log_forwarder.h"
 #include "src/core_worker/worker_process.h"
 #include "src/launcher/daemon_launcher.h"
 #include "src/launcher/local_cluster.h"
+#include "src/raylet/gpu_detection.h"
 
 namespace orrery {
 
@@ -39,6 +47,12 @@ struct Session {
   std::unique_ptr<core::CoreWorker> core;
   std::unique_ptr<api::ClusterRuntime> runtime;
   JobId job_id;
+  // Local mode: all of the above stays empty.
+  std::unique_ptr<api::LocalRuntime> local;
+
+  internal::Runtime* CurrentRuntime() const {
+    return local != nullptr ? static_cast<internal::Runtime*>(local.get()) : runtime.get();
+  }
 };
 
 std::mutex g_mu;
@@ -191,10 +205,44 @@ rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex,
                         " runs on this host: start one with `orrery start --address " + address + "`");
 }
 
-std::unique_ptr<Session> StartDriver(Config config) {
-  if (config.local_mode) {
-    throw OrreryException("local mode is not available yet: leave Config.local_mode false to run on a cluster");
+// A driver `orrery job submit` started tells the job supervisor which job it registered, so that
+// stopping the submission ends the job's workers and actors at once.
+void ReportToJobSupervisor(gcs::GrpcGcsClient& gcs, const JobId& job_id) {
+  std::string submission_id = Env(kSubmissionIdVariable);
+  if (submission_id.empty()) return;
+  rpc::GrpcClient<rpc::JobSubmissionService> supervisor(gcs.client().channel(), gcs.client().options());
+  rpc::ReportJobDriverRequest report;
+  report.set_submission_id(submission_id);
+  report.set_job_id(job_id.Binary());
+  auto reported = supervisor.CallSync(&rpc::JobSubmissionService::Stub::async::ReportJobDriver, report);
+  if (!reported.ok()) spdlog::warn("cannot tell the job supervisor about job {}: {}", job_id.Hex(), reported.status().message());
+}
+
+// Local mode: one node in this process, with the machine's resources or what head_args says.
+std::unique_ptr<Session> StartLocal(const Config& config) {
+  launcher::NodeOptions node = HeadOptionsFrom(config).node;  // also checks head_args
+  double cpus = node.num_cpus >= 0 ? node.num_cpus : std::max(1u, std::thread::hardware_concurrency());
+  int gpus = node.num_gpus >= 0 ? node.num_gpus : static_cast<int>(raylet::DetectGpus().size());
+  ResourceSet resources;
+  if (!node.resources.empty()) {
+    auto custom = ResourceSet::FromJson(node.resources);
+    if (!custom.ok()) Fail("Config.head_args: --resources", custom.status());
+    resources = std::move(*custom);
   }
+  if (cpus > 0) resources.Set(kCpu, FixedPoint::FromDouble(cpus));
+  if (gpus > 0) resources.Set(kGpu, FixedPoint::FromInt(gpus));
+  api::LocalRuntimeOptions options;
+  options.job_namespace = config.job_namespace;
+  options.node_resources = std::move(resources);
+  options.task_threads = std::max(2, static_cast<int>(std::ceil(cpus)));
+  options.detached_actors_by_default = config.default_actor_lifetime == ActorLifetime::DETACHED;
+  auto session = std::make_unique<Session>();
+  session->local = std::make_unique<api::LocalRuntime>(std::move(options));
+  return session;
+}
+
+std::unique_ptr<Session> StartDriver(Config config) {
+  if (config.local_mode) return StartLocal(config);
   auto session = std::make_unique<Session>();
   // A job without a namespace gets one of its own.
   if (config.job_namespace.empty()) config.job_namespace = HexEncode(RandomBytes(8));
@@ -203,7 +251,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::string node_id_hex;
   std::string temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
   // Bad input fails here, before a local cluster starts.
-  std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config);
+  std::optional<std::string> submitted_package = api::AdoptJobSubmission(config);
+  std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config, submitted_package);
   if (address.empty()) {
     auto head = launcher::StartHead(HeadOptionsFrom(config));
     if (!head.ok()) Fail("starting a local cluster", head.status());
@@ -225,7 +274,9 @@ std::unique_ptr<Session> StartDriver(Config config) {
     session->gcs = std::make_unique<gcs::GrpcGcsClient>(
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
     rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
-    if (working_dir.has_value()) api::UploadWorkingDir(*session->gcs, *working_dir, address);
+    if (working_dir.has_value() && !submitted_package.has_value()) {
+      api::UploadWorkingDir(*session->gcs, *working_dir, address);
+    }
     auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
                                                   rpc::GetNextJobIdRequest{});
     if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
@@ -267,6 +318,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     job->set_version(ORRERY_VERSION_STRING);
     auto added = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::AddJob, add);
     if (!added.ok()) Fail("registering the job with the GCS at " + address, added.status());
+    ReportToJobSupervisor(*session->gcs, session->job_id);
   } catch (...) {
     session->core.reset();
     if (session->head) StopHead(*session->head);
@@ -356,7 +408,7 @@ void InitWithFlags(Config& config, int argc, char** argv, bool accept_ray_flags)
   if (g_session != nullptr) return;
   if (accept_ray_flags && config.address.empty()) config.address = Env("RAY_ADDRESS");
   g_session = StartDriver(config);
-  g_runtime.store(g_session->runtime.get(), std::memory_order_release);
+  g_runtime.store(g_session->CurrentRuntime(), std::memory_order_release);
 }
 
 }  // namespace internal
@@ -376,10 +428,12 @@ void Shutdown() {
   std::unique_ptr<Session> session;
   {
     std::lock_guard<std::mutex> lock(g_mu);
+    // Local mode's tasks and actors still running may call the runtime until they return.
+    if (g_session != nullptr && g_session->local != nullptr) g_session->local->Stop();
     session = std::move(g_session);
     g_runtime.store(nullptr, std::memory_order_release);
   }
-  if (session == nullptr) return;
+  if (session == nullptr || session->local != nullptr) return;
   // The job ends: raylets end its workers.
   rpc::MarkJobFinishedRequest finished;
   finished.set_job_id(session->job_id.Binary());

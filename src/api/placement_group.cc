@@ -6,6 +6,7 @@
 #include "orrery/errors.h"
 #include "orrery/internal/runtime.h"
 #include "src/api/cluster_runtime.h"
+#include "src/api/placement_group_options.h"
 
 namespace orrery {
 
@@ -13,12 +14,6 @@ namespace {
 
 [[noreturn]] void Throw(const std::string& doing, const absl::Status& status) {
   throw OrreryException(absl::StrCat(doing, ": ", status.message()));
-}
-
-PlacementGroupId ToGroupId(const std::string& hex) {
-  auto id = PlacementGroupId::FromHex(hex);
-  if (!id.ok()) throw OrreryException("not a valid placement group id '" + hex + "': " + std::string(id.status().message()));
-  return *id;
 }
 
 PlacementGroup FromInfo(const rpc::PlacementGroupInfo& info) {
@@ -74,44 +69,63 @@ void ValidateBundleIndex(const PlacementGroup& group, int bundle_index) {
 
 namespace api {
 
-PlacementGroup ClusterRuntime::CreatePlacementGroup(const PlacementGroupCreationOptions& options) {
-  std::string doing = "creating placement group" + (options.name.empty() ? "" : " '" + options.name + "'");
+PlacementGroupId GroupIdOfHex(const std::string& hex) {
+  auto id = PlacementGroupId::FromHex(hex);
+  if (!id.ok()) throw OrreryException("not a valid placement group id '" + hex + "': " + std::string(id.status().message()));
+  return *id;
+}
+
+std::string CreatingGroup(const PlacementGroupCreationOptions& options) {
+  return "creating placement group" + (options.name.empty() ? "" : " '" + options.name + "'");
+}
+
+std::vector<ResourceSet> CheckedBundles(const PlacementGroupCreationOptions& options) {
+  std::string doing = CreatingGroup(options);
   if (options.bundles.empty()) throw OrreryException(doing + ": it needs at least one bundle");
   if (options.strategy < PlacementStrategy::PACK || options.strategy > PlacementStrategy::STRICT_SPREAD) {
     throw OrreryException(absl::StrCat(doing, ": unknown strategy ", static_cast<int>(options.strategy)));
   }
+  std::vector<ResourceSet> bundles;
+  for (size_t i = 0; i < options.bundles.size(); ++i) {
+    auto resources = ResourceSet::FromDoubles(options.bundles[i]);
+    if (!resources.ok()) Throw(absl::StrCat(doing, ", bundle ", i), resources.status());
+    if (resources->Empty()) throw OrreryException(absl::StrCat(doing, ": bundle ", i, " holds no resource"));
+    bundles.push_back(std::move(*resources));
+  }
+  return bundles;
+}
+
+PlacementGroup ClusterRuntime::CreatePlacementGroup(const PlacementGroupCreationOptions& options) {
+  std::vector<ResourceSet> bundles = CheckedBundles(options);
   PlacementGroupId id = PlacementGroupId::FromRandom();
   rpc::PlacementGroupInfo info;
   info.set_placement_group_id(id.Binary());
   info.set_name(options.name);
   info.set_strategy(static_cast<rpc::PlacementStrategy>(options.strategy));
   info.set_detached(options.detached);
-  for (size_t i = 0; i < options.bundles.size(); ++i) {
-    auto resources = ResourceSet::FromDoubles(options.bundles[i]);
-    if (!resources.ok()) Throw(absl::StrCat(doing, ", bundle ", i), resources.status());
-    if (resources->Empty()) throw OrreryException(absl::StrCat(doing, ": bundle ", i, " holds no resource"));
+  for (size_t i = 0; i < bundles.size(); ++i) {
     rpc::Bundle* bundle = info.add_bundles();
     bundle->set_index(static_cast<int>(i));
-    resources->ToProto(bundle->mutable_resources());
+    bundles[i].ToProto(bundle->mutable_resources());
   }
-  if (absl::Status status = core_.CreatePlacementGroup(info); !status.ok()) Throw(doing, status);
+  if (absl::Status status = core_.CreatePlacementGroup(info); !status.ok()) Throw(CreatingGroup(options), status);
   return PlacementGroup(id.Hex(), options, PlacementGroupState::PENDING);
 }
 
 void ClusterRuntime::RemovePlacementGroup(const std::string& id) {
-  if (absl::Status status = core_.RemovePlacementGroup(ToGroupId(id)); !status.ok()) {
+  if (absl::Status status = core_.RemovePlacementGroup(api::GroupIdOfHex(id)); !status.ok()) {
     Throw("removing placement group " + id, status);
   }
 }
 
 bool ClusterRuntime::WaitPlacementGroupReady(const std::string& id, int64_t timeout_ms) {
-  absl::StatusOr<bool> ready = core_.WaitPlacementGroupReady(ToGroupId(id), timeout_ms);
+  absl::StatusOr<bool> ready = core_.WaitPlacementGroupReady(api::GroupIdOfHex(id), timeout_ms);
   if (!ready.ok()) Throw("waiting for placement group " + id, ready.status());
   return *ready;
 }
 
 PlacementGroup ClusterRuntime::FindPlacementGroup(const std::string& id_or_name, bool by_name) {
-  auto info = by_name ? core_.GetNamedPlacementGroup(id_or_name) : core_.GetPlacementGroup(ToGroupId(id_or_name));
+  auto info = by_name ? core_.GetNamedPlacementGroup(id_or_name) : core_.GetPlacementGroup(api::GroupIdOfHex(id_or_name));
   if (!info.ok()) Throw("looking up placement group " + id_or_name, info.status());
   return info->has_value() ? FromInfo(**info) : PlacementGroup();
 }

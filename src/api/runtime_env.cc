@@ -1,14 +1,16 @@
 #include "src/api/runtime_env.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "orrery/errors.h"
 #include "orrery/runtime_env.h"
 #include "src/common/log.h"
 #include "src/common/process.h"
 #include "src/common/runtime_env.h"
+#include "src/gcs/client/package_upload.h"
 
 namespace orrery {
 
@@ -28,8 +30,6 @@ namespace {
 
 // The RPC limit leaves room for the envelope around a value of this size.
 constexpr int64_t kLargestWorkingDir = 256LL << 20;
-// Room to send the largest over a slow link (not the default deadline of small calls).
-constexpr int64_t kUploadTimeoutMs = 120'000;
 
 std::filesystem::path Canonical(const std::string& path) {
   std::error_code error;
@@ -39,8 +39,22 @@ std::filesystem::path Canonical(const std::string& path) {
 
 }  // namespace
 
-std::optional<DirectoryPackage> PrepareRuntimeEnv(const Config& config) {
+std::optional<std::string> AdoptJobSubmission(Config& config) {
+  const char* names = std::getenv(kJobEnvNamesVariable);
+  std::vector<std::string> job_names = absl::StrSplit(names == nullptr ? "" : names, ',', absl::SkipEmpty());
+  for (const std::string& name : job_names) {
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr) config.runtime_env.env_vars.emplace(name, value);
+  }
+  const char* package = std::getenv(kJobWorkingDirPackageVariable);
+  if (package == nullptr || *package == '\0' || !config.working_dir.empty()) return std::nullopt;
+  config.working_dir = std::filesystem::current_path().string();
+  return std::string(package);
+}
+
+std::optional<DirectoryPackage> PrepareRuntimeEnv(const Config& config, const std::optional<std::string>& submitted) {
   internal::ValidateRuntimeEnv(config.runtime_env);
+  if (submitted.has_value()) return DirectoryPackage{"", *submitted};
   if (config.working_dir.empty()) return std::nullopt;
   if (config.working_dir_max_bytes <= 0 || config.working_dir_max_bytes > kLargestWorkingDir) {
     throw OrreryException(absl::StrCat("Config.working_dir_max_bytes must be between 1 and ", kLargestWorkingDir,
@@ -57,24 +71,9 @@ std::optional<DirectoryPackage> PrepareRuntimeEnv(const Config& config) {
 }
 
 void UploadWorkingDir(gcs::GrpcGcsClient& gcs, const DirectoryPackage& package, const std::string& address) {
-  rpc::KvExistsRequest exists;
-  exists.set_namespace_(kWorkingDirKvNamespace);
-  exists.set_key(package.sha256_hex);
-  auto found = gcs.client().CallSync(&rpc::GcsService::Stub::async::KvExists, exists);
-  if (found.ok() && found->exists()) return;  // the same content, uploaded before
-  rpc::KvPutRequest put;
-  put.set_namespace_(kWorkingDirKvNamespace);
-  put.set_key(package.sha256_hex);
-  put.set_value(package.bytes);
-  put.set_overwrite(false);
-  rpc::CallOptions options;
-  options.timeout_ms = kUploadTimeoutMs;
-  auto stored = gcs.client().CallSync(&rpc::GcsService::Stub::async::KvPut, put, options);
-  if (!stored.ok()) {
-    throw OrreryException(absl::StrFormat("Config.working_dir: uploading its package (%.1f MiB) to the GCS at %s: %s",
-                                          package.bytes.size() / 1048576.0, address, stored.status().message()));
+  if (absl::Status status = gcs::UploadPackage(gcs, package); !status.ok()) {
+    throw OrreryException(absl::StrCat("Config.working_dir: ", status.message(), " to the GCS at ", address));
   }
-  spdlog::info("working_dir package {} uploaded ({} bytes)", package.sha256_hex, package.bytes.size());
 }
 
 void ApplyRuntimeEnv(const Config& config, const std::optional<DirectoryPackage>& package, rpc::JobConfig& job) {

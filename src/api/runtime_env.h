@@ -13,9 +13,17 @@
 
 namespace orrery::api {
 
+// For a driver the job supervisor started (`orrery job submit`): adds the job's variables to
+// config.runtime_env (the config's own values win) and, when the job has a working_dir and the
+// config names none, makes the current folder (the supervisor's unpacked copy) the
+// working_dir and returns its package's hash, uploaded already. nullopt otherwise.
+std::optional<std::string> AdoptJobSubmission(Config& config);
+
 // Checks config.runtime_env and packs config.working_dir (nullopt when it names none), before
-// anything starts. Throws OrreryException naming the folder, variable or limit at fault.
-std::optional<DirectoryPackage> PrepareRuntimeEnv(const Config& config);
+// anything starts; a package uploaded already (`submitted`, its hash) is not packed again.
+// Throws OrreryException naming the folder, variable or limit at fault.
+std::optional<DirectoryPackage> PrepareRuntimeEnv(const Config& config,
+                                                  const std::optional<std::string>& submitted = std::nullopt);
 
 // Stores the package in the GCS KV, unless an identical one is there already (same hash).
 void UploadWorkingDir(gcs::GrpcGcsClient& gcs, const DirectoryPackage& package, const std::string& address);

@@ -1,4 +1,4 @@
-// orrery: start and stop clusters, and ask them how they are.
+// orrery: start and stop clusters, ask them how they are, and run jobs on them.
 #include "orrery/version.h"
 #include "src/cli/commands.h"
 #include "src/common/log.h"
@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   orrery::cli::AddStartCommand(app, exit_code);
   orrery::cli::AddStopCommand(app, exit_code);
   orrery::cli::AddStatusCommand(app, exit_code);
+  orrery::cli::AddJobCommand(app, exit_code);
+  orrery::cli::AddStateCommands(app, exit_code);
+  orrery::cli::AddTimelineCommand(app, exit_code);
+  orrery::cli::AddLogsCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

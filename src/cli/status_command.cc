@@ -1,5 +1,6 @@
 // `orrery status`: the nodes of a cluster, their resources, and what is waiting for resources
 // (tasks and actors by shape, placement groups with why).
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -8,53 +9,16 @@
 #include "absl/strings/str_format.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
+#include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
+#include "src/cli/format.h"
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
-#include "src/gcs/client/gcs_client.h"
-#include "src/launcher/local_cluster.h"
 
 namespace orrery::cli {
 
 namespace {
-
-struct StatusFlags {
-  std::string address;
-  std::string token;
-  std::string temp_dir;
-};
-
-std::string Duration(int64_t ms) {
-  int64_t s = ms / 1000;
-  if (s < 60) return absl::StrCat(s, "s");
-  if (s < 3600) return absl::StrCat(s / 60, "m ", s % 60, "s");
-  return absl::StrCat(s / 3600, "h ", (s % 3600) / 60, "m");
-}
-
-// "1.5 GiB", "12 MiB", "0 B": bytes for a person.
-std::string Bytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 || value >= 10 ? absl::StrCat(static_cast<uint64_t>(value + 0.5), " ", kUnits[unit])
-                                  : absl::StrFormat("%.1f %s", value, kUnits[unit]);
-}
-
-// "used/total" for each resource the node has, e.g. "CPU 1/2  GPU 0/1".
-std::string Usage(const ResourceSet& total, const ResourceSet& available) {
-  std::string out;
-  for (const auto& [name, amount] : total.quantities()) {
-    FixedPoint used = amount - available.Get(name);
-    if (used < FixedPoint()) used = FixedPoint();
-    absl::StrAppend(&out, out.empty() ? "" : "  ", name, " ", used.ToString(), "/", amount.ToString());
-  }
-  return out.empty() ? "-" : out;
-}
 
 // The placement groups not placed (yet, or again), each with why; and how many are placed.
 void PrintPlacementGroups(const std::shared_ptr<grpc::Channel>& gcs, const rpc::ClientOptions& options) {
@@ -85,30 +49,42 @@ void PrintPlacementGroups(const std::shared_ptr<grpc::Channel>& gcs, const rpc::
   }
 }
 
-int RunStatus(const StatusFlags& flags) {
-  auto target = launcher::ResolveCluster(flags.address, flags.token, flags.temp_dir);
-  if (!target.ok()) return Fail("status", std::string(target.status().message()));
-  rpc::RpcOptions rpc;
-  gcs::GrpcGcsClient client(target->address, rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+// "[#######.............]  35%": a share as a bar of fixed width.
+std::string Bar(double used, double total) {
+  constexpr int kWidth = 20;
+  double share = total > 0 ? std::clamp(used / total, 0.0, 1.0) : 0.0;
+  int filled = static_cast<int>(share * kWidth + 0.5);
+  return absl::StrFormat("[%s%s] %3d%%", std::string(filled, '#'), std::string(kWidth - filled, '.'),
+                         static_cast<int>(share * 100 + 0.5));
+}
+
+// Under a node's row: a bar for each of its resources in use, and one for its object store.
+void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, int64_t store_bytes) {
+  ResourceSet available = usage == nullptr ? total : ResourceSet::FromProto(usage->available()).value_or(total);
+  for (const auto& [name, amount] : total.quantities()) {
+    double used = (amount - available.Get(name)).ToDouble();
+    printf("    %-12s %s\n", name.c_str(), Bar(used, amount.ToDouble()).c_str());
+  }
+  double store_used = usage == nullptr ? 0 : static_cast<double>(usage->object_store_used_bytes());
+  printf("    %-12s %s\n", "object store", Bar(store_used, static_cast<double>(store_bytes)).c_str());
+}
+
+int RunStatus(const ClusterFlags& flags) {
+  auto cluster = ConnectToCluster(flags);
+  if (!cluster.ok()) return Fail("status", std::string(cluster.status().message()));
   rpc::CallOptions options;
   options.timeout_ms = 5000;
-  auto status =
-      client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
-  if (!status.ok()) {
-    if (status.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Fail("status", "the cluster at " + target->address + " refused the token");
-    }
-    return Fail("status", "cannot reach the cluster at " + target->address + ": " +
-                              std::string(status.status().message()));
-  }
+  auto status = cluster->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus,
+                                                rpc::GetClusterStatusRequest(), options);
+  if (!status.ok()) return Fail("status", DescribeCallError(status.status(), cluster->address));
 
   absl::flat_hash_map<std::string, const rpc::NodeResourceUsage*> usage;
   for (const auto& u : status->usage()) usage[u.node_id()] = &u;
   int alive = 0, dead = 0;
   for (const auto& node : status->nodes()) (node.state() == rpc::NodeInfo::ALIVE ? alive : dead)++;
 
-  printf("Orrery cluster at %s (version %s, up %s)\n", target->address.c_str(), status->version().c_str(),
-         Duration(status->now_ms() - status->start_time_ms()).c_str());
+  printf("Orrery cluster at %s (version %s, up %s)\n", cluster->address.c_str(), status->version().c_str(),
+         HumanDuration(status->now_ms() - status->start_time_ms()).c_str());
   printf("Nodes: %d alive, %d dead\n\n", alive, dead);
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
   std::map<ResourceSet, std::pair<int64_t, bool>> demand;
@@ -121,12 +97,12 @@ int RunStatus(const StatusFlags& flags) {
       auto it = usage.find(node.node_id());
       ResourceSet available =
           it == usage.end() ? total : ResourceSet::FromProto(it->second->available()).value_or(ResourceSet());
-      resources = Usage(total, available);
+      resources = ResourceUsage(total, available, "  ");
       if (it != usage.end()) {
-        resources += absl::StrCat("  workers ", it->second->num_workers(), ", leases ", it->second->num_leases(),
-                                  "  store ", Bytes(it->second->object_store_used_bytes()), "/",
-                                  Bytes(node.object_store_memory()), " in ", it->second->object_store_objects(),
-                                  " objects");
+        resources +=
+            absl::StrCat("  workers ", it->second->num_workers(), ", leases ", it->second->num_leases(), "  store ",
+                         HumanBytes(it->second->object_store_used_bytes()), "/", HumanBytes(node.object_store_memory()),
+                         " in ", it->second->object_store_objects(), " objects");
         for (const auto& d : it->second->demands()) {
           auto shape = ResourceSet::FromProto(d.shape());
           if (!shape.ok()) continue;
@@ -140,6 +116,10 @@ int RunStatus(const StatusFlags& flags) {
     }
     printf("%-34s %-22s %-6s %s\n", id.c_str(), address.c_str(),
            node.state() == rpc::NodeInfo::ALIVE ? "ALIVE" : "DEAD", resources.c_str());
+    if (node.state() == rpc::NodeInfo::ALIVE) {
+      auto it = usage.find(node.node_id());
+      PrintBars(total, it == usage.end() ? nullptr : it->second, node.object_store_memory());
+    }
   }
   printf("\nPending demand:\n");
   if (demand.empty()) printf("  (none)\n");
@@ -147,18 +127,16 @@ int RunStatus(const StatusFlags& flags) {
     printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
            entry.second ? " (infeasible: no node has these resources)" : "");
   }
-  PrintPlacementGroups(client.client().channel(), rpc::ClientOptions{"GCS at " + target->address, target->token, rpc});
+  PrintPlacementGroups(cluster->gcs->client().channel(), cluster->options);
   return 0;
 }
 
 }  // namespace
 
 void AddStatusCommand(CLI::App& app, int& exit_code) {
-  auto flags = std::make_shared<StatusFlags>();
+  auto flags = std::make_shared<ClusterFlags>();
   CLI::App* status = app.add_subcommand("status", "Show the nodes, their resources and the pending demand");
-  status->add_option("--address", flags->address, "HOST:PORT of the GCS (or ORRERY_ADDRESS; default: local session)");
-  status->add_option("--token", flags->token, "Cluster token (or ORRERY_TOKEN; default: local session)");
-  status->add_option("--temp-dir", flags->temp_dir, "Root whose newest session to use");
+  AddClusterFlags(*status, *flags);
   status->callback([flags, &exit_code] { exit_code = RunStatus(*flags); });
 }
 

@@ -100,8 +100,14 @@ absl::StatusOr<ChildProcess> Spawn(const SpawnOptions& options) {
     for (int sig = 1; sig < NSIG; ++sig) {
       if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
     }
-    if (!options.stdout_path.empty() && !RedirectTo(options.stdout_path, STDOUT_FILENO)) ChildFail(report[1], errno);
-    if (!options.stderr_path.empty() && !RedirectTo(options.stderr_path, STDERR_FILENO)) ChildFail(report[1], errno);
+    if (options.output_fd >= 0) {
+      if (dup2(options.output_fd, STDOUT_FILENO) < 0 || dup2(options.output_fd, STDERR_FILENO) < 0) {
+        ChildFail(report[1], errno);
+      }
+    } else {
+      if (!options.stdout_path.empty() && !RedirectTo(options.stdout_path, STDOUT_FILENO)) ChildFail(report[1], errno);
+      if (!options.stderr_path.empty() && !RedirectTo(options.stderr_path, STDERR_FILENO)) ChildFail(report[1], errno);
+    }
     for (int fd : options.inherit_fds) {
       int flags = fcntl(fd, F_GETFD);
       if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) ChildFail(report[1], errno);

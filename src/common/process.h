@@ -22,6 +22,9 @@ struct SpawnOptions {
   // Empty: inherit this process's stream.
   std::string stdout_path;
   std::string stderr_path;
+  // When set (>= 0), stdout and stderr both go to this descriptor (a pipe's write end, so
+  // that the parent reads the output as it comes), instead of the paths above.
+  int output_fd = -1;
   std::string cwd;
   // setsid(): the child leads a new session and process group, detached from any terminal.
   bool new_session = false;

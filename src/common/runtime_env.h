@@ -14,6 +14,13 @@ namespace orrery {
 // A job's working_dir package is the GCS KV value at (this namespace, its SHA-256 in hex).
 inline constexpr char kWorkingDirKvNamespace[] = "working_dir";
 
+// What the job supervisor (`orrery job submit`) tells a driver it starts, for its Init(): the
+// submission it runs for, the names of the job's variables (set in its own environment, and
+// for its workers too), and the working_dir package it runs in, uploaded by the submitter.
+inline constexpr char kSubmissionIdVariable[] = "ORRERY_SUBMISSION_ID";
+inline constexpr char kJobEnvNamesVariable[] = "ORRERY_JOB_ENV_VARS";
+inline constexpr char kJobWorkingDirPackageVariable[] = "ORRERY_JOB_WORKING_DIR_PACKAGE";
+
 // Whether a job, task or actor may set the environment variable `name`. Orrery's own variables
 // (ORRERY_*) and CUDA_VISIBLE_DEVICES (set from the GPUs a lease holds) are the runtime's.
 inline absl::Status ValidateEnvVarName(const std::string& name) {

@@ -32,14 +32,14 @@ const char* CauseText(rpc::ActorInfo::DeathCause cause) {
   }
 }
 
-rpc::ErrorInfo ShuttingDown() {
+}  // namespace
+
+rpc::ErrorInfo ActorShutdownErrorInfo() {
   rpc::ErrorInfo error;
   error.set_type(rpc::ErrorInfo::ACTOR_DIED);
   error.set_message("Orrery is shutting down");
   return error;
 }
-
-}  // namespace
 
 rpc::ErrorInfo ActorDiedErrorInfo(const rpc::ActorInfo& actor, const std::string& function) {
   rpc::ErrorInfo error;
@@ -72,7 +72,7 @@ bool ActorSubmitter::Enqueue(const ActorId& id, std::shared_ptr<rpc::TaskSpec> t
     absl::MutexLock lock(&mu_);
     ActorState& actor = actors_[id];
     if (stopped_) {
-      failed.emplace_back(*task, ShuttingDown());
+      failed.emplace_back(*task, ActorShutdownErrorInfo());
     } else if (actor.dead) {
       failed.emplace_back(*task, ActorDiedErrorInfo(actor.info, task->function_name()));
     } else {
@@ -314,7 +314,7 @@ void ActorSubmitter::Stop() {
     if (stopped_) return;
     stopped_ = true;
     for (auto& [id, actor] : actors_) {
-      FailAllLocked(actor, ShuttingDown(), failed);
+      FailAllLocked(actor, ActorShutdownErrorInfo(), failed);
       if (actor.stream != nullptr) streams.push_back(std::move(actor.stream));
     }
   }

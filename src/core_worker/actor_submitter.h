@@ -114,4 +114,7 @@ class ActorSubmitter : public std::enable_shared_from_this<ActorSubmitter> {
 // The ActorDiedError a call gets: the actor's id and its death, as the GCS recorded it.
 rpc::ErrorInfo ActorDiedErrorInfo(const rpc::ActorInfo& actor, const std::string& function);
 
+// What an actor call still waiting when the process shuts down fails with.
+rpc::ErrorInfo ActorShutdownErrorInfo();
+
 }  // namespace orrery::core

@@ -84,6 +84,18 @@ absl::Status CoreWorker::Start() {
       gcs_->client().channel(),
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
 
+  // Task events go to the GCS's TaskEventService, on the same connection.
+  task_event_client_ = std::make_unique<rpc::GrpcClient<rpc::TaskEventService>>(
+      gcs_->client().channel(),
+      rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+  events_ = std::make_unique<TaskEventBuffer>(
+      options_.job_id, options_.task_events, [this](const rpc::AddTaskEventsRequest& request) {
+        rpc::CallOptions call;
+        call.timeout_ms = kTaskEventsSendTimeoutMs;
+        return task_event_client_->CallSync(&rpc::TaskEventService::Stub::async::AddTaskEvents, request, call).status();
+      });
+  events_->Start();
+
   ReferenceCounter::Callbacks callbacks;
   callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
   callbacks.on_release = [this](const ObjectId& id, const rpc::WorkerAddress& owner) {
@@ -105,9 +117,19 @@ absl::Status CoreWorker::Start() {
     OnTaskResult(task, std::move(object));
   };
   submitter_callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
+    events_->RecordFailure(task, KindOf(task, /*is_creation=*/false), error, "", "");
     rpc::SerializedObject object;
     ToWire(*ErrorValue(error), &object);
     OnTaskResult(task, std::move(object));
+  };
+  submitter_callbacks.on_dispatched = [this](const rpc::TaskSpec& task, const rpc::WorkerAddress& worker) {
+    events_->Record(task, rpc::NORMAL_TASK, rpc::SCHEDULED, worker.node_id(), worker.worker_id());
+  };
+  submitter_callbacks.on_retried = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
+    events_->RecordFailure(task, rpc::NORMAL_TASK, error, "", "");
+    rpc::TaskSpec next = task;
+    next.set_attempt(task.attempt() + 1);
+    events_->Record(next, rpc::NORMAL_TASK, rpc::SUBMITTED);
   };
   submitter_callbacks.on_group_unplaceable = [this](const PlacementGroupId& group) { CheckGroupRemoved(group); };
   ActorSubmitter::Options actor_options = options_.actors;
@@ -146,7 +168,7 @@ absl::Status CoreWorker::Start() {
         if (!reply.ok()) spdlog::warn("telling the GCS this actor exited: {}", reply.status().message());
       });
     };
-    executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks));
+    executor_ = std::make_unique<TaskExecutor>(options_.worker_id, options_.node_id, std::move(hooks), events_.get());
   }
 
   // Deaths of workers: the detail a retried task's error names, and borrowers that are gone.
@@ -202,6 +224,8 @@ absl::Status CoreWorker::RegisterWithRaylet() {
 void CoreWorker::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  // What this process recorded goes to the GCS while the connection still works.
+  if (events_) events_->Stop();
   if (subscriber_) subscriber_->Stop();
   if (submitter_) submitter_->Stop();
   if (actor_submitter_) actor_submitter_->Stop();
@@ -279,14 +303,7 @@ std::vector<bool> CoreWorker::Wait(const std::vector<ObjectId>& ids, int num_obj
   bool in_task = current_task_ != nullptr;
   std::vector<Value> values = store_.Wait(ids, static_cast<size_t>(num_objects), timeout_ms,
                                           in_task ? BlockHook(true) : nullptr, in_task ? BlockHook(false) : nullptr);
-  std::vector<bool> ready(ids.size());
-  // Exactly the first `num_objects` ready ones count, as in Ray; the rest stay unready.
-  int taken = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ready[i] = values[i] != nullptr && taken < num_objects;
-    taken += ready[i];
-  }
-  return ready;
+  return FirstReady(values, num_objects);
 }
 
 void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
@@ -296,11 +313,7 @@ void CoreWorker::FetchMissing(const std::vector<ObjectId>& ids) {
     // (An ObjectRef made from an id alone, for an object no ref to which reached this process,
     // has an entry but no owner.)
     if (!owner.has_value() || owner->worker_id().empty()) {
-      rpc::ErrorInfo error;
-      error.set_type(rpc::ErrorInfo::OBJECT_LOST);
-      error.set_message(absl::StrCat("object ", id.Hex(),
-                                     " is unknown to this process: no ObjectRef to it was received here"));
-      store_.Put(id, ErrorValue(error));
+      store_.Put(id, ErrorValue(UnknownObjectError(id)));
       continue;
     }
     fetcher_->Fetch(id, *owner);
@@ -447,6 +460,7 @@ absl::StatusOr<ObjectId> CoreWorker::Submit(internal::TaskCall call) {
     return return_id;
   }
 
+  events_->Record(*task, rpc::NORMAL_TASK, rpc::SUBMITTED);
   submitter_->Admit(bytes);
   ResourceSet shape = *resources;
   ResolveDependencies(task, [this, task, shape, bytes] { PushNearArguments(task, shape, bytes); });

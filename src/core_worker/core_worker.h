@@ -28,9 +28,11 @@
 #include "src/core_worker/owner_clients.h"
 #include "src/core_worker/reference_counter.h"
 #include "src/core_worker/shared_memory_objects.h"
+#include "src/core_worker/task_event_buffer.h"
 #include "src/core_worker/task_executor.h"
 #include "src/core_worker/task_submitter.h"
 #include "orrery/placement_group.grpc.pb.h"
+#include "orrery/task_events.grpc.pb.h"
 #include "src/common/placement_group.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/gcs/client/gcs_subscriber.h"
@@ -69,6 +71,7 @@ struct CoreWorkerOptions {
   // Actors created without a lifetime of their own are detached (the job's default).
   bool detached_actors_by_default = false;
   ActorSubmitter::Options actors;
+  TaskEventBuffer::Options task_events;
   rpc::RpcOptions rpc;
 };
 
@@ -194,6 +197,10 @@ class CoreWorker {
   std::unique_ptr<ReferenceCounter> references_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<rpc::GrpcClient<rpc::PlacementGroupService>> placement_groups_;
+  std::unique_ptr<rpc::GrpcClient<rpc::TaskEventService>> task_event_client_;
+  // Before executor_, which records into it.
+  std::unique_ptr<TaskEventBuffer> events_;
+  static constexpr int64_t kTaskEventsSendTimeoutMs = 5000;
   // Unnamed groups whose registration is in flight, or failed and not yet reported.
   struct GroupRegistration {
     absl::Notification done;

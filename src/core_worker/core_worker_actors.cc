@@ -61,6 +61,8 @@ absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::Actor
     return registered.status();
   }
 
+  events_->Record(*task, rpc::ACTOR_CREATION_TASK, rpc::SUBMITTED);
+
   internal::ActorHandleIds ids;
   ids.actor_id = actor_id.Binary();
   if (!detached && creation.name.empty()) {
@@ -103,6 +105,7 @@ absl::StatusOr<ObjectId> CoreWorker::SubmitActorTask(const ActorId& actor, inter
   task->set_return_id(return_id.Binary());
   auto owned_refs = HoldArguments(*task);
   ReleaseLocalRefs(put_args);
+  events_->Record(*task, rpc::ACTOR_TASK, rpc::SUBMITTED);
   if (actor_submitter_->Enqueue(actor, task)) {
     int64_t sequence = task->sequence_number();
     AwaitOwned(task, owned_refs, [this, actor, sequence] { actor_submitter_->Ready(actor, sequence); });

@@ -22,6 +22,16 @@ inline void CpuRelax() {
 
 }  // namespace
 
+std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects) {
+  std::vector<bool> ready(values.size());
+  int taken = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    ready[i] = values[i] != nullptr && taken < num_objects;
+    taken += ready[i];
+  }
+  return ready;
+}
+
 void MemoryStore::Put(const ObjectId& id, Value value) {
   std::vector<std::function<void(const Value&)>> callbacks;
   {

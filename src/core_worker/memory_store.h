@@ -19,6 +19,10 @@ namespace orrery::core {
 
 using Value = std::shared_ptr<const internal::SerializedValue>;
 
+// Which of `values` (as Wait found them, null where not ready) count as ready: exactly the first
+// `num_objects` that are, as in Ray; the rest stay unready.
+std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects);
+
 class MemoryStore {
  public:
   // Stores (or replaces) a value and wakes whoever waits for it.

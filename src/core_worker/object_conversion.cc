@@ -1,5 +1,7 @@
 #include "src/core_worker/object_conversion.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace orrery::core {
 
 std::shared_ptr<const internal::SerializedValue> FromWire(rpc::SerializedObject&& object) {
@@ -69,5 +71,12 @@ bool IsError(const internal::SerializedValue& value, rpc::ErrorInfo* error) {
 std::string OwnerBytes(const rpc::WorkerAddress& owner) { return owner.SerializeAsString(); }
 
 bool ParseOwner(const std::string& bytes, rpc::WorkerAddress* owner) { return owner->ParseFromString(bytes); }
+
+rpc::ErrorInfo UnknownObjectError(const ObjectId& id) {
+  rpc::ErrorInfo error;
+  error.set_type(rpc::ErrorInfo::OBJECT_LOST);
+  error.set_message(absl::StrCat("object ", id.Hex(), " is unknown to this process: no ObjectRef to it was received here"));
+  return error;
+}
 
 }  // namespace orrery::core

@@ -18,6 +18,8 @@ void ToWire(const internal::SerializedValue& value, rpc::SerializedObject* objec
 std::shared_ptr<const internal::SerializedValue> ErrorValue(const rpc::ErrorInfo& error);
 // The error a value holds, if it is one.
 bool IsError(const internal::SerializedValue& value, rpc::ErrorInfo* error);
+// What Get of an object no ref to which reached this process gives: it is lost.
+rpc::ErrorInfo UnknownObjectError(const ObjectId& id);
 
 // A ref's owner travels inside values as the bytes of its WorkerAddress.
 std::string OwnerBytes(const rpc::WorkerAddress& owner);

@@ -1,6 +1,5 @@
 #include "src/core_worker/task_executor.h"
 
-#include <cxxabi.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include "orrery/internal/function_registry.h"
 #include "orrery/internal/runtime.h"
 #include "boost/asio/post.hpp"
+#include "src/core_worker/invocation.h"
 #include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/object_conversion.h"
 
@@ -20,18 +20,8 @@ namespace {
 constexpr auto kMaxResultDelay = std::chrono::milliseconds(2);
 }  // namespace
 
-std::string CurrentExceptionTypeName() {
-  std::type_info* type = abi::__cxa_current_exception_type();
-  if (type == nullptr) return "unknown exception";
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled != nullptr ? demangled : type->name();
-  std::free(demangled);
-  return name;
-}
-
-TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks)
-    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)) {}
+TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, TaskEventBuffer* events)
+    : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)), events_(events) {}
 
 TaskExecutor::~TaskExecutor() {
   if (pool_ != nullptr) pool_->join();
@@ -103,6 +93,13 @@ void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBat
 // ---- actors ----
 
 rpc::CreateActorReply TaskExecutor::CreateActor(const rpc::CreateActorRequest& request) {
+  RecordRunning(request.creation(), rpc::ACTOR_CREATION_TASK);
+  rpc::CreateActorReply reply = RunCreation(request);
+  RecordOutcome(request.creation(), rpc::ACTOR_CREATION_TASK, reply.failed() ? &reply.error() : nullptr);
+  return reply;
+}
+
+rpc::CreateActorReply TaskExecutor::RunCreation(const rpc::CreateActorRequest& request) {
   const rpc::TaskSpec& creation = request.creation();
   rpc::CreateActorReply reply;
   auto fail = [&](rpc::ErrorInfo error) {
@@ -116,18 +113,10 @@ rpc::CreateActorReply TaskExecutor::CreateActor(const rpc::CreateActorRequest& r
     error.set_message("this worker holds an actor already");
     return fail(std::move(error));
   }
-  const internal::RemoteFunction* factory = internal::FunctionRegistry::Instance().Find(creation.function_name());
-  if (factory == nullptr || factory->signature_hash != creation.signature_hash() ||
-      factory->kind != internal::FunctionKind::kActorFactory) {
-    rpc::ErrorInfo error;
-    error.set_type(rpc::ErrorInfo::FUNCTION_NOT_FOUND);
-    error.set_function(creation.function_name());
-    error.set_message(absl::StrCat("actor factory ", creation.function_name(),
-                                   factory == nullptr ? " is not registered in the actor's worker"
-                                                      : " is registered in the actor's worker with another signature",
-                                   " (pid ", getpid(), ")"));
-    return fail(std::move(error));
-  }
+  rpc::ErrorInfo not_found;
+  const internal::RemoteFunction* factory = FindRemoteFunction(
+      creation.function_name(), creation.signature_hash(), internal::FunctionKind::kActorFactory, &not_found);
+  if (factory == nullptr) return fail(std::move(not_found));
   actor_id_ = ActorId::FromOptionalBinary(creation.actor_id()).value_or(ActorId());
   actor_restarts_ = request.num_restarts();
   std::vector<Value> args = hooks_.resolve_args(creation);
@@ -136,17 +125,10 @@ rpc::CreateActorReply TaskExecutor::CreateActor(const rpc::CreateActorRequest& r
     if (IsError(*arg, &upstream)) return fail(std::move(upstream));
   }
   hooks_.set_current_task(&creation);
-  void* instance = nullptr;
-  try {
-    instance = factory->create(args);
-  } catch (const std::exception& e) {
-    hooks_.set_current_task(nullptr);
-    return fail(TaskError(creation, CurrentExceptionTypeName(), e.what()));
-  } catch (...) {
-    hooks_.set_current_task(nullptr);
-    return fail(TaskError(creation, CurrentExceptionTypeName(), ""));
-  }
+  Invocation created = Invoke(*factory, nullptr, args, actor_id_);
   hooks_.set_current_task(nullptr);
+  if (created.error.has_value()) return fail(std::move(*created.error));
+  void* instance = created.instance;
   max_concurrency_ = std::max(1, request.max_concurrency());
   if (max_concurrency_ > 1) pool_ = std::make_unique<boost::asio::thread_pool>(max_concurrency_);
   instance_ = instance;
@@ -205,12 +187,7 @@ void TaskExecutor::RunActorCall(const rpc::TaskSpec& task, int64_t received_belo
 
 rpc::TaskResult TaskExecutor::ExecuteActorCall(const rpc::TaskSpec& task) {
   if (exited_.load()) {
-    rpc::ErrorInfo error;
-    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
-    error.set_function(task.function_name());
-    error.set_message(absl::StrCat("ray::internal::RayActorException: actor ", actor_id_.Hex(),
-                                   " is dead: it exited (orrery::ExitActor)"));
-    return Failed(task, std::move(error));
+    return Failed(task, ActorExitedErrorInfo(actor_id_, task.function_name(), /*in_function=*/false));
   }
   return Execute(task);
 }
@@ -228,17 +205,6 @@ void TaskExecutor::ReportExitIfPending() {
   if (hooks_.on_actor_exit) hooks_.on_actor_exit(actor_id_);
 }
 
-rpc::ErrorInfo TaskExecutor::TaskError(const rpc::TaskSpec& task, const std::string& type,
-                                       const std::string& what) const {
-  rpc::ErrorInfo error;
-  error.set_type(rpc::ErrorInfo::TASK_ERROR);
-  error.set_exception_type(type);
-  error.set_function(task.function_name());
-  error.set_message(absl::StrCat("An exception was thrown while executing function(", task.function_name(), "): ",
-                                 type, what.empty() ? "" : ": ", what));
-  return error;
-}
-
 rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
@@ -254,7 +220,31 @@ rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo e
   return result;
 }
 
+void TaskExecutor::RecordRunning(const rpc::TaskSpec& task, rpc::TaskKind kind) {
+  if (events_ != nullptr) events_->Record(task, kind, rpc::RUNNING, node_id_.Binary(), worker_id_.Binary());
+}
+
+void TaskExecutor::RecordOutcome(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo* error) {
+  if (events_ == nullptr) return;
+  if (error == nullptr) {
+    events_->Record(task, kind, rpc::FINISHED, node_id_.Binary(), worker_id_.Binary());
+  } else {
+    events_->RecordFailure(task, kind, *error, node_id_.Binary(), worker_id_.Binary());
+  }
+}
+
 rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
+  rpc::TaskKind kind = KindOf(task, /*is_creation=*/false);
+  RecordRunning(task, kind);
+  rpc::TaskResult result = Run(task);
+  rpc::ErrorInfo error;
+  bool failed = result.value().format() == rpc::SerializedObject::ERROR;
+  if (failed && !error.ParseFromString(result.value().payload())) error.set_type(rpc::ErrorInfo::TYPE_UNSPECIFIED);
+  RecordOutcome(task, kind, failed ? &error : nullptr);
+  return result;
+}
+
+rpc::TaskResult TaskExecutor::Run(const rpc::TaskSpec& task) {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
   result.set_attempt(task.attempt());
@@ -271,20 +261,11 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
                                    " holds no actor"));
     return fail(std::move(error));
   }
-  const internal::RemoteFunction* function = internal::FunctionRegistry::Instance().Find(task.function_name());
   auto expected = actor_call ? internal::FunctionKind::kActorMethod : internal::FunctionKind::kFunction;
-  if (function == nullptr || function->signature_hash != task.signature_hash() || function->kind != expected) {
-    rpc::ErrorInfo error;
-    error.set_type(rpc::ErrorInfo::FUNCTION_NOT_FOUND);
-    error.set_function(task.function_name());
-    error.set_message(absl::StrCat(
-        "function ", task.function_name(),
-        function == nullptr ? " is not registered in this worker"
-                            : " is registered in this worker with other parameter or return types",
-        " (pid ", getpid(), "); ray::internal::RayFunctionNotFound: Executable function not found, the function name ",
-        task.function_name()));
-    return fail(std::move(error));
-  }
+  rpc::ErrorInfo not_found;
+  const internal::RemoteFunction* function =
+      FindRemoteFunction(task.function_name(), task.signature_hash(), expected, &not_found);
+  if (function == nullptr) return fail(std::move(not_found));
 
   std::vector<Value> args = hooks_.resolve_args(task);
   for (const Value& arg : args) {
@@ -293,29 +274,11 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
   }
 
   hooks_.set_current_task(&task);
-  internal::SerializedValue value;
-  try {
-    value = actor_call ? function->invoke_method(instance, args) : function->invoke(args);
-  } catch (const internal::ActorExitSignal&) {
-    hooks_.set_current_task(nullptr);
-    exited_ = true;
-    rpc::ErrorInfo error;
-    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
-    error.set_function(task.function_name());
-    error.set_message(absl::StrCat("ray::internal::RayActorException: actor ", actor_id_.Hex(),
-                                   " is dead: it exited (orrery::ExitActor) in ", task.function_name()));
-    return fail(std::move(error));
-  } catch (const internal::ArgumentError& e) {
-    hooks_.set_current_task(nullptr);
-    return fail(TaskError(task, "orrery::ArgumentError", e.what()));
-  } catch (const std::exception& e) {
-    hooks_.set_current_task(nullptr);
-    return fail(TaskError(task, CurrentExceptionTypeName(), e.what()));
-  } catch (...) {
-    hooks_.set_current_task(nullptr);
-    return fail(TaskError(task, CurrentExceptionTypeName(), ""));
-  }
+  Invocation invoked = Invoke(*function, instance, args, actor_id_);
   hooks_.set_current_task(nullptr);
+  if (invoked.exited) exited_ = true;
+  if (invoked.error.has_value()) return fail(std::move(*invoked.error));
+  internal::SerializedValue value = std::move(invoked.value);
   if (!value.contained_refs.empty()) hooks_.hand_over(value, task.owner());
   if (hooks_.store_result) {
     absl::StatusOr<Value> marker = hooks_.store_result(task, value);

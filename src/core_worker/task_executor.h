@@ -26,6 +26,7 @@
 #include "orrery/internal/serialized_value.h"
 #include "src/common/id.h"
 #include "src/core_worker/memory_store.h"
+#include "src/core_worker/task_event_buffer.h"
 
 namespace orrery::core {
 
@@ -47,7 +48,8 @@ class TaskExecutor {
     std::function<void(const ActorId&)> on_actor_exit;
   };
 
-  TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks);
+  // `events` (may be null) records when each task runs and how it ended.
+  TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, TaskEventBuffer* events = nullptr);
   ~TaskExecutor();
 
   void Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream);
@@ -75,15 +77,21 @@ class TaskExecutor {
   void RunActorCall(const rpc::TaskSpec& task, int64_t received_below, StreamWriter& writer,
                     rpc::ResultBatch& results);
   rpc::TaskResult ExecuteActorCall(const rpc::TaskSpec& task);
+  // Execute() without the events around it.
+  rpc::TaskResult Run(const rpc::TaskSpec& task);
+  rpc::CreateActorReply RunCreation(const rpc::CreateActorRequest& request);
+  // The RUNNING event of `task`, and the FINISHED or FAILED one for its outcome.
+  void RecordRunning(const rpc::TaskSpec& task, rpc::TaskKind kind);
+  void RecordOutcome(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo* error);
   void Forget(const std::string& caller, int64_t received_below);
   // Tells the GCS, once, that the actor exited (after the exiting call's result was written).
   void ReportExitIfPending();
-  rpc::ErrorInfo TaskError(const rpc::TaskSpec& task, const std::string& type, const std::string& what) const;
   rpc::TaskResult Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const;
 
   const WorkerId worker_id_;
   const NodeId node_id_;
   Hooks hooks_;
+  TaskEventBuffer* const events_;
 
   // The actor held here (what its factory returned), set once created.
   std::atomic<void*> instance_ = nullptr;
@@ -99,8 +107,5 @@ class TaskExecutor {
   std::atomic<bool> exited_ = false;
   std::atomic<bool> exit_reported_ = false;
 };
-
-// "std::logic_error" for the exception being handled.
-std::string CurrentExceptionTypeName();
 
 }  // namespace orrery::core

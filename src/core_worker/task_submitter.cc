@@ -142,6 +142,7 @@ void TaskSubmitter::DispatchLocked(Key& key) {
     if (!best->in_flight.empty() && (key.pending_leases.empty() || !key.fresh_leases.empty())) break;
     Pending pending = std::move(key.queue.front());
     key.queue.pop_front();
+    if (callbacks_.on_dispatched) callbacks_.on_dispatched(pending.task, best->address);
     best->stream->Send(pending.task);
     best->in_flight.emplace(TaskId::FromBinary(pending.task.task_id()).value(), std::move(pending));
   }
@@ -318,6 +319,9 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
     for (auto& [task_id, pending] : worker->in_flight) {
       int attempt = pending.task.attempt() + 1;
       if (!stopped_ && attempt <= options_.max_system_retries) {
+        if (callbacks_.on_retried) {
+          callbacks_.on_retried(pending.task, CrashError(absl::StrCat("its worker died: ", detail)));
+        }
         pending.task.set_attempt(attempt);
         retry.push_back(std::move(pending));
       } else {

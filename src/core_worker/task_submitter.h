@@ -79,6 +79,11 @@ class TaskSubmitter {
     std::function<void(const rpc::TaskSpec&, rpc::SerializedObject&&)> on_result;
     // A task failed for good (its worker died and retries ran out, or no worker could start).
     std::function<void(const rpc::TaskSpec&, const rpc::ErrorInfo&)> on_failed;
+    // A task was sent to a leased worker (under the submitter's lock: must only record).
+    std::function<void(const rpc::TaskSpec&, const rpc::WorkerAddress&)> on_dispatched;
+    // An attempt of a task failed (its worker died) and the next one is queued (under the
+    // submitter's lock: must only record).
+    std::function<void(const rpc::TaskSpec& failed_attempt, const rpc::ErrorInfo&)> on_retried;
     // Tasks of this placement group wait where no node holds its resources: it may have been
     // removed by another process. The owner asks, and calls OnPlacementGroupRemoved if so.
     std::function<void(const PlacementGroupId&)> on_group_unplaceable;

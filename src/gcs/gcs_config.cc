@@ -21,6 +21,8 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("pubsub_max_queued", &GcsConfig::pubsub_max_queued,
              "Messages queued for one subscriber before it is dropped")
         .Add("worker_failure_history", &GcsConfig::worker_failure_history, "Worker failure reports kept")
+        .Add("task_events_per_job", &GcsConfig::task_events_per_job,
+             "Task attempts kept per job for `orrery list tasks` and `orrery timeline` (oldest evicted)")
         .Add("log_level", &GcsConfig::log_level, "trace, debug, info, warn or error")
         .Add("ready_fd", &GcsConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
     rpc::AddRpcConfig(*t, &GcsConfig::rpc);

@@ -22,6 +22,7 @@ struct GcsConfig {
   int64_t pubsub_history = 1000;
   int64_t pubsub_max_queued = 10000;
   int64_t worker_failure_history = 10000;
+  int64_t task_events_per_job = 10000;
   std::string log_level = "info";
   int32_t ready_fd = -1;
   rpc::RpcOptions rpc;

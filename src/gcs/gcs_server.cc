@@ -1,10 +1,12 @@
 #include "src/gcs/gcs_server.h"
 
+#include <filesystem>
 #include <future>
 
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
 #include "src/common/clock.h"
+#include "src/common/runtime_env.h"
 #include "src/common/status.h"
 #include "src/gcs/storage/in_memory_store_client.h"
 
@@ -59,6 +61,19 @@ absl::Status GcsServer::Start() {
   actors_->SetRemovedGroupCheck([this](const PlacementGroupId& id) { return placement_groups_->IsRemoved(id); });
   resources_->AddChangeListener([this](const NodeId& node) { placement_groups_->OnResourcesChanged(node); });
   workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
+  tasks_ = std::make_unique<GcsTaskManager>(static_cast<size_t>(std::max<int64_t>(1, config_.task_events_per_job)));
+  JobSupervisor::Options supervisor{config_.session_dir,
+                                    [this] {
+                                      bool any = config_.host == "0.0.0.0" || config_.host == "::";
+                                      return absl::StrCat(any ? "127.0.0.1" : config_.host, ":", port());
+                                    },
+                                    token_, std::filesystem::path(config_.session_dir).parent_path().string()};
+  supervisor_ = std::make_unique<JobSupervisor>(
+      loop_->io(), std::move(supervisor),
+      [this](const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
+        FetchPackage(package, std::move(done));
+      },
+      [this](const JobId& job, const std::string& why) { jobs_->FinishJob(job, why); });
   jobs_->AddJobFinishedListener([this](const JobId& job) {
     actors_->OnJobFinished(job);
     placement_groups_->OnJobFinished(job);
@@ -103,12 +118,28 @@ absl::Status GcsServer::Start() {
   server_->AddService(service_.get());
   placement_group_service_ = std::make_unique<PlacementGroupGrpcService>(*calls_, *placement_groups_);
   server_->AddService(placement_group_service_.get());
+  job_submission_service_ = std::make_unique<JobSubmissionGrpcService>(*calls_, *supervisor_);
+  server_->AddService(job_submission_service_.get());
+  task_event_service_ = std::make_unique<TaskEventGrpcService>(*calls_, *tasks_);
+  server_->AddService(task_event_service_.get());
   if (absl::Status status = server_->Start(); !status.ok()) {
     server_.reset();
     return status;
   }
   spdlog::info("GCS serving on {}:{}, cluster {}", config_.host, server_->port(), cluster_id_.Hex());
   return absl::OkStatus();
+}
+
+void GcsServer::FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
+  rpc::KvGetRequest request;
+  request.set_namespace_(kWorkingDirKvNamespace);
+  request.set_key(package);
+  auto reply = std::make_shared<rpc::KvGetReply>();
+  kv_->HandleKvGet(request, reply.get(), [reply, package, done = std::move(done)](absl::Status status) {
+    if (!status.ok()) return done(status);
+    if (!reply->found()) return done(absl::NotFoundError("no working_dir package " + package + " in the GCS"));
+    done(std::move(*reply->mutable_value()));
+  });
 }
 
 void GcsServer::Stop() {
@@ -122,6 +153,7 @@ void GcsServer::Stop() {
     health_->Stop();
     actors_->Stop();
     placement_groups_->Stop();
+    supervisor_->Stop();
     streams_closed.set_value();
   });
   streams_closed.get_future().wait();

@@ -15,8 +15,12 @@
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_placement_group_manager.h"
 #include "src/gcs/gcs_resource_manager.h"
+#include "src/gcs/gcs_task_manager.h"
 #include "src/gcs/gcs_worker_manager.h"
+#include "src/gcs/job_submission_grpc_service.h"
+#include "src/gcs/job_supervisor.h"
 #include "src/gcs/placement_group_grpc_service.h"
+#include "src/gcs/task_event_grpc_service.h"
 #include "src/gcs/publisher.h"
 #include "src/gcs/storage/store_client.h"
 #include "src/rpc/grpc_server.h"
@@ -39,6 +43,9 @@ class GcsServer {
   const ClusterId& cluster_id() const { return cluster_id_; }
 
  private:
+  // Reads a working_dir package from the KV, for the job supervisor (on the loop).
+  void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
+
   const GcsConfig config_;
   const std::string token_;
   const ClusterId cluster_id_ = ClusterId::FromRandom();
@@ -54,9 +61,13 @@ class GcsServer {
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> actor_raylets_;
   std::unique_ptr<GcsActorManager> actors_;
   std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
+  std::unique_ptr<JobSupervisor> supervisor_;
+  std::unique_ptr<GcsTaskManager> tasks_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<GcsGrpcService> service_;
   std::unique_ptr<PlacementGroupGrpcService> placement_group_service_;
+  std::unique_ptr<JobSubmissionGrpcService> job_submission_service_;
+  std::unique_ptr<TaskEventGrpcService> task_event_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   bool stopped_ = false;
 };

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio/steady_timer.hpp"
 #include "src/common/event_loop.h"
+#include "src/common/working_dirs.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/object_store/store.h"
 #include "src/raylet/bundle_manager.h"
@@ -19,7 +20,6 @@
 #include "src/raylet/node_manager_handler.h"
 #include "src/raylet/node_resources.h"
 #include "src/raylet/worker_pool.h"
-#include "src/raylet/working_dirs.h"
 
 namespace orrery::raylet {
 

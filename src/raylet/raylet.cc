@@ -131,6 +131,8 @@ absl::Status Raylet::Start() {
   server_->AddService(service_.get());
   bundle_service_ = std::make_unique<BundleGrpcService>(*calls_, *node_manager_);
   server_->AddService(bundle_service_.get());
+  log_service_ = std::make_unique<LogGrpcService>(*calls_, node_id_, session_.LogsDir());
+  server_->AddService(log_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
                server_->port(), socket_path_, total_.ToString());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -17,16 +18,37 @@
 
 namespace orrery::testing {
 
-// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
-inline std::string Cli(const std::string& args, const std::string& env = "") {
+struct CliRun {
+  std::string output;  // stdout and stderr
+  int exit_code = -1;  // -1: it did not exit normally
+};
+
+// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."): its output and exit code.
+inline CliRun RunCli(const std::string& args, const std::string& env = "") {
   std::string command = env + " " + std::string(ORRERY_CLI_PATH) + " " + args + " 2>&1";
-  std::string output;
+  CliRun run;
   FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
+  if (pipe == nullptr) return run;
   char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  pclose(pipe);
-  return output;
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) run.output.append(buffer, n);
+  int status = pclose(pipe);
+  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  return run;
+}
+
+// Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
+inline std::string Cli(const std::string& args, const std::string& env = "") { return RunCli(args, env).output; }
+
+// Polls `condition` every 50 ms for up to `timeout_s`; whether it came true. For state that
+// another process changes in its own time (a report each second), with a deadline.
+template <typename Condition>
+bool Eventually(Condition condition, int timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
 }
 
 // The first group of `pattern` in `text`, or "".

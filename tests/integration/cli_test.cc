@@ -156,6 +156,9 @@ TEST_F(CliTest, StartPrintsTheAddressAndJoinLineStatusShowsTheNodeStopLeavesNoth
   EXPECT_THAT(status.out, HasSubstr("Nodes: 1 alive, 0 dead"));
   EXPECT_THAT(status.out, HasSubstr("ALIVE"));
   EXPECT_THAT(status.out, HasSubstr("CPU 0/2"));
+  // Each resource and the object store as bars under the node.
+  EXPECT_THAT(status.out, HasSubstr("    CPU          [....................]   0%"));
+  EXPECT_THAT(status.out, HasSubstr("    object store ["));
 
   // Start a worker too, so that stopping must end it as well.
   auto lease = LeaseOnTheHead({{"CPU", 1}});

@@ -1,6 +1,7 @@
 // Remote functions end to end, through the public API only: Init() starts a real local cluster
 // (orrery-gcs, orrery-raylet) and this test binary is the job's worker program too (single-binary
-// mode), so every task below runs in a real worker process.
+// mode), so every task below runs in a real worker process. The same tests run again in local
+// mode (test_mode.h), where every task runs in this process.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "orrery/api.h"
 #include "temp_root.h"
+#include "test_mode.h"
 
 namespace fs = std::filesystem;
 
@@ -99,6 +101,7 @@ int NeverRegistered(int x) { return x; }
 
 namespace {
 
+using orrery::testing::LocalMode;
 using orrery::testing::MakeTempRoot;
 
 std::string g_root;
@@ -110,6 +113,7 @@ class RemoteFunctions : public ::testing::Test {
     orrery::Config config;
     config.temp_dir = g_root;
     config.head_args = {"--num-cpus", "2"};
+    config.local_mode = LocalMode();
     orrery::Init(config);
   }
   static void TearDownTestSuite() {
@@ -201,6 +205,7 @@ TEST_F(RemoteFunctions, AThrowingTaskRaisesTaskError) {
 
 TEST_F(RemoteFunctions, UnknownFunctionsFailClearly) {
   EXPECT_THROW(orrery::Task(NeverRegistered), orrery::FunctionNotFoundError);
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker that lacks DriverOnly (here the driver runs it)");
   try {
     orrery::Get(orrery::Task(DriverOnly).Remote(1));
     FAIL() << "Get should throw";
@@ -210,6 +215,7 @@ TEST_F(RemoteFunctions, UnknownFunctionsFailClearly) {
 }
 
 TEST_F(RemoteFunctions, AFunctionRegisteredWithOtherTypesInTheWorkerFailsNamingIt) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker that registers Differ with other types");
   try {
     orrery::Get(orrery::Task(DifferInDriver).Remote(1));
     FAIL() << "Get should throw";
@@ -248,7 +254,15 @@ TEST_F(RemoteFunctions, WaitReportsReadyAndUnreadyInOrder) {
   EXPECT_EQ(result.unready.front(), never);
   EXPECT_THROW(orrery::Get(never, 100), orrery::GetTimeoutError);
 
-  // The infeasible demand shows in `orrery status`.
+  using Refs = std::vector<orrery::ObjectRef<int>>;
+  EXPECT_THROW(orrery::Wait(Refs{fast}, 0, 10), orrery::OrreryException);
+  EXPECT_THROW(orrery::Wait(Refs{fast}, 2, 10), orrery::OrreryException);
+  EXPECT_THROW(orrery::Wait(Refs{fast, fast}, 1, 10), orrery::OrreryException);
+}
+
+TEST_F(RemoteFunctions, AnInfeasibleDemandShowsInStatus) {
+  ORRERY_SKIP_IN_LOCAL_MODE("`orrery status` asks the cluster's daemons");
+  auto never = orrery::Task(Add).SetResource("unobtainium", 1).Remote(1, 1);
   std::string command = std::string(ORRERY_CLI_PATH) + " status --temp-dir " + g_root + " 2>&1";
   std::string output;
   for (int attempt = 0; attempt < 50 && output.find("unobtainium") == std::string::npos; ++attempt) {
@@ -261,11 +275,6 @@ TEST_F(RemoteFunctions, WaitReportsReadyAndUnreadyInOrder) {
   }
   EXPECT_THAT(output, ::testing::HasSubstr("unobtainium"));
   EXPECT_THAT(output, ::testing::HasSubstr("infeasible"));
-
-  using Refs = std::vector<orrery::ObjectRef<int>>;
-  EXPECT_THROW(orrery::Wait(Refs{fast}, 0, 10), orrery::OrreryException);
-  EXPECT_THROW(orrery::Wait(Refs{fast}, 2, 10), orrery::OrreryException);
-  EXPECT_THROW(orrery::Wait(Refs{fast, fast}, 1, 10), orrery::OrreryException);
 }
 
 TEST_F(RemoteFunctions, ResourcesAreCheckedAtRemote) {
@@ -281,12 +290,14 @@ TEST_F(RemoteFunctions, NestedTasksDeeperThanTheCpusFinish) {
 }
 
 TEST_F(RemoteFunctions, AWorkerKilledMidTaskIsRetried) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker to SIGKILL (here it would be the driver)");
   std::string marker = g_root + "/crash-once";
   EXPECT_EQ(*orrery::Get(orrery::Task(CrashOnce).Remote(marker)), 42);
   EXPECT_TRUE(fs::exists(marker));
 }
 
 TEST_F(RemoteFunctions, ATaskThatAlwaysCrashesRaisesWorkerCrashedError) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker to SIGKILL (here it would be the driver)");
   try {
     orrery::Get(orrery::Task(AlwaysCrash).Remote());
     FAIL() << "Get should throw";
@@ -297,6 +308,7 @@ TEST_F(RemoteFunctions, ATaskThatAlwaysCrashesRaisesWorkerCrashedError) {
 }
 
 TEST_F(RemoteFunctions, GetOfAnObjectWhoseOwnerDiedRaisesOwnerDiedError) {
+  ORRERY_SKIP_IN_LOCAL_MODE("an owner process to kill (here it would be the driver)");
   auto result = orrery::Get(orrery::Task(PutInWorker).Remote(5));
   int owner_pid = result->first;
   orrery::ObjectRef<int> borrowed = result->second;
@@ -316,6 +328,7 @@ TEST_F(RemoteFunctions, AThousandSyncTasksReuseAtMostTwoWorkers) {
 }
 
 TEST_F(RemoteFunctions, WorkerOutputReachesTheDriverPrefixed) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker whose output is forwarded (here tasks print to the driver's stdout)");
   ::testing::internal::CaptureStdout();
   orrery::Get(orrery::Task(Say).Remote(std::string("a line from a worker")));
   int pid = *orrery::Get(orrery::Task(Pid).Remote());
@@ -338,6 +351,7 @@ TEST(InitShutdown, CyclesRepeatAndGetAfterShutdownThrows) {
     orrery::Config config;
     config.temp_dir = root;
     config.head_args = {"--num-cpus=1"};
+    config.local_mode = LocalMode();
     orrery::Init(config);
     EXPECT_TRUE(orrery::IsInitialized());
     stale = orrery::Task(Add).Remote(cycle, 1);
@@ -357,14 +371,17 @@ TEST(InitShutdown, ReadsOnlyItsOwnFlags) {
   std::string root = MakeTempRoot();
   std::string temp_flag = "--orrery_temp_dir=" + root;
   std::vector<std::string> args = {"program", "--my_own_flag=1", temp_flag, "-v", "--orrery_head_args=--num-cpus=1"};
+  if (LocalMode()) args.push_back("--orrery_local_mode=true");
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   orrery::Config config;
   orrery::Init(config, static_cast<int>(argv.size()), argv.data());
   EXPECT_EQ(*orrery::Get(orrery::Task(Add).Remote(2, 3)), 5);
   orrery::Shutdown();
-  // The local cluster's session went where the flag said.
-  EXPECT_TRUE(fs::exists(root + "/session_latest"));
+  // The local cluster's session went where the flag said (local mode starts no cluster).
+  if (!LocalMode()) {
+    EXPECT_TRUE(fs::exists(root + "/session_latest"));
+  }
   fs::remove_all(root);
 
   std::vector<std::string> bad = {"program", "--orrery_no_such_setting=1"};
@@ -381,6 +398,7 @@ TEST(InitShutdown, ReadsOnlyItsOwnFlags) {
 }
 
 TEST(InitShutdown, AnUnreachableClusterFailsNamingTheAddress) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a cluster to join (local mode joins none)");
   orrery::Config config;
   config.address = "127.0.0.1:1";
   config.token = "x";
@@ -393,10 +411,15 @@ TEST(InitShutdown, AnUnreachableClusterFailsNamingTheAddress) {
   EXPECT_FALSE(orrery::IsInitialized());
 }
 
-TEST(InitShutdown, LocalModeIsRefusedForNow) {
+TEST(InitShutdown, LocalModeRunsTasksInThisProcess) {
   orrery::Config config;
   config.local_mode = true;
-  EXPECT_THROW(orrery::Init(config), orrery::OrreryException);
+  config.job_namespace = "local-test";
+  orrery::Init(config);
+  EXPECT_EQ(*orrery::Get(orrery::Task(Pid).Remote()), getpid());
+  EXPECT_EQ(orrery::GetNamespace(), "local-test");
+  orrery::Shutdown();
+  EXPECT_FALSE(orrery::IsInitialized());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // A node's working directories: a package is fetched and unpacked once however many leases ask
 // for it at once, a damaged or missing package is an error naming why and is tried again on
 // the next ask, and the unpacked folder holds what was packed.
-#include "src/raylet/working_dirs.h"
+#include "src/common/working_dirs.h"
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "src/common/directory_package.h"
 
-namespace orrery::raylet {
+namespace orrery {
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,4 +127,4 @@ TEST_F(WorkingDirsTest, AFolderThatCannotBeCreatedIsReportedWithItsPath) {
 }
 
 }  // namespace
-}  // namespace orrery::raylet
+}  // namespace orrery

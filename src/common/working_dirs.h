@@ -1,8 +1,8 @@
-// WorkingDirs: the jobs' working directories on this node. A job's working_dir travels as a
-// package named by its SHA-256 (src/common/directory_package.h), stored in the GCS KV. Each
-// package is fetched and unpacked here once, into <root>/<sha256>, and every job of that content
-// shares the folder. Unpacking runs on a thread of its own, so a large folder does not stall
-// the raylet loop.
+// WorkingDirs: the jobs' working directories on this host, for a raylet's workers or the job
+// supervisor's drivers. A job's working_dir travels as a package named by its SHA-256
+// (src/common/directory_package.h), stored in the GCS KV. Each package is fetched and unpacked
+// here once, into <root>/<sha256>, and every job of that content shares the folder. Unpacking
+// runs on a thread of its own, so a large folder does not stall the owner's event loop.
 #pragma once
 
 #include <functional>
@@ -14,9 +14,9 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/thread_pool.hpp"
 
-namespace orrery::raylet {
+namespace orrery {
 
-// Owned and called by the raylet loop only.
+// Owned and called by one event loop only.
 class WorkingDirs {
  public:
   using Done = std::function<void(absl::StatusOr<std::string> folder)>;
@@ -47,4 +47,4 @@ class WorkingDirs {
   boost::asio::thread_pool unpacker_{1};
 };
 
-}  // namespace orrery::raylet
+}  // namespace orrery

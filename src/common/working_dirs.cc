@@ -1,4 +1,4 @@
-#include "src/raylet/working_dirs.h"
+#include "src/common/working_dirs.h"
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
@@ -6,7 +6,7 @@
 #include "src/common/log.h"
 #include "src/common/status.h"
 
-namespace orrery::raylet {
+namespace orrery {
 
 WorkingDirs::WorkingDirs(boost::asio::io_context& io, std::string root, Fetch fetch)
     : io_(io), root_(std::move(root)), fetch_(std::move(fetch)) {}
@@ -51,4 +51,4 @@ void WorkingDirs::Finish(const std::string& package, absl::StatusOr<std::string>
   for (auto& done : callers) done(folder);
 }
 
-}  // namespace orrery::raylet
+}  // namespace orrery

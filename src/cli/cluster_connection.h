@@ -1,0 +1,56 @@
+// What every command that talks to a running cluster shares: the flags that name the cluster,
+// and a connection to its GCS that has been checked to answer and to accept the token.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/gcs/client/gcs_client.h"
+#include "src/rpc/grpc_client.h"
+
+namespace orrery::cli {
+
+struct ClusterFlags {
+  std::string address;
+  std::string token;
+  std::string temp_dir;
+};
+
+// Adds --address, --token and --temp-dir to `command`, storing into `flags`.
+void AddClusterFlags(CLI::App& command, ClusterFlags& flags);
+
+struct ClusterConnection {
+  std::string address;  // HOST:PORT of the GCS
+  std::string token;
+  // For clients of the GCS's other services, over gcs->client().channel().
+  rpc::ClientOptions options;
+  std::unique_ptr<gcs::GrpcGcsClient> gcs;
+};
+
+// Finds the cluster the flags name (else ORRERY_ADDRESS/ORRERY_TOKEN, else the newest local
+// session) and checks that its GCS answers and accepts the token; the error says which failed.
+absl::StatusOr<ClusterConnection> ConnectToCluster(const ClusterFlags& flags);
+
+// One line for a failed call to the cluster at `address`: the server's own message when it
+// answered (it names what was wrong), else what kept the call from reaching it.
+std::string DescribeCallError(const absl::Status& status, const std::string& address);
+
+// One unary call to a service of the cluster's GCS (over its channel), within 10 s; its error
+// is one line (DescribeCallError), with the call's status code.
+template <typename Service, typename Req, typename Reply>
+absl::StatusOr<Reply> CallGcs(const ClusterConnection& cluster,
+                              typename rpc::GrpcClient<Service>::template AsyncMethod<Req, Reply> method,
+                              const Req& request) {
+  constexpr int64_t kCallTimeoutMs = 10'000;
+  rpc::GrpcClient<Service> client(cluster.gcs->client().channel(), cluster.options);
+  rpc::CallOptions options;
+  options.timeout_ms = kCallTimeoutMs;
+  auto reply = client.CallSync(method, request, options);
+  if (!reply.ok()) reply = absl::Status(reply.status().code(), DescribeCallError(reply.status(), cluster.address));
+  return reply;
+}
+
+}  // namespace orrery::cli

@@ -1,0 +1,216 @@
+#include "src/cli/state_rows.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+#include "src/cli/format.h"
+#include "src/common/id.h"
+#include "src/common/placement_group.h"
+#include "src/common/resource_set.h"
+
+namespace orrery::cli {
+
+namespace {
+
+// The id in hex; kNoValue when the field is unset, "?" when it is not an id of that type.
+template <typename Id>
+std::string IdCell(const std::string& binary) {
+  if (binary.empty()) return kNoValue;
+  auto id = Id::FromBinary(binary);
+  return id.ok() ? id->Hex() : "?";
+}
+
+std::string TextCell(const std::string& text) { return text.empty() ? kNoValue : text; }
+
+// A pid, a count: kNoValue when the cluster does not know it (0 or less).
+std::string PositiveCell(int64_t value) { return value > 0 ? std::to_string(value) : kNoValue; }
+
+std::string BoolCell(bool value) { return value ? "true" : "false"; }
+
+std::string TimeCell(int64_t ms) { return LocalTime(ms); }
+
+}  // namespace
+
+StateTable NodesTable(const rpc::GetClusterStatusReply& status) {
+  StateTable table{"nodes",
+                   {{"node_id"},
+                    {"address"},
+                    {"state"},
+                    {"resources"},
+                    {"object_store"},
+                    {"workers", CellType::kInteger},
+                    {"death_reason"}},
+                   {}};
+  absl::flat_hash_map<std::string, const rpc::NodeResourceUsage*> usage;
+  for (const auto& u : status.usage()) usage[u.node_id()] = &u;
+  for (const rpc::NodeInfo& node : status.nodes()) {
+    bool alive = node.state() == rpc::NodeInfo::ALIVE;
+    auto it = usage.find(node.node_id());
+    // A dead node's last report says nothing about it now.
+    const rpc::NodeResourceUsage* reported = alive && it != usage.end() ? it->second : nullptr;
+    ResourceSet total = ResourceSet::FromProto(node.total_resources()).value_or(ResourceSet());
+    std::string resources = kNoValue, object_store = kNoValue, workers = kNoValue;
+    if (alive) {
+      ResourceSet available =
+          reported == nullptr ? total : ResourceSet::FromProto(reported->available()).value_or(ResourceSet());
+      resources = ResourceUsage(total, available, " ");
+    }
+    if (reported != nullptr) {
+      object_store = HumanBytes(reported->object_store_used_bytes()) + "/" + HumanBytes(node.object_store_memory());
+      workers = std::to_string(reported->num_workers());
+    }
+    table.rows.push_back({IdCell<NodeId>(node.node_id()), absl::StrCat(node.node_ip(), ":", node.node_manager_port()),
+                          rpc::NodeInfo::State_Name(node.state()), resources, object_store, workers,
+                          TextCell(node.death_reason())});
+  }
+  return table;
+}
+
+StateTable JobsTable(const rpc::GetAllJobsReply& jobs, const rpc::ListJobSubmissionsReply& submissions) {
+  StateTable table{"jobs",
+                   {{"job_id"},
+                    {"submission_id"},
+                    {"state"},
+                    {"driver_pid", CellType::kInteger},
+                    {"driver_node_id"},
+                    {"start_time"},
+                    {"end_time"},
+                    {"namespace"},
+                    {"entrypoint"}},
+                   {}};
+  absl::flat_hash_map<std::string, const rpc::JobSubmission*> submission_of;  // by binary job id
+  for (const rpc::JobSubmission& submission : submissions.jobs()) {
+    if (!submission.job_id().empty()) submission_of[submission.job_id()] = &submission;
+  }
+  for (const rpc::JobInfo& job : jobs.jobs()) {
+    auto it = submission_of.find(job.job_id());
+    const rpc::JobSubmission* submission = it == submission_of.end() ? nullptr : it->second;
+    std::string entrypoint = kNoValue;
+    if (submission != nullptr) {
+      entrypoint = QuotedCommandLine({submission->entrypoint().begin(), submission->entrypoint().end()});
+    }
+    table.rows.push_back({IdCell<JobId>(job.job_id()), submission == nullptr ? kNoValue : submission->submission_id(),
+                          rpc::JobInfo::State_Name(job.state()), PositiveCell(job.driver_pid()),
+                          IdCell<NodeId>(job.driver_node_id()), TimeCell(job.start_time_ms()),
+                          TimeCell(job.end_time_ms()), TextCell(job.config().namespace_()), entrypoint});
+  }
+  return table;
+}
+
+StateTable ActorsTable(const rpc::ListActorsReply& actors) {
+  StateTable table{"actors",
+                   {{"actor_id"},
+                    {"class"},
+                    {"name"},
+                    {"namespace"},
+                    {"state"},
+                    {"job_id"},
+                    {"node_id"},
+                    {"pid", CellType::kInteger},
+                    {"restarts", CellType::kInteger},
+                    {"death_cause"},
+                    {"death_message", CellType::kText, /*detail=*/true}},
+                   {}};
+  for (const rpc::ActorInfo& actor : actors.actors()) {
+    bool alive = actor.state() == rpc::ActorInfo::ALIVE;
+    std::string death_cause = actor.death_cause() == rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED
+                                  ? kNoValue
+                                  : rpc::ActorInfo::DeathCause_Name(actor.death_cause());
+    // The class is known by its factory: the creation task's function.
+    table.rows.push_back(
+        {IdCell<ActorId>(actor.actor_id()), TextCell(actor.creation().function_name()), TextCell(actor.name()),
+         TextCell(actor.name_space()), rpc::ActorInfo::State_Name(actor.state()), IdCell<JobId>(actor.job_id()),
+         alive ? IdCell<NodeId>(actor.address().node_id()) : kNoValue, alive ? PositiveCell(actor.pid()) : kNoValue,
+         std::to_string(actor.num_restarts()), death_cause, TextCell(actor.death_message())});
+  }
+  return table;
+}
+
+StateTable TasksTable(const rpc::GetTaskEventsReply& events, int64_t now_us) {
+  StateTable table{"tasks",
+                   {{"task_id"},
+                    {"attempt", CellType::kInteger},
+                    {"name"},
+                    {"function"},
+                    {"kind"},
+                    {"state"},
+                    {"job_id"},
+                    {"node_id"},
+                    {"worker_id"},
+                    {"error_type"},
+                    {"duration"},
+                    {"submitted"},
+                    {"error_message", CellType::kText, /*detail=*/true}},
+                   {}};
+  for (const rpc::TaskAttempt& task : events.tasks()) {
+    std::string duration = kNoValue;
+    if (task.running_us() > 0 && task.ended_us() > 0) {
+      duration = PreciseDuration(std::max<int64_t>(0, task.ended_us() - task.running_us()));
+    } else if (task.running_us() > 0 && task.state() == rpc::RUNNING) {
+      duration = PreciseDuration(std::max<int64_t>(0, now_us - task.running_us()));
+    }
+    table.rows.push_back(
+        {IdCell<TaskId>(task.task_id()), std::to_string(task.attempt()), TextCell(task.name()),
+         TextCell(task.function_name()), rpc::TaskKind_Name(task.kind()), rpc::TaskState_Name(task.state()),
+         IdCell<JobId>(task.job_id()), IdCell<NodeId>(task.node_id()), IdCell<WorkerId>(task.worker_id()),
+         TextCell(task.error_type()), duration, TimeCell(task.submitted_us() / 1000), TextCell(task.error_message())});
+  }
+  return table;
+}
+
+std::map<std::string, std::string> DroppedTaskEventNotes(const rpc::GetTaskEventsReply& events) {
+  std::map<std::string, std::string> notes;
+  for (const rpc::JobTaskEventCounts& job : events.jobs()) {
+    int64_t lost = job.dropped_by_workers() + job.evicted_by_gcs();
+    if (lost <= 0) continue;
+    std::string id = IdCell<JobId>(job.job_id());
+    notes[id] = absl::StrCat("note: ", lost, " task events of job ", id, " were dropped (", job.dropped_by_workers(),
+                             " by its workers, whose buffers were full; ", job.evicted_by_gcs(),
+                             " by the GCS, to bound what it keeps): its tasks are not all shown");
+  }
+  return notes;
+}
+
+StateTable PlacementGroupsTable(const rpc::GetAllPlacementGroupsReply& groups) {
+  StateTable table{"placement-groups",
+                   {{"placement_group_id"},
+                    {"name"},
+                    {"strategy"},
+                    {"state"},
+                    {"bundles", CellType::kInteger},
+                    {"job_id"},
+                    {"pending_reason"}},
+                   {}};
+  for (const rpc::PlacementGroupInfo& group : groups.groups()) {
+    table.rows.push_back({IdCell<PlacementGroupId>(group.placement_group_id()), TextCell(group.name()),
+                          rpc::PlacementStrategy_Name(group.strategy()),
+                          rpc::PlacementGroupInfo::State_Name(group.state()), std::to_string(group.bundles_size()),
+                          IdCell<JobId>(group.job_id()), TextCell(group.pending_reason())});
+  }
+  return table;
+}
+
+StateTable WorkersTable(const std::vector<rpc::GetNodeStatsReply>& nodes) {
+  StateTable table{"workers",
+                   {{"worker_id"},
+                    {"node_id"},
+                    {"pid", CellType::kInteger},
+                    {"job_id"},
+                    {"state"},
+                    {"is_actor_worker", CellType::kBoolean},
+                    {"blocked", CellType::kBoolean}},
+                   {}};
+  for (const rpc::GetNodeStatsReply& node : nodes) {
+    for (const rpc::WorkerStats& worker : node.workers()) {
+      table.rows.push_back({IdCell<WorkerId>(worker.worker_id()), IdCell<NodeId>(node.node_id()),
+                            PositiveCell(worker.pid()), IdCell<JobId>(worker.job_id()),
+                            rpc::WorkerStats::State_Name(worker.state()), BoolCell(worker.is_actor_worker()),
+                            BoolCell(worker.blocked())});
+    }
+  }
+  return table;
+}
+
+}  // namespace orrery::cli

@@ -1,0 +1,338 @@
+// The state commands as a user runs them: a head started with `orrery start --head`, a job
+// submitted with `orrery job submit` (this binary as its driver, "driver hold"), which runs
+// tasks of two functions (one fails for one input), a named actor and a placement group and
+// then holds them; then `orrery list`, `get`, `summary` and `timeline` show what it made.
+// Task events reach the GCS within a second or two (workers flush each second), so what
+// depends on them is polled until a deadline.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_cluster.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "orrery/api.h"
+#include "temp_root.h"
+
+namespace fs = std::filesystem;
+
+// ---- the driver's remote code ----
+
+int Square(int x) { return x * x; }
+
+int Divide(int a, int b) {
+  if (b == 0) throw std::invalid_argument("division by zero");
+  return a / b;
+}
+
+class Greeter {
+ public:
+  static Greeter* Create() { return new Greeter(); }
+  std::string Hello(std::string name) { return "hello " + name; }
+};
+
+ORRERY_REMOTE(Square, Divide, Greeter::Create, &Greeter::Hello);
+
+// ---- the driver: `state_cli_test driver hold` ----
+
+constexpr char kActorName[] = "state-cli-greeter";
+constexpr char kGroupName[] = "state-cli-group";
+constexpr char kSubmissionId[] = "state-cli";
+
+int RunDriver(const std::string& mode) {
+  if (mode != "hold") return 2;
+  orrery::Init();
+  std::vector<orrery::ObjectRef<int>> squares;
+  for (int i = 0; i < 4; ++i) squares.push_back(orrery::Task(Square).Remote(i));
+  orrery::Get(squares);
+  for (int divisor : {1, 2, 0}) {
+    try {
+      orrery::Get(orrery::Task(Divide).Remote(12, divisor));
+    } catch (const std::exception& e) {
+      std::printf("Divide failed: %s\n", e.what());
+    }
+  }
+  auto greeter = orrery::Actor(Greeter::Create).SetName(kActorName).Remote();
+  std::printf("%s\n", orrery::Get(greeter.Task(&Greeter::Hello).Remote(std::string("cli")))->c_str());
+  orrery::PlacementGroupCreationOptions options;
+  options.name = kGroupName;
+  options.bundles = {{{"CPU", 1}}};
+  orrery::PlacementGroup group = orrery::CreatePlacementGroup(options);
+  if (!group.Wait(30)) return 3;
+  std::printf("ready\n");
+  std::fflush(stdout);
+  while (true) pause();  // until the test stops the job
+}
+
+namespace {
+
+using orrery::testing::Cli;
+using orrery::testing::Eventually;
+using orrery::testing::CliRun;
+using orrery::testing::RunCli;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string g_root;
+
+std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// ARGS with the flag that finds the test's cluster (through its temp-dir root), before any
+// "--" that starts a driver's command line.
+std::string WithCluster(const std::string& args) {
+  size_t dashes = args.find(" -- ");
+  if (dashes == std::string::npos) return args + " --temp-dir " + g_root;
+  return args.substr(0, dashes) + " --temp-dir " + g_root + args.substr(dashes);
+}
+
+// `orrery ARGS` against the test's cluster.
+CliRun Orrery(const std::string& args) { return RunCli(WithCluster(args)); }
+
+// The stdout of a command whose stderr is dropped: JSON to parse.
+std::string Stdout(const std::string& args) { return Cli(WithCluster(args) + " 2>/dev/null; true"); }
+
+
+// The JSON a command printed, or null when it printed none.
+nlohmann::json Json(const std::string& args) {
+  return nlohmann::json::parse(Stdout(args + " --format json"), nullptr, /*allow_exceptions=*/false);
+}
+
+// The elements of a JSON array whose `key` is `value`.
+std::vector<nlohmann::json> Where(const nlohmann::json& rows, const std::string& key, const std::string& value) {
+  std::vector<nlohmann::json> matching;
+  if (!rows.is_array()) return matching;
+  for (const nlohmann::json& row : rows) {
+    if (row.contains(key) && row[key].is_string() && row[key] == value) matching.push_back(row);
+  }
+  return matching;
+}
+
+// The hex id of the held job.
+std::string JobId() {
+  auto jobs = Where(Json("list jobs"), "submission_id", kSubmissionId);
+  return jobs.empty() ? "" : jobs[0]["job_id"].get<std::string>();
+}
+
+class StateCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_root = orrery::testing::MakeTempRoot();
+    auto cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
+    ASSERT_FALSE(cluster.token.empty());
+    CliRun submit =
+        Orrery(std::string("job submit --no-wait --submission-id ") + kSubmissionId + " -- " + Self() + " driver hold");
+    ASSERT_EQ(submit.exit_code, 0) << submit.output;
+    std::string logs;
+    ASSERT_TRUE(Eventually([&] {
+      logs = Orrery(std::string("job logs ") + kSubmissionId).output;
+      return logs.find("ready") != std::string::npos;
+    })) << logs;
+  }
+  static void TearDownTestSuite() {
+    Orrery(std::string("job stop ") + kSubmissionId);
+    std::string stopped = Cli("stop --temp-dir " + g_root);
+    EXPECT_THAT(stopped, HasSubstr("Stopped")) << stopped;
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+  }
+};
+
+TEST_F(StateCli, ListNodesShowsTheOneAliveNode) {
+  CliRun nodes = Orrery("list nodes");
+  EXPECT_EQ(nodes.exit_code, 0) << nodes.output;
+  EXPECT_THAT(nodes.output, StartsWith("NODE_ID"));
+  EXPECT_THAT(nodes.output, HasSubstr("127.0.0.1:"));
+  EXPECT_THAT(nodes.output, HasSubstr("CPU "));
+  nlohmann::json json = Json("list nodes");
+  ASSERT_TRUE(json.is_array()) << Stdout("list nodes --format json");
+  EXPECT_EQ(Where(json, "state", "ALIVE").size(), 1u) << json.dump(2);
+}
+
+TEST_F(StateCli, ListJobsShowsTheJobWithItsSubmissionId) {
+  CliRun jobs = Orrery(std::string("list jobs --filter submission_id=") + kSubmissionId);
+  EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
+  EXPECT_THAT(jobs.output, HasSubstr(kSubmissionId));
+  EXPECT_THAT(jobs.output, HasSubstr("RUNNING"));
+  EXPECT_THAT(jobs.output, HasSubstr("driver hold"));
+  EXPECT_EQ(JobId().size(), 8u);
+  // `get job` takes the submission id too.
+  CliRun job = Orrery(std::string("get job ") + kSubmissionId);
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+  EXPECT_THAT(job.output, HasSubstr("job_id: " + JobId() + "\n"));
+  EXPECT_THAT(job.output, HasSubstr("state: RUNNING\n"));
+}
+
+TEST_F(StateCli, ListAndGetActorsShowTheNamedActor) {
+  CliRun alive = Orrery("list actors --filter state=alive");
+  EXPECT_EQ(alive.exit_code, 0) << alive.output;
+  EXPECT_THAT(alive.output, HasSubstr(kActorName));
+  EXPECT_THAT(alive.output, HasSubstr("Greeter::Create"));
+
+  nlohmann::json actors = Json("list actors");
+  ASSERT_TRUE(actors.is_array()) << Stdout("list actors --format json");
+  auto named = Where(actors, "name", kActorName);
+  ASSERT_EQ(named.size(), 1u) << actors.dump(2);
+  EXPECT_EQ(named[0]["state"], "ALIVE");
+  EXPECT_EQ(named[0]["class"], "Greeter::Create");
+  EXPECT_EQ(named[0]["job_id"], JobId());
+  EXPECT_TRUE(named[0]["pid"].is_number());
+
+  // By a prefix of its id.
+  std::string id = named[0]["actor_id"];
+  CliRun get = Orrery("get actor " + id.substr(0, 12));
+  EXPECT_EQ(get.exit_code, 0) << get.output;
+  EXPECT_THAT(get.output, HasSubstr("actor_id: " + id + "\n"));
+  EXPECT_THAT(get.output, HasSubstr(std::string("name: ") + kActorName + "\n"));
+  EXPECT_THAT(get.output, HasSubstr("state: ALIVE\n"));
+  nlohmann::json get_json = Json("get actor " + id);
+  EXPECT_EQ(get_json["name"], kActorName) << get_json.dump(2);
+}
+
+TEST_F(StateCli, ListTasksShowsEachFunctionsTasksAndTheFailedOneWithItsError) {
+  nlohmann::json squares;
+  EXPECT_TRUE(Eventually([&] {
+    squares = Json("list tasks --filter function=Square --filter state=FINISHED");
+    return squares.is_array() && squares.size() == 4;
+  })) << squares.dump(2)
+      << Orrery("list tasks").output;
+  for (const nlohmann::json& task : squares) {
+    EXPECT_EQ(task["job_id"], JobId());
+    EXPECT_EQ(task["kind"], "NORMAL_TASK");
+    EXPECT_TRUE(task["worker_id"].is_string()) << task.dump();
+  }
+  nlohmann::json failed;
+  EXPECT_TRUE(Eventually([&] {
+    failed = Json("list tasks --filter function=Divide --filter state=failed");
+    return failed.is_array() && failed.size() == 1;
+  })) << failed.dump(2);
+  if (failed.size() == 1) {
+    ASSERT_TRUE(failed[0]["error_type"].is_string()) << failed.dump(2);
+    EXPECT_THAT(failed[0]["error_type"].get<std::string>(), HasSubstr("TASK_ERROR"));
+    // `get task` shows it, with the error's message.
+    CliRun get = Orrery("get task " + failed[0]["task_id"].get<std::string>());
+    EXPECT_EQ(get.exit_code, 0) << get.output;
+    EXPECT_THAT(get.output, HasSubstr("state: FAILED\n"));
+    EXPECT_THAT(get.output, HasSubstr("division by zero"));
+  }
+  CliRun table = Orrery("list tasks --filter function=Divide");
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.output, StartsWith("TASK_ID"));
+}
+
+TEST_F(StateCli, BadKindsColumnsAndIdsAreNamedInOneLineErrors) {
+  CliRun column = Orrery("list tasks --filter foo=1");
+  EXPECT_EQ(column.exit_code, 1);
+  EXPECT_EQ(column.output,
+            "orrery list: no column 'foo' for tasks; valid: task_id, attempt, name, function, kind, "
+            "state, job_id, node_id, worker_id, error_type, duration, submitted, error_message\n");
+  CliRun malformed = Orrery("list actors --filter state");
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_THAT(malformed.output, HasSubstr("'state'"));
+  CliRun kind = Orrery("list things");
+  EXPECT_EQ(kind.exit_code, 1);
+  EXPECT_EQ(kind.output,
+            "orrery list: no kind 'things'; valid: nodes, jobs, actors, tasks, placement-groups, workers\n");
+  CliRun objects = Orrery("list objects");
+  EXPECT_EQ(objects.exit_code, 1);
+  EXPECT_THAT(objects.output, HasSubstr("not"));
+
+  CliRun task = Orrery("get task 0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(task.exit_code, 1);
+  EXPECT_EQ(task.output, "orrery get: no task '0123456789abcdef0123456789abcdef'\n");
+  CliRun actor = Orrery("get actor ffffffffffff");
+  EXPECT_EQ(actor.exit_code, 1);
+  EXPECT_EQ(actor.output, "orrery get: no actor 'ffffffffffff'\n");
+}
+
+TEST_F(StateCli, SummaryCountsTasksPerFunctionAndState) {
+  nlohmann::json summary;
+  auto counts_of = [&](const std::string& function) {
+    auto rows = Where(summary, "function", function);
+    return rows.empty() ? nlohmann::json::object() : rows[0];
+  };
+  EXPECT_TRUE(Eventually([&] {
+    summary = Json("summary tasks");
+    return counts_of("Square").value("total", 0) == 4 && counts_of("Divide").value("total", 0) == 3;
+  })) << summary.dump(2);
+  EXPECT_EQ(counts_of("Square").value("finished", -1), 4);
+  EXPECT_EQ(counts_of("Divide").value("finished", -1), 2);
+  EXPECT_EQ(counts_of("Divide").value("failed", -1), 1);
+
+  CliRun table = Orrery("summary tasks");
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.output, HasSubstr("FUNCTION"));
+  EXPECT_THAT(table.output, HasSubstr("FINISHED"));
+  EXPECT_THAT(table.output, HasSubstr("Square"));
+
+  CliRun actors = Orrery("summary actors");
+  EXPECT_EQ(actors.exit_code, 0) << actors.output;
+  EXPECT_THAT(actors.output, HasSubstr("Greeter::Create"));
+}
+
+TEST_F(StateCli, ListPlacementGroupsShowsTheCreatedGroup) {
+  CliRun groups = Orrery("list placement-groups");
+  EXPECT_EQ(groups.exit_code, 0) << groups.output;
+  auto named = Where(Json("list placement-groups"), "name", kGroupName);
+  ASSERT_EQ(named.size(), 1u) << groups.output;
+  EXPECT_EQ(named[0]["state"], "CREATED");
+  EXPECT_EQ(named[0]["strategy"], "PACK");
+  EXPECT_EQ(named[0]["bundles"], 1);
+  EXPECT_EQ(named[0]["job_id"], JobId());
+}
+
+TEST_F(StateCli, ListWorkersShowsTheJobsWorkers) {
+  std::string job = JobId();
+  ASSERT_FALSE(job.empty());
+  nlohmann::json workers = Json("list workers --filter job_id=" + job);
+  ASSERT_TRUE(workers.is_array()) << Orrery("list workers").output;
+  EXPECT_GE(workers.size(), 1u) << Orrery("list workers").output;
+  // The actor's worker is one of them.
+  bool has_actor_worker = false;
+  for (const nlohmann::json& worker : workers) has_actor_worker |= worker.value("is_actor_worker", false);
+  EXPECT_TRUE(has_actor_worker) << workers.dump(2);
+  CliRun table = Orrery("list workers");
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.output, StartsWith("WORKER_ID"));
+}
+
+TEST_F(StateCli, TimelineWritesAChromeTraceOfTheTaskRuns) {
+  std::string file = g_root + "/trace.json";
+  nlohmann::json trace;
+  std::vector<std::string> names;
+  EXPECT_TRUE(Eventually([&] {
+    CliRun run = Orrery(std::string("timeline -o ") + file + " --job " + kSubmissionId);
+    bool wrote = run.output.find("Wrote ") != std::string::npos && run.output.find(file) != std::string::npos;
+    if (run.exit_code != 0 || !wrote) return false;
+    std::ifstream in(file);
+    trace = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    names.clear();
+    if (!trace.is_object() || !trace["traceEvents"].is_array()) return false;
+    for (const nlohmann::json& event : trace["traceEvents"]) {
+      if (event.value("ph", "") == "X") names.push_back(event.value("name", ""));
+    }
+    // Each worker sends its events on its own, within about a second: wait for all of them.
+    return std::count(names.begin(), names.end(), "Square") == 4 &&
+           std::count(names.begin(), names.end(), "Divide") == 3 &&
+           std::count(names.begin(), names.end(), "Greeter::Hello") >= 1;
+  })) << trace.dump(2);
+  EXPECT_EQ(trace["displayTimeUnit"], "ms");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(argv[2]);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
