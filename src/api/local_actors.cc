@@ -8,6 +8,21 @@
 
 namespace orrery::api {
 
+namespace {
+
+// An actor's object is never destroyed, in local mode as on a cluster (where its worker process
+// ends without running its destructor), so that a destructor with effects cannot make the
+// modes differ. It stays reachable for the life of the process: kept on purpose, which leak
+// checkers can see.
+void KeepForLifeOfProcess(void* instance) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<void*>();
+  std::lock_guard<std::mutex> lock(mu);
+  kept->push_back(instance);
+}
+
+}  // namespace
+
 struct LocalActors::Call {
   uint64_t sequence = 0;
   ObjectId result;
@@ -177,6 +192,7 @@ void LocalActors::CreateInstance(std::unique_lock<std::mutex>& lock, Actor& acto
         error = std::move(*created.error);
       }
       instance = created.instance;
+      if (instance != nullptr) KeepForLifeOfProcess(instance);
     }
   }
   objects_.ReleaseDeferred(execution);

@@ -3,7 +3,7 @@
 // one at a time (or up to max_concurrency at once). Death, restarts, names and owners follow
 // the GCS's rules (src/gcs/gcs_actor_manager.cc) and calls fail with the same errors: a failed
 // constructor, Kill, ExitActor, the death of the actor that created it, the last handle gone.
-// A killed actor's object is not destroyed (as in cluster mode, where its process just ends);
+// An actor's object is never destroyed (as in cluster mode, where its process just ends);
 // a method running at a kill runs to its end, its result thrown away.
 // Threads: any thread calls in; one mutex guards every actor. User code and everything that
 // may call back (storing results, releasing refs) run outside it.
