@@ -131,9 +131,7 @@ std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 
 // `orrery job VERB ARGS` against the test's cluster (found through its temp-dir root).
 CliRun Job(const std::string& verb_and_args) {
-  std::string verb = verb_and_args.substr(0, verb_and_args.find(' '));
-  std::string rest = verb_and_args.substr(verb.size());
-  return RunCli("job " + verb + " --temp-dir " + g_root + rest);
+  return RunCli(orrery::testing::WithTempDir("job " + verb_and_args, g_root));
 }
 
 
