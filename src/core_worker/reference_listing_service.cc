@@ -1,6 +1,7 @@
 #include "src/core_worker/reference_listing_service.h"
 
 #include "absl/strings/str_cat.h"
+
 #include "src/rpc/status_conversion.h"
 
 namespace orrery::core {

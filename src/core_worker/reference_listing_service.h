@@ -9,6 +9,7 @@
 #include <string>
 
 #include "orrery/memory.grpc.pb.h"
+
 #include "src/core_worker/memory_store.h"
 #include "src/core_worker/reference_counter.h"
 #include "src/rpc/auth.h"

@@ -48,6 +48,7 @@ TaskEventBuffer::TaskEventBuffer(JobId job_id, Options options, Send send)
 TaskEventBuffer::~TaskEventBuffer() { Stop(); }
 
 void TaskEventBuffer::Start() {
+  if (!options_.enabled) return;
   thread_ = std::thread([this] {
     absl::MutexLock lock(&mu_);
     while (!stopping_) {
@@ -71,11 +72,13 @@ void TaskEventBuffer::Stop() {
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) {
+  if (!options_.enabled) return;
   Add(EventOf(task, kind, state));
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state,
                              const std::string& node_id, const std::string& worker_id) {
+  if (!options_.enabled) return;
   rpc::TaskEvent event = EventOf(task, kind, state);
   event.set_node_id(node_id);
   event.set_worker_id(worker_id);
@@ -84,6 +87,7 @@ void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc:
 
 void TaskEventBuffer::RecordFailure(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo& error,
                                     const std::string& node_id, const std::string& worker_id) {
+  if (!options_.enabled) return;
   rpc::TaskEvent event = EventOf(task, kind, rpc::FAILED);
   event.set_node_id(node_id);
   event.set_worker_id(worker_id);

@@ -23,6 +23,8 @@ class TaskEventBuffer {
   struct Options {
     size_t capacity = 10'000;
     int64_t period_ms = 1000;
+    // Off: nothing is recorded or sent (Config::task_events).
+    bool enabled = true;
   };
   // Sends one batch (blocking, with its own deadline).
   using Send = std::function<absl::Status(const rpc::AddTaskEventsRequest&)>;

@@ -14,10 +14,14 @@ constexpr int64_t kDefaultLimit = 10'000;
 rpc::StoreObjectInfo::State ToProto(object_store::StoredObject::State state) {
   using State = object_store::StoredObject::State;
   switch (state) {
-    case State::kCreated: return rpc::StoreObjectInfo::CREATED;
-    case State::kSealed: return rpc::StoreObjectInfo::SEALED;
-    case State::kSpilled: return rpc::StoreObjectInfo::SPILLED;
-    case State::kRestoring: return rpc::StoreObjectInfo::RESTORING;
+    case State::kCreated:
+      return rpc::StoreObjectInfo::CREATED;
+    case State::kSealed:
+      return rpc::StoreObjectInfo::SEALED;
+    case State::kSpilled:
+      return rpc::StoreObjectInfo::SPILLED;
+    case State::kRestoring:
+      return rpc::StoreObjectInfo::RESTORING;
   }
   return rpc::StoreObjectInfo::CREATED;
 }
@@ -73,46 +77,44 @@ void MemoryGrpcService::ForgetOtherClients(const std::vector<std::shared_ptr<con
 grpc::ServerUnaryReactor* MemoryGrpcService::GetNodeMemory(grpc::CallbackServerContext* context,
                                                            const rpc::GetNodeMemoryRequest* request,
                                                            rpc::GetNodeMemoryReply* reply) {
-  return calls_.Unary(context, request, reply,
-                      [this](const rpc::GetNodeMemoryRequest& q, rpc::GetNodeMemoryReply* r, rpc::ReplyCallback done) {
-                        if (q.limit() < 0) {
-                          return done(absl::InvalidArgumentError(
-                              absl::StrCat("limit must not be negative, got ", q.limit())));
-                        }
-                        const int64_t limit = q.limit() == 0 ? kDefaultLimit : q.limit();
-                        r->set_node_id(options_.node_id.Binary());
-                        FillStore(limit, *r);
+  return calls_.Unary(
+      context, request, reply,
+      [this](const rpc::GetNodeMemoryRequest& q, rpc::GetNodeMemoryReply* r, rpc::ReplyCallback done) {
+        if (q.limit() < 0) {
+          return done(absl::InvalidArgumentError(absl::StrCat("limit must not be negative, got ", q.limit())));
+        }
+        const int64_t limit = q.limit() == 0 ? kDefaultLimit : q.limit();
+        r->set_node_id(options_.node_id.Binary());
+        FillStore(limit, *r);
 
-                        auto processes = node_manager_.RegisteredProcesses();
-                        std::sort(processes.begin(), processes.end(),
-                                  [](const auto& a, const auto& b) { return a->id < b->id; });
-                        ForgetOtherClients(processes);
-                        auto gathering = std::make_shared<Gathering>(Gathering{std::move(done), processes.size()});
-                        if (processes.empty()) return gathering->done(absl::OkStatus());
-                        rpc::ListReferencesRequest ask;
-                        ask.set_limit(limit);
-                        rpc::CallOptions call;
-                        call.timeout_ms = kProcessTimeoutMs;
-                        for (const auto& process : processes) {
-                          // Elements of a repeated field keep their address as it grows.
-                          rpc::ProcessReferences* entry = r->add_processes();
-                          entry->set_worker_id(process->id.Binary());
-                          entry->set_pid(process->pid);
-                          entry->set_job_id(process->key.job_id.Binary());
-                          entry->set_is_driver(process->type == rpc::DRIVER);
-                          ClientOf(*process).Call(
-                              &rpc::ObjectReferenceService::Stub::async::ListReferences, ask, call,
-                              [gathering, entry](absl::StatusOr<rpc::ListReferencesReply> answer) {
-                                if (answer.ok()) {
-                                  entry->mutable_references()->Swap(answer->mutable_references());
-                                  entry->set_total(answer->total());
-                                } else {
-                                  entry->set_error(std::string(answer.status().message()));
-                                }
-                                if (--gathering->waiting == 0) gathering->done(absl::OkStatus());
-                              });
-                        }
-                      });
+        auto processes = node_manager_.RegisteredProcesses();
+        std::sort(processes.begin(), processes.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+        ForgetOtherClients(processes);
+        auto gathering = std::make_shared<Gathering>(Gathering{std::move(done), processes.size()});
+        if (processes.empty()) return gathering->done(absl::OkStatus());
+        rpc::ListReferencesRequest ask;
+        ask.set_limit(limit);
+        rpc::CallOptions call;
+        call.timeout_ms = kProcessTimeoutMs;
+        for (const auto& process : processes) {
+          // Elements of a repeated field keep their address as it grows.
+          rpc::ProcessReferences* entry = r->add_processes();
+          entry->set_worker_id(process->id.Binary());
+          entry->set_pid(process->pid);
+          entry->set_job_id(process->key.job_id.Binary());
+          entry->set_is_driver(process->type == rpc::DRIVER);
+          ClientOf(*process).Call(&rpc::ObjectReferenceService::Stub::async::ListReferences, ask, call,
+                                  [gathering, entry](absl::StatusOr<rpc::ListReferencesReply> answer) {
+                                    if (answer.ok()) {
+                                      entry->mutable_references()->Swap(answer->mutable_references());
+                                      entry->set_total(answer->total());
+                                    } else {
+                                      entry->set_error(std::string(answer.status().message()));
+                                    }
+                                    if (--gathering->waiting == 0) gathering->done(absl::OkStatus());
+                                  });
+        }
+      });
 }
 
 }  // namespace orrery::raylet

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "orrery/memory.grpc.pb.h"
+
 #include "src/common/id.h"
 #include "src/object_store/store_server.h"
 #include "src/raylet/node_manager.h"
@@ -32,7 +33,8 @@ class MemoryGrpcService final : public rpc::NodeMemoryService::CallbackService {
   MemoryGrpcService(rpc::ServerCalls& calls, const NodeManager& node_manager, object_store::StoreServer& store,
                     Options options);
 
-  grpc::ServerUnaryReactor* GetNodeMemory(grpc::CallbackServerContext* context, const rpc::GetNodeMemoryRequest* request,
+  grpc::ServerUnaryReactor* GetNodeMemory(grpc::CallbackServerContext* context,
+                                          const rpc::GetNodeMemoryRequest* request,
                                           rpc::GetNodeMemoryReply* reply) override;
 
   static constexpr int64_t kProcessTimeoutMs = 2'000;
