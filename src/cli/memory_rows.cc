@@ -286,6 +286,71 @@ std::string NodeSection(const NodeMemory& node, const StoreIndex& store) {
   return absl::StrCat("node ", IdCell<NodeId>(node.node_id), " at ", node.address, "\n", Indent(body, "  "));
 }
 
+// What one owner's objects take, from the references it lists as owned (an owner on a node
+// that did not answer is not counted).
+struct OwnerUsage {
+  const NodeMemory* node = nullptr;
+  const Process* process = nullptr;
+  int64_t objects = 0;
+  int64_t process_bytes = 0;  // values in the owner's own memory
+  int64_t store_bytes = 0;    // primary copies in object stores, spilled ones included
+  int64_t spilled_bytes = 0;
+  int64_t borrowed = 0;  // objects other processes borrow
+};
+
+std::vector<OwnerUsage> UsageByOwner(const std::vector<NodeMemory>& nodes, const StoreIndex& store) {
+  std::vector<OwnerUsage> owners;
+  for (const NodeMemory* node : SortedNodes(nodes)) {
+    for (const Process* process : SortedProcesses(*node)) {
+      OwnerUsage usage{node, process};
+      for (const Reference& reference : process->references()) {
+        if (!reference.owned()) continue;
+        ++usage.objects;
+        usage.borrowed += reference.borrowers() > 0;
+        ReferenceFacts facts = FactsOf(reference, store);
+        if (!facts.size.has_value()) continue;
+        if (reference.location() == Reference::IN_PROCESS) {
+          usage.process_bytes += *facts.size;
+        } else {
+          usage.store_bytes += *facts.size;
+          if (facts.spilled.value_or(false)) usage.spilled_bytes += *facts.size;
+        }
+      }
+      if (usage.objects > 0) owners.push_back(usage);
+    }
+  }
+  return owners;
+}
+
+std::string OwnersSection(const std::vector<OwnerUsage>& owners) {
+  if (owners.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {
+      {"OWNER", "NODE", "OBJECTS", "IN_PROCESS", "IN_OBJECT_STORES", "SPILLED", "BORROWED"}};
+  for (const OwnerUsage& owner : owners) {
+    rows.push_back({ProcessName(*owner.process), ShortIdCell<NodeId>(owner.node->node_id),
+                    std::to_string(owner.objects), HumanBytes(owner.process_bytes), HumanBytes(owner.store_bytes),
+                    HumanBytes(owner.spilled_bytes), std::to_string(owner.borrowed)});
+  }
+  return "objects by owner:\n" + Indent(FormatTable(rows), "  ") + "\n";
+}
+
+nlohmann::ordered_json OwnersJson(const std::vector<OwnerUsage>& owners) {
+  nlohmann::ordered_json json = nlohmann::ordered_json::array();
+  for (const OwnerUsage& owner : owners) {
+    json.push_back({{"worker_id", IdOrNull<WorkerId>(owner.process->worker_id())},
+                    {"process", ProcessKind(*owner.process)},
+                    {"pid", owner.process->pid()},
+                    {"job_id", IdOrNull<JobId>(owner.process->job_id())},
+                    {"node_id", IdCell<NodeId>(owner.node->node_id)},
+                    {"objects", owner.objects},
+                    {"process_memory_bytes", owner.process_bytes},
+                    {"object_store_bytes", owner.store_bytes},
+                    {"spilled_bytes", owner.spilled_bytes},
+                    {"borrowed", owner.borrowed}});
+  }
+  return json;
+}
+
 nlohmann::ordered_json StoreObjectJson(const rpc::StoreObjectInfo& object) {
   nlohmann::ordered_json json;
   json["object_id"] = IdCell<ObjectId>(object.object_id());
@@ -350,6 +415,7 @@ std::string FormatMemoryReport(const std::vector<NodeMemory>& nodes) {
   StoreIndex store(nodes);
   std::string out;
   for (const NodeMemory* node : SortedNodes(nodes)) absl::StrAppend(&out, NodeSection(*node, store), "\n");
+  out += OwnersSection(UsageByOwner(nodes, store));
   Totals totals = TotalsOf(nodes);
   absl::StrAppend(&out, "total: ", Plural(totals.references, "reference"));
   if (totals.not_listed > 0) absl::StrAppend(&out, " (and ", totals.not_listed, " not listed)");
@@ -391,6 +457,7 @@ nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes) {
     }
     json["nodes"].push_back(std::move(node_json));
   }
+  json["owners"] = OwnersJson(UsageByOwner(nodes, store));
   Totals totals = TotalsOf(nodes);
   json["summary"] = {{"references", totals.references},
                      {"references_not_listed", totals.not_listed},

@@ -35,11 +35,12 @@ std::vector<std::string> ProcessWarnings(const std::vector<NodeMemory>& nodes);
 
 // `orrery memory` for a person: per node (by id) its store's usage, the references of each
 // process that holds any (as the rows of ObjectsTable) or did not answer, and the store's
-// objects; then totals over all nodes.
+// objects; then, per owner, how many objects it owns and what they take where; then totals
+// over all nodes.
 std::string FormatMemoryReport(const std::vector<NodeMemory>& nodes);
 
-// The same as JSON, ids in hex: {"nodes": [...], "summary": {...}}; each reference is the
-// ObjectsTable row of it (RowJson).
+// The same as JSON, ids in hex: {"nodes": [...], "owners": [...], "summary": {...}}; each
+// reference is the ObjectsTable row of it (RowJson).
 nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes);
 
 }  // namespace orrery::cli

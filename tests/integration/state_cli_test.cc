@@ -407,6 +407,8 @@ TEST_F(StateCli, MemoryShowsEachStoreAndTheObjectsByNodeAndProcess) {
   EXPECT_THAT(memory.output, HasSubstr(small));
   EXPECT_THAT(memory.output, HasSubstr("LOCAL_REFERENCE"));
   EXPECT_THAT(memory.output, HasSubstr("SHARED_MEMORY"));
+  // The driver owns both objects.
+  EXPECT_THAT(memory.output, HasSubstr("objects by owner:\n"));
   nlohmann::json json = nlohmann::json::parse(Stdout("memory --format json"), nullptr, /*allow_exceptions=*/false);
   EXPECT_FALSE(json.is_discarded());
   EXPECT_THAT(json.dump(), HasSubstr(big));

@@ -306,6 +306,10 @@ TEST(FormatMemoryReport, OneNodeWithOneReference) {
             "    OBJECT_ID                                 OWNER  REFERENCE_KIND   SIZE   LOCATION    SPILLED\n"
             "    0101010101010101010101010101010101010101  self   LOCAL_REFERENCE  100 B  IN_PROCESS  -\n"
             "\n"
+            "objects by owner:\n"
+            "  OWNER                                     NODE      OBJECTS  IN_PROCESS  IN_OBJECT_STORES  SPILLED  BORROWED\n"
+            "  driver d1d1d1d1 (pid 1234, job 01000000)  0a0a0a0a  1        100 B       0 B               0 B      0\n"
+            "\n"
             "total: 1 reference to 1 distinct object; 100 B in process memory, 0 B in object stores, 0 B spilled\n");
 }
 
@@ -338,6 +342,40 @@ TEST(MemoryReportJson, HoldsTheSameAsTheReport) {
   EXPECT_EQ(summary["process_memory_bytes"], 1536);
   EXPECT_EQ(summary["object_store_bytes"], 13 << 20);
   EXPECT_EQ(summary["spilled_bytes"], 4 << 20);
+}
+
+TEST(MemoryReportJson, CountsEachOwnersObjectsAndWhatTheyTakeWhere) {
+  NodeMemory node = Node('\x0a');
+  rpc::ProcessReferences* driver = AddProcess(node, '\xd1', /*is_driver=*/true, 1234);
+  AddReference(*driver, '\x01', Reference::IN_PROCESS)->set_size(1536);
+  AddSharedReference(*driver, '\x02', '\x0a')->set_borrowers(1);
+  AddSharedReference(*driver, '\x03', '\x0a');
+  AddStoreObject(node, '\x02', 8 << 20);
+  AddStoreObject(node, '\x03', 4 << 20, rpc::StoreObjectInfo::SPILLED);
+  // The worker borrows one of the driver's objects and owns none: it is no owner.
+  rpc::ProcessReferences* worker = AddProcess(node, '\x11', /*is_driver=*/false, 4242);
+  rpc::ObjectReferenceInfo* borrowed = AddReference(*worker, '\x02');
+  borrowed->set_owned(false);
+  borrowed->set_owner_worker_id(WorkerBinary('\xd1'));
+
+  nlohmann::ordered_json owners = MemoryReportJson({node})["owners"];
+  ASSERT_EQ(owners.size(), 1u) << owners.dump(2);
+  EXPECT_EQ(owners[0]["worker_id"], WorkerHex('\xd1'));
+  EXPECT_EQ(owners[0]["process"], "driver");
+  EXPECT_EQ(owners[0]["node_id"], NodeHex('\x0a'));
+  EXPECT_EQ(owners[0]["objects"], 3);
+  EXPECT_EQ(owners[0]["process_memory_bytes"], 1536);
+  EXPECT_EQ(owners[0]["object_store_bytes"], 12 << 20);
+  EXPECT_EQ(owners[0]["spilled_bytes"], 4 << 20);
+  EXPECT_EQ(owners[0]["borrowed"], 1);
+
+  std::string report = FormatMemoryReport({node});
+  size_t section = report.find("objects by owner:\n");
+  ASSERT_NE(section, std::string::npos) << report;
+  std::string owner_lines = report.substr(section, report.find("total:") - section);
+  EXPECT_THAT(owner_lines, HasSubstr("driver d1d1d1d1 (pid 1234, job 01000000)"));
+  EXPECT_THAT(owner_lines, HasSubstr("12 MiB"));
+  EXPECT_THAT(owner_lines, Not(HasSubstr("worker 11111111")));
 }
 
 }  // namespace
