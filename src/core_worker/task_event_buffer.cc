@@ -50,14 +50,7 @@ TaskEventBuffer::~TaskEventBuffer() { Stop(); }
 void TaskEventBuffer::Start() {
   if (!options_.enabled) return;
   thread_ = std::thread([this] {
-    absl::MutexLock lock(&mu_);
-    while (!stopping_) {
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(options_.period_ms));
-      if (stopping_) break;
-      mu_.Unlock();
-      Flush();
-      mu_.Lock();
-    }
+    while (!stop_requested_.WaitForNotificationWithTimeout(absl::Milliseconds(options_.period_ms))) Flush();
   });
 }
 
@@ -67,6 +60,7 @@ void TaskEventBuffer::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  stop_requested_.Notify();
   if (thread_.joinable()) thread_.join();
   Flush();
 }
