@@ -56,6 +56,9 @@ struct Config {
   int64_t max_inline_object_bytes = 100 << 10;
   /// How long a Put waits for room in a full object store before ObjectStoreFullError.
   int64_t object_store_full_wait_ms = 10'000;
+  /// Whether the job's driver and workers record task events, which `orrery list tasks`,
+  /// `orrery summary tasks` and `orrery timeline` show. Off saves each task four small events.
+  bool task_events = true;
 };
 
 }  // namespace orrery

@@ -24,7 +24,8 @@ const ConfigTable<Config>& Table() {
         .Add("max_inline_object_bytes", &Config::max_inline_object_bytes,
              "values of at least this size go to the shared-memory object store")
         .Add("object_store_full_wait_ms", &Config::object_store_full_wait_ms,
-             "how long a Put waits for room in a full object store");
+             "how long a Put waits for room in a full object store")
+        .Add("task_events", &Config::task_events, "record task events (orrery list tasks, orrery timeline)");
     return t;
   }();
   return *table;

@@ -148,6 +148,8 @@ std::vector<std::string> SelfCommand() {
 constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
 // And Config::default_actor_lifetime ("1": detached).
 constexpr char kDetachedActorsVariable[] = "ORRERY_DETACHED_ACTORS_BY_DEFAULT";
+// And Config::task_events ("0": off).
+constexpr char kTaskEventsVariable[] = "ORRERY_TASK_EVENTS";
 
 rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryPackage>& working_dir) {
   rpc::JobConfig job;
@@ -166,6 +168,7 @@ rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryP
   (*job.mutable_env())[kInlineLimitVariable] = std::to_string(config.max_inline_object_bytes);
   (*job.mutable_env())[kDetachedActorsVariable] =
       config.default_actor_lifetime == ActorLifetime::DETACHED ? "1" : "0";
+  (*job.mutable_env())[kTaskEventsVariable] = config.task_events ? "1" : "0";
   api::ApplyRuntimeEnv(config, working_dir, job);
   return job;
 }
@@ -301,6 +304,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.object_store_full_wait_ms = config.object_store_full_wait_ms;
     options.job_namespace = config.job_namespace;
     options.detached_actors_by_default = config.default_actor_lifetime == ActorLifetime::DETACHED;
+    options.task_events.enabled = config.task_events;
     session->core = std::make_unique<core::CoreWorker>(options);
     if (absl::Status status = session->core->Start(); !status.ok()) Fail("starting the driver", status);
 
@@ -381,6 +385,9 @@ void ServeIfWorker() {
   }
   if (const char* detached = std::getenv(kDetachedActorsVariable); detached != nullptr) {
     options.detached_actors_by_default = detached[0] == '1';
+  }
+  if (const char* events = std::getenv(kTaskEventsVariable); events != nullptr) {
+    options.task_events.enabled = events[0] != '0';
   }
   // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
   auto* core = new core::CoreWorker(options);

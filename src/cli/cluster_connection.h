@@ -38,16 +38,18 @@ absl::StatusOr<ClusterConnection> ConnectToCluster(const ClusterFlags& flags);
 // answered (it names what was wrong), else what kept the call from reaching it.
 std::string DescribeCallError(const absl::Status& status, const std::string& address);
 
-// One unary call to a service of the cluster's GCS (over its channel), within 10 s; its error
-// is one line (DescribeCallError), with the call's status code.
+// How long a call to the GCS may take, unless it says otherwise.
+constexpr int64_t kCallGcsTimeoutMs = 10'000;
+
+// One unary call to a service of the cluster's GCS (over its channel), within `timeout_ms`;
+// its error is one line (DescribeCallError), with the call's status code.
 template <typename Service, typename Req, typename Reply>
 absl::StatusOr<Reply> CallGcs(const ClusterConnection& cluster,
                               typename rpc::GrpcClient<Service>::template AsyncMethod<Req, Reply> method,
-                              const Req& request) {
-  constexpr int64_t kCallTimeoutMs = 10'000;
+                              const Req& request, int64_t timeout_ms = kCallGcsTimeoutMs) {
   rpc::GrpcClient<Service> client(cluster.gcs->client().channel(), cluster.options);
   rpc::CallOptions options;
-  options.timeout_ms = kCallTimeoutMs;
+  options.timeout_ms = timeout_ms;
   auto reply = client.CallSync(method, request, options);
   if (!reply.ok()) reply = absl::Status(reply.status().code(), DescribeCallError(reply.status(), cluster.address));
   return reply;

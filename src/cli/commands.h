@@ -16,6 +16,7 @@ void AddJobCommand(CLI::App& app, int& exit_code);
 void AddStateCommands(CLI::App& app, int& exit_code);
 void AddTimelineCommand(CLI::App& app, int& exit_code);
 void AddLogsCommand(CLI::App& app, int& exit_code);
+void AddMemoryCommand(CLI::App& app, int& exit_code);
 
 // Prints "orrery <verb>: <message>" to stderr and returns 1.
 int Fail(const std::string& verb, const std::string& message);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "orrery/job_submission.grpc.pb.h"
+
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
@@ -29,7 +30,6 @@ using JobService = rpc::JobSubmissionService;
 
 // A larger --working-dir is refused before anything is sent.
 constexpr int64_t kMaxWorkingDirBytes = 100 << 20;
-constexpr int64_t kCallTimeoutMs = 10'000;
 // Submitting fetches and unpacks the working_dir package on the head before it answers.
 constexpr int64_t kSubmitTimeoutMs = 30'000;
 // Stopping answers once the driver has exited: the grace period, then room for the kill.
@@ -51,36 +51,12 @@ struct JobFlags {
   int64_t grace_ms = 10'000;
 };
 
-// The JobSubmissionService of one checked cluster. Its errors are one line for the user.
-class JobClient {
- public:
-  explicit JobClient(ClusterConnection cluster)
-      : cluster_(std::move(cluster)), jobs_(cluster_.gcs->client().channel(), cluster_.options) {}
-
-  template <typename Req, typename Reply>
-  absl::StatusOr<Reply> Call(rpc::GrpcClient<JobService>::AsyncMethod<Req, Reply> method, const Req& request,
-                             int64_t timeout_ms = kCallTimeoutMs) const {
-    rpc::CallOptions options;
-    options.timeout_ms = timeout_ms;
-    auto reply = jobs_.CallSync(method, request, options);
-    if (!reply.ok()) return absl::Status(reply.status().code(), DescribeCallError(reply.status(), cluster_.address));
-    return reply;
-  }
-
-  gcs::GrpcGcsClient& gcs() const { return *cluster_.gcs; }
-
- private:
-  ClusterConnection cluster_;
-  rpc::GrpcClient<JobService> jobs_;
-};
-
 // Connects to the cluster the flags name, then runs `verb` against it; the exit code.
 int RunAgainstCluster(const std::string& verb, const ClusterFlags& flags,
-                      const std::function<int(const JobClient&)>& body) {
+                      const std::function<int(const ClusterConnection&)>& body) {
   auto cluster = ConnectToCluster(flags);
   if (!cluster.ok()) return Fail(verb, std::string(cluster.status().message()));
-  JobClient jobs(std::move(*cluster));
-  return body(jobs);
+  return body(*cluster);
 }
 
 std::string StateName(const JobSubmission& job) { return JobSubmission::State_Name(job.state()); }
@@ -119,20 +95,21 @@ std::string Entrypoint(const JobSubmission& job) {
 }
 
 struct LogTail {
-  JobSubmission job;  // as of the last read
+  JobSubmission job;      // as of the last read
   bool ends_line = true;  // what was written ended with a newline (or nothing was written)
 };
 
 // Copies the job's log to stdout from the start. Following, it waits for more until the job
 // has ended and everything it wrote is out; otherwise it stops at the end of what is there.
 // Ctrl-C ends only this process: the job runs on.
-absl::StatusOr<LogTail> CopyLog(const JobClient& jobs, const std::string& submission_id, bool follow) {
+absl::StatusOr<LogTail> CopyLog(const ClusterConnection& cluster, const std::string& submission_id, bool follow) {
   rpc::ReadJobLogsRequest request;
   request.set_submission_id(submission_id);
   request.set_wait_ms(follow ? kFollowWaitMs : 0);
   LogTail tail;
   while (true) {
-    auto reply = jobs.Call(&JobService::Stub::async::ReadJobLogs, request, request.wait_ms() + kCallTimeoutMs);
+    auto reply = CallGcs<JobService>(cluster, &JobService::Stub::async::ReadJobLogs, request,
+                                     request.wait_ms() + kCallGcsTimeoutMs);
     if (!reply.ok()) return reply.status();
     const std::string& data = reply->data();
     if (!data.empty()) {
@@ -176,7 +153,7 @@ int RunSubmit(const JobFlags& flags) {
     if (!packed.ok()) return Fail(verb, "--working-dir: " + std::string(packed.status().message()));
     package = std::move(*packed);
   }
-  return RunAgainstCluster(verb, flags.cluster, [&](const JobClient& jobs) {
+  return RunAgainstCluster(verb, flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::SubmitJobRequest request;
     request.set_submission_id(flags.submission_id);
     for (const std::string& arg : flags.entrypoint) request.add_entrypoint(arg);
@@ -188,13 +165,13 @@ int RunSubmit(const JobFlags& flags) {
     }
     request.mutable_env()->insert(env->begin(), env->end());
     if (!flags.working_dir.empty()) {
-      absl::Status uploaded = gcs::UploadPackage(jobs.gcs(), package);
+      absl::Status uploaded = gcs::UploadPackage(*cluster.gcs, package);
       if (!uploaded.ok()) {
         return Fail(verb, "--working-dir " + flags.working_dir + ": " + std::string(uploaded.message()));
       }
       request.set_working_dir_package(package.sha256_hex);
     }
-    auto submitted = jobs.Call(&JobService::Stub::async::SubmitJob, request, kSubmitTimeoutMs);
+    auto submitted = CallGcs<JobService>(cluster, &JobService::Stub::async::SubmitJob, request, kSubmitTimeoutMs);
     if (!submitted.ok()) return Fail(verb, std::string(submitted.status().message()));
     const std::string& id = submitted->job().submission_id();
     printf("Job '%s' submitted.\n", id.c_str());
@@ -204,7 +181,7 @@ int RunSubmit(const JobFlags& flags) {
       return 0;
     }
     fflush(stdout);
-    auto tail = CopyLog(jobs, id, /*follow=*/true);
+    auto tail = CopyLog(cluster, id, /*follow=*/true);
     if (!tail.ok()) return Fail(verb, "following job '" + id + "': " + std::string(tail.status().message()));
     printf("%sJob '%s' %s\n", tail->ends_line ? "" : "\n", id.c_str(), Outcome(tail->job).c_str());
     return ExitCodeOf(tail->job);
@@ -212,8 +189,8 @@ int RunSubmit(const JobFlags& flags) {
 }
 
 int RunLogs(const JobFlags& flags) {
-  return RunAgainstCluster("job logs", flags.cluster, [&](const JobClient& jobs) {
-    auto tail = CopyLog(jobs, flags.submission_id, flags.follow);
+  return RunAgainstCluster("job logs", flags.cluster, [&](const ClusterConnection& cluster) {
+    auto tail = CopyLog(cluster, flags.submission_id, flags.follow);
     return tail.ok() ? 0 : Fail("job logs", std::string(tail.status().message()));
   });
 }
@@ -223,10 +200,10 @@ void PrintField(const std::string& label, const std::string& value) {
 }
 
 int RunStatus(const JobFlags& flags) {
-  return RunAgainstCluster("job status", flags.cluster, [&](const JobClient& jobs) {
+  return RunAgainstCluster("job status", flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::GetJobSubmissionRequest request;
     request.set_submission_id(flags.submission_id);
-    auto reply = jobs.Call(&JobService::Stub::async::GetJobSubmission, request);
+    auto reply = CallGcs<JobService>(cluster, &JobService::Stub::async::GetJobSubmission, request);
     if (!reply.ok()) return Fail("job status", std::string(reply.status().message()));
     const JobSubmission& job = reply->job();
     PrintField("Submission id", job.submission_id());
@@ -252,11 +229,12 @@ int RunStatus(const JobFlags& flags) {
 
 int RunStop(const JobFlags& flags) {
   if (flags.grace_ms < 0) return Fail("job stop", "--grace-ms must not be negative");
-  return RunAgainstCluster("job stop", flags.cluster, [&](const JobClient& jobs) {
+  return RunAgainstCluster("job stop", flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::StopJobRequest request;
     request.set_submission_id(flags.submission_id);
     request.set_grace_ms(flags.grace_ms);
-    auto reply = jobs.Call(&JobService::Stub::async::StopJob, request, flags.grace_ms + kStopMarginMs);
+    auto reply =
+        CallGcs<JobService>(cluster, &JobService::Stub::async::StopJob, request, flags.grace_ms + kStopMarginMs);
     if (!reply.ok()) return Fail("job stop", std::string(reply.status().message()));
     const JobSubmission& job = reply->job();
     if (job.state() == JobSubmission::STOPPED) {
@@ -269,13 +247,15 @@ int RunStop(const JobFlags& flags) {
 }
 
 int RunList(const JobFlags& flags) {
-  return RunAgainstCluster("job list", flags.cluster, [&](const JobClient& jobs) {
-    auto reply = jobs.Call(&JobService::Stub::async::ListJobSubmissions, rpc::ListJobSubmissionsRequest());
+  return RunAgainstCluster("job list", flags.cluster, [&](const ClusterConnection& cluster) {
+    auto reply =
+        CallGcs<JobService>(cluster, &JobService::Stub::async::ListJobSubmissions, rpc::ListJobSubmissionsRequest());
     if (!reply.ok()) return Fail("job list", std::string(reply.status().message()));
-    std::vector<std::vector<std::string>> rows = {{"SUBMISSION ID", "STATE", "JOB ID", "START", "DURATION", "ENTRYPOINT"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"SUBMISSION ID", "STATE", "JOB ID", "START", "DURATION", "ENTRYPOINT"}};
     for (const JobSubmission& job : reply->jobs()) {
-      rows.push_back({job.submission_id(), StateName(job), JobIdHex(job), LocalTime(job.start_time_ms()),
-                      RunTime(job), Entrypoint(job)});
+      rows.push_back({job.submission_id(), StateName(job), JobIdHex(job), LocalTime(job.start_time_ms()), RunTime(job),
+                      Entrypoint(job)});
     }
     PrintTable(rows);
     if (reply->jobs().empty()) printf("(none)\n");
@@ -284,10 +264,10 @@ int RunList(const JobFlags& flags) {
 }
 
 int RunDelete(const JobFlags& flags) {
-  return RunAgainstCluster("job delete", flags.cluster, [&](const JobClient& jobs) {
+  return RunAgainstCluster("job delete", flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::DeleteJobRequest request;
     request.set_submission_id(flags.submission_id);
-    auto reply = jobs.Call(&JobService::Stub::async::DeleteJob, request);
+    auto reply = CallGcs<JobService>(cluster, &JobService::Stub::async::DeleteJob, request);
     if (!reply.ok()) return Fail("job delete", std::string(reply.status().message()));
     printf("Job '%s' deleted.\n", flags.submission_id.c_str());
     return 0;
@@ -324,24 +304,27 @@ void AddJobCommand(CLI::App& app, int& exit_code) {
   submit->footer("Example: orrery job submit --working-dir . --env MODE=fast -- ./build/my_driver --n 3");
   submit->callback([flags, &exit_code] { exit_code = RunSubmit(*flags); });
 
-  AddVerb(*job, "status", "Show a job's state, driver and times", *flags, true)
-      ->callback([flags, &exit_code] { exit_code = RunStatus(*flags); });
+  AddVerb(*job, "status", "Show a job's state, driver and times", *flags, true)->callback([flags, &exit_code] {
+    exit_code = RunStatus(*flags);
+  });
 
   CLI::App* logs = AddVerb(*job, "logs", "Print a job's output (stdout and stderr of its driver)", *flags, true);
   logs->add_flag("-f,--follow", flags->follow, "Keep printing new output until the job ends");
   logs->callback([flags, &exit_code] { exit_code = RunLogs(*flags); });
 
-  CLI::App* stop = AddVerb(*job, "stop", "Stop a job: SIGTERM to its driver, SIGKILL after the grace period",
-                           *flags, true);
+  CLI::App* stop =
+      AddVerb(*job, "stop", "Stop a job: SIGTERM to its driver, SIGKILL after the grace period", *flags, true);
   stop->add_option("--grace-ms", flags->grace_ms, "How long the driver has to exit after SIGTERM")
       ->capture_default_str();
   stop->callback([flags, &exit_code] { exit_code = RunStop(*flags); });
 
-  AddVerb(*job, "list", "List the submitted jobs, oldest first", *flags, false)
-      ->callback([flags, &exit_code] { exit_code = RunList(*flags); });
+  AddVerb(*job, "list", "List the submitted jobs, oldest first", *flags, false)->callback([flags, &exit_code] {
+    exit_code = RunList(*flags);
+  });
 
-  AddVerb(*job, "delete", "Forget an ended job's record", *flags, true)
-      ->callback([flags, &exit_code] { exit_code = RunDelete(*flags); });
+  AddVerb(*job, "delete", "Forget an ended job's record", *flags, true)->callback([flags, &exit_code] {
+    exit_code = RunDelete(*flags);
+  });
 }
 
 }  // namespace orrery::cli

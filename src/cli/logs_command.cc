@@ -53,23 +53,18 @@ struct Target {
 };
 
 absl::StatusOr<std::vector<Node>> AliveNodes(const ClusterConnection& cluster, const std::string& node_prefix) {
-  auto nodes = CallGcs<rpc::GcsService>(cluster, &rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
-  if (!nodes.ok()) return nodes.status();
+  auto raylets = AliveRaylets(cluster);
+  if (!raylets.ok()) return raylets.status();
+  if (raylets->empty()) return absl::NotFoundError("the cluster has no alive node");
+  auto selected = SelectRaylets(std::move(*raylets), node_prefix);
+  if (!selected.ok()) return selected.status();
   std::vector<Node> alive;
-  for (const rpc::NodeInfo& info : nodes->nodes()) {
-    if (info.state() != rpc::NodeInfo::ALIVE) continue;
-    std::string hex = NodeId::FromBinary(info.node_id()).value_or(NodeId()).Hex();
-    if (!absl::StartsWith(hex, node_prefix)) continue;
-    Node node{hex, absl::StrCat(info.node_ip(), ":", info.node_manager_port()), nullptr};
+  for (const RayletAddress& raylet : *selected) {
     rpc::ClientOptions options = cluster.options;
-    options.peer_name = "raylet at " + node.address;
-    node.logs = std::make_shared<rpc::GrpcClient<rpc::LogService>>(rpc::MakeChannel(node.address, options.rpc),
-                                                                   options);
-    alive.push_back(std::move(node));
-  }
-  if (alive.empty()) {
-    return absl::NotFoundError(node_prefix.empty() ? "the cluster has no alive node"
-                                                   : "no alive node '" + node_prefix + "' (`orrery list nodes`)");
+    options.peer_name = "raylet at " + raylet.address;
+    alive.push_back(Node{NodeId::FromBinary(raylet.node_id).value_or(NodeId()).Hex(), raylet.address,
+                         std::make_shared<rpc::GrpcClient<rpc::LogService>>(
+                             rpc::MakeChannel(raylet.address, options.rpc), options)});
   }
   return alive;
 }

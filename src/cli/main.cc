@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   orrery::cli::AddStateCommands(app, exit_code);
   orrery::cli::AddTimelineCommand(app, exit_code);
   orrery::cli::AddLogsCommand(app, exit_code);
+  orrery::cli::AddMemoryCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,6 @@
 // `orrery list`, `orrery get` and `orrery summary`: the cluster's nodes, jobs, actors, tasks,
-// placement groups and workers, as a table or JSON. This file turns flags into a StateTable
-// (state_sources.h) and what is done to it (state_table.h) into output.
+// placement groups, workers and objects, as a table or JSON. This file turns flags into a
+// StateTable (state_sources.h) and what is done to it (state_table.h) into output.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -36,9 +36,6 @@ struct StateFlags {
 absl::StatusOr<std::string> CheckKind(const std::string& name, const std::vector<std::string>& kinds) {
   std::optional<std::string> kind = KindNamed(name);
   if (kind && std::find(kinds.begin(), kinds.end(), *kind) != kinds.end()) return *kind;
-  if (name == "objects" || name == "object") {
-    return absl::UnimplementedError("objects cannot be listed yet: the cluster does not collect what it would show");
-  }
   return absl::InvalidArgumentError("no kind '" + name + "'; valid: " + absl::StrJoin(kinds, ", "));
 }
 
@@ -146,6 +143,14 @@ int RunGet(const StateFlags& flags) {
   if (!rows.ok()) return Fail(verb, std::string(rows.status().message()));
   auto row = *kind == "tasks" ? PickAttempt(table, *rows, flags.attempt) : absl::StatusOr<const Row*>(rows->front());
   if (!row.ok()) return Fail(verb, std::string(row.status().message()));
+  if (*kind == "objects" && rows->size() > 1) {
+    // An object has a row per process that holds it.
+    const std::string& id = (**row)[0];
+    fprintf(stderr,
+            "note: %zu processes hold object %s; this is the reference of worker %s (all: orrery list objects "
+            "--filter object_id=%s)\n",
+            rows->size(), id.c_str(), (**row)[table.ColumnIndex("worker_id")].c_str(), id.c_str());
+  }
   if (flags.format == "json") {
     printf("%s\n", RowJson(table, **row).dump(2).c_str());
   } else {
@@ -209,8 +214,8 @@ void AddStateCommands(CLI::App& app, int& exit_code) {
   list->callback([flags, &exit_code] { exit_code = RunList(*flags); });
 
   CLI::App* get =
-      app.add_subcommand("get", "Show every field of one node, job, actor, task, placement group or worker");
-  get->add_option("kind", flags->kind, "node|job|actor|task|placement-group|worker")->required();
+      app.add_subcommand("get", "Show every field of one node, job, actor, task, placement group, worker or object");
+  get->add_option("kind", flags->kind, "node|job|actor|task|placement-group|worker|object")->required();
   get->add_option("id", flags->id, "Its id in hex, or the start of it; a job also by its submission id")->required();
   get->add_option("--attempt", flags->attempt, "The attempt of a task to show (default: its latest)");
   AddFormatFlag(*get, *flags);

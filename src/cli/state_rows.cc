@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "src/cli/format.h"
+#include "src/cli/state_cells.h"
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
@@ -13,21 +14,6 @@
 namespace orrery::cli {
 
 namespace {
-
-// The id in hex; kNoValue when the field is unset, "?" when it is not an id of that type.
-template <typename Id>
-std::string IdCell(const std::string& binary) {
-  if (binary.empty()) return kNoValue;
-  auto id = Id::FromBinary(binary);
-  return id.ok() ? id->Hex() : "?";
-}
-
-std::string TextCell(const std::string& text) { return text.empty() ? kNoValue : text; }
-
-// A pid, a count: kNoValue when the cluster does not know it (0 or less).
-std::string PositiveCell(int64_t value) { return value > 0 ? std::to_string(value) : kNoValue; }
-
-std::string BoolCell(bool value) { return value ? "true" : "false"; }
 
 std::string TimeCell(int64_t ms) { return LocalTime(ms); }
 

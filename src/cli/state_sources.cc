@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/job_submission.grpc.pb.h"
+#include "orrery/memory.grpc.pb.h"
 #include "orrery/node_manager.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
 #include "orrery/task_events.grpc.pb.h"
 #include "src/cli/format.h"
 #include "src/cli/state_rows.h"
+#include "src/common/id.h"
 
 namespace orrery::cli {
 
@@ -19,6 +23,9 @@ namespace {
 // A raylet that takes longer is reported and skipped, so that one stuck node does not hold
 // up the listing of the others for long.
 constexpr int64_t kRayletTimeoutMs = 3'000;
+// GetNodeMemory waits for the raylet to ask each of its drivers and workers in turn (each
+// within a deadline of its own, past which it is reported as an error), so it takes longer.
+constexpr int64_t kNodeMemoryTimeoutMs = 10'000;
 
 int64_t NowUs() { return NowMs() * 1000; }
 
@@ -59,30 +66,31 @@ absl::StatusOr<StateSnapshot> FetchPlacementGroups(const ClusterConnection& clus
 
 // Each alive node's raylet, asked in turn; one that does not answer is a warning.
 absl::StatusOr<StateSnapshot> FetchWorkers(const ClusterConnection& cluster) {
-  rpc::GetAllNodesRequest request;
-  auto nodes = CallGcs<rpc::GcsService>(cluster, &rpc::GcsService::Stub::async::GetAllNodes, request);
-  if (!nodes.ok()) return nodes.status();
+  auto raylets = AliveRaylets(cluster);
+  if (!raylets.ok()) return raylets.status();
   StateSnapshot snapshot;
   std::vector<rpc::GetNodeStatsReply> stats;
-  for (const rpc::NodeInfo& node : nodes->nodes()) {
-    if (node.state() != rpc::NodeInfo::ALIVE) continue;
-    std::string address = absl::StrCat(node.node_ip(), ":", node.node_manager_port());
-    rpc::ClientOptions options = cluster.options;
-    options.peer_name = "raylet at " + address;
-    rpc::GrpcClient<rpc::NodeManagerService> raylet(rpc::MakeChannel(address, options.rpc), options);
-    rpc::CallOptions call;
-    call.timeout_ms = kRayletTimeoutMs;
-    auto reply = raylet.CallSync(&rpc::NodeManagerService::Stub::async::GetNodeStats, rpc::GetNodeStatsRequest(), call);
-    if (!reply.ok()) {
-      snapshot.warnings.push_back("warning: skipped the workers of the node at " + address + ": " +
-                                  DescribeCallError(reply.status(), address));
-      continue;
-    }
+  auto replies =
+      CallRaylets<rpc::NodeManagerService>(cluster, *raylets, &rpc::NodeManagerService::Stub::async::GetNodeStats,
+                                           rpc::GetNodeStatsRequest(), kRayletTimeoutMs, "workers", snapshot.warnings);
+  for (auto& [raylet, reply] : replies) {
     // The node's id as the GCS knows it, whatever the raylet says.
-    reply->set_node_id(node.node_id());
-    stats.push_back(std::move(*reply));
+    reply.set_node_id(raylet.node_id);
+    stats.push_back(std::move(reply));
   }
   snapshot.table = WorkersTable(stats);
+  return snapshot;
+}
+
+// Every reference held by a process on an alive node; as for workers, a raylet that does not
+// answer is a warning, and so is a process that did not answer its raylet.
+absl::StatusOr<StateSnapshot> FetchObjects(const ClusterConnection& cluster) {
+  auto raylets = AliveRaylets(cluster);
+  if (!raylets.ok()) return raylets.status();
+  StateSnapshot snapshot;
+  std::vector<NodeMemory> nodes = FetchNodeMemory(cluster, *raylets, /*limit=*/0, snapshot.warnings);
+  for (std::string& warning : ProcessWarnings(nodes)) snapshot.warnings.push_back(std::move(warning));
+  snapshot.table = ObjectsTable(nodes);
   return snapshot;
 }
 
@@ -103,6 +111,7 @@ const std::vector<Source>& Sources() {
       {"tasks", [] { return TasksTable({}, 0); }, FetchTasks},
       {"placement-groups", [] { return PlacementGroupsTable({}); }, FetchPlacementGroups},
       {"workers", [] { return WorkersTable({}); }, FetchWorkers},
+      {"objects", [] { return ObjectsTable({}); }, FetchObjects},
   };
   return *sources;
 }
@@ -147,6 +156,49 @@ absl::StatusOr<rpc::GetTaskEventsReply> FetchTaskEvents(const ClusterConnection&
   rpc::GetTaskEventsRequest request;
   request.set_job_id(job_id);
   return CallGcs<rpc::TaskEventService>(cluster, &rpc::TaskEventService::Stub::async::GetTaskEvents, request);
+}
+
+absl::StatusOr<std::vector<RayletAddress>> AliveRaylets(const ClusterConnection& cluster) {
+  auto nodes = CallGcs<rpc::GcsService>(cluster, &rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
+  if (!nodes.ok()) return nodes.status();
+  std::vector<RayletAddress> raylets;
+  for (const rpc::NodeInfo& node : nodes->nodes()) {
+    if (node.state() != rpc::NodeInfo::ALIVE) continue;
+    raylets.push_back({node.node_id(), absl::StrCat(node.node_ip(), ":", node.node_manager_port())});
+  }
+  return raylets;
+}
+
+std::vector<NodeMemory> FetchNodeMemory(const ClusterConnection& cluster, const std::vector<RayletAddress>& raylets,
+                                        int64_t limit, std::vector<std::string>& warnings) {
+  rpc::GetNodeMemoryRequest request;
+  request.set_limit(limit);
+  std::vector<NodeMemory> nodes;
+  auto replies =
+      CallRaylets<rpc::NodeMemoryService>(cluster, raylets, &rpc::NodeMemoryService::Stub::async::GetNodeMemory,
+                                          request, kNodeMemoryTimeoutMs, "objects", warnings);
+  for (auto& [raylet, reply] : replies) {
+    nodes.push_back({raylet.node_id, raylet.address, std::move(reply)});
+  }
+  return nodes;
+}
+
+absl::StatusOr<std::vector<RayletAddress>> SelectRaylets(std::vector<RayletAddress> raylets, const std::string& node) {
+  if (node.empty()) return raylets;
+  std::vector<RayletAddress> selected;
+  std::vector<std::string> ids;
+  for (RayletAddress& raylet : raylets) {
+    std::string hex = NodeId::FromBinary(raylet.node_id).value_or(NodeId()).Hex();
+    if (!absl::StartsWithIgnoreCase(hex, node)) continue;
+    ids.push_back(hex);
+    selected.push_back(std::move(raylet));
+  }
+  if (selected.empty()) return absl::NotFoundError("no alive node '" + node + "' (`orrery list nodes`)");
+  if (selected.size() > 1) {
+    return absl::InvalidArgumentError("'" + node + "' is the start of " + std::to_string(selected.size()) +
+                                      " node ids: " + absl::StrJoin(ids, ", ") + "; give more of the id");
+  }
+  return selected;
 }
 
 }  // namespace orrery::cli

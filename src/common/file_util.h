@@ -26,4 +26,8 @@ bool PathExists(const std::string& path);
 // rm -rf; missing is fine.
 absl::Status RemoveAll(const std::string& path);
 
+// Writes all of `data` to `fd` (retrying short writes and EINTR); false on an error, when part
+// of it may be lost (a full disk loses output, not the writer).
+bool WriteAll(int fd, const char* data, size_t size);
+
 }  // namespace orrery

@@ -10,6 +10,7 @@
 #include "src/common/status.h"
 #include "src/core_worker/core_worker_service.h"
 #include "src/core_worker/object_conversion.h"
+#include "src/core_worker/reference_listing_service.h"
 
 namespace orrery::core {
 
@@ -69,6 +70,8 @@ absl::Status CoreWorker::Start() {
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{options_.is_driver ? "driver" : "worker", "0.0.0.0", 0, "", options_.rpc});
   server_->AddService(service_.get());
+  reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
+  server_->AddService(reference_listing_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   address_.set_port(server_->port());
 
@@ -104,6 +107,7 @@ absl::Status CoreWorker::Start() {
     SendBorrowerUpdate(id, owner, address_, /*add=*/false);
   };
   references_ = std::make_unique<ReferenceCounter>(address_, std::move(callbacks));
+  reference_listing_->Serve(*references_);
   owners_ = std::make_unique<OwnerClients>(rpc::ClientOptions{"", options_.token, options_.rpc, loop_->Dispatcher()});
   fetcher_ = std::make_unique<ObjectFetcher>(
       *owners_, *gcs_, loop_, address_, store_,

@@ -42,6 +42,7 @@
 namespace orrery::core {
 
 class CoreWorkerServiceImpl;
+class ReferenceListingService;
 
 // What a task or actor asking for `demand` asks for when placed in bundle `bundle_index` of
 // the group with hex id `group` (see src/common/placement_group.h); `demand` itself when
@@ -233,6 +234,7 @@ class CoreWorker {
   std::unique_ptr<ObjectPuller> puller_;
   ObjectCopies copies_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
+  std::unique_ptr<ReferenceListingService> reference_listing_;
   std::unique_ptr<rpc::GrpcServer> server_;
   // The refs each submitted task holds until it ends (its arguments and what they contain).
   absl::Mutex task_refs_mu_;

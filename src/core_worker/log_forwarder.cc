@@ -1,29 +1,34 @@
 #include "src/core_worker/log_forwarder.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "src/common/file_util.h"
 
 namespace orrery::core {
 
 namespace {
 // The longest line kept whole.
 constexpr size_t kMaxLineBytes = 64 * 1024;
+// How long a worker being ended (SIGTERM) waits for its output to reach its files.
+constexpr auto kDrainTimeout = std::chrono::seconds(1);
 
-void WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
+// SIGTERM's handler only wakes the thread that drains (a handler may do little else).
+int g_termination_pipe[2] = {-1, -1};
+
+void OnTermination(int) {
+  char byte = 1;
+  ssize_t ignored = write(g_termination_pipe[1], &byte, 1);
+  (void)ignored;
 }
+
 }  // namespace
 
 LogForwarder::LogForwarder(WorkerId worker_id, std::shared_ptr<CoreWorkerClient> driver)
@@ -40,6 +45,10 @@ absl::Status LogForwarder::Start() {
       return absl::InternalError(absl::StrCat("redirecting fd ", target, ": ", std::strerror(errno)));
     }
     close(fds[1]);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++pumps_running_;
+    }
     threads_.emplace_back([this, read_fd = fds[0], original, target] {
       Pump(read_fd, original, target == STDERR_FILENO);
     });
@@ -47,10 +56,52 @@ absl::Status LogForwarder::Start() {
   }
   // A pipe makes stdio fully buffered: keep lines flowing as they are written.
   setvbuf(stdout, nullptr, _IOLBF, 0);
+  return DrainOnTermination();
+}
+
+absl::Status LogForwarder::DrainOnTermination() {
+  if (pipe2(g_termination_pipe, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
+  std::thread([this] {
+    char byte;
+    while (read(g_termination_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    // The pipes' write ends go, so each pump reads to the end of what was written, copies it to
+    // the worker's files and stops (unless a child process still holds them: then the timeout).
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      pumps_done_.wait_for(lock, kDrainTimeout, [this] { return pumps_running_ == 0; });
+    }
+    // Ended as before, by SIGTERM: the raylet reads the same death.
+    signal(SIGTERM, SIG_DFL);
+    raise(SIGTERM);
+  }).detach();
+  struct sigaction action = {};
+  action.sa_handler = OnTermination;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  if (sigaction(SIGTERM, &action, nullptr) != 0) {
+    return absl::InternalError(absl::StrCat("sigaction: ", std::strerror(errno)));
+  }
   return absl::OkStatus();
 }
 
 void LogForwarder::Pump(int read_fd, int original_fd, bool is_stderr) {
+  Forward(read_fd, original_fd, is_stderr);
+  std::lock_guard<std::mutex> lock(mu_);
+  --pumps_running_;
+  pumps_done_.notify_all();
+}
+
+void LogForwarder::Forward(int read_fd, int original_fd, bool is_stderr) {
   std::string pending;
   char buffer[16 * 1024];
   for (;;) {

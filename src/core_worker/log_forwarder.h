@@ -1,10 +1,13 @@
 // LogForwarder: a worker's stdout and stderr reach its driver's terminal. Both descriptors are
 // replaced by pipes; a thread per pipe reads whole lines, copies them to the original files (the
 // worker's .out/.err logs) and sends them to the driver (PublishLogs), which prints each with
-// the worker's id and pid in front.
+// the worker's id and pid in front. A worker being ended (SIGTERM, from its raylet) first lets
+// what it wrote reach its files, then ends by that SIGTERM as before.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,11 +28,18 @@ class LogForwarder {
   absl::Status Start();
 
  private:
+  // Runs a pipe's copying until its end, then counts itself out.
   void Pump(int read_fd, int original_fd, bool is_stderr);
+  void Forward(int read_fd, int original_fd, bool is_stderr);
+  // Installs the SIGTERM handling that drains the pipes before the process ends.
+  absl::Status DrainOnTermination();
 
   const WorkerId worker_id_;
   std::shared_ptr<CoreWorkerClient> driver_;
   std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable pumps_done_;
+  int pumps_running_ = 0;
 };
 
 }  // namespace orrery::core

@@ -1,5 +1,7 @@
 #include "src/core_worker/reference_counter.h"
 
+#include <algorithm>
+
 namespace orrery::core {
 
 ReferenceCounter::ReferenceCounter(rpc::WorkerAddress self, Callbacks callbacks)
@@ -196,6 +198,18 @@ size_t ReferenceCounter::NumBorrowers(const ObjectId& id) const {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(id);
   return it == entries_.end() ? 0 : it->second.borrowers.size();
+}
+
+std::pair<std::vector<ReferenceCounter::Holding>, size_t> ReferenceCounter::List(size_t limit) const {
+  std::vector<Holding> holdings;
+  absl::MutexLock lock(&mu_);
+  holdings.reserve(std::min(limit, entries_.size()));
+  for (const auto& [id, entry] : entries_) {
+    if (holdings.size() == limit) break;
+    holdings.push_back(Holding{id, entry.owned, entry.owned ? self_ : entry.owner, entry.local, entry.submitted,
+                               entry.contained_in, static_cast<int64_t>(entry.borrowers.size())});
+  }
+  return {std::move(holdings), entries_.size()};
 }
 
 }  // namespace orrery::core

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -57,8 +58,21 @@ class ReferenceCounter {
   // The owner of a known object (this process's own address when it owns it).
   std::optional<rpc::WorkerAddress> OwnerOf(const ObjectId& id) const;
   size_t size() const;
-  // How many borrowers an owned object has (for tests and `orrery memory` later).
+  // How many borrowers an owned object has.
   size_t NumBorrowers(const ObjectId& id) const;
+
+  // What holds one object here, as `orrery memory` shows it.
+  struct Holding {
+    ObjectId id;
+    bool owned = false;
+    rpc::WorkerAddress owner;
+    int64_t local = 0;
+    int64_t submitted = 0;
+    int64_t contained_in = 0;
+    int64_t borrowers = 0;
+  };
+  // At most `limit` of the objects known here (in no particular order), and how many there are.
+  std::pair<std::vector<Holding>, size_t> List(size_t limit) const;
 
  private:
   struct Entry {

@@ -48,15 +48,9 @@ TaskEventBuffer::TaskEventBuffer(JobId job_id, Options options, Send send)
 TaskEventBuffer::~TaskEventBuffer() { Stop(); }
 
 void TaskEventBuffer::Start() {
+  if (!options_.enabled) return;
   thread_ = std::thread([this] {
-    absl::MutexLock lock(&mu_);
-    while (!stopping_) {
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(options_.period_ms));
-      if (stopping_) break;
-      mu_.Unlock();
-      Flush();
-      mu_.Lock();
-    }
+    while (!stop_requested_.WaitForNotificationWithTimeout(absl::Milliseconds(options_.period_ms))) Flush();
   });
 }
 
@@ -66,16 +60,19 @@ void TaskEventBuffer::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  stop_requested_.Notify();
   if (thread_.joinable()) thread_.join();
   Flush();
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) {
+  if (!options_.enabled) return;
   Add(EventOf(task, kind, state));
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state,
                              const std::string& node_id, const std::string& worker_id) {
+  if (!options_.enabled) return;
   rpc::TaskEvent event = EventOf(task, kind, state);
   event.set_node_id(node_id);
   event.set_worker_id(worker_id);
@@ -84,6 +81,7 @@ void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc:
 
 void TaskEventBuffer::RecordFailure(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo& error,
                                     const std::string& node_id, const std::string& worker_id) {
+  if (!options_.enabled) return;
   rpc::TaskEvent event = EventOf(task, kind, rpc::FAILED);
   event.set_node_id(node_id);
   event.set_worker_id(worker_id);

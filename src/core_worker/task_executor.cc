@@ -187,7 +187,8 @@ void TaskExecutor::RunActorCall(const rpc::TaskSpec& task, int64_t received_belo
 
 rpc::TaskResult TaskExecutor::ExecuteActorCall(const rpc::TaskSpec& task) {
   if (exited_.load()) {
-    return Failed(task, ActorExitedErrorInfo(actor_id_, task.function_name(), /*in_function=*/false));
+    rpc::ErrorInfo error = ActorExitedErrorInfo(actor_id_, task.function_name(), /*in_function=*/false);
+    return Failed(task, error);
   }
   return Execute(task);
 }
@@ -205,7 +206,7 @@ void TaskExecutor::ReportExitIfPending() {
   if (hooks_.on_actor_exit) hooks_.on_actor_exit(actor_id_);
 }
 
-rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const {
+rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo& error) const {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
   result.set_attempt(task.attempt());
@@ -236,20 +237,22 @@ void TaskExecutor::RecordOutcome(const rpc::TaskSpec& task, rpc::TaskKind kind, 
 rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& task) {
   rpc::TaskKind kind = KindOf(task, /*is_creation=*/false);
   RecordRunning(task, kind);
-  rpc::TaskResult result = Run(task);
-  rpc::ErrorInfo error;
-  bool failed = result.value().format() == rpc::SerializedObject::ERROR;
-  if (failed && !error.ParseFromString(result.value().payload())) error.set_type(rpc::ErrorInfo::TYPE_UNSPECIFIED);
-  RecordOutcome(task, kind, failed ? &error : nullptr);
+  std::optional<rpc::ErrorInfo> failure;
+  rpc::TaskResult result = Run(task, failure);
+  RecordOutcome(task, kind, failure.has_value() ? &*failure : nullptr);
   return result;
 }
 
-rpc::TaskResult TaskExecutor::Run(const rpc::TaskSpec& task) {
+rpc::TaskResult TaskExecutor::Run(const rpc::TaskSpec& task, std::optional<rpc::ErrorInfo>& failure) {
   rpc::TaskResult result;
   result.set_task_id(task.task_id());
   result.set_attempt(task.attempt());
   result.set_sequence_number(task.sequence_number());
-  auto fail = [&](rpc::ErrorInfo error) { return Failed(task, std::move(error)); };
+  auto fail = [&](rpc::ErrorInfo error) {
+    rpc::TaskResult failed = Failed(task, error);
+    failure = std::move(error);
+    return failed;
+  };
 
   bool actor_call = !task.actor_id().empty();
   void* instance = instance_.load();

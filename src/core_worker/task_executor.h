@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,8 +78,8 @@ class TaskExecutor {
   void RunActorCall(const rpc::TaskSpec& task, int64_t received_below, StreamWriter& writer,
                     rpc::ResultBatch& results);
   rpc::TaskResult ExecuteActorCall(const rpc::TaskSpec& task);
-  // Execute() without the events around it.
-  rpc::TaskResult Run(const rpc::TaskSpec& task);
+  // Execute() without the events around it. A failure is also left in `failure`, for its event.
+  rpc::TaskResult Run(const rpc::TaskSpec& task, std::optional<rpc::ErrorInfo>& failure);
   rpc::CreateActorReply RunCreation(const rpc::CreateActorRequest& request);
   // The RUNNING event of `task`, and the FINISHED or FAILED one for its outcome.
   void RecordRunning(const rpc::TaskSpec& task, rpc::TaskKind kind);
@@ -86,7 +87,9 @@ class TaskExecutor {
   void Forget(const std::string& caller, int64_t received_below);
   // Tells the GCS, once, that the actor exited (after the exiting call's result was written).
   void ReportExitIfPending();
-  rpc::TaskResult Failed(const rpc::TaskSpec& task, rpc::ErrorInfo error) const;
+  // The result that carries `error`, which first gets where it happened (unless it came from
+  // an argument and already says).
+  rpc::TaskResult Failed(const rpc::TaskSpec& task, rpc::ErrorInfo& error) const;
 
   const WorkerId worker_id_;
   const NodeId node_id_;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "boost/asio/post.hpp"
 #include "src/common/clock.h"
+#include "src/common/file_util.h"
 #include "src/common/log.h"
 #include "src/common/log_files.h"
 #include "src/common/process.h"
@@ -38,16 +39,6 @@ absl::Status ValidateSubmissionId(const std::string& id) {
   return absl::InvalidArgumentError("submission id '" + id +
                                     "' is not valid: use 1 to 64 letters, digits, '_', '-' or '.', not starting "
                                     "with '.'");
-}
-
-void WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a full disk loses output, not the job
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
 }
 
 // Copies everything readable from `from` into `to`; false at end of file or on an error.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -468,6 +469,17 @@ StoreCounters Store::Counters() const {
   counters.num_clients = clients_.size();
   counters.largest_free_block = allocator_.largest_free_block();
   return counters;
+}
+
+std::vector<StoredObject> Store::List(size_t limit) const {
+  std::vector<StoredObject> listed;
+  listed.reserve(objects_.size());
+  for (const auto& [id, entry] : objects_) {
+    listed.push_back(StoredObject{id, entry.owner, entry.size(), entry.state, entry.primary, entry.ref_total});
+  }
+  std::sort(listed.begin(), listed.end(), [](const StoredObject& a, const StoredObject& b) { return a.id < b.id; });
+  if (listed.size() > limit) listed.resize(limit);
+  return listed;
 }
 
 }  // namespace orrery::object_store

@@ -60,6 +60,18 @@ struct StoreCounters {
   uint64_t largest_free_block = 0;
 };
 
+// One object of the store, as `orrery memory` lists it.
+struct StoredObject {
+  enum class State { kCreated, kSealed, kSpilled, kRestoring };
+  ObjectId id;
+  WorkerId owner;
+  uint64_t size = 0;
+  State state = State::kCreated;
+  bool primary = false;
+  // References held by clients right now.
+  int readers = 0;
+};
+
 class Store {
  public:
   using CreateCallback = std::function<void(absl::StatusOr<ObjectLocation>)>;
@@ -97,10 +109,12 @@ class Store {
   void DisconnectClient(ClientId client);
 
   StoreCounters Counters() const;
+  // At most `limit` objects, by id.
+  std::vector<StoredObject> List(size_t limit) const;
   const Allocator& allocator() const { return allocator_; }
 
  private:
-  enum class State { kCreated, kSealed, kSpilled, kRestoring };
+  using State = StoredObject::State;
   struct Entry {
     State state = State::kCreated;
     bool primary = false;

@@ -64,7 +64,9 @@ class StoreServer::Impl : public std::enable_shared_from_this<Impl> {
 
   absl::Status Start();
   void Stop();
-  StoreCounters Counters();
+  // Runs `read` on the store's thread and returns its result (T() once stopped). Blocks.
+  template <typename T>
+  T Read(std::function<T(const Store&)> read);
   void DeleteOwnedBy(const WorkerId& owner);
   const StoreServerOptions& options() const { return options_; }
 
@@ -356,12 +358,13 @@ void StoreServer::Impl::DeleteOwnedBy(const WorkerId& owner) {
   Post([self = shared_from_this(), owner] { self->store_->DeleteOwnedBy(owner); });
 }
 
-StoreCounters StoreServer::Impl::Counters() {
-  auto counters = std::make_shared<std::promise<StoreCounters>>();
-  if (!Post([self = shared_from_this(), counters] { counters->set_value(self->store_->Counters()); })) {
-    return StoreCounters{};
+template <typename T>
+T StoreServer::Impl::Read(std::function<T(const Store&)> read) {
+  auto result = std::make_shared<std::promise<T>>();
+  if (!Post([self = shared_from_this(), result, read = std::move(read)] { result->set_value(read(*self->store_)); })) {
+    return T();
   }
-  return counters->get_future().get();
+  return result->get_future().get();
 }
 
 absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(StoreServerOptions options) {
@@ -374,7 +377,12 @@ StoreServer::~StoreServer() { Stop(); }
 void StoreServer::Stop() { impl_->Stop(); }
 const std::string& StoreServer::socket_path() const { return impl_->options().socket_path; }
 size_t StoreServer::capacity() const { return impl_->options().capacity; }
-StoreCounters StoreServer::Counters() { return impl_->Counters(); }
+StoreCounters StoreServer::Counters() {
+  return impl_->Read<StoreCounters>([](const Store& store) { return store.Counters(); });
+}
+std::vector<StoredObject> StoreServer::List(size_t limit) {
+  return impl_->Read<std::vector<StoredObject>>([limit](const Store& store) { return store.List(limit); });
+}
 void StoreServer::DeleteOwnedBy(const WorkerId& owner) { impl_->DeleteOwnedBy(owner); }
 
 }  // namespace orrery::object_store

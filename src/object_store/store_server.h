@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "src/object_store/store.h"
@@ -37,6 +38,8 @@ class StoreServer {
   size_t capacity() const;
   // A snapshot, taken on the store's thread. Blocks the caller briefly.
   StoreCounters Counters();
+  // Store::List, taken on the store's thread. Blocks the caller briefly.
+  std::vector<StoredObject> List(size_t limit);
   // The worker died: its objects are deleted (see Store::DeleteOwnedBy). Returns at once.
   void DeleteOwnedBy(const WorkerId& owner);
 

@@ -73,6 +73,9 @@ class NodeManager final : public NodeManagerHandler {
   void HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rpc::GetNodeStatsReply* reply,
                           ReplyCallback done) override;
 
+  // For `orrery memory`: see WorkerPool::RegisteredProcesses.
+  std::vector<std::shared_ptr<const Worker>> RegisteredProcesses() const { return pool_.RegisteredProcesses(); }
+
   // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
   absl::StatusOr<rpc::PrepareBundlesReply> PrepareBundles(const rpc::PrepareBundlesRequest& request);
   absl::Status CommitBundles(const rpc::CommitBundlesRequest& request);

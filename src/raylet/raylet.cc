@@ -133,6 +133,10 @@ absl::Status Raylet::Start() {
   server_->AddService(bundle_service_.get());
   log_service_ = std::make_unique<LogGrpcService>(*calls_, node_id_, session_.LogsDir());
   server_->AddService(log_service_.get());
+  memory_service_ = std::make_unique<MemoryGrpcService>(
+      *calls_, *node_manager_, *store_,
+      MemoryGrpcService::Options{node_id_, config_.node_ip_address, token_, config_.rpc});
+  server_->AddService(memory_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
   spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
                server_->port(), socket_path_, total_.ToString());

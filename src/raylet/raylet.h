@@ -15,6 +15,7 @@
 #include "src/raylet/node_manager.h"
 #include "src/raylet/bundle_grpc_service.h"
 #include "src/raylet/log_grpc_service.h"
+#include "src/raylet/memory_grpc_service.h"
 #include "src/raylet/node_manager_grpc_service.h"
 #include "src/raylet/object_server.h"
 #include "src/raylet/raylet_config.h"
@@ -67,6 +68,7 @@ class Raylet {
   std::unique_ptr<NodeManagerGrpcService> service_;
   std::unique_ptr<BundleGrpcService> bundle_service_;
   std::unique_ptr<LogGrpcService> log_service_;
+  std::unique_ptr<MemoryGrpcService> memory_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<object_store::StoreServer> store_;
   std::unique_ptr<ObjectServer> objects_;

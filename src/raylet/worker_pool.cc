@@ -462,6 +462,14 @@ std::shared_ptr<Worker> WorkerPool::Find(const WorkerId& worker_id) const {
 
 int WorkerPool::num_workers() const { return CountWorkers(false) + CountWorkers(true); }
 
+std::vector<std::shared_ptr<const Worker>> WorkerPool::RegisteredProcesses() const {
+  std::vector<std::shared_ptr<const Worker>> processes;
+  for (const auto& [id, worker] : workers_) {
+    if (worker->port > 0 && !worker->exited && worker->state != Worker::State::kExiting) processes.push_back(worker);
+  }
+  return processes;
+}
+
 void WorkerPool::FillStats(rpc::GetNodeStatsReply* reply) const {
   for (const auto& [id, worker] : workers_) {
     if (worker->type != rpc::WORKER) continue;

@@ -68,6 +68,8 @@ class WorkerPool final : public WorkerProvider {
 
   std::shared_ptr<Worker> Find(const WorkerId& worker_id) const override;
   void FillStats(rpc::GetNodeStatsReply* reply) const;
+  // The drivers and workers that have registered (they serve on their port) and are not ending.
+  std::vector<std::shared_ptr<const Worker>> RegisteredProcesses() const;
   int num_workers() const;
   int num_zygotes() const { return launcher_.num_zygotes(); }
 

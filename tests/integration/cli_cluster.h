@@ -36,6 +36,14 @@ inline CliRun RunCli(const std::string& args, const std::string& env = "") {
   return run;
 }
 
+// `args` with `--temp-dir ROOT` added (the CLI then finds the test's cluster through its temp
+// root), before any " -- " that starts a driver's command line.
+inline std::string WithTempDir(const std::string& args, const std::string& root) {
+  size_t dashes = args.find(" -- ");
+  if (dashes == std::string::npos) return args + " --temp-dir " + root;
+  return args.substr(0, dashes) + " --temp-dir " + root + args.substr(dashes);
+}
+
 // Runs the orrery CLI with `args` (and `env`, "NAME=value ..."); its stdout and stderr.
 inline std::string Cli(const std::string& args, const std::string& env = "") { return RunCli(args, env).output; }
 

@@ -60,7 +60,7 @@ class Counter {
 
 ORRERY_REMOTE(Square, EnvVar, ReadText, Program, Say, Counter::Create, &Counter::Add, &Counter::Pid, &Counter::Say);
 
-// ---- the driver: `jobs_test driver work|fail|hold|talk` ----
+// ---- the driver: `jobs_test driver work|fail|hold|talk|last-words` ----
 
 int RunDriver(const std::string& mode) {
   if (mode == "fail") {
@@ -75,6 +75,12 @@ int RunDriver(const std::string& mode) {
     std::printf("holding\n");
     std::fflush(stdout);
     while (true) pause();  // until `orrery job stop`
+  }
+  if (mode == "last-words") {
+    // The job ends at once: its workers are ended while their output is on its way to their files.
+    orrery::Get(orrery::Task(Say).Remote(std::string("last words")));
+    orrery::Shutdown();
+    return 0;
   }
   if (mode == "talk") {
     // Lines in a task's and an actor's worker output, for `orrery logs`.
@@ -125,9 +131,7 @@ std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 
 // `orrery job VERB ARGS` against the test's cluster (found through its temp-dir root).
 CliRun Job(const std::string& verb_and_args) {
-  std::string verb = verb_and_args.substr(0, verb_and_args.find(' '));
-  std::string rest = verb_and_args.substr(verb.size());
-  return RunCli("job " + verb + " --temp-dir " + g_root + rest);
+  return RunCli(orrery::testing::WithTempDir("job " + verb_and_args, g_root));
 }
 
 
@@ -296,6 +300,17 @@ TEST_F(Jobs, TheLogsOfAJobItsActorAndAnyFileAreReadThroughTheRaylets) {
   EXPECT_NE(no_actor.exit_code, 0);
   EXPECT_THAT(no_actor.output, HasSubstr(std::string(32, 'f')));
   EXPECT_NE(logs("../token").exit_code, 0);
+}
+
+TEST_F(Jobs, WhatAWorkerWroteReachesItsFilesWhenItIsEndedWithItsJob) {
+  ASSERT_EQ(Job("submit --submission-id brief -- " + Self() + " driver last-words").exit_code, 0);
+  std::string job = Match(Job("status brief").output, "Job id:\\s+([0-9a-f]+)");
+  ASSERT_FALSE(job.empty());
+  std::string logs;
+  EXPECT_TRUE(Eventually([&] {
+    logs = RunCli("logs --temp-dir " + g_root + " --job " + job).output;
+    return logs.find("last words") != std::string::npos;
+  })) << logs;
 }
 
 TEST_F(Jobs, AnUnknownJobIsNamedInAOneLineErrorByEveryVerb) {

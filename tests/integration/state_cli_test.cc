@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli_cluster.h"
@@ -35,21 +38,46 @@ int Divide(int a, int b) {
   return a / b;
 }
 
+using Bytes = std::vector<uint8_t>;
+
 class Greeter {
  public:
   static Greeter* Create() { return new Greeter(); }
   std::string Hello(std::string name) { return "hello " + name; }
+  // Borrows the objects (it holds refs owned by the caller) until the actor ends.
+  int Keep(std::vector<orrery::ObjectRef<Bytes>> refs) {
+    kept_ = std::move(refs);
+    return static_cast<int>(kept_.size());
+  }
+
+ private:
+  std::vector<orrery::ObjectRef<Bytes>> kept_;
 };
 
-ORRERY_REMOTE(Square, Divide, Greeter::Create, &Greeter::Hello);
+ORRERY_REMOTE(Square, Divide, Greeter::Create, &Greeter::Hello, &Greeter::Keep);
 
 // ---- the driver: `state_cli_test driver hold` ----
 
 constexpr char kActorName[] = "state-cli-greeter";
 constexpr char kGroupName[] = "state-cli-group";
 constexpr char kSubmissionId[] = "state-cli";
+// Above the inline limit (100 KiB): it lies in the node's shared-memory store.
+constexpr size_t kBigObjectBytes = 4 << 20;
+
+// `driver quiet`: a job with task events off runs three tasks and ends.
+int RunQuietDriver() {
+  orrery::Config config;
+  config.task_events = false;
+  orrery::Init(config);
+  std::vector<orrery::ObjectRef<int>> squares;
+  for (int i = 0; i < 3; ++i) squares.push_back(orrery::Task(Square).Remote(i));
+  orrery::Get(squares);
+  orrery::Shutdown();
+  return 0;
+}
 
 int RunDriver(const std::string& mode) {
+  if (mode == "quiet") return RunQuietDriver();
   if (mode != "hold") return 2;
   orrery::Init();
   std::vector<orrery::ObjectRef<int>> squares;
@@ -64,6 +92,11 @@ int RunDriver(const std::string& mode) {
   }
   auto greeter = orrery::Actor(Greeter::Create).SetName(kActorName).Remote();
   std::printf("%s\n", orrery::Get(greeter.Task(&Greeter::Hello).Remote(std::string("cli")))->c_str());
+  // For `orrery memory`: an object in shared memory, lent to the actor, and a small one.
+  auto big = orrery::Put(Bytes(kBigObjectBytes, 7));
+  auto small = orrery::Put(Bytes(16, 1));
+  if (*orrery::Get(greeter.Task(&Greeter::Keep).Remote(std::vector<orrery::ObjectRef<Bytes>>{big})) != 1) return 4;
+  std::printf("objects %s %s\n", big.ID().c_str(), small.ID().c_str());
   orrery::PlacementGroupCreationOptions options;
   options.name = kGroupName;
   options.bundles = {{{"CPU", 1}}};
@@ -87,13 +120,7 @@ std::string g_root;
 
 std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 
-// ARGS with the flag that finds the test's cluster (through its temp-dir root), before any
-// "--" that starts a driver's command line.
-std::string WithCluster(const std::string& args) {
-  size_t dashes = args.find(" -- ");
-  if (dashes == std::string::npos) return args + " --temp-dir " + g_root;
-  return args.substr(0, dashes) + " --temp-dir " + g_root + args.substr(dashes);
-}
+std::string WithCluster(const std::string& args) { return orrery::testing::WithTempDir(args, g_root); }
 
 // `orrery ARGS` against the test's cluster.
 CliRun Orrery(const std::string& args) { return RunCli(WithCluster(args)); }
@@ -113,6 +140,27 @@ std::vector<nlohmann::json> Where(const nlohmann::json& rows, const std::string&
   if (!rows.is_array()) return matching;
   for (const nlohmann::json& row : rows) {
     if (row.contains(key) && row[key].is_string() && row[key] == value) matching.push_back(row);
+  }
+  return matching;
+}
+
+// The ids of the big and the small object the held driver put ("objects BIG SMALL" in its log).
+std::pair<std::string, std::string> HeldObjects() {
+  std::string logs = Orrery(std::string("job logs ") + kSubmissionId).output;
+  std::istringstream lines(logs);
+  std::string word, big, small;
+  while (lines >> word) {
+    if (word == "objects" && lines >> big >> small) break;
+  }
+  return {big, small};
+}
+
+// The rows of `rows` (a JSON array) about processes that own the object (`owned`) or not.
+std::vector<nlohmann::json> Holders(const nlohmann::json& rows, bool owned) {
+  std::vector<nlohmann::json> matching;
+  if (!rows.is_array()) return matching;
+  for (const nlohmann::json& row : rows) {
+    if (row.value("owned", !owned) == owned) matching.push_back(row);
   }
   return matching;
 }
@@ -240,10 +288,7 @@ TEST_F(StateCli, BadKindsColumnsAndIdsAreNamedInOneLineErrors) {
   CliRun kind = Orrery("list things");
   EXPECT_EQ(kind.exit_code, 1);
   EXPECT_EQ(kind.output,
-            "orrery list: no kind 'things'; valid: nodes, jobs, actors, tasks, placement-groups, workers\n");
-  CliRun objects = Orrery("list objects");
-  EXPECT_EQ(objects.exit_code, 1);
-  EXPECT_THAT(objects.output, HasSubstr("not"));
+            "orrery list: no kind 'things'; valid: nodes, jobs, actors, tasks, placement-groups, workers, objects\n");
 
   CliRun task = Orrery("get task 0123456789abcdef0123456789abcdef");
   EXPECT_EQ(task.exit_code, 1);
@@ -302,6 +347,87 @@ TEST_F(StateCli, ListWorkersShowsTheJobsWorkers) {
   CliRun table = Orrery("list workers");
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_THAT(table.output, StartsWith("WORKER_ID"));
+}
+
+TEST_F(StateCli, ListObjectsShowsWhoHoldsEachObjectWhereAndHowBig) {
+  auto [big, small] = HeldObjects();
+  ASSERT_EQ(big.size(), small.size()) << Orrery(std::string("job logs ") + kSubmissionId).output;
+  ASSERT_FALSE(big.empty());
+  // The driver owns the big object and the actor borrows it. The actor's borrowing reaches the
+  // owner asynchronously, hence the wait.
+  nlohmann::json rows;
+  EXPECT_TRUE(Eventually([&] {
+    rows = Json("list objects --filter object_id=" + big);
+    auto owners = Holders(rows, true);
+    return owners.size() == 1 && owners[0].value("borrowers", 0) >= 1 && Holders(rows, false).size() == 1;
+  })) << rows.dump(2);
+  auto owners = Holders(rows, true);
+  auto borrowers = Holders(rows, false);
+  ASSERT_EQ(owners.size(), 1u) << rows.dump(2);
+  ASSERT_EQ(borrowers.size(), 1u) << rows.dump(2);
+  const nlohmann::json& owner = owners[0];
+  EXPECT_EQ(owner["process"], "driver");
+  EXPECT_EQ(owner["job_id"], JobId());
+  EXPECT_EQ(owner["reference_kind"], "LOCAL_REFERENCE");
+  EXPECT_EQ(owner["location"], "SHARED_MEMORY");
+  EXPECT_EQ(owner["spilled"], false);
+  ASSERT_TRUE(owner["size"].is_number()) << owner.dump();
+  EXPECT_GE(owner["size"].get<int64_t>(), static_cast<int64_t>(kBigObjectBytes));
+  EXPECT_EQ(owner["owner_worker_id"], owner["worker_id"]);
+  const nlohmann::json& borrower = borrowers[0];
+  EXPECT_EQ(borrower["process"], "worker");
+  EXPECT_EQ(borrower["owner_worker_id"], owner["worker_id"]);
+  EXPECT_EQ(borrower["reference_kind"], "LOCAL_REFERENCE");
+  EXPECT_NE(borrower["pid"], owner["pid"]);
+
+  // The small one lives in the driver's own memory.
+  nlohmann::json inline_rows = Json("list objects --filter object_id=" + small);
+  auto small_owner = Holders(inline_rows, true);
+  ASSERT_EQ(small_owner.size(), 1u) << inline_rows.dump(2);
+  EXPECT_EQ(small_owner[0]["location"], "IN_PROCESS");
+  ASSERT_TRUE(small_owner[0]["size"].is_number()) << small_owner[0].dump();
+  EXPECT_GE(small_owner[0]["size"].get<int64_t>(), 16);
+  EXPECT_LT(small_owner[0]["size"].get<int64_t>(), 1024);
+
+  CliRun table = Orrery("list objects");
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_THAT(table.output, StartsWith("OBJECT_ID"));
+  EXPECT_THAT(table.output, HasSubstr(big));
+}
+
+TEST_F(StateCli, MemoryShowsEachStoreAndTheObjectsByNodeAndProcess) {
+  auto [big, small] = HeldObjects();
+  ASSERT_FALSE(big.empty());
+  CliRun memory = Orrery("memory");
+  EXPECT_EQ(memory.exit_code, 0) << memory.output;
+  EXPECT_THAT(memory.output, HasSubstr("object store: "));
+  EXPECT_THAT(memory.output, HasSubstr("127.0.0.1"));
+  EXPECT_THAT(memory.output, HasSubstr("driver "));
+  EXPECT_THAT(memory.output, HasSubstr(big));
+  EXPECT_THAT(memory.output, HasSubstr(small));
+  EXPECT_THAT(memory.output, HasSubstr("LOCAL_REFERENCE"));
+  EXPECT_THAT(memory.output, HasSubstr("SHARED_MEMORY"));
+  // The driver owns both objects.
+  EXPECT_THAT(memory.output, HasSubstr("objects by owner:\n"));
+  nlohmann::json json = nlohmann::json::parse(Stdout("memory --format json"), nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(json.is_discarded());
+  EXPECT_THAT(json.dump(), HasSubstr(big));
+
+  CliRun unknown = Orrery("memory --node ffffffffffff");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.output, HasSubstr("ffffffffffff"));
+}
+
+TEST_F(StateCli, AJobWithTaskEventsOffLeavesNoTaskHistory) {
+  // A driver sends its last events as it shuts down, before it exits, so with events on its
+  // three submissions would be listed once `job submit` returns.
+  CliRun run = Orrery("job submit --submission-id quiet -- " + Self() + " driver quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto jobs = Where(Json("list jobs"), "submission_id", "quiet");
+  ASSERT_EQ(jobs.size(), 1u) << Orrery("list jobs").output;
+  nlohmann::json tasks = Json("list tasks --filter job_id=" + jobs[0]["job_id"].get<std::string>());
+  ASSERT_TRUE(tasks.is_array()) << Orrery("list tasks").output;
+  EXPECT_TRUE(tasks.empty()) << tasks.dump(2);
 }
 
 TEST_F(StateCli, TimelineWritesAChromeTraceOfTheTaskRuns) {

@@ -32,6 +32,23 @@ TaskEventBuffer::Send Recorder(Sent& sent) {
   };
 }
 
+TEST(TaskEventBufferTest, TurnedOffItRecordsAndSendsNothing) {
+  Sent sent;
+  TaskEventBuffer::Options options;
+  options.enabled = false;
+  options.period_ms = 1;
+  TaskEventBuffer buffer(JobId::FromRandom(), options, Recorder(sent));
+  buffer.Start();
+  rpc::TaskSpec task = Spec("Square");
+  buffer.Record(task, rpc::NORMAL_TASK, rpc::SUBMITTED);
+  buffer.Record(task, rpc::NORMAL_TASK, rpc::RUNNING, "node", "worker");
+  buffer.RecordFailure(task, rpc::NORMAL_TASK, rpc::ErrorInfo(), "node", "worker");
+  buffer.Flush();
+  buffer.Stop();
+  absl::MutexLock lock(&sent.mu);
+  EXPECT_TRUE(sent.batches.empty());
+}
+
 TEST(TaskEventBufferTest, EventsGoInOneBatchWithTheJobAndTheFunctionOnlyOnSubmission) {
   Sent sent;
   TaskEventBuffer buffer(JobId::FromRandom(), {}, Recorder(sent));
