@@ -146,7 +146,61 @@ void TaskSubmitter::DispatchLocked(Key& key) {
     best->stream->Send(pending.task);
     best->in_flight.emplace(TaskId::FromBinary(pending.task.task_id()).value(), std::move(pending));
   }
-  if (!key.queue.empty()) RequestLeasesLocked(key);
+  if (!key.queue.empty()) {
+    RequestLeasesLocked(key);
+  } else if (std::none_of(key.workers.begin(), key.workers.end(),
+                          [](const auto& worker) { return worker->in_flight.size() >= 2; })) {
+    // Nothing waits here nor on a busy worker: a worker granted now would sit idle and keep a
+    // CPU from others (the raylet grants requests in order).
+    WithdrawLeaseRequestsLocked(key);
+  } else {
+    StealForIdleLocked(key);
+  }
+}
+
+void TaskSubmitter::WithdrawLeaseRequestsLocked(Key& key) {
+  for (const auto& [lease_id, raylet] : key.pending_leases) CancelLeaseRequest(*raylet, lease_id);
+  key.pending_leases.clear();
+  key.fresh_leases.clear();
+}
+
+void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id) {
+  rpc::CancelWorkerLeaseRequest cancel;
+  cancel.set_lease_id(lease_id.Binary());
+  raylet.CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
+}
+
+void TaskSubmitter::StealForIdleLocked(Key& key) {
+  int free_workers = 0;
+  for (const auto& worker : key.workers) free_workers += worker->idle() && !worker->yield_when_idle;
+  for (; free_workers > 0; --free_workers) {
+    // The worker with the most tasks waiting (of those in flight, at most one runs).
+    LeasedWorker* busiest = nullptr;
+    for (const auto& worker : key.workers) {
+      if (worker->dead || worker->stealing || worker->in_flight.size() < 2) continue;
+      if (busiest == nullptr || worker->in_flight.size() > busiest->in_flight.size()) busiest = worker.get();
+    }
+    if (busiest == nullptr) return;
+    // Half of what waits there: both workers then hold about as much.
+    int waiting = static_cast<int>(busiest->in_flight.size()) - 1;
+    busiest->stealing = true;
+    busiest->stream->Steal((waiting + 1) / 2);
+  }
+}
+
+void TaskSubmitter::TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen) {
+  worker.stealing = false;
+  std::vector<Pending> back;
+  for (const std::string& id : stolen.task_ids()) {
+    auto task_id = TaskId::FromBinary(id);
+    if (!task_id.ok()) continue;
+    auto it = worker.in_flight.find(*task_id);
+    if (it == worker.in_flight.end()) continue;
+    back.push_back(std::move(it->second));
+    worker.in_flight.erase(it);
+  }
+  // They were submitted before anything still queued, and the worker names them oldest first.
+  for (auto it = back.rbegin(); it != back.rend(); ++it) key.queue.push_front(std::move(*it));
 }
 
 void TaskSubmitter::RequestLeasesLocked(Key& key) {
@@ -209,6 +263,9 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
                          failed);
       }
     } else {
+      // Withdrawn meanwhile (nothing was left for it): a grant that crossed the cancel is kept
+      // like any other, but it is not asked again, nor followed elsewhere.
+      const bool withdrawn = !key.pending_leases.contains(lease_id);
       switch (reply->result()) {
         case rpc::RequestWorkerLeaseReply::GRANTED:
           key.pending_leases.erase(lease_id);
@@ -216,6 +273,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           OnGranted(key, lease_id, raylet, *reply);
           break;
         case rpc::RequestWorkerLeaseReply::PENDING:
+          if (withdrawn) break;
           if (reply->infeasible()) unplaceable = GroupOf(scheduling.resources);
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
@@ -234,6 +292,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           break;
         }
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
+          if (withdrawn) break;
           auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
           RequestLease(key, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
@@ -282,6 +341,7 @@ void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shar
 void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                               rpc::ResultBatch& results) {
   std::vector<std::pair<rpc::TaskSpec, rpc::SerializedObject>> done;
+  std::vector<std::shared_ptr<LeasedWorker>> yielded;
   {
     absl::MutexLock lock(&mu_);
     for (rpc::TaskResult& result : *results.mutable_results()) {
@@ -293,10 +353,16 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       done.emplace_back(std::move(it->second.task), std::move(*result.mutable_value()));
       worker->in_flight.erase(it);
     }
-    if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
-    if (!stopped_) DispatchLocked(keys_[scheduling]);
+    if (!stopped_) {
+      Key& key = keys_[scheduling];
+      if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
+      if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
+      DispatchLocked(key);
+      TakeYieldingLocked(key, yielded);
+    }
   }
   for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value));
+  ReturnIdle(yielded);
 }
 
 void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
@@ -419,6 +485,41 @@ void TaskSubmitter::ReturnIdleLeases() {
       }
     }
   }
+  ReturnIdle(idle);
+}
+
+void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
+  absl::flat_hash_set<LeaseId> asked(leases.begin(), leases.end());
+  std::vector<std::shared_ptr<LeasedWorker>> idle;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    for (auto& [scheduling, key] : keys_) {
+      for (const auto& worker : key.workers) {
+        if (asked.contains(worker->lease_id)) worker->yield_when_idle = true;
+      }
+      TakeYieldingLocked(key, idle);
+    }
+  }
+  ReturnIdle(idle);
+}
+
+void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {
+  // The tasks a steal brings back need the idle workers: they yield once those are done.
+  if (std::any_of(key.workers.begin(), key.workers.end(), [](const auto& worker) { return worker->stealing; })) {
+    return;
+  }
+  for (auto it = key.workers.begin(); it != key.workers.end();) {
+    if ((*it)->yield_when_idle && (*it)->idle()) {
+      out.push_back(*it);
+      it = key.workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void TaskSubmitter::ReturnIdle(const std::vector<std::shared_ptr<LeasedWorker>>& idle) {
   for (const auto& worker : idle) {
     worker->stream->Close();
     ReturnLease(worker, /*kill=*/false);
@@ -470,11 +571,7 @@ void TaskSubmitter::Stop() {
     room_.SignalAll();
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
-  for (auto& [id, raylet] : pending) {
-    rpc::CancelWorkerLeaseRequest cancel;
-    cancel.set_lease_id(id.Binary());
-    raylet->CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
-  }
+  for (auto& [id, raylet] : pending) CancelLeaseRequest(*raylet, id);
   for (auto& worker : workers) {
     bool busy;
     {
