@@ -159,7 +159,10 @@ void TaskSubmitter::DispatchLocked(Key& key) {
 }
 
 void TaskSubmitter::WithdrawLeaseRequestsLocked(Key& key) {
-  for (const auto& [lease_id, raylet] : key.pending_leases) CancelLeaseRequest(*raylet, lease_id);
+  for (const auto& [lease_id, raylet] : key.pending_leases) {
+    CancelLeaseRequest(*raylet, lease_id);
+    yield_on_grant_.erase(lease_id);
+  }
   key.pending_leases.clear();
   key.fresh_leases.clear();
 }
@@ -172,7 +175,8 @@ void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const Lease
 
 void TaskSubmitter::StealForIdleLocked(Key& key) {
   int free_workers = 0;
-  for (const auto& worker : key.workers) free_workers += worker->idle() && !worker->yield_when_idle;
+  // One asked back by its raylet too: it yields once the tasks it takes are done.
+  for (const auto& worker : key.workers) free_workers += worker->idle();
   for (; free_workers > 0; --free_workers) {
     // The worker with the most tasks waiting (of those in flight, at most one runs).
     LeasedWorker* busiest = nullptr;
@@ -240,6 +244,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
                                  const std::shared_ptr<raylet::RayletClient>& raylet,
                                  absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  std::vector<std::shared_ptr<LeasedWorker>> yielded;
   bool give_back = false;
   std::optional<PlacementGroupId> unplaceable;
   {
@@ -270,7 +275,8 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
         case rpc::RequestWorkerLeaseReply::GRANTED:
           key.pending_leases.erase(lease_id);
           key.fresh_leases.erase(lease_id);
-          OnGranted(key, lease_id, raylet, *reply);
+          OnGranted(key, lease_id, raylet, *reply, /*unwanted=*/withdrawn);
+          TakeYieldingLocked(key, yielded);
           break;
         case rpc::RequestWorkerLeaseReply::PENDING:
           if (withdrawn) break;
@@ -305,8 +311,11 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           break;
       }
     }
+    // A request that ended without a grant is not asked back any more.
+    if (!key.pending_leases.contains(lease_id)) yield_on_grant_.erase(lease_id);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  ReturnIdle(yielded);
   if (unplaceable.has_value() && callbacks_.on_group_unplaceable) callbacks_.on_group_unplaceable(*unplaceable);
   if (give_back) {
     rpc::ReturnWorkerRequest request;
@@ -316,12 +325,14 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
 }
 
 void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
-                              const rpc::RequestWorkerLeaseReply& reply) {
+                              const rpc::RequestWorkerLeaseReply& reply, bool unwanted) {
   auto worker = std::make_shared<LeasedWorker>();
   worker->lease_id = lease_id;
   worker->address = reply.worker();
   worker->raylet = raylet;
   worker->idle_since_ms = MonotonicMs();
+  // Granted as it was withdrawn, or asked back already: it runs what it takes now, then goes.
+  worker->yield_when_idle = yield_on_grant_.erase(lease_id) > 0 || unwanted;
   SchedulingKey scheduling = key.scheduling;
   WorkerStream::Callbacks callbacks;
   callbacks.on_results = [this, worker, scheduling](rpc::ResultBatch& results) {
@@ -495,6 +506,10 @@ void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
     for (auto& [scheduling, key] : keys_) {
+      // The raylet may ask before its grant reaches us (another connection): the grant yields.
+      for (const auto& [lease_id, raylet] : key.pending_leases) {
+        if (asked.contains(lease_id)) yield_on_grant_.insert(lease_id);
+      }
       for (const auto& worker : key.workers) {
         if (asked.contains(worker->lease_id)) worker->yield_when_idle = true;
       }

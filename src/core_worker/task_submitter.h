@@ -176,8 +176,9 @@ class TaskSubmitter {
   void OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
+  // `unwanted`: the request was withdrawn (nothing was left for it) as the grant crossed it.
   void OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
-                 const rpc::RequestWorkerLeaseReply& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                 const rpc::RequestWorkerLeaseReply& reply, bool unwanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                  rpc::ResultBatch& results);
   void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
@@ -216,6 +217,8 @@ class TaskSubmitter {
   WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, std::string> death_details_ ABSL_GUARDED_BY(mu_);
+  // Pending lease requests a raylet asked back before its grant arrived (see YieldIdleLeases).
+  absl::flat_hash_set<LeaseId> yield_on_grant_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orrery::core
