@@ -95,6 +95,16 @@ namespace {
 
 using orrery::testing::MakeTempRoot;
 
+// The time bounds hold for a Release build; the sanitizer pass runs the exactly-once test only
+// (its instrumentation slows every step a bound counts).
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_TIME_BOUND_UNDER_SANITIZERS() GTEST_SKIP() << "a time bound: checked in the Release pass"
+#else
+#define SKIP_TIME_BOUND_UNDER_SANITIZERS() \
+  do {                                     \
+  } while (false)
+#endif
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -128,6 +138,7 @@ class ParallelTasks : public ::testing::Test {
 // (the driver's and those of the workers that ran Fib), and a long task was queued behind the
 // other instead of waiting a moment for a CPU.
 TEST_F(ParallelTasks, TwoLongTasksAfterNestedAndFractionalTasksRunAtOnce) {
+  SKIP_TIME_BOUND_UNDER_SANITIZERS();
   EXPECT_EQ(*orrery::Get(orrery::Task(Fib).Remote(6)), 8);
   EXPECT_EQ(*orrery::Get(orrery::Task(SleepMs).SetResource("CPU", 0.5).Remote(10)), 10);
   auto start = std::chrono::steady_clock::now();
@@ -141,6 +152,7 @@ TEST_F(ParallelTasks, TwoLongTasksAfterNestedAndFractionalTasksRunAtOnce) {
 // After a burst of short tasks, each worker holds a long pipeline of lease requests and tasks:
 // eight 1 s tasks must still spread over both CPUs (4 s of work each way).
 TEST_F(ParallelTasks, EightLongTasksAfterABurstOfShortOnesShareBothCpus) {
+  SKIP_TIME_BOUND_UNDER_SANITIZERS();
   std::vector<orrery::ObjectRef<void>> burst;
   burst.reserve(10'000);
   for (int i = 0; i < 10'000; ++i) burst.push_back(orrery::Task(Nothing).Remote());
@@ -176,6 +188,7 @@ double IdleWhileWorkWaited(std::vector<Span> spans, int cpus) {
 // Two owners: the driver with a little long work, an actor with more. When the driver's work
 // ends, its idle workers go back at once and the actor's queued tasks take both CPUs.
 TEST_F(ParallelTasks, TwoOwnersKeepBothCpusBusyWhileEitherHasWorkQueued) {
+  SKIP_TIME_BOUND_UNDER_SANITIZERS();
   auto submitter = orrery::Actor(Submitter::Create).Remote();
   WarmTwoWorkers();
   auto theirs = submitter.Task(&Submitter::RunBusy).Remote(6, 500);
