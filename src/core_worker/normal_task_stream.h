@@ -5,8 +5,9 @@
 // run or to be given back, never both.
 //
 // Two threads serve the stream, the gRPC handler's and one of its own, and swap roles
-// (leader/follower): the thread whose read brings tasks to an idle stream runs them itself and
-// wakes the other to read on, so a task never waits for a hand-over between threads.
+// (leader/follower): the thread whose read brings tasks to an idle stream runs them itself, so
+// a task never waits for a hand-over between threads, and the other takes over reading within
+// a few milliseconds while it runs.
 #pragma once
 
 #include <deque>
@@ -45,7 +46,12 @@ class NormalTaskStream {
   absl::Mutex write_mu_;
   absl::Mutex mu_;
   absl::CondVar changed_;
-  std::deque<rpc::TaskSpec> unstarted_ ABSL_GUARDED_BY(mu_);
+  struct Queued {
+    rpc::TaskSpec task;
+    // The last of a batch read: its results go back together once it is done.
+    bool ends_batch = false;
+  };
+  std::deque<Queued> unstarted_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool executing_ ABSL_GUARDED_BY(mu_) = false;
   // The owner closed the stream (no more reads).

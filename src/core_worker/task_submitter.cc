@@ -146,16 +146,16 @@ void TaskSubmitter::DispatchLocked(Key& key) {
     best->stream->Send(pending.task);
     best->in_flight.emplace(TaskId::FromBinary(pending.task.task_id()).value(), std::move(pending));
   }
-  if (!key.queue.empty()) {
-    RequestLeasesLocked(key);
-  } else if (std::none_of(key.workers.begin(), key.workers.end(),
-                          [](const auto& worker) { return worker->in_flight.size() >= 2; })) {
-    // Nothing waits here nor on a busy worker: a worker granted now would sit idle and keep a
-    // CPU from others (the raylet grants requests in order).
-    WithdrawLeaseRequestsLocked(key);
-  } else {
+  if (key.queue.empty()) {
     StealForIdleLocked(key);
+  } else {
+    RequestLeasesLocked(key);
   }
+}
+
+bool TaskSubmitter::NothingWaitsLocked(const Key& key) {
+  return key.queue.empty() && std::none_of(key.workers.begin(), key.workers.end(),
+                                           [](const auto& worker) { return worker->in_flight.size() >= 2; });
 }
 
 void TaskSubmitter::WithdrawLeaseRequestsLocked(Key& key) {
@@ -484,6 +484,9 @@ void TaskSubmitter::ReturnIdleLeases() {
     absl::MutexLock lock(&mu_);
     int64_t now = MonotonicMs();
     for (auto& [scheduling, key] : keys_) {
+      // A worker granted now would sit idle and take a CPU from others (a raylet grants in
+      // order). Checked here rather than as each burst ends, so back-to-back bursts keep theirs.
+      if (NothingWaitsLocked(key)) WithdrawLeaseRequestsLocked(key);
       if (!key.queue.empty()) continue;
       for (auto it = key.workers.begin(); it != key.workers.end();) {
         const auto& worker = *it;

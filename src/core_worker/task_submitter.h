@@ -161,6 +161,8 @@ class TaskSubmitter {
   // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
   // they hold that have not started.
   void StealForIdleLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nothing of `key` waits: none queued here, none behind a busy worker.
+  static bool NothingWaitsLocked(const Key& key);
   // Cancels the key's lease requests: nothing is left that a worker granted now could run.
   void WithdrawLeaseRequestsLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id);
