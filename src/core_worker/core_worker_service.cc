@@ -10,6 +10,7 @@
 
 #include "boost/asio/steady_timer.hpp"
 #include "src/core_worker/core_worker.h"
+#include "src/common/status.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/rpc/status_conversion.h"
 
@@ -162,6 +163,26 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(grpc::Callbac
     return reactor;
   }
   core_.copies_.Add(*id, *node);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::YieldIdleLeases(grpc::CallbackServerContext* context,
+                                                                 const rpc::YieldIdleLeasesRequest* request,
+                                                                 rpc::YieldIdleLeasesReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  std::vector<LeaseId> leases;
+  for (const std::string& binary : request->lease_ids()) {
+    auto id = LeaseId::FromBinary(binary);
+    if (!id.ok()) {
+      reactor->Finish(rpc::ToGrpcStatus(Annotate(id.status(), "YieldIdleLeases lease_ids")));
+      return reactor;
+    }
+    leases.push_back(*id);
+  }
+  // Before registration this process holds no lease (and has no submitter yet).
+  if (core_.registered_.HasBeenNotified()) core_.submitter_->YieldIdleLeases(leases);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -18,7 +18,9 @@ using MixedCoreWorkerService = rpc::CoreWorkerService::WithCallbackMethod_Exit<
         rpc::CoreWorkerService::WithCallbackMethod_UpdateBorrowers<rpc::CoreWorkerService::WithCallbackMethod_PublishLogs<
             rpc::CoreWorkerService::WithCallbackMethod_CreateActor<
                 rpc::CoreWorkerService::WithCallbackMethod_GetObjectLocations<
-                    rpc::CoreWorkerService::WithCallbackMethod_AddObjectLocation<rpc::CoreWorkerService::Service>>>>>>>>;
+                    rpc::CoreWorkerService::WithCallbackMethod_AddObjectLocation<
+                        rpc::CoreWorkerService::WithCallbackMethod_YieldIdleLeases<
+                            rpc::CoreWorkerService::Service>>>>>>>>>;
 
 class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  public:
@@ -47,6 +49,10 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   grpc::ServerUnaryReactor* AddObjectLocation(grpc::CallbackServerContext* context,
                                               const rpc::AddObjectLocationRequest* request,
                                               rpc::AddObjectLocationReply* reply) override;
+  // A raylet wants leases it granted back (see TaskSubmitter::YieldIdleLeases).
+  grpc::ServerUnaryReactor* YieldIdleLeases(grpc::CallbackServerContext* context,
+                                            const rpc::YieldIdleLeasesRequest* request,
+                                            rpc::YieldIdleLeasesReply* reply) override;
   grpc::ServerUnaryReactor* PublishLogs(grpc::CallbackServerContext* context, const rpc::PublishLogsRequest* request,
                                         rpc::PublishLogsReply* reply) override;
 

@@ -10,6 +10,7 @@
 #include "orrery/internal/runtime.h"
 #include "boost/asio/post.hpp"
 #include "src/core_worker/invocation.h"
+#include "src/core_worker/normal_task_stream.h"
 #include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/object_conversion.h"
 
@@ -58,21 +59,32 @@ class TaskExecutor::StreamWriter {
 };
 
 void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) {
+  // The first tasks say what the stream carries: an owner's normal tasks, or a caller's calls
+  // of the actor held here.
+  rpc::TaskBatch first;
+  do {
+    first.Clear();
+    if (!stream->Read(&first)) return;
+  } while (first.tasks_size() == 0);
+  if (first.tasks(0).actor_id().empty()) {
+    NormalTaskStream::Serve(*stream, std::move(first), [this](const rpc::TaskSpec& task) { return Execute(task); });
+  } else {
+    ServeActorCalls(stream, std::move(first));
+  }
+}
+
+void TaskExecutor::ServeActorCalls(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream,
+                                   rpc::TaskBatch batch) {
   StreamWriter writer(stream);
   // An actor stream carries one caller's calls.
   std::string caller;
-  rpc::TaskBatch batch;
   bool open = true;
-  while (open && stream->Read(&batch)) {
+  do {
     rpc::ResultBatch results;
     auto last_write = std::chrono::steady_clock::now();
     for (const rpc::TaskSpec& task : batch.tasks()) {
-      if (task.actor_id().empty()) {
-        *results.add_results() = Execute(task);
-      } else {
-        caller = task.caller_id();
-        RunActorCall(task, batch.received_below(), writer, results);
-      }
+      caller = task.caller_id();
+      RunActorCall(task, batch.received_below(), writer, results);
       auto now = std::chrono::steady_clock::now();
       if (results.results_size() > 0 && now - last_write > kMaxResultDelay) {
         if (!writer.Write(results)) open = false;
@@ -86,7 +98,7 @@ void TaskExecutor::Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBat
     ReportExitIfPending();
     if (!caller.empty()) Forget(caller, batch.received_below());
     batch.Clear();
-  }
+  } while (open && stream->Read(&batch));
   writer.WaitForPool();
 }
 

@@ -1,6 +1,7 @@
 // TaskExecutor: a worker's side of the task stream. It runs on the stream's own gRPC thread
-// (the synchronous streaming API), never on a callback thread: it reads a batch, runs each task
-// in order, and writes results back — all results so far in one write, sooner when a task took
+// (the synchronous streaming API), never on a callback thread. An owner's normal tasks run in
+// order, one at a time, while the stream is read on (NormalTaskStream: the owner may take back
+// tasks not yet started); results go back all so far in one write, sooner when a task took
 // long. A task's failure is its result (a stored error); the worker lives on.
 // An actor's worker also holds the actor (CreateActor runs its factory) and runs the calls of
 // every caller's stream: a caller's calls run in its sequence order, one at a time across all
@@ -53,6 +54,8 @@ class TaskExecutor {
   TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, TaskEventBuffer* events = nullptr);
   ~TaskExecutor();
 
+  // Serves one PushTasks stream: an owner's normal tasks (see NormalTaskStream), or one
+  // caller's calls of the actor held here.
   void Serve(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream);
   // Runs one task (a function, or a method of the actor held here); never throws.
   rpc::TaskResult Execute(const rpc::TaskSpec& task);
@@ -72,6 +75,8 @@ class TaskExecutor {
     absl::flat_hash_set<int64_t> running;
   };
 
+  // `batch`: the first one, already read.
+  void ServeActorCalls(grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream, rpc::TaskBatch batch);
   // Runs an actor call in its caller's order, or answers a resent one: the result goes into
   // `results` (run here), or straight to `writer` (run on the pool). Nothing for a call
   // already acknowledged.

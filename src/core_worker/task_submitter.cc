@@ -146,7 +146,65 @@ void TaskSubmitter::DispatchLocked(Key& key) {
     best->stream->Send(pending.task);
     best->in_flight.emplace(TaskId::FromBinary(pending.task.task_id()).value(), std::move(pending));
   }
-  if (!key.queue.empty()) RequestLeasesLocked(key);
+  if (key.queue.empty()) {
+    StealForIdleLocked(key);
+  } else {
+    RequestLeasesLocked(key);
+  }
+}
+
+bool TaskSubmitter::NothingWaitsLocked(const Key& key) {
+  return key.queue.empty() && std::none_of(key.workers.begin(), key.workers.end(),
+                                           [](const auto& worker) { return worker->in_flight.size() >= 2; });
+}
+
+void TaskSubmitter::WithdrawLeaseRequestsLocked(Key& key) {
+  for (const auto& [lease_id, raylet] : key.pending_leases) {
+    CancelLeaseRequest(*raylet, lease_id);
+    yield_on_grant_.erase(lease_id);
+  }
+  key.pending_leases.clear();
+  key.fresh_leases.clear();
+}
+
+void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id) {
+  rpc::CancelWorkerLeaseRequest cancel;
+  cancel.set_lease_id(lease_id.Binary());
+  raylet.CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
+}
+
+void TaskSubmitter::StealForIdleLocked(Key& key) {
+  int free_workers = 0;
+  // One asked back by its raylet too: it yields once the tasks it takes are done.
+  for (const auto& worker : key.workers) free_workers += worker->idle();
+  for (; free_workers > 0; --free_workers) {
+    // The worker with the most tasks waiting (of those in flight, at most one runs).
+    LeasedWorker* busiest = nullptr;
+    for (const auto& worker : key.workers) {
+      if (worker->dead || worker->stealing || worker->in_flight.size() < 2) continue;
+      if (busiest == nullptr || worker->in_flight.size() > busiest->in_flight.size()) busiest = worker.get();
+    }
+    if (busiest == nullptr) return;
+    // Half of what waits there: both workers then hold about as much.
+    int waiting = static_cast<int>(busiest->in_flight.size()) - 1;
+    busiest->stealing = true;
+    busiest->stream->Steal((waiting + 1) / 2);
+  }
+}
+
+void TaskSubmitter::TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen) {
+  worker.stealing = false;
+  std::vector<Pending> back;
+  for (const std::string& id : stolen.task_ids()) {
+    auto task_id = TaskId::FromBinary(id);
+    if (!task_id.ok()) continue;
+    auto it = worker.in_flight.find(*task_id);
+    if (it == worker.in_flight.end()) continue;
+    back.push_back(std::move(it->second));
+    worker.in_flight.erase(it);
+  }
+  // They were submitted before anything still queued, and the worker names them oldest first.
+  for (auto it = back.rbegin(); it != back.rend(); ++it) key.queue.push_front(std::move(*it));
 }
 
 void TaskSubmitter::RequestLeasesLocked(Key& key) {
@@ -186,6 +244,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
                                  const std::shared_ptr<raylet::RayletClient>& raylet,
                                  absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
+  std::vector<std::shared_ptr<LeasedWorker>> yielded;
   bool give_back = false;
   std::optional<PlacementGroupId> unplaceable;
   {
@@ -209,13 +268,18 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
                          failed);
       }
     } else {
+      // Withdrawn meanwhile (nothing was left for it): a grant that crossed the cancel is kept
+      // like any other, but it is not asked again, nor followed elsewhere.
+      const bool withdrawn = !key.pending_leases.contains(lease_id);
       switch (reply->result()) {
         case rpc::RequestWorkerLeaseReply::GRANTED:
           key.pending_leases.erase(lease_id);
           key.fresh_leases.erase(lease_id);
-          OnGranted(key, lease_id, raylet, *reply);
+          OnGranted(key, lease_id, raylet, *reply, /*unwanted=*/withdrawn);
+          TakeYieldingLocked(key, yielded);
           break;
         case rpc::RequestWorkerLeaseReply::PENDING:
+          if (withdrawn) break;
           if (reply->infeasible()) unplaceable = GroupOf(scheduling.resources);
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
@@ -234,6 +298,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           break;
         }
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
+          if (withdrawn) break;
           auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
           RequestLease(key, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
@@ -246,8 +311,11 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           break;
       }
     }
+    // A request that ended without a grant is not asked back any more.
+    if (!key.pending_leases.contains(lease_id)) yield_on_grant_.erase(lease_id);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
+  ReturnIdle(yielded);
   if (unplaceable.has_value() && callbacks_.on_group_unplaceable) callbacks_.on_group_unplaceable(*unplaceable);
   if (give_back) {
     rpc::ReturnWorkerRequest request;
@@ -257,12 +325,14 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
 }
 
 void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
-                              const rpc::RequestWorkerLeaseReply& reply) {
+                              const rpc::RequestWorkerLeaseReply& reply, bool unwanted) {
   auto worker = std::make_shared<LeasedWorker>();
   worker->lease_id = lease_id;
   worker->address = reply.worker();
   worker->raylet = raylet;
   worker->idle_since_ms = MonotonicMs();
+  // Granted as it was withdrawn, or asked back already: it runs what it takes now, then goes.
+  worker->yield_when_idle = yield_on_grant_.erase(lease_id) > 0 || unwanted;
   SchedulingKey scheduling = key.scheduling;
   WorkerStream::Callbacks callbacks;
   callbacks.on_results = [this, worker, scheduling](rpc::ResultBatch& results) {
@@ -282,6 +352,7 @@ void TaskSubmitter::OnGranted(Key& key, const LeaseId& lease_id, const std::shar
 void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                               rpc::ResultBatch& results) {
   std::vector<std::pair<rpc::TaskSpec, rpc::SerializedObject>> done;
+  std::vector<std::shared_ptr<LeasedWorker>> yielded;
   {
     absl::MutexLock lock(&mu_);
     for (rpc::TaskResult& result : *results.mutable_results()) {
@@ -293,10 +364,16 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       done.emplace_back(std::move(it->second.task), std::move(*result.mutable_value()));
       worker->in_flight.erase(it);
     }
-    if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
-    if (!stopped_) DispatchLocked(keys_[scheduling]);
+    if (!stopped_) {
+      Key& key = keys_[scheduling];
+      if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
+      if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
+      DispatchLocked(key);
+      TakeYieldingLocked(key, yielded);
+    }
   }
   for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value));
+  ReturnIdle(yielded);
 }
 
 void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
@@ -407,6 +484,9 @@ void TaskSubmitter::ReturnIdleLeases() {
     absl::MutexLock lock(&mu_);
     int64_t now = MonotonicMs();
     for (auto& [scheduling, key] : keys_) {
+      // A worker granted now would sit idle and take a CPU from others (a raylet grants in
+      // order). Checked here rather than as each burst ends, so back-to-back bursts keep theirs.
+      if (NothingWaitsLocked(key)) WithdrawLeaseRequestsLocked(key);
       if (!key.queue.empty()) continue;
       for (auto it = key.workers.begin(); it != key.workers.end();) {
         const auto& worker = *it;
@@ -419,6 +499,45 @@ void TaskSubmitter::ReturnIdleLeases() {
       }
     }
   }
+  ReturnIdle(idle);
+}
+
+void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
+  absl::flat_hash_set<LeaseId> asked(leases.begin(), leases.end());
+  std::vector<std::shared_ptr<LeasedWorker>> idle;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    for (auto& [scheduling, key] : keys_) {
+      // The raylet may ask before its grant reaches us (another connection): the grant yields.
+      for (const auto& [lease_id, raylet] : key.pending_leases) {
+        if (asked.contains(lease_id)) yield_on_grant_.insert(lease_id);
+      }
+      for (const auto& worker : key.workers) {
+        if (asked.contains(worker->lease_id)) worker->yield_when_idle = true;
+      }
+      TakeYieldingLocked(key, idle);
+    }
+  }
+  ReturnIdle(idle);
+}
+
+void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {
+  // The tasks a steal brings back need the idle workers: they yield once those are done.
+  if (std::any_of(key.workers.begin(), key.workers.end(), [](const auto& worker) { return worker->stealing; })) {
+    return;
+  }
+  for (auto it = key.workers.begin(); it != key.workers.end();) {
+    if ((*it)->yield_when_idle && (*it)->idle()) {
+      out.push_back(*it);
+      it = key.workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void TaskSubmitter::ReturnIdle(const std::vector<std::shared_ptr<LeasedWorker>>& idle) {
   for (const auto& worker : idle) {
     worker->stream->Close();
     ReturnLease(worker, /*kill=*/false);
@@ -470,11 +589,7 @@ void TaskSubmitter::Stop() {
     room_.SignalAll();
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
-  for (auto& [id, raylet] : pending) {
-    rpc::CancelWorkerLeaseRequest cancel;
-    cancel.set_lease_id(id.Binary());
-    raylet->CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
-  }
+  for (auto& [id, raylet] : pending) CancelLeaseRequest(*raylet, id);
   for (auto& worker : workers) {
     bool busy;
     {

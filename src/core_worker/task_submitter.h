@@ -1,7 +1,10 @@
 // TaskSubmitter: how an owner runs its tasks. Tasks are grouped by scheduling key (their
 // resource shape); for each key it leases workers from the raylet, opens a persistent stream to
-// each, and pushes tasks down the least busy one. Idle leases are kept for a while (a loop of
-// Get(Task(f).Remote()) reuses one), then returned. A task whose worker dies is retried on
+// each, and pushes tasks down the least busy one (see docs/design/task-pipelining.md). A worker
+// that goes free (a lease granted, its tasks done) takes back, from a busy worker of its key,
+// tasks queued there that have not started (work stealing). Idle leases are kept for a while (a
+// loop of Get(Task(f).Remote()) reuses one), then returned: at once when a raylet says another
+// request waits for what they hold (YieldIdleLeases). A task whose worker dies is retried on
 // another up to its retry budget, then fails with WorkerCrashedError. Past a bound of pending
 // tasks or argument bytes, Submit() blocks until there is room.
 // Thread-safe: Submit() runs on user threads, lease answers on the core worker's loop, stream
@@ -107,6 +110,10 @@ class TaskSubmitter {
   // later, fail with UNSCHEDULABLE naming it (the raylets no longer hold its resources).
   void OnPlacementGroupRemoved(const PlacementGroupId& group);
 
+  // A raylet asks for these leases back: another request waits there for what they hold. Each
+  // one idle goes back now, each busy one as soon as it goes idle (unknown ids are ignored).
+  void YieldIdleLeases(const std::vector<LeaseId>& leases);
+
   // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
   void Stop();
 
@@ -126,6 +133,11 @@ class TaskSubmitter {
     absl::flat_hash_map<TaskId, Pending> in_flight;
     int64_t idle_since_ms = 0;
     bool dead = false;
+    // Asked to give back tasks not yet started; the answer has not come.
+    bool stealing = false;
+    // Its raylet asked for it back (YieldIdleLeases): returned once idle, not kept for reuse.
+    bool yield_when_idle = false;
+    bool idle() const { return !dead && in_flight.empty(); }
   };
   struct Key {
     SchedulingKey scheduling;
@@ -146,14 +158,29 @@ class TaskSubmitter {
 
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
+  // they hold that have not started.
+  void StealForIdleLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nothing of `key` waits: none queued here, none behind a busy worker.
+  static bool NothingWaitsLocked(const Key& key);
+  // Cancels the key's lease requests: nothing is left that a worker granted now could run.
+  void WithdrawLeaseRequestsLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id);
+  // Takes the tasks `worker` gave back out of its in-flight set, to the front of the queue.
+  void TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the idle workers asked back from `key`, into `out` (to be returned unlocked).
+  void TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `spilled_back`: another raylet chose this one; it grants or queues, never sends us on.
   void RequestLease(const Key& key, const LeaseId& lease_id, std::shared_ptr<raylet::RayletClient> raylet,
                     bool answer_if_queued, bool spilled_back);
   void OnLeaseReply(const SchedulingKey& scheduling, const LeaseId& lease_id,
                     const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
+  // `unwanted`: the request was withdrawn (nothing was left for it) as the grant crossed it.
   void OnGranted(Key& key, const LeaseId& lease_id, const std::shared_ptr<raylet::RayletClient>& raylet,
-                 const rpc::RequestWorkerLeaseReply& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                 const rpc::RequestWorkerLeaseReply& reply, bool unwanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnResults(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                  rpc::ResultBatch& results);
   void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
@@ -169,6 +196,8 @@ class TaskSubmitter {
   void ScheduleIdleCheck();
   void ReturnIdleLeases();
   void ReturnLease(const std::shared_ptr<LeasedWorker>& worker, bool kill);
+  // Closes the streams of idle workers and returns their leases (outside the lock).
+  void ReturnIdle(const std::vector<std::shared_ptr<LeasedWorker>>& idle);
 
   const Options options_;
   std::shared_ptr<EventLoop> loop_;
@@ -190,6 +219,8 @@ class TaskSubmitter {
   WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, std::string> death_details_ ABSL_GUARDED_BY(mu_);
+  // Pending lease requests a raylet asked back before its grant arrived (see YieldIdleLeases).
+  absl::flat_hash_set<LeaseId> yield_on_grant_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orrery::core

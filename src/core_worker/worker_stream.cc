@@ -23,6 +23,14 @@ void WorkerStream::Send(const rpc::TaskSpec& task) {
   if (!write_in_flight_) StartNextWriteLocked();
 }
 
+void WorkerStream::Steal(int count) {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || closing_) return;
+  // Carried by the write that takes the last task queued before it (see below).
+  queued_.set_steal(queued_.steal() + count);
+  if (!write_in_flight_) StartNextWriteLocked();
+}
+
 void WorkerStream::SetReceivedBelow(int64_t seq) {
   absl::MutexLock lock(&mu_);
   received_below_ = seq;
@@ -42,6 +50,7 @@ void WorkerStream::StartNextWriteLocked() {
       bytes += queued_.tasks(take).ByteSizeLong();
       ++take;
     }
+    // The steal stays queued: it follows the tasks sent before it.
     for (int i = 0; i < take; ++i) writing_.add_tasks()->Swap(queued_.mutable_tasks(i));
     queued_.mutable_tasks()->DeleteSubrange(0, take);
     queued_bytes_ -= std::min(queued_bytes_, bytes);
@@ -55,7 +64,7 @@ void WorkerStream::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   write_in_flight_ = false;
   if (!ok) return;  // the stream is ending; OnDone reports why
-  if (queued_.tasks_size() > 0) {
+  if (queued_.tasks_size() > 0 || queued_.steal() > 0) {
     StartNextWriteLocked();
   } else if (closing_) {
     StartWritesDone();
@@ -66,7 +75,7 @@ void WorkerStream::Close() {
   absl::MutexLock lock(&mu_);
   if (closing_ || finished_) return;
   closing_ = true;
-  if (!write_in_flight_ && queued_.tasks_size() == 0) StartWritesDone();
+  if (!write_in_flight_ && queued_.tasks_size() == 0 && queued_.steal() == 0) StartWritesDone();
 }
 
 void WorkerStream::OnReadDone(bool ok) {

@@ -31,6 +31,9 @@ class WorkerStream final : public grpc::ClientBidiReactor<rpc::TaskBatch, rpc::R
                                             Callbacks callbacks, rpc::InFlight::Token token);
 
   void Send(const rpc::TaskSpec& task);
+  // Normal-task streams: asks the worker for up to `count` tasks back that have not started
+  // (the answer comes with the results, as ResultBatch.stolen).
+  void Steal(int count);
   // Actor streams: every later write tells the actor the caller has all results below `seq`.
   void SetReceivedBelow(int64_t seq);
   // No more tasks: the worker finishes what it has and ends the stream.

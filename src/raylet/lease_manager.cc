@@ -266,6 +266,7 @@ void LeaseManager::Dispatch() {
       continue;
     }
     lease.infeasible = route.infeasible;
+    lease.waits_here = false;
     if (route.kind != Route::kHere) {
       AnswerIfQueued(lease);
       still_queued.push_back(id);
@@ -275,6 +276,7 @@ void LeaseManager::Dispatch() {
     if (!allocation) {
       AnswerIfQueued(lease);
       still_queued.push_back(id);
+      lease.waits_here = true;
       continue;
     }
     lease.allocation = std::move(allocation);
@@ -286,7 +288,58 @@ void LeaseManager::Dispatch() {
     PopWorkerFor(lease);
   }
   queue_ = std::move(still_queued);
+  AskToYield();
   if (changed) Changed();
+}
+
+namespace {
+// Whether two leases are of one holder's scheduling key: that holder runs the tasks of the
+// waiting one on the granted one anyway, if it is idle.
+bool SameShape(const rpc::LeaseSpec& a, const rpc::LeaseSpec& b) {
+  return a.holder().worker_id() == b.holder().worker_id() &&
+         a.resources().SerializeAsString() == b.resources().SerializeAsString() &&
+         a.strategy().SerializeAsString() == b.strategy().SerializeAsString() &&
+         std::map<std::string, std::string>(a.env_vars().begin(), a.env_vars().end()) ==
+             std::map<std::string, std::string>(b.env_vars().begin(), b.env_vars().end());
+}
+
+bool HoldsAnyOf(const ResourceSet& held, const ResourceSet& wanted) {
+  for (const auto& [name, amount] : wanted.quantities()) {
+    if (held.Get(name) > FixedPoint()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void LeaseManager::AskToYield() {
+  if (!options_.ask_to_yield) return;
+  std::vector<const Lease*> waiting;
+  for (const LeaseId& id : queue_) {
+    auto it = leases_.find(id);
+    if (it != leases_.end() && it->second->state == Lease::State::kQueued && it->second->waits_here) {
+      waiting.push_back(it->second.get());
+    }
+  }
+  if (waiting.empty()) return;
+  std::map<WorkerId, std::pair<rpc::WorkerAddress, std::vector<LeaseId>>> asks;
+  for (auto& [id, granted] : leases_) {
+    Lease& lease = *granted;
+    // Blocked workers lend their CPU already; actors and placement-only leases hold nothing
+    // their holder keeps idle.
+    if (lease.state != Lease::State::kGranted || lease.yield_asked || lease.lent || !lease.allocation ||
+        lease.spec.is_actor_worker()) {
+      continue;
+    }
+    bool helps = std::any_of(waiting.begin(), waiting.end(), [&lease](const Lease* other) {
+      return !SameShape(other->spec, lease.spec) && HoldsAnyOf(lease.allocation->resources, other->demand);
+    });
+    if (!helps) continue;
+    lease.yield_asked = true;
+    auto& ask = asks[lease.holder];
+    ask.first = lease.spec.holder();
+    ask.second.push_back(id);
+  }
+  for (auto& [holder, ask] : asks) options_.ask_to_yield(ask.first, std::move(ask.second));
 }
 
 void LeaseManager::PopWorkerFor(const Lease& lease) {
@@ -330,6 +383,7 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
   }
+  AskToYield();
 }
 
 void LeaseManager::Release(Lease& lease) {

@@ -2,7 +2,10 @@
 // and a worker of its key is ready, then granted. Lease ids make every step idempotent: a
 // retried request is answered with the same grant (never a second one), a retried cancel or
 // return is a no-op. A request no node could ever hold stays queued as infeasible demand; one
-// another node could hold is answered with that node (spillback).
+// another node could hold is answered with that node (spillback). A request that waits here for
+// resources that granted leases hold makes the raylet ask those leases' holders to give them
+// back once idle (ask_to_yield): an owner keeping an idle worker for reuse never costs another
+// request a CPU.
 #pragma once
 
 #include <deque>
@@ -42,6 +45,9 @@ class LeaseManager {
     // Above this utilization (the used fraction of what a request asks for) the node sends
     // the request to a less-utilized node with room (see scheduling_policy.h).
     double spread_threshold = 0.5;
+    // Asks `holder` to return `leases` (granted here) now if idle, else once idle: a request
+    // waits for what they hold. Each lease is asked about once. Unset: nobody is asked.
+    std::function<void(const rpc::WorkerAddress& holder, std::vector<LeaseId> leases)> ask_to_yield;
   };
   // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
   using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
@@ -101,6 +107,10 @@ class LeaseManager {
     std::optional<Allocation> allocation;
     std::shared_ptr<Worker> worker;
     bool lent = false;
+    // Its holder was asked to give it back once idle (Options::ask_to_yield).
+    bool yield_asked = false;
+    // Queued for resources of this node that are not free (not for another node's).
+    bool waits_here = false;
     // The open call waiting on this lease, if any.
     rpc::RequestWorkerLeaseReply* reply = nullptr;
     rpc::ReplyCallback done;
@@ -136,6 +146,10 @@ class LeaseManager {
   void SpillBack(Lease& lease, const NodeId& target);
   void FillGrant(const Lease& lease, rpc::RequestWorkerLeaseReply* reply) const;
   void Dispatch();
+  // Asks the holders of granted leases that hold what requests queued here for resources need
+  // to give them back once idle; a holder's own requests of the same shape do not count. After
+  // each scheduling pass and each grant (a lease granted while others wait may sit idle).
+  void AskToYield();
   void OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::shared_ptr<Worker>> worker);
   void Release(Lease& lease);
   // Ends a lease: releases what it holds, forgets it, remembers its id; then grants what now

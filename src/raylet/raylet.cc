@@ -104,7 +104,15 @@ absl::Status Raylet::Start() {
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
   options.object_store_socket = store_->socket_path();
   options.working_dir_root = session_.NodeDir(node_id_) + "/runtime_resources/working_dir";
-  options.on_owner_died = [store = store_.get()](const WorkerId& owner) { store->DeleteOwnedBy(owner); };
+  lease_holders_ = std::make_unique<LeaseHolders>(rpc::ClientOptions{"", token_, config_.rpc, dispatcher});
+  options.on_owner_died = [store = store_.get(), holders = lease_holders_.get()](const WorkerId& owner) {
+    store->DeleteOwnedBy(owner);
+    holders->Forget(owner);
+  };
+  options.leases.ask_to_yield = [holders = lease_holders_.get()](const rpc::WorkerAddress& holder,
+                                                                  std::vector<LeaseId> leases) {
+    holders->AskToYield(holder, leases);
+  };
   options.store_counters = [store = store_.get()] { return store->Counters(); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;

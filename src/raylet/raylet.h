@@ -12,6 +12,7 @@
 #include "src/gcs/client/gcs_client.h"
 #include "src/gcs/client/gcs_subscriber.h"
 #include "src/object_store/store_server.h"
+#include "src/raylet/lease_holders.h"
 #include "src/raylet/node_manager.h"
 #include "src/raylet/bundle_grpc_service.h"
 #include "src/raylet/log_grpc_service.h"
@@ -63,6 +64,8 @@ class Raylet {
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;
+  // Before the node manager, whose lease manager calls it: destroyed after it.
+  std::unique_ptr<LeaseHolders> lease_holders_;
   std::unique_ptr<NodeManager> node_manager_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<NodeManagerGrpcService> service_;

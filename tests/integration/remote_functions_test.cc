@@ -122,8 +122,8 @@ class RemoteFunctions : public ::testing::Test {
   }
 };
 
-// First: it needs both CPUs free. (Other tests leave workers of nested tasks holding their
-// leases for the idle-lease time, and then the node is full: a task queues behind a busy worker.)
+// Two tasks that wait for each other run at once on the 2 CPUs. (Leases that other tests
+// leave idle for reuse yield to the lease this needs: see parallel_tasks_test.cc.)
 TEST_F(RemoteFunctions, TasksRunInParallelAcrossCpus) {
   std::string dir = g_root + "/rendezvous";
   fs::create_directories(dir);

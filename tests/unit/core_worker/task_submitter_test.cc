@@ -1,11 +1,18 @@
-// TaskSubmitter against a fake raylet: how many leases it asks for, and backpressure.
+// TaskSubmitter against a fake raylet: how many leases it asks for, and backpressure; and
+// against fake workers serving real task streams (NormalTaskStream behind a gRPC server): tasks
+// queued behind a busy worker move to a worker granted later, and leases a raylet asks back
+// are returned once idle.
 #include "src/core_worker/task_submitter.h"
 
 #include <algorithm>
 #include <future>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "src/core_worker/normal_task_stream.h"
 #include "src/raylet/client/fake_raylet_client.h"
 
 namespace orrery::core {
@@ -77,6 +84,216 @@ TEST_F(TaskSubmitterTest, SubmitBlocksPastThePendingBoundUntilThereIsRoom) {
   ASSERT_EQ(failed_.size(), 4u);
   EXPECT_NE(std::find(failed_.begin(), failed_.end(), "fourth: Orrery is shutting down"), failed_.end());
   EXPECT_EQ(raylet_->cancels.size(), 3u);  // the lease requests are withdrawn
+}
+
+// ---- against workers serving real streams ----
+
+// A worker process's task service: runs each task it is sent through NormalTaskStream; a task
+// named "block" waits for Release().
+class FakeWorker final : public rpc::CoreWorkerService::Service {
+ public:
+  explicit FakeWorker(std::string name) : name_(std::move(name)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~FakeWorker() override {
+    Release();
+    server_->Shutdown();
+  }
+
+  grpc::Status PushTasks(grpc::ServerContext*, grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) override {
+    rpc::TaskBatch first;
+    if (!stream->Read(&first)) return grpc::Status::OK;
+    NormalTaskStream::Serve(*stream, std::move(first), [this](const rpc::TaskSpec& task) {
+      {
+        absl::MutexLock lock(&mu_);
+        ran_.push_back(task.function_name());
+      }
+      if (task.function_name() == "block") {
+        started_.Notify();
+        release_.WaitForNotification();
+      }
+      rpc::TaskResult result;
+      result.set_task_id(task.task_id());
+      result.set_attempt(task.attempt());
+      return result;
+    });
+    return grpc::Status::OK;
+  }
+
+  rpc::RequestWorkerLeaseReply Grant() const {
+    rpc::RequestWorkerLeaseReply reply;
+    reply.set_result(rpc::RequestWorkerLeaseReply::GRANTED);
+    reply.mutable_worker()->set_worker_id(id_.Binary());
+    reply.mutable_worker()->set_ip("127.0.0.1");
+    reply.mutable_worker()->set_port(port_);
+    return reply;
+  }
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+  std::vector<std::string> ran() {
+    absl::MutexLock lock(&mu_);
+    return ran_;
+  }
+  absl::Notification started_;
+
+ private:
+  const std::string name_;
+  const WorkerId id_ = WorkerId::FromRandom();
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Notification release_;
+  absl::Mutex mu_;
+  std::vector<std::string> ran_ ABSL_GUARDED_BY(mu_);
+};
+
+// The raylet's side, safe from any thread: results reach the submitter on gRPC threads, which
+// may ask for leases or return them from there.
+class LockedRayletClient final : public raylet::RayletClient {
+ public:
+  struct LeaseCall {
+    rpc::RequestWorkerLeaseRequest request;
+    raylet::Callback<rpc::RequestWorkerLeaseReply> callback;
+  };
+  void RequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request,
+                          raylet::Callback<rpc::RequestWorkerLeaseReply> callback) override {
+    absl::MutexLock lock(&mu_);
+    leases_.push_back({request, std::move(callback)});
+  }
+  void ReturnWorker(const rpc::ReturnWorkerRequest& request, raylet::Callback<rpc::ReturnWorkerReply>) override {
+    absl::MutexLock lock(&mu_);
+    returned_.push_back(LeaseId::FromBinary(request.lease_id()).value());
+  }
+  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&, raylet::Callback<rpc::CancelWorkerLeaseReply>) override {}
+  void RegisterWorker(const rpc::RegisterWorkerRequest&, raylet::Callback<rpc::RegisterWorkerReply>) override {}
+  void NotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest&,
+                           raylet::Callback<rpc::NotifyWorkerBlockedReply>) override {}
+  void HealthCheck(int64_t, raylet::Callback<rpc::HealthCheckReply>) override {}
+  void GetNodeStats(raylet::Callback<rpc::GetNodeStatsReply>) override {}
+
+  // Waits for the next lease call and answers it (outside the lock, as a real client would).
+  LeaseId Answer(const rpc::RequestWorkerLeaseReply& reply) {
+    LeaseCall call;
+    {
+      absl::MutexLock lock(&mu_);
+      auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+      mu_.Await(absl::Condition(&called));
+      call = std::move(leases_.front());
+      leases_.pop_front();
+    }
+    call.callback(reply);
+    return LeaseId::FromBinary(call.request.lease().lease_id()).value();
+  }
+  static rpc::RequestWorkerLeaseReply Queued() {
+    rpc::RequestWorkerLeaseReply reply;
+    reply.set_result(rpc::RequestWorkerLeaseReply::PENDING);
+    return reply;
+  }
+  std::vector<LeaseId> AwaitReturned(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return returned_.size() >= count; };
+    mu_.Await(absl::Condition(&enough));
+    return returned_;
+  }
+  std::vector<LeaseId> returned() {
+    absl::MutexLock lock(&mu_);
+    return returned_;
+  }
+  void Drop() {
+    absl::MutexLock lock(&mu_);
+    leases_.clear();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<LeaseCall> leases_ ABSL_GUARDED_BY(mu_);
+  std::vector<LeaseId> returned_ ABSL_GUARDED_BY(mu_);
+};
+
+class TaskSubmitterStreamTest : public ::testing::Test {
+ protected:
+  TaskSubmitterStreamTest() {
+    loop_->StartThread();
+    TaskSubmitter::Options options;
+    options.idle_lease_ms = 60'000;  // only a raylet's ask returns a lease in these tests
+    TaskSubmitter::Callbacks callbacks;
+    callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&) {
+      absl::MutexLock lock(&mu_);
+      finished_.push_back(task.function_name());
+    };
+    callbacks.on_failed = [](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
+      ADD_FAILURE() << task.function_name() << " failed: " << error.message();
+    };
+    rpc::WorkerAddress self;
+    self.set_worker_id(WorkerId::FromRandom().Binary());
+    submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_, callbacks);
+  }
+  ~TaskSubmitterStreamTest() override {
+    first_.Release();
+    second_.Release();
+    submitter_->Stop();
+    loop_->Stop();
+    raylet_->Drop();
+  }
+
+  static rpc::TaskSpec Task(const std::string& name) {
+    rpc::TaskSpec task;
+    task.set_task_id(TaskId::FromRandom().Binary());
+    task.set_function_name(name);
+    return task;
+  }
+  void Submit(const std::string& name) { submitter_->Submit(Task(name), ResourceSet::FromDoubles({{"CPU", 1}}).value()); }
+  std::vector<std::string> AwaitFinished(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&] { return finished_.size() >= count; };
+    mu_.Await(absl::Condition(&enough));
+    return finished_;
+  }
+
+  FakeWorker first_{"first"};
+  FakeWorker second_{"second"};
+  std::shared_ptr<EventLoop> loop_ = EventLoop::Create("test");
+  std::shared_ptr<LockedRayletClient> raylet_ = std::make_shared<LockedRayletClient>();
+  std::unique_ptr<TaskSubmitter> submitter_;
+  absl::Mutex mu_;
+  std::vector<std::string> finished_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(TaskSubmitterStreamTest, ATaskQueuedBehindABusyWorkerMovesToAWorkerGrantedLater) {
+  Submit("block");
+  Submit("quick");
+  raylet_->Answer(first_.Grant());            // "block" starts on the first worker
+  first_.started_.WaitForNotification();
+  raylet_->Answer(LockedRayletClient::Queued());  // the node is full: "quick" queues behind it
+  raylet_->Answer(second_.Grant());           // the re-asked request is granted at last
+  // "quick" finishes on the second worker while "block" still runs on the first.
+  EXPECT_THAT(AwaitFinished(1), ::testing::ElementsAre("quick"));
+  EXPECT_THAT(second_.ran(), ::testing::ElementsAre("quick"));
+  first_.Release();
+  EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("quick", "block"));
+  EXPECT_THAT(first_.ran(), ::testing::ElementsAre("block"));
+}
+
+TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtOnce) {
+  Submit("block");
+  LeaseId busy = raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  submitter_->YieldIdleLeases({busy});
+  EXPECT_TRUE(raylet_->returned().empty());  // it runs a task
+  first_.Release();
+  EXPECT_THAT(raylet_->AwaitReturned(1), ::testing::ElementsAre(busy));
+  // Another lease, idle and kept for reuse, until asked for.
+  Submit("quick");
+  LeaseId idle = raylet_->Answer(second_.Grant());
+  AwaitFinished(2);
+  EXPECT_EQ(raylet_->returned().size(), 1u);
+  EXPECT_EQ(submitter_->num_leased_workers(), 1);
+  submitter_->YieldIdleLeases({idle, LeaseId::FromRandom()});
+  EXPECT_THAT(raylet_->returned(), ::testing::ElementsAre(busy, idle));
+  EXPECT_EQ(submitter_->num_leased_workers(), 0);
 }
 
 }  // namespace

@@ -32,6 +32,9 @@ class LeaseManagerTest : public ::testing::Test {
     options.node_id = self_;
     options.node_ip = "10.0.0.5";
     options.gpu_names = std::move(gpu_names);
+    options.ask_to_yield = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases) {
+      yield_asks_.emplace_back(WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases));
+    };
     leases_ = std::make_unique<LeaseManager>(io_, options, resources_, pool_, cluster_,
                                              [this](const JobId& job, std::function<void(absl::Status)> done) {
                                                done(job == unknown_job_ ? absl::NotFoundError("unknown job")
@@ -95,6 +98,8 @@ class LeaseManagerTest : public ::testing::Test {
   JobId job_ = JobIdFromInt(1);
   JobId unknown_job_ = JobIdFromInt(99);
   WorkerId holder_ = WorkerId::FromRandom();
+  // Holders asked to give back idle leases, in order.
+  std::vector<std::pair<WorkerId, std::vector<LeaseId>>> yield_asks_;
 };
 
 TEST_F(LeaseManagerTest, GrantsOnceAWorkerIsReadyWithItsAddress) {
@@ -274,6 +279,65 @@ TEST_F(LeaseManagerTest, ABlockedWorkerLendsItsCpuUntilItUnblocks) {
   EXPECT_EQ(pool_.lent_cpus, 0);
   EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(-1));  // over-committed until one ends
   EXPECT_THAT(leases_->SetBlocked(WorkerId::FromRandom(), true), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(LeaseManagerTest, ARequestWaitingForCpusAsksTheirOtherHoldersOnceToYieldThemWhenIdle) {
+  WorkerId other = WorkerId::FromRandom();
+  LeaseId mine = LeaseId::FromRandom(), theirs = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 1}}, mine));
+  pool_.AnswerPop();
+  Ask(Request({{"CPU", 1}}, theirs, 60'000, other));
+  pool_.AnswerPop();
+  EXPECT_TRUE(yield_asks_.empty());  // nothing waited
+  // My request of the same shape waits: I would run its tasks on my own lease if it were idle,
+  // so only the other holder is asked.
+  auto waiting = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_EQ(yield_asks_.size(), 1u);
+  EXPECT_EQ(yield_asks_[0].first, other);
+  EXPECT_THAT(yield_asks_[0].second, ::testing::ElementsAre(theirs));
+  // Each lease is asked about once.
+  Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  EXPECT_EQ(yield_asks_.size(), 1u);
+  // A request of mine of another shape counts against my own lease too.
+  Ask(Request({{"CPU", 0.5}}, LeaseId::FromRandom()));
+  ASSERT_EQ(yield_asks_.size(), 2u);
+  EXPECT_EQ(yield_asks_[1].first, holder_);
+  EXPECT_THAT(yield_asks_[1].second, ::testing::ElementsAre(mine));
+  // The other holder gives its lease back: the first waiting request gets it.
+  ASSERT_OK(Return(theirs));
+  pool_.AnswerPop();
+  EXPECT_EQ(waiting->reply.result(), Reply::GRANTED);
+}
+
+// A request queued earlier by an owner that no longer needs it takes the freed CPUs: its holder
+// is asked as soon as the lease is granted, or it would sit idle while others wait.
+TEST_F(LeaseManagerTest, ALeaseGrantedWhileAnotherRequestWaitsIsAskedBackAtOnce) {
+  WorkerId first = WorkerId::FromRandom(), stale = WorkerId::FromRandom();
+  LeaseId held = LeaseId::FromRandom(), late = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 2}}, held, 60'000, first));
+  pool_.AnswerPop();
+  Ask(Request({{"CPU", 2}}, late, 60'000, stale));
+  auto mine = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_EQ(yield_asks_.size(), 1u);
+  ASSERT_OK(Return(held));
+  pool_.AnswerPop();  // the earlier request is granted first
+  EXPECT_FALSE(mine->done());
+  ASSERT_EQ(yield_asks_.size(), 2u);
+  EXPECT_EQ(yield_asks_[1].first, stale);
+  EXPECT_THAT(yield_asks_[1].second, ::testing::ElementsAre(late));
+}
+
+TEST_F(LeaseManagerTest, OnlyHoldersOfWhatARequestWaitsForAreAskedToYield) {
+  WorkerId cpu_holder = WorkerId::FromRandom(), gpu_holder = WorkerId::FromRandom();
+  Ask(Request({{"CPU", 1}}, LeaseId::FromRandom(), 60'000, cpu_holder));
+  pool_.AnswerPop();
+  LeaseId gpus = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 0.5}, {"GPU", 2}}, gpus, 60'000, gpu_holder));
+  pool_.AnswerPop();
+  Ask(Request({{"GPU", 1}}, LeaseId::FromRandom()));
+  ASSERT_EQ(yield_asks_.size(), 1u);
+  EXPECT_EQ(yield_asks_[0].first, gpu_holder);
+  EXPECT_THAT(yield_asks_[0].second, ::testing::ElementsAre(gpus));
 }
 
 TEST_F(LeaseManagerTest, AWorkersDeathEndsItsLease) {

@@ -1,0 +1,112 @@
+#include "src/core_worker/normal_task_stream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace orrery::core {
+
+namespace {
+// Results are written as each batch read is done (as the owner sent them), or sooner once
+// this much time has passed.
+constexpr auto kMaxResultDelay = std::chrono::milliseconds(2);
+// How soon the idle thread looks again whether it must take over reading (the other one runs a
+// task). Checking costs a few hundred cheap wake-ups a second; waking it for every task instead
+// would cost one on every task's path (a fifth of a Get(Task(f).Remote()) loop's rate).
+constexpr absl::Duration kTakeOverCheck = absl::Milliseconds(5);
+}  // namespace
+
+void NormalTaskStream::Serve(Stream& stream, rpc::TaskBatch first, const Execute& execute) {
+  NormalTaskStream served(stream, execute);
+  {
+    absl::MutexLock lock(&served.mu_);
+    served.TakeLocked(first);
+  }
+  std::thread other([&served] { served.Work(); });
+  served.Work();
+  other.join();
+}
+
+void NormalTaskStream::Work() {
+  absl::MutexLock lock(&mu_);
+  while (!broken_) {
+    if (!executing_ && !unstarted_.empty()) {
+      RunLocked();
+      continue;
+    }
+    if (!reading_ && !closed_) {
+      ReadLocked();
+      continue;
+    }
+    // Nothing left for this thread: the other one runs what is queued before it ends.
+    if (closed_ && (executing_ || unstarted_.empty())) break;
+    // The other thread reads, or runs what it read while nobody reads.
+    changed_.WaitWithTimeout(&mu_, kTakeOverCheck);
+  }
+}
+
+void NormalTaskStream::RunLocked() {
+  executing_ = true;
+  rpc::ResultBatch results;
+  auto last_write = std::chrono::steady_clock::now();
+  while (!unstarted_.empty() && !broken_) {
+    Queued next = std::move(unstarted_.front());
+    unstarted_.pop_front();
+    mu_.Unlock();
+    *results.add_results() = execute_(next.task);
+    mu_.Lock();
+    auto now = std::chrono::steady_clock::now();
+    if (next.ends_batch || unstarted_.empty() || now - last_write > kMaxResultDelay) {
+      WriteUnlocked(results);
+      results.Clear();
+      last_write = now;
+    }
+  }
+  executing_ = false;
+}
+
+void NormalTaskStream::ReadLocked() {
+  reading_ = true;
+  rpc::TaskBatch batch;
+  mu_.Unlock();
+  bool ok = stream_.Read(&batch);
+  mu_.Lock();
+  reading_ = false;
+  if (!ok) {
+    closed_ = true;
+    changed_.SignalAll();
+    return;
+  }
+  TakeLocked(batch);
+}
+
+void NormalTaskStream::TakeLocked(rpc::TaskBatch& batch) {
+  for (rpc::TaskSpec& task : *batch.mutable_tasks()) unstarted_.push_back(Queued{std::move(task), false});
+  if (batch.tasks_size() > 0) unstarted_.back().ends_batch = true;
+  if (batch.steal() > 0) {
+    // The newest tasks go back: the oldest run here first, as they would have.
+    auto take = static_cast<std::ptrdiff_t>(std::min<size_t>(batch.steal(), unstarted_.size()));
+    rpc::ResultBatch reply;
+    rpc::StolenTasks* stolen = reply.mutable_stolen();
+    for (auto it = unstarted_.end() - take; it != unstarted_.end(); ++it) stolen->add_task_ids(it->task.task_id());
+    unstarted_.erase(unstarted_.end() - take, unstarted_.end());
+    if (!unstarted_.empty()) unstarted_.back().ends_batch = true;
+    WriteUnlocked(reply);
+  }
+}
+
+void NormalTaskStream::WriteUnlocked(const rpc::ResultBatch& results) {
+  mu_.Unlock();
+  bool ok;
+  {
+    absl::MutexLock lock(&write_mu_);
+    ok = stream_.Write(results);
+  }
+  mu_.Lock();
+  if (!ok) {
+    broken_ = true;
+    changed_.SignalAll();
+  }
+}
+
+}  // namespace orrery::core

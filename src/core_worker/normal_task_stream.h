@@ -1,0 +1,63 @@
+// NormalTaskStream: a worker's side of one owner's stream of normal tasks. The tasks an owner
+// pipelines to a busy worker wait here, and the owner can take back those not yet started
+// (TaskBatch.steal) to run them on a worker that went free: so the stream is read while a task
+// runs, not only between tasks. Exactly once: a task leaves the queue under the lock either to
+// run or to be given back, never both.
+//
+// Two threads serve the stream, the gRPC handler's and one of its own, and swap roles
+// (leader/follower): the thread whose read brings tasks to an idle stream runs them itself, so
+// a task never waits for a hand-over between threads, and the other takes over reading within
+// a few milliseconds while it runs.
+#pragma once
+
+#include <deque>
+#include <functional>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/support/sync_stream.h"
+#include "orrery/core_worker.pb.h"
+
+namespace orrery::core {
+
+class NormalTaskStream {
+ public:
+  using Stream = grpc::ServerReaderWriterInterface<rpc::ResultBatch, rpc::TaskBatch>;
+  using Execute = std::function<rpc::TaskResult(const rpc::TaskSpec&)>;
+
+  // Serves `stream` until the owner closes it and every task has run or been given back, or
+  // until it breaks. `first`: a batch already read from it. Returns when both threads are done.
+  static void Serve(Stream& stream, rpc::TaskBatch first, const Execute& execute);
+
+ private:
+  NormalTaskStream(Stream& stream, const Execute& execute) : stream_(stream), execute_(execute) {}
+
+  // One thread's loop: run what is queued, else read, else wait for the other thread.
+  void Work();
+  // Runs queued tasks until none is left, writing their results (all at the end, or sooner
+  // once a task took long).
+  void RunLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeLocked(rpc::TaskBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes outside the lock (reads and writes may overlap; writes may not).
+  void WriteUnlocked(const rpc::ResultBatch& results) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Stream& stream_;
+  const Execute& execute_;
+  absl::Mutex write_mu_;
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  struct Queued {
+    rpc::TaskSpec task;
+    // The last of a batch read: its results go back together once it is done.
+    bool ends_batch = false;
+  };
+  std::deque<Queued> unstarted_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool executing_ ABSL_GUARDED_BY(mu_) = false;
+  // The owner closed the stream (no more reads).
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // A write failed: the owner is gone, and queued tasks are dropped.
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace orrery::core
