@@ -23,8 +23,10 @@ struct StartFlags {
   launcher::NodeOptions node;
 };
 
-void PrintHead(const launcher::StartedNode& node) {
+// `token_source`: where the token came from ("" when the head made a fresh one).
+void PrintHead(const launcher::StartedNode& node, const std::string& token_source) {
   printf("Started the Orrery head node.\n");
+  if (!token_source.empty()) printf("  Token:       the one given by %s\n", token_source.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
   printf("  Node id:     %s\n", node.node_id.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
@@ -72,22 +74,27 @@ int RunStart(StartFlags& flags) {
   if (flags.head == !flags.address.empty()) {
     return Fail("start", "give exactly one of --head (start a new cluster) or --address HOST:PORT (join one)");
   }
+  // One token wins everywhere: the one given (--token, else ORRERY_TOKEN), which a new head
+  // adopts and says so, or else a fresh one; the daemons get it from the session's token file.
+  std::string token = flags.token;
+  std::string token_source = token.empty() ? "" : "--token";
+  if (const char* env = std::getenv("ORRERY_TOKEN"); token.empty() && env != nullptr && *env != '\0') {
+    token = env;
+    token_source = "ORRERY_TOKEN";
+  }
   absl::StatusOr<launcher::StartedNode> node;
   if (flags.head) {
     launcher::HeadOptions options;
     options.node = flags.node;
     options.port = flags.port;
+    options.token = token;
     node = launcher::StartHead(options);
   } else {
-    std::string token = flags.token;
-    if (token.empty()) {
-      if (const char* env = std::getenv("ORRERY_TOKEN"); env != nullptr) token = env;
-    }
     node = launcher::JoinCluster(flags.address, token, flags.node);
   }
   if (!node.ok()) return Fail("start", std::string(node.status().message()));
   if (flags.head) {
-    PrintHead(*node);
+    PrintHead(*node, token_source);
   } else {
     printf("Started a raylet (node %s) in the cluster at %s.\n  Session: %s\n", node->node_id.c_str(),
            node->gcs_address.c_str(), node->session.path().c_str());
@@ -104,7 +111,8 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   CLI::App* start = app.add_subcommand("start", "Start a head node, or a raylet that joins a cluster");
   start->add_flag("--head", flags->head, "Start a new cluster: the GCS and a raylet on this host");
   start->add_option("--address", flags->address, "HOST:PORT of the GCS to join");
-  start->add_option("--token", flags->token, "Cluster token to join with (or ORRERY_TOKEN)");
+  start->add_option("--token", flags->token,
+                    "Cluster token to join with, or for a new head to use (or ORRERY_TOKEN; a head makes one otherwise)");
   start->add_option("--port", flags->port, "GCS port of a new head (0: any free port)")->capture_default_str();
   start->add_option("--node-ip-address", flags->node.node_ip_address, "IP other hosts reach this node at");
   start->add_option("--num-cpus", flags->node.num_cpus, "CPUs to offer (default: all cores)");

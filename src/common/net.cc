@@ -51,6 +51,10 @@ std::string DefaultNodeIp() {
 bool TcpPortFree(const std::string& host, int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
+  // As gRPC binds: a port whose last connections linger in TIME_WAIT (after a server that
+  // closed first, e.g. one that crashed) is free to listen on again; one listened on is not.
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 #include <thread>
+
+#include "src/common/log.h"
 
 namespace orrery::core {
 
@@ -22,9 +25,16 @@ void NormalTaskStream::Serve(Stream& stream, rpc::TaskBatch first, const Execute
     absl::MutexLock lock(&served.mu_);
     served.TakeLocked(first);
   }
-  std::thread other([&served] { served.Work(); });
+  std::thread other;
+  try {
+    other = std::thread([&served] { served.Work(); });
+  } catch (const std::system_error& e) {
+    // Out of threads: one serves alone (it reads only between tasks, so no steal is answered
+    // while a task runs, and the owner's tasks still all run once).
+    spdlog::warn("serving a task stream on one thread: {}", e.what());
+  }
   served.Work();
-  other.join();
+  if (other.joinable()) other.join();
 }
 
 void NormalTaskStream::Work() {
@@ -47,22 +57,26 @@ void NormalTaskStream::Work() {
 
 void NormalTaskStream::RunLocked() {
   executing_ = true;
-  rpc::ResultBatch results;
-  auto last_write = std::chrono::steady_clock::now();
   while (!unstarted_.empty() && !broken_) {
     Queued next = std::move(unstarted_.front());
     unstarted_.pop_front();
     mu_.Unlock();
-    *results.add_results() = execute_(next.task);
+    rpc::TaskResult result = execute_(next.task);
     mu_.Lock();
-    auto now = std::chrono::steady_clock::now();
-    if (next.ends_batch || unstarted_.empty() || now - last_write > kMaxResultDelay) {
-      WriteUnlocked(results);
-      results.Clear();
-      last_write = now;
+    *results_.add_results() = std::move(result);
+    if (next.ends_batch || unstarted_.empty() || std::chrono::steady_clock::now() - last_write_ > kMaxResultDelay) {
+      FlushLocked();
     }
   }
   executing_ = false;
+}
+
+void NormalTaskStream::FlushLocked() {
+  last_write_ = std::chrono::steady_clock::now();
+  if (results_.results_size() == 0) return;
+  rpc::ResultBatch results;
+  results.Swap(&results_);
+  WriteUnlocked(results);
 }
 
 void NormalTaskStream::ReadLocked() {

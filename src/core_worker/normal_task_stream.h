@@ -10,6 +10,7 @@
 // a few milliseconds while it runs.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 
@@ -33,9 +34,11 @@ class NormalTaskStream {
 
   // One thread's loop: run what is queued, else read, else wait for the other thread.
   void Work();
-  // Runs queued tasks until none is left, writing their results (all at the end, or sooner
-  // once a task took long).
+  // Runs queued tasks until none is left, writing their results as each batch read is done
+  // (or every kMaxResultDelay).
   void RunLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the results gathered so far.
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(rpc::TaskBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes outside the lock (reads and writes may overlap; writes may not).
@@ -52,6 +55,8 @@ class NormalTaskStream {
     bool ends_batch = false;
   };
   std::deque<Queued> unstarted_ ABSL_GUARDED_BY(mu_);
+  rpc::ResultBatch results_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_write_ ABSL_GUARDED_BY(mu_) = std::chrono::steady_clock::now();
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool executing_ ABSL_GUARDED_BY(mu_) = false;
   // The owner closed the stream (no more reads).

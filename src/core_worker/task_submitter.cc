@@ -181,7 +181,7 @@ void TaskSubmitter::StealForIdleLocked(Key& key) {
     // The worker with the most tasks waiting (of those in flight, at most one runs).
     LeasedWorker* busiest = nullptr;
     for (const auto& worker : key.workers) {
-      if (worker->dead || worker->stealing || worker->in_flight.size() < 2) continue;
+      if (worker->dead || worker->stealing || worker->nothing_to_steal || worker->in_flight.size() < 2) continue;
       if (busiest == nullptr || worker->in_flight.size() > busiest->in_flight.size()) busiest = worker.get();
     }
     if (busiest == nullptr) return;
@@ -194,6 +194,7 @@ void TaskSubmitter::StealForIdleLocked(Key& key) {
 
 void TaskSubmitter::TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen) {
   worker.stealing = false;
+  worker.nothing_to_steal = stolen.task_ids_size() == 0;
   std::vector<Pending> back;
   for (const std::string& id : stolen.task_ids()) {
     auto task_id = TaskId::FromBinary(id);
@@ -366,6 +367,7 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
     }
     if (!stopped_) {
       Key& key = keys_[scheduling];
+      if (results.results_size() > 0) worker->nothing_to_steal = false;
       if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
       if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
       DispatchLocked(key);

@@ -135,6 +135,9 @@ class TaskSubmitter {
     bool dead = false;
     // Asked to give back tasks not yet started; the answer has not come.
     bool stealing = false;
+    // Its last answer gave nothing back (what it holds had started): not asked again until
+    // results come from it, or owner and worker would trade empty steals while a task runs.
+    bool nothing_to_steal = false;
     // Its raylet asked for it back (YieldIdleLeases): returned once idle, not kept for reuse.
     bool yield_when_idle = false;
     bool idle() const { return !dead && in_flight.empty(); }

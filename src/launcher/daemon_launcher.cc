@@ -54,8 +54,9 @@ absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector
   spawn.die_with_parent = die_with_caller;
   spawn.stdout_path = output_path;
   spawn.stderr_path = output_path;
-  // A variable meant for us must not configure the daemon behind our back.
-  spawn.unset_env = {"ORRERY_READY_FD", "ORRERY_WORKER_MODE", "ORRERY_ZYGOTE_FD", "ORRERY_WORKER_ID"};
+  // A variable meant for us must not configure the daemon behind our back. The token above all:
+  // a daemon takes the one its --token-file names, never one left in this shell's environment.
+  spawn.unset_env = {"ORRERY_READY_FD", "ORRERY_WORKER_MODE", "ORRERY_ZYGOTE_FD", "ORRERY_WORKER_ID", "ORRERY_TOKEN"};
   auto child = Spawn(spawn);
   close(pipe_fds[1]);
   if (!child.ok()) {

@@ -62,7 +62,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   }
   StartedNode node;
   ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
-  node.token = GenerateToken();
+  node.token = options.token.empty() ? GenerateToken() : options.token;
   ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
 
   std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--session-dir=" + node.session.path(),

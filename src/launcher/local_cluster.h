@@ -29,6 +29,8 @@ struct NodeOptions {
 struct HeadOptions {
   NodeOptions node;
   int port = 6391;  // 0: any free port
+  // The cluster's token; empty: a fresh one.
+  std::string token;
 };
 
 struct StartedNode {

@@ -244,6 +244,51 @@ TEST_F(CliTest, StartOnABusyPortNamesThePort) {
   EXPECT_THAT(start.err, HasSubstr("port " + port + " is already in use"));
 }
 
+// A shell that exported ORRERY_TOKEN for an earlier cluster (as docs/cli.md suggests): the
+// new head adopts that token and says so, and every daemon and client agrees on it.
+TEST_F(CliTest, AHeadStartedWithATokenInTheEnvironmentUsesItEverywhere) {
+  const std::string exported = "exported-for-an-earlier-cluster";
+  CliRun start = Orrery({"start", "--head", "--port", "0", "--temp-dir", root_, "--num-cpus", "1",
+                         "--node-ip-address", "127.0.0.1"},
+                        {{"ORRERY_TOKEN", exported}});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_THAT(start.out, HasSubstr("the one given by ORRERY_TOKEN"));
+  EXPECT_THAT(start.out, HasSubstr("--token " + exported));
+  EXPECT_EQ(Token(), exported);  // what drivers and the CLI read from the session
+  // Without the variable, through the session's token file: the GCS takes the same token.
+  CliRun status = Orrery({"status", "--temp-dir", root_});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  CliRun join = Orrery({"start", "--address", Address(), "--token", exported, "--temp-dir", root_, "--num-cpus", "1",
+                        "--node-ip-address", "127.0.0.1"});
+  EXPECT_EQ(join.exit_code, 0) << join.err;
+}
+
+// A head stopped while a client was still connected closed that connection first, which
+// lingers in TIME_WAIT on its port for a minute: a head started again at once gets the port.
+TEST_F(CliTest, AHeadStartsAgainAtOnceOnThePortItsPredecessorClosed) {
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(probe);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const std::vector<std::string> head = {"start", "--head", "--port", port, "--temp-dir", root_, "--num-cpus", "1",
+                                         "--node-ip-address", "127.0.0.1"};
+  CliRun first = Orrery(head);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  {
+    gcs::GrpcGcsClient client(Address(), rpc::ClientOptions{"cluster", Token(), rpc::RpcOptions()});
+    ASSERT_OK(client.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest()).status());
+    CliRun stop = Orrery({"stop", "--temp-dir", root_});
+    ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  }
+  CliRun again = Orrery(head);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr(":" + port));
+}
+
 TEST_F(CliTest, StopTouchesNothingUnderAnotherRoot) {
   char other[] = "/tmp/oc-other-XXXXXX";
   ASSERT_NE(mkdtemp(other), nullptr);

@@ -64,6 +64,51 @@ TEST(TcpPortFreeTest, APortSomeoneListensOnIsNotFree) {
   EXPECT_TRUE(TcpPortFree("127.0.0.1", port)) << "free again once the listener is gone";
 }
 
+// A listener bound as gRPC binds (SO_REUSEADDR), on 127.0.0.1: its port.
+int ListenAsGrpcDoes(int* fd) {
+  *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (bind(*fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(*fd, 1) != 0) return -1;
+  socklen_t len = sizeof(addr);
+  getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+TEST(TcpPortFreeTest, APortListenedOnAsGrpcDoesIsNotFree) {
+  int listener = -1;
+  int port = ListenAsGrpcDoes(&listener);
+  ASSERT_GT(port, 0);
+  EXPECT_FALSE(TcpPortFree("0.0.0.0", port));
+  close(listener);
+}
+
+// A server that closed a connection first (a GCS that crashed, or stopped while drivers were
+// connected) leaves it in TIME_WAIT on its port for a minute: a new server may listen there at
+// once, and so the port counts as free.
+TEST(TcpPortFreeTest, APortWhoseClosedConnectionsLingerInTimeWaitIsFree) {
+  int listener = -1;
+  int port = ListenAsGrpcDoes(&listener);
+  ASSERT_GT(port, 0);
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int served = accept(listener, nullptr, nullptr);
+  ASSERT_GE(served, 0);
+  close(served);  // the server's end closes first
+  char byte;
+  EXPECT_EQ(read(client, &byte, 1), 0);  // the client sees the end, and closes too
+  close(client);
+  close(listener);
+  EXPECT_TRUE(TcpPortFree("0.0.0.0", port));
+}
+
 TEST(DefaultNodeIpTest, IsAnIpv4Address) {
   std::string ip = DefaultNodeIp();
   in_addr parsed;
