@@ -10,9 +10,6 @@
 namespace orrery::core {
 
 namespace {
-// Results are written as each batch read is done (as the owner sent them), or sooner once
-// this much time has passed.
-constexpr auto kMaxResultDelay = std::chrono::milliseconds(2);
 // How soon the idle thread looks again whether it must take over reading (the other one runs a
 // task). Checking costs a few hundred cheap wake-ups a second; waking it for every task instead
 // would cost one on every task's path (a fifth of a Get(Task(f).Remote()) loop's rate).
@@ -57,26 +54,22 @@ void NormalTaskStream::Work() {
 
 void NormalTaskStream::RunLocked() {
   executing_ = true;
+  rpc::ResultBatch results;
+  auto last_write = std::chrono::steady_clock::now();
   while (!unstarted_.empty() && !broken_) {
     Queued next = std::move(unstarted_.front());
     unstarted_.pop_front();
     mu_.Unlock();
-    rpc::TaskResult result = execute_(next.task);
+    *results.add_results() = execute_(next.task);
     mu_.Lock();
-    *results_.add_results() = std::move(result);
-    if (next.ends_batch || unstarted_.empty() || std::chrono::steady_clock::now() - last_write_ > kMaxResultDelay) {
-      FlushLocked();
+    auto now = std::chrono::steady_clock::now();
+    if (next.ends_batch || unstarted_.empty() || now - last_write > kMaxResultDelay) {
+      WriteUnlocked(results);
+      results.Clear();
+      last_write = now;
     }
   }
   executing_ = false;
-}
-
-void NormalTaskStream::FlushLocked() {
-  last_write_ = std::chrono::steady_clock::now();
-  if (results_.results_size() == 0) return;
-  rpc::ResultBatch results;
-  results.Swap(&results_);
-  WriteUnlocked(results);
 }
 
 void NormalTaskStream::ReadLocked() {

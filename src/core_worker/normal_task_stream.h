@@ -20,6 +20,10 @@
 
 namespace orrery::core {
 
+// A worker writes the results it has gathered at the end of each batch it read, or sooner once
+// this much time has passed since its last write (normal-task and actor streams alike).
+inline constexpr std::chrono::milliseconds kMaxResultDelay{2};
+
 class NormalTaskStream {
  public:
   using Stream = grpc::ServerReaderWriterInterface<rpc::ResultBatch, rpc::TaskBatch>;
@@ -37,8 +41,6 @@ class NormalTaskStream {
   // Runs queued tasks until none is left, writing their results as each batch read is done
   // (or every kMaxResultDelay).
   void RunLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes the results gathered so far.
-  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(rpc::TaskBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes outside the lock (reads and writes may overlap; writes may not).
@@ -55,8 +57,6 @@ class NormalTaskStream {
     bool ends_batch = false;
   };
   std::deque<Queued> unstarted_ ABSL_GUARDED_BY(mu_);
-  rpc::ResultBatch results_ ABSL_GUARDED_BY(mu_);
-  std::chrono::steady_clock::time_point last_write_ ABSL_GUARDED_BY(mu_) = std::chrono::steady_clock::now();
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool executing_ ABSL_GUARDED_BY(mu_) = false;
   // The owner closed the stream (no more reads).

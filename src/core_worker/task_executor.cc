@@ -16,11 +16,6 @@
 
 namespace orrery::core {
 
-namespace {
-// Results are written at the end of each batch, or sooner once this much time has passed.
-constexpr auto kMaxResultDelay = std::chrono::milliseconds(2);
-}  // namespace
-
 TaskExecutor::TaskExecutor(WorkerId worker_id, NodeId node_id, Hooks hooks, TaskEventBuffer* events)
     : worker_id_(worker_id), node_id_(node_id), hooks_(std::move(hooks)), events_(events) {}
 

@@ -155,7 +155,7 @@ void TaskSubmitter::DispatchLocked(Key& key) {
 
 bool TaskSubmitter::NothingWaitsLocked(const Key& key) {
   return key.queue.empty() && std::none_of(key.workers.begin(), key.workers.end(),
-                                           [](const auto& worker) { return worker->in_flight.size() >= 2; });
+                                           [](const auto& worker) { return worker->holds_waiting(); });
 }
 
 void TaskSubmitter::WithdrawLeaseRequestsLocked(Key& key) {
@@ -178,10 +178,10 @@ void TaskSubmitter::StealForIdleLocked(Key& key) {
   // One asked back by its raylet too: it yields once the tasks it takes are done.
   for (const auto& worker : key.workers) free_workers += worker->idle();
   for (; free_workers > 0; --free_workers) {
-    // The worker with the most tasks waiting (of those in flight, at most one runs).
+    // The worker with the most tasks waiting.
     LeasedWorker* busiest = nullptr;
     for (const auto& worker : key.workers) {
-      if (worker->dead || worker->stealing || worker->nothing_to_steal || worker->in_flight.size() < 2) continue;
+      if (worker->dead || worker->stealing || worker->nothing_to_steal || !worker->holds_waiting()) continue;
       if (busiest == nullptr || worker->in_flight.size() > busiest->in_flight.size()) busiest = worker.get();
     }
     if (busiest == nullptr) return;

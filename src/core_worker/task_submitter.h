@@ -141,6 +141,8 @@ class TaskSubmitter {
     // Its raylet asked for it back (YieldIdleLeases): returned once idle, not kept for reuse.
     bool yield_when_idle = false;
     bool idle() const { return !dead && in_flight.empty(); }
+    // Tasks wait here behind the one running (of those in flight, at most one runs).
+    bool holds_waiting() const { return in_flight.size() >= 2; }
   };
   struct Key {
     SchedulingKey scheduling;

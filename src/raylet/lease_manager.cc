@@ -109,6 +109,9 @@ void LeaseManager::Enqueue(const rpc::RequestWorkerLeaseRequest& request, Resour
   lease->demand = std::move(demand);
   lease->holder = WorkerId::FromBinary(request.lease().holder().worker_id()).value();
   lease->holder_node = NodeId::FromOptionalBinary(request.lease().holder().node_id()).value();
+  lease->shape = Shape{request.lease().holder().worker_id(), lease->demand.ToString(),
+                       request.lease().strategy().SerializeAsString(),
+                       {request.lease().env_vars().begin(), request.lease().env_vars().end()}};
   Lease& ref = *lease;
   leases_[id] = std::move(lease);
   queue_.push_back(id);
@@ -293,16 +296,6 @@ void LeaseManager::Dispatch() {
 }
 
 namespace {
-// Whether two leases are of one holder's scheduling key: that holder runs the tasks of the
-// waiting one on the granted one anyway, if it is idle.
-bool SameShape(const rpc::LeaseSpec& a, const rpc::LeaseSpec& b) {
-  return a.holder().worker_id() == b.holder().worker_id() &&
-         a.resources().SerializeAsString() == b.resources().SerializeAsString() &&
-         a.strategy().SerializeAsString() == b.strategy().SerializeAsString() &&
-         std::map<std::string, std::string>(a.env_vars().begin(), a.env_vars().end()) ==
-             std::map<std::string, std::string>(b.env_vars().begin(), b.env_vars().end());
-}
-
 bool HoldsAnyOf(const ResourceSet& held, const ResourceSet& wanted) {
   for (const auto& [name, amount] : wanted.quantities()) {
     if (held.Get(name) > FixedPoint()) return true;
@@ -331,7 +324,7 @@ void LeaseManager::AskToYield() {
       continue;
     }
     bool helps = std::any_of(waiting.begin(), waiting.end(), [&lease](const Lease* other) {
-      return !SameShape(other->spec, lease.spec) && HoldsAnyOf(lease.allocation->resources, other->demand);
+      return other->shape != lease.shape && HoldsAnyOf(lease.allocation->resources, other->demand);
     });
     if (!helps) continue;
     lease.yield_asked = true;

@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,15 @@ class LeaseManager {
   void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
 
  private:
+  // What leases of one holder's scheduling key share: that holder runs the tasks of a waiting
+  // request on a granted lease of the same shape anyway, once it is idle.
+  struct Shape {
+    std::string holder;  // WorkerId, binary
+    std::string resources;
+    std::string strategy;
+    std::map<std::string, std::string> env_vars;
+    friend bool operator==(const Shape&, const Shape&) = default;
+  };
   struct Lease {
     enum class State { kQueued, kDispatched, kGranted };
     LeaseId id;
@@ -107,6 +117,8 @@ class LeaseManager {
     std::optional<Allocation> allocation;
     std::shared_ptr<Worker> worker;
     bool lent = false;
+    // Set once, at arrival: compared with every other lease while requests wait.
+    Shape shape;
     // Its holder was asked to give it back once idle (Options::ask_to_yield).
     bool yield_asked = false;
     // Queued for resources of this node that are not free (not for another node's).

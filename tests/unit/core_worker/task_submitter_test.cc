@@ -92,7 +92,7 @@ TEST_F(TaskSubmitterTest, SubmitBlocksPastThePendingBoundUntilThereIsRoom) {
 // named "block" waits for Release().
 class FakeWorker final : public rpc::CoreWorkerService::Service {
  public:
-  explicit FakeWorker(std::string name) : name_(std::move(name)) {
+  FakeWorker() {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(this);
@@ -141,7 +141,6 @@ class FakeWorker final : public rpc::CoreWorkerService::Service {
   absl::Notification started_;
 
  private:
-  const std::string name_;
   const WorkerId id_ = WorkerId::FromRandom();
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
@@ -253,8 +252,8 @@ class TaskSubmitterStreamTest : public ::testing::Test {
     return finished_;
   }
 
-  FakeWorker first_{"first"};
-  FakeWorker second_{"second"};
+  FakeWorker first_;
+  FakeWorker second_;
   std::shared_ptr<EventLoop> loop_ = EventLoop::Create("test");
   std::shared_ptr<LockedRayletClient> raylet_ = std::make_shared<LockedRayletClient>();
   std::unique_ptr<TaskSubmitter> submitter_;
