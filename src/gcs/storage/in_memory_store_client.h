@@ -11,7 +11,6 @@ namespace orrery::gcs {
 // that callers see the same asynchrony as with a remote store.
 class InMemoryStoreClient final : public StoreClient {
  public:
-  using Dispatcher = std::function<void(std::function<void()>)>;
   explicit InMemoryStoreClient(Dispatcher dispatcher) : dispatcher_(std::move(dispatcher)) {}
 
   void Put(const std::string& table, const std::string& key, std::string value, bool overwrite,
