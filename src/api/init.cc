@@ -87,6 +87,8 @@ void StopHead(launcher::StartedNode& head) {
 launcher::HeadOptions HeadOptionsFrom(const Config& config) {
   launcher::HeadOptions options;
   options.port = 0;
+  // A driver's own cluster ends with Shutdown(): nothing of it is worth keeping.
+  options.gcs_storage = "memory";
   options.node.die_with_caller = true;
   options.node.temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
   const auto& args = config.head_args;

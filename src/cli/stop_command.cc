@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "src/cli/commands.h"
 #include "src/common/clock.h"
 #include "src/common/process.h"
@@ -17,6 +20,7 @@ namespace {
 struct StopFlags {
   std::string temp_dir;
   int64_t grace_ms = 10'000;
+  bool keep_storage = false;
 };
 
 struct Target {
@@ -32,6 +36,29 @@ void SignalAndWait(std::vector<Target>& targets, int sig, int64_t wait_ms) {
   for (auto& target : targets) {
     int64_t left = std::max<int64_t>(0, deadline - MonotonicMs());
     if (target.pidfd >= 0) WaitForExit(target.pidfd, static_cast<int>(left));
+  }
+}
+
+// The embedded GCS storage of the heads under `root` (a Redis is not ours to empty).
+std::set<std::string> EmbeddedStorage(const std::string& root) {
+  std::set<std::string> paths;
+  for (const SessionDir& session : AllSessions(root)) {
+    auto spec = ReadGcsStorageRecord(session);
+    if (spec.ok() && absl::StartsWith(*spec, "rocksdb:")) paths.insert(spec->substr(std::string("rocksdb:").size()));
+  }
+  return paths;
+}
+
+void DeleteStorage(const std::set<std::string>& paths) {
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) continue;
+    std::filesystem::remove_all(path, ec);
+    if (ec) {
+      fprintf(stderr, "orrery stop: cannot delete the GCS storage at %s: %s\n", path.c_str(), ec.message().c_str());
+    } else {
+      printf("Deleted the GCS storage at %s (--keep-storage keeps it).\n", path.c_str());
+    }
   }
 }
 
@@ -51,8 +78,10 @@ int RunStop(const StopFlags& flags) {
     }
   }
   for (const auto& path : stale) unlink(path.c_str());
+  std::set<std::string> storage = flags.keep_storage ? std::set<std::string>() : EmbeddedStorage(root);
   if (raylets.empty() && others.empty()) {
     printf("Nothing is running under %s.\n", root.c_str());
+    DeleteStorage(storage);
     return 0;
   }
   // Raylets first (they end their workers and say goodbye to the GCS), then the GCS.
@@ -76,6 +105,7 @@ int RunStop(const StopFlags& flags) {
   printf("Stopped %zu Orrery daemon%s under %s", total, total == 1 ? "" : "s", root.c_str());
   if (killed > 0) printf(" (%d did not stop within %lld ms and were killed)", killed, (long long)flags.grace_ms);
   printf(".\n");
+  DeleteStorage(storage);
   return 0;
 }
 
@@ -87,6 +117,8 @@ void AddStopCommand(CLI::App& app, int& exit_code) {
   stop->add_option("--temp-dir", flags->temp_dir, "Root to stop (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
   stop->add_option("--grace-ms", flags->grace_ms, "How long daemons get to stop before they are killed")
       ->capture_default_str();
+  stop->add_flag("--keep-storage", flags->keep_storage,
+                 "Keep the head's embedded GCS storage, so that `orrery start --head` restores the cluster");
   stop->callback([flags, &exit_code] { exit_code = RunStop(*flags); });
 }
 

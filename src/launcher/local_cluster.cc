@@ -53,6 +53,10 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
 
 }  // namespace
 
+std::string DefaultGcsStoragePath(const std::string& root, int port) {
+  return absl::StrCat(root, "/gcs_storage/port_", port);
+}
+
 absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   ORRERY_ASSIGN_OR_RETURN(std::string bin_dir, FindBinDir());
   std::string node_ip = options.node.node_ip_address.empty() ? DefaultNodeIp() : options.node.node_ip_address;
@@ -65,12 +69,39 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.token = options.token.empty() ? GenerateToken() : options.token;
   ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
 
-  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--session-dir=" + node.session.path(),
-                                       "--token-file=" + node.session.TokenFile()};
-  auto gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
-                         options.node.start_timeout_ms, options.node.die_with_caller);
+  node.gcs_storage = options.gcs_storage;
+  if (node.gcs_storage.empty()) {
+    node.gcs_storage = options.port == 0 ? "memory" : "rocksdb:" + DefaultGcsStoragePath(Root(options.node), options.port);
+  }
+  ORRERY_RETURN_IF_ERROR(WriteGcsStorageRecord(node.session, node.gcs_storage));
+  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port),
+                                       "--session-dir=" + node.session.path(),
+                                       "--token-file=" + node.session.TokenFile(),
+                                       "--token-origin=" + (options.token.empty() ? "generated" : options.token_origin),
+                                       "--gcs-storage=" + node.gcs_storage,
+                                       "--gcs-storage-sync=" + options.gcs_storage_sync};
+  if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
+  // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
+  absl::StatusOr<DaemonProcess> gcs;
+  if (node.gcs_storage == "memory") {
+    gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
+                      options.node.start_timeout_ms, options.node.die_with_caller);
+  } else {
+    std::vector<std::string> head_args = {"--session-dir=" + node.session.path(), "--", bin_dir + "/orrery-gcs"};
+    head_args.insert(head_args.end(), gcs_args.begin(), gcs_args.end());
+    gcs = StartDaemon(bin_dir + "/orrery-head", head_args, node.session.LogsDir() + "/gcs.out",
+                      options.node.start_timeout_ms, options.node.die_with_caller);
+  }
   if (!gcs.ok()) return gcs.status();
   node.gcs = *gcs;
+  // A GCS restored from storage keeps the stored cluster's token, and wrote it to the file.
+  auto token = ReadToken(node.session.TokenFile());
+  if (!token.ok()) {
+    KillDaemon(node.gcs);
+    return token.status();
+  }
+  node.token = *token;
+  node.restored = node.gcs.ready.value("restored", "");
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),

@@ -70,7 +70,8 @@ void GrpcGcsClient::GetWorkerFailures(const rpc::GetWorkerFailuresRequest& reque
 }
 
 void GrpcGcsClient::RegisterActor(const rpc::RegisterActorRequest& request, Callback<rpc::RegisterActorReply> callback) {
-  client_.Call(&Stub::async::RegisterActor, request, Once(), std::move(callback));
+  // Retried through a GCS restart: the GCS knows a registration it stored by the actor's id.
+  client_.Call(&Stub::async::RegisterActor, request, rpc::RetriedCall(), std::move(callback));
 }
 void GrpcGcsClient::GetActorInfo(const rpc::GetActorInfoRequest& request, Callback<rpc::GetActorInfoReply> callback) {
   // A long poll: the GCS holds it up to wait_ms, so the deadline must outlast that.

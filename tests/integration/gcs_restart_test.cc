@@ -1,0 +1,155 @@
+// A GCS killed with SIGKILL under a running workload comes back by itself (orrery-head starts
+// it again) from its RocksDB storage, and running work does not notice: a head started with
+// the CLI on a fixed port, two raylets joined to it, a driver through the public API.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+#include "cli_cluster.h"
+#include "temp_root.h"
+
+namespace fs = std::filesystem;
+
+// ---- remote code ----
+
+int Square(int x) { return x * x; }
+
+class Counter {
+ public:
+  static Counter* Create(int start) { return new Counter(start); }
+  explicit Counter(int start) : value_(start) {}
+  int Add(int n) { return value_ += n; }
+  int Pid() { return getpid(); }
+
+ private:
+  int value_;
+};
+
+ORRERY_REMOTE(Square, Counter::Create, &Counter::Add, &Counter::Pid);
+
+namespace {
+
+using orrery::testing::Cli;
+
+std::string g_root;
+
+// A TCP port nobody listens on now (the head is started on it at once; a lost race fails the
+// start, which the suite retries on another port).
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+pid_t PidOf(const std::string& name) {
+  std::ifstream file(g_root + "/session_latest/pids/" + name + ".pid");
+  pid_t pid = 0;
+  file >> pid;
+  return pid;
+}
+
+class GcsRestart : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_root = orrery::testing::MakeTempRoot();
+    orrery::testing::CliCluster cluster;
+    for (int attempt = 0; attempt < 3 && cluster.token.empty(); ++attempt) {
+      cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1",
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickFreePort());
+    }
+    ASSERT_FALSE(cluster.token.empty());
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
+    orrery::Config config;
+    config.address = cluster.address;
+    config.token = cluster.token;
+    config.temp_dir = g_root;
+    orrery::Init(config);
+  }
+
+  static void TearDownTestSuite() {
+    orrery::Shutdown();
+    std::string stopped = Cli("stop --temp-dir " + g_root);
+    EXPECT_THAT(stopped, ::testing::HasSubstr("Deleted the GCS storage")) << stopped;
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+  }
+};
+
+TEST_F(GcsRestart, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+  auto named = orrery::Actor(Counter::Create)
+                   .SetName("keeper")
+                   .SetLifetime(orrery::ActorLifetime::DETACHED)
+                   .Remote(100);
+  auto counter = orrery::Actor(Counter::Create).Remote(0);
+  ASSERT_EQ(*orrery::Get(named.Task(&Counter::Add).Remote(1)), 101);
+  ASSERT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 1);
+  int named_pid = *orrery::Get(named.Task(&Counter::Pid).Remote());
+  int counter_pid = *orrery::Get(counter.Task(&Counter::Pid).Remote());
+  auto alive_nodes = [] {
+    std::vector<std::string> nodes = orrery::testing::AliveNodes(g_root);
+    return std::set<std::string>(nodes.begin(), nodes.end());
+  };
+  std::set<std::string> nodes_before = alive_nodes();
+  ASSERT_EQ(nodes_before.size(), 3u);
+
+  // The supervisor is held still, so that the GCS stays down for 3 s after its SIGKILL.
+  pid_t head = PidOf("head");
+  pid_t gcs = PidOf("gcs");
+  ASSERT_GT(head, 0);
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+
+  // Work that does not need the GCS goes on while it is down: tasks and actor calls.
+  auto down_until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < down_until) {
+    std::vector<orrery::ObjectRef<int>> squares;
+    for (int i = 0; i < 10; ++i) squares.push_back(orrery::Task(Square).Remote(i));
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(*orrery::Get(squares[i]), i * i);
+    ASSERT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 2 + rounds);
+    ++rounds;
+  }
+  EXPECT_GT(rounds, 0);
+  ASSERT_EQ(kill(head, SIGCONT), 0);
+
+  // It is back: every node alive, nothing restarted, the name resolves, counters continue.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return alive_nodes() == nodes_before; }))
+      << Cli("status --temp-dir " + g_root);
+  EXPECT_NE(PidOf("gcs"), gcs);
+  auto found = orrery::GetActor<Counter>("keeper");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*orrery::Get(found->Task(&Counter::Add).Remote(1)), 102);
+  EXPECT_EQ(*orrery::Get(found->Task(&Counter::Pid).Remote()), named_pid);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 2 + rounds);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Pid).Remote()), counter_pid);
+  // Work that needs the GCS works again: a new actor.
+  auto fresh = orrery::Actor(Counter::Create).Remote(7);
+  EXPECT_EQ(*orrery::Get(fresh.Task(&Counter::Add).Remote(1)), 8);
+  named.Kill();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
