@@ -116,10 +116,15 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
       } else if (name == "--spill-dir") {
         options.node.spill_dir = value;
+      } else if (name == "--gcs-storage") {
+        options.gcs_storage = value;  // e.g. to measure a durable GCS (it then runs under orrery-head)
+      } else if (name == "--gcs-storage-sync") {
+        options.gcs_storage_sync = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
                               " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, "
-                              "--object-store-memory, --object-store-prefault, --spill-dir)");
+                              "--object-store-memory, --object-store-prefault, --spill-dir, --gcs-storage, "
+                              "--gcs-storage-sync)");
       }
     } catch (const std::logic_error&) {
       throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");
