@@ -96,7 +96,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
       },
       GcsActorManager::Options{token_, config_.rpc, 10'000, 30'000, holder_id_});
   placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
-      loop_->io(), *nodes_, *resources_,
+      loop_->io(), *store_, *nodes_, *resources_,
       [raylet_client_options](const rpc::NodeInfo& node) mutable {
         std::string address = absl::StrCat(node.node_ip(), ":", node.node_manager_port());
         raylet_client_options.peer_name = "raylet at " + address;
@@ -153,19 +153,24 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
       if (!status.ok()) return answer(status);
       jobs_->Load([this, answer](absl::Status status) {
         if (!status.ok()) return answer(status);
-        actors_->Load(answer);
+        actors_->Load([this, answer](absl::Status status) {
+          if (!status.ok()) return answer(status);
+          placement_groups_->Load(answer);
+        });
       });
     });
   });
   if (!loaded.ok()) return Annotate(loaded, "restoring the GCS tables from " + storage.ToString());
   if (restored_) {
     restored_summary_ = absl::StrCat(nodes_->alive_nodes().size(), " alive nodes, ", jobs_->num_jobs(), " jobs, ",
-                                     actors_->num_actors(), " actors");
+                                     actors_->num_actors(), " actors, ", placement_groups_->num_groups(),
+                                     " placement groups");
     spdlog::info("restored cluster {} from {}: {}", cluster_id_.Hex(), storage.ToString(), restored_summary_);
   }
   // What earlier GCS instances leased for actors they had not finished creating is freed, then
   // those actors are scheduled again; meanwhile this GCS serves.
   loop_->Post([this] {
+    placement_groups_->Reconcile();
     actors_->Reconcile(earlier_holders_, [this] {
       if (earlier_holders_.empty()) return;
       ForgetEarlierHolders(*store_, meta_, holder_id_, [](absl::Status status) {

@@ -17,12 +17,14 @@ inline constexpr char kKvTable[] = "kv";
 inline constexpr char kWorkerFailureTable[] = "worker_failures";
 inline constexpr char kCounterTable[] = "counters";
 inline constexpr char kActorTable[] = "actors";
+inline constexpr char kPlacementGroupTable[] = "placement_groups";
 inline constexpr char kMetaTable[] = "meta";
 
 // Every table, for --gcs-storage-reset on a shared store.
 inline const std::vector<std::string>& AllTables() {
   static const auto* tables = new std::vector<std::string>{kNodeTable, kJobTable,   kKvTable,  kWorkerFailureTable,
-                                                           kCounterTable, kActorTable, kMetaTable};
+                                                           kCounterTable, kActorTable, kPlacementGroupTable,
+                                                           kMetaTable};
   return *tables;
 }
 

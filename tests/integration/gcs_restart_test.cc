@@ -97,6 +97,11 @@ TEST_F(GcsRestart, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice)
                    .SetLifetime(orrery::ActorLifetime::DETACHED)
                    .Remote(100);
   auto counter = orrery::Actor(Counter::Create).Remote(0);
+  orrery::PlacementGroup group = orrery::CreatePlacementGroup(orrery::PlacementGroupCreationOptions{
+      "pair", {{{"CPU", 1}}, {{"CPU", 1}}}, orrery::PlacementStrategy::STRICT_SPREAD});
+  ASSERT_TRUE(group.Wait(30));
+  auto placed = orrery::Actor(Counter::Create).SetPlacementGroup(group, 1).Remote(50);
+  ASSERT_EQ(*orrery::Get(placed.Task(&Counter::Add).Remote(1)), 51);
   ASSERT_EQ(*orrery::Get(named.Task(&Counter::Add).Remote(1)), 101);
   ASSERT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 1);
   int named_pid = *orrery::Get(named.Task(&Counter::Pid).Remote());
@@ -139,9 +144,16 @@ TEST_F(GcsRestart, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice)
   EXPECT_EQ(*orrery::Get(found->Task(&Counter::Pid).Remote()), named_pid);
   EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 2 + rounds);
   EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Pid).Remote()), counter_pid);
-  // Work that needs the GCS works again: a new actor.
+  EXPECT_EQ(orrery::GetPlacementGroupById(group.GetID()).GetState(), orrery::PlacementGroupState::CREATED);
+  EXPECT_EQ(*orrery::Get(placed.Task(&Counter::Add).Remote(1)), 52);
+  // Work that needs the GCS works again: a new actor, a new group.
   auto fresh = orrery::Actor(Counter::Create).Remote(7);
   EXPECT_EQ(*orrery::Get(fresh.Task(&Counter::Add).Remote(1)), 8);
+  orrery::PlacementGroup another = orrery::CreatePlacementGroup(orrery::PlacementGroupCreationOptions{
+      "another", {{{"CPU", 1}}}, orrery::PlacementStrategy::PACK});
+  EXPECT_TRUE(another.Wait(30));
+  orrery::RemovePlacementGroup(another.GetID());
+  orrery::RemovePlacementGroup(group.GetID());
   named.Kill();
 }
 
