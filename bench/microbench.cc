@@ -98,17 +98,9 @@ int main(int argc, char** argv) {
   }
   orrery::bench::MeasureActors(Report);
   // Ray's definition: 100 groups of one {custom: 0.001} bundle created, awaited, removed.
-  Rate("placement_group_create_removal", 100, 5, [] {
-    std::vector<orrery::PlacementGroup> groups;
-    groups.reserve(100);
-    for (int i = 0; i < 100; ++i) {
-      groups.push_back(orrery::CreatePlacementGroup({"", {{{"custom", 0.001}}}, orrery::PlacementStrategy::PACK}));
-    }
-    for (const auto& group : groups) {
-      if (!group.Wait(30)) std::fprintf(stderr, "placement group %s not created in 30 s\n", group.GetID().c_str());
-    }
-    for (const auto& group : groups) orrery::RemovePlacementGroup(group.GetID());
-  });
+  if (Wanted({"placement_group_create_removal"})) {
+    Report("placement_group_create_removal", orrery::bench::PlacementGroupCreateRemovalRate(), "ops/s");
+  }
   if (Wanted({"single_client_put_gigabytes_cold", "single_client_put_gigabytes", "single_client_get_gigabytes",
               "single_client_get_view_1gib_us", "multi_client_put_gigabytes"})) {
     orrery::bench::MeasureLargeObjects(Report);

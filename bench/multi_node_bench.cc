@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "orrery/api.h"
 #include "orrery/object_view.h"
-#include "cli.h"
 #include "rate.h"
 #include "tcp_floor.h"
 

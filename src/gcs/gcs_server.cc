@@ -26,6 +26,16 @@ T AwaitOnLoop(EventLoop& loop, const std::function<void(std::function<void(T)>)>
   loop.Post([&] { start([&answered](T value) { answered.set_value(std::move(value)); }); });
   return answered.get_future().get();
 }
+// Runs `steps` one after another (each starts when the previous answered OK); `done` gets the
+// first error, or OK.
+void RunInOrder(const std::vector<std::function<void(std::function<void(absl::Status)>)>>& steps,
+                std::function<void(absl::Status)> done, size_t next = 0) {
+  if (next == steps.size()) return done(absl::OkStatus());
+  steps[next]([&steps, done = std::move(done), next](absl::Status status) mutable {
+    if (!status.ok()) return done(status);
+    RunInOrder(steps, std::move(done), next + 1);
+  });
+}
 }  // namespace
 
 absl::Status GcsServer::Start() {
@@ -148,18 +158,15 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
 
 absl::Status GcsServer::Serve(const StorageSpec& storage) {
   // Restore the tables before serving anyone.
-  absl::Status loaded = AwaitOnLoop<absl::Status>(*loop_, [this](auto answer) {
-    nodes_->Load([this, answer](absl::Status status) {
-      if (!status.ok()) return answer(status);
-      jobs_->Load([this, answer](absl::Status status) {
-        if (!status.ok()) return answer(status);
-        actors_->Load([this, answer](absl::Status status) {
-          if (!status.ok()) return answer(status);
-          placement_groups_->Load(answer);
-        });
-      });
-    });
-  });
+  using Step = std::function<void(std::function<void(absl::Status)>)>;
+  std::vector<Step> steps = {
+      [this](auto done) { nodes_->Load(std::move(done)); },
+      [this](auto done) { jobs_->Load(std::move(done)); },
+      [this](auto done) { actors_->Load(std::move(done)); },
+      [this](auto done) { placement_groups_->Load(std::move(done)); },
+      [this](auto done) { workers_->Load(std::move(done)); },
+  };
+  absl::Status loaded = AwaitOnLoop<absl::Status>(*loop_, [&steps](auto answer) { RunInOrder(steps, answer); });
   if (!loaded.ok()) return Annotate(loaded, "restoring the GCS tables from " + storage.ToString());
   if (restored_) {
     restored_summary_ = absl::StrCat(nodes_->alive_nodes().size(), " alive nodes, ", jobs_->num_jobs(), " jobs, ",
