@@ -72,6 +72,7 @@ absl::Status GcsServer::Start() {
   meta_ = claimed->meta;
   restored_ = claimed->restored;
   loop_->RunAndWait([&] { Build(dispatcher); });
+  backup_ = std::make_unique<GcsStorageBackup>(*store_, storage.ToString(), dispatcher);
   return Serve(storage);
 }
 
@@ -188,7 +189,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
 
   calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, loop_->Dispatcher());
   service_ = std::make_unique<GcsGrpcService>(
-      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *publisher_},
+      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
   server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
   server_->AddService(service_.get());
@@ -239,6 +240,7 @@ void GcsServer::Stop() {
   // 3. Stop the loop; nothing runs on it any more. Then close the storage, which finishes
   // (and syncs) what was written.
   loop_->Stop();
+  backup_.reset();
   store_.reset();
   spdlog::info("GCS stopped");
 }

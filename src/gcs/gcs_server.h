@@ -22,6 +22,7 @@
 #include "src/gcs/placement_group_grpc_service.h"
 #include "src/gcs/task_event_grpc_service.h"
 #include "src/gcs/publisher.h"
+#include "src/gcs/gcs_storage_backup.h"
 #include "src/gcs/gcs_storage_meta.h"
 #include "src/gcs/storage/store_client.h"
 #include "src/gcs/storage/store_factory.h"
@@ -66,6 +67,7 @@ class GcsServer {
   std::string restored_summary_;
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<StoreClient> store_;
+  std::unique_ptr<GcsStorageBackup> backup_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<GcsNodeManager> nodes_;
   std::unique_ptr<GcsJobManager> jobs_;

@@ -157,6 +157,69 @@ TEST_F(GcsRestart, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice)
   named.Kill();
 }
 
+// Heads started with the CLI on storage that exists: a backup restores the cluster (its token
+// too); storage of another token or damaged storage is refused, naming why.
+class GcsStorageCli : public ::testing::Test {
+ protected:
+  void SetUp() override { root_ = orrery::testing::MakeTempRoot(); }
+  void TearDown() override {
+    Cli("stop --temp-dir " + root_ + "/a");
+    Cli("stop --temp-dir " + root_ + "/b");
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(root_);
+  }
+  // `orrery start --head` under root_/NAME on a free port, with `flags`: its output.
+  orrery::testing::CliRun StartHeadIn(const std::string& name, const std::string& flags) {
+    return orrery::testing::RunCli("start --head --num-cpus 1 --node-ip-address 127.0.0.1 --port " +
+                                   std::to_string(PickFreePort()) + " --temp-dir " + root_ + "/" + name + " " + flags);
+  }
+  std::string root_;
+};
+
+TEST_F(GcsStorageCli, ABackupRestoresTheClusterWithItsTokenInANewHead) {
+  orrery::testing::CliRun a = StartHeadIn("a", "");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  std::string token = orrery::testing::Match(a.output, "--token (\\S+)");
+  std::string backup = root_ + "/backup";
+  std::string made = Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a");
+  ASSERT_THAT(made, ::testing::HasSubstr("Backed up")) << made;
+  ASSERT_TRUE(fs::exists(backup + "/CURRENT"));
+  EXPECT_THAT(Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a"), ::testing::HasSubstr("exists"));
+  std::string stopped = Cli("stop --temp-dir " + root_ + "/a");
+  EXPECT_THAT(stopped, ::testing::HasSubstr("Deleted the GCS storage")) << stopped;
+
+  orrery::testing::CliRun b = StartHeadIn("b", "--gcs-storage rocksdb:" + backup);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_THAT(b.output, ::testing::HasSubstr("Restored:    1 alive nodes"));
+  EXPECT_EQ(orrery::testing::Match(b.output, "--token (\\S+)"), token) << b.output;
+  // The old head's raylet is gone: the restored cluster finds it dead, and has the new one.
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    return Cli("status --temp-dir " + root_ + "/b").find("Nodes: 1 alive, 1 dead") != std::string::npos;
+  })) << Cli("status --temp-dir " + root_ + "/b");
+}
+
+TEST_F(GcsStorageCli, StorageOfAnotherTokenOrDamagedStorageIsRefusedNamingWhy) {
+  orrery::testing::CliRun a = StartHeadIn("a", "");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  std::string backup = root_ + "/backup";
+  ASSERT_THAT(Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a"), ::testing::HasSubstr("Backed up"));
+  Cli("stop --temp-dir " + root_ + "/a");
+
+  orrery::testing::CliRun other = StartHeadIn("b", "--token another-token --gcs-storage rocksdb:" + backup);
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_THAT(other.output, ::testing::AllOf(::testing::HasSubstr("differs"), ::testing::HasSubstr("--token"),
+                                             ::testing::HasSubstr(backup)));
+
+  std::ofstream(backup + "/CURRENT", std::ios::trunc) << "not a manifest name\n";
+  orrery::testing::CliRun damaged = StartHeadIn("b", "--gcs-storage rocksdb:" + backup);
+  EXPECT_NE(damaged.exit_code, 0);
+  EXPECT_THAT(damaged.output, ::testing::HasSubstr(backup)) << damaged.output;
+  EXPECT_THAT(damaged.output, ::testing::HasSubstr("--gcs-storage-reset")) << damaged.output;
+
+  orrery::testing::CliRun reset = StartHeadIn("b", "--gcs-storage-reset --gcs-storage rocksdb:" + backup);
+  EXPECT_EQ(reset.exit_code, 0) << reset.output;
+  EXPECT_THAT(reset.output, ::testing::Not(::testing::HasSubstr("Restored")));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

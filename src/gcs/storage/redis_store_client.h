@@ -53,6 +53,10 @@ class RedisStoreClient final : public StoreClient {
   void DeleteByPrefix(const std::string& table, const std::string& prefix, Callback<int64_t> done) override;
   void Keys(const std::string& table, const std::string& prefix, Callback<std::vector<std::string>> done) override;
   void Exists(const std::string& table, const std::string& key, Callback<bool> done) override;
+  absl::Status Checkpoint(const std::string& dir) override {
+    return absl::FailedPreconditionError("the GCS keeps its tables in Redis: back it up with Redis's own tools "
+                                         "(BGSAVE, or a replica), not into " + dir);
+  }
 
  private:
   class Impl;

@@ -39,7 +39,7 @@ class RocksDbStoreClient final : public StoreClient {
 
   // A consistent copy of the whole database in `dir` (must not exist yet), which Open() can
   // open: a RocksDB checkpoint (hard links where on the same file system). Blocking; any thread.
-  absl::Status Checkpoint(const std::string& dir);
+  absl::Status Checkpoint(const std::string& dir) override;
 
  private:
   class Impl;

@@ -80,6 +80,12 @@ absl::StatusOr<std::unique_ptr<StoreClient>> OpenStore(const StorageSpec& spec, 
         }
       }
       auto store = RocksDbStoreClient::Open(RocksDbStoreOptions{spec.rocksdb_path, options.sync}, std::move(dispatcher));
+      if (absl::IsDataLoss(store.status())) {
+        // Never a silent empty cluster: the operator decides.
+        return absl::DataLossError(absl::StrCat(store.status().message(),
+                                                " (restore a backup into it, or start with --gcs-storage-reset to "
+                                                "delete it and start an empty cluster)"));
+      }
       if (!store.ok()) return store.status();
       return std::unique_ptr<StoreClient>(std::move(*store));
     }
