@@ -17,6 +17,7 @@
 #include "orrery/api.h"
 #include "cli_cluster.h"
 #include "temp_root.h"
+#include "tests/testing/redis_server.h"
 
 namespace fs = std::filesystem;
 
@@ -43,19 +44,7 @@ using orrery::testing::Cli;
 
 std::string g_root;
 
-// A TCP port nobody listens on now (the head is started on it at once; a lost race fails the
-// start, which the suite retries on another port).
-int PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using orrery::testing::PickPort;
 
 pid_t PidOf(const std::string& name) {
   std::ifstream file(g_root + "/session_latest/pids/" + name + ".pid");
@@ -64,14 +53,15 @@ pid_t PidOf(const std::string& name) {
   return pid;
 }
 
+// A head (on `storage_flags`) and two joined raylets, and this process's driver on them.
 class GcsRestart : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void StartCluster(const std::string& storage_flags) {
     g_root = orrery::testing::MakeTempRoot();
     orrery::testing::CliCluster cluster;
     for (int attempt = 0; attempt < 3 && cluster.token.empty(); ++attempt) {
-      cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1",
-                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickFreePort());
+      cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags,
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickPort());
     }
     ASSERT_FALSE(cluster.token.empty());
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
@@ -83,15 +73,51 @@ class GcsRestart : public ::testing::Test {
     orrery::Init(config);
   }
 
-  static void TearDownTestSuite() {
+  // What `orrery stop` said.
+  static std::string StopCluster() {
     orrery::Shutdown();
     std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, ::testing::HasSubstr("Deleted the GCS storage")) << stopped;
+    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
     if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    return stopped;
+  }
+
+  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+};
+
+class GcsRestartOnRocksDb : public GcsRestart {
+ protected:
+  static void SetUpTestSuite() { StartCluster(""); }  // RocksDB is a head's default
+  static void TearDownTestSuite() {
+    EXPECT_THAT(StopCluster(), ::testing::HasSubstr("Deleted the GCS storage"));
   }
 };
 
-TEST_F(GcsRestart, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+class GcsRestartOnRedis : public GcsRestart {
+ protected:
+  static void SetUpTestSuite() {
+    auto redis = orrery::testing::RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    StartCluster("--gcs-storage " + redis_->Url());
+  }
+  static void TearDownTestSuite() {
+    StopCluster();
+    redis_.reset();
+  }
+  static std::unique_ptr<orrery::testing::RedisServer> redis_;
+};
+std::unique_ptr<orrery::testing::RedisServer> GcsRestartOnRedis::redis_;
+
+TEST_F(GcsRestartOnRocksDb, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+}
+
+TEST_F(GcsRestartOnRedis, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+}
+
+void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   auto named = orrery::Actor(Counter::Create)
                    .SetName("keeper")
                    .SetLifetime(orrery::ActorLifetime::DETACHED)
@@ -170,7 +196,7 @@ class GcsStorageCli : public ::testing::Test {
   // `orrery start --head` under root_/NAME on a free port, with `flags`: its output.
   orrery::testing::CliRun StartHeadIn(const std::string& name, const std::string& flags) {
     return orrery::testing::RunCli("start --head --num-cpus 1 --node-ip-address 127.0.0.1 --port " +
-                                   std::to_string(PickFreePort()) + " --temp-dir " + root_ + "/" + name + " " + flags);
+                                   std::to_string(PickPort()) + " --temp-dir " + root_ + "/" + name + " " + flags);
   }
   std::string root_;
 };
