@@ -17,11 +17,12 @@ namespace orrery::bench {
 // stopped and its temp root deleted, even when a step fails (which it reports on stderr).
 void MeasureGcsRestart(const Reporter& report);
 
-// actor_creation_per_s and placement_group_create_removal measured on a fresh local cluster
-// whose GCS keeps its tables in memory, then on one whose GCS keeps them in RocksDB (synced in
-// batches): the figures with _memory and _rocksdb appended, and their ratios
-// actor_creation_per_s_rocksdb_over_memory and placement_group_create_removal_rocksdb_over_memory
-// (target >= 0.8). Call with Orrery not initialized; cleans up as MeasureGcsRestart does.
+// actor_creation_per_s and placement_group_create_removal measured on fresh local clusters
+// whose GCS keeps its tables in memory or in RocksDB (synced in batches), in the order memory,
+// RocksDB, RocksDB, memory, the best of each pair: the figures with _memory and _rocksdb
+// appended, and their ratios actor_creation_per_s_rocksdb_over_memory and
+// placement_group_create_removal_rocksdb_over_memory (target >= 0.8). Call with Orrery not
+// initialized; cleans up as MeasureGcsRestart does.
 void MeasureGcsStorageCost(const Reporter& report);
 
 }  // namespace orrery::bench

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "src/cli/commands.h"
 #include "src/common/daemon.h"
 #include "src/common/process.h"
@@ -23,6 +24,7 @@ struct StartFlags {
   launcher::NodeOptions node;
   std::string gcs_storage;
   std::string gcs_storage_sync = "batch";
+  std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
 };
 
@@ -30,12 +32,12 @@ struct StartFlags {
 void PrintHead(const launcher::StartedNode& node, const std::string& token_source) {
   printf("Started the Orrery head node.\n");
   if (!node.restored.empty()) {
-    printf("  Restored:    %s, from %s (the stored cluster's token, address and port)\n", node.restored.c_str(),
-           node.gcs_storage.c_str());
+    printf("  Restored:    %s (the stored cluster, with its id and token)\n", node.restored.c_str());
   } else if (!token_source.empty()) {
     printf("  Token:       the one given by %s\n", token_source.c_str());
   }
-  printf("  Storage:     %s\n", node.gcs_storage.c_str());
+  printf("  Storage:     %s\n",
+         absl::StartsWith(node.gcs_storage, "redis") ? "redis (the URL given)" : node.gcs_storage.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
   printf("  Node id:     %s\n", node.node_id.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
@@ -101,6 +103,7 @@ int RunStart(StartFlags& flags) {
     options.gcs_storage = flags.gcs_storage;
     options.gcs_storage_sync = flags.gcs_storage_sync;
     options.gcs_storage_reset = flags.gcs_storage_reset;
+    options.gcs_storage_prefix = flags.gcs_storage_prefix;
     node = launcher::StartHead(options);
   } else {
     node = launcher::JoinCluster(flags.address, token, flags.node);
@@ -143,6 +146,9 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   start->add_option("--gcs-storage-sync", flags->gcs_storage_sync,
                     "always (sync every write) or batch (sync every 5 ms; a crash of the GCS loses nothing)")
       ->capture_default_str();
+  start->add_option("--gcs-storage-prefix", flags->gcs_storage_prefix,
+                    "Prefix of the cluster's keys in Redis (default orrery:): clusters sharing one Redis need "
+                    "different ones");
   start->add_flag("--gcs-storage-reset", flags->gcs_storage_reset,
                   "Start a new cluster, deleting what the head's storage holds");
   start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");

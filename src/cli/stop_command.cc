@@ -39,12 +39,22 @@ void SignalAndWait(std::vector<Target>& targets, int sig, int64_t wait_ms) {
   }
 }
 
-// The embedded GCS storage of the heads under `root` (a Redis is not ours to empty).
-std::set<std::string> EmbeddedStorage(const std::string& root) {
+// The embedded GCS storage of the heads running in `sessions`, where `orrery start --head` puts
+// it by default (under <root>/gcs_storage). Storage an operator named with --gcs-storage is
+// theirs, and a Redis is not ours to empty: both are kept, and said so.
+std::set<std::string> EmbeddedStorage(const std::string& root, const std::set<std::string>& sessions) {
   std::set<std::string> paths;
-  for (const SessionDir& session : AllSessions(root)) {
-    auto spec = ReadGcsStorageRecord(session);
-    if (spec.ok() && absl::StartsWith(*spec, "rocksdb:")) paths.insert(spec->substr(std::string("rocksdb:").size()));
+  const std::string default_dir = root + "/gcs_storage/";
+  for (const std::string& session : sessions) {
+    auto spec = ReadGcsStorageRecord(SessionDir(session));
+    if (!spec.ok() || *spec == "memory") continue;
+    std::string path = absl::StartsWith(*spec, "rocksdb:") ? spec->substr(std::string("rocksdb:").size()) : "";
+    if (!path.empty() && absl::StartsWith(path, default_dir)) {
+      paths.insert(path);
+    } else {
+      printf("Kept the GCS storage %s (given with --gcs-storage: delete it yourself when no longer wanted).\n",
+             absl::StartsWith(*spec, "redis") ? "in Redis" : spec->c_str());
+    }
   }
   return paths;
 }
@@ -66,24 +76,27 @@ int RunStop(const StopFlags& flags) {
   std::string root = flags.temp_dir.empty() ? DefaultTempDir() : flags.temp_dir;
   std::vector<Target> raylets, others;
   std::vector<std::string> stale;
+  std::set<std::string> running_heads;  // sessions whose GCS (or its supervisor) runs
   for (const SessionDir& session : AllSessions(root)) {
     for (const PidRecord& record : ReadPidRecords(session)) {
       if (!PidRecordAlive(record)) {
         stale.push_back(record.path);
         continue;
       }
+      if (record.name == "gcs" || record.name == "head") running_heads.insert(session.path());
       auto pidfd = OpenPidfd(record.pid);
       Target target{record, pidfd.ok() ? *pidfd : -1};
       (record.name.rfind("raylet", 0) == 0 ? raylets : others).push_back(target);
     }
   }
   for (const auto& path : stale) unlink(path.c_str());
-  std::set<std::string> storage = flags.keep_storage ? std::set<std::string>() : EmbeddedStorage(root);
   if (raylets.empty() && others.empty()) {
+    // Storage of a head that is not running (its host went down) is what restores it: kept.
     printf("Nothing is running under %s.\n", root.c_str());
-    DeleteStorage(storage);
     return 0;
   }
+  std::set<std::string> storage =
+      flags.keep_storage ? std::set<std::string>() : EmbeddedStorage(root, running_heads);
   // Raylets first (they end their workers and say goodbye to the GCS), then the GCS.
   SignalAndWait(raylets, SIGTERM, flags.grace_ms);
   SignalAndWait(others, SIGTERM, flags.grace_ms);

@@ -85,7 +85,7 @@ void GcsActorManager::Restore(rpc::ActorInfo info) {
   }
 }
 
-void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void()> done) {
+void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool)> done) {
   rpc::ReleaseLeasesOfHolderRequest request;
   request.set_reason("the GCS that leased it for an actor restarted before the actor was created");
   for (const auto& [id, actor] : actors_) {
@@ -102,7 +102,8 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
   // Every (raylet, holder) answers once; a raylet that cannot be reached within the retry
   // budget is dead or dying (the health checker says so), and its leases go with it.
   auto remaining = std::make_shared<size_t>(raylets.size() * earlier_holders.size());
-  auto finish = [this, done = std::move(done)] {
+  auto all_released = std::make_shared<bool>(true);
+  auto finish = [this, all_released, done = std::move(done)] {
     std::vector<ActorId> waiting = std::move(awaiting_reconcile_);
     awaiting_reconcile_.clear();
     for (const ActorId& id : waiting) {
@@ -114,14 +115,16 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
       spdlog::info("actor {} was being created when the GCS restarted: scheduling it again", id.ShortHex());
       Schedule(it->second);
     }
-    done();
+    done(*all_released);
   };
   if (*remaining == 0) return finish();
   for (const WorkerId& holder : earlier_holders) {
     request.set_holder_id(holder.Binary());
     for (const auto& raylet : raylets) {
-      raylet->ReleaseLeasesOfHolder(request, [remaining, finish](absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
+      raylet->ReleaseLeasesOfHolder(request, [remaining, all_released, finish](
+                                                 absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
         if (!reply.ok()) {
+          *all_released = false;
           spdlog::warn("freeing a predecessor's actor leases: {}", reply.status().message());
         } else if (reply->released() > 0) {
           spdlog::info("a raylet freed {} actor leases a predecessor left", reply->released());
@@ -158,7 +161,9 @@ void GcsActorManager::HandleRegisterActor(const rpc::RegisterActorRequest& reque
   actor.info.set_start_time_ms(NowMs());
   spdlog::info("actor {} ({}) registered{}", id->ShortHex(), info.creation().function_name(),
                info.name().empty() ? "" : " as " + info.name());
-  Changed(actor, [done = std::move(done)] { done(absl::OkStatus()); });
+  Changed(actor, [done = std::move(done)](absl::Status stored) {
+    done(stored.ok() ? stored : Annotate(stored, "storing the actor"));
+  });
   Schedule(actor);
 }
 
@@ -225,7 +230,13 @@ void GcsActorManager::HandleKillActor(const rpc::KillActorRequest& request, rpc:
   if (actor == nullptr) {
     return done(absl::NotFoundError("no actor " + ActorId::FromOptionalBinary(request.actor_id()).value_or(ActorId()).Hex()));
   }
-  done(absl::OkStatus());
+  Kill(*actor, request);
+  // Answered once what the kill changed is stored: a restarted GCS does not bring it back.
+  table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
+}
+
+void GcsActorManager::Kill(Actor& killed, const rpc::KillActorRequest& request) {
+  Actor* actor = &killed;
   rpc::ActorInfo& info = actor->info;
   if (info.state() == rpc::ActorInfo::DEAD) return;
   // Named and detached actors live until killed: the last handle going away does not end them.
@@ -570,14 +581,14 @@ void GcsActorManager::OnPlacementGroupRemoved(const PlacementGroupId& group_id) 
 
 // ---- changes ----
 
-void GcsActorManager::Changed(Actor& actor, std::function<void()> stored) {
+void GcsActorManager::Changed(Actor& actor, std::function<void(absl::Status)> stored) {
   actor.info.set_version(actor.info.version() + 1);
   ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
   spdlog::debug("actor {} is {} (version {})", id.ShortHex(), StateName(actor.info.state()), actor.info.version());
   // Watchers learn of the change once it is stored: what they act on survives a GCS restart.
   table_.Put(actor.info.actor_id(), actor.info, [this, id, stored = std::move(stored)](absl::Status status) {
     if (!status.ok()) spdlog::error("storing actor {}: {}", id.ShortHex(), status.message());
-    if (stored) stored();
+    if (stored) stored(status);
     auto it = actors_.find(id);
     if (it == actors_.end()) return;
     Actor& actor = it->second;

@@ -53,8 +53,9 @@ class GcsActorManager final : public ActorHandler {
   void Load(std::function<void(absl::Status)> done);
   size_t num_actors() const { return actors_.size(); }
   // Asks every alive raylet to end the leases of `earlier_holders` but those of ALIVE actors,
-  // then schedules the actors waiting for it; `done` when every raylet answered or is dead.
-  void Reconcile(std::vector<WorkerId> earlier_holders, std::function<void()> done);
+  // then schedules the actors waiting for it; `done(all_released)` when every raylet answered
+  // (all_released: each one did; a raylet that could not be asked may still hold some).
+  void Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool all_released)> done);
 
   void HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
                            ReplyCallback done) override;
@@ -104,6 +105,8 @@ class GcsActorManager final : public ActorHandler {
   };
   using WorkerClient = rpc::GrpcClient<rpc::CoreWorkerService>;
 
+  // What KillActor does to a found actor (its answer waits for the writes).
+  void Kill(Actor& actor, const rpc::KillActorRequest& request);
   // Leases a worker for the actor (again), from its owner's node when alive.
   void Schedule(Actor& actor);
   void RequestLease(const ActorId& id, uint64_t generation, std::shared_ptr<raylet::RayletClient> raylet);
@@ -121,7 +124,7 @@ class GcsActorManager final : public ActorHandler {
   void RetryLater(const ActorId& id, uint64_t generation);
   // Stores and announces a change: bumps the version and answers the polls it satisfies.
   // `stored` (optional) runs once the change is in storage: the answer to the call that caused it.
-  void Changed(Actor& actor, std::function<void()> stored = nullptr);
+  void Changed(Actor& actor, std::function<void(absl::Status)> stored = nullptr);
   // Restores one stored row.
   void Restore(rpc::ActorInfo info);
   void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);

@@ -94,7 +94,9 @@ void GcsPlacementGroupManager::HandleCreatePlacementGroup(const rpc::CreatePlace
   if (!wanted.name().empty()) names_[key] = id;
   pending_.push_back(id);
   // Answered once stored: a group its creator was told of survives a GCS restart.
-  Store(group, [done = std::move(done)] { done(absl::OkStatus()); });
+  Store(group, [done = std::move(done)](absl::Status stored) {
+    done(stored.ok() ? stored : Annotate(stored, "storing the placement group"));
+  });
   PlacePending();
 }
 
@@ -104,7 +106,8 @@ void GcsPlacementGroupManager::HandleRemovePlacementGroup(const rpc::RemovePlace
   Group* group = Find(request.placement_group_id());
   if (group == nullptr) return done(UnknownGroup(request.placement_group_id()));
   if (group->info.state() != rpc::PlacementGroupInfo::REMOVED) Remove(*group);
-  done(absl::OkStatus());
+  // Answered once the removal is stored: a restarted GCS does not bring the group back.
+  table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
 }
 
 void GcsPlacementGroupManager::HandleGetPlacementGroup(const rpc::GetPlacementGroupRequest& request,
@@ -351,7 +354,7 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
       group.placing = false;
       pending_.erase(std::remove(pending_.begin(), pending_.end(), id), pending_.end());
       // Waiters learn of it once stored.
-      SetState(group, rpc::PlacementGroupInfo::CREATED, [this, id] {
+      SetState(group, rpc::PlacementGroupInfo::CREATED, [this, id](absl::Status) {
         if (auto it = groups_.find(id); it != groups_.end()) AnswerWaiters(it->second);
       });
     });
@@ -489,7 +492,7 @@ void GcsPlacementGroupManager::ScheduleRetryTimer() {
 }
 
 void GcsPlacementGroupManager::SetState(Group& group, rpc::PlacementGroupInfo::State state,
-                                        std::function<void()> stored) {
+                                        std::function<void(absl::Status)> stored) {
   group.info.set_state(state);
   group.info.set_version(group.info.version() + 1);
   spdlog::debug("placement group {} is {}",
@@ -497,14 +500,14 @@ void GcsPlacementGroupManager::SetState(Group& group, rpc::PlacementGroupInfo::S
   Store(group, std::move(stored));
 }
 
-void GcsPlacementGroupManager::Store(const Group& group, std::function<void()> stored) {
+void GcsPlacementGroupManager::Store(const Group& group, std::function<void(absl::Status)> stored) {
   table_.Put(group.info.placement_group_id(), group.info,
              [id = group.info.placement_group_id(), stored = std::move(stored)](absl::Status status) {
                if (!status.ok()) {
                  spdlog::error("storing placement group {}: {}",
                                PlacementGroupId::FromBinary(id).value().ShortHex(), status.message());
                }
-               if (stored) stored();
+               if (stored) stored(status);
              });
 }
 

@@ -150,8 +150,9 @@ class GcsPlacementGroupManager {
   void CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles);
   void Retry(Group& group, const std::string& why);
   // Sets the state and stores the group; `stored` (optional) runs once it is in storage.
-  void SetState(Group& group, rpc::PlacementGroupInfo::State state, std::function<void()> stored = nullptr);
-  void Store(const Group& group, std::function<void()> stored);
+  void SetState(Group& group, rpc::PlacementGroupInfo::State state,
+                std::function<void(absl::Status)> stored = nullptr);
+  void Store(const Group& group, std::function<void(absl::Status)> stored);
   void AnswerWaiters(Group& group);
   void Remove(Group& group);
   std::shared_ptr<raylet::BundleClient> ClientFor(const NodeId& node);

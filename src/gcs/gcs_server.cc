@@ -50,6 +50,9 @@ absl::Status GcsServer::Start() {
   if (!storage.durable()) {
     spdlog::warn("GCS storage: memory. Nothing survives this process: a restarted GCS starts an empty cluster");
   }
+  if (storage.kind != StorageSpec::Kind::kRocksDb && sync == StorageSync::kAlways) {
+    spdlog::info("--gcs-storage-sync=always applies to RocksDB only; Redis syncs as its appendfsync says");
+  }
   loop_->StartThread();
 
   // The storage's cluster record decides the cluster id and the token, before anyone is served.
@@ -170,17 +173,18 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   absl::Status loaded = AwaitOnLoop<absl::Status>(*loop_, [&steps](auto answer) { RunInOrder(steps, answer); });
   if (!loaded.ok()) return Annotate(loaded, "restoring the GCS tables from " + storage.ToString());
   if (restored_) {
-    restored_summary_ = absl::StrCat(nodes_->alive_nodes().size(), " alive nodes, ", jobs_->num_jobs(), " jobs, ",
-                                     actors_->num_actors(), " actors, ", placement_groups_->num_groups(),
-                                     " placement groups");
+    restored_summary_ = absl::StrCat("nodes alive ", nodes_->alive_nodes().size(), ", jobs ", jobs_->num_jobs(),
+                                     ", actors ", actors_->num_actors(), ", placement groups ",
+                                     placement_groups_->num_groups());
     spdlog::info("restored cluster {} from {}: {}", cluster_id_.Hex(), storage.ToString(), restored_summary_);
   }
   // What earlier GCS instances leased for actors they had not finished creating is freed, then
   // those actors are scheduled again; meanwhile this GCS serves.
   loop_->Post([this] {
     placement_groups_->Reconcile();
-    actors_->Reconcile(earlier_holders_, [this] {
-      if (earlier_holders_.empty()) return;
+    actors_->Reconcile(earlier_holders_, [this](bool all_released) {
+      // Holders whose leases a raylet may still have are kept for the next restart.
+      if (earlier_holders_.empty() || !all_released) return;
       ForgetEarlierHolders(*store_, meta_, holder_id_, [](absl::Status status) {
         if (!status.ok()) spdlog::warn("storing the GCS lease holders: {}", status.message());
       });

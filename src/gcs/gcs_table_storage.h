@@ -42,6 +42,12 @@ class GcsTable {
     store_.Delete(name_, key, [done = std::move(done)](absl::StatusOr<int64_t> n) { done(n.status()); });
   }
 
+  // Runs `done` once every write called before it is stored (the store answers in call order),
+  // with the status of this barrier: for answering a call whose changes were several writes.
+  void AfterEarlierWrites(std::function<void(absl::Status)> done) {
+    store_.Exists(name_, "", [done = std::move(done)](absl::StatusOr<bool> exists) { done(exists.status()); });
+  }
+
   // Every row; rows that do not parse are skipped and logged (a store is not a peer we trust
   // blindly, but one bad row must not stop the GCS).
   void GetAll(std::function<void(absl::StatusOr<absl::flat_hash_map<std::string, Row>>)> done) {

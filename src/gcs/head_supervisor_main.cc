@@ -118,7 +118,12 @@ class Supervisor {
  private:
   bool StartGcs(bool first) {
     SpawnOptions spawn;
-    spawn.argv = args_.gcs;
+    for (const std::string& arg : args_.gcs) {
+      // --gcs-storage-reset empties the storage once, at the head's start: a GCS started
+      // again must find what its predecessor stored.
+      if (!first && absl::StartsWith(arg, "--gcs-storage-reset")) continue;
+      spawn.argv.push_back(arg);
+    }
     if (first && !args_.ready_fd.empty()) {
       spawn.argv.push_back(args_.ready_fd);
       spawn.inherit_fds.push_back(std::stoi(args_.ready_fd.substr(std::string("--ready-fd=").size())));
@@ -191,7 +196,8 @@ int main(int argc, char** argv) {
       spdlog::warn("cannot write the pid record: {}", status.message());
     }
   }
+  const std::string session_dir = args.session_dir;
   int code = Supervisor(std::move(args)).Run();
-  if (!args.session_dir.empty()) unlink((SessionDir(args.session_dir).PidsDir() + "/head.pid").c_str());
+  if (!session_dir.empty()) unlink((SessionDir(session_dir).PidsDir() + "/head.pid").c_str());
   return code;
 }

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/version.h"
@@ -72,25 +74,32 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.gcs_storage = options.gcs_storage;
   if (node.gcs_storage.empty()) {
     node.gcs_storage = options.port == 0 ? "memory" : "rocksdb:" + DefaultGcsStoragePath(Root(options.node), options.port);
+  } else if (absl::StartsWith(node.gcs_storage, "rocksdb:")) {
+    // The GCS runs elsewhere than here: a relative path means here.
+    std::error_code ec;
+    node.gcs_storage =
+        "rocksdb:" + std::filesystem::absolute(node.gcs_storage.substr(std::string("rocksdb:").size()), ec).string();
   }
   ORRERY_RETURN_IF_ERROR(WriteGcsStorageRecord(node.session, node.gcs_storage));
   std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port),
                                        "--session-dir=" + node.session.path(),
                                        "--token-file=" + node.session.TokenFile(),
                                        "--token-origin=" + (options.token.empty() ? "generated" : options.token_origin),
-                                       "--gcs-storage=" + node.gcs_storage,
                                        "--gcs-storage-sync=" + options.gcs_storage_sync};
+  // A Redis URL may carry a password: it goes in the environment, not on a command line `ps` shows.
+  std::map<std::string, std::string> gcs_env = {{"ORRERY_GCS_STORAGE", node.gcs_storage}};
+  if (!options.gcs_storage_prefix.empty()) gcs_args.push_back("--gcs-storage-prefix=" + options.gcs_storage_prefix);
   if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
   // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
   absl::StatusOr<DaemonProcess> gcs;
   if (node.gcs_storage == "memory") {
     gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
-                      options.node.start_timeout_ms, options.node.die_with_caller);
+                      options.node.start_timeout_ms, options.node.die_with_caller, gcs_env);
   } else {
     std::vector<std::string> head_args = {"--session-dir=" + node.session.path(), "--", bin_dir + "/orrery-gcs"};
     head_args.insert(head_args.end(), gcs_args.begin(), gcs_args.end());
     gcs = StartDaemon(bin_dir + "/orrery-head", head_args, node.session.LogsDir() + "/gcs.out",
-                      options.node.start_timeout_ms, options.node.die_with_caller);
+                      options.node.start_timeout_ms, options.node.die_with_caller, gcs_env);
   }
   if (!gcs.ok()) return gcs.status();
   node.gcs = *gcs;

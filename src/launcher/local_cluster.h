@@ -38,6 +38,9 @@ struct HeadOptions {
   // DefaultGcsStoragePath() (memory when the port is 0: nothing could find it again).
   std::string gcs_storage;
   std::string gcs_storage_sync = "batch";
+  // Prefix of the cluster's Redis keys (empty: the GCS's default): two clusters sharing one
+  // Redis need two prefixes.
+  std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
 };
 

@@ -318,6 +318,7 @@ void NodeManager::ScheduleReport(int64_t delay_ms) {
 
 void NodeManager::SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id) {
   registration_ = std::move(registration);
+  registration_.set_cluster_id(cluster_id);
   cluster_id_ = std::move(cluster_id);
 }
 
@@ -369,6 +370,11 @@ void NodeManager::ReportUsage() {
       return;
     }
     if (absl::IsNotFound(reply.status())) return Reregister();
+    if (absl::IsUnauthenticated(reply.status())) {
+      // It accepted this token when the node registered: the GCS there serves another cluster now.
+      return on_fatal_(absl::StrCat("the GCS at ", options_.gcs_address,
+                                    " no longer accepts this cluster's token: it serves another cluster now"));
+    }
     int64_t silent = MonotonicMs() - last_report_ok_ms_;
     spdlog::warn("resource report to the GCS failed ({} ms without contact): {}", silent, reply.status().message());
     if (silent > options_.gcs_lost_timeout_ms) {

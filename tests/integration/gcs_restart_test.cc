@@ -215,7 +215,7 @@ TEST_F(GcsStorageCli, ABackupRestoresTheClusterWithItsTokenInANewHead) {
 
   orrery::testing::CliRun b = StartHeadIn("b", "--gcs-storage rocksdb:" + backup);
   ASSERT_EQ(b.exit_code, 0) << b.output;
-  EXPECT_THAT(b.output, ::testing::HasSubstr("Restored:    1 alive nodes"));
+  EXPECT_THAT(b.output, ::testing::HasSubstr("Restored:    nodes alive 1"));
   EXPECT_EQ(orrery::testing::Match(b.output, "--token (\\S+)"), token) << b.output;
   // The old head's raylet is gone: the restored cluster finds it dead, and has the new one.
   EXPECT_TRUE(orrery::testing::Eventually([&] {
@@ -244,6 +244,43 @@ TEST_F(GcsStorageCli, StorageOfAnotherTokenOrDamagedStorageIsRefusedNamingWhy) {
   orrery::testing::CliRun reset = StartHeadIn("b", "--gcs-storage-reset --gcs-storage rocksdb:" + backup);
   EXPECT_EQ(reset.exit_code, 0) << reset.output;
   EXPECT_THAT(reset.output, ::testing::Not(::testing::HasSubstr("Restored")));
+}
+
+// Whether `pid` has exited (a zombie nobody reaped counts as exited).
+bool Exited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_field, comm, state;
+  if (!(stat >> pid_field >> comm >> state)) return true;
+  return state == "Z";
+}
+
+TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRayletsLeave) {
+  int port = PickPort();
+  // The same token both times: the old raylet is let in, and must find out from the cluster id.
+  std::string flags = "--num-cpus 1 --node-ip-address 127.0.0.1 --gcs-storage memory --token same --port " +
+                      std::to_string(port) + " --temp-dir " + root_ + "/a";
+  orrery::testing::CliRun first = orrery::testing::RunCli("start --head " + flags);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, ::testing::HasSubstr("Storage:     memory"));
+  std::string node = orrery::testing::Match(first.output, "Node id: +(\\S+)");
+  std::string pids = root_ + "/a/session_latest/pids/";
+  EXPECT_FALSE(fs::exists(pids + "head.pid")) << "a GCS that keeps nothing is not restarted";
+  pid_t raylet = 0, gcs = 0;
+  std::ifstream(pids + "raylet-" + node + ".pid") >> raylet;
+  std::ifstream(pids + "gcs.pid") >> gcs;
+  ASSERT_GT(raylet, 0);
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return Exited(gcs); }));
+
+  orrery::testing::CliRun second = orrery::testing::RunCli("start --head " + flags);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  // The old raylet finds a GCS that does not know it and serves another cluster: it leaves,
+  // rather than mix its workers and objects into a cluster that knows nothing of them.
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return Exited(raylet); }));
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    return Cli("status --temp-dir " + root_ + "/a").find("Nodes: 1 alive, 0 dead") != std::string::npos;
+  })) << Cli("status --temp-dir " + root_ + "/a");
 }
 
 }  // namespace

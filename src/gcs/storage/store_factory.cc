@@ -79,6 +79,11 @@ absl::StatusOr<std::unique_ptr<StoreClient>> OpenStore(const StorageSpec& spec, 
               absl::StrCat("--gcs-storage-reset: cannot delete ", spec.rocksdb_path, ": ", ec.message()));
         }
       }
+      // It holds the cluster's token: readable by its owner only, when we make it.
+      if (std::error_code ec; !std::filesystem::exists(spec.rocksdb_path, ec)) {
+        std::filesystem::create_directories(spec.rocksdb_path, ec);
+        if (!ec) std::filesystem::permissions(spec.rocksdb_path, std::filesystem::perms::owner_all, ec);
+      }
       auto store = RocksDbStoreClient::Open(RocksDbStoreOptions{spec.rocksdb_path, options.sync}, std::move(dispatcher));
       if (absl::IsDataLoss(store.status())) {
         // Never a silent empty cluster: the operator decides.
