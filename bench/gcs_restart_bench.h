@@ -10,8 +10,9 @@ namespace orrery::bench {
 // On three one-CPU raylets started with the CLI (a head whose GCS keeps its tables in RocksDB,
 // synced in batches, under its supervisor orrery-head; two raylets joined) with 100 actors
 // alive: tasks_async_gcs_up and tasks_async_gcs_down (1,000 no-op tasks submitted, then all
-// awaited, the best of 5, with the GCS up, then with it killed and held down) and their ratio
-// tasks_during_gcs_outage_ratio (target >= 0.9); then gcs_recovery_s, the median of 3 kills:
+// awaited; the best of 36 rounds with the GCS up and of 36 with it killed and held down, in
+// turns over two outages) and their ratio tasks_during_gcs_outage_ratio (target >= 0.9); then
+// gcs_recovery_s, the median of 3 kills:
 // from the new GCS's start until all three nodes are ALIVE in its view and a new actor's first
 // call is answered (target <= 2 s). Call with Orrery not initialized; whatever it started is
 // stopped and its temp root deleted, even when a step fails (which it reports on stderr).

@@ -29,8 +29,9 @@ namespace {
 
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
-// A GCS that ran this long before it died starts again at once (the back-off is for crash loops).
-constexpr int64_t kStableRunMs = 10'000;
+// A GCS that served this long before it died starts again at once: the back-off is for a GCS
+// that cannot start (its storage refused, say), which exits within milliseconds.
+constexpr int64_t kStableRunMs = 1'000;
 constexpr int kStopGraceMs = 10'000;
 
 struct HeadArgs {
