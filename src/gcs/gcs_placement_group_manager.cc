@@ -213,7 +213,7 @@ rpc::BundleSpec GcsPlacementGroupManager::SpecOf(const Group& group, int index) 
 }
 
 void GcsPlacementGroupManager::PlacePending() {
-  if (stopped_) return;
+  if (stopped_ || reconciling_) return;  // a restarted GCS places nothing before Reconcile
   int64_t now = MonotonicMs();
   std::vector<PlacementGroupId> waiting(pending_.begin(), pending_.end());
   for (const PlacementGroupId& id : waiting) {

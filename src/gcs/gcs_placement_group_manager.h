@@ -47,9 +47,9 @@ class GcsPlacementGroupManager {
                            GcsResourceManager& resources, BundleClientFactory bundle_clients, Options options);
 
   // Restores the table after a GCS restart (gcs_placement_group_restore.cc). CREATED groups keep
-  // their committed bundles; a PREPARED one is committed again; the bundles a PENDING or
-  // RESCHEDULING group may have had prepared when the GCS died are cancelled on every alive
-  // raylet before the group is placed again (Reconcile). REMOVED ones stay listed.
+  // their committed bundles; a PREPARED one is committed again; every other bundle a raylet
+  // holds (a prepare the dead GCS had not stored, a removal it had not finished) is cancelled
+  // before anything is placed (Reconcile). REMOVED ones stay listed.
   void Load(std::function<void(absl::Status)> done);
   void Reconcile();
   size_t num_groups() const { return groups_.size(); }
@@ -180,8 +180,10 @@ class GcsPlacementGroupManager {
   std::vector<RemovedListener> removed_listeners_;
   boost::asio::steady_timer retry_timer_;
   bool retry_timer_armed_ = false;
-  // Restored groups whose prepared bundles Reconcile cancels before they are placed again.
+  // Restored groups placed (again) once Reconcile has cleared the raylets of orphan bundles;
+  // nothing is placed meanwhile.
   std::vector<PlacementGroupId> awaiting_reconcile_;
+  bool reconciling_ = false;
   bool stopped_ = false;
 };
 

@@ -1,5 +1,7 @@
 // GcsPlacementGroupManager after a GCS restart: the table restored, and what the previous GCS
 // left half-done at the raylets undone before groups are placed again.
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
 #include "src/gcs/gcs_placement_group_manager.h"
@@ -27,23 +29,27 @@ void GcsPlacementGroupManager::Load(std::function<void(absl::Status)> done) {
 }
 
 void GcsPlacementGroupManager::Reconcile() {
-  // Cancels every bundle of a waiting group that no committed placement holds, on every alive
-  // node: a prepare in flight when the GCS died left it reserved there. Cancelling a bundle a
-  // raylet does not have is a no-op.
-  std::vector<NodeId> nodes;
-  for (const auto& [id, node] : nodes_.alive_nodes()) nodes.push_back(id);
-  std::vector<rpc::BundleSpec> orphans;
-  for (const PlacementGroupId& id : awaiting_reconcile_) {
-    Group& group = groups_.at(id);
-    if (group.info.state() == rpc::PlacementGroupInfo::PREPARED) continue;  // all prepared: commit again
+  // Each alive raylet keeps the bundles of the groups restored as placed (CREATED, PREPARED,
+  // and RESCHEDULING's kept ones) and cancels every other it holds: prepares of a placement
+  // the dead GCS had not stored, and bundles of a removal whose cancels it had not sent.
+  // Nothing is placed until every raylet answered, so no new prepare can be taken for an orphan.
+  reconciling_ = true;
+  std::map<NodeId, rpc::CancelBundlesRequest> requests;
+  for (const auto& [id, node] : nodes_.alive_nodes()) requests[id].set_all_but_these(true);
+  for (auto& [id, group] : groups_) {
+    auto state = group.info.state();
+    if (state == rpc::PlacementGroupInfo::REMOVED) continue;
     for (rpc::Bundle& bundle : *group.info.mutable_bundles()) {
-      // PENDING: no bundle is committed; RESCHEDULING: those with a node still are.
-      if (group.info.state() == rpc::PlacementGroupInfo::PENDING) bundle.clear_node_id();
-      if (bundle.node_id().empty()) orphans.push_back(SpecOf(group, bundle.index()));
+      // A PENDING group has no bundle of its own anywhere yet.
+      if (state == rpc::PlacementGroupInfo::PENDING) bundle.clear_node_id();
+      auto node = NodeId::FromOptionalBinary(bundle.node_id());
+      if (!node.ok() || node->IsNil()) continue;
+      if (auto it = requests.find(*node); it != requests.end()) *it->second.add_bundles() = SpecOf(group, bundle.index());
     }
   }
-  auto left = std::make_shared<size_t>(orphans.empty() ? 0 : nodes.size());
+  auto left = std::make_shared<size_t>(requests.size());
   auto place = [this] {
+    reconciling_ = false;
     std::vector<PlacementGroupId> waiting = std::move(awaiting_reconcile_);
     awaiting_reconcile_.clear();
     for (const PlacementGroupId& id : waiting) {
@@ -62,10 +68,15 @@ void GcsPlacementGroupManager::Reconcile() {
     PlacePending();
   };
   if (*left == 0) return place();
-  for (const NodeId& node : nodes) {
-    Batched<rpc::CancelBundlesReply>(cancels_, node, orphans, [left, place, node](const auto& reply) {
-      if (!reply.ok()) spdlog::warn("cancelling a predecessor's bundles on node {}: {}", node.ShortHex(),
-                                    reply.status().message());
+  for (auto& [node, request] : requests) {
+    std::shared_ptr<raylet::BundleClient> client = ClientFor(node);
+    if (client == nullptr) {
+      if (--*left == 0) place();
+      continue;
+    }
+    client->CancelBundles(request, [left, place, node](absl::StatusOr<rpc::CancelBundlesReply> reply) {
+      // A raylet that cannot be reached is dead or dying: its bundles go with it.
+      if (!reply.ok()) spdlog::warn("reconciling the bundles of node {}: {}", node.ShortHex(), reply.status().message());
       if (--*left == 0) place();
     });
   }
