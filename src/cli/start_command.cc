@@ -142,7 +142,8 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   start->add_option("--temp-dir", flags->node.temp_dir, "Root for sessions (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
   start->add_option("--gcs-storage", flags->gcs_storage,
                     "Where a head keeps the cluster's tables: rocksdb:PATH, redis://[user:password@]HOST:PORT[/db], "
-                    "or memory (nothing survives). Default: rocksdb:<temp-dir>/gcs_storage/port_<port>");
+                    "or memory (nothing survives). Default: rocksdb:<temp-dir>/gcs_storage/port_<port>")
+      ->envname("ORRERY_GCS_STORAGE");  // a Redis password kept off the command line
   start->add_option("--gcs-storage-sync", flags->gcs_storage_sync,
                     "always (sync every write) or batch (sync every 5 ms; a crash of the GCS loses nothing)")
       ->capture_default_str();
