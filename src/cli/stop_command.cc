@@ -31,7 +31,12 @@ struct Target {
 // Signals every target's process group (a daemon leads its own: its workers and zygotes are
 // in it), then waits for each through its pidfd.
 void SignalAndWait(std::vector<Target>& targets, int sig, int64_t wait_ms) {
-  for (auto& target : targets) kill(-target.record.pid, sig);
+  for (auto& target : targets) {
+    kill(-target.record.pid, sig);
+    // And the process itself: one that does not lead its group (orrery-gcs under orrery-head)
+    // is reached even when its group's leader is gone.
+    kill(target.record.pid, sig);
+  }
   int64_t deadline = MonotonicMs() + wait_ms;
   for (auto& target : targets) {
     int64_t left = std::max<int64_t>(0, deadline - MonotonicMs());
@@ -106,6 +111,7 @@ int RunStop(const StopFlags& flags) {
       bool alive = ProcessAlive(target.record.pid);
       // Whatever is left of the group (a stuck daemon or worker) is killed outright.
       kill(-target.record.pid, SIGKILL);
+      kill(target.record.pid, SIGKILL);
       if (alive) {
         ++killed;
         if (target.pidfd >= 0) WaitForExit(target.pidfd, 5000);

@@ -29,9 +29,11 @@ namespace {
 
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
-// A GCS that served this long before it died starts again at once: the back-off is for a GCS
-// that cannot start (its storage refused, say), which exits within milliseconds.
-constexpr int64_t kStableRunMs = 1'000;
+// A GCS killed by a signal (a crash, a kill, the OOM killer) after running this long had
+// started: it starts again after the first back-off (100 ms). The longer back-offs are for a
+// GCS that cannot start: it exits with an error (its storage refused, say), or dies within
+// milliseconds of every start.
+constexpr int64_t kStartedRunMs = 200;
 constexpr int kStopGraceMs = 10'000;
 
 struct HeadArgs {
@@ -103,7 +105,7 @@ class Supervisor {
         return 0;
       }
       int64_t ran_ms = MonotonicMs() - started_ms_;
-      if (ran_ms >= kStableRunMs) backoff_ms = kFirstBackoffMs;
+      if (WIFSIGNALED(*status) && ran_ms >= kStartedRunMs) backoff_ms = kFirstBackoffMs;
       spdlog::error("orrery-gcs (pid {}) {} after {} ms: starting it again in {} ms", pid_,
                     DescribeWaitStatus(*status), ran_ms, backoff_ms);
       pid_ = -1;

@@ -1,4 +1,7 @@
 #include "src/gcs/client/gcs_client.h"
+
+#include <algorithm>
+
 #include "src/rpc/retried_call.h"
 
 namespace orrery::gcs {
@@ -9,8 +12,13 @@ using Stub = rpc::GcsService::Stub;
 rpc::CallOptions Once() { return rpc::CallOptions(); }
 }  // namespace
 
+rpc::ClientOptions ForTheGcs(rpc::ClientOptions options) {
+  options.rpc.retry_max_backoff_ms = std::min(options.rpc.retry_max_backoff_ms, kGcsMaxBackoffMs);
+  return options;
+}
+
 GrpcGcsClient::GrpcGcsClient(const std::string& address, rpc::ClientOptions options)
-    : client_(rpc::MakeChannel(address, options.rpc), options) {}
+    : client_(rpc::MakeChannel(address, ForTheGcs(options).rpc), ForTheGcs(options)) {}
 
 void GrpcGcsClient::RegisterNode(const rpc::RegisterNodeRequest& request, Callback<rpc::RegisterNodeReply> callback) {
   client_.Call(&Stub::async::RegisterNode, request, rpc::RetriedCall(), std::move(callback));
