@@ -3,15 +3,18 @@
 // README.md here). Measured, never asserted.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "actor_bench.h"
+#include "gcs_restart_bench.h"
 #include "multi_node_bench.h"
 #include "grpc_floor.h"
 #include "object_store_bench.h"
 #include "orrery/api.h"
+#include "placement_group_bench.h"
 #include "rate.h"
 
 namespace {
@@ -23,8 +26,10 @@ using orrery::bench::Clock;
 using orrery::bench::Seconds;
 using orrery::bench::Wanted;
 
+// One decimal, or three below 100 (seconds, GB/s and ratios near 1 need them).
 void Report(const std::string& name, double value, const std::string& unit) {
-  std::printf("{\"name\": \"%s\", \"value\": %.1f, \"unit\": \"%s\"}\n", name.c_str(), value, unit.c_str());
+  std::printf("{\"name\": \"%s\", \"value\": %.*f, \"unit\": \"%s\"}\n", name.c_str(), std::abs(value) < 100 ? 3 : 1,
+              value, unit.c_str());
   std::fflush(stdout);
 }
 
@@ -98,17 +103,9 @@ int main(int argc, char** argv) {
   }
   orrery::bench::MeasureActors(Report);
   // Ray's definition: 100 groups of one {custom: 0.001} bundle created, awaited, removed.
-  Rate("placement_group_create_removal", 100, 5, [] {
-    std::vector<orrery::PlacementGroup> groups;
-    groups.reserve(100);
-    for (int i = 0; i < 100; ++i) {
-      groups.push_back(orrery::CreatePlacementGroup({"", {{{"custom", 0.001}}}, orrery::PlacementStrategy::PACK}));
-    }
-    for (const auto& group : groups) {
-      if (!group.Wait(30)) std::fprintf(stderr, "placement group %s not created in 30 s\n", group.GetID().c_str());
-    }
-    for (const auto& group : groups) orrery::RemovePlacementGroup(group.GetID());
-  });
+  if (Wanted({"placement_group_create_removal"})) {
+    Report("placement_group_create_removal", orrery::bench::PlacementGroupCreateRemovalRate(), "ops/s");
+  }
   if (Wanted({"single_client_put_gigabytes_cold", "single_client_put_gigabytes", "single_client_get_gigabytes",
               "single_client_get_view_1gib_us", "multi_client_put_gigabytes"})) {
     orrery::bench::MeasureLargeObjects(Report);
@@ -123,6 +120,8 @@ int main(int argc, char** argv) {
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
     orrery::bench::MeasureMultiNode(Report);
   }
+  orrery::bench::MeasureGcsRestart(Report);
+  orrery::bench::MeasureGcsStorageCost(Report);
   if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);
   if (echo.port != 0 && Wanted({"grpc_unary_pingpong", "grpc_unary_p50_us", "grpc_stream_pingpong",
                                 "grpc_stream_pipelined"})) {

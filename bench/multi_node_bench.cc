@@ -5,10 +5,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "orrery/api.h"
 #include "orrery/object_view.h"
 #include "rate.h"
@@ -27,29 +27,9 @@ ORRERY_REMOTE(ClusterNoOp, MakeBytes, ViewSize);
 
 constexpr int64_t kGiB = 1LL << 30;
 
-// The orrery CLI next to this program, run with `args`: what it printed.
-std::string Cli(const std::string& args) {
-  std::string cli = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "orrery";
-  std::string output;
-  FILE* pipe = popen((cli + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  pclose(pipe);
-  return output;
-}
-
-std::string Match(const std::string& text, const char* pattern) {
-  std::smatch match;
-  return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
-}
-
-void SubmitAndGet(int count) {
-  std::vector<orrery::ObjectRef<int>> refs;
-  refs.reserve(count);
-  for (int i = 0; i < count; ++i) refs.push_back(orrery::Task(ClusterNoOp).Remote());
-  orrery::Get(refs);
-}
+using orrery::bench::Cli;
+using orrery::bench::Match;
+using orrery::bench::SubmitAndGet;
 
 // Node `n` of the cluster has the custom resource "n<n>": work is pinned to it by asking for it.
 std::string NodeResources(int n) { return " --resources '{\"n" + std::to_string(n) + "\": 1}'"; }
@@ -91,6 +71,13 @@ void MeasureTransfers(const std::string& join, const orrery::bench::Reporter& re
 }  // namespace
 
 namespace orrery::bench {
+
+void SubmitAndGet(int count) {
+  std::vector<orrery::ObjectRef<int>> refs;
+  refs.reserve(count);
+  for (int i = 0; i < count; ++i) refs.push_back(orrery::Task(ClusterNoOp).Remote());
+  orrery::Get(refs);
+}
 
 void MeasureMultiNode(const Reporter& report) {
   char root[] = "/tmp/ob-XXXXXX";

@@ -6,6 +6,10 @@
 
 namespace orrery::bench {
 
+// `count` no-op tasks submitted, then all awaited: the shape of multi_node_tasks_async (and of
+// Ray's single_client_tasks_async), on whatever cluster this driver is in.
+void SubmitAndGet(int count);
+
 // multi_node_tasks_async: 1,000 no-op tasks submitted, then all awaited, on three one-CPU
 // raylets (the driver's node spills the work to the others). Then, with two more raylets:
 // object_transfer_gigabytes (a 1 GiB object made on one node read in place on another, the

@@ -11,6 +11,7 @@ packages=(
   libmsgpack-cxx-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev
+  librocksdb-dev libhiredis-dev redis-server
   procps iproute2
 )
 

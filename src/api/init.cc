@@ -87,6 +87,8 @@ void StopHead(launcher::StartedNode& head) {
 launcher::HeadOptions HeadOptionsFrom(const Config& config) {
   launcher::HeadOptions options;
   options.port = 0;
+  // A driver's own cluster ends with Shutdown(): nothing of it is worth keeping.
+  options.gcs_storage = "memory";
   options.node.die_with_caller = true;
   options.node.temp_dir = config.temp_dir.empty() ? Env("ORRERY_TEMP_DIR") : config.temp_dir;
   const auto& args = config.head_args;
@@ -114,10 +116,15 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
       } else if (name == "--spill-dir") {
         options.node.spill_dir = value;
+      } else if (name == "--gcs-storage") {
+        options.gcs_storage = value;  // e.g. to measure a durable GCS (it then runs under orrery-head)
+      } else if (name == "--gcs-storage-sync") {
+        options.gcs_storage_sync = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
                               " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, "
-                              "--object-store-memory, --object-store-prefault, --spill-dir)");
+                              "--object-store-memory, --object-store-prefault, --spill-dir, --gcs-storage, "
+                              "--gcs-storage-sync)");
       }
     } catch (const std::logic_error&) {
       throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");

@@ -10,6 +10,7 @@ namespace orrery::cli {
 
 void AddStartCommand(CLI::App& app, int& exit_code);
 void AddStopCommand(CLI::App& app, int& exit_code);
+void AddGcsCommand(CLI::App& app, int& exit_code);
 void AddStatusCommand(CLI::App& app, int& exit_code);
 void AddJobCommand(CLI::App& app, int& exit_code);
 // `orrery list`, `orrery get` and `orrery summary`.

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   orrery::cli::AddStartCommand(app, exit_code);
   orrery::cli::AddStopCommand(app, exit_code);
+  orrery::cli::AddGcsCommand(app, exit_code);
   orrery::cli::AddStatusCommand(app, exit_code);
   orrery::cli::AddJobCommand(app, exit_code);
   orrery::cli::AddStateCommands(app, exit_code);

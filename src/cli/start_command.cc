@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "src/cli/commands.h"
 #include "src/common/daemon.h"
 #include "src/common/process.h"
@@ -21,12 +22,22 @@ struct StartFlags {
   int port = 6391;
   bool block = false;
   launcher::NodeOptions node;
+  std::string gcs_storage;
+  std::string gcs_storage_sync = "batch";
+  std::string gcs_storage_prefix;
+  bool gcs_storage_reset = false;
 };
 
 // `token_source`: where the token came from ("" when the head made a fresh one).
 void PrintHead(const launcher::StartedNode& node, const std::string& token_source) {
   printf("Started the Orrery head node.\n");
-  if (!token_source.empty()) printf("  Token:       the one given by %s\n", token_source.c_str());
+  if (!node.restored.empty()) {
+    printf("  Restored:    %s (the stored cluster, with its id and token)\n", node.restored.c_str());
+  } else if (!token_source.empty()) {
+    printf("  Token:       the one given by %s\n", token_source.c_str());
+  }
+  printf("  Storage:     %s\n",
+         absl::StartsWith(node.gcs_storage, "redis") ? "redis (the URL given)" : node.gcs_storage.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
   printf("  Node id:     %s\n", node.node_id.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
@@ -88,6 +99,11 @@ int RunStart(StartFlags& flags) {
     options.node = flags.node;
     options.port = flags.port;
     options.token = token;
+    options.token_origin = token_source == "ORRERY_TOKEN" ? "environment" : "explicit";
+    options.gcs_storage = flags.gcs_storage;
+    options.gcs_storage_sync = flags.gcs_storage_sync;
+    options.gcs_storage_reset = flags.gcs_storage_reset;
+    options.gcs_storage_prefix = flags.gcs_storage_prefix;
     node = launcher::StartHead(options);
   } else {
     node = launcher::JoinCluster(flags.address, token, flags.node);
@@ -124,6 +140,18 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                   "Touch the object store's pages at start, so that first writes are fast");
   start->add_option("--spill-dir", flags->node.spill_dir, "Where objects spill to (default: the session folder)");
   start->add_option("--temp-dir", flags->node.temp_dir, "Root for sessions (default: $ORRERY_TEMP_DIR or /tmp/orrery)");
+  start->add_option("--gcs-storage", flags->gcs_storage,
+                    "Where a head keeps the cluster's tables: rocksdb:PATH, redis://[user:password@]HOST:PORT[/db], "
+                    "or memory (nothing survives). Default: rocksdb:<temp-dir>/gcs_storage/port_<port>")
+      ->envname("ORRERY_GCS_STORAGE");  // a Redis password kept off the command line
+  start->add_option("--gcs-storage-sync", flags->gcs_storage_sync,
+                    "always (sync every write) or batch (sync every 5 ms; a crash of the GCS loses nothing)")
+      ->capture_default_str();
+  start->add_option("--gcs-storage-prefix", flags->gcs_storage_prefix,
+                    "Prefix of the cluster's keys in Redis (default orrery:): clusters sharing one Redis need "
+                    "different ones");
+  start->add_flag("--gcs-storage-reset", flags->gcs_storage_reset,
+                  "Start a new cluster, deleting what the head's storage holds");
   start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");
   start->callback([flags, &exit_code] { exit_code = RunStart(*flags); });
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,6 +42,17 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
       thread_id_ = std::this_thread::get_id();
       io_.run();
     });
+  }
+
+  // Runs `fn` on the loop's thread (started) and waits for it: for a component's start and
+  // stop, never on a hot path.
+  void RunAndWait(const std::function<void()>& fn) {
+    std::promise<void> done;
+    Post([&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
   }
 
   // Runs the loop on the calling thread until Stop().

@@ -143,6 +143,16 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
 
 std::string GenerateToken() { return HexEncode(RandomBytes(32)); }
 
+absl::Status WriteGcsStorageRecord(const SessionDir& session, const std::string& spec) {
+  // 0600: a Redis URL may carry a password.
+  return WriteFileAtomic(session.GcsStorageFile(), spec + "\n", 0600);
+}
+
+absl::StatusOr<std::string> ReadGcsStorageRecord(const SessionDir& session) {
+  ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(session.GcsStorageFile()));
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
 absl::Status WriteToken(const std::string& path, const std::string& token) {
   return WriteFileAtomic(path, token + "\n", 0600);
 }

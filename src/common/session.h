@@ -38,6 +38,8 @@ class SessionDir {
   std::string PidsDir() const { return path_ + "/pids"; }
   std::string TokenFile() const { return path_ + "/token"; }
   std::string ClusterFile() const { return path_ + "/cluster.json"; }
+  // The head's --gcs-storage, for `orrery stop` (which deletes embedded storage it names).
+  std::string GcsStorageFile() const { return path_ + "/gcs_storage"; }
   std::string NodeDir(const NodeId& node) const { return path_ + "/node_" + node.Hex(); }
   // The raylet's socket for local workers and drivers.
   std::string RayletSocket(const NodeId& node) const { return NodeDir(node) + "/raylet.sock"; }
@@ -71,6 +73,10 @@ struct ClusterRecord {
 };
 absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);
+
+// The GCS storage spec a head of this session uses (GcsStorageFile()); NotFound when none.
+absl::Status WriteGcsStorageRecord(const SessionDir& session, const std::string& spec);
+absl::StatusOr<std::string> ReadGcsStorageRecord(const SessionDir& session);
 
 // 32 random bytes, hex.
 std::string GenerateToken();

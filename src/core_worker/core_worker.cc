@@ -84,8 +84,8 @@ absl::Status CoreWorker::Start() {
       rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
   // The same connection to the GCS: PlacementGroupService is served next to GcsService.
   placement_groups_ = std::make_unique<rpc::GrpcClient<rpc::PlacementGroupService>>(
-      gcs_->client().channel(),
-      rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+      gcs_->client().channel(), gcs::ForTheGcs(rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token,
+                                                                  options_.rpc, loop_->Dispatcher()}));
 
   // Task events go to the GCS's TaskEventService, on the same connection.
   task_event_client_ = std::make_unique<rpc::GrpcClient<rpc::TaskEventService>>(

@@ -6,6 +6,7 @@
 #include "src/common/status.h"
 #include "src/core_worker/core_worker.h"
 #include "src/core_worker/object_conversion.h"
+#include "src/rpc/retried_call.h"
 
 namespace orrery::core {
 
@@ -55,7 +56,8 @@ absl::StatusOr<internal::ActorHandleIds> CoreWorker::CreateActor(internal::Actor
   info->set_max_task_retries(creation.max_task_retries);
   info->set_max_concurrency(std::max(1, creation.max_concurrency));
   info->set_detached(detached);
-  auto registered = gcs_->client().CallSync(&GcsStub::async::RegisterActor, request);
+  // Retried through a GCS restart (the GCS knows a registration it stored by the actor's id).
+  auto registered = gcs_->client().CallSync(&GcsStub::async::RegisterActor, request, rpc::RetriedCall());
   if (!registered.ok()) {
     ReleaseTaskRefs(*task);
     return registered.status();

@@ -34,7 +34,12 @@ bool CanRestart(const rpc::ActorInfo& info) {
 
 GcsActorManager::GcsActorManager(boost::asio::io_context& io, StoreClient& store, GcsNodeManager& nodes,
                                  RayletFactory raylets, Options options)
-    : io_(io), table_(store, kActorTable), nodes_(nodes), raylets_(std::move(raylets)), options_(std::move(options)) {}
+    : io_(io),
+      table_(store, kActorTable),
+      nodes_(nodes),
+      raylets_(std::move(raylets)),
+      options_(std::move(options)),
+      holder_id_(options_.holder_id) {}
 
 GcsActorManager::~GcsActorManager() { Stop(); }
 
@@ -43,6 +48,91 @@ GcsActorManager::Actor* GcsActorManager::Find(const std::string& binary_id) {
   if (!id.ok()) return nullptr;
   auto it = actors_.find(*id);
   return it == actors_.end() ? nullptr : &it->second;
+}
+
+// ---- restore after a GCS restart ----
+
+void GcsActorManager::Load(std::function<void(absl::Status)> done) {
+  table_.GetAll([this, done = std::move(done)](absl::StatusOr<absl::flat_hash_map<std::string, rpc::ActorInfo>> rows) {
+    if (!rows.ok()) return done(rows.status());
+    for (auto& [key, info] : *rows) Restore(std::move(info));
+    if (!rows->empty()) {
+      spdlog::info("restored {} actors ({} to schedule again)", rows->size(), awaiting_reconcile_.size());
+    }
+    done(absl::OkStatus());
+  });
+}
+
+void GcsActorManager::Restore(rpc::ActorInfo info) {
+  auto id = ActorId::FromBinary(info.actor_id());
+  if (!id.ok()) return;
+  Actor& actor = actors_[*id];
+  actor.info = std::move(info);
+  if (actor.info.state() == rpc::ActorInfo::DEAD) return;
+  if (!actor.info.name().empty()) names_[std::make_pair(actor.info.name_space(), actor.info.name())] = *id;
+  if (actor.info.state() != rpc::ActorInfo::ALIVE) {
+    awaiting_reconcile_.push_back(*id);
+    return;
+  }
+  // ALIVE: its worker runs on, under the lease a predecessor took.
+  actor.lease_id = LeaseId::FromOptionalBinary(actor.info.lease_id()).value_or(LeaseId());
+  actor.lease_granted = true;
+  actor.worker = WorkerId::FromOptionalBinary(actor.info.address().worker_id()).value_or(WorkerId());
+  actor.node = NodeId::FromOptionalBinary(actor.info.address().node_id()).value_or(NodeId());
+  by_worker_[actor.worker] = *id;
+  if (const rpc::NodeInfo* node = nodes_.GetAliveNode(actor.node); node != nullptr) {
+    actor.raylet = raylets_(absl::StrCat(node->node_ip(), ":", node->node_manager_port()));
+  }
+}
+
+void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool)> done) {
+  rpc::ReleaseLeasesOfHolderRequest request;
+  request.set_reason("the GCS that leased it for an actor restarted before the actor was created");
+  for (const auto& [id, actor] : actors_) {
+    if (actor.info.state() == rpc::ActorInfo::ALIVE && !actor.lease_id.IsNil()) {
+      request.add_keep_lease_ids(actor.lease_id.Binary());
+    }
+  }
+  std::vector<std::shared_ptr<raylet::RayletClient>> raylets;
+  for (const rpc::NodeInfo& node : nodes_.AllNodes()) {
+    if (node.state() == rpc::NodeInfo::ALIVE) {
+      raylets.push_back(raylets_(absl::StrCat(node.node_ip(), ":", node.node_manager_port())));
+    }
+  }
+  // Every (raylet, holder) answers once; a raylet that cannot be reached within the retry
+  // budget is dead or dying (the health checker says so), and its leases go with it.
+  auto remaining = std::make_shared<size_t>(raylets.size() * earlier_holders.size());
+  auto all_released = std::make_shared<bool>(true);
+  auto finish = [this, all_released, done = std::move(done)] {
+    std::vector<ActorId> waiting = std::move(awaiting_reconcile_);
+    awaiting_reconcile_.clear();
+    for (const ActorId& id : waiting) {
+      auto it = actors_.find(id);
+      if (it == actors_.end() || it->second.info.state() == rpc::ActorInfo::DEAD ||
+          it->second.info.state() == rpc::ActorInfo::ALIVE) {
+        continue;
+      }
+      spdlog::info("actor {} was being created when the GCS restarted: scheduling it again", id.ShortHex());
+      Schedule(it->second);
+    }
+    done(*all_released);
+  };
+  if (*remaining == 0) return finish();
+  for (const WorkerId& holder : earlier_holders) {
+    request.set_holder_id(holder.Binary());
+    for (const auto& raylet : raylets) {
+      raylet->ReleaseLeasesOfHolder(request, [remaining, all_released, finish](
+                                                 absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
+        if (!reply.ok()) {
+          *all_released = false;
+          spdlog::warn("freeing a predecessor's actor leases: {}", reply.status().message());
+        } else if (reply->released() > 0) {
+          spdlog::info("a raylet freed {} actor leases a predecessor left", reply->released());
+        }
+        if (--*remaining == 0) finish();
+      });
+    }
+  }
 }
 
 // ---- requests ----
@@ -71,9 +161,10 @@ void GcsActorManager::HandleRegisterActor(const rpc::RegisterActorRequest& reque
   actor.info.set_start_time_ms(NowMs());
   spdlog::info("actor {} ({}) registered{}", id->ShortHex(), info.creation().function_name(),
                info.name().empty() ? "" : " as " + info.name());
-  Changed(actor);
+  Changed(actor, [done = std::move(done)](absl::Status stored) {
+    done(stored.ok() ? stored : Annotate(stored, "storing the actor"));
+  });
   Schedule(actor);
-  done(absl::OkStatus());
 }
 
 void GcsActorManager::HandleGetActorInfo(const rpc::GetActorInfoRequest& request, rpc::GetActorInfoReply* reply,
@@ -139,7 +230,13 @@ void GcsActorManager::HandleKillActor(const rpc::KillActorRequest& request, rpc:
   if (actor == nullptr) {
     return done(absl::NotFoundError("no actor " + ActorId::FromOptionalBinary(request.actor_id()).value_or(ActorId()).Hex()));
   }
-  done(absl::OkStatus());
+  Kill(*actor, request);
+  // Answered once what the kill changed is stored: a restarted GCS does not bring it back.
+  table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
+}
+
+void GcsActorManager::Kill(Actor& killed, const rpc::KillActorRequest& request) {
+  Actor* actor = &killed;
   rpc::ActorInfo& info = actor->info;
   if (info.state() == rpc::ActorInfo::DEAD) return;
   // Named and detached actors live until killed: the last handle going away does not end them.
@@ -195,6 +292,9 @@ void GcsActorManager::Schedule(Actor& actor) {
   if (raylet == nullptr) return RetryLater(id, actor.generation);
   actor.raylet = raylet;
   actor.lease_node = NodeId::Nil();
+  // Stored with the actor once ALIVE, so that a restarted GCS can return it. A lease asked for
+  // but not yet stored is held by this GCS instance: a successor frees it (Reconcile).
+  actor.info.set_lease_id(actor.lease_id.Binary());
   RequestLease(id, actor.generation, raylet);
 }
 
@@ -481,17 +581,22 @@ void GcsActorManager::OnPlacementGroupRemoved(const PlacementGroupId& group_id) 
 
 // ---- changes ----
 
-void GcsActorManager::Changed(Actor& actor) {
+void GcsActorManager::Changed(Actor& actor, std::function<void(absl::Status)> stored) {
   actor.info.set_version(actor.info.version() + 1);
-  table_.Put(actor.info.actor_id(), actor.info, [](absl::Status status) {
-    if (!status.ok()) spdlog::error("storing an actor: {}", status.message());
+  ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
+  spdlog::debug("actor {} is {} (version {})", id.ShortHex(), StateName(actor.info.state()), actor.info.version());
+  // Watchers learn of the change once it is stored: what they act on survives a GCS restart.
+  table_.Put(actor.info.actor_id(), actor.info, [this, id, stored = std::move(stored)](absl::Status status) {
+    if (!status.ok()) spdlog::error("storing actor {}: {}", id.ShortHex(), status.message());
+    if (stored) stored(status);
+    auto it = actors_.find(id);
+    if (it == actors_.end()) return;
+    Actor& actor = it->second;
+    std::vector<std::shared_ptr<Poll>> polls = actor.polls;
+    for (const auto& poll : polls) {
+      if (actor.info.version() > poll->after_version) Answer(actor, poll);
+    }
   });
-  spdlog::debug("actor {} is {} (version {})", ActorId::FromBinary(actor.info.actor_id()).value().ShortHex(),
-                StateName(actor.info.state()), actor.info.version());
-  std::vector<std::shared_ptr<Poll>> polls = actor.polls;
-  for (const auto& poll : polls) {
-    if (actor.info.version() > poll->after_version) Answer(actor, poll);
-  }
 }
 
 void GcsActorManager::Stop() {

@@ -37,12 +37,25 @@ class GcsActorManager final : public ActorHandler {
     int64_t lease_wait_ms = 10'000;
     // The longest a GetActorInfo long poll is held.
     int64_t max_poll_ms = 30'000;
+    // Who holds this GCS instance's actor leases at the raylets (never reported dead, so
+    // leases live until returned); a restarted GCS frees those of earlier instances.
+    WorkerId holder_id = WorkerId::FromRandom();
   };
   using RayletFactory = std::function<std::shared_ptr<raylet::RayletClient>(const std::string& address)>;
 
   GcsActorManager(boost::asio::io_context& io, StoreClient& store, GcsNodeManager& nodes, RayletFactory raylets,
                   Options options);
   ~GcsActorManager() override;
+
+  // Restores the actor table. ALIVE actors keep their workers; actors that were being created
+  // or restarted are scheduled again once `Reconcile` has freed what `earlier_holders` (the
+  // lease holders of earlier GCS instances) left at the raylets. `done` runs after the restore.
+  void Load(std::function<void(absl::Status)> done);
+  size_t num_actors() const { return actors_.size(); }
+  // Asks every alive raylet to end the leases of `earlier_holders` but those of ALIVE actors,
+  // then schedules the actors waiting for it; `done(all_released)` when every raylet answered
+  // (all_released: each one did; a raylet that could not be asked may still hold some).
+  void Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool all_released)> done);
 
   void HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
                            ReplyCallback done) override;
@@ -92,6 +105,8 @@ class GcsActorManager final : public ActorHandler {
   };
   using WorkerClient = rpc::GrpcClient<rpc::CoreWorkerService>;
 
+  // What KillActor does to a found actor (its answer waits for the writes).
+  void Kill(Actor& actor, const rpc::KillActorRequest& request);
   // Leases a worker for the actor (again), from its owner's node when alive.
   void Schedule(Actor& actor);
   void RequestLease(const ActorId& id, uint64_t generation, std::shared_ptr<raylet::RayletClient> raylet);
@@ -108,7 +123,10 @@ class GcsActorManager final : public ActorHandler {
   void ReleaseWorker(Actor& actor, const std::string& reason);
   void RetryLater(const ActorId& id, uint64_t generation);
   // Stores and announces a change: bumps the version and answers the polls it satisfies.
-  void Changed(Actor& actor);
+  // `stored` (optional) runs once the change is in storage: the answer to the call that caused it.
+  void Changed(Actor& actor, std::function<void(absl::Status)> stored = nullptr);
+  // Restores one stored row.
+  void Restore(rpc::ActorInfo info);
   void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);
   WorkerClient& ClientFor(const rpc::WorkerAddress& address);
   std::shared_ptr<raylet::RayletClient> RayletFor(const NodeId& node_id);
@@ -120,7 +138,9 @@ class GcsActorManager final : public ActorHandler {
   RayletFactory raylets_;
   const Options options_;
   // Who holds actor leases at the raylets: never reported dead, so leases live until returned.
-  const WorkerId holder_id_ = WorkerId::FromRandom();
+  const WorkerId holder_id_;
+  // Restored actors waiting for Reconcile before they are scheduled again.
+  std::vector<ActorId> awaiting_reconcile_;
   absl::flat_hash_map<ActorId, Actor> actors_;
   // (namespace, name) -> the actor holding the name.
   absl::flat_hash_map<std::pair<std::string, std::string>, ActorId> names_;

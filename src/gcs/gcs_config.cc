@@ -12,6 +12,19 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")
         .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &GcsConfig::token_file, "File holding the cluster token (mode 0600)")
+        .Add("token_origin", &GcsConfig::token_origin,
+             "Where the token came from (generated, environment, explicit): a stored cluster's token wins over a "
+             "generated one or one from the environment, and refuses a different explicit one")
+        .Add("gcs_storage", &GcsConfig::gcs_storage,
+             "Where the tables live: memory (lost with the process), rocksdb:PATH, or "
+             "redis://[user:password@]HOST:PORT[/db]")
+        .Add("gcs_storage_sync", &GcsConfig::gcs_storage_sync,
+             "always (each write synced before it is answered) or batch (synced every 5 ms; a crash of the "
+             "process loses nothing)")
+        .Add("gcs_storage_prefix", &GcsConfig::gcs_storage_prefix,
+             "Prefix of every Redis key, so that clusters can share one Redis")
+        .Add("gcs_storage_reset", &GcsConfig::gcs_storage_reset,
+             "Start with empty storage, deleting what the storage holds")
         .Add("health_check_period_ms", &GcsConfig::health_check_period_ms, "How often each raylet is checked")
         .Add("health_check_timeout_ms", &GcsConfig::health_check_timeout_ms,
              "Deadline of one health check (0: the period)")

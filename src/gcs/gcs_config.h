@@ -16,6 +16,13 @@ struct GcsConfig {
   std::string session_dir;
   std::string token;
   std::string token_file;
+  // Where --token/--token-file came from: what to do when it differs from the stored token.
+  std::string token_origin = "explicit";
+  // memory, rocksdb:PATH or redis://... (storage/store_factory.h).
+  std::string gcs_storage = "memory";
+  std::string gcs_storage_sync = "batch";
+  std::string gcs_storage_prefix = "orrery:";
+  bool gcs_storage_reset = false;
   int64_t health_check_period_ms = 1000;
   int64_t health_check_timeout_ms = 0;
   int32_t health_check_failure_threshold = 5;

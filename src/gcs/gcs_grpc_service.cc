@@ -43,6 +43,8 @@ ORRERY_GCS_UNARY(GetActorInfo, actors, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(GetNamedActor, actors, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(ListActors, actors, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(KillActor, actors, CallKind::kIdempotent)
+// Not retried by the server's replay cache: a second backup into the same path is refused.
+ORRERY_GCS_UNARY(BackupStorage, storage, CallKind::kIdempotent)
 
 #undef ORRERY_GCS_UNARY
 

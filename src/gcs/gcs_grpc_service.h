@@ -21,6 +21,7 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
     KvHandler& kv;
     WorkerHandler& workers;
     ActorHandler& actors;
+    StorageHandler& storage;
     Publisher& publisher;
   };
 
@@ -72,6 +73,8 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
                                        rpc::ListActorsReply* r) override;
   grpc::ServerUnaryReactor* KillActor(grpc::CallbackServerContext* c, const rpc::KillActorRequest* q,
                                       rpc::KillActorReply* r) override;
+  grpc::ServerUnaryReactor* BackupStorage(grpc::CallbackServerContext* c, const rpc::BackupStorageRequest* q,
+                                          rpc::BackupStorageReply* r) override;
   grpc::ServerWriteReactor<rpc::PubsubMessage>* Subscribe(grpc::CallbackServerContext* c,
                                                           const rpc::SubscribeRequest* q) override;
 

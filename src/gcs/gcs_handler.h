@@ -61,6 +61,13 @@ class WorkerHandler {
                                        rpc::GetWorkerFailuresReply* reply, ReplyCallback done) = 0;
 };
 
+class StorageHandler {
+ public:
+  virtual ~StorageHandler() = default;
+  virtual void HandleBackupStorage(const rpc::BackupStorageRequest& request, rpc::BackupStorageReply* reply,
+                                   ReplyCallback done) = 0;
+};
+
 class ActorHandler {
  public:
   virtual ~ActorHandler() = default;

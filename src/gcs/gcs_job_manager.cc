@@ -98,7 +98,8 @@ void GcsJobManager::HandleMarkJobFinished(const rpc::MarkJobFinishedRequest& req
     return;
   }
   FinishJob(*job_id, "its driver finished");
-  done(absl::OkStatus());
+  // Answered once the job's end is stored.
+  table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
 }
 
 void GcsJobManager::HandleGetJob(const rpc::GetJobRequest& request, rpc::GetJobReply* reply, ReplyCallback done) {

@@ -19,6 +19,7 @@ class GcsJobManager final : public JobHandler {
   GcsJobManager(StoreClient& store, Publisher& publisher);
 
   void Load(std::function<void(absl::Status)> done);
+  size_t num_jobs() const { return jobs_.size(); }
 
   void HandleGetNextJobId(const rpc::GetNextJobIdRequest& request, rpc::GetNextJobIdReply* reply,
                           ReplyCallback done) override;

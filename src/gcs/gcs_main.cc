@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
       spdlog::warn("cannot write the pid record: {}", status.message());
     }
   }
-  ReportReady(config.ready_fd, {{"port", server.port()}, {"pid", getpid()}, {"cluster_id", server.cluster_id().Hex()}});
+  ReportReady(config.ready_fd, {{"port", server.port()}, {"pid", getpid()}, {"cluster_id", server.cluster_id().Hex()},
+                                {"restored", server.restored()}});
 
   int sig = WaitForTerminationSignal();
   spdlog::info("orrery-gcs: signal {}, stopping", sig);

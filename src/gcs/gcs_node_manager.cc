@@ -64,6 +64,13 @@ void GcsNodeManager::HandleRegisterNode(const rpc::RegisterNodeRequest& request,
     done(status);
     return;
   }
+  if (!request.cluster_id().empty() && request.cluster_id() != cluster_id_.Binary()) {
+    done(absl::FailedPreconditionError(
+        absl::StrCat("this GCS serves cluster ", cluster_id_.Hex(), ", not the node's cluster ",
+                     ClusterId::FromBinary(request.cluster_id()).value_or(ClusterId()).Hex(),
+                     " (it restarted without its storage): the node's workers and objects belong to the old one")));
+    return;
+  }
   if (auto it = dead_.find(node_id); it != dead_.end()) {
     done(absl::FailedPreconditionError(absl::StrCat("node ", node_id.Hex(), " was declared dead (",
                                                     it->second.death_reason(),

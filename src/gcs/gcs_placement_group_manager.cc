@@ -11,11 +11,11 @@
 
 namespace orrery::gcs {
 
-namespace {
-
-std::string NameKey(const std::string& name_space, const std::string& name) {
+std::string GcsPlacementGroupManager::NameKey(const std::string& name_space, const std::string& name) {
   return absl::StrCat(name_space, std::string(1, '\0'), name);
 }
+
+namespace {
 
 std::string StateName(rpc::PlacementGroupInfo::State state) { return rpc::PlacementGroupInfo::State_Name(state); }
 
@@ -31,10 +31,11 @@ absl::Status UnknownGroup(const std::string& binary_id) {
 
 }  // namespace
 
-GcsPlacementGroupManager::GcsPlacementGroupManager(boost::asio::io_context& io, GcsNodeManager& nodes,
-                                                   GcsResourceManager& resources, BundleClientFactory bundle_clients,
-                                                   Options options)
+GcsPlacementGroupManager::GcsPlacementGroupManager(boost::asio::io_context& io, StoreClient& store,
+                                                   GcsNodeManager& nodes, GcsResourceManager& resources,
+                                                   BundleClientFactory bundle_clients, Options options)
     : io_(io),
+      table_(store, kPlacementGroupTable),
       nodes_(nodes),
       resources_(resources),
       bundle_clients_(std::move(bundle_clients)),
@@ -92,7 +93,10 @@ void GcsPlacementGroupManager::HandleCreatePlacementGroup(const rpc::CreatePlace
   for (rpc::Bundle& bundle : *group.info.mutable_bundles()) bundle.clear_node_id();
   if (!wanted.name().empty()) names_[key] = id;
   pending_.push_back(id);
-  done(absl::OkStatus());
+  // Answered once stored: a group its creator was told of survives a GCS restart.
+  Store(group, [done = std::move(done)](absl::Status stored) {
+    done(stored.ok() ? stored : Annotate(stored, "storing the placement group"));
+  });
   PlacePending();
 }
 
@@ -102,7 +106,8 @@ void GcsPlacementGroupManager::HandleRemovePlacementGroup(const rpc::RemovePlace
   Group* group = Find(request.placement_group_id());
   if (group == nullptr) return done(UnknownGroup(request.placement_group_id()));
   if (group->info.state() != rpc::PlacementGroupInfo::REMOVED) Remove(*group);
-  done(absl::OkStatus());
+  // Answered once the removal is stored: a restarted GCS does not bring the group back.
+  table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
 }
 
 void GcsPlacementGroupManager::HandleGetPlacementGroup(const rpc::GetPlacementGroupRequest& request,
@@ -208,7 +213,7 @@ rpc::BundleSpec GcsPlacementGroupManager::SpecOf(const Group& group, int index) 
 }
 
 void GcsPlacementGroupManager::PlacePending() {
-  if (stopped_) return;
+  if (stopped_ || reconciling_) return;  // a restarted GCS places nothing before Reconcile
   int64_t now = MonotonicMs();
   std::vector<PlacementGroupId> waiting(pending_.begin(), pending_.end());
   for (const PlacementGroupId& id : waiting) {
@@ -348,8 +353,10 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
       }
       group.placing = false;
       pending_.erase(std::remove(pending_.begin(), pending_.end(), id), pending_.end());
-      SetState(group, rpc::PlacementGroupInfo::CREATED);
-      AnswerWaiters(group);
+      // Waiters learn of it once stored.
+      SetState(group, rpc::PlacementGroupInfo::CREATED, [this, id](absl::Status) {
+        if (auto it = groups_.find(id); it != groups_.end()) AnswerWaiters(it->second);
+      });
     });
   }
 }
@@ -484,11 +491,24 @@ void GcsPlacementGroupManager::ScheduleRetryTimer() {
   });
 }
 
-void GcsPlacementGroupManager::SetState(Group& group, rpc::PlacementGroupInfo::State state) {
+void GcsPlacementGroupManager::SetState(Group& group, rpc::PlacementGroupInfo::State state,
+                                        std::function<void(absl::Status)> stored) {
   group.info.set_state(state);
   group.info.set_version(group.info.version() + 1);
   spdlog::debug("placement group {} is {}",
                 PlacementGroupId::FromBinary(group.info.placement_group_id()).value().ShortHex(), StateName(state));
+  Store(group, std::move(stored));
+}
+
+void GcsPlacementGroupManager::Store(const Group& group, std::function<void(absl::Status)> stored) {
+  table_.Put(group.info.placement_group_id(), group.info,
+             [id = group.info.placement_group_id(), stored = std::move(stored)](absl::Status status) {
+               if (!status.ok()) {
+                 spdlog::error("storing placement group {}: {}",
+                               PlacementGroupId::FromBinary(id).value().ShortHex(), status.message());
+               }
+               if (stored) stored(status);
+             });
 }
 
 void GcsPlacementGroupManager::AnswerWaiters(Group& group) {

@@ -24,6 +24,7 @@
 #include "src/gcs/bundle_placement.h"
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_resource_manager.h"
+#include "src/gcs/gcs_table_storage.h"
 #include "src/raylet/client/bundle_client.h"
 #include "src/rpc/server_calls.h"
 
@@ -42,8 +43,16 @@ class GcsPlacementGroupManager {
   // A group was removed: the actors placed in it end.
   using RemovedListener = std::function<void(const PlacementGroupId&)>;
 
-  GcsPlacementGroupManager(boost::asio::io_context& io, GcsNodeManager& nodes, GcsResourceManager& resources,
-                           BundleClientFactory bundle_clients, Options options);
+  GcsPlacementGroupManager(boost::asio::io_context& io, StoreClient& store, GcsNodeManager& nodes,
+                           GcsResourceManager& resources, BundleClientFactory bundle_clients, Options options);
+
+  // Restores the table after a GCS restart (gcs_placement_group_restore.cc). CREATED groups keep
+  // their committed bundles; a PREPARED one is committed again; every other bundle a raylet
+  // holds (a prepare the dead GCS had not stored, a removal it had not finished) is cancelled
+  // before anything is placed (Reconcile). REMOVED ones stay listed.
+  void Load(std::function<void(absl::Status)> done);
+  void Reconcile();
+  size_t num_groups() const { return groups_.size(); }
 
   void HandleCreatePlacementGroup(const rpc::CreatePlacementGroupRequest& request,
                                   rpc::CreatePlacementGroupReply* reply, rpc::ReplyCallback done);
@@ -113,6 +122,8 @@ class GcsPlacementGroupManager {
   };
 
   static absl::Status Validate(const rpc::PlacementGroupInfo& group);
+  // The key of names_.
+  static std::string NameKey(const std::string& name_space, const std::string& name);
   Group* Find(const std::string& binary_id);
   void PlacePending();
   void Place(Group& group);
@@ -138,7 +149,10 @@ class GcsPlacementGroupManager {
   void FailBatches(Batches<Reply>& batches, const NodeId& node, const absl::Status& status);
   void CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles);
   void Retry(Group& group, const std::string& why);
-  void SetState(Group& group, rpc::PlacementGroupInfo::State state);
+  // Sets the state and stores the group; `stored` (optional) runs once it is in storage.
+  void SetState(Group& group, rpc::PlacementGroupInfo::State state,
+                std::function<void(absl::Status)> stored = nullptr);
+  void Store(const Group& group, std::function<void(absl::Status)> stored);
   void AnswerWaiters(Group& group);
   void Remove(Group& group);
   std::shared_ptr<raylet::BundleClient> ClientFor(const NodeId& node);
@@ -146,6 +160,7 @@ class GcsPlacementGroupManager {
   void ScheduleRetryTimer();
 
   boost::asio::io_context& io_;
+  GcsTable<rpc::PlacementGroupInfo> table_;
   GcsNodeManager& nodes_;
   GcsResourceManager& resources_;
   BundleClientFactory bundle_clients_;
@@ -165,6 +180,10 @@ class GcsPlacementGroupManager {
   std::vector<RemovedListener> removed_listeners_;
   boost::asio::steady_timer retry_timer_;
   bool retry_timer_armed_ = false;
+  // Restored groups placed (again) once Reconcile has cleared the raylets of orphan bundles;
+  // nothing is placed meanwhile.
+  std::vector<PlacementGroupId> awaiting_reconcile_;
+  bool reconciling_ = false;
   bool stopped_ = false;
 };
 

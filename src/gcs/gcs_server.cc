@@ -8,7 +8,9 @@
 #include "src/common/clock.h"
 #include "src/common/runtime_env.h"
 #include "src/common/status.h"
-#include "src/gcs/storage/in_memory_store_client.h"
+#include "src/common/session.h"
+#include "src/gcs/gcs_table_storage.h"
+#include "src/gcs/storage/store_factory.h"
 
 namespace orrery::gcs {
 
@@ -16,10 +18,68 @@ GcsServer::GcsServer(GcsConfig config, std::string token) : config_(std::move(co
 
 GcsServer::~GcsServer() { Stop(); }
 
+namespace {
+// Runs `start(answer)` on the loop and waits for its answer.
+template <typename T>
+T AwaitOnLoop(EventLoop& loop, const std::function<void(std::function<void(T)>)>& start) {
+  std::promise<T> answered;
+  loop.Post([&] { start([&answered](T value) { answered.set_value(std::move(value)); }); });
+  return answered.get_future().get();
+}
+// Runs `steps` one after another (each starts when the previous answered OK); `done` gets the
+// first error, or OK.
+void RunInOrder(const std::vector<std::function<void(std::function<void(absl::Status)>)>>& steps,
+                std::function<void(absl::Status)> done, size_t next = 0) {
+  if (next == steps.size()) return done(absl::OkStatus());
+  steps[next]([&steps, done = std::move(done), next](absl::Status status) mutable {
+    if (!status.ok()) return done(status);
+    RunInOrder(steps, std::move(done), next + 1);
+  });
+}
+}  // namespace
+
 absl::Status GcsServer::Start() {
+  ORRERY_ASSIGN_OR_RETURN(StorageSpec storage, StorageSpec::Parse(config_.gcs_storage));
+  ORRERY_ASSIGN_OR_RETURN(StorageSync sync, ParseStorageSync(config_.gcs_storage_sync));
+  ORRERY_ASSIGN_OR_RETURN(TokenOrigin origin, ParseTokenOrigin(config_.token_origin));
   loop_ = EventLoop::Create("gcs");
   auto dispatcher = loop_->Dispatcher();
-  store_ = std::make_unique<InMemoryStoreClient>(dispatcher);
+  ORRERY_ASSIGN_OR_RETURN(
+      store_, OpenStore(storage, OpenStoreOptions{sync, config_.gcs_storage_prefix, config_.gcs_storage_reset, AllTables()},
+                        dispatcher));
+  if (!storage.durable()) {
+    spdlog::warn("GCS storage: memory. Nothing survives this process: a restarted GCS starts an empty cluster");
+  }
+  if (storage.kind != StorageSpec::Kind::kRocksDb && sync == StorageSync::kAlways) {
+    spdlog::info("--gcs-storage-sync=always applies to RocksDB only; Redis syncs as its appendfsync says");
+  }
+  loop_->StartThread();
+
+  // The storage's cluster record decides the cluster id and the token, before anyone is served.
+  auto claimed = AwaitOnLoop<absl::StatusOr<ClaimedStorage>>(*loop_, [&](auto answer) {
+    ClaimStorage(*store_, storage.ToString(), token_, origin, holder_id_, std::move(answer));
+  });
+  if (!claimed.ok()) return claimed.status();
+  cluster_id_ = ClusterId::FromBinary(claimed->meta.cluster_id()).value_or(ClusterId::FromRandom());
+  if (claimed->token != token_) {
+    token_ = claimed->token;
+    // The CLI and the daemons it starts read the token from this file: it now names the
+    // stored cluster's token.
+    if (!config_.token_file.empty()) ORRERY_RETURN_IF_ERROR(WriteToken(config_.token_file, token_));
+  }
+  for (int i = 0; i + 1 < claimed->meta.actor_lease_holders_size(); ++i) {
+    if (auto holder = WorkerId::FromBinary(claimed->meta.actor_lease_holders(i)); holder.ok()) {
+      earlier_holders_.push_back(*holder);
+    }
+  }
+  meta_ = claimed->meta;
+  restored_ = claimed->restored;
+  loop_->RunAndWait([&] { Build(dispatcher); });
+  backup_ = std::make_unique<GcsStorageBackup>(*store_, storage.ToString(), dispatcher);
+  return Serve(storage);
+}
+
+void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   publisher_ = std::make_unique<Publisher>(
       Publisher::Options{static_cast<size_t>(config_.pubsub_history)}, ClusterId::FromRandom().Binary());
   nodes_ = std::make_unique<GcsNodeManager>(*store_, *publisher_, cluster_id_);
@@ -48,9 +108,9 @@ absl::Status GcsServer::Start() {
         if (client == nullptr) client = raylet_client(address);
         return client;
       },
-      GcsActorManager::Options{token_, config_.rpc});
+      GcsActorManager::Options{token_, config_.rpc, 10'000, 30'000, holder_id_});
   placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
-      loop_->io(), *nodes_, *resources_,
+      loop_->io(), *store_, *nodes_, *resources_,
       [raylet_client_options](const rpc::NodeInfo& node) mutable {
         std::string address = absl::StrCat(node.node_ip(), ":", node.node_manager_port());
         raylet_client_options.peer_name = "raylet at " + address;
@@ -98,21 +158,42 @@ absl::Status GcsServer::Start() {
   publisher_->RegisterChannel(rpc::RESOURCE_VIEW, /*is_state=*/true, [this] { return resources_->Snapshot(); });
   publisher_->RegisterChannel(rpc::WORKER_DEATH, /*is_state=*/false, [this] { return workers_->Snapshot(); });
 
-  loop_->StartThread();
+}
 
+absl::Status GcsServer::Serve(const StorageSpec& storage) {
   // Restore the tables before serving anyone.
-  std::promise<absl::Status> loaded;
-  loop_->Post([this, &loaded] {
-    nodes_->Load([this, &loaded](absl::Status status) {
-      if (!status.ok()) return loaded.set_value(status);
-      jobs_->Load([&loaded](absl::Status status) { loaded.set_value(status); });
+  using Step = std::function<void(std::function<void(absl::Status)>)>;
+  std::vector<Step> steps = {
+      [this](auto done) { nodes_->Load(std::move(done)); },
+      [this](auto done) { jobs_->Load(std::move(done)); },
+      [this](auto done) { actors_->Load(std::move(done)); },
+      [this](auto done) { placement_groups_->Load(std::move(done)); },
+      [this](auto done) { workers_->Load(std::move(done)); },
+  };
+  absl::Status loaded = AwaitOnLoop<absl::Status>(*loop_, [&steps](auto answer) { RunInOrder(steps, answer); });
+  if (!loaded.ok()) return Annotate(loaded, "restoring the GCS tables from " + storage.ToString());
+  if (restored_) {
+    restored_summary_ = absl::StrCat("nodes alive ", nodes_->alive_nodes().size(), ", jobs ", jobs_->num_jobs(),
+                                     ", actors ", actors_->num_actors(), ", placement groups ",
+                                     placement_groups_->num_groups());
+    spdlog::info("restored cluster {} from {}: {}", cluster_id_.Hex(), storage.ToString(), restored_summary_);
+  }
+  // What earlier GCS instances leased for actors they had not finished creating is freed, then
+  // those actors are scheduled again; meanwhile this GCS serves.
+  loop_->Post([this] {
+    placement_groups_->Reconcile();
+    actors_->Reconcile(earlier_holders_, [this](bool all_released) {
+      // Holders whose leases a raylet may still have are kept for the next restart.
+      if (earlier_holders_.empty() || !all_released) return;
+      ForgetEarlierHolders(*store_, meta_, holder_id_, [](absl::Status status) {
+        if (!status.ok()) spdlog::warn("storing the GCS lease holders: {}", status.message());
+      });
     });
   });
-  if (absl::Status status = loaded.get_future().get(); !status.ok()) return Annotate(status, "loading GCS tables");
 
-  calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, dispatcher);
+  calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, loop_->Dispatcher());
   service_ = std::make_unique<GcsGrpcService>(
-      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *publisher_},
+      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
   server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
   server_->AddService(service_.get());
@@ -149,18 +230,22 @@ void GcsServer::Stop() {
   if (calls_) calls_->Stop();
   std::promise<void> streams_closed;
   loop_->Post([this, &streams_closed] {
-    publisher_->Stop();
-    health_->Stop();
-    actors_->Stop();
-    placement_groups_->Stop();
-    supervisor_->Stop();
+    // A start that failed half-way built only some of these.
+    if (publisher_) publisher_->Stop();
+    if (health_) health_->Stop();
+    if (actors_) actors_->Stop();
+    if (placement_groups_) placement_groups_->Stop();
+    if (supervisor_) supervisor_->Stop();
     streams_closed.set_value();
   });
   streams_closed.get_future().wait();
   // 2. Stop serving.
   if (server_) server_->Shutdown(500);
-  // 3. Stop the loop; nothing runs on it any more.
+  // 3. Stop the loop; nothing runs on it any more. Then close the storage, which finishes
+  // (and syncs) what was written.
   loop_->Stop();
+  backup_.reset();
+  store_.reset();
   spdlog::info("GCS stopped");
 }
 

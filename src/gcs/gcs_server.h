@@ -22,7 +22,10 @@
 #include "src/gcs/placement_group_grpc_service.h"
 #include "src/gcs/task_event_grpc_service.h"
 #include "src/gcs/publisher.h"
+#include "src/gcs/gcs_storage_backup.h"
+#include "src/gcs/gcs_storage_meta.h"
 #include "src/gcs/storage/store_client.h"
+#include "src/gcs/storage/store_factory.h"
 #include "src/rpc/grpc_server.h"
 #include "src/rpc/server_calls.h"
 
@@ -41,16 +44,30 @@ class GcsServer {
 
   int port() const { return server_ ? server_->port() : 0; }
   const ClusterId& cluster_id() const { return cluster_id_; }
+  // What Start() restored from storage ("3 nodes, 2 jobs, 5 actors"); empty for a new cluster.
+  const std::string& restored() const { return restored_summary_; }
 
  private:
+  // Builds and wires the components (on the loop).
+  void Build(const StoreClient::Dispatcher& dispatcher);
+  // Restores the tables, then serves.
+  absl::Status Serve(const StorageSpec& storage);
   // Reads a working_dir package from the KV, for the job supervisor (on the loop).
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
 
   const GcsConfig config_;
-  const std::string token_;
-  const ClusterId cluster_id_ = ClusterId::FromRandom();
+  // The cluster's token and id: given, or what the storage holds for a restored cluster.
+  std::string token_;
+  ClusterId cluster_id_ = ClusterId::FromRandom();
+  // This instance's actor-lease holder, and the earlier instances' whose leases may remain.
+  const WorkerId holder_id_ = WorkerId::FromRandom();
+  std::vector<WorkerId> earlier_holders_;
+  rpc::GcsStorageMeta meta_;
+  bool restored_ = false;
+  std::string restored_summary_;
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<StoreClient> store_;
+  std::unique_ptr<GcsStorageBackup> backup_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<GcsNodeManager> nodes_;
   std::unique_ptr<GcsJobManager> jobs_;

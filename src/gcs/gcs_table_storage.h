@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "src/common/log.h"
@@ -16,6 +17,16 @@ inline constexpr char kKvTable[] = "kv";
 inline constexpr char kWorkerFailureTable[] = "worker_failures";
 inline constexpr char kCounterTable[] = "counters";
 inline constexpr char kActorTable[] = "actors";
+inline constexpr char kPlacementGroupTable[] = "placement_groups";
+inline constexpr char kMetaTable[] = "meta";
+
+// Every table, for --gcs-storage-reset on a shared store.
+inline const std::vector<std::string>& AllTables() {
+  static const auto* tables = new std::vector<std::string>{kNodeTable, kJobTable,   kKvTable,  kWorkerFailureTable,
+                                                           kCounterTable, kActorTable, kPlacementGroupTable,
+                                                           kMetaTable};
+  return *tables;
+}
 
 template <typename Row>
 class GcsTable {
@@ -29,6 +40,12 @@ class GcsTable {
 
   void Delete(const std::string& key, std::function<void(absl::Status)> done) {
     store_.Delete(name_, key, [done = std::move(done)](absl::StatusOr<int64_t> n) { done(n.status()); });
+  }
+
+  // Runs `done` once every write called before it is stored (the store answers in call order),
+  // with the status of this barrier: for answering a call whose changes were several writes.
+  void AfterEarlierWrites(std::function<void(absl::Status)> done) {
+    store_.Exists(name_, "", [done = std::move(done)](absl::StatusOr<bool> exists) { done(exists.status()); });
   }
 
   // Every row; rows that do not parse are skipped and logged (a store is not a peer we trust

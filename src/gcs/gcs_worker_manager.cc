@@ -1,5 +1,7 @@
 #include "src/gcs/gcs_worker_manager.h"
 
+#include <algorithm>
+
 #include "src/common/log.h"
 #include "src/common/clock.h"
 #include "src/common/status.h"
@@ -39,8 +41,10 @@ void GcsWorkerManager::HandleReportWorkerFailure(const rpc::ReportWorkerFailureR
     }
     history_.pop_front();
   }
-  table_.Put(worker_id->Binary(), death, [](absl::Status status) {
+  // The reporter is answered once the death is stored: a GCS restart does not lose it.
+  table_.Put(worker_id->Binary(), death, [done](absl::Status status) {
     if (!status.ok()) spdlog::error("storing a worker failure: {}", status.message());
+    done(absl::OkStatus());
   });
 
   rpc::PubsubMessage message;
@@ -48,7 +52,21 @@ void GcsWorkerManager::HandleReportWorkerFailure(const rpc::ReportWorkerFailureR
   publisher_.Publish(rpc::WORKER_DEATH, death.lease_holder_id(), std::move(message));
   if (death.worker_type() == rpc::DRIVER && !job_id->IsNil()) on_driver_death_(*job_id, death.detail());
   for (const auto& listener : death_listeners_) listener(death);
-  done(absl::OkStatus());
+}
+
+void GcsWorkerManager::Load(std::function<void(absl::Status)> done) {
+  table_.GetAll([this, done = std::move(done)](absl::StatusOr<absl::flat_hash_map<std::string, rpc::WorkerDeath>> rows) {
+    if (!rows.ok()) return done(rows.status());
+    std::vector<rpc::WorkerDeath> deaths;
+    for (auto& [key, death] : *rows) deaths.push_back(std::move(death));
+    std::sort(deaths.begin(), deaths.end(),
+              [](const rpc::WorkerDeath& a, const rpc::WorkerDeath& b) { return a.time_ms() < b.time_ms(); });
+    for (auto& death : deaths) {
+      if (auto id = WorkerId::FromBinary(death.worker_id()); id.ok()) reported_.insert(*id);
+      history_.push_back(std::move(death));
+    }
+    done(absl::OkStatus());
+  });
 }
 
 void GcsWorkerManager::HandleGetWorkerFailures(const rpc::GetWorkerFailuresRequest& request,

@@ -21,6 +21,8 @@ class GcsWorkerManager final : public WorkerHandler {
 
   GcsWorkerManager(StoreClient& store, Publisher& publisher, size_t max_history, DriverDeathCallback on_driver_death);
 
+  // Restores the history after a GCS restart.
+  void Load(std::function<void(absl::Status)> done);
   void HandleReportWorkerFailure(const rpc::ReportWorkerFailureRequest& request, rpc::ReportWorkerFailureReply* reply,
                                  ReplyCallback done) override;
   void HandleGetWorkerFailures(const rpc::GetWorkerFailuresRequest& request, rpc::GetWorkerFailuresReply* reply,

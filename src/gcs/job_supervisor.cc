@@ -198,6 +198,8 @@ void JobSupervisor::Launch(const std::string& submission_id, const std::string& 
   spawn.env[kSubmissionIdVariable] = submission_id;
   spawn.env[kJobEnvNamesVariable] = absl::StrJoin(names, ",");
   if (!record.working_dir_package().empty()) spawn.env[kJobWorkingDirPackageVariable] = record.working_dir_package();
+  // The GCS's own settings are not the job's business (ORRERY_GCS_STORAGE may hold a Redis password).
+  spawn.unset_env = {"ORRERY_GCS_STORAGE", "ORRERY_GCS_STORAGE_PREFIX"};
   // Without a working_dir, the session's folder: somewhere that is the head's, not the GCS's
   // own current folder (wherever `orrery start` ran).
   spawn.cwd = cwd.empty() ? options_.session_dir : cwd;

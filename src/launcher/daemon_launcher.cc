@@ -42,7 +42,7 @@ absl::StatusOr<std::string> FindBinDir() {
 
 absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector<std::string> args,
                                           const std::string& output_path, int64_t timeout_ms,
-                                          bool die_with_caller) {
+                                          bool die_with_caller, const std::map<std::string, std::string>& env) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
   SpawnOptions spawn;
@@ -54,6 +54,7 @@ absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector
   spawn.die_with_parent = die_with_caller;
   spawn.stdout_path = output_path;
   spawn.stderr_path = output_path;
+  spawn.env = env;
   // A variable meant for us must not configure the daemon behind our back. The token above all:
   // a daemon takes the one its --token-file names, never one left in this shell's environment.
   spawn.unset_env = {"ORRERY_READY_FD", "ORRERY_WORKER_MODE", "ORRERY_ZYGOTE_FD", "ORRERY_WORKER_ID", "ORRERY_TOKEN"};

@@ -29,8 +29,10 @@ struct DaemonProcess {
 // `timeout_ms` for its ready line; on failure the daemon is killed and the error is its own.
 // `die_with_caller` also kills the daemon when the calling thread exits (tests use it so that
 // a crashed test leaves nothing behind).
+// `env` is added to its environment (for what must not show in `ps`, such as a password).
 absl::StatusOr<DaemonProcess> StartDaemon(const std::string& binary, std::vector<std::string> args,
                                           const std::string& output_path, int64_t timeout_ms,
-                                          bool die_with_caller = false);
+                                          bool die_with_caller = false,
+                                          const std::map<std::string, std::string>& env = {});
 
 }  // namespace orrery::launcher

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/version.h"
@@ -53,6 +55,10 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
 
 }  // namespace
 
+std::string DefaultGcsStoragePath(const std::string& root, int port) {
+  return absl::StrCat(root, "/gcs_storage/port_", port);
+}
+
 absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   ORRERY_ASSIGN_OR_RETURN(std::string bin_dir, FindBinDir());
   std::string node_ip = options.node.node_ip_address.empty() ? DefaultNodeIp() : options.node.node_ip_address;
@@ -65,12 +71,46 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.token = options.token.empty() ? GenerateToken() : options.token;
   ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
 
-  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--session-dir=" + node.session.path(),
-                                       "--token-file=" + node.session.TokenFile()};
-  auto gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
-                         options.node.start_timeout_ms, options.node.die_with_caller);
+  node.gcs_storage = options.gcs_storage;
+  if (node.gcs_storage.empty()) {
+    node.gcs_storage = options.port == 0 ? "memory" : "rocksdb:" + DefaultGcsStoragePath(Root(options.node), options.port);
+  } else if (absl::StartsWith(node.gcs_storage, "rocksdb:")) {
+    // The GCS runs elsewhere than here: a relative path means here.
+    std::error_code ec;
+    node.gcs_storage =
+        "rocksdb:" + std::filesystem::absolute(node.gcs_storage.substr(std::string("rocksdb:").size()), ec).string();
+  }
+  ORRERY_RETURN_IF_ERROR(WriteGcsStorageRecord(node.session, node.gcs_storage));
+  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port),
+                                       "--session-dir=" + node.session.path(),
+                                       "--token-file=" + node.session.TokenFile(),
+                                       "--token-origin=" + (options.token.empty() ? "generated" : options.token_origin),
+                                       "--gcs-storage-sync=" + options.gcs_storage_sync};
+  // A Redis URL may carry a password: it goes in the environment, not on a command line `ps` shows.
+  std::map<std::string, std::string> gcs_env = {{"ORRERY_GCS_STORAGE", node.gcs_storage}};
+  if (!options.gcs_storage_prefix.empty()) gcs_args.push_back("--gcs-storage-prefix=" + options.gcs_storage_prefix);
+  if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
+  // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
+  absl::StatusOr<DaemonProcess> gcs;
+  if (node.gcs_storage == "memory") {
+    gcs = StartDaemon(bin_dir + "/orrery-gcs", gcs_args, node.session.LogsDir() + "/gcs.out",
+                      options.node.start_timeout_ms, options.node.die_with_caller, gcs_env);
+  } else {
+    std::vector<std::string> head_args = {"--session-dir=" + node.session.path(), "--", bin_dir + "/orrery-gcs"};
+    head_args.insert(head_args.end(), gcs_args.begin(), gcs_args.end());
+    gcs = StartDaemon(bin_dir + "/orrery-head", head_args, node.session.LogsDir() + "/gcs.out",
+                      options.node.start_timeout_ms, options.node.die_with_caller, gcs_env);
+  }
   if (!gcs.ok()) return gcs.status();
   node.gcs = *gcs;
+  // A GCS restored from storage keeps the stored cluster's token, and wrote it to the file.
+  auto token = ReadToken(node.session.TokenFile());
+  if (!token.ok()) {
+    KillDaemon(node.gcs);
+    return token.status();
+  }
+  node.token = *token;
+  node.restored = node.gcs.ready.value("restored", "");
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),

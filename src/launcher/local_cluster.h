@@ -29,16 +29,33 @@ struct NodeOptions {
 struct HeadOptions {
   NodeOptions node;
   int port = 6391;  // 0: any free port
-  // The cluster's token; empty: a fresh one.
+  // The cluster's token; empty: a fresh one. `token_origin` says where it came from
+  // ("explicit" or "environment"): a head restored from storage keeps the stored token, and
+  // refuses a different explicit one (gcs_storage_meta.h).
   std::string token;
+  std::string token_origin = "explicit";
+  // Where the GCS keeps its tables (memory, rocksdb:PATH, redis://...); empty: RocksDB in
+  // DefaultGcsStoragePath() (memory when the port is 0: nothing could find it again).
+  std::string gcs_storage;
+  std::string gcs_storage_sync = "batch";
+  // Prefix of the cluster's Redis keys (empty: the GCS's default): two clusters sharing one
+  // Redis need two prefixes.
+  std::string gcs_storage_prefix;
+  bool gcs_storage_reset = false;
 };
+
+// <root>/gcs_storage/port_<port>: beside the session folders, so that a new session of the same
+// head (same root, same port) finds it, and two heads never share one.
+std::string DefaultGcsStoragePath(const std::string& root, int port);
 
 struct StartedNode {
   SessionDir session;
   std::string gcs_address;  // HOST:PORT
   std::string token;
   std::string node_id;      // hex
-  DaemonProcess gcs;        // pid -1 when joining
+  DaemonProcess gcs;        // pid -1 when joining; orrery-head when the GCS runs under it
+  std::string gcs_storage;  // the head's storage spec
+  std::string restored;     // what the head restored from it ("3 alive nodes, ..."); empty: a new cluster
   DaemonProcess raylet;
 };
 

@@ -1,9 +1,11 @@
 #include "src/raylet/bundle_manager.h"
 
+#include <set>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "src/common/log.h"
 #include "src/common/status.h"
 
 namespace orrery::raylet {
@@ -91,15 +93,20 @@ absl::Status BundleManager::Commit(const rpc::CommitBundlesRequest& request) {
 }
 
 void BundleManager::Cancel(const rpc::CancelBundlesRequest& request) {
-  std::vector<Key> keys;
-  absl::flat_hash_set<PlacementGroupId> groups_in_use;
+  std::set<Key> listed;
   for (const rpc::BundleSpec& spec : request.bundles()) {
     auto parsed = Parse(spec);
-    if (!parsed.ok()) continue;  // nothing was reserved under a malformed spec
-    auto it = bundles_.find(parsed->first);
-    if (it == bundles_.end()) continue;
-    keys.push_back(it->first);
-    if (it->second.committed) groups_in_use.insert(it->first.first);
+    if (parsed.ok()) listed.insert(parsed->first);  // nothing was reserved under a malformed spec
+  }
+  std::vector<Key> keys;
+  absl::flat_hash_set<PlacementGroupId> groups_in_use;
+  for (const auto& [key, bundle] : bundles_) {
+    if (listed.contains(key) == request.all_but_these()) continue;
+    keys.push_back(key);
+    if (bundle.committed) groups_in_use.insert(key.first);
+  }
+  if (request.all_but_these() && !keys.empty()) {
+    spdlog::info("cancelling {} bundles a restarted GCS does not know of", keys.size());
   }
   // The leases first, so that what they hold is back before the group's resources go.
   for (const PlacementGroupId& group : groups_in_use) end_leases_(group);

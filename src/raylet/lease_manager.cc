@@ -493,19 +493,21 @@ void LeaseManager::OnWorkerDied(const std::shared_ptr<Worker>& worker) {
   Finish(worker->lease_id);
 }
 
-void LeaseManager::OnHolderDied(const WorkerId& holder) {
+int LeaseManager::EndLeasesOfHolder(const WorkerId& holder, const absl::flat_hash_set<LeaseId>& keep,
+                                    const std::string& reason) {
   std::vector<LeaseId> ids;
   for (const auto& [id, lease] : leases_) {
-    if (lease->holder == holder) ids.push_back(id);
+    if (lease->holder == holder && !keep.contains(id)) ids.push_back(id);
   }
   // End them all before granting anything: a doomed request must not take a freed CPU.
   for (const LeaseId& id : ids) {
     std::shared_ptr<Worker> worker = leases_[id]->worker;
     Finish(id, /*dispatch=*/false);
     // It may be running work for an owner that no longer exists.
-    if (worker) pool_.KillWorker(worker, "its lease holder died");
+    if (worker) pool_.KillWorker(worker, reason);
   }
   if (!ids.empty()) Dispatch();
+  return static_cast<int>(ids.size());
 }
 
 void LeaseManager::OnHolderNodeDied(const NodeId& node) {

@@ -75,7 +75,10 @@ class LeaseManager {
   void OnWorkerDied(const std::shared_ptr<Worker>& worker);
   // The holder of leases died (or its node did): its queued requests are dropped and its
   // workers ended.
-  void OnHolderDied(const WorkerId& holder);
+  void OnHolderDied(const WorkerId& holder) { EndLeasesOfHolder(holder, {}, "its lease holder died"); }
+  // Ends the leases `holder` holds here (their workers killed, giving `reason`) and drops its
+  // queued requests, except the leases in `keep`. Answers how many ended.
+  int EndLeasesOfHolder(const WorkerId& holder, const absl::flat_hash_set<LeaseId>& keep, const std::string& reason);
   void OnHolderNodeDied(const NodeId& node);
   void OnJobFinished(const JobId& job);
   // The bundles of `group` on this node go: leases using its resources end (their workers

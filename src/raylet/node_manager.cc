@@ -223,6 +223,21 @@ void NodeManager::HandleReturnWorker(const rpc::ReturnWorkerRequest& request, rp
   leases_.ReturnWorker(request, reply, std::move(done));
 }
 
+void NodeManager::HandleReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                                              rpc::ReleaseLeasesOfHolderReply* reply, ReplyCallback done) {
+  auto holder = WorkerId::FromBinary(request.holder_id());
+  if (!holder.ok()) return done(Annotate(holder.status(), "ReleaseLeasesOfHolder holder_id"));
+  absl::flat_hash_set<LeaseId> keep;
+  for (const std::string& binary : request.keep_lease_ids()) {
+    auto id = LeaseId::FromBinary(binary);
+    if (!id.ok()) return done(Annotate(id.status(), "ReleaseLeasesOfHolder keep_lease_ids"));
+    keep.insert(*id);
+  }
+  std::string reason = request.reason().empty() ? "its lease holder is gone" : request.reason();
+  reply->set_released(leases_.EndLeasesOfHolder(*holder, keep, reason));
+  done(absl::OkStatus());
+}
+
 void NodeManager::HandleRegisterWorker(const rpc::RegisterWorkerRequest& request, rpc::RegisterWorkerReply* reply,
                                        ReplyCallback done) {
   absl::Status status = pool_.RegisterWorker(request);
@@ -301,6 +316,34 @@ void NodeManager::ScheduleReport(int64_t delay_ms) {
   });
 }
 
+void NodeManager::SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id) {
+  registration_ = std::move(registration);
+  registration_.set_cluster_id(cluster_id);
+  cluster_id_ = std::move(cluster_id);
+}
+
+void NodeManager::Reregister() {
+  if (reregistering_ || cluster_id_.empty()) return;
+  reregistering_ = true;
+  spdlog::warn("the GCS at {} does not know this node (it restarted): registering again", options_.gcs_address);
+  gcs_.RegisterNode(registration_, [this](absl::StatusOr<rpc::RegisterNodeReply> reply) {
+    reregistering_ = false;
+    if (stopped_) return;
+    if (absl::IsFailedPrecondition(reply.status())) return on_fatal_(std::string(reply.status().message()));
+    if (!reply.ok()) {
+      spdlog::warn("registering again with the GCS: {} (trying again with the next report)", reply.status().message());
+      return;
+    }
+    if (reply->cluster_id() != cluster_id_) {
+      return on_fatal_(absl::StrCat("the GCS at ", options_.gcs_address,
+                                    " restarted without its storage and now serves another cluster: this node's "
+                                    "workers and objects belonged to the old one"));
+    }
+    spdlog::info("registered again with the GCS at {}", options_.gcs_address);
+    last_report_ok_ms_ = MonotonicMs();
+  });
+}
+
 void NodeManager::ReportUsage() {
   rpc::ReportResourceUsageRequest request;
   rpc::NodeResourceUsage* usage = request.mutable_usage();
@@ -325,6 +368,12 @@ void NodeManager::ReportUsage() {
     if (reply.ok()) {
       last_report_ok_ms_ = MonotonicMs();
       return;
+    }
+    if (absl::IsNotFound(reply.status())) return Reregister();
+    if (absl::IsUnauthenticated(reply.status())) {
+      // It accepted this token when the node registered: the GCS there serves another cluster now.
+      return on_fatal_(absl::StrCat("the GCS at ", options_.gcs_address,
+                                    " no longer accepts this cluster's token: it serves another cluster now"));
     }
     int64_t silent = MonotonicMs() - last_report_ok_ms_;
     spdlog::warn("resource report to the GCS failed ({} ms without contact): {}", silent, reply.status().message());

@@ -50,6 +50,10 @@ class NodeManager final : public NodeManagerHandler {
 
   void Start();
   void Stop();
+  // What this node registered with, and the cluster that answered: a GCS that restarted and
+  // does not know the node (its report answers NotFound) gets the registration again; one that
+  // serves another cluster now (restarted without its storage) ends this raylet.
+  void SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id);
 
   // The GCS change feed.
   void OnNodeMessage(const rpc::PubsubMessage& message);
@@ -60,6 +64,8 @@ class NodeManager final : public NodeManagerHandler {
 
   void HandleRequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply,
                                 ReplyCallback done) override;
+  void HandleReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                                   rpc::ReleaseLeasesOfHolderReply* reply, ReplyCallback done) override;
   void HandleCancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request, rpc::CancelWorkerLeaseReply* reply,
                                ReplyCallback done) override;
   void HandleReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply,
@@ -91,6 +97,7 @@ class NodeManager final : public NodeManagerHandler {
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   void ScheduleReport(int64_t delay_ms);
+  void Reregister();
   void ReportUsage();
   // This node's resources changed outside a lease: queued leases may fit, others must learn.
   void OnResourcesChanged(bool report_soon);
@@ -114,6 +121,9 @@ class NodeManager final : public NodeManagerHandler {
   boost::asio::steady_timer report_timer_;
   // When the next report is due (monotonic ms), 0 when none is scheduled.
   int64_t report_due_ms_ = 0;
+  rpc::RegisterNodeRequest registration_;
+  std::string cluster_id_;
+  bool reregistering_ = false;
   int64_t last_report_ok_ms_ = 0;
   bool stopped_ = false;
 };

@@ -15,6 +15,7 @@ namespace orrery::raylet {
 ORRERY_RAYLET_UNARY(RequestWorkerLease)
 ORRERY_RAYLET_UNARY(CancelWorkerLease)
 ORRERY_RAYLET_UNARY(ReturnWorker)
+ORRERY_RAYLET_UNARY(ReleaseLeasesOfHolder)
 ORRERY_RAYLET_UNARY(RegisterWorker)
 ORRERY_RAYLET_UNARY(NotifyWorkerBlocked)
 ORRERY_RAYLET_UNARY(HealthCheck)

@@ -15,6 +15,9 @@ class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackSer
 
   grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* c, const rpc::RequestWorkerLeaseRequest* q,
                                                rpc::RequestWorkerLeaseReply* r) override;
+  grpc::ServerUnaryReactor* ReleaseLeasesOfHolder(grpc::CallbackServerContext* c,
+                                                  const rpc::ReleaseLeasesOfHolderRequest* q,
+                                                  rpc::ReleaseLeasesOfHolderReply* r) override;
   grpc::ServerUnaryReactor* CancelWorkerLease(grpc::CallbackServerContext* c, const rpc::CancelWorkerLeaseRequest* q,
                                               rpc::CancelWorkerLeaseReply* r) override;
   grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext* c, const rpc::ReturnWorkerRequest* q,

@@ -18,6 +18,8 @@ class NodeManagerHandler {
                                        rpc::CancelWorkerLeaseReply* reply, ReplyCallback done) = 0;
   virtual void HandleReturnWorker(const rpc::ReturnWorkerRequest& request, rpc::ReturnWorkerReply* reply,
                                   ReplyCallback done) = 0;
+  virtual void HandleReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                                           rpc::ReleaseLeasesOfHolderReply* reply, ReplyCallback done) = 0;
   virtual void HandleRegisterWorker(const rpc::RegisterWorkerRequest& request, rpc::RegisterWorkerReply* reply,
                                     ReplyCallback done) = 0;
   virtual void HandleNotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,

@@ -17,18 +17,6 @@
 
 namespace orrery::raylet {
 
-namespace {
-// Runs `fn` on the loop and waits for it.
-void RunOnLoop(EventLoop& loop, const std::function<void()>& fn) {
-  std::promise<void> done;
-  loop.Post([&] {
-    fn();
-    done.set_value();
-  });
-  done.get_future().wait();
-}
-}  // namespace
-
 Raylet::Raylet(RayletConfig config, std::string token, std::function<void(const std::string&)> on_fatal)
     : config_(std::move(config)), token_(std::move(token)), on_fatal_(std::move(on_fatal)) {}
 
@@ -131,7 +119,7 @@ absl::Status Raylet::Start() {
 
   // The node manager lives on the loop: build it there (it starts processes from that thread).
   loop_->StartThread();
-  RunOnLoop(*loop_, [&] {
+  loop_->RunAndWait([&] {
     node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
                                                   [this](const std::string& why) { on_fatal_(why); });
   });
@@ -158,7 +146,7 @@ absl::Status Raylet::Start() {
   subscriber_->Subscribe(rpc::WORKER_DEATH, "",
                          [this](const rpc::PubsubMessage& m) { node_manager_->OnWorkerDeathMessage(m); });
   subscriber_->Start();
-  RunOnLoop(*loop_, [&] { node_manager_->Start(); });
+  loop_->RunAndWait([&] { node_manager_->Start(); });
   return absl::OkStatus();
 }
 
@@ -229,7 +217,9 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
   auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
-  return StartupCallStatus(reply.status(), "registering with");
+  ORRERY_RETURN_IF_ERROR(StartupCallStatus(reply.status(), "registering with"));
+  loop_->RunAndWait([&] { node_manager_->SetRegistration(request, reply->cluster_id()); });
+  return absl::OkStatus();
 }
 
 rpc::CallOptions Raylet::StartupCallOptions() const {
@@ -255,7 +245,7 @@ void Raylet::Stop(const std::string& reason) {
   // 1. Answer open calls; nothing new is accepted.
   if (calls_) calls_->Stop();
   // 2. End the workers and leases (on the loop: the pool lives there).
-  if (node_manager_) RunOnLoop(*loop_, [&] { node_manager_->Stop(); });
+  if (node_manager_) loop_->RunAndWait([&] { node_manager_->Stop(); });
   // 3. Say goodbye to the GCS, briefly: a dead GCS must not hold up the stop.
   if (gcs_ && server_ && server_->port() > 0) {
     rpc::UnregisterNodeRequest request;

@@ -73,10 +73,12 @@ struct CliCluster {
   std::string join;
 };
 
-// Starts a head under `root` with `flags` (and `env`); ADD_FAILUREs when it does not start.
-inline CliCluster StartHead(const std::string& root, const std::string& flags, const std::string& env = "") {
+// Starts a head under `root` with `flags` (and `env`) on GCS port `port` (0: any free one, and
+// then its storage is memory); ADD_FAILUREs when it does not start.
+inline CliCluster StartHead(const std::string& root, const std::string& flags, const std::string& env = "",
+                            int port = 0) {
   std::string common = " --temp-dir " + root + " " + flags;
-  std::string head = Cli("start --head --port 0" + common, env);
+  std::string head = Cli("start --head --port " + std::to_string(port) + common, env);
   CliCluster cluster;
   cluster.address = Match(head, "GCS address: (\\S+)");
   cluster.token = Match(head, "--token (\\S+)");

@@ -47,6 +47,12 @@ class GcsClient {
   virtual void KillActor(const rpc::KillActorRequest& request, Callback<rpc::KillActorReply> callback) = 0;
 };
 
+// A restarted GCS serves within tens of milliseconds: its clients look again at least this
+// often (reconnects and retries), so that nobody waits out a long back-off after it is back.
+inline constexpr int64_t kGcsMaxBackoffMs = 500;
+// `options` for a client of one of the GCS's services (GrpcGcsClient applies it itself).
+rpc::ClientOptions ForTheGcs(rpc::ClientOptions options);
+
 class GrpcGcsClient final : public GcsClient {
  public:
   // `address` is HOST:PORT.

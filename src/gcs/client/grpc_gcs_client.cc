@@ -1,4 +1,7 @@
 #include "src/gcs/client/gcs_client.h"
+
+#include <algorithm>
+
 #include "src/rpc/retried_call.h"
 
 namespace orrery::gcs {
@@ -9,8 +12,13 @@ using Stub = rpc::GcsService::Stub;
 rpc::CallOptions Once() { return rpc::CallOptions(); }
 }  // namespace
 
+rpc::ClientOptions ForTheGcs(rpc::ClientOptions options) {
+  options.rpc.retry_max_backoff_ms = std::min(options.rpc.retry_max_backoff_ms, kGcsMaxBackoffMs);
+  return options;
+}
+
 GrpcGcsClient::GrpcGcsClient(const std::string& address, rpc::ClientOptions options)
-    : client_(rpc::MakeChannel(address, options.rpc), options) {}
+    : client_(rpc::MakeChannel(address, ForTheGcs(options).rpc), ForTheGcs(options)) {}
 
 void GrpcGcsClient::RegisterNode(const rpc::RegisterNodeRequest& request, Callback<rpc::RegisterNodeReply> callback) {
   client_.Call(&Stub::async::RegisterNode, request, rpc::RetriedCall(), std::move(callback));
@@ -70,7 +78,8 @@ void GrpcGcsClient::GetWorkerFailures(const rpc::GetWorkerFailuresRequest& reque
 }
 
 void GrpcGcsClient::RegisterActor(const rpc::RegisterActorRequest& request, Callback<rpc::RegisterActorReply> callback) {
-  client_.Call(&Stub::async::RegisterActor, request, Once(), std::move(callback));
+  // Retried through a GCS restart: the GCS knows a registration it stored by the actor's id.
+  client_.Call(&Stub::async::RegisterActor, request, rpc::RetriedCall(), std::move(callback));
 }
 void GrpcGcsClient::GetActorInfo(const rpc::GetActorInfoRequest& request, Callback<rpc::GetActorInfoReply> callback) {
   // A long poll: the GCS holds it up to wait_ms, so the deadline must outlast that.

@@ -11,7 +11,6 @@ namespace orrery::gcs {
 // that callers see the same asynchrony as with a remote store.
 class InMemoryStoreClient final : public StoreClient {
  public:
-  using Dispatcher = std::function<void(std::function<void()>)>;
   explicit InMemoryStoreClient(Dispatcher dispatcher) : dispatcher_(std::move(dispatcher)) {}
 
   void Put(const std::string& table, const std::string& key, std::string value, bool overwrite,
@@ -22,6 +21,10 @@ class InMemoryStoreClient final : public StoreClient {
   void DeleteByPrefix(const std::string& table, const std::string& prefix, Callback<int64_t> done) override;
   void Keys(const std::string& table, const std::string& prefix, Callback<std::vector<std::string>> done) override;
   void Exists(const std::string& table, const std::string& key, Callback<bool> done) override;
+  absl::Status Checkpoint(const std::string& dir) override {
+    return absl::FailedPreconditionError("the GCS keeps its tables in memory: there is no storage to back up (" +
+                                         dir + ")");
+  }
 
  private:
   template <typename T>

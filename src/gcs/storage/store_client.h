@@ -1,6 +1,8 @@
-// StoreClient: the one storage interface every GCS table writes through. In memory today;
-// a file or Redis implementation makes a restartable GCS without touching the managers.
-// Asynchronous by contract: callbacks run later on the GCS event loop, never inside the call.
+// StoreClient: the one storage interface every GCS table writes through: in memory, RocksDB
+// on local disk, or Redis (store_factory.h picks one from --gcs-storage).
+// Asynchronous by contract: callbacks run later on the GCS event loop, never inside the call,
+// and in the order the calls were made. A write's callback means it is stored as durably as
+// the backend's sync policy promises; a read sees every write called before it.
 #pragma once
 
 #include <functional>
@@ -17,6 +19,8 @@ class StoreClient {
  public:
   template <typename T>
   using Callback = std::function<void(absl::StatusOr<T>)>;
+  // Runs a callback on the GCS event loop.
+  using Dispatcher = std::function<void(std::function<void()>)>;
 
   virtual ~StoreClient() = default;
 
@@ -31,6 +35,13 @@ class StoreClient {
   virtual void DeleteByPrefix(const std::string& table, const std::string& prefix, Callback<int64_t> done) = 0;
   virtual void Keys(const std::string& table, const std::string& prefix, Callback<std::vector<std::string>> done) = 0;
   virtual void Exists(const std::string& table, const std::string& key, Callback<bool> done) = 0;
+
+  // A consistent copy of everything stored, in `dir` (which must not exist), that the same
+  // backend opens. Blocking: call it off the GCS loop. Unimplemented where the backend's own
+  // tools do it better (Redis: BGSAVE) or there is nothing to keep (memory).
+  virtual absl::Status Checkpoint(const std::string& dir) {
+    return absl::UnimplementedError("this GCS storage cannot be copied by Orrery (" + dir + ")");
+  }
 };
 
 }  // namespace orrery::gcs

@@ -27,6 +27,10 @@ class FakeRayletClient final : public RayletClient {
   void ReturnWorker(const rpc::ReturnWorkerRequest& request, Callback<rpc::ReturnWorkerReply> callback) override {
     returns.push_back({request, std::move(callback)});
   }
+  void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                             Callback<rpc::ReleaseLeasesOfHolderReply> callback) override {
+    releases.push_back({request, std::move(callback)});
+  }
   void RegisterWorker(const rpc::RegisterWorkerRequest& request, Callback<rpc::RegisterWorkerReply> callback) override {
     registrations.push_back({request, std::move(callback)});
   }
@@ -42,6 +46,7 @@ class FakeRayletClient final : public RayletClient {
   std::deque<Pending<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>> leases;
   std::deque<Pending<rpc::CancelWorkerLeaseRequest, rpc::CancelWorkerLeaseReply>> cancels;
   std::deque<Pending<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>> returns;
+  std::deque<Pending<rpc::ReleaseLeasesOfHolderRequest, rpc::ReleaseLeasesOfHolderReply>> releases;
   std::deque<Pending<rpc::RegisterWorkerRequest, rpc::RegisterWorkerReply>> registrations;
   std::deque<Pending<rpc::NotifyWorkerBlockedRequest, rpc::NotifyWorkerBlockedReply>> blocked;
   std::deque<std::pair<int64_t, Callback<rpc::HealthCheckReply>>> health_checks;

@@ -18,6 +18,10 @@ void GrpcRayletClient::RequestWorkerLease(const rpc::RequestWorkerLeaseRequest& 
   client_.Call(&Stub::async::RequestWorkerLease, request, options, std::move(callback));
 }
 
+void GrpcRayletClient::ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                                             Callback<rpc::ReleaseLeasesOfHolderReply> callback) {
+  client_.Call(&Stub::async::ReleaseLeasesOfHolder, request, rpc::RetriedCall(), std::move(callback));
+}
 void GrpcRayletClient::CancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request,
                                          Callback<rpc::CancelWorkerLeaseReply> callback) {
   client_.Call(&Stub::async::CancelWorkerLease, request, rpc::RetriedCall(), std::move(callback));

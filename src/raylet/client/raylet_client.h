@@ -21,6 +21,8 @@ class RayletClient {
   // The raylet holds the call up to request.wait_ms, then answers PENDING.
   virtual void RequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request,
                                   Callback<rpc::RequestWorkerLeaseReply> callback) = 0;
+  virtual void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                                     Callback<rpc::ReleaseLeasesOfHolderReply> callback) = 0;
   virtual void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request,
                                  Callback<rpc::CancelWorkerLeaseReply> callback) = 0;
   virtual void ReturnWorker(const rpc::ReturnWorkerRequest& request, Callback<rpc::ReturnWorkerReply> callback) = 0;
@@ -42,6 +44,8 @@ class GrpcRayletClient final : public RayletClient {
                           Callback<rpc::RequestWorkerLeaseReply> callback) override;
   void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest& request,
                          Callback<rpc::CancelWorkerLeaseReply> callback) override;
+  void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest& request,
+                             Callback<rpc::ReleaseLeasesOfHolderReply> callback) override;
   void ReturnWorker(const rpc::ReturnWorkerRequest& request, Callback<rpc::ReturnWorkerReply> callback) override;
   void RegisterWorker(const rpc::RegisterWorkerRequest& request, Callback<rpc::RegisterWorkerReply> callback) override;
   void NotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest& request,

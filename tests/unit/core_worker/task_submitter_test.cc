@@ -167,6 +167,8 @@ class LockedRayletClient final : public raylet::RayletClient {
     returned_.push_back(LeaseId::FromBinary(request.lease_id()).value());
   }
   void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&, raylet::Callback<rpc::CancelWorkerLeaseReply>) override {}
+  void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest&,
+                             raylet::Callback<rpc::ReleaseLeasesOfHolderReply>) override {}
   void RegisterWorker(const rpc::RegisterWorkerRequest&, raylet::Callback<rpc::RegisterWorkerReply>) override {}
   void NotifyWorkerBlocked(const rpc::NotifyWorkerBlockedRequest&,
                            raylet::Callback<rpc::NotifyWorkerBlockedReply>) override {}

@@ -134,7 +134,7 @@ class GcsPlacementGroupManagerTest : public ::testing::Test {
   std::map<NodeId, std::shared_ptr<ScriptedRaylet>> raylets_;
   std::vector<NodeId> order_;
   GcsPlacementGroupManager manager_{
-      env_.io, nodes_, resources_,
+      env_.io, env_.store, nodes_, resources_,
       [this](const rpc::NodeInfo& node) { return raylets_.at(NodeId::FromBinary(node.node_id()).value()); },
       GcsPlacementGroupManager::Options{}};
 };

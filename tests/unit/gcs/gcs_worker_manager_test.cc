@@ -94,5 +94,38 @@ TEST_F(GcsWorkerManagerTest, RefusesMalformedIds) {
   EXPECT_EQ(Kept(), 0);
 }
 
+TEST_F(GcsWorkerManagerTest, ARestartedGcsRestoresTheHistoryAndStillCountsAReportOnce) {
+  rpc::WorkerDeath first = Death();
+  first.set_time_ms(1000);
+  rpc::WorkerDeath second = Death();
+  second.set_time_ms(2000);
+  ASSERT_OK(Report(second));
+  ASSERT_OK(Report(first));
+
+  GcsWorkerManager restarted(env_.store, env_.publisher, /*max_history=*/3, [](const JobId&, const std::string&) {});
+  std::optional<absl::Status> loaded;
+  restarted.Load([&](absl::Status status) { loaded = status; });
+  env_.RunUntil([&] { return loaded.has_value(); });
+  ASSERT_TRUE(loaded.has_value());
+  ASSERT_OK(*loaded);
+  rpc::GetWorkerFailuresRequest request;
+  auto reply = env_.Call<rpc::GetWorkerFailuresRequest, rpc::GetWorkerFailuresReply>(
+      [&](auto& q, auto* r, auto done) { restarted.HandleGetWorkerFailures(q, r, done); }, request);
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->deaths_size(), 2);
+  EXPECT_EQ(reply->deaths(0).worker_id(), first.worker_id());  // oldest first, as before
+  EXPECT_EQ(reply->deaths(1).worker_id(), second.worker_id());
+  // A report retried across the restart is not a second death.
+  rpc::ReportWorkerFailureRequest retried;
+  *retried.mutable_death() = first;
+  auto answered = env_.Call<rpc::ReportWorkerFailureRequest, rpc::ReportWorkerFailureReply>(
+      [&](auto& q, auto* r, auto done) { restarted.HandleReportWorkerFailure(q, r, done); }, retried);
+  ASSERT_TRUE(answered.ok());
+  reply = env_.Call<rpc::GetWorkerFailuresRequest, rpc::GetWorkerFailuresReply>(
+      [&](auto& q, auto* r, auto done) { restarted.HandleGetWorkerFailures(q, r, done); }, request);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->deaths_size(), 2);
+}
+
 }  // namespace
 }  // namespace orrery::gcs

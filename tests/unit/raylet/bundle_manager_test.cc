@@ -110,6 +110,25 @@ TEST_F(BundleManagerTest, CancellingAPreparedBundleEndsNoLease) {
   EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(4));
 }
 
+TEST_F(BundleManagerTest, CancellingAllButTheListedKeepsExactlyThoseAndFreesTheRest) {
+  PlacementGroupId kept = PlacementGroupId::FromRandom();
+  PlacementGroupId orphan = PlacementGroupId::FromRandom();
+  auto prepare = Of<rpc::PrepareBundlesRequest>(
+      {Spec(kept, 0, {{"CPU", 1}}), Spec(kept, 1, {{"CPU", 1}}), Spec(orphan, 0, {{"CPU", 1}})});
+  ASSERT_TRUE(Prepared(prepare));
+  ASSERT_TRUE(bundles_.Commit(Of<rpc::CommitBundlesRequest>({Spec(kept, 0, {{"CPU", 1}}), Spec(kept, 1, {{"CPU", 1}}),
+                                                             Spec(orphan, 0, {{"CPU", 1}})}))
+                  .ok());
+  // A restarted GCS knows only bundle 0 of `kept` (bundle 1 was a prepare it had not stored).
+  auto request = Of<rpc::CancelBundlesRequest>({Spec(kept, 0, {{"CPU", 1}})});
+  request.set_all_but_these(true);
+  bundles_.Cancel(request);
+  EXPECT_EQ(bundles_.num_committed(), 1u);
+  EXPECT_EQ(resources_.available().Get("CPU"), FixedPoint::FromInt(3));
+  EXPECT_EQ(resources_.available().Get(GroupResourceName("CPU", kept, 0)), FixedPoint::FromInt(1));
+  EXPECT_EQ(resources_.total().Get(GroupResourceName("CPU", orphan, 0)), FixedPoint());
+}
+
 TEST_F(BundleManagerTest, MalformedBundlesAreRefusedByName) {
   rpc::BundleSpec bad = Spec(group_, 0, {{"CPU", 1}});
   bad.set_placement_group_id("short");

@@ -1,0 +1,323 @@
+// A GCS killed with SIGKILL under a running workload comes back by itself (orrery-head starts
+// it again) from its RocksDB storage, and running work does not notice: a head started with
+// the CLI on a fixed port, two raylets joined to it, a driver through the public API.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+#include "cli_cluster.h"
+#include "temp_root.h"
+#include "tests/testing/redis_server.h"
+
+namespace fs = std::filesystem;
+
+// ---- remote code ----
+
+int Square(int x) { return x * x; }
+
+class Counter {
+ public:
+  static Counter* Create(int start) { return new Counter(start); }
+  explicit Counter(int start) : value_(start) {}
+  int Add(int n) { return value_ += n; }
+  int Pid() { return getpid(); }
+
+ private:
+  int value_;
+};
+
+ORRERY_REMOTE(Square, Counter::Create, &Counter::Add, &Counter::Pid);
+
+namespace {
+
+using orrery::testing::Cli;
+
+std::string g_root;
+
+using orrery::testing::PickPort;
+
+pid_t PidOf(const std::string& name) {
+  std::ifstream file(g_root + "/session_latest/pids/" + name + ".pid");
+  pid_t pid = 0;
+  file >> pid;
+  return pid;
+}
+
+// A head (on `storage_flags`) and two joined raylets, and this process's driver on them.
+class GcsRestart : public ::testing::Test {
+ protected:
+  static void StartCluster(const std::string& storage_flags) {
+    g_root = orrery::testing::MakeTempRoot();
+    orrery::testing::CliCluster cluster;
+    for (int attempt = 0; attempt < 3 && cluster.token.empty(); ++attempt) {
+      cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags,
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickPort());
+    }
+    ASSERT_FALSE(cluster.token.empty());
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
+    orrery::Config config;
+    config.address = cluster.address;
+    config.token = cluster.token;
+    config.temp_dir = g_root;
+    orrery::Init(config);
+  }
+
+  // What `orrery stop` said.
+  static std::string StopCluster() {
+    orrery::Shutdown();
+    std::string stopped = Cli("stop --temp-dir " + g_root);
+    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    return stopped;
+  }
+
+  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+};
+
+class GcsRestartOnRocksDb : public GcsRestart {
+ protected:
+  static void SetUpTestSuite() { StartCluster(""); }  // RocksDB is a head's default
+  static void TearDownTestSuite() {
+    EXPECT_THAT(StopCluster(), ::testing::HasSubstr("Deleted the GCS storage"));
+  }
+};
+
+class GcsRestartOnRedis : public GcsRestart {
+ protected:
+  static void SetUpTestSuite() {
+    auto redis = orrery::testing::RedisServer::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    StartCluster("--gcs-storage " + redis_->Url());
+  }
+  static void TearDownTestSuite() {
+    StopCluster();
+    redis_.reset();
+  }
+  static std::unique_ptr<orrery::testing::RedisServer> redis_;
+};
+std::unique_ptr<orrery::testing::RedisServer> GcsRestartOnRedis::redis_;
+
+TEST_F(GcsRestartOnRocksDb, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+}
+
+// SIGKILL at 20 random points of actor and placement-group creation (the two-phase commit
+// mid-flight): every creation completes once, and nothing is left reserved.
+TEST_F(GcsRestartOnRocksDb, TwentyKillsDuringCreationsLoseNothingAndLeakNothing) {
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < 20; ++round) {
+    std::vector<orrery::ActorHandle<Counter>> actors;
+    for (int i = 0; i < 2; ++i) actors.push_back(orrery::Actor(Counter::Create).Remote(round));
+    orrery::PlacementGroup group = orrery::CreatePlacementGroup(
+        orrery::PlacementGroupCreationOptions{"", {{{"CPU", 1}}, {{"CPU", 1}}}, orrery::PlacementStrategy::SPREAD});
+    // A random point of the creations (not a wait for anything): where the kill lands.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(random)));
+    pid_t gcs = PidOf("gcs");
+    ASSERT_GT(gcs, 0);
+    ASSERT_EQ(kill(gcs, SIGKILL), 0);
+    for (auto& actor : actors) EXPECT_EQ(*orrery::Get(actor.Task(&Counter::Add).Remote(1)), round + 1) << round;
+    EXPECT_TRUE(group.Wait(60)) << "round " << round;
+    orrery::RemovePlacementGroup(group.GetID());
+    for (auto& actor : actors) actor.Kill();
+    ASSERT_TRUE(orrery::testing::Eventually([&] { return PidOf("gcs") != gcs; }));
+  }
+  // Idle again: every CPU of the three nodes is free (no lease, bundle or worker leaked).
+  EXPECT_TRUE(orrery::testing::Eventually([] {
+    std::string status = Cli("status --temp-dir " + g_root);
+    size_t idle = 0;
+    for (size_t at = status.find("CPU 0/2"); at != std::string::npos; at = status.find("CPU 0/2", at + 1)) ++idle;
+    return idle == 3 && status.find("0 created, 0 waiting") != std::string::npos;
+  }, 60)) << Cli("status --temp-dir " + g_root);
+}
+
+TEST_F(GcsRestartOnRedis, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+}
+
+void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
+  auto named = orrery::Actor(Counter::Create)
+                   .SetName("keeper")
+                   .SetLifetime(orrery::ActorLifetime::DETACHED)
+                   .Remote(100);
+  auto counter = orrery::Actor(Counter::Create).Remote(0);
+  orrery::PlacementGroup group = orrery::CreatePlacementGroup(orrery::PlacementGroupCreationOptions{
+      "pair", {{{"CPU", 1}}, {{"CPU", 1}}}, orrery::PlacementStrategy::STRICT_SPREAD});
+  ASSERT_TRUE(group.Wait(30));
+  auto placed = orrery::Actor(Counter::Create).SetPlacementGroup(group, 1).Remote(50);
+  ASSERT_EQ(*orrery::Get(placed.Task(&Counter::Add).Remote(1)), 51);
+  ASSERT_EQ(*orrery::Get(named.Task(&Counter::Add).Remote(1)), 101);
+  ASSERT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 1);
+  int named_pid = *orrery::Get(named.Task(&Counter::Pid).Remote());
+  int counter_pid = *orrery::Get(counter.Task(&Counter::Pid).Remote());
+  auto alive_nodes = [] {
+    std::vector<std::string> nodes = orrery::testing::AliveNodes(g_root);
+    return std::set<std::string>(nodes.begin(), nodes.end());
+  };
+  std::set<std::string> nodes_before = alive_nodes();
+  ASSERT_EQ(nodes_before.size(), 3u);
+
+  // The supervisor is held still, so that the GCS stays down for 3 s after its SIGKILL.
+  pid_t head = PidOf("head");
+  pid_t gcs = PidOf("gcs");
+  ASSERT_GT(head, 0);
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+
+  // Work that does not need the GCS goes on while it is down: tasks and actor calls.
+  auto down_until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < down_until) {
+    std::vector<orrery::ObjectRef<int>> squares;
+    for (int i = 0; i < 10; ++i) squares.push_back(orrery::Task(Square).Remote(i));
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(*orrery::Get(squares[i]), i * i);
+    ASSERT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 2 + rounds);
+    ++rounds;
+  }
+  EXPECT_GT(rounds, 0);
+  ASSERT_EQ(kill(head, SIGCONT), 0);
+
+  // It is back: every node alive, nothing restarted, the name resolves, counters continue.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return alive_nodes() == nodes_before; }))
+      << Cli("status --temp-dir " + g_root);
+  EXPECT_NE(PidOf("gcs"), gcs);
+  auto found = orrery::GetActor<Counter>("keeper");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*orrery::Get(found->Task(&Counter::Add).Remote(1)), 102);
+  EXPECT_EQ(*orrery::Get(found->Task(&Counter::Pid).Remote()), named_pid);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 2 + rounds);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Pid).Remote()), counter_pid);
+  EXPECT_EQ(orrery::GetPlacementGroupById(group.GetID()).GetState(), orrery::PlacementGroupState::CREATED);
+  EXPECT_EQ(*orrery::Get(placed.Task(&Counter::Add).Remote(1)), 52);
+  // Work that needs the GCS works again: a new actor, a new group.
+  auto fresh = orrery::Actor(Counter::Create).Remote(7);
+  EXPECT_EQ(*orrery::Get(fresh.Task(&Counter::Add).Remote(1)), 8);
+  orrery::PlacementGroup another = orrery::CreatePlacementGroup(orrery::PlacementGroupCreationOptions{
+      "another", {{{"CPU", 1}}}, orrery::PlacementStrategy::PACK});
+  EXPECT_TRUE(another.Wait(30));
+  orrery::RemovePlacementGroup(another.GetID());
+  orrery::RemovePlacementGroup(group.GetID());
+  named.Kill();
+}
+
+// Heads started with the CLI on storage that exists: a backup restores the cluster (its token
+// too); storage of another token or damaged storage is refused, naming why.
+class GcsStorageCli : public ::testing::Test {
+ protected:
+  void SetUp() override { root_ = orrery::testing::MakeTempRoot(); }
+  void TearDown() override {
+    Cli("stop --temp-dir " + root_ + "/a");
+    Cli("stop --temp-dir " + root_ + "/b");
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(root_);
+  }
+  // `orrery start --head` under root_/NAME on a free port, with `flags`: its output.
+  orrery::testing::CliRun StartHeadIn(const std::string& name, const std::string& flags) {
+    return orrery::testing::RunCli("start --head --num-cpus 1 --node-ip-address 127.0.0.1 --port " +
+                                   std::to_string(PickPort()) + " --temp-dir " + root_ + "/" + name + " " + flags);
+  }
+  std::string root_;
+};
+
+TEST_F(GcsStorageCli, ABackupRestoresTheClusterWithItsTokenInANewHead) {
+  orrery::testing::CliRun a = StartHeadIn("a", "");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  std::string token = orrery::testing::Match(a.output, "--token (\\S+)");
+  std::string backup = root_ + "/backup";
+  std::string made = Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a");
+  ASSERT_THAT(made, ::testing::HasSubstr("Backed up")) << made;
+  ASSERT_TRUE(fs::exists(backup + "/CURRENT"));
+  EXPECT_THAT(Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a"), ::testing::HasSubstr("exists"));
+  std::string stopped = Cli("stop --temp-dir " + root_ + "/a");
+  EXPECT_THAT(stopped, ::testing::HasSubstr("Deleted the GCS storage")) << stopped;
+
+  orrery::testing::CliRun b = StartHeadIn("b", "--gcs-storage rocksdb:" + backup);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_THAT(b.output, ::testing::HasSubstr("Restored:    nodes alive 1"));
+  EXPECT_EQ(orrery::testing::Match(b.output, "--token (\\S+)"), token) << b.output;
+  // The old head's raylet is gone: the restored cluster finds it dead, and has the new one.
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    return Cli("status --temp-dir " + root_ + "/b").find("Nodes: 1 alive, 1 dead") != std::string::npos;
+  })) << Cli("status --temp-dir " + root_ + "/b");
+}
+
+TEST_F(GcsStorageCli, StorageOfAnotherTokenOrDamagedStorageIsRefusedNamingWhy) {
+  orrery::testing::CliRun a = StartHeadIn("a", "");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  std::string backup = root_ + "/backup";
+  ASSERT_THAT(Cli("gcs backup " + backup + " --temp-dir " + root_ + "/a"), ::testing::HasSubstr("Backed up"));
+  Cli("stop --temp-dir " + root_ + "/a");
+
+  orrery::testing::CliRun other = StartHeadIn("b", "--token another-token --gcs-storage rocksdb:" + backup);
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_THAT(other.output, ::testing::AllOf(::testing::HasSubstr("differs"), ::testing::HasSubstr("--token"),
+                                             ::testing::HasSubstr(backup)));
+
+  std::ofstream(backup + "/CURRENT", std::ios::trunc) << "not a manifest name\n";
+  orrery::testing::CliRun damaged = StartHeadIn("b", "--gcs-storage rocksdb:" + backup);
+  EXPECT_NE(damaged.exit_code, 0);
+  EXPECT_THAT(damaged.output, ::testing::HasSubstr(backup)) << damaged.output;
+  EXPECT_THAT(damaged.output, ::testing::HasSubstr("--gcs-storage-reset")) << damaged.output;
+
+  orrery::testing::CliRun reset = StartHeadIn("b", "--gcs-storage-reset --gcs-storage rocksdb:" + backup);
+  EXPECT_EQ(reset.exit_code, 0) << reset.output;
+  EXPECT_THAT(reset.output, ::testing::Not(::testing::HasSubstr("Restored")));
+}
+
+// Whether `pid` has exited (a zombie nobody reaped counts as exited).
+bool Exited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_field, comm, state;
+  if (!(stat >> pid_field >> comm >> state)) return true;
+  return state == "Z";
+}
+
+TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRayletsLeave) {
+  int port = PickPort();
+  // The same token both times: the old raylet is let in, and must find out from the cluster id.
+  std::string flags = "--num-cpus 1 --node-ip-address 127.0.0.1 --gcs-storage memory --token same --port " +
+                      std::to_string(port) + " --temp-dir " + root_ + "/a";
+  orrery::testing::CliRun first = orrery::testing::RunCli("start --head " + flags);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, ::testing::HasSubstr("Storage:     memory"));
+  std::string node = orrery::testing::Match(first.output, "Node id: +(\\S+)");
+  std::string pids = root_ + "/a/session_latest/pids/";
+  EXPECT_FALSE(fs::exists(pids + "head.pid")) << "a GCS that keeps nothing is not restarted";
+  pid_t raylet = 0, gcs = 0;
+  std::ifstream(pids + "raylet-" + node + ".pid") >> raylet;
+  std::ifstream(pids + "gcs.pid") >> gcs;
+  ASSERT_GT(raylet, 0);
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return Exited(gcs); }));
+
+  orrery::testing::CliRun second = orrery::testing::RunCli("start --head " + flags);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  // The old raylet finds a GCS that does not know it and serves another cluster: it leaves,
+  // rather than mix its workers and objects into a cluster that knows nothing of them.
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return Exited(raylet); }));
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    return Cli("status --temp-dir " + root_ + "/a").find("Nodes: 1 alive, 0 dead") != std::string::npos;
+  })) << Cli("status --temp-dir " + root_ + "/a");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
