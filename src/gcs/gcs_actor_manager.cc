@@ -327,21 +327,23 @@ void GcsActorManager::RequestLease(const ActorId& id, uint64_t generation,
   *lease->mutable_strategy() = actor.info.creation().strategy();
   *lease->mutable_env_vars() = actor.info.creation().env_vars();
   request.set_wait_ms(options_.lease_wait_ms);
-  raylet->RequestWorkerLease(request, [this, id, generation, raylet](absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
-    OnLeaseReply(id, generation, raylet, std::move(reply));
+  raylet->RequestWorkerLease(request, [this, id, generation, raylet, lease_id = actor.lease_id](
+                                          absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+    OnLeaseReply(id, generation, lease_id, raylet, std::move(reply));
   });
 }
 
-void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation,
+void GcsActorManager::OnLeaseReply(const ActorId& id, uint64_t generation, const LeaseId& lease_id,
                                    const std::shared_ptr<raylet::RayletClient>& raylet,
                                    absl::StatusOr<rpc::RequestWorkerLeaseReply> reply) {
   auto it = actors_.find(id);
   bool current = !stopped_ && it != actors_.end() && it->second.generation == generation;
   if (!current) {
-    // Dead or rescheduled meanwhile: a worker granted now is not wanted.
-    if (reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED && it != actors_.end()) {
+    // Dead or rescheduled meanwhile: a worker granted now is not wanted. It is returned under
+    // the lease it was granted for (the actor may hold a newer one by now).
+    if (reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED) {
       rpc::ReturnWorkerRequest back;
-      back.set_lease_id(it->second.lease_id.Binary());
+      back.set_lease_id(lease_id.Binary());
       back.set_kill_worker(true);
       raylet->ReturnWorker(back, [](absl::StatusOr<rpc::ReturnWorkerReply>) {});
     }

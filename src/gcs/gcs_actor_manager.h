@@ -110,7 +110,8 @@ class GcsActorManager final : public ActorHandler {
   // Leases a worker for the actor (again), from its owner's node when alive.
   void Schedule(Actor& actor);
   void RequestLease(const ActorId& id, uint64_t generation, std::shared_ptr<raylet::RayletClient> raylet);
-  void OnLeaseReply(const ActorId& id, uint64_t generation, const std::shared_ptr<raylet::RayletClient>& raylet,
+  void OnLeaseReply(const ActorId& id, uint64_t generation, const LeaseId& lease_id,
+                    const std::shared_ptr<raylet::RayletClient>& raylet,
                     absl::StatusOr<rpc::RequestWorkerLeaseReply> reply);
   void CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply& grant);
   void OnCreated(const ActorId& id, uint64_t generation, absl::StatusOr<rpc::CreateActorReply> reply);
