@@ -143,6 +143,33 @@ TEST_F(GcsRestartOnRocksDb, TwentyKillsDuringCreationsLoseNothingAndLeakNothing)
   }, 60)) << Cli("status --temp-dir " + g_root);
 }
 
+// A node that dies while the GCS is down is found dead by the restarted GCS's health checks
+// (nothing told it otherwise), and the cluster goes on without it.
+TEST_F(GcsRestartOnRocksDb, ARayletKilledWhileTheGcsIsDownIsFoundDeadOnceItIsBack) {
+  std::vector<std::string> nodes = orrery::testing::AliveNodes(g_root);
+  ASSERT_EQ(nodes.size(), 3u);
+  std::string victim;
+  for (const std::string& node : nodes) {
+    if (node != orrery::GetNodeId()) victim = node;
+  }
+  pid_t raylet = PidOf("raylet-" + victim);
+  pid_t head = PidOf("head");
+  pid_t gcs = PidOf("gcs");
+  ASSERT_GT(raylet, 0);
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_EQ(kill(raylet, SIGKILL), 0);
+  ASSERT_EQ(kill(head, SIGCONT), 0);
+
+  std::string status;
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    status = Cli("status --temp-dir " + g_root);
+    return status.find("Nodes: 2 alive, 1 dead") != std::string::npos;
+  })) << status;
+  EXPECT_THAT(status, ::testing::HasSubstr(victim));
+  EXPECT_EQ(*orrery::Get(orrery::Task(Square).Remote(7)), 49);
+}
+
 TEST_F(GcsRestartOnRedis, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
   KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
 }
