@@ -81,7 +81,7 @@ void GcsActorManager::Restore(rpc::ActorInfo info) {
   actor.node = NodeId::FromOptionalBinary(actor.info.address().node_id()).value_or(NodeId());
   by_worker_[actor.worker] = *id;
   if (const rpc::NodeInfo* node = nodes_.GetAliveNode(actor.node); node != nullptr) {
-    actor.raylet = raylets_(absl::StrCat(node->node_ip(), ":", node->node_manager_port()));
+    actor.raylet = RayletAt(*node);
   }
 }
 
@@ -96,7 +96,7 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
   std::vector<std::shared_ptr<raylet::RayletClient>> raylets;
   for (const rpc::NodeInfo& node : nodes_.AllNodes()) {
     if (node.state() == rpc::NodeInfo::ALIVE) {
-      raylets.push_back(raylets_(absl::StrCat(node.node_ip(), ":", node.node_manager_port())));
+      raylets.push_back(RayletAt(node));
     }
   }
   // Every (raylet, holder) answers once; a raylet that cannot be reached within the retry
@@ -235,26 +235,25 @@ void GcsActorManager::HandleKillActor(const rpc::KillActorRequest& request, rpc:
   table_.AfterEarlierWrites([done = std::move(done)](absl::Status) { done(absl::OkStatus()); });
 }
 
-void GcsActorManager::Kill(Actor& killed, const rpc::KillActorRequest& request) {
-  Actor* actor = &killed;
-  rpc::ActorInfo& info = actor->info;
+void GcsActorManager::Kill(Actor& actor, const rpc::KillActorRequest& request) {
+  rpc::ActorInfo& info = actor.info;
   if (info.state() == rpc::ActorInfo::DEAD) return;
   // Named and detached actors live until killed: the last handle going away does not end them.
   if (request.out_of_scope() && (!info.name().empty() || info.detached())) return;
   auto cause = request.cause() == rpc::ActorInfo::DEATH_CAUSE_UNSPECIFIED ? rpc::ActorInfo::KILLED : request.cause();
   std::string message = request.message().empty() ? "the actor was killed" : request.message();
-  if (request.no_restart() || actor->worker.IsNil()) {
+  if (request.no_restart() || actor.worker.IsNil()) {
     if (!request.no_restart() && CanRestart(info)) {
       // Not running yet: it is being (re)created already, which is what a restart would do.
       return;
     }
-    return MarkDead(*actor, cause, message);
+    return MarkDead(actor, cause, message);
   }
   // Kill(false): end the process and restart while the budget allows (the raylet does not
   // report a death it was asked for).
-  WorkerId worker = actor->worker;
-  ReleaseWorker(*actor, message);
-  OnProcessDied(*actor, cause, message);
+  WorkerId worker = actor.worker;
+  ReleaseWorker(actor, message);
+  OnProcessDied(actor, cause, message);
   KillOwnedBy(worker, "the actor's owner, an actor, was killed");
 }
 
@@ -271,7 +270,11 @@ std::shared_ptr<raylet::RayletClient> GcsActorManager::RayletFor(const NodeId& n
     }
   }
   if (node == nullptr) return nullptr;
-  return raylets_(absl::StrCat(node->node_ip(), ":", node->node_manager_port()));
+  return RayletAt(*node);
+}
+
+std::shared_ptr<raylet::RayletClient> GcsActorManager::RayletAt(const rpc::NodeInfo& node) {
+  return raylets_(absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
 }
 
 void GcsActorManager::Schedule(Actor& actor) {

@@ -131,6 +131,7 @@ class GcsActorManager final : public ActorHandler {
   void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);
   WorkerClient& ClientFor(const rpc::WorkerAddress& address);
   std::shared_ptr<raylet::RayletClient> RayletFor(const NodeId& node_id);
+  std::shared_ptr<raylet::RayletClient> RayletAt(const rpc::NodeInfo& node);
   Actor* Find(const std::string& binary_id);
 
   boost::asio::io_context& io_;

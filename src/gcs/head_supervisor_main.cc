@@ -38,7 +38,7 @@ constexpr int kStopGraceMs = 10'000;
 
 struct HeadArgs {
   std::string session_dir;
-  std::string ready_fd;             // "--ready-fd=N", or empty
+  int ready_fd = -1;                // --ready-fd=N: the first GCS reports to it
   std::vector<std::string> gcs;     // the GCS command line
 };
 
@@ -47,7 +47,7 @@ bool ParseArgs(int argc, char** argv, HeadArgs& args) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (absl::StartsWith(arg, "--ready-fd=")) {
-      args.ready_fd = arg;
+      args.ready_fd = std::atoi(arg.c_str() + std::string("--ready-fd=").size());
     } else if (gcs_part) {
       args.gcs.push_back(arg);
     } else if (arg == "--") {
@@ -127,9 +127,9 @@ class Supervisor {
       if (!first && absl::StartsWith(arg, "--gcs-storage-reset")) continue;
       spawn.argv.push_back(arg);
     }
-    if (first && !args_.ready_fd.empty()) {
-      spawn.argv.push_back(args_.ready_fd);
-      spawn.inherit_fds.push_back(std::stoi(args_.ready_fd.substr(std::string("--ready-fd=").size())));
+    if (first && args_.ready_fd >= 0) {
+      spawn.argv.push_back("--ready-fd=" + std::to_string(args_.ready_fd));
+      spawn.inherit_fds.push_back(args_.ready_fd);
     }
     auto child = Spawn(spawn);
     if (!child.ok()) {
@@ -139,9 +139,9 @@ class Supervisor {
     if (child->pidfd >= 0) close(child->pidfd);  // reaped with waitpid
     pid_ = child->pid;
     started_ms_ = MonotonicMs();
-    if (first && !args_.ready_fd.empty()) {
+    if (first && args_.ready_fd >= 0) {
       // Only the first GCS reports to whoever started the head.
-      close(std::stoi(args_.ready_fd.substr(std::string("--ready-fd=").size())));
+      close(args_.ready_fd);
     }
     if (!first) spdlog::info("orrery-gcs started again (pid {})", pid_);
     return true;

@@ -106,13 +106,17 @@ inline std::vector<std::string> AliveNodes(const std::string& root) {
   return nodes;
 }
 
-// The pid of the raylet of `node` in the session under `root`, or 0.
-inline pid_t RayletPid(const std::string& root, const std::string& node) {
-  std::ifstream pid_file(root + "/session_latest/pids/raylet-" + node + ".pid");
+// The pid a daemon of the newest session under `root` recorded as `name` ("gcs", "head",
+// "raylet-<node id>"), or 0.
+inline pid_t DaemonPid(const std::string& root, const std::string& name) {
+  std::ifstream pid_file(root + "/session_latest/pids/" + name + ".pid");
   pid_t pid = 0;
   pid_file >> pid;
   return pid;
 }
+
+// The pid of the raylet of `node` in the session under `root`, or 0.
+inline pid_t RayletPid(const std::string& root, const std::string& node) { return DaemonPid(root, "raylet-" + node); }
 
 // Stops the raylet of `node` (SIGTERM) and waits until its process is gone.
 inline ::testing::AssertionResult StopRaylet(const std::string& root, const std::string& node) {

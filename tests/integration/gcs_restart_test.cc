@@ -47,12 +47,7 @@ std::string g_root;
 
 using orrery::testing::PickPort;
 
-pid_t PidOf(const std::string& name) {
-  std::ifstream file(g_root + "/session_latest/pids/" + name + ".pid");
-  pid_t pid = 0;
-  file >> pid;
-  return pid;
-}
+pid_t PidOf(const std::string& name) { return orrery::testing::DaemonPid(g_root, name); }
 
 // A head (on `storage_flags`) and two joined raylets, and this process's driver on them.
 class GcsRestart : public ::testing::Test {
@@ -320,11 +315,10 @@ TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRaylets
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, ::testing::HasSubstr("Storage:     memory"));
   std::string node = orrery::testing::Match(first.output, "Node id: +(\\S+)");
-  std::string pids = root_ + "/a/session_latest/pids/";
-  EXPECT_FALSE(fs::exists(pids + "head.pid")) << "a GCS that keeps nothing is not restarted";
-  pid_t raylet = 0, gcs = 0;
-  std::ifstream(pids + "raylet-" + node + ".pid") >> raylet;
-  std::ifstream(pids + "gcs.pid") >> gcs;
+  std::string root = root_ + "/a";
+  EXPECT_EQ(orrery::testing::DaemonPid(root, "head"), 0) << "a GCS that keeps nothing is not restarted";
+  pid_t raylet = orrery::testing::RayletPid(root, node);
+  pid_t gcs = orrery::testing::DaemonPid(root, "gcs");
   ASSERT_GT(raylet, 0);
   ASSERT_GT(gcs, 0);
   ASSERT_EQ(kill(gcs, SIGKILL), 0);

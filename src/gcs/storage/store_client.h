@@ -37,11 +37,9 @@ class StoreClient {
   virtual void Exists(const std::string& table, const std::string& key, Callback<bool> done) = 0;
 
   // A consistent copy of everything stored, in `dir` (which must not exist), that the same
-  // backend opens. Blocking: call it off the GCS loop. Unimplemented where the backend's own
-  // tools do it better (Redis: BGSAVE) or there is nothing to keep (memory).
-  virtual absl::Status Checkpoint(const std::string& dir) {
-    return absl::UnimplementedError("this GCS storage cannot be copied by Orrery (" + dir + ")");
-  }
+  // backend opens. Blocking: call it off the GCS loop. An error where the backend's own tools
+  // do it better (Redis: BGSAVE) or there is nothing to keep (memory).
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
 };
 
 }  // namespace orrery::gcs
