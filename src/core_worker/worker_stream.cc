@@ -10,6 +10,8 @@ std::shared_ptr<WorkerStream> WorkerStream::Open(rpc::CoreWorkerService::Stub* s
   stream->self_ = stream;
   if (!cluster_token.empty()) stream->context_.AddMetadata(rpc::kTokenMetadataKey, cluster_token);
   stub->async()->PushTasks(&stream->context_, stream.get());
+  // Released when the reads end (OnReadDone(false)), after which nothing starts a write.
+  stream->AddHold();
   stream->StartRead(&stream->incoming_);
   stream->StartCall();
   return stream;
@@ -17,7 +19,7 @@ std::shared_ptr<WorkerStream> WorkerStream::Open(rpc::CoreWorkerService::Stub* s
 
 void WorkerStream::Send(const rpc::TaskSpec& task) {
   absl::MutexLock lock(&mu_);
-  if (finished_ || closing_) return;
+  if (ending_ || closing_) return;
   *queued_.add_tasks() = task;
   queued_bytes_ += task.ByteSizeLong();
   if (!write_in_flight_) StartNextWriteLocked();
@@ -25,7 +27,7 @@ void WorkerStream::Send(const rpc::TaskSpec& task) {
 
 void WorkerStream::Steal(int count) {
   absl::MutexLock lock(&mu_);
-  if (finished_ || closing_) return;
+  if (ending_ || closing_) return;
   // Carried by the write that takes the last task queued before it (see below).
   queued_.set_steal(queued_.steal() + count);
   if (!write_in_flight_) StartNextWriteLocked();
@@ -63,7 +65,11 @@ void WorkerStream::StartNextWriteLocked() {
 void WorkerStream::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   write_in_flight_ = false;
-  if (!ok) return;  // the stream is ending; OnDone reports why
+  if (!ok) {
+    ending_ = true;  // OnReadDone(false) and OnDone follow
+    return;
+  }
+  if (ending_) return;
   if (queued_.tasks_size() > 0 || queued_.steal() > 0) {
     StartNextWriteLocked();
   } else if (closing_) {
@@ -73,23 +79,26 @@ void WorkerStream::OnWriteDone(bool ok) {
 
 void WorkerStream::Close() {
   absl::MutexLock lock(&mu_);
-  if (closing_ || finished_) return;
+  if (closing_ || ending_) return;
   closing_ = true;
   if (!write_in_flight_ && queued_.tasks_size() == 0 && queued_.steal() == 0) StartWritesDone();
 }
 
 void WorkerStream::OnReadDone(bool ok) {
-  if (!ok) return;  // OnDone follows
+  if (!ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      ending_ = true;
+    }
+    RemoveHold();  // OnDone follows once the write in flight (if any) completes
+    return;
+  }
   callbacks_.on_results(incoming_);
   incoming_.Clear();
   StartRead(&incoming_);
 }
 
 void WorkerStream::OnDone(const grpc::Status& status) {
-  {
-    absl::MutexLock lock(&mu_);
-    finished_ = true;
-  }
   callbacks_.on_done(status);
   callbacks_ = Callbacks();
   self_.reset();  // may destroy this

@@ -2,6 +2,9 @@
 // and each write carries all that queued (up to a cap), because the callback API allows one
 // write in flight per stream. Results and the stream's end reach the callbacks on gRPC threads.
 // Thread-safe: Send() is called from user threads, the completions come from gRPC.
+// Writes start outside gRPC's reactions, so the stream holds itself open (AddHold) until its
+// reads end: without the hold gRPC may destroy the call between a failed write and OnDone
+// while a user thread starts the next write (a double free inside gRPC).
 #pragma once
 
 #include <functional>
@@ -62,7 +65,8 @@ class WorkerStream final : public grpc::ClientBidiReactor<rpc::TaskBatch, rpc::R
   rpc::TaskBatch writing_;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The stream is ending (a read or a write failed): nothing more is started on it.
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
   rpc::ResultBatch incoming_;
   std::shared_ptr<WorkerStream> self_;
 };
