@@ -42,12 +42,37 @@ ORRERY_REMOTE(Square, Counter::Create, &Counter::Add, &Counter::Pid);
 namespace {
 
 using orrery::testing::Cli;
+using orrery::testing::RunCli;
+using orrery::testing::WithTempDir;
 
 std::string g_root;
 
 using orrery::testing::PickPort;
 
 pid_t PidOf(const std::string& name) { return orrery::testing::DaemonPid(g_root, name); }
+
+std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// `orrery job VERB ARGS` against the test's cluster.
+std::string Job(const std::string& verb_and_args) { return Cli(WithTempDir("job " + verb_and_args, g_root)); }
+
+// The submitted driver (`gcs_restart_test driver survivor MARKER`): calls an actor of its own
+// every 50 ms, printing what it answers, until MARKER exists; then says how many calls it made.
+int RunSurvivorDriver(const std::string& marker) {
+  orrery::Init();
+  auto counter = orrery::Actor(Counter::Create).Remote(0);
+  int calls = 0;
+  while (!fs::exists(marker)) {
+    std::printf("tick %d\n", *orrery::Get(counter.Task(&Counter::Add).Remote(1)));
+    std::fflush(stdout);
+    ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pacing, not a wait
+  }
+  std::printf("finished after %d calls, the actor counted %d\n", calls,
+              *orrery::Get(counter.Task(&Counter::Add).Remote(0)));
+  orrery::Shutdown();
+  return 0;
+}
 
 // A head (on `storage_flags`) and two joined raylets, and this process's driver on them.
 class GcsRestart : public ::testing::Test {
@@ -190,6 +215,13 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   };
   std::set<std::string> nodes_before = alive_nodes();
   ASSERT_EQ(nodes_before.size(), 3u);
+  // A job submitted from the CLI, its driver calling its actor when the GCS dies.
+  std::string marker = g_root + "/survivor-may-finish";
+  ASSERT_THAT(Job("submit --no-wait --submission-id survivor -- " + Self() + " driver survivor " + marker),
+              ::testing::HasSubstr("survivor"));
+  ASSERT_TRUE(orrery::testing::Eventually([] { return Job("logs survivor").find("tick 2\n") != std::string::npos; }))
+      << Job("status survivor") << Job("logs survivor");
+  std::string job_driver = orrery::testing::Match(Job("status survivor"), "[Dd]river pid:\\s*(\\d+)");
 
   // The supervisor is held still, so that the GCS stays down for 3 s after its SIGKILL.
   pid_t head = PidOf("head");
@@ -233,6 +265,22 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   orrery::RemovePlacementGroup(another.GetID());
   orrery::RemovePlacementGroup(group.GetID());
   named.Kill();
+
+  // The job's driver lived through it (the same process), and the restarted GCS reports how it
+  // ended: status, exit code and every line of its log, from before, during and after the gap.
+  std::string status = Job("status survivor");
+  EXPECT_THAT(status, ::testing::HasSubstr("RUNNING"));
+  EXPECT_EQ(orrery::testing::Match(status, "[Dd]river pid:\\s*(\\d+)"), job_driver);
+  std::ofstream(marker) << "go\n";
+  std::string log = Cli(WithTempDir("job logs --follow survivor", g_root));
+  std::string calls = orrery::testing::Match(log, "finished after (\\d+) calls");
+  ASSERT_FALSE(calls.empty()) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("the actor counted " + calls + "\n")) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("tick 1\ntick 2\n"));
+  EXPECT_THAT(log, ::testing::HasSubstr("tick " + calls + "\n"));
+  status = Job("status survivor");
+  EXPECT_THAT(status, ::testing::HasSubstr("SUCCEEDED")) << status;
+  EXPECT_EQ(orrery::testing::Match(status, "Exit code:\\s*(\\d+)"), "0") << status;
 }
 
 // Heads started with the CLI on storage that exists: a backup restores the cluster (its token
@@ -339,6 +387,9 @@ TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRaylets
 int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
+  if (argc >= 4 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "survivor") {
+    return RunSurvivorDriver(argv[3]);
+  }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
