@@ -70,6 +70,7 @@ struct ClusterRecord {
   std::string version;
   int64_t created_ms = 0;
   bool head = false;        // this host runs the GCS of the cluster
+  std::string head_node_id; // hex: the raylet `orrery start --head` started beside the GCS
 };
 absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);

@@ -5,12 +5,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/version.h"
 #include "src/common/clock.h"
+#include "src/common/log.h"
 #include "src/common/net.h"
 #include "src/common/process.h"
 #include "src/common/status.h"
@@ -53,6 +55,32 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }
 
+// The head's raylet of the newest session under `root`, when it still runs there while the
+// head's GCS and orrery-head are gone (both killed, or the host's processes lost but for it):
+// a new head on the same port serves that session and adopts the raylet.
+std::optional<PidRecord> OrphanedHeadRaylet(const SessionDir& session, int port) {
+  auto record = ReadClusterRecord(session);
+  if (!record.ok() || !record->head || record->head_node_id.empty()) return std::nullopt;
+  auto address = ParseHostPort(record->gcs_address);
+  if (!address.ok() || address->port != port) return std::nullopt;
+  std::optional<PidRecord> raylet;
+  for (const PidRecord& daemon : ReadPidRecords(session)) {
+    if (!PidRecordAlive(daemon)) continue;
+    if (daemon.name == "gcs" || daemon.name == "head") return std::nullopt;  // not gone
+    if (daemon.name == "raylet-" + record->head_node_id) raylet = daemon;
+  }
+  return raylet;
+}
+
+// Ends an adopted raylet that the new GCS will not take back (it started a new cluster).
+void StopAdopted(const PidRecord& raylet) {
+  auto pidfd = OpenPidfd(raylet.pid);
+  if (!pidfd.ok() || !PidRecordAlive(raylet)) return;
+  kill(-raylet.pid, SIGTERM);
+  if (!WaitForExit(*pidfd, 10'000)) kill(-raylet.pid, SIGKILL);
+  close(*pidfd);
+}
+
 }  // namespace
 
 std::string DefaultGcsStoragePath(const std::string& root, int port) {
@@ -67,9 +95,18 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
                                                  " is already in use; choose another with --port"));
   }
   StartedNode node;
-  ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
+  std::optional<PidRecord> orphan;
+  if (auto latest = LatestSession(Root(options.node)); latest.ok() && options.port != 0) {
+    orphan = OrphanedHeadRaylet(*latest, options.port);
+    if (orphan.has_value()) node.session = *latest;
+  }
+  if (!orphan.has_value()) {
+    ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
+  }
   node.token = options.token.empty() ? GenerateToken() : options.token;
-  ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
+  // The adopted raylet's session keeps its token file: a GCS restored from storage writes the
+  // stored token there itself, and any other GCS makes a new cluster (see below).
+  if (!orphan.has_value()) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
 
   node.gcs_storage = options.gcs_storage;
   if (node.gcs_storage.empty()) {
@@ -114,11 +151,22 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
-                       /*head=*/true};
+                       /*head=*/true, orphan.has_value() ? orphan->name.substr(std::string("raylet-").size()) : ""};
   if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
     KillDaemon(node.gcs);
     return status;
   }
+  if (orphan.has_value() && !node.restored.empty()) {
+    // The raylet re-registers with the restored GCS under its node id, as after a GCS restart.
+    node.raylet.pid = orphan->pid;
+    node.raylet.pidfd = OpenPidfd(orphan->pid).value_or(-1);
+    node.node_id = orphan->name.substr(std::string("raylet-").size());
+    node.raylet.ready = {{"node_id", node.node_id}};
+    node.adopted_raylet = true;
+    return node;
+  }
+  // A GCS that restored nothing is a new cluster, which the old raylet cannot join.
+  if (orphan.has_value()) StopAdopted(*orphan);
   auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node);
   if (!raylet.ok()) {
     KillDaemon(node.gcs);
@@ -126,6 +174,10 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   }
   node.raylet = *raylet;
   node.node_id = node.raylet.ready.value("node_id", "");
+  record.head_node_id = node.node_id;  // for a later head to adopt (OrphanedHeadRaylet)
+  if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
+    spdlog::warn("{}", status.message());
+  }
   return node;
 }
 

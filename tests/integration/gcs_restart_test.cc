@@ -46,6 +46,9 @@ using orrery::testing::RunCli;
 using orrery::testing::WithTempDir;
 
 std::string g_root;
+// How the suite's head was started: `orrery start --head` again with these brings it back.
+std::string g_head_args;
+std::string g_head_node;  // the head's raylet
 
 using orrery::testing::PickPort;
 
@@ -81,8 +84,12 @@ class GcsRestart : public ::testing::Test {
     g_root = orrery::testing::MakeTempRoot();
     orrery::testing::CliCluster cluster;
     for (int attempt = 0; attempt < 3 && cluster.token.empty(); ++attempt) {
+      int port = PickPort();
       cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags,
-                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickPort());
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", port);
+      g_head_node = cluster.node_id;
+      g_head_args = "start --head --port " + std::to_string(port) + " --temp-dir " + g_root +
+                    " --num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags;
     }
     ASSERT_FALSE(cluster.token.empty());
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
@@ -103,7 +110,10 @@ class GcsRestart : public ::testing::Test {
     return stopped;
   }
 
-  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  // How the killed GCS comes back: orrery-head starts it again, or (orrery-head killed too)
+  // `orrery start --head` on the same root and port, which adopts the head's running raylet.
+  enum class Comeback { kSupervisor, kStartHead };
+  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback comeback);
 };
 
 class GcsRestartOnRocksDb : public GcsRestart {
@@ -131,7 +141,11 @@ class GcsRestartOnRedis : public GcsRestart {
 std::unique_ptr<orrery::testing::RedisServer> GcsRestartOnRedis::redis_;
 
 TEST_F(GcsRestartOnRocksDb, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
-  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kSupervisor);
+}
+
+TEST_F(GcsRestartOnRocksDb, AHeadKilledWithItsSupervisorComesBackWithStartHeadAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kStartHead);
 }
 
 // SIGKILL at 20 random points of actor and placement-group creation (the two-phase commit
@@ -191,10 +205,14 @@ TEST_F(GcsRestartOnRocksDb, ARayletKilledWhileTheGcsIsDownIsFoundDeadOnceItIsBac
 }
 
 TEST_F(GcsRestartOnRedis, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
-  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kSupervisor);
 }
 
-void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
+TEST_F(GcsRestartOnRedis, AHeadKilledWithItsSupervisorComesBackWithStartHeadAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kStartHead);
+}
+
+void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback comeback) {
   auto named = orrery::Actor(Counter::Create)
                    .SetName("keeper")
                    .SetLifetime(orrery::ActorLifetime::DETACHED)
@@ -216,19 +234,23 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   std::set<std::string> nodes_before = alive_nodes();
   ASSERT_EQ(nodes_before.size(), 3u);
   // A job submitted from the CLI, its driver calling its actor when the GCS dies.
-  std::string marker = g_root + "/survivor-may-finish";
-  ASSERT_THAT(Job("submit --no-wait --submission-id survivor -- " + Self() + " driver survivor " + marker),
-              ::testing::HasSubstr("survivor"));
-  ASSERT_TRUE(orrery::testing::Eventually([] { return Job("logs survivor").find("tick 2\n") != std::string::npos; }))
-      << Job("status survivor") << Job("logs survivor");
-  std::string job_driver = orrery::testing::Match(Job("status survivor"), "[Dd]river pid:\\s*(\\d+)");
+  static int jobs = 0;
+  std::string job = "survivor-" + std::to_string(++jobs);
+  std::string marker = g_root + "/" + job + "-may-finish";
+  ASSERT_THAT(Job("submit --no-wait --submission-id " + job + " -- " + Self() + " driver survivor " + marker),
+              ::testing::HasSubstr(job));
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return Job("logs " + job).find("tick 2\n") != std::string::npos; }))
+      << Job("status " + job) << Job("logs " + job);
+  std::string job_driver = orrery::testing::Match(Job("status " + job), "[Dd]river pid:\\s*(\\d+)");
 
-  // The supervisor is held still, so that the GCS stays down for 3 s after its SIGKILL.
+  // The supervisor is held still (or killed first), so that the GCS stays down for 3 s after
+  // its SIGKILL.
   pid_t head = PidOf("head");
   pid_t gcs = PidOf("gcs");
+  pid_t head_raylet = orrery::testing::RayletPid(g_root, g_head_node);
   ASSERT_GT(head, 0);
   ASSERT_GT(gcs, 0);
-  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(head, comeback == Comeback::kSupervisor ? SIGSTOP : SIGKILL), 0);
   ASSERT_EQ(kill(gcs, SIGKILL), 0);
 
   // Work that does not need the GCS goes on while it is down: tasks and actor calls.
@@ -242,7 +264,15 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
     ++rounds;
   }
   EXPECT_GT(rounds, 0);
-  ASSERT_EQ(kill(head, SIGCONT), 0);
+  if (comeback == Comeback::kSupervisor) {
+    ASSERT_EQ(kill(head, SIGCONT), 0);
+  } else {
+    orrery::testing::CliRun restarted = RunCli(g_head_args);
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+    EXPECT_THAT(restarted.output, ::testing::HasSubstr("Restored:"));
+    EXPECT_THAT(restarted.output, ::testing::HasSubstr("adopted, pid " + std::to_string(head_raylet)));
+    EXPECT_NE(PidOf("head"), head);
+  }
 
   // It is back: every node alive, nothing restarted, the name resolves, counters continue.
   ASSERT_TRUE(orrery::testing::Eventually([&] { return alive_nodes() == nodes_before; }))
@@ -268,17 +298,19 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
 
   // The job's driver lived through it (the same process), and the restarted GCS reports how it
   // ended: status, exit code and every line of its log, from before, during and after the gap.
-  std::string status = Job("status survivor");
+  std::string status = Job("status " + job);
   EXPECT_THAT(status, ::testing::HasSubstr("RUNNING"));
   EXPECT_EQ(orrery::testing::Match(status, "[Dd]river pid:\\s*(\\d+)"), job_driver);
   std::ofstream(marker) << "go\n";
-  std::string log = Cli(WithTempDir("job logs --follow survivor", g_root));
+  std::string log = Cli(WithTempDir("job logs --follow " + job, g_root));
   std::string calls = orrery::testing::Match(log, "finished after (\\d+) calls");
   ASSERT_FALSE(calls.empty()) << log;
   EXPECT_THAT(log, ::testing::HasSubstr("the actor counted " + calls + "\n")) << log;
   EXPECT_THAT(log, ::testing::HasSubstr("tick 1\ntick 2\n"));
   EXPECT_THAT(log, ::testing::HasSubstr("tick " + calls + "\n"));
-  status = Job("status survivor");
+  status = Job("status " + job);
+  // The head's raylet was never replaced.
+  EXPECT_EQ(orrery::testing::RayletPid(g_root, g_head_node), head_raylet);
   EXPECT_THAT(status, ::testing::HasSubstr("SUCCEEDED")) << status;
   EXPECT_EQ(orrery::testing::Match(status, "Exit code:\\s*(\\d+)"), "0") << status;
 }
