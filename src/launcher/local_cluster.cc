@@ -6,12 +6,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "orrery/version.h"
 #include "src/common/clock.h"
+#include "src/common/file_util.h"
 #include "src/common/log.h"
 #include "src/common/net.h"
 #include "src/common/process.h"
@@ -207,6 +210,44 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
     default:
       return reply.status();
   }
+}
+
+namespace {
+
+// How long a live raylet of the cluster at `address` under `root` waits for its GCS, if one runs.
+std::optional<int64_t> LocalRayletGcsBudgetMs(const std::string& root, const std::string& address) {
+  for (const SessionDir& session : AllSessions(root)) {
+    auto record = ReadClusterRecord(session);
+    if (!record.ok() || record->gcs_address != address) continue;
+    for (const PidRecord& daemon : ReadPidRecords(session)) {
+      if (!absl::StartsWith(daemon.name, "raylet-") || !PidRecordAlive(daemon)) continue;
+      auto node = NodeId::FromHex(daemon.name.substr(std::string("raylet-").size()));
+      if (!node.ok()) continue;
+      auto text = ReadFileToString(session.NodeSettingsFile(*node));
+      auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
+      if (settings.is_object() && settings.value("gcs_lost_timeout_ms", int64_t{0}) > 0) {
+        return settings["gcs_lost_timeout_ms"].get<int64_t>();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status WaitForCluster(const std::string& address, const std::string& token, const std::string& temp_dir) {
+  absl::Status status = CheckCluster(address, token);
+  if (status.code() != absl::StatusCode::kUnavailable) return status;
+  auto budget = LocalRayletGcsBudgetMs(temp_dir.empty() ? DefaultTempDir() : temp_dir, address);
+  if (!budget.has_value()) return status;
+  spdlog::warn("{}; a raylet of that cluster runs on this host and waits for its GCS: waiting too (up to {} s)",
+               status.message(), *budget / 1000);
+  int64_t deadline = NowMs() + *budget;
+  while (status.code() == absl::StatusCode::kUnavailable && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(gcs::kGcsMaxBackoffMs));  // a retry's back-off
+    status = CheckCluster(address, token);
+  }
+  return status;
 }
 
 absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::string& token,

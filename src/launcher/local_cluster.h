@@ -84,4 +84,9 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
 // Checks that a GCS answers at `address` and accepts `token`; the error says which failed.
 absl::Status CheckCluster(const std::string& address, const std::string& token);
 
+// CheckCluster, but when no GCS answers while a raylet of that cluster runs on this host (under
+// `temp_dir`, or the default root), the cluster exists and its GCS is away (restarting): waits
+// for it as long as that raylet does (its --gcs-lost-timeout-ms), checking every 500 ms.
+absl::Status WaitForCluster(const std::string& address, const std::string& token, const std::string& temp_dir);
+
 }  // namespace orrery::launcher

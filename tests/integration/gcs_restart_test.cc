@@ -49,6 +49,8 @@ std::string g_root;
 // How the suite's head was started: `orrery start --head` again with these brings it back.
 std::string g_head_args;
 std::string g_head_node;  // the head's raylet
+std::string g_address;
+std::string g_token;
 
 using orrery::testing::PickPort;
 
@@ -88,6 +90,8 @@ class GcsRestart : public ::testing::Test {
       cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags,
                                            "ORRERY_HEALTH_CHECK_PERIOD_MS=200", port);
       g_head_node = cluster.node_id;
+      g_address = cluster.address;
+      g_token = cluster.token;
       g_head_args = "start --head --port " + std::to_string(port) + " --temp-dir " + g_root +
                     " --num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags;
     }
@@ -175,6 +179,29 @@ TEST_F(GcsRestartOnRocksDb, TwentyKillsDuringCreationsLoseNothingAndLeakNothing)
     for (size_t at = status.find("CPU 0/2"); at != std::string::npos; at = status.find("CPU 0/2", at + 1)) ++idle;
     return idle == 3 && status.find("0 created, 0 waiting") != std::string::npos;
   }, 60)) << Cli("status --temp-dir " + g_root);
+}
+
+// A driver started on a node of the cluster while its GCS is down waits for the GCS (as long as
+// its raylet does), then runs: it does not fail because it came at the wrong moment.
+TEST_F(GcsRestartOnRocksDb, ADriverStartedWhileTheGcsIsDownWaitsForItThenRuns) {
+  pid_t head = PidOf("head");
+  pid_t gcs = PidOf("gcs");
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  std::string command = "ORRERY_ADDRESS=" + g_address + " ORRERY_TOKEN=" + g_token + " ORRERY_TEMP_DIR=" + g_root +
+                        " " + Self() + " driver square 2>&1";
+  FILE* driver = popen(command.c_str(), "r");
+  ASSERT_NE(driver, nullptr);
+  // Its first words: it found no GCS, and waits (the GCS comes back only after this).
+  char line[4096] = {0};
+  std::string first = fgets(line, sizeof(line), driver) != nullptr ? line : "";
+  EXPECT_THAT(first, ::testing::HasSubstr("waits for its GCS: waiting too"));
+  ASSERT_EQ(kill(head, SIGCONT), 0);
+  std::string rest;
+  while (fgets(line, sizeof(line), driver) != nullptr) rest += line;
+  int status = pclose(driver);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << first << rest;
+  EXPECT_THAT(rest, ::testing::HasSubstr("square: 49\n"));
 }
 
 // A node that dies while the GCS is down is found dead by the restarted GCS's health checks
@@ -421,6 +448,12 @@ int main(int argc, char** argv) {
   orrery::internal::ServeIfWorker();
   if (argc >= 4 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "survivor") {
     return RunSurvivorDriver(argv[3]);
+  }
+  if (argc >= 3 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "square") {
+    orrery::Init();
+    std::printf("square: %d\n", *orrery::Get(orrery::Task(Square).Remote(7)));
+    orrery::Shutdown();
+    return 0;
   }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
