@@ -274,16 +274,24 @@ std::unique_ptr<Session> StartDriver(Config config) {
     auto target = launcher::ResolveCluster(address, config.token, temp_dir);
     if (!target.ok()) Fail("joining the cluster at " + address, target.status());
     token = target->token;
-    if (absl::Status status = launcher::CheckCluster(address, token); !status.ok()) {
+    // A GCS that is away while this host's raylet of the cluster waits for it: wait too.
+    if (absl::Status status = launcher::WaitForCluster(address, token, temp_dir); !status.ok()) {
       Fail("joining the cluster at " + address, status);
     }
   }
 
   try {
     rpc::RpcOptions rpc_options;
+    rpc_options.retry_budget_ms = gcs::kDefaultGcsLostTimeoutMs;
     session->gcs = std::make_unique<gcs::GrpcGcsClient>(
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
     rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
+    // The node's budget for an unreachable GCS is this driver's too.
+    if (node.gcs_lost_timeout_ms() > 0) {
+      rpc_options.retry_budget_ms = node.gcs_lost_timeout_ms();
+      session->gcs = std::make_unique<gcs::GrpcGcsClient>(
+          address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
+    }
     if (working_dir.has_value() && !submitted_package.has_value()) {
       api::UploadWorkingDir(*session->gcs, *working_dir, address);
     }
@@ -306,7 +314,8 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.raylet_socket = "unix:" + SocketPath(node);
     options.gcs_address = address;
     options.token = token;
-    options.rpc = rpc_options;
+    options.rpc = rpc::RpcOptions();
+    options.gcs_lost_timeout_ms = rpc_options.retry_budget_ms;
     options.max_inline_object_bytes = config.max_inline_object_bytes;
     options.object_store_full_wait_ms = config.object_store_full_wait_ms;
     options.job_namespace = config.job_namespace;
@@ -387,6 +396,7 @@ void ServeIfWorker() {
   options.raylet_socket = startup->raylet_socket;
   options.gcs_address = startup->gcs_address;
   options.token = startup->token;
+  options.gcs_lost_timeout_ms = startup->gcs_lost_timeout_ms;
   if (const char* limit = std::getenv(kInlineLimitVariable); limit != nullptr) {
     options.max_inline_object_bytes = std::strtoll(limit, nullptr, 10);
   }

@@ -39,7 +39,9 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
   printf("  Storage:     %s\n",
          absl::StartsWith(node.gcs_storage, "redis") ? "redis (the URL given)" : node.gcs_storage.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
-  printf("  Node id:     %s\n", node.node_id.c_str());
+  std::string adopted =
+      node.adopted_raylet ? " (its raylet was running: adopted, pid " + std::to_string(node.raylet.pid) + ")" : "";
+  printf("  Node id:     %s%s\n", node.node_id.c_str(), adopted.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
   printf("  Logs:        %s\n\n", node.session.LogsDir().c_str());
   printf("To add another host to this cluster, run on it:\n");

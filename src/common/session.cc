@@ -122,7 +122,8 @@ absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& 
                       {"cluster_id", record.cluster_id},
                       {"version", record.version},
                       {"created_ms", record.created_ms},
-                      {"head", record.head}};
+                      {"head", record.head},
+                      {"head_node_id", record.head_node_id}};
   return WriteFileAtomic(session.ClusterFile(), j.dump(2) + "\n", 0644);
 }
 
@@ -138,6 +139,7 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
   record.version = j.value("version", "");
   record.created_ms = j.value("created_ms", int64_t{0});
   record.head = j.value("head", false);
+  record.head_node_id = j.value("head_node_id", "");
   return record;
 }
 

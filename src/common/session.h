@@ -46,6 +46,8 @@ class SessionDir {
   // The socket of the raylet's shared-memory object store, and where its objects spill.
   std::string StoreSocket(const NodeId& node) const { return NodeDir(node) + "/store.sock"; }
   std::string SpillDir(const NodeId& node) const { return NodeDir(node) + "/spill"; }
+  // The raylet's settings that the node's drivers follow too ({"gcs_lost_timeout_ms": N}).
+  std::string NodeSettingsFile(const NodeId& node) const { return NodeDir(node) + "/settings.json"; }
 
   // Creates logs/ and pids/ (and the session directory itself) if missing.
   absl::Status EnsureLayout() const;
@@ -70,6 +72,7 @@ struct ClusterRecord {
   std::string version;
   int64_t created_ms = 0;
   bool head = false;        // this host runs the GCS of the cluster
+  std::string head_node_id; // hex: the raylet `orrery start --head` started beside the GCS
 };
 absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);

@@ -79,13 +79,12 @@ absl::Status CoreWorker::Start() {
                                     loop_->Dispatcher()};
   raylet_ = std::make_shared<raylet::GrpcRayletClient>(options_.raylet_socket, raylet_options);
 
-  gcs_ = std::make_unique<gcs::GrpcGcsClient>(
-      options_.gcs_address,
-      rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()});
+  rpc::ClientOptions gcs_options{"GCS at " + options_.gcs_address, options_.token, options_.rpc, loop_->Dispatcher()};
+  gcs_options.rpc.retry_budget_ms = options_.gcs_lost_timeout_ms;
+  gcs_ = std::make_unique<gcs::GrpcGcsClient>(options_.gcs_address, gcs_options);
   // The same connection to the GCS: PlacementGroupService is served next to GcsService.
-  placement_groups_ = std::make_unique<rpc::GrpcClient<rpc::PlacementGroupService>>(
-      gcs_->client().channel(), gcs::ForTheGcs(rpc::ClientOptions{"GCS at " + options_.gcs_address, options_.token,
-                                                                  options_.rpc, loop_->Dispatcher()}));
+  placement_groups_ = std::make_unique<rpc::GrpcClient<rpc::PlacementGroupService>>(gcs_->client().channel(),
+                                                                                    gcs::ForTheGcs(gcs_options));
 
   // Task events go to the GCS's TaskEventService, on the same connection.
   task_event_client_ = std::make_unique<rpc::GrpcClient<rpc::TaskEventService>>(

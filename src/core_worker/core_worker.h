@@ -74,6 +74,9 @@ struct CoreWorkerOptions {
   ActorSubmitter::Options actors;
   TaskEventBuffer::Options task_events;
   rpc::RpcOptions rpc;
+  // How long calls to the GCS keep retrying while it is unreachable: the node's
+  // --gcs-lost-timeout-ms (NodeInfo.gcs_lost_timeout_ms), one budget for the whole node.
+  int64_t gcs_lost_timeout_ms = gcs::kDefaultGcsLostTimeoutMs;
 };
 
 class CoreWorker {

@@ -101,6 +101,9 @@ absl::StatusOr<WorkerStartup> EnterWorkerProcess() {
   startup.token = Env("ORRERY_TOKEN");
   startup.session_dir = Env("ORRERY_SESSION_DIR");
   startup.forked_from_zygote = Env("ORRERY_FORKED_FROM_ZYGOTE") == "1";
+  if (int64_t budget = 0; absl::SimpleAtoi(Env("ORRERY_GCS_LOST_TIMEOUT_MS"), &budget) && budget > 0) {
+    startup.gcs_lost_timeout_ms = budget;
+  }
   if (startup.raylet_socket.empty()) return absl::FailedPreconditionError("ORRERY_RAYLET_SOCKET is not set");
   return startup;
 }

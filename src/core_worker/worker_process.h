@@ -29,6 +29,7 @@ struct WorkerStartup {
   std::string token;
   std::string session_dir;
   bool forked_from_zygote = false;
+  int64_t gcs_lost_timeout_ms = 60'000;  // its raylet's --gcs-lost-timeout-ms
 };
 
 // True when a raylet started this process (ORRERY_WORKER_MODE is set).

@@ -129,7 +129,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
                                     },
                                     token_, std::filesystem::path(config_.session_dir).parent_path().string()};
   supervisor_ = std::make_unique<JobSupervisor>(
-      loop_->io(), std::move(supervisor),
+      loop_->io(), *store_, std::move(supervisor),
       [this](const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
         FetchPackage(package, std::move(done));
       },
@@ -169,13 +169,15 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
       [this](auto done) { actors_->Load(std::move(done)); },
       [this](auto done) { placement_groups_->Load(std::move(done)); },
       [this](auto done) { workers_->Load(std::move(done)); },
+      [this](auto done) { supervisor_->Load(std::move(done)); },
   };
   absl::Status loaded = AwaitOnLoop<absl::Status>(*loop_, [&steps](auto answer) { RunInOrder(steps, answer); });
   if (!loaded.ok()) return Annotate(loaded, "restoring the GCS tables from " + storage.ToString());
   if (restored_) {
     restored_summary_ = absl::StrCat("nodes alive ", nodes_->alive_nodes().size(), ", jobs ", jobs_->num_jobs(),
                                      ", actors ", actors_->num_actors(), ", placement groups ",
-                                     placement_groups_->num_groups());
+                                     placement_groups_->num_groups(), ", submitted jobs ",
+                                     supervisor_->num_submissions());
     spdlog::info("restored cluster {} from {}: {}", cluster_id_.Hex(), storage.ToString(), restored_summary_);
   }
   // What earlier GCS instances leased for actors they had not finished creating is freed, then
@@ -208,6 +210,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
     return status;
   }
   spdlog::info("GCS serving on {}:{}, cluster {}", config_.host, server_->port(), cluster_id_.Hex());
+  loop_->Post([this] { supervisor_->StartRestoredPending(); });
   return absl::OkStatus();
 }
 

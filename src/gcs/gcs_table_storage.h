@@ -18,13 +18,14 @@ inline constexpr char kWorkerFailureTable[] = "worker_failures";
 inline constexpr char kCounterTable[] = "counters";
 inline constexpr char kActorTable[] = "actors";
 inline constexpr char kPlacementGroupTable[] = "placement_groups";
+inline constexpr char kJobSubmissionTable[] = "job_submissions";
 inline constexpr char kMetaTable[] = "meta";
 
 // Every table, for --gcs-storage-reset on a shared store.
 inline const std::vector<std::string>& AllTables() {
   static const auto* tables = new std::vector<std::string>{kNodeTable, kJobTable,   kKvTable,  kWorkerFailureTable,
                                                            kCounterTable, kActorTable, kPlacementGroupTable,
-                                                           kMetaTable};
+                                                           kJobSubmissionTable, kMetaTable};
   return *tables;
 }
 

@@ -1,8 +1,8 @@
 #include "src/gcs/job_supervisor.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,10 +10,12 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "boost/asio/post.hpp"
+#include "nlohmann/json.hpp"
 #include "src/common/clock.h"
+#include "src/common/daemon_ready.h"
 #include "src/common/file_util.h"
 #include "src/common/log.h"
 #include "src/common/log_files.h"
@@ -41,63 +43,26 @@ absl::Status ValidateSubmissionId(const std::string& id) {
                                     "with '.'");
 }
 
-// Copies everything readable from `from` into `to`; false at end of file or on an error.
-bool CopyAvailable(int from, int to) {
-  char buffer[64 * 1024];
-  while (true) {
-    ssize_t n = read(from, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
-    if (n <= 0) return false;
-    WriteAll(to, buffer, static_cast<size_t>(n));
-  }
-}
-
-// The watcher of one driver, on a thread of its own: output into the log as it comes, until the
-// driver exits (descendants that keep the pipe open do not hold the job up), then its status.
-void Watch(int output, int log, int pidfd, std::function<void()> on_output, std::function<void(int)> on_exit) {
-  fcntl(output, F_SETFL, fcntl(output, F_GETFL) | O_NONBLOCK);
-  bool open = true;
-  while (true) {
-    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {open ? output : -1, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents != 0) {
-      open = CopyAvailable(output, log);
-      on_output();
-    }
-    if (fds[0].revents != 0) break;
-  }
-  if (open) CopyAvailable(output, log);
-  int status = 0;
-  for (int i = 0; i < 100; ++i) {  // the pidfd is readable once the driver is a zombie
-    if (auto reaped = TryReap(pidfd); reaped.has_value()) {
-      status = *reaped;
-      break;
-    }
-    WaitForExit(pidfd, 10);
-  }
-  close(output);
-  close(log);
-  close(pidfd);
-  on_exit(status);
-}
-
 std::string StateName(State::State state) { return State::State_Name(state); }
 
 }  // namespace
 
-JobSupervisor::JobSupervisor(boost::asio::io_context& io, Options options, WorkingDirs::Fetch fetch,
-                             FinishJob finish_job)
+JobSupervisor::JobSupervisor(boost::asio::io_context& io, StoreClient& store, Options options,
+                             WorkingDirs::Fetch fetch, FinishJob finish_job)
     : io_(io),
+      table_(store, kJobSubmissionTable),
       options_(std::move(options)),
       finish_job_(std::move(finish_job)),
-      working_dirs_(io, options_.session_dir + "/job_working_dirs", std::move(fetch)) {}
-
-JobSupervisor::~JobSupervisor() {
-  Stop();
-  for (auto& [id, job] : jobs_) {
-    if (job->watcher.joinable()) job->watcher.join();
+      runner_path_(std::filesystem::path(SelfExePath()).parent_path() / "orrery-job-runner"),
+      working_dirs_(io, options_.session_dir + "/job_working_dirs", std::move(fetch)) {
+  int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify < 0) {
+    spdlog::warn("job logs: no inotify ({}): readers following a log are woken only when its job ends",
+                 strerror(errno));
+    return;
   }
+  inotify_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, inotify);
+  ReadLogEvents();
 }
 
 void JobSupervisor::Stop() {
@@ -106,6 +71,98 @@ void JobSupervisor::Stop() {
   for (auto& [id, job] : jobs_) {
     if (job->record.state() == State::RUNNING) kill(-job->record.driver_pid(), SIGKILL);
   }
+}
+
+void JobSupervisor::Persist(const Job& job, std::function<void(absl::Status)> done) {
+  const std::string& id = job.record.submission_id();
+  table_.Put(id, job.record, [id, done = std::move(done)](absl::Status status) {
+    if (!status.ok()) spdlog::error("storing the record of job '{}': {}", id, status.message());
+    if (done) done(status);
+  });
+}
+
+void JobSupervisor::Load(std::function<void(absl::Status)> done) {
+  table_.GetAll([this, done = std::move(done)](auto rows) {
+    if (!rows.ok()) return done(rows.status());
+    for (auto& [id, record] : *rows) {
+      auto job = std::make_unique<Job>();
+      job->record = std::move(record);
+      jobs_[id] = std::move(job);
+    }
+    for (auto& [id, job] : jobs_) {
+      if (job->record.state() == State::RUNNING) Adopt(*job);
+      if (job->record.state() == State::PENDING) restored_pending_.push_back(id);
+    }
+    done(absl::OkStatus());
+  });
+}
+
+void JobSupervisor::StartRestoredPending() {
+  for (const std::string& id : restored_pending_) {
+    if (auto it = jobs_.find(id); it != jobs_.end() && it->second->record.state() == State::PENDING) Start(id);
+  }
+  restored_pending_.clear();
+}
+
+void JobSupervisor::Adopt(Job& job) {
+  const rpc::JobSubmission& record = job.record;
+  pid_t runner = record.runner_pid();
+  auto pidfd = runner > 0 ? OpenPidfd(runner) : absl::StatusOr<int>(absl::NotFoundError("no runner"));
+  auto started = runner > 0 ? ProcessStartTime(runner) : absl::StatusOr<uint64_t>(absl::NotFoundError("no runner"));
+  if (pidfd.ok() && started.ok() && *started == record.runner_start_time()) {
+    spdlog::info("job '{}': adopted its running driver (pid {})", record.submission_id(), record.driver_pid());
+    WatchRunner(job, *pidfd, /*is_child=*/false);
+    WatchLog(job);
+    // A stop under way when the earlier GCS ended: its SIGKILL after the grace is this GCS's.
+    if (record.stop_requested()) Terminate(job, kDefaultStopGraceMs);
+    return;
+  }
+  if (pidfd.ok()) close(*pidfd);  // the pid is another process's now
+  OnRunnerExited(record.submission_id());
+}
+
+void JobSupervisor::WatchRunner(Job& job, int pidfd, bool is_child) {
+  job.runner = std::make_unique<boost::asio::posix::stream_descriptor>(io_, pidfd);
+  job.runner_is_child = is_child;
+  std::string id = job.record.submission_id();
+  job.runner->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                         [this, id](const boost::system::error_code& error) {
+                           if (!error) OnRunnerExited(id);
+                         });
+}
+
+void JobSupervisor::WatchLog(Job& job) {
+  if (inotify_ == nullptr) return;
+  int watch = inotify_add_watch(inotify_->native_handle(), job.record.log_path().c_str(), IN_MODIFY);
+  if (watch < 0) {
+    spdlog::warn("job '{}': cannot watch its log {}: {}", job.record.submission_id(), job.record.log_path(),
+                 strerror(errno));
+    return;
+  }
+  job.log_watch = watch;
+  watched_logs_[watch] = job.record.submission_id();
+}
+
+void JobSupervisor::UnwatchLog(Job& job) {
+  if (job.log_watch < 0 || inotify_ == nullptr) return;
+  inotify_rm_watch(inotify_->native_handle(), job.log_watch);
+  watched_logs_.erase(job.log_watch);
+  job.log_watch = -1;
+}
+
+void JobSupervisor::ReadLogEvents() {
+  inotify_->async_read_some(boost::asio::buffer(inotify_buffer_), [this](const boost::system::error_code& error,
+                                                                         size_t size) {
+    if (error) return;  // the supervisor is going away
+    absl::flat_hash_set<std::string> written;
+    for (size_t at = 0; at + sizeof(inotify_event) <= size;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(inotify_buffer_.data() + at);
+      if (auto it = watched_logs_.find(event->wd); it != watched_logs_.end()) written.insert(it->second);
+      at += sizeof(inotify_event) + event->len;
+    }
+    for (const std::string& id : written) OnOutput(id);
+    ReadLogEvents();
+  });
 }
 
 bool JobSupervisor::Ended(const Job& job) {
@@ -153,39 +210,52 @@ void JobSupervisor::HandleSubmitJob(const rpc::SubmitJobRequest& request, rpc::S
   jobs_[id] = std::move(job);
   spdlog::info("job '{}' submitted: {}", id, absl::StrJoin(request.entrypoint(), " "));
 
-  if (request.working_dir_package().empty()) {
-    Launch(id, "");
-  } else {
-    working_dirs_.Ensure(request.working_dir_package(), [this, id](absl::StatusOr<std::string> folder) {
-      auto it = jobs_.find(id);
-      if (it == jobs_.end() || it->second->record.state() != State::PENDING) return;
-      if (!folder.ok()) {
-        return EndUnstarted(*it->second, State::FAILED,
-                            absl::StrCat("its working_dir could not be set up: ", folder.status().message()));
-      }
-      Launch(id, *folder);
-    });
-  }
-  *reply->mutable_job() = jobs_[id]->record;
-  done(absl::OkStatus());
+  Start(id);
+  // Answered once its record is stored: a restarted GCS knows every job it accepted.
+  Persist(*jobs_[id], [this, id, reply, done = std::move(done)](absl::Status stored) {
+    if (!stored.ok()) return done(stored);
+    if (auto it = jobs_.find(id); it != jobs_.end()) *reply->mutable_job() = it->second->record;
+    done(absl::OkStatus());
+  });
+}
+
+void JobSupervisor::Start(const std::string& submission_id) {
+  const std::string package = jobs_[submission_id]->record.working_dir_package();
+  if (package.empty()) return Launch(submission_id, "");
+  working_dirs_.Ensure(package, [this, submission_id](absl::StatusOr<std::string> folder) {
+    auto it = jobs_.find(submission_id);
+    if (it == jobs_.end() || it->second->record.state() != State::PENDING) return;
+    if (!folder.ok()) {
+      return EndUnstarted(*it->second, State::FAILED,
+                          absl::StrCat("its working_dir could not be set up: ", folder.status().message()));
+    }
+    Launch(submission_id, *folder);
+  });
 }
 
 void JobSupervisor::Launch(const std::string& submission_id, const std::string& cwd) {
   Job& job = *jobs_[submission_id];
   rpc::JobSubmission& record = job.record;
   if (stopped_) return EndUnstarted(job, State::FAILED, "the GCS stopped before the job started");
-  int log = open(record.log_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_APPEND: the driver and whatever it starts share the file without overwriting each other.
+  int log = open(record.log_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) {
     return EndUnstarted(job, State::FAILED, absl::StrCat("cannot create its log ", record.log_path(), ": ",
                                                          strerror(errno)));
   }
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
     close(log);
-    return EndUnstarted(job, State::FAILED, absl::StrCat("cannot make a pipe for its output: ", strerror(errno)));
+    return EndUnstarted(job, State::FAILED, absl::StrCat("cannot make a pipe for its runner: ", strerror(errno)));
   }
+  std::string exits = options_.session_dir + "/job_exits";
+  (void)MakeDirs(exits);
+  record.set_exit_path(exits + "/" + submission_id + ".json");
+  unlink(record.exit_path().c_str());  // from a job of the same id, deleted since
   SpawnOptions spawn;
-  spawn.argv.assign(record.entrypoint().begin(), record.entrypoint().end());
+  spawn.argv = {runner_path_, "--ready-fd=" + std::to_string(ready[1]), "--exit-file=" + record.exit_path(), "--"};
+  spawn.argv.insert(spawn.argv.end(), record.entrypoint().begin(), record.entrypoint().end());
+  spawn.inherit_fds = {ready[1]};
   std::vector<std::string> names;
   for (const auto& [name, value] : record.env()) {
     spawn.env[name] = value;
@@ -203,27 +273,37 @@ void JobSupervisor::Launch(const std::string& submission_id, const std::string& 
   // Without a working_dir, the session's folder: somewhere that is the head's, not the GCS's
   // own current folder (wherever `orrery start` ran).
   spawn.cwd = cwd.empty() ? options_.session_dir : cwd;
-  spawn.output_fd = pipe_fds[1];
-  spawn.new_session = true;  // its own process group: a stop reaches whatever it started
-  spawn.die_with_parent = true;
-  auto child = Spawn(spawn);
-  close(pipe_fds[1]);
-  if (!child.ok() || child->pidfd < 0) {
-    close(pipe_fds[0]);
-    close(log);
-    if (child.ok()) kill(-child->pid, SIGKILL);
-    std::string why = child.ok() ? "no pidfd for its driver" : std::string(child.status().message());
+  spawn.output_fd = log;
+  // A session of its own, and no death with the GCS: the driver outlives a GCS restart.
+  spawn.new_session = true;
+  auto runner = Spawn(spawn);
+  close(ready[1]);
+  close(log);
+  if (!runner.ok() || runner->pidfd < 0) {
+    close(ready[0]);
+    if (runner.ok()) kill(runner->pid, SIGKILL);
+    std::string why = runner.ok() ? "no pidfd for its runner" : std::string(runner.status().message());
     return EndUnstarted(job, State::FAILED, why);
   }
+  // The runner reports at once (it only forks and execs the driver): a short wait on the loop.
+  auto report = WaitForReady(ready[0], 10'000, "orrery-job-runner", record.log_path());
+  close(ready[0]);
+  if (!report.ok() || !report->contains("driver_pid")) {
+    kill(runner->pid, SIGKILL);
+    WaitForExit(runner->pidfd, -1);
+    TryReap(runner->pidfd);
+    close(runner->pidfd);
+    return EndUnstarted(job, State::FAILED, report.ok() ? "its runner reported no driver" : std::string(report.status().message()));
+  }
   record.set_state(State::RUNNING);
-  record.set_driver_pid(child->pid);
+  record.set_driver_pid((*report)["driver_pid"].get<int>());
+  record.set_runner_pid(runner->pid);
+  record.set_runner_start_time(ProcessStartTime(runner->pid).value_or(0));
   record.set_start_time_ms(NowMs());
-  spdlog::info("job '{}' running as pid {}", submission_id, child->pid);
-  auto on_output = [this, submission_id] { boost::asio::post(io_, [this, submission_id] { OnOutput(submission_id); }); };
-  auto on_exit = [this, submission_id](int status) {
-    boost::asio::post(io_, [this, submission_id, status] { OnExited(submission_id, status); });
-  };
-  job.watcher = std::thread(Watch, pipe_fds[0], log, child->pidfd, std::move(on_output), std::move(on_exit));
+  spdlog::info("job '{}' running as pid {}", submission_id, record.driver_pid());
+  WatchRunner(job, runner->pidfd, /*is_child=*/true);
+  WatchLog(job);
+  Persist(job);
 }
 
 void JobSupervisor::EndUnstarted(Job& job, rpc::JobSubmission::State state, const std::string& message) {
@@ -247,11 +327,35 @@ void JobSupervisor::OnOutput(const std::string& submission_id) {
   if (auto it = jobs_.find(submission_id); it != jobs_.end()) WakeReaders(*it->second);
 }
 
-void JobSupervisor::OnExited(const std::string& submission_id, int wait_status) {
+void JobSupervisor::OnRunnerExited(const std::string& submission_id) {
   auto it = jobs_.find(submission_id);
   if (it == jobs_.end()) return;
   Job& job = *it->second;
-  if (job.watcher.joinable()) job.watcher.join();  // it posted this as its last act
+  std::string runner_ended;
+  if (job.runner != nullptr && job.runner_is_child) {
+    if (auto reaped = TryReap(job.runner->native_handle()); reaped.has_value()) {
+      runner_ended = DescribeWaitStatus(*reaped);
+    }
+  }
+  job.runner.reset();
+  auto recorded = ReadFileToString(job.record.exit_path());
+  auto parsed = nlohmann::json::parse(recorded.ok() ? *recorded : "", nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object() && parsed.contains("wait_status") && parsed["wait_status"].is_number_integer()) {
+    return OnExited(job, parsed["wait_status"].get<int>());
+  }
+  // The runner died before its driver (it was killed), or while the GCS was down and its record
+  // is unreadable: how the driver ended is unknown, and it may still run.
+  kill(-job.record.driver_pid(), SIGKILL);
+  job.record.set_end_time_ms(NowMs());
+  job.record.set_state(job.record.stop_requested() ? State::STOPPED : State::FAILED);
+  job.record.set_message(absl::StrCat("its runner (orrery-job-runner, pid ", job.record.runner_pid(), ") ",
+                                      runner_ended.empty() ? "ended" : runner_ended,
+                                      " without recording how the driver ended; the driver was killed"));
+  spdlog::warn("job '{}' {}: {}", submission_id, StateName(job.record.state()), job.record.message());
+  AfterEnd(job);
+}
+
+void JobSupervisor::OnExited(Job& job, int wait_status) {
   if (job.kill_timer) job.kill_timer->cancel();
   rpc::JobSubmission& record = job.record;
   record.set_end_time_ms(NowMs());
@@ -259,7 +363,7 @@ void JobSupervisor::OnExited(const std::string& submission_id, int wait_status) 
     record.set_has_exit_code(true);
     record.set_exit_code(WEXITSTATUS(wait_status));
   }
-  if (job.stop_requested) {
+  if (job.record.stop_requested()) {
     record.set_state(State::STOPPED);
     record.set_message("stopped by `orrery job stop` (its driver " + DescribeWaitStatus(wait_status) + ")");
   } else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
@@ -269,12 +373,14 @@ void JobSupervisor::OnExited(const std::string& submission_id, int wait_status) 
     record.set_state(State::FAILED);
     record.set_message("its driver " + DescribeWaitStatus(wait_status));
   }
-  spdlog::info("job '{}' {}: {}", submission_id, StateName(record.state()), record.message());
+  spdlog::info("job '{}' {}: {}", record.submission_id(), StateName(record.state()), record.message());
   AfterEnd(job);
 }
 
 void JobSupervisor::AfterEnd(Job& job) {
   rpc::JobSubmission& record = job.record;
+  UnwatchLog(job);
+  Persist(job);
   // A driver that did not shut down cleanly leaves its job running until its raylet notices;
   // ending it here frees its workers, actors and resources at once.
   if (!record.job_id().empty()) {
@@ -319,21 +425,25 @@ void JobSupervisor::HandleStopJob(const rpc::StopJobRequest& request, rpc::StopJ
     return done(absl::OkStatus());
   }
   if (job->record.state() == State::PENDING) {
-    job->stop_requested = true;
+    job->record.set_stop_requested(true);
     EndUnstarted(*job, State::STOPPED, "stopped by `orrery job stop` before its driver started");
     *reply->mutable_job() = job->record;
     return done(absl::OkStatus());
   }
   job->stoppers.push_back({reply, std::move(done)});
-  if (job->stop_requested) return;  // a stop is under way; this caller waits for it too
-  job->stop_requested = true;
-  pid_t group = job->record.driver_pid();
-  spdlog::info("job '{}': stopping its driver (pid {})", request.submission_id(), group);
+  if (job->record.stop_requested()) return;  // a stop is under way; this caller waits for it too
+  job->record.set_stop_requested(true);
+  Persist(*job);
+  spdlog::info("job '{}': stopping its driver (pid {})", request.submission_id(), job->record.driver_pid());
+  Terminate(*job, request.grace_ms() > 0 ? request.grace_ms() : kDefaultStopGraceMs);
+}
+
+void JobSupervisor::Terminate(Job& job, int64_t grace_ms) {
+  pid_t group = job.record.driver_pid();
   kill(-group, SIGTERM);
-  int64_t grace = request.grace_ms() > 0 ? request.grace_ms() : kDefaultStopGraceMs;
-  job->kill_timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(grace));
-  job->kill_timer->async_wait([group](const boost::system::error_code& error) {
-    if (!error) kill(-group, SIGKILL);  // the driver's group is only ever reaped by its watcher
+  job.kill_timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(grace_ms));
+  job.kill_timer->async_wait([group](const boost::system::error_code& error) {
+    if (!error) kill(-group, SIGKILL);  // the driver's group is only ever reaped by its runner
   });
 }
 
@@ -347,8 +457,9 @@ void JobSupervisor::HandleDeleteJob(const rpc::DeleteJobRequest& request, rpc::D
                                               request.submission_id() + "`)"));
   }
   unlink(job->record.log_path().c_str());
+  if (!job->record.exit_path().empty()) unlink(job->record.exit_path().c_str());
   jobs_.erase(request.submission_id());
-  done(absl::OkStatus());
+  table_.Delete(request.submission_id(), std::move(done));
 }
 
 void JobSupervisor::HandleReadJobLogs(const rpc::ReadJobLogsRequest& request, rpc::ReadJobLogsReply* reply,
@@ -371,7 +482,8 @@ void JobSupervisor::Read(Job& job, const std::shared_ptr<LogReader>& reader, boo
   read.set_offset(request.offset());
   read.set_max_bytes(request.max_bytes());
   // No log yet (the job is PENDING): nothing to read so far.
-  auto piece = ReadLogFile(SessionDir(options_.session_dir).LogsDir(), read);
+  // The log's own folder: a job adopted from an earlier session logs into that session's.
+  auto piece = ReadLogFile(std::filesystem::path(job.record.log_path()).parent_path().string(), read);
   std::string data = piece.ok() ? std::move(*piece->mutable_data()) : "";
   int64_t size = piece.ok() ? piece->size() : 0;
   int64_t next = request.offset() + static_cast<int64_t>(data.size());
@@ -417,6 +529,7 @@ void JobSupervisor::HandleReportJobDriver(const rpc::ReportJobDriverRequest& req
   auto job_id = JobId::FromBinary(request.job_id());
   if (!job_id.ok()) return done(absl::InvalidArgumentError("ReportJobDriver: malformed job id"));
   job->record.set_job_id(request.job_id());
+  Persist(*job);
   // A driver that registered after its job ended (it outlived its own process group leader)
   // must not keep a job of the cluster running.
   if (Ended(*job)) finish_job_(*job_id, "its submitted driver had ended");

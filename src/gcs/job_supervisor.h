@@ -1,33 +1,39 @@
 // JobSupervisor: runs the jobs submitted with `orrery job submit` on the head. Each job's
 // entrypoint runs as a driver process of its own (argv, never a shell, in its own process
 // group), told the cluster's address and token so that its Init() joins this cluster, in the
-// job's unpacked working_dir when it has one. The driver's stdout and stderr come through a
-// pipe into <session>/logs/job-<id>.log, so readers following the log are woken as output
-// arrives, not by polling. A record of each job stays until it is deleted.
+// job's unpacked working_dir when it has one.
+//
+// Drivers outlive the GCS: each is the child of an orrery-job-runner, not of the GCS, and
+// writes its stdout and stderr straight into <session>/logs/job-<id>.log. The runner writes how
+// the driver ended to a file. Each job's record is in the GCS storage, so a restarted GCS
+// adopts the drivers still running (it waits for their runners through pidfds) and reports
+// their status, logs and exit codes as if nothing happened. Readers following a log are woken
+// by inotify as output arrives, not by polling. A record stays until the job is deleted.
 #pragma once
 
 #include <sys/types.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio/io_context.hpp"
+#include "boost/asio/posix/stream_descriptor.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/job_submission.pb.h"
 #include "src/common/id.h"
 #include "src/common/working_dirs.h"
+#include "src/gcs/gcs_table_storage.h"
 #include "src/rpc/server_calls.h"
 
 namespace orrery::gcs {
 
 using rpc::ReplyCallback;
 
-// Owned and called by the GCS event loop only: drivers are started from its thread, which lives
-// as long as the GCS, so that they die with the GCS (PR_SET_PDEATHSIG).
+// Owned and called by the GCS event loop only.
 class JobSupervisor {
  public:
   struct Options {
@@ -39,9 +45,19 @@ class JobSupervisor {
   // Ends the cluster job a driver registered (its workers and actors), when the driver ends.
   using FinishJob = std::function<void(const JobId& job, const std::string& why)>;
 
-  JobSupervisor(boost::asio::io_context& io, Options options, WorkingDirs::Fetch fetch, FinishJob finish_job);
-  // Kills drivers still running and waits for their watchers.
-  ~JobSupervisor();
+  JobSupervisor(boost::asio::io_context& io, StoreClient& store, Options options, WorkingDirs::Fetch fetch,
+                FinishJob finish_job);
+  // Running drivers go on (as after a crash), for a later supervisor on the storage to adopt:
+  // Stop() is what ends them.
+  ~JobSupervisor() = default;
+
+  // Restores the records of an earlier GCS: running drivers are adopted, and drivers that
+  // ended meanwhile are reported from what their runners recorded.
+  void Load(std::function<void(absl::Status)> done);
+  // Starts the jobs an earlier GCS accepted but had not started (once this GCS serves, so that
+  // their drivers can join it).
+  void StartRestoredPending();
+  size_t num_submissions() const { return jobs_.size(); }
 
   void HandleSubmitJob(const rpc::SubmitJobRequest& request, rpc::SubmitJobReply* reply, ReplyCallback done);
   void HandleGetJobSubmission(const rpc::GetJobSubmissionRequest& request, rpc::GetJobSubmissionReply* reply,
@@ -55,7 +71,7 @@ class JobSupervisor {
   void HandleReportJobDriver(const rpc::ReportJobDriverRequest& request, rpc::ReportJobDriverReply* reply,
                              ReplyCallback done);
 
-  // The GCS is stopping: every running driver is killed with its process group.
+  // The GCS is stopping for good: every running driver is killed with its process group.
   void Stop();
 
  private:
@@ -72,21 +88,36 @@ class JobSupervisor {
   };
   struct Job {
     rpc::JobSubmission record;
-    bool stop_requested = false;
     std::unique_ptr<boost::asio::steady_timer> kill_timer;
-    // Reads the driver's output into the log and reaps it; posts what it saw to the loop.
-    std::thread watcher;
+    // The runner's pidfd, readable once it has exited; whether this GCS started it (and so
+    // reaps it) or adopted it.
+    std::unique_ptr<boost::asio::posix::stream_descriptor> runner;
+    bool runner_is_child = false;
+    int log_watch = -1;  // inotify watch of its log while it runs
     std::vector<std::shared_ptr<LogReader>> readers;
     std::vector<StopWaiter> stoppers;
   };
 
   Job* Find(const std::string& submission_id, absl::Status* not_found);
+  // Starts the job's driver once its working_dir is unpacked.
+  void Start(const std::string& submission_id);
   void Launch(const std::string& submission_id, const std::string& cwd);
+  // A running driver whose runner an earlier GCS started.
+  void Adopt(Job& job);
+  void WatchRunner(Job& job, int pidfd, bool is_child);
+  // SIGTERM to the driver's process group now, SIGKILL after `grace_ms`.
+  void Terminate(Job& job, int64_t grace_ms);
   // Ends a job that never ran (or was stopped before it ran), its reason written to its log.
   void EndUnstarted(Job& job, rpc::JobSubmission::State state, const std::string& message);
   void OnOutput(const std::string& submission_id);
-  void OnExited(const std::string& submission_id, int wait_status);
+  void OnRunnerExited(const std::string& submission_id);
+  void OnExited(Job& job, int wait_status);
   void AfterEnd(Job& job);
+  // Stores the job's record; `done` (if any) once it is stored.
+  void Persist(const Job& job, std::function<void(absl::Status)> done = nullptr);
+  void WatchLog(Job& job);
+  void UnwatchLog(Job& job);
+  void ReadLogEvents();
   // Answers `reader` if there is output past its offset, the job has ended, or it may not wait;
   // else keeps it waiting (until its wait_ms at most).
   void Read(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait);
@@ -94,9 +125,16 @@ class JobSupervisor {
   static bool Ended(const Job& job);
 
   boost::asio::io_context& io_;
+  GcsTable<rpc::JobSubmission> table_;
   const Options options_;
   const FinishJob finish_job_;
+  const std::string runner_path_;
   absl::flat_hash_map<std::string, std::unique_ptr<Job>> jobs_;
+  std::vector<std::string> restored_pending_;
+  // One inotify instance for the logs of running jobs: watch descriptor -> submission id.
+  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+  absl::flat_hash_map<int, std::string> watched_logs_;
+  std::array<char, 4096> inotify_buffer_;
   bool stopped_ = false;
   // Last: destroyed (joined) first.
   WorkingDirs working_dirs_;

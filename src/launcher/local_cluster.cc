@@ -5,12 +5,17 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "orrery/version.h"
 #include "src/common/clock.h"
+#include "src/common/file_util.h"
+#include "src/common/log.h"
 #include "src/common/net.h"
 #include "src/common/process.h"
 #include "src/common/status.h"
@@ -53,6 +58,32 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }
 
+// The head's raylet of the newest session under `root`, when it still runs there while the
+// head's GCS and orrery-head are gone (both killed, or the host's processes lost but for it):
+// a new head on the same port serves that session and adopts the raylet.
+std::optional<PidRecord> OrphanedHeadRaylet(const SessionDir& session, int port) {
+  auto record = ReadClusterRecord(session);
+  if (!record.ok() || !record->head || record->head_node_id.empty()) return std::nullopt;
+  auto address = ParseHostPort(record->gcs_address);
+  if (!address.ok() || address->port != port) return std::nullopt;
+  std::optional<PidRecord> raylet;
+  for (const PidRecord& daemon : ReadPidRecords(session)) {
+    if (!PidRecordAlive(daemon)) continue;
+    if (daemon.name == "gcs" || daemon.name == "head") return std::nullopt;  // not gone
+    if (daemon.name == "raylet-" + record->head_node_id) raylet = daemon;
+  }
+  return raylet;
+}
+
+// Ends an adopted raylet that the new GCS will not take back (it started a new cluster).
+void StopAdopted(const PidRecord& raylet) {
+  auto pidfd = OpenPidfd(raylet.pid);
+  if (!pidfd.ok() || !PidRecordAlive(raylet)) return;
+  kill(-raylet.pid, SIGTERM);
+  if (!WaitForExit(*pidfd, 10'000)) kill(-raylet.pid, SIGKILL);
+  close(*pidfd);
+}
+
 }  // namespace
 
 std::string DefaultGcsStoragePath(const std::string& root, int port) {
@@ -67,9 +98,18 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
                                                  " is already in use; choose another with --port"));
   }
   StartedNode node;
-  ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
+  std::optional<PidRecord> orphan;
+  if (auto latest = LatestSession(Root(options.node)); latest.ok() && options.port != 0) {
+    orphan = OrphanedHeadRaylet(*latest, options.port);
+    if (orphan.has_value()) node.session = *latest;
+  }
+  if (!orphan.has_value()) {
+    ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(Root(options.node)));
+  }
   node.token = options.token.empty() ? GenerateToken() : options.token;
-  ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
+  // The adopted raylet's session keeps its token file: a GCS restored from storage writes the
+  // stored token there itself, and any other GCS makes a new cluster (see below).
+  if (!orphan.has_value()) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
 
   node.gcs_storage = options.gcs_storage;
   if (node.gcs_storage.empty()) {
@@ -114,11 +154,22 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
-                       /*head=*/true};
+                       /*head=*/true, orphan.has_value() ? orphan->name.substr(std::string("raylet-").size()) : ""};
   if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
     KillDaemon(node.gcs);
     return status;
   }
+  if (orphan.has_value() && !node.restored.empty()) {
+    // The raylet re-registers with the restored GCS under its node id, as after a GCS restart.
+    node.raylet.pid = orphan->pid;
+    node.raylet.pidfd = OpenPidfd(orphan->pid).value_or(-1);
+    node.node_id = orphan->name.substr(std::string("raylet-").size());
+    node.raylet.ready = {{"node_id", node.node_id}};
+    node.adopted_raylet = true;
+    return node;
+  }
+  // A GCS that restored nothing is a new cluster, which the old raylet cannot join.
+  if (orphan.has_value()) StopAdopted(*orphan);
   auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node);
   if (!raylet.ok()) {
     KillDaemon(node.gcs);
@@ -126,6 +177,10 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   }
   node.raylet = *raylet;
   node.node_id = node.raylet.ready.value("node_id", "");
+  record.head_node_id = node.node_id;  // for a later head to adopt (OrphanedHeadRaylet)
+  if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
+    spdlog::warn("{}", status.message());
+  }
   return node;
 }
 
@@ -155,6 +210,44 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
     default:
       return reply.status();
   }
+}
+
+namespace {
+
+// How long a live raylet of the cluster at `address` under `root` waits for its GCS, if one runs.
+std::optional<int64_t> LocalRayletGcsBudgetMs(const std::string& root, const std::string& address) {
+  for (const SessionDir& session : AllSessions(root)) {
+    auto record = ReadClusterRecord(session);
+    if (!record.ok() || record->gcs_address != address) continue;
+    for (const PidRecord& daemon : ReadPidRecords(session)) {
+      if (!absl::StartsWith(daemon.name, "raylet-") || !PidRecordAlive(daemon)) continue;
+      auto node = NodeId::FromHex(daemon.name.substr(std::string("raylet-").size()));
+      if (!node.ok()) continue;
+      auto text = ReadFileToString(session.NodeSettingsFile(*node));
+      auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
+      if (settings.is_object() && settings.value("gcs_lost_timeout_ms", int64_t{0}) > 0) {
+        return settings["gcs_lost_timeout_ms"].get<int64_t>();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status WaitForCluster(const std::string& address, const std::string& token, const std::string& temp_dir) {
+  absl::Status status = CheckCluster(address, token);
+  if (status.code() != absl::StatusCode::kUnavailable) return status;
+  auto budget = LocalRayletGcsBudgetMs(temp_dir.empty() ? DefaultTempDir() : temp_dir, address);
+  if (!budget.has_value()) return status;
+  spdlog::warn("{}; a raylet of that cluster runs on this host and waits for its GCS: waiting too (up to {} s)",
+               status.message(), *budget / 1000);
+  int64_t deadline = NowMs() + *budget;
+  while (status.code() == absl::StatusCode::kUnavailable && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(gcs::kGcsMaxBackoffMs));  // a retry's back-off
+    status = CheckCluster(address, token);
+  }
+  return status;
 }
 
 absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::string& token,

@@ -57,9 +57,15 @@ struct StartedNode {
   std::string gcs_storage;  // the head's storage spec
   std::string restored;     // what the head restored from it ("3 alive nodes, ..."); empty: a new cluster
   DaemonProcess raylet;
+  // The head's raylet was running already and was adopted (not our child; its pidfd still
+  // tells when it exits).
+  bool adopted_raylet = false;
 };
 
 // A new session with a new token, the GCS, then a raylet. On failure nothing is left running.
+// When the newest session of the root is a head on the same port whose GCS and orrery-head
+// are gone but whose raylet runs, the GCS serves in that session instead and, if it restored
+// the cluster, the running raylet is adopted rather than a second one started.
 absl::StatusOr<StartedNode> StartHead(const HeadOptions& options);
 
 // A raylet joining the cluster at `address`, after checking the address and token answer.
@@ -77,5 +83,10 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
 
 // Checks that a GCS answers at `address` and accepts `token`; the error says which failed.
 absl::Status CheckCluster(const std::string& address, const std::string& token);
+
+// CheckCluster, but when no GCS answers while a raylet of that cluster runs on this host (under
+// `temp_dir`, or the default root), the cluster exists and its GCS is away (restarting): waits
+// for it as long as that raylet does (its --gcs-lost-timeout-ms), checking every 500 ms.
+absl::Status WaitForCluster(const std::string& address, const std::string& token, const std::string& temp_dir);
 
 }  // namespace orrery::launcher

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "orrery/version.h"
 #include "src/common/clock.h"
 #include "src/common/file_util.h"
@@ -58,12 +59,18 @@ absl::Status Raylet::Start() {
   session_ = SessionDir(config_.session_dir);
   ORRERY_RETURN_IF_ERROR(session_.EnsureLayout());
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeDir(node_id_)));
+  // A driver started on this node while the GCS is away waits for it as long as this raylet does.
+  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(session_.NodeSettingsFile(node_id_),
+                                         nlohmann::json{{"gcs_lost_timeout_ms", config_.gcs_lost_timeout_ms}}.dump() + "\n",
+                                         0600));
   socket_path_ = session_.RayletSocket(node_id_);
 
   loop_ = EventLoop::Create("raylet");
   auto dispatcher = loop_->Dispatcher();
+  // Calls to the GCS retry for as long as the node waits for a GCS that went away (the calls
+  // made while starting have their own, shorter budget: StartupCallOptions).
   rpc::RpcOptions gcs_rpc = config_.rpc;
-  gcs_rpc.retry_budget_ms = config_.gcs_connect_timeout_ms;
+  gcs_rpc.retry_budget_ms = config_.gcs_lost_timeout_ms;
   gcs_ = std::make_unique<gcs::GrpcGcsClient>(
       config_.gcs_address, rpc::ClientOptions{"GCS at " + config_.gcs_address, token_, gcs_rpc, dispatcher});
 
@@ -109,7 +116,8 @@ absl::Status Raylet::Start() {
   options.leases.gpu_names = gpu_names_;
   WorkerPool::Options& pool = options.pool;
   pool.launch = WorkerLauncher::Options{node_id_,  config_.node_ip_address, "unix:" + socket_path_, config_.gcs_address,
-                                        token_,    session_.path(),         session_.LogsDir()};
+                                        token_,    session_.path(),         session_.LogsDir(),
+                                        config_.gcs_lost_timeout_ms};
   pool.task_worker_cap = std::max<int>(1, static_cast<int>(total_.Get(kCpu).Ceil()));
   pool.max_actor_workers = config_.max_actor_workers;
   pool.prestart = config_.prestart_workers;
@@ -216,6 +224,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_object_data_port(objects_->port());
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
+  node->set_gcs_lost_timeout_ms(config_.gcs_lost_timeout_ms);
   auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
   ORRERY_RETURN_IF_ERROR(StartupCallStatus(reply.status(), "registering with"));
   loop_->RunAndWait([&] { node_manager_->SetRegistration(request, reply->cluster_id()); });

@@ -34,7 +34,8 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("gcs_connect_timeout_ms", &RayletConfig::gcs_connect_timeout_ms,
              "How long to keep trying to reach the GCS at start before giving up")
         .Add("gcs_lost_timeout_ms", &RayletConfig::gcs_lost_timeout_ms,
-             "Exit (with the workers) after the GCS has been unreachable this long")
+             "Exit (with the workers) after the GCS has been unreachable this long; also how long "
+             "calls to the GCS from this node's raylet, workers and drivers keep retrying")
         .Add("resource_report_period_ms", &RayletConfig::resource_report_period_ms,
              "How often resource use and demand are reported to the GCS")
         .Add("object_store_memory", &RayletConfig::object_store_memory,

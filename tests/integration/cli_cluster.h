@@ -68,6 +68,7 @@ inline std::string Match(const std::string& text, const std::string& pattern) {
 struct CliCluster {
   std::string address;
   std::string token;
+  std::string node_id;  // the head's raylet
   // The `start --address ... --token ...` arguments that join another raylet (with the flags
   // the head was given, less --head and --port).
   std::string join;
@@ -82,6 +83,7 @@ inline CliCluster StartHead(const std::string& root, const std::string& flags, c
   CliCluster cluster;
   cluster.address = Match(head, "GCS address: (\\S+)");
   cluster.token = Match(head, "--token (\\S+)");
+  cluster.node_id = Match(head, "Node id: +([0-9a-f]+)");
   EXPECT_FALSE(cluster.address.empty()) << head;
   EXPECT_FALSE(cluster.token.empty()) << head;
   cluster.join = "start --address " + cluster.address + " --token " + cluster.token + common;

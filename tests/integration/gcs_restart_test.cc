@@ -42,12 +42,42 @@ ORRERY_REMOTE(Square, Counter::Create, &Counter::Add, &Counter::Pid);
 namespace {
 
 using orrery::testing::Cli;
+using orrery::testing::RunCli;
+using orrery::testing::WithTempDir;
 
 std::string g_root;
+// How the suite's head was started: `orrery start --head` again with these brings it back.
+std::string g_head_args;
+std::string g_head_node;  // the head's raylet
+std::string g_address;
+std::string g_token;
 
 using orrery::testing::PickPort;
 
 pid_t PidOf(const std::string& name) { return orrery::testing::DaemonPid(g_root, name); }
+
+std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// `orrery job VERB ARGS` against the test's cluster.
+std::string Job(const std::string& verb_and_args) { return Cli(WithTempDir("job " + verb_and_args, g_root)); }
+
+// The submitted driver (`gcs_restart_test driver survivor MARKER`): calls an actor of its own
+// every 50 ms, printing what it answers, until MARKER exists; then says how many calls it made.
+int RunSurvivorDriver(const std::string& marker) {
+  orrery::Init();
+  auto counter = orrery::Actor(Counter::Create).Remote(0);
+  int calls = 0;
+  while (!fs::exists(marker)) {
+    std::printf("tick %d\n", *orrery::Get(counter.Task(&Counter::Add).Remote(1)));
+    std::fflush(stdout);
+    ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pacing, not a wait
+  }
+  std::printf("finished after %d calls, the actor counted %d\n", calls,
+              *orrery::Get(counter.Task(&Counter::Add).Remote(0)));
+  orrery::Shutdown();
+  return 0;
+}
 
 // A head (on `storage_flags`) and two joined raylets, and this process's driver on them.
 class GcsRestart : public ::testing::Test {
@@ -56,8 +86,14 @@ class GcsRestart : public ::testing::Test {
     g_root = orrery::testing::MakeTempRoot();
     orrery::testing::CliCluster cluster;
     for (int attempt = 0; attempt < 3 && cluster.token.empty(); ++attempt) {
+      int port = PickPort();
       cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags,
-                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", PickPort());
+                                           "ORRERY_HEALTH_CHECK_PERIOD_MS=200", port);
+      g_head_node = cluster.node_id;
+      g_address = cluster.address;
+      g_token = cluster.token;
+      g_head_args = "start --head --port " + std::to_string(port) + " --temp-dir " + g_root +
+                    " --num-cpus 2 --node-ip-address 127.0.0.1 " + storage_flags;
     }
     ASSERT_FALSE(cluster.token.empty());
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
@@ -78,7 +114,10 @@ class GcsRestart : public ::testing::Test {
     return stopped;
   }
 
-  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  // How the killed GCS comes back: orrery-head starts it again, or (orrery-head killed too)
+  // `orrery start --head` on the same root and port, which adopts the head's running raylet.
+  enum class Comeback { kSupervisor, kStartHead };
+  static void KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback comeback);
 };
 
 class GcsRestartOnRocksDb : public GcsRestart {
@@ -106,7 +145,11 @@ class GcsRestartOnRedis : public GcsRestart {
 std::unique_ptr<orrery::testing::RedisServer> GcsRestartOnRedis::redis_;
 
 TEST_F(GcsRestartOnRocksDb, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
-  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kSupervisor);
+}
+
+TEST_F(GcsRestartOnRocksDb, AHeadKilledWithItsSupervisorComesBackWithStartHeadAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kStartHead);
 }
 
 // SIGKILL at 20 random points of actor and placement-group creation (the two-phase commit
@@ -138,6 +181,29 @@ TEST_F(GcsRestartOnRocksDb, TwentyKillsDuringCreationsLoseNothingAndLeakNothing)
   }, 60)) << Cli("status --temp-dir " + g_root);
 }
 
+// A driver started on a node of the cluster while its GCS is down waits for the GCS (as long as
+// its raylet does), then runs: it does not fail because it came at the wrong moment.
+TEST_F(GcsRestartOnRocksDb, ADriverStartedWhileTheGcsIsDownWaitsForItThenRuns) {
+  pid_t head = PidOf("head");
+  pid_t gcs = PidOf("gcs");
+  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  std::string command = "ORRERY_ADDRESS=" + g_address + " ORRERY_TOKEN=" + g_token + " ORRERY_TEMP_DIR=" + g_root +
+                        " " + Self() + " driver square 2>&1";
+  FILE* driver = popen(command.c_str(), "r");
+  ASSERT_NE(driver, nullptr);
+  // Its first words: it found no GCS, and waits (the GCS comes back only after this).
+  char line[4096] = {0};
+  std::string first = fgets(line, sizeof(line), driver) != nullptr ? line : "";
+  EXPECT_THAT(first, ::testing::HasSubstr("waits for its GCS: waiting too"));
+  ASSERT_EQ(kill(head, SIGCONT), 0);
+  std::string rest;
+  while (fgets(line, sizeof(line), driver) != nullptr) rest += line;
+  int status = pclose(driver);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << first << rest;
+  EXPECT_THAT(rest, ::testing::HasSubstr("square: 49\n"));
+}
+
 // A node that dies while the GCS is down is found dead by the restarted GCS's health checks
 // (nothing told it otherwise), and the cluster goes on without it.
 TEST_F(GcsRestartOnRocksDb, ARayletKilledWhileTheGcsIsDownIsFoundDeadOnceItIsBack) {
@@ -166,10 +232,14 @@ TEST_F(GcsRestartOnRocksDb, ARayletKilledWhileTheGcsIsDownIsFoundDeadOnceItIsBac
 }
 
 TEST_F(GcsRestartOnRedis, AGcsKilledUnderAWorkloadComesBackAndTheWorkloadDoesNotNotice) {
-  KillTheGcsUnderAWorkloadAndCheckNothingNoticed();
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kSupervisor);
 }
 
-void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
+TEST_F(GcsRestartOnRedis, AHeadKilledWithItsSupervisorComesBackWithStartHeadAndTheWorkloadDoesNotNotice) {
+  KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kStartHead);
+}
+
+void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback comeback) {
   auto named = orrery::Actor(Counter::Create)
                    .SetName("keeper")
                    .SetLifetime(orrery::ActorLifetime::DETACHED)
@@ -190,13 +260,24 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   };
   std::set<std::string> nodes_before = alive_nodes();
   ASSERT_EQ(nodes_before.size(), 3u);
+  // A job submitted from the CLI, its driver calling its actor when the GCS dies.
+  static int jobs = 0;
+  std::string job = "survivor-" + std::to_string(++jobs);
+  std::string marker = g_root + "/" + job + "-may-finish";
+  ASSERT_THAT(Job("submit --no-wait --submission-id " + job + " -- " + Self() + " driver survivor " + marker),
+              ::testing::HasSubstr(job));
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return Job("logs " + job).find("tick 2\n") != std::string::npos; }))
+      << Job("status " + job) << Job("logs " + job);
+  std::string job_driver = orrery::testing::Match(Job("status " + job), "[Dd]river pid:\\s*(\\d+)");
 
-  // The supervisor is held still, so that the GCS stays down for 3 s after its SIGKILL.
+  // The supervisor is held still (or killed first), so that the GCS stays down for 3 s after
+  // its SIGKILL.
   pid_t head = PidOf("head");
   pid_t gcs = PidOf("gcs");
+  pid_t head_raylet = orrery::testing::RayletPid(g_root, g_head_node);
   ASSERT_GT(head, 0);
   ASSERT_GT(gcs, 0);
-  ASSERT_EQ(kill(head, SIGSTOP), 0);
+  ASSERT_EQ(kill(head, comeback == Comeback::kSupervisor ? SIGSTOP : SIGKILL), 0);
   ASSERT_EQ(kill(gcs, SIGKILL), 0);
 
   // Work that does not need the GCS goes on while it is down: tasks and actor calls.
@@ -210,7 +291,15 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
     ++rounds;
   }
   EXPECT_GT(rounds, 0);
-  ASSERT_EQ(kill(head, SIGCONT), 0);
+  if (comeback == Comeback::kSupervisor) {
+    ASSERT_EQ(kill(head, SIGCONT), 0);
+  } else {
+    orrery::testing::CliRun restarted = RunCli(g_head_args);
+    ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+    EXPECT_THAT(restarted.output, ::testing::HasSubstr("Restored:"));
+    EXPECT_THAT(restarted.output, ::testing::HasSubstr("adopted, pid " + std::to_string(head_raylet)));
+    EXPECT_NE(PidOf("head"), head);
+  }
 
   // It is back: every node alive, nothing restarted, the name resolves, counters continue.
   ASSERT_TRUE(orrery::testing::Eventually([&] { return alive_nodes() == nodes_before; }))
@@ -233,6 +322,24 @@ void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed() {
   orrery::RemovePlacementGroup(another.GetID());
   orrery::RemovePlacementGroup(group.GetID());
   named.Kill();
+
+  // The job's driver lived through it (the same process), and the restarted GCS reports how it
+  // ended: status, exit code and every line of its log, from before, during and after the gap.
+  std::string status = Job("status " + job);
+  EXPECT_THAT(status, ::testing::HasSubstr("RUNNING"));
+  EXPECT_EQ(orrery::testing::Match(status, "[Dd]river pid:\\s*(\\d+)"), job_driver);
+  std::ofstream(marker) << "go\n";
+  std::string log = Cli(WithTempDir("job logs --follow " + job, g_root));
+  std::string calls = orrery::testing::Match(log, "finished after (\\d+) calls");
+  ASSERT_FALSE(calls.empty()) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("the actor counted " + calls + "\n")) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr("tick 1\ntick 2\n"));
+  EXPECT_THAT(log, ::testing::HasSubstr("tick " + calls + "\n"));
+  status = Job("status " + job);
+  // The head's raylet was never replaced.
+  EXPECT_EQ(orrery::testing::RayletPid(g_root, g_head_node), head_raylet);
+  EXPECT_THAT(status, ::testing::HasSubstr("SUCCEEDED")) << status;
+  EXPECT_EQ(orrery::testing::Match(status, "Exit code:\\s*(\\d+)"), "0") << status;
 }
 
 // Heads started with the CLI on storage that exists: a backup restores the cluster (its token
@@ -339,6 +446,15 @@ TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRaylets
 int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
+  if (argc >= 4 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "survivor") {
+    return RunSurvivorDriver(argv[3]);
+  }
+  if (argc >= 3 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "square") {
+    orrery::Init();
+    std::printf("square: %d\n", *orrery::Get(orrery::Task(Square).Remote(7)));
+    orrery::Shutdown();
+    return 0;
+  }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -50,6 +50,9 @@ class GcsClient {
 // A restarted GCS serves within tens of milliseconds: its clients look again at least this
 // often (reconnects and retries), so that nobody waits out a long back-off after it is back.
 inline constexpr int64_t kGcsMaxBackoffMs = 500;
+// The default of a raylet's --gcs-lost-timeout-ms: how long a node's processes wait for a GCS
+// that went away.
+inline constexpr int64_t kDefaultGcsLostTimeoutMs = 60'000;
 // `options` for a client of one of the GCS's services (GrpcGcsClient applies it itself).
 rpc::ClientOptions ForTheGcs(rpc::ClientOptions options);
 

@@ -1,6 +1,7 @@
-// The job supervisor with real driver processes (/bin/sh), driven on an io_context in the test
-// thread: output into the log and to waiting readers, exit codes and states, stopping a driver
-// with what it started, the job its driver reported ended with it, and refused submissions.
+// The job supervisor with real driver processes (/bin/sh) under real orrery-job-runners, driven
+// on an io_context in the test thread: output into the log and to waiting readers, exit codes
+// and states, stopping a driver with what it started, the job its driver reported ended with
+// it, refused submissions, and a second supervisor on the same storage adopting a driver.
 #include "src/gcs/job_supervisor.h"
 
 #include <signal.h>
@@ -14,7 +15,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "boost/asio/post.hpp"
 #include "src/common/process.h"
+#include "src/gcs/storage/in_memory_store_client.h"
 
 namespace orrery::gcs {
 namespace {
@@ -28,16 +31,25 @@ class JobSupervisorTest : public ::testing::Test {
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("job_supervisor_test_" + std::to_string(getpid()));
     fs::create_directories(root_ / "session" / "logs");
+    MakeSupervisor();
+  }
+  // A supervisor on the test's storage, loaded from it.
+  void MakeSupervisor() {
     JobSupervisor::Options options{(root_ / "session").string(), [] { return std::string("127.0.0.1:1"); }, "token",
                                    root_.string()};
     supervisor_ = std::make_unique<JobSupervisor>(
-        io_, options,
+        io_, store_, options,
         [](const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
           done(absl::NotFoundError("no package " + package));
         },
         [this](const JobId& job, const std::string&) { finished_.push_back(job); });
+    std::optional<absl::Status> loaded;
+    supervisor_->Load([&loaded](absl::Status status) { loaded = status; });
+    RunUntil([&] { return loaded.has_value(); });
+    ASSERT_TRUE(loaded.has_value() && loaded->ok());
   }
   void TearDown() override {
+    supervisor_->Stop();
     supervisor_.reset();
     fs::remove_all(root_);
   }
@@ -102,6 +114,7 @@ class JobSupervisorTest : public ::testing::Test {
   }
 
   boost::asio::io_context io_;
+  InMemoryStoreClient store_{[this](std::function<void()> callback) { boost::asio::post(io_, std::move(callback)); }};
   fs::path root_;
   std::vector<JobId> finished_;
   std::unique_ptr<JobSupervisor> supervisor_;
@@ -231,6 +244,64 @@ TEST_F(JobSupervisorTest, BadRequestsAreRefusedNamingWhatIsWrong) {
   with_dir.set_working_dir_package("abc");
   ASSERT_TRUE(Call(&JobSupervisor::HandleSubmitJob, with_dir, &reply).ok());
   EXPECT_THAT(Follow("dir").job().message(), HasSubstr("no package abc"));
+}
+
+}  // namespace
+}  // namespace orrery::gcs
+
+namespace orrery::gcs {
+namespace {
+
+// A GCS that dies does not stop its jobs: a supervisor on the same storage finds the driver
+// still running, follows its log, and reports how it ended, exit code and all.
+TEST_F(JobSupervisorTest, ASupervisorOnTheSameStorageAdoptsARunningDriverAndReportsItsEnd) {
+  fs::path marker = root_ / "may-end";
+  Submit("long", {"/bin/sh", "-c", "echo before; while [ ! -e " + marker.string() + " ]; do sleep 0.02; done; "
+                  "echo after; exit 4"});
+  rpc::ReadJobLogsRequest read;
+  read.set_submission_id("long");
+  read.set_wait_ms(10'000);
+  rpc::ReadJobLogsReply first;
+  ASSERT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &first).ok());
+  EXPECT_EQ(first.data(), "before\n");
+  pid_t driver = Status("long").driver_pid();
+
+  supervisor_.reset();  // as a GCS that died: nothing is stopped
+  EXPECT_TRUE(ProcessAlive(driver));
+  MakeSupervisor();
+  rpc::JobSubmission adopted = Status("long");
+  EXPECT_EQ(adopted.state(), State::RUNNING);
+  EXPECT_EQ(adopted.driver_pid(), driver);
+
+  std::ofstream(marker) << "go\n";
+  rpc::ReadJobLogsReply logs = Follow("long");
+  EXPECT_TRUE(logs.end());
+  EXPECT_EQ(logs.data(), "before\nafter\n");
+  EXPECT_EQ(logs.job().state(), State::FAILED);
+  EXPECT_TRUE(logs.job().has_exit_code());
+  EXPECT_EQ(logs.job().exit_code(), 4);
+}
+
+// A runner killed under its driver leaves no record of how the driver ended: the job fails
+// saying so, and the driver does not run on unwatched.
+TEST_F(JobSupervisorTest, ARunnerKilledUnderItsDriverFailsTheJobAndEndsTheDriver) {
+  Submit("orphan", {"/bin/sh", "-c", "echo started; exec sleep 1000"});
+  rpc::ReadJobLogsRequest read;
+  read.set_submission_id("orphan");
+  read.set_wait_ms(10'000);
+  rpc::ReadJobLogsReply first;
+  ASSERT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &first).ok());
+  rpc::JobSubmission running = Status("orphan");
+  ASSERT_GT(running.runner_pid(), 0);
+  ASSERT_EQ(kill(running.runner_pid(), SIGKILL), 0);
+  rpc::ReadJobLogsReply logs = Follow("orphan");
+  EXPECT_EQ(logs.job().state(), State::FAILED);
+  EXPECT_THAT(logs.job().message(), HasSubstr("orrery-job-runner"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ProcessAlive(running.driver_pid()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(ProcessAlive(running.driver_pid()));
 }
 
 }  // namespace
