@@ -16,6 +16,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "cli_cluster.h"
 #include "temp_root.h"
@@ -397,6 +398,41 @@ class GcsStorageCli : public ::testing::Test {
   }
   std::string root_;
 };
+
+// Dead actors are kept up to --dead-actor-history, the oldest forgotten first, in storage too:
+// a restarted GCS knows the same ones.
+TEST_F(GcsStorageCli, DeadActorsAreKeptUpToTheirBoundAndSoIsTheStorage) {
+  int port = PickPort();
+  orrery::testing::CliRun head = orrery::testing::RunCli(
+      "start --head --num-cpus 1 --node-ip-address 127.0.0.1 --port " + std::to_string(port) + " --temp-dir " +
+          root_ + "/a",
+      "ORRERY_DEAD_ACTOR_HISTORY=2");
+  ASSERT_EQ(head.exit_code, 0) << head.output;
+  orrery::Config config;
+  config.address = orrery::testing::Match(head.output, "GCS address: (\\S+)");
+  config.token = orrery::testing::Match(head.output, "--token (\\S+)");
+  config.temp_dir = root_ + "/a";
+  orrery::Init(config);
+  for (int i = 0; i < 4; ++i) {
+    auto actor = orrery::Actor(Counter::Create).Remote(i);
+    ASSERT_EQ(*orrery::Get(actor.Task(&Counter::Add).Remote(1)), i + 1);
+    actor.Kill();
+  }
+  auto dead_actors = [&] {
+    std::string listed = Cli("list actors --filter state=DEAD --format json --temp-dir " + root_ + "/a");
+    auto rows = nlohmann::json::parse(listed, nullptr, /*allow_exceptions=*/false);
+    return rows.is_array() ? static_cast<int>(rows.size()) : -1;
+  };
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return dead_actors() == 2; })) << dead_actors();
+  pid_t gcs = orrery::testing::DaemonPid(root_ + "/a", "gcs");
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] {
+    pid_t now = orrery::testing::DaemonPid(root_ + "/a", "gcs");
+    return now > 0 && now != gcs;
+  }));
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return dead_actors() == 2; })) << dead_actors();
+  orrery::Shutdown();
+}
 
 TEST_F(GcsStorageCli, ABackupRestoresTheClusterWithItsTokenInANewHead) {
   orrery::testing::CliRun a = StartHeadIn("a", "");
