@@ -31,6 +31,7 @@ class JobSupervisorTest : public ::testing::Test {
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("job_supervisor_test_" + std::to_string(getpid()));
     fs::create_directories(root_ / "session" / "logs");
+    fs::create_directories(root_ / "session" / "pids");
     MakeSupervisor();
   }
   // A supervisor on the test's storage, loaded from it.
@@ -264,6 +265,9 @@ TEST_F(JobSupervisorTest, ASupervisorOnTheSameStorageAdoptsARunningDriverAndRepo
   Submit("long", {"/bin/sh", "-c", "echo before; while [ ! -e " + marker.string() + " ]; do sleep 0.02; done; "
                   "echo after; exit 4"});
   EXPECT_EQ(FirstOutput("long").data(), "before\n");
+  // `orrery stop` finds the running driver by its pid record, GCS or no GCS.
+  fs::path pid_record = root_ / "session" / "pids" / "job-long.pid";
+  EXPECT_TRUE(fs::exists(pid_record));
   pid_t driver = Status("long").driver_pid();
 
   supervisor_.reset();  // as a GCS that died: nothing is stopped
@@ -280,6 +284,7 @@ TEST_F(JobSupervisorTest, ASupervisorOnTheSameStorageAdoptsARunningDriverAndRepo
   EXPECT_EQ(logs.job().state(), State::FAILED);
   EXPECT_TRUE(logs.job().has_exit_code());
   EXPECT_EQ(logs.job().exit_code(), 4);
+  EXPECT_FALSE(fs::exists(pid_record)) << "an ended job's record stays";
 }
 
 // A runner killed under its driver leaves no record of how the driver ended: the job fails
