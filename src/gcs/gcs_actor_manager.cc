@@ -435,6 +435,8 @@ void GcsActorManager::CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply&
   // The worker has just registered, so it is up; a connection attempt that fails under load
   // is tried again rather than taken for its death (a real death is reported by its raylet).
   call.wait_for_ready = true;
+  // A lost reply is asked again: the worker answers a repeat with its first creation's outcome.
+  call.retry = true;
   uint64_t generation = actor.generation;
   ClientFor(grant.worker())
       .Call(&rpc::CoreWorkerService::Stub::async::CreateActor, request, call,
