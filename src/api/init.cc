@@ -34,6 +34,7 @@
 #include "src/core_worker/worker_process.h"
 #include "src/launcher/daemon_launcher.h"
 #include "src/launcher/local_cluster.h"
+#include "src/rpc/retried_call.h"
 #include "src/raylet/gpu_detection.h"
 
 namespace orrery {
@@ -192,7 +193,8 @@ std::string SocketPath(const rpc::NodeInfo& node) {
 // that share a filesystem, as network namespaces on one machine do, tell theirs apart so).
 rpc::NodeInfo LocalNode(gcs::GrpcGcsClient& gcs, const std::string& node_id_hex, const std::string& address,
                         const std::string& temp_dir) {
-  auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest{});
+  auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest{},
+                                     rpc::RetriedCall());
   if (!nodes.ok()) Fail("listing the nodes of the cluster at " + address, nodes.status());
   auto same_root = [&temp_dir](const rpc::NodeInfo& node) {
     std::error_code error;
@@ -224,7 +226,7 @@ void ReportToJobSupervisor(gcs::GrpcGcsClient& gcs, const JobId& job_id) {
   rpc::ReportJobDriverRequest report;
   report.set_submission_id(submission_id);
   report.set_job_id(job_id.Binary());
-  auto reported = supervisor.CallSync(&rpc::JobSubmissionService::Stub::async::ReportJobDriver, report);
+  auto reported = supervisor.CallSync(&rpc::JobSubmissionService::Stub::async::ReportJobDriver, report, rpc::RetriedCall());
   if (!reported.ok()) spdlog::warn("cannot tell the job supervisor about job {}: {}", job_id.Hex(), reported.status().message());
 }
 
@@ -296,7 +298,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
       api::UploadWorkingDir(*session->gcs, *working_dir, address);
     }
     auto job_id = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetNextJobId,
-                                                  rpc::GetNextJobIdRequest{});
+                                                  rpc::GetNextJobIdRequest{}, rpc::RetriedCall());
     if (!job_id.ok()) Fail("getting a job id from the GCS at " + address, job_id.status());
     session->job_id = JobId::FromBinary(job_id->job_id()).value();
 
@@ -336,7 +338,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     job->set_driver_port(session->core->address().port());
     job->set_start_time_ms(NowMs());
     job->set_version(ORRERY_VERSION_STRING);
-    auto added = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::AddJob, add);
+    auto added = session->gcs->client().CallSync(&rpc::GcsService::Stub::async::AddJob, add, rpc::RetriedCall());
     if (!added.ok()) Fail("registering the job with the GCS at " + address, added.status());
     ReportToJobSupervisor(*session->gcs, session->job_id);
   } catch (...) {
@@ -352,7 +354,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
 void ForwardOutput(core::CoreWorker& core, gcs::GrpcGcsClient& gcs) {
   rpc::GetJobRequest request;
   request.set_job_id(core.options().job_id.Binary());
-  auto job = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetJob, request);
+  auto job = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetJob, request, rpc::RetriedCall());
   if (!job.ok() || job->job().driver_port() == 0) return;
   rpc::WorkerAddress driver;
   driver.set_ip(job->job().driver_ip());
@@ -463,6 +465,8 @@ void Shutdown() {
   finished.set_job_id(session->job_id.Binary());
   rpc::CallOptions call;
   call.timeout_ms = 2000;
+  call.retry = true;  // idempotent; a shutdown waits for it 5 s at most
+  call.retry_budget_ms = 5000;
   (void)session->gcs->client().CallSync(&rpc::GcsService::Stub::async::MarkJobFinished, finished, call);
   session->core->Stop();
   session->runtime.reset();

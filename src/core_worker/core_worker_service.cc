@@ -192,15 +192,40 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServe
                                                              rpc::CreateActorReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  if (core_.executor_ == nullptr || creation_.joinable()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                 core_.executor_ == nullptr ? "a driver holds no actor" : "this worker holds an actor"));
+  if (core_.executor_ == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver holds no actor"));
     return reactor;
   }
-  creation_ = std::thread([this, request, reply, reactor] {
+  std::string key = request->creation().actor_id() + ":" + std::to_string(request->num_restarts());
+  {
+    absl::MutexLock lock(&creation_mu_);
+    if (!creation_key_.empty()) {
+      if (creation_key_ != key) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "this worker holds an actor"));
+      } else if (creation_reply_.has_value()) {
+        *reply = *creation_reply_;
+        reactor->Finish(grpc::Status::OK);
+      } else {
+        creation_waiters_.emplace_back(reactor, reply);
+      }
+      return reactor;
+    }
+    creation_key_ = key;
+    creation_waiters_.emplace_back(reactor, reply);
+  }
+  creation_ = std::thread([this, creation = *request] {
     core_.registered_.WaitForNotification();
-    *reply = core_.executor_->CreateActor(*request);
-    reactor->Finish(grpc::Status::OK);
+    rpc::CreateActorReply result = core_.executor_->CreateActor(creation);
+    std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::CreateActorReply*>> waiters;
+    {
+      absl::MutexLock lock(&creation_mu_);
+      creation_reply_ = result;
+      waiters.swap(creation_waiters_);
+    }
+    for (auto& [waiting, answer] : waiters) {
+      *answer = result;
+      waiting->Finish(grpc::Status::OK);
+    }
   });
   return reactor;
 }

@@ -3,8 +3,13 @@
 // methods use the callback API and never block.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "orrery/core_worker.grpc.pb.h"
 #include "src/rpc/auth.h"
@@ -64,6 +69,14 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   const rpc::TokenAuthenticator auth_;
   absl::Notification exit_requested_;
   std::thread creation_;
+  // The actor this worker holds or is constructing ("<actor id>:<restart>"), and the answer to
+  // its creation: a CreateActor for it again (the GCS retrying after a lost reply) waits for,
+  // or gets, that same answer; the constructor runs once.
+  absl::Mutex creation_mu_;
+  std::string creation_key_ ABSL_GUARDED_BY(creation_mu_);
+  std::optional<rpc::CreateActorReply> creation_reply_ ABSL_GUARDED_BY(creation_mu_);
+  std::vector<std::pair<grpc::ServerUnaryReactor*, rpc::CreateActorReply*>> creation_waiters_
+      ABSL_GUARDED_BY(creation_mu_);
 };
 
 }  // namespace orrery::core

@@ -39,7 +39,8 @@ GcsActorManager::GcsActorManager(boost::asio::io_context& io, StoreClient& store
       nodes_(nodes),
       raylets_(std::move(raylets)),
       options_(std::move(options)),
-      holder_id_(options_.holder_id) {}
+      holder_id_(options_.holder_id),
+      dead_history_(options_.max_dead_actors) {}
 
 GcsActorManager::~GcsActorManager() { Stop(); }
 
@@ -55,7 +56,13 @@ GcsActorManager::Actor* GcsActorManager::Find(const std::string& binary_id) {
 void GcsActorManager::Load(std::function<void(absl::Status)> done) {
   table_.GetAll([this, done = std::move(done)](absl::StatusOr<absl::flat_hash_map<std::string, rpc::ActorInfo>> rows) {
     if (!rows.ok()) return done(rows.status());
-    for (auto& [key, info] : *rows) Restore(std::move(info));
+    std::vector<std::pair<int64_t, ActorId>> dead;
+    for (auto& [key, info] : *rows) {
+      auto id = ActorId::FromBinary(info.actor_id());
+      if (id.ok() && info.state() == rpc::ActorInfo::DEAD) dead.emplace_back(info.end_time_ms(), *id);
+      Restore(std::move(info));
+    }
+    for (const ActorId& evicted : dead_history_.Restore(std::move(dead))) Forget(evicted);
     if (!rows->empty()) {
       spdlog::info("restored {} actors ({} to schedule again)", rows->size(), awaiting_reconcile_.size());
     }
@@ -428,6 +435,8 @@ void GcsActorManager::CreateOn(Actor& actor, const rpc::RequestWorkerLeaseReply&
   // The worker has just registered, so it is up; a connection attempt that fails under load
   // is tried again rather than taken for its death (a real death is reported by its raylet).
   call.wait_for_ready = true;
+  // A lost reply is asked again: the worker answers a repeat with its first creation's outcome.
+  call.retry = true;
   uint64_t generation = actor.generation;
   ClientFor(grant.worker())
       .Call(&rpc::CoreWorkerService::Stub::async::CreateActor, request, call,
@@ -485,9 +494,17 @@ void GcsActorManager::MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, c
     if (name != names_.end() && name->second == id) names_.erase(name);
   }
   spdlog::info("actor {} is dead ({}): {}", id.ShortHex(), rpc::ActorInfo::DeathCause_Name(cause), message);
-  Changed(actor);
+  // Once its death is stored (and its watchers told), the oldest dead actors past the bound go.
+  Changed(actor, [this, id](absl::Status) {
+    for (const ActorId& evicted : dead_history_.Add(id)) Forget(evicted);
+  });
   // Its process is ended here, and the raylet does not report a death it was asked for.
   KillOwnedBy(actor.worker, "the actor's owner, an actor, is dead");
+}
+
+void GcsActorManager::Forget(const ActorId& dead) {
+  actors_.erase(dead);
+  table_.Delete(dead.Binary(), [](absl::Status) {});
 }
 
 void GcsActorManager::ReleaseWorker(Actor& actor, const std::string& reason) {

@@ -19,6 +19,7 @@
 #include "orrery/core_worker.grpc.pb.h"
 #include "src/common/placement_group.h"
 #include "src/common/id.h"
+#include "src/gcs/ended_history.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_table_storage.h"
@@ -40,6 +41,9 @@ class GcsActorManager final : public ActorHandler {
     // Who holds this GCS instance's actor leases at the raylets (never reported dead, so
     // leases live until returned); a restarted GCS frees those of earlier instances.
     WorkerId holder_id = WorkerId::FromRandom();
+    // Dead actors kept (in memory and storage) for lookups and `orrery list actors`; older
+    // ones are forgotten.
+    size_t max_dead_actors = 10'000;
   };
   using RayletFactory = std::function<std::shared_ptr<raylet::RayletClient>(const std::string& address)>;
 
@@ -118,6 +122,8 @@ class GcsActorManager final : public ActorHandler {
   // The actor's process is gone: restart while the budget allows, else DEAD.
   void OnProcessDied(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
   void MarkDead(Actor& actor, rpc::ActorInfo::DeathCause cause, const std::string& message);
+  // A dead actor that fell out of the history: gone from memory and storage.
+  void Forget(const ActorId& dead);
   // The non-detached actors `owner` created die with it.
   void KillOwnedBy(const WorkerId& owner, const std::string& message);
   // Ends the lease the actor holds or waits for, killing its worker.
@@ -144,6 +150,7 @@ class GcsActorManager final : public ActorHandler {
   // Restored actors waiting for Reconcile before they are scheduled again.
   std::vector<ActorId> awaiting_reconcile_;
   absl::flat_hash_map<ActorId, Actor> actors_;
+  EndedHistory<ActorId> dead_history_;
   // (namespace, name) -> the actor holding the name.
   absl::flat_hash_map<std::pair<std::string, std::string>, ActorId> names_;
   absl::flat_hash_map<WorkerId, ActorId> by_worker_;

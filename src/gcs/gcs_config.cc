@@ -34,6 +34,10 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("pubsub_max_queued", &GcsConfig::pubsub_max_queued,
              "Messages queued for one subscriber before it is dropped")
         .Add("worker_failure_history", &GcsConfig::worker_failure_history, "Worker failure reports kept")
+        .Add("dead_actor_history", &GcsConfig::dead_actor_history,
+             "Dead actors kept (in memory and storage); older ones are forgotten")
+        .Add("finished_job_history", &GcsConfig::finished_job_history,
+             "Finished jobs kept (in memory and storage); older ones are forgotten")
         .Add("task_events_per_job", &GcsConfig::task_events_per_job,
              "Task attempts kept per job for `orrery list tasks` and `orrery timeline` (oldest evicted)")
         .Add("log_level", &GcsConfig::log_level, "trace, debug, info, warn or error")

@@ -29,6 +29,9 @@ struct GcsConfig {
   int64_t pubsub_history = 1000;
   int64_t pubsub_max_queued = 10000;
   int64_t worker_failure_history = 10000;
+  // Dead actors and finished jobs kept (in memory and storage); older ones are forgotten.
+  int64_t dead_actor_history = 10000;
+  int64_t finished_job_history = 10000;
   int64_t task_events_per_job = 10000;
   std::string log_level = "info";
   int32_t ready_fd = -1;

@@ -13,8 +13,8 @@ namespace {
 constexpr char kJobCounterKey[] = "job_counter";
 }
 
-GcsJobManager::GcsJobManager(StoreClient& store, Publisher& publisher)
-    : store_(store), table_(store, kJobTable), publisher_(publisher) {}
+GcsJobManager::GcsJobManager(StoreClient& store, Publisher& publisher, size_t max_finished_jobs)
+    : store_(store), table_(store, kJobTable), publisher_(publisher), finished_history_(max_finished_jobs) {}
 
 void GcsJobManager::Load(std::function<void(absl::Status)> done) {
   store_.Get(kCounterTable, kJobCounterKey, [this, done](absl::StatusOr<std::optional<std::string>> counter) {
@@ -28,9 +28,14 @@ void GcsJobManager::Load(std::function<void(absl::Status)> done) {
         done(rows.status());
         return;
       }
+      std::vector<std::pair<int64_t, JobId>> finished;
       for (auto& [key, job] : *rows) {
-        if (auto id = JobId::FromBinary(key); id.ok()) jobs_[*id] = job;
+        auto id = JobId::FromBinary(key);
+        if (!id.ok()) continue;
+        if (job.state() == rpc::JobInfo::FINISHED) finished.emplace_back(job.end_time_ms(), *id);
+        jobs_[*id] = job;
       }
+      for (const JobId& evicted : finished_history_.Restore(std::move(finished))) Forget(evicted);
       done(absl::OkStatus());
     });
   });
@@ -129,11 +134,17 @@ void GcsJobManager::FinishJob(const JobId& job_id, const std::string& why) {
   it->second.set_state(rpc::JobInfo::FINISHED);
   it->second.set_end_time_ms(NowMs());
   spdlog::info("job {} finished: {}", job_id.Hex(), why);
-  table_.Put(job_id.Binary(), it->second, [job_id](absl::Status status) {
+  table_.Put(job_id.Binary(), it->second, [this, job_id](absl::Status status) {
     if (!status.ok()) spdlog::error("storing the end of job {}: {}", job_id.Hex(), status.message());
+    for (const JobId& evicted : finished_history_.Add(job_id)) Forget(evicted);
   });
   Publish(it->second);
   for (const auto& listener : finished_listeners_) listener(job_id);
+}
+
+void GcsJobManager::Forget(const JobId& finished) {
+  jobs_.erase(finished);
+  table_.Delete(finished.Binary(), [](absl::Status) {});
 }
 
 void GcsJobManager::OnNodeDead(const NodeId& node_id) {

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "src/common/id.h"
+#include "src/gcs/ended_history.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_table_storage.h"
 #include "src/gcs/publisher.h"
@@ -16,7 +17,8 @@ namespace orrery::gcs {
 // Owned and called by the GCS event loop only.
 class GcsJobManager final : public JobHandler {
  public:
-  GcsJobManager(StoreClient& store, Publisher& publisher);
+  // Finished jobs past `max_finished_jobs` are forgotten, oldest first.
+  GcsJobManager(StoreClient& store, Publisher& publisher, size_t max_finished_jobs = 10'000);
 
   void Load(std::function<void(absl::Status)> done);
   size_t num_jobs() const { return jobs_.size(); }
@@ -43,12 +45,15 @@ class GcsJobManager final : public JobHandler {
 
  private:
   void Publish(const rpc::JobInfo& job);
+  // A finished job that fell out of the history: gone from memory and storage.
+  void Forget(const JobId& finished);
 
   StoreClient& store_;
   GcsTable<rpc::JobInfo> table_;
   Publisher& publisher_;
   uint32_t last_job_number_ = 0;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
+  EndedHistory<JobId> finished_history_;
   std::vector<std::function<void(const JobId&)>> finished_listeners_;
 };
 

@@ -27,7 +27,7 @@ GcsNodeManager::GcsNodeManager(StoreClient& store, Publisher& publisher, Cluster
     : table_(store, kNodeTable),
       publisher_(publisher),
       cluster_id_(cluster_id),
-      max_dead_nodes_(max_dead_nodes) {}
+      dead_history_(max_dead_nodes) {}
 
 void GcsNodeManager::Load(std::function<void(absl::Status)> done) {
   table_.GetAll([this, done = std::move(done)](absl::StatusOr<absl::flat_hash_map<std::string, rpc::NodeInfo>> rows) {
@@ -35,6 +35,7 @@ void GcsNodeManager::Load(std::function<void(absl::Status)> done) {
       done(rows.status());
       return;
     }
+    std::vector<std::pair<int64_t, NodeId>> ended;
     for (auto& [key, node] : *rows) {
       auto id = NodeId::FromBinary(key);
       if (!id.ok()) continue;
@@ -43,9 +44,10 @@ void GcsNodeManager::Load(std::function<void(absl::Status)> done) {
         for (auto& listener : added_listeners_) listener(node);
       } else {
         dead_[*id] = node;
-        dead_order_.push_back(*id);
+        ended.emplace_back(node.end_time_ms(), *id);
       }
     }
+    for (const NodeId& evicted : dead_history_.Restore(std::move(ended))) Forget(evicted);
     done(absl::OkStatus());
   });
 }
@@ -142,18 +144,17 @@ void GcsNodeManager::MarkNodeDead(const NodeId& node_id, const std::string& reas
   node.set_death_reason(reason);
   spdlog::warn("node {} ({}:{}) is dead: {}", node_id.Hex(), node.node_ip(), node.node_manager_port(), reason);
   dead_[node_id] = node;
-  dead_order_.push_back(node_id);
-  while (dead_order_.size() > max_dead_nodes_) {
-    NodeId oldest = dead_order_.front();
-    dead_order_.pop_front();
-    dead_.erase(oldest);
-    table_.Delete(oldest.Binary(), [](absl::Status) {});
-  }
+  for (const NodeId& evicted : dead_history_.Add(node_id)) Forget(evicted);
   table_.Put(node_id.Binary(), node, [node_id](absl::Status status) {
     if (!status.ok()) spdlog::error("storing the death of node {}: {}", node_id.Hex(), status.message());
   });
   Publish(node);
   for (auto& listener : removed_listeners_) listener(node);
+}
+
+void GcsNodeManager::Forget(const NodeId& dead) {
+  dead_.erase(dead);
+  table_.Delete(dead.Binary(), [](absl::Status) {});
 }
 
 const rpc::NodeInfo* GcsNodeManager::GetAliveNode(const NodeId& node_id) const {

@@ -3,12 +3,12 @@
 // change is published on the NODE channel.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "src/common/id.h"
+#include "src/gcs/ended_history.h"
 #include "src/gcs/gcs_handler.h"
 #include "src/gcs/gcs_table_storage.h"
 #include "src/gcs/publisher.h"
@@ -46,14 +46,15 @@ class GcsNodeManager final : public NodeHandler {
 
  private:
   void Publish(const rpc::NodeInfo& node);
+  // A dead node that fell out of the history: gone from memory and storage.
+  void Forget(const NodeId& dead);
 
   GcsTable<rpc::NodeInfo> table_;
   Publisher& publisher_;
   const ClusterId cluster_id_;
-  const size_t max_dead_nodes_;
   absl::flat_hash_map<NodeId, rpc::NodeInfo> alive_;
   absl::flat_hash_map<NodeId, rpc::NodeInfo> dead_;
-  std::deque<NodeId> dead_order_;
+  EndedHistory<NodeId> dead_history_;
   std::vector<NodeListener> added_listeners_;
   std::vector<NodeListener> removed_listeners_;
 };

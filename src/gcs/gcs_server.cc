@@ -83,7 +83,8 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   publisher_ = std::make_unique<Publisher>(
       Publisher::Options{static_cast<size_t>(config_.pubsub_history)}, ClusterId::FromRandom().Binary());
   nodes_ = std::make_unique<GcsNodeManager>(*store_, *publisher_, cluster_id_);
-  jobs_ = std::make_unique<GcsJobManager>(*store_, *publisher_);
+  jobs_ = std::make_unique<GcsJobManager>(*store_, *publisher_,
+                                          static_cast<size_t>(std::max<int64_t>(1, config_.finished_job_history)));
   kv_ = std::make_unique<GcsKvManager>(*store_);
   workers_ = std::make_unique<GcsWorkerManager>(
       *store_, *publisher_, static_cast<size_t>(config_.worker_failure_history),
@@ -108,7 +109,8 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
         if (client == nullptr) client = raylet_client(address);
         return client;
       },
-      GcsActorManager::Options{token_, config_.rpc, 10'000, 30'000, holder_id_});
+      GcsActorManager::Options{token_, config_.rpc, 10'000, 30'000, holder_id_,
+                               static_cast<size_t>(std::max<int64_t>(1, config_.dead_actor_history))});
   placement_groups_ = std::make_unique<GcsPlacementGroupManager>(
       loop_->io(), *store_, *nodes_, *resources_,
       [raylet_client_options](const rpc::NodeInfo& node) mutable {

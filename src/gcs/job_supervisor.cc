@@ -45,6 +45,9 @@ absl::Status ValidateSubmissionId(const std::string& id) {
 
 std::string StateName(State::State state) { return State::State_Name(state); }
 
+// The name of a running driver's pid record in the session's pids/.
+std::string PidRecordName(const std::string& submission_id) { return "job-" + submission_id; }
+
 }  // namespace
 
 JobSupervisor::JobSupervisor(boost::asio::io_context& io, StoreClient& store, Options options,
@@ -301,6 +304,12 @@ void JobSupervisor::Launch(const std::string& submission_id, const std::string& 
   record.set_runner_start_time(ProcessStartTime(runner->pid).value_or(0));
   record.set_start_time_ms(NowMs());
   spdlog::info("job '{}' running as pid {}", submission_id, record.driver_pid());
+  // A pid record, so that `orrery stop` ends the driver's group even when no GCS is left to.
+  if (absl::Status status = WritePidRecord(SessionDir(options_.session_dir), PidRecordName(submission_id),
+                                           record.driver_pid());
+      !status.ok()) {
+    spdlog::warn("job '{}': no pid record for its driver: {}", submission_id, status.message());
+  }
   WatchRunner(job, runner->pidfd, /*is_child=*/true);
   WatchLog(job);
   Persist(job);
@@ -380,6 +389,8 @@ void JobSupervisor::OnExited(Job& job, int wait_status) {
 void JobSupervisor::AfterEnd(Job& job) {
   rpc::JobSubmission& record = job.record;
   UnwatchLog(job);
+  unlink(absl::StrCat(SessionDir(options_.session_dir).PidsDir(), "/", PidRecordName(record.submission_id()), ".pid")
+             .c_str());
   Persist(job);
   // A driver that did not shut down cleanly leaves its job running until its raylet notices;
   // ending it here frees its workers, actors and resources at once.

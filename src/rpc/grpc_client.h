@@ -14,6 +14,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "absl/container/flat_hash_set.h"
+#include "src/rpc/fault_injection.h"
 #include "src/rpc/in_flight.h"
 #include "src/rpc/rpc_options.h"
 #include "src/rpc/status_conversion.h"
@@ -235,39 +236,74 @@ class GrpcClient {
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(state->timeout_ms));
     if (state->wait_for_ready) context->set_wait_for_ready(true);
     state->reply.Clear();
-    auto* async = state->core->stub->async();
-    (async->*(state->method))(context, &state->request, &state->reply, [state](grpc::Status grpc_status) {
-      const ClientOptions& options = state->core->options;
-      absl::Status status = FromGrpcStatus(grpc_status, options.peer_name, options.rpc.max_message_bytes);
-      int64_t delay = internal::BackoffMs(options.rpc, state->attempt);
-      if (state->retry && internal::IsRetryable(status) &&
-          internal::SteadyNowMs() + delay < state->give_up_at_ms) {
-        absl::ReleasableMutexLock lock(&state->mu);
-        if (state->cancelled) {
-          lock.Release();
-          Deliver(state, absl::CancelledError("call cancelled during retry back-off"));
-          return;
-        }
-        state->alarm = std::make_unique<grpc::Alarm>();
-        // The alarm keeps its callback after firing; moving `state` out of the capture breaks
-        // the state -> alarm -> callback -> state cycle.
-        state->alarm->Set(std::chrono::system_clock::now() + std::chrono::milliseconds(delay),
-                          [pending = state](bool ok) mutable {
-                            auto retried = std::move(pending);
-                            if (ok) {
-                              Attempt(retried);
-                            } else {
-                              Deliver(retried, absl::CancelledError("call cancelled during retry back-off"));
-                            }
-                          });
-        return;
-      }
-      if (status.ok()) {
-        Deliver(state, std::move(state->reply));
-      } else {
-        Deliver(state, status);
-      }
+    InjectedFault fault;
+    if (FaultInjector* faults = FaultInjector::FromEnvironment(); faults != nullptr) {
+      fault = faults->Decide(MethodName(Service::service_full_name(), Req::descriptor()->name()));
+    }
+    if (fault.delay_ms == 0 && fault.kind != InjectedFault::kDropRequest) return Send(state, context, fault.kind);
+    // Later, through an alarm: a dropped request fails as a lost connection would, never inside
+    // the caller's own call.
+    After(state, fault.delay_ms, [state, context, kind = fault.kind] {
+      if (kind != InjectedFault::kDropRequest) return Send(state, context, kind);
+      Completed(state, kind,
+                grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "injected failure: the request was dropped before it was sent (ORRERY_TESTING_RPC_FAILURE)"));
     });
+  }
+
+  template <typename Req, typename Reply>
+  static void Send(const std::shared_ptr<CallState<Req, Reply>>& state, grpc::ClientContext* context,
+                   InjectedFault::Kind fault) {
+    auto* async = state->core->stub->async();
+    (async->*(state->method))(context, &state->request, &state->reply,
+                              [state, fault](grpc::Status grpc_status) { Completed(state, fault, grpc_status); });
+  }
+
+  template <typename Req, typename Reply>
+  static void Completed(const std::shared_ptr<CallState<Req, Reply>>& state, InjectedFault::Kind fault,
+                        grpc::Status grpc_status) {
+    if (fault == InjectedFault::kDropReply && grpc_status.ok()) {
+      grpc_status = grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          "injected failure: the reply was dropped after the server applied the call (ORRERY_TESTING_RPC_FAILURE)");
+    }
+    const ClientOptions& options = state->core->options;
+    absl::Status status = FromGrpcStatus(grpc_status, options.peer_name, options.rpc.max_message_bytes);
+    int64_t delay = internal::BackoffMs(options.rpc, state->attempt);
+    if (state->retry && internal::IsRetryable(status) && internal::SteadyNowMs() + delay < state->give_up_at_ms) {
+      After(state, delay, [state] { Attempt(state); });
+      return;
+    }
+    if (status.ok()) {
+      Deliver(state, std::move(state->reply));
+    } else {
+      Deliver(state, status);
+    }
+  }
+
+  // Runs `next` after `delay_ms` on a fresh alarm, unless the call is cancelled first (then it
+  // is delivered as cancelled).
+  template <typename Req, typename Reply>
+  static void After(const std::shared_ptr<CallState<Req, Reply>>& state, int64_t delay_ms, std::function<void()> next) {
+    absl::ReleasableMutexLock lock(&state->mu);
+    if (state->cancelled) {
+      lock.Release();
+      Deliver(state, absl::CancelledError("call cancelled during retry back-off"));
+      return;
+    }
+    state->alarm = std::make_unique<grpc::Alarm>();
+    // The alarm keeps its callback after firing; moving `state` and `next` out of the capture
+    // breaks the state -> alarm -> callback -> state cycle.
+    state->alarm->Set(std::chrono::system_clock::now() + std::chrono::milliseconds(delay_ms),
+                      [pending = state, next = std::move(next)](bool ok) mutable {
+                        auto waited = std::move(pending);
+                        auto run = std::move(next);
+                        if (ok) {
+                          run();
+                        } else {
+                          Deliver(waited, absl::CancelledError("call cancelled during retry back-off"));
+                        }
+                      });
   }
 
   template <typename Req, typename Reply>

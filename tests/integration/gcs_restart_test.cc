@@ -9,12 +9,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "cli_cluster.h"
 #include "temp_root.h"
@@ -239,6 +241,43 @@ TEST_F(GcsRestartOnRedis, AHeadKilledWithItsSupervisorComesBackWithStartHeadAndT
   KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback::kStartHead);
 }
 
+// Redis killed under a running GCS: the GCS waits for it (a call that needs a write waits with
+// it), work that needs no write goes on, and once Redis is back nothing it acknowledged is
+// lost: a GCS killed afterwards restores what was written before and during the outage.
+TEST_F(GcsRestartOnRedis, RedisKilledUnderARunningGcsMakesItWaitAndLosesNothingAcknowledged) {
+  auto before = orrery::Actor(Counter::Create)
+                    .SetName("before-redis-died")
+                    .SetLifetime(orrery::ActorLifetime::DETACHED)
+                    .Remote(1);
+  ASSERT_EQ(*orrery::Get(before.Task(&Counter::Add).Remote(1)), 2);
+  redis_->Kill();
+  auto during = std::async(std::launch::async, [] {
+    auto actor = orrery::Actor(Counter::Create)
+                     .SetName("while-redis-was-down")
+                     .SetLifetime(orrery::ActorLifetime::DETACHED)
+                     .Remote(10);
+    return *orrery::Get(actor.Task(&Counter::Add).Remote(1));
+  });
+  EXPECT_EQ(*orrery::Get(orrery::Task(Square).Remote(3)), 9);
+  EXPECT_EQ(*orrery::Get(before.Task(&Counter::Add).Remote(1)), 3);
+  // Bounded observation, not synchronization: a creation answered before it is stored would
+  // complete now.
+  EXPECT_EQ(during.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_EQ(during.get(), 11);
+
+  pid_t gcs = PidOf("gcs");
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return PidOf("gcs") != gcs && PidOf("gcs") > 0; }));
+  auto found_before = orrery::GetActor<Counter>("before-redis-died");
+  auto found_during = orrery::GetActor<Counter>("while-redis-was-down");
+  ASSERT_TRUE(found_before.has_value() && found_during.has_value());
+  EXPECT_EQ(*orrery::Get(found_before->Task(&Counter::Add).Remote(1)), 4);
+  EXPECT_EQ(*orrery::Get(found_during->Task(&Counter::Add).Remote(1)), 12);
+  found_before->Kill();
+  found_during->Kill();
+}
+
 void GcsRestart::KillTheGcsUnderAWorkloadAndCheckNothingNoticed(Comeback comeback) {
   auto named = orrery::Actor(Counter::Create)
                    .SetName("keeper")
@@ -359,6 +398,41 @@ class GcsStorageCli : public ::testing::Test {
   }
   std::string root_;
 };
+
+// Dead actors are kept up to --dead-actor-history, the oldest forgotten first, in storage too:
+// a restarted GCS knows the same ones.
+TEST_F(GcsStorageCli, DeadActorsAreKeptUpToTheirBoundAndSoIsTheStorage) {
+  int port = PickPort();
+  orrery::testing::CliRun head = orrery::testing::RunCli(
+      "start --head --num-cpus 1 --node-ip-address 127.0.0.1 --port " + std::to_string(port) + " --temp-dir " +
+          root_ + "/a",
+      "ORRERY_DEAD_ACTOR_HISTORY=2");
+  ASSERT_EQ(head.exit_code, 0) << head.output;
+  orrery::Config config;
+  config.address = orrery::testing::Match(head.output, "GCS address: (\\S+)");
+  config.token = orrery::testing::Match(head.output, "--token (\\S+)");
+  config.temp_dir = root_ + "/a";
+  orrery::Init(config);
+  for (int i = 0; i < 4; ++i) {
+    auto actor = orrery::Actor(Counter::Create).Remote(i);
+    ASSERT_EQ(*orrery::Get(actor.Task(&Counter::Add).Remote(1)), i + 1);
+    actor.Kill();
+  }
+  auto dead_actors = [&] {
+    std::string listed = Cli("list actors --filter state=DEAD --format json --temp-dir " + root_ + "/a");
+    auto rows = nlohmann::json::parse(listed, nullptr, /*allow_exceptions=*/false);
+    return rows.is_array() ? static_cast<int>(rows.size()) : -1;
+  };
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return dead_actors() == 2; })) << dead_actors();
+  pid_t gcs = orrery::testing::DaemonPid(root_ + "/a", "gcs");
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] {
+    pid_t now = orrery::testing::DaemonPid(root_ + "/a", "gcs");
+    return now > 0 && now != gcs;
+  }));
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return dead_actors() == 2; })) << dead_actors();
+  orrery::Shutdown();
+}
 
 TEST_F(GcsStorageCli, ABackupRestoresTheClusterWithItsTokenInANewHead) {
   orrery::testing::CliRun a = StartHeadIn("a", "");

@@ -108,6 +108,37 @@ TEST_F(GcsJobManagerTest, TheDeathOfTheDriversNodeEndsItsJobsOnly) {
   EXPECT_EQ(State(JobIdFromInt(2)), rpc::JobInfo::RUNNING);
 }
 
+// Finished jobs are kept up to a bound, in memory and in storage, the oldest forgotten first;
+// a restart keeps the same ones.
+TEST_F(GcsJobManagerTest, KeepsTheLastFinishedJobsUpToItsBoundInStorageToo) {
+  GcsJobManager bounded(env_.store, env_.publisher, /*max_finished_jobs=*/2);
+  auto add = [&](uint32_t n) {
+    rpc::AddJobRequest request;
+    request.mutable_job()->set_job_id(JobIdFromInt(n).Binary());
+    request.mutable_job()->set_version(ORRERY_VERSION_STRING);
+    return env_
+        .Call<rpc::AddJobRequest, rpc::AddJobReply>(
+            [&](auto& q, auto* r, auto done) { bounded.HandleAddJob(q, r, done); }, request)
+        .status();
+  };
+  for (uint32_t n = 1; n <= 4; ++n) ASSERT_OK(add(n));
+  for (uint32_t n = 1; n <= 3; ++n) bounded.FinishJob(JobIdFromInt(n), "done");
+  env_.RunUntil([&] { return bounded.num_jobs() == 3; });
+  EXPECT_EQ(bounded.num_jobs(), 3u) << "jobs 2 and 3 finished, 4 running; job 1 forgotten";
+
+  GcsJobManager restarted(env_.store, env_.publisher, /*max_finished_jobs=*/2);
+  std::optional<absl::Status> loaded;
+  restarted.Load([&](absl::Status s) { loaded = s; });
+  env_.RunUntil([&] { return loaded.has_value(); });
+  EXPECT_EQ(restarted.num_jobs(), 3u) << "the storage holds what memory held";
+  rpc::GetJobRequest request;
+  request.set_job_id(JobIdFromInt(1).Binary());
+  EXPECT_THAT((env_.Call<rpc::GetJobRequest, rpc::GetJobReply>(
+                  [&](auto& q, auto* r, auto done) { restarted.HandleGetJob(q, r, done); }, request))
+                  .status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_F(GcsJobManagerTest, FinishingOrGettingAnUnknownJobIsNotFound) {
   rpc::MarkJobFinishedRequest finish;
   finish.set_job_id(JobIdFromInt(42).Binary());

@@ -31,6 +31,7 @@ class JobSupervisorTest : public ::testing::Test {
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("job_supervisor_test_" + std::to_string(getpid()));
     fs::create_directories(root_ / "session" / "logs");
+    fs::create_directories(root_ / "session" / "pids");
     MakeSupervisor();
   }
   // A supervisor on the test's storage, loaded from it.
@@ -89,6 +90,25 @@ class JobSupervisorTest : public ::testing::Test {
     rpc::GetJobSubmissionReply reply;
     EXPECT_TRUE(Call(&JobSupervisor::HandleGetJobSubmission, request, &reply).ok());
     return reply.job();
+  }
+
+  // The driver's first output (waited for).
+  rpc::ReadJobLogsReply FirstOutput(const std::string& id) {
+    rpc::ReadJobLogsRequest read;
+    read.set_submission_id(id);
+    read.set_wait_ms(10'000);
+    rpc::ReadJobLogsReply first;
+    EXPECT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &first).ok());
+    return first;
+  }
+
+  // A process that is not our child: nothing tells us when it ends, so this polls (10 s at most).
+  static bool GoneWithin10s(pid_t pid) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return !ProcessAlive(pid);
   }
 
   // Reads the whole log, following it to the job's end.
@@ -165,11 +185,7 @@ TEST_F(JobSupervisorTest, AWaitingReaderGetsOutputAsItComes) {
 
 TEST_F(JobSupervisorTest, StoppingEndsTheDriverAndWhatItStartedAndItsJob) {
   Submit("held", {"/bin/sh", "-c", "sleep 1000 & echo $!; wait"});
-  rpc::ReadJobLogsRequest read;
-  read.set_submission_id("held");
-  read.set_wait_ms(10'000);
-  rpc::ReadJobLogsReply logs;
-  ASSERT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &logs).ok());
+  rpc::ReadJobLogsReply logs = FirstOutput("held");
   pid_t sleeper = std::stoi(logs.data());
   JobId job_id = JobId::FromRandom();
   rpc::ReportJobDriverRequest report;
@@ -187,11 +203,7 @@ TEST_F(JobSupervisorTest, StoppingEndsTheDriverAndWhatItStartedAndItsJob) {
   EXPECT_FALSE(stopped.job().has_exit_code()) << "killed by a signal, not exited";
   EXPECT_FALSE(ProcessAlive(stopped.job().driver_pid())) << "the driver outlived its stop";
   // The sleeper got the same SIGTERM (its process group); it is not our child: poll for it.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ProcessAlive(sleeper) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_FALSE(ProcessAlive(sleeper)) << "a process the driver started outlived the stop";
+  EXPECT_TRUE(GoneWithin10s(sleeper)) << "a process the driver started outlived the stop";
   ASSERT_EQ(finished_.size(), 1u);
   EXPECT_EQ(finished_[0], job_id);
   EXPECT_EQ(Status("held").job_id(), job_id.Binary());
@@ -246,24 +258,16 @@ TEST_F(JobSupervisorTest, BadRequestsAreRefusedNamingWhatIsWrong) {
   EXPECT_THAT(Follow("dir").job().message(), HasSubstr("no package abc"));
 }
 
-}  // namespace
-}  // namespace orrery::gcs
-
-namespace orrery::gcs {
-namespace {
-
 // A GCS that dies does not stop its jobs: a supervisor on the same storage finds the driver
 // still running, follows its log, and reports how it ended, exit code and all.
 TEST_F(JobSupervisorTest, ASupervisorOnTheSameStorageAdoptsARunningDriverAndReportsItsEnd) {
   fs::path marker = root_ / "may-end";
   Submit("long", {"/bin/sh", "-c", "echo before; while [ ! -e " + marker.string() + " ]; do sleep 0.02; done; "
                   "echo after; exit 4"});
-  rpc::ReadJobLogsRequest read;
-  read.set_submission_id("long");
-  read.set_wait_ms(10'000);
-  rpc::ReadJobLogsReply first;
-  ASSERT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &first).ok());
-  EXPECT_EQ(first.data(), "before\n");
+  EXPECT_EQ(FirstOutput("long").data(), "before\n");
+  // `orrery stop` finds the running driver by its pid record, GCS or no GCS.
+  fs::path pid_record = root_ / "session" / "pids" / "job-long.pid";
+  EXPECT_TRUE(fs::exists(pid_record));
   pid_t driver = Status("long").driver_pid();
 
   supervisor_.reset();  // as a GCS that died: nothing is stopped
@@ -280,28 +284,21 @@ TEST_F(JobSupervisorTest, ASupervisorOnTheSameStorageAdoptsARunningDriverAndRepo
   EXPECT_EQ(logs.job().state(), State::FAILED);
   EXPECT_TRUE(logs.job().has_exit_code());
   EXPECT_EQ(logs.job().exit_code(), 4);
+  EXPECT_FALSE(fs::exists(pid_record)) << "an ended job's record stays";
 }
 
 // A runner killed under its driver leaves no record of how the driver ended: the job fails
 // saying so, and the driver does not run on unwatched.
 TEST_F(JobSupervisorTest, ARunnerKilledUnderItsDriverFailsTheJobAndEndsTheDriver) {
   Submit("orphan", {"/bin/sh", "-c", "echo started; exec sleep 1000"});
-  rpc::ReadJobLogsRequest read;
-  read.set_submission_id("orphan");
-  read.set_wait_ms(10'000);
-  rpc::ReadJobLogsReply first;
-  ASSERT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &first).ok());
+  FirstOutput("orphan");
   rpc::JobSubmission running = Status("orphan");
   ASSERT_GT(running.runner_pid(), 0);
   ASSERT_EQ(kill(running.runner_pid(), SIGKILL), 0);
   rpc::ReadJobLogsReply logs = Follow("orphan");
   EXPECT_EQ(logs.job().state(), State::FAILED);
   EXPECT_THAT(logs.job().message(), HasSubstr("orrery-job-runner"));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ProcessAlive(running.driver_pid()) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_FALSE(ProcessAlive(running.driver_pid()));
+  EXPECT_TRUE(GoneWithin10s(running.driver_pid()));
 }
 
 }  // namespace
