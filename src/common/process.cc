@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/common/status.h"
@@ -171,20 +172,45 @@ std::optional<int> TryReap(int pidfd) {
   return info.si_status & 0x7f;
 }
 
+namespace {
+
+// /proc/<pid>/stat, read with read(2): a process that ends while it is read makes read fail
+// with ESRCH, which an ifstream's buffer throws as std::ios_failure (and that, uncaught, ended
+// a GCS that asked for the start time of a job runner that had just exited).
+std::optional<std::string> ReadProcStat(pid_t pid) {
+  int fd = open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string content;
+  char buffer[1024];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return content;
+}
+
+}  // namespace
+
 bool ProcessAlive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t close_paren = content.rfind(')');
-  if (close_paren == std::string::npos || close_paren + 2 >= content.size()) return false;
-  char state = content[close_paren + 2];
+  std::optional<std::string> content = ReadProcStat(pid);
+  if (!content.has_value()) return false;
+  size_t close_paren = content->rfind(')');
+  if (close_paren == std::string::npos || close_paren + 2 >= content->size()) return false;
+  char state = (*content)[close_paren + 2];
   return state != 'Z' && state != 'X';
 }
 
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return absl::NotFoundError(absl::StrCat("no process ", pid));
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::optional<std::string> stat = ReadProcStat(pid);
+  if (!stat.has_value()) return absl::NotFoundError(absl::StrCat("no process ", pid));
+  const std::string& content = *stat;
   size_t close_paren = content.rfind(')');
   if (close_paren == std::string::npos) return absl::InternalError("unreadable /proc stat");
   std::istringstream rest(content.substr(close_paren + 2));
@@ -193,7 +219,9 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
   for (int i = 3; i <= 22; ++i) {
     if (!(rest >> field)) return absl::InternalError("short /proc stat");
   }
-  return std::stoull(field);
+  uint64_t start_time = 0;
+  if (!absl::SimpleAtoi(field, &start_time)) return absl::InternalError("unreadable /proc stat");
+  return start_time;
 }
 
 int CountThreads() {

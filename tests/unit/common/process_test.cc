@@ -257,5 +257,27 @@ TEST(ProcessTest, SelfExePathIsThisTestBinary) {
   EXPECT_THAT(path, HasSubstr("common_process_test"));
 }
 
+// A process that ends while its /proc entry is read: the readers answer (gone, or its start
+// time), never throw. (A read failing with ESRCH, the process reaped between open and read,
+// threw std::ios_failure from an ifstream's buffer; uncaught, it ended a GCS asking for the
+// start time of a job's driver that its runner had just reaped.)
+TEST(ProcessTest, ReadingAProcessThatIsBeingReapedAnswersAndNeverThrows) {
+  for (int i = 0; i < 300; ++i) {
+    SpawnOptions options;
+    options.argv = {"/bin/true"};
+    auto child = Spawn(options);
+    ASSERT_TRUE(child.ok()) << child.status();
+    // Reaped by another thread as soon as it exits, as a job runner reaps its driver.
+    std::thread reaper([pidfd = child->pidfd] {
+      WaitForExit(pidfd, -1);
+      TryReap(pidfd);
+    });
+    while (ProcessStartTime(child->pid).ok() || ProcessAlive(child->pid)) {
+    }
+    reaper.join();
+    close(child->pidfd);
+  }
+}
+
 }  // namespace
 }  // namespace orrery
