@@ -289,7 +289,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
         address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});
     rpc::NodeInfo node = LocalNode(*session->gcs, node_id_hex, address, temp_dir);
     // The node's budget for an unreachable GCS is this driver's too.
-    if (node.gcs_lost_timeout_ms() > 0) {
+    if (node.gcs_lost_timeout_ms() > 0 && node.gcs_lost_timeout_ms() != rpc_options.retry_budget_ms) {
       rpc_options.retry_budget_ms = node.gcs_lost_timeout_ms();
       session->gcs = std::make_unique<gcs::GrpcGcsClient>(
           address, rpc::ClientOptions{"GCS at " + address, token, rpc_options, nullptr});

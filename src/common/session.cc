@@ -172,9 +172,15 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
   return token;
 }
 
+namespace {
+std::string PidRecordPath(const SessionDir& session, const std::string& name) {
+  return absl::StrCat(session.PidsDir(), "/", name, ".pid");
+}
+}  // namespace
+
 absl::Status WritePidRecord(const SessionDir& session, const std::string& name, pid_t pid) {
   ORRERY_ASSIGN_OR_RETURN(uint64_t start_time, ProcessStartTime(pid));
-  return WriteFileAtomic(absl::StrCat(session.PidsDir(), "/", name, ".pid"), absl::StrCat(pid, " ", start_time, "\n"),
+  return WriteFileAtomic(PidRecordPath(session, name), absl::StrCat(pid, " ", start_time, "\n"),
                          0600);
 }
 
@@ -196,6 +202,10 @@ std::vector<PidRecord> ReadPidRecords(const SessionDir& session) {
     records.push_back(record);
   }
   return records;
+}
+
+void RemovePidRecord(const SessionDir& session, const std::string& name) {
+  unlink(PidRecordPath(session, name).c_str());
 }
 
 bool PidRecordAlive(const PidRecord& record) {

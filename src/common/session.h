@@ -95,6 +95,8 @@ struct PidRecord {
   std::string path;
 };
 absl::Status WritePidRecord(const SessionDir& session, const std::string& name, pid_t pid);
+// Removes the record `name` (a process that ended); no error if there is none.
+void RemovePidRecord(const SessionDir& session, const std::string& name);
 std::vector<PidRecord> ReadPidRecords(const SessionDir& session);
 // True when `record` still names the same, live process.
 bool PidRecordAlive(const PidRecord& record);

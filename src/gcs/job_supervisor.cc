@@ -58,6 +58,10 @@ JobSupervisor::JobSupervisor(boost::asio::io_context& io, StoreClient& store, Op
       finish_job_(std::move(finish_job)),
       runner_path_(std::filesystem::path(SelfExePath()).parent_path() / "orrery-job-runner"),
       working_dirs_(io, options_.session_dir + "/job_working_dirs", std::move(fetch)) {
+  // Where each runner records how its driver ended.
+  if (!options_.session_dir.empty()) {
+    if (absl::Status made = MakeDirs(ExitsDir()); !made.ok()) spdlog::warn("job exits: {}", made.message());
+  }
   int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify < 0) {
     spdlog::warn("job logs: no inotify ({}): readers following a log are woken only when its job ends",
@@ -67,6 +71,8 @@ JobSupervisor::JobSupervisor(boost::asio::io_context& io, StoreClient& store, Op
   inotify_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, inotify);
   ReadLogEvents();
 }
+
+std::string JobSupervisor::ExitsDir() const { return options_.session_dir + "/job_exits"; }
 
 void JobSupervisor::Stop() {
   if (stopped_) return;
@@ -110,9 +116,9 @@ void JobSupervisor::StartRestoredPending() {
 void JobSupervisor::Adopt(Job& job) {
   const rpc::JobSubmission& record = job.record;
   pid_t runner = record.runner_pid();
+  // The pidfd first, then the check that it is our runner (not a process that reused its pid).
   auto pidfd = runner > 0 ? OpenPidfd(runner) : absl::StatusOr<int>(absl::NotFoundError("no runner"));
-  auto started = runner > 0 ? ProcessStartTime(runner) : absl::StatusOr<uint64_t>(absl::NotFoundError("no runner"));
-  if (pidfd.ok() && started.ok() && *started == record.runner_start_time()) {
+  if (pidfd.ok() && PidRecordAlive(PidRecord{"", runner, record.runner_start_time(), ""})) {
     spdlog::info("job '{}': adopted its running driver (pid {})", record.submission_id(), record.driver_pid());
     WatchRunner(job, *pidfd, /*is_child=*/false);
     WatchLog(job);
@@ -251,9 +257,7 @@ void JobSupervisor::Launch(const std::string& submission_id, const std::string& 
     close(log);
     return EndUnstarted(job, State::FAILED, absl::StrCat("cannot make a pipe for its runner: ", strerror(errno)));
   }
-  std::string exits = options_.session_dir + "/job_exits";
-  (void)MakeDirs(exits);
-  record.set_exit_path(exits + "/" + submission_id + ".json");
+  record.set_exit_path(ExitsDir() + "/" + submission_id + ".json");
   unlink(record.exit_path().c_str());  // from a job of the same id, deleted since
   SpawnOptions spawn;
   spawn.argv = {runner_path_, "--ready-fd=" + std::to_string(ready[1]), "--exit-file=" + record.exit_path(), "--"};
@@ -389,8 +393,7 @@ void JobSupervisor::OnExited(Job& job, int wait_status) {
 void JobSupervisor::AfterEnd(Job& job) {
   rpc::JobSubmission& record = job.record;
   UnwatchLog(job);
-  unlink(absl::StrCat(SessionDir(options_.session_dir).PidsDir(), "/", PidRecordName(record.submission_id()), ".pid")
-             .c_str());
+  RemovePidRecord(SessionDir(options_.session_dir), PidRecordName(record.submission_id()));
   Persist(job);
   // A driver that did not shut down cleanly leaves its job running until its raylet notices;
   // ending it here frees its workers, actors and resources at once.

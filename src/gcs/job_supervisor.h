@@ -115,6 +115,8 @@ class JobSupervisor {
   void AfterEnd(Job& job);
   // Stores the job's record; `done` (if any) once it is stored.
   void Persist(const Job& job, std::function<void(absl::Status)> done = nullptr);
+  // <session>/job_exits: each runner's record of how its driver ended.
+  std::string ExitsDir() const;
   void WatchLog(Job& job);
   void UnwatchLog(Job& job);
   void ReadLogEvents();

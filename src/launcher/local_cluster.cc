@@ -58,6 +58,12 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }
 
+// The node id (hex) a raylet's pid record names ("raylet-<id>"); empty for other daemons.
+std::string RayletNodeHex(const PidRecord& record) {
+  constexpr absl::string_view kPrefix = "raylet-";
+  return absl::StartsWith(record.name, kPrefix) ? record.name.substr(kPrefix.size()) : "";
+}
+
 // The head's raylet of the newest session under `root`, when it still runs there while the
 // head's GCS and orrery-head are gone (both killed, or the host's processes lost but for it):
 // a new head on the same port serves that session and adopts the raylet.
@@ -70,7 +76,7 @@ std::optional<PidRecord> OrphanedHeadRaylet(const SessionDir& session, int port)
   for (const PidRecord& daemon : ReadPidRecords(session)) {
     if (!PidRecordAlive(daemon)) continue;
     if (daemon.name == "gcs" || daemon.name == "head") return std::nullopt;  // not gone
-    if (daemon.name == "raylet-" + record->head_node_id) raylet = daemon;
+    if (RayletNodeHex(daemon) == record->head_node_id) raylet = daemon;
   }
   return raylet;
 }
@@ -154,7 +160,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
-                       /*head=*/true, orphan.has_value() ? orphan->name.substr(std::string("raylet-").size()) : ""};
+                       /*head=*/true, orphan.has_value() ? RayletNodeHex(*orphan) : ""};
   if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
     KillDaemon(node.gcs);
     return status;
@@ -163,7 +169,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
     // The raylet re-registers with the restored GCS under its node id, as after a GCS restart.
     node.raylet.pid = orphan->pid;
     node.raylet.pidfd = OpenPidfd(orphan->pid).value_or(-1);
-    node.node_id = orphan->name.substr(std::string("raylet-").size());
+    node.node_id = RayletNodeHex(*orphan);
     node.raylet.ready = {{"node_id", node.node_id}};
     node.adopted_raylet = true;
     return node;
@@ -220,8 +226,8 @@ std::optional<int64_t> LocalRayletGcsBudgetMs(const std::string& root, const std
     auto record = ReadClusterRecord(session);
     if (!record.ok() || record->gcs_address != address) continue;
     for (const PidRecord& daemon : ReadPidRecords(session)) {
-      if (!absl::StartsWith(daemon.name, "raylet-") || !PidRecordAlive(daemon)) continue;
-      auto node = NodeId::FromHex(daemon.name.substr(std::string("raylet-").size()));
+      if (RayletNodeHex(daemon).empty() || !PidRecordAlive(daemon)) continue;
+      auto node = NodeId::FromHex(RayletNodeHex(daemon));
       if (!node.ok()) continue;
       auto text = ReadFileToString(session.NodeSettingsFile(*node));
       auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
