@@ -95,7 +95,9 @@ void GcsPlacementGroupManager::OnNodeReported(const NodeId& node_id, const rpc::
   auto expected = unconfirmed_bundles_.extract(node_id);
   if (expected.empty()) return;
   std::set<std::pair<std::string, int>> held;
-  for (const rpc::HostedBundle& bundle : hosted.bundles()) held.emplace(bundle.placement_group_id(), bundle.bundle_index());
+  for (const rpc::HostedBundle& bundle : hosted.bundles()) {
+    held.emplace(bundle.placement_group_id(), bundle.bundle_index());
+  }
   for (const auto& [id, index] : expected.mapped()) {
     auto it = groups_.find(id);
     if (it == groups_.end()) continue;

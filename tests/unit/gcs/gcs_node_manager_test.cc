@@ -17,7 +17,8 @@ using testing::StatusIs;
 
 class GcsNodeManagerTest : public ::testing::Test {
  protected:
-  GcsNodeManagerTest() : nodes_(env_.store, env_.publisher, ClusterId::FromRandom(), "instance-1", /*max_dead_nodes=*/2) {
+  GcsNodeManagerTest()
+      : nodes_(env_.store, env_.publisher, ClusterId::FromRandom(), "instance-1", /*max_dead_nodes=*/2) {
     env_.publisher.RegisterChannel(rpc::NODE, true, [this] { return nodes_.Snapshot(); });
     nodes_.AddNodeAddedListener([this](const rpc::NodeInfo& node) { added_.push_back(node.node_id()); });
     nodes_.AddNodeRemovedListener([this](const rpc::NodeInfo& node) { removed_.push_back(node.node_id()); });
