@@ -177,13 +177,30 @@ void StartDurableClusterAndDriver(const std::string& root) {
   orrery::Init(config);
 }
 
+// How many times the raylets of the cluster under `root` registered again with a restarted GCS
+// (reporting what they host, for it to reconcile): the lines their logs have for it.
+int RegistrationsAgain(const std::string& root) {
+  int count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/session_latest/logs", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("raylet-", 0) != 0 || entry.path().extension() != ".log") continue;
+    std::ifstream log(entry.path());
+    for (std::string line; std::getline(log, line);) {
+      count += line.find("registered again with the GCS") != std::string::npos;
+    }
+  }
+  return count;
+}
+
 // The GCS killed (SIGKILL) while its supervisor, orrery-head, is held stopped (SIGSTOP), so that
 // the GCS stays down until Restart() lets the supervisor go on (SIGCONT): the supervisor then
 // starts it again after its back-off, as after any crash (we do not start the GCS ourselves).
 // The destructor lets the supervisor go on in any case.
 class GcsOutage {
  public:
-  explicit GcsOutage(const std::string& root) : head_(RecordedPid(root, "head")) {
+  explicit GcsOutage(const std::string& root)
+      : head_(RecordedPid(root, "head")), registrations_before_(RegistrationsAgain(root)) {
     if (head_ <= 0 || (gcs_ = SupervisedGcs(head_)) <= 0) throw Failure("no orrery-head running a GCS under " + root);
     // Stopped before the kill, so that it cannot reap and restart the GCS in between.
     kill(head_, SIGSTOP);
@@ -221,20 +238,29 @@ class GcsOutage {
     if (!restarted) throw Failure("orrery-head did not start the GCS again");
     return started;
   }
+  // RegistrationsAgain before the kill.
+  int registrations_before() const { return registrations_before_; }
 
  private:
   pid_t head_;
+  int registrations_before_;
   pid_t gcs_ = 0;
   bool held_ = false;
 };
 
-// From a GCS start at `started`: the seconds until all nodes are ALIVE in its view and a new
-// actor has answered its first call. Where the time went goes to stderr, headed `what`.
-double SecondsToRecover(const std::string& root, Clock::time_point started, const char* what) {
-  // The nodes are watched from a fresh client (`orrery list nodes`) meanwhile.
+// From a GCS start at `started`: the seconds until every raylet has registered again with it
+// (after `registrations_before`, RegistrationsAgain before the kill) and all nodes are ALIVE
+// in its view, and a new actor has answered its first call. Where the time went goes to
+// stderr, headed `what`.
+double SecondsToRecover(const std::string& root, int registrations_before, Clock::time_point started,
+                        const char* what) {
+  // The nodes are watched meanwhile: their logs, and a fresh client (`orrery list nodes`).
   double nodes = -1;
   std::thread watcher([&] {
-    if (WaitUntil([&] { return AliveNodes(root) == kNodes; }, std::chrono::milliseconds(10))) {
+    auto all_back = [&] {
+      return RegistrationsAgain(root) >= registrations_before + kNodes && AliveNodes(root) == kNodes;
+    };
+    if (WaitUntil(all_back, std::chrono::milliseconds(10))) {
       nodes = Seconds(Clock::now() - started);
     }
   });
@@ -263,9 +289,13 @@ double SecondsToRecover(const std::string& root, Clock::time_point started, cons
   double answered = Seconds(Clock::now() - started);
   probe->Kill();
   watcher.join();
-  if (nodes < 0) throw Failure("the nodes are not all ALIVE again after 30 s:\n" + Cli("status --temp-dir " + root));
+  if (nodes < 0) {
+    throw Failure("the nodes have not all registered again and are ALIVE after 30 s:\n" +
+                  Cli("status --temp-dir " + root));
+  }
   std::fprintf(stderr,
-               "%s: nodes ALIVE at %.3f s; a new actor registered at %.3f s (%d refusals before%s%s), "
+               "%s: nodes registered again and ALIVE at %.3f s; a new actor registered at %.3f s (%d refusals "
+               "before%s%s), "
                "answered at %.3f s\n",
                what, nodes, registered, refused, refused > 0 ? "; the first: " : "", refusal.c_str(), answered);
   return std::max(nodes, answered);
@@ -290,7 +320,8 @@ void MeasureTasksDuringOutage(const std::string& root, const orrery::bench::Repo
       GcsOutage outage(root);
       down = std::max(down, rate(18));  // from the kill on
       // Not counted: a recovery like the measured ones.
-      SecondsToRecover(root, outage.Restart(), "tasks_during_gcs_outage_ratio (a recovery, not counted)");
+      SecondsToRecover(root, outage.registrations_before(), outage.Restart(),
+                       "tasks_during_gcs_outage_ratio (a recovery, not counted)");
     }
     up = std::max(up, rate(12));
   }
@@ -364,7 +395,8 @@ void MeasureGcsRestart(const Reporter& report) {
       for (int i = 0; i < kRecoveries; ++i) {
         GcsOutage outage(root.path());
         std::this_thread::sleep_for(kOutage);
-        seconds.push_back(SecondsToRecover(root.path(), outage.Restart(), "gcs_recovery_s"));
+        seconds.push_back(
+            SecondsToRecover(root.path(), outage.registrations_before(), outage.Restart(), "gcs_recovery_s"));
       }
       std::sort(seconds.begin(), seconds.end());
       report("gcs_recovery_s", seconds[seconds.size() / 2], "s");  // the median

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
@@ -87,19 +88,27 @@ void GcsActorManager::Restore(rpc::ActorInfo info) {
   actor.worker = WorkerId::FromOptionalBinary(actor.info.address().worker_id()).value_or(WorkerId());
   actor.node = NodeId::FromOptionalBinary(actor.info.address().node_id()).value_or(NodeId());
   by_worker_[actor.worker] = *id;
+  unconfirmed_[*id] = actor.generation;
   if (const rpc::NodeInfo* node = nodes_.GetAliveNode(actor.node); node != nullptr) {
     actor.raylet = RayletAt(*node);
   }
 }
 
-void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool)> done) {
+void GcsActorManager::ReleaseLeasesOfHolder(raylet::RayletClient& raylet, const WorkerId& holder,
+                                            std::function<void(absl::StatusOr<rpc::ReleaseLeasesOfHolderReply>)> done) {
   rpc::ReleaseLeasesOfHolderRequest request;
-  request.set_reason("the GCS that leased it for an actor restarted before the actor was created");
+  request.set_holder_id(holder.Binary());
+  request.set_reason("the GCS that leased it for an actor restarted, and no actor it knows uses it");
   for (const auto& [id, actor] : actors_) {
     if (actor.info.state() == rpc::ActorInfo::ALIVE && !actor.lease_id.IsNil()) {
       request.add_keep_lease_ids(actor.lease_id.Binary());
     }
   }
+  raylet.ReleaseLeasesOfHolder(request, std::move(done));
+}
+
+void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool)> done) {
+  earlier_holders_ = earlier_holders;
   std::vector<std::shared_ptr<raylet::RayletClient>> raylets;
   for (const rpc::NodeInfo& node : nodes_.AllNodes()) {
     if (node.state() == rpc::NodeInfo::ALIVE) {
@@ -126,9 +135,8 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
   };
   if (*remaining == 0) return finish();
   for (const WorkerId& holder : earlier_holders) {
-    request.set_holder_id(holder.Binary());
     for (const auto& raylet : raylets) {
-      raylet->ReleaseLeasesOfHolder(request, [remaining, all_released, finish](
+      ReleaseLeasesOfHolder(*raylet, holder, [remaining, all_released, finish](
                                                  absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
         if (!reply.ok()) {
           *all_released = false;
@@ -139,6 +147,51 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
         if (--*remaining == 0) finish();
       });
     }
+  }
+}
+
+void GcsActorManager::OnNodeReported(const NodeId& node_id, const rpc::HostedState& hosted) {
+  absl::flat_hash_set<std::string> leases;
+  absl::flat_hash_set<WorkerId> holders;
+  for (const rpc::HostedLease& lease : hosted.leases()) {
+    leases.insert(lease.lease_id());
+    if (auto holder = WorkerId::FromBinary(lease.holder_id()); holder.ok()) holders.insert(*holder);
+  }
+  std::vector<ActorId> gone;
+  for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
+    auto actor = actors_.find(it->first);
+    bool current = actor != actors_.end() && actor->second.generation == it->second &&
+                   actor->second.info.state() == rpc::ActorInfo::ALIVE;
+    if (current && actor->second.node != node_id) {
+      ++it;
+      continue;
+    }
+    if (current && !leases.contains(actor->second.lease_id.Binary())) gone.push_back(it->first);
+    unconfirmed_.erase(it++);
+  }
+  for (const ActorId& id : gone) {
+    Actor& actor = actors_.at(id);
+    rpc::WorkerDeath death;
+    death.set_worker_id(actor.worker.Binary());
+    death.set_node_id(node_id.Binary());
+    death.set_pid(actor.info.pid());
+    death.set_detail("it was gone when its node registered again with the restarted GCS");
+    OnWorkerDeath(death);
+  }
+  // Leases an earlier GCS took that no actor here uses: nobody holds them now.
+  const rpc::NodeInfo* node = nodes_.GetAliveNode(node_id);
+  if (node == nullptr) return;
+  std::shared_ptr<raylet::RayletClient> raylet = RayletAt(*node);
+  for (const WorkerId& holder : earlier_holders_) {
+    if (!holders.contains(holder)) continue;
+    ReleaseLeasesOfHolder(*raylet, holder, [node_id](absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
+      if (!reply.ok()) {
+        spdlog::warn("freeing a predecessor's actor leases on node {}: {}", node_id.ShortHex(),
+                     reply.status().message());
+      } else if (reply->released() > 0) {
+        spdlog::info("node {} freed {} actor leases a predecessor left", node_id.ShortHex(), reply->released());
+      }
+    });
   }
 }
 
@@ -604,7 +657,10 @@ void GcsActorManager::OnPlacementGroupRemoved(const PlacementGroupId& group_id) 
 // ---- changes ----
 
 void GcsActorManager::Changed(Actor& actor, std::function<void(absl::Status)> stored) {
-  actor.info.set_version(actor.info.version() + 1);
+  // Versions rise across GCS instances too, a restore from an older backup included (whose
+  // stored versions are below what watchers saw since, and who ignore older ones): each is at
+  // least the wall-clock time in microseconds.
+  actor.info.set_version(std::max(actor.info.version() + 1, NowMs() * 1000));
   ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
   spdlog::debug("actor {} is {} (version {})", id.ShortHex(), StateName(actor.info.state()), actor.info.version());
   // Watchers learn of the change once it is stored: what they act on survives a GCS restart.

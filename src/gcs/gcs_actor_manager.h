@@ -60,6 +60,11 @@ class GcsActorManager final : public ActorHandler {
   // then schedules the actors waiting for it; `done(all_released)` when every raylet answered
   // (all_released: each one did; a raylet that could not be asked may still hold some).
   void Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool all_released)> done);
+  // A raylet registered again after the restart and reported the leases it hosts: an actor
+  // restored ALIVE there whose lease it no longer has lost its process during the gap (restarted
+  // or dead by its max_restarts), and the leases of earlier GCS instances that no ALIVE actor
+  // uses are ended.
+  void OnNodeReported(const NodeId& node_id, const rpc::HostedState& hosted);
 
   void HandleRegisterActor(const rpc::RegisterActorRequest& request, rpc::RegisterActorReply* reply,
                            ReplyCallback done) override;
@@ -134,6 +139,9 @@ class GcsActorManager final : public ActorHandler {
   void Changed(Actor& actor, std::function<void(absl::Status)> stored = nullptr);
   // Restores one stored row.
   void Restore(rpc::ActorInfo info);
+  // Ends `holder`'s leases at `raylet` but those of ALIVE actors.
+  void ReleaseLeasesOfHolder(raylet::RayletClient& raylet, const WorkerId& holder,
+                             std::function<void(absl::StatusOr<rpc::ReleaseLeasesOfHolderReply>)> done);
   void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);
   WorkerClient& ClientFor(const rpc::WorkerAddress& address);
   std::shared_ptr<raylet::RayletClient> RayletFor(const NodeId& node_id);
@@ -149,6 +157,11 @@ class GcsActorManager final : public ActorHandler {
   const WorkerId holder_id_;
   // Restored actors waiting for Reconcile before they are scheduled again.
   std::vector<ActorId> awaiting_reconcile_;
+  // Actors restored ALIVE, and their generation then, until their node reports (OnNodeReported).
+  // One that changed since (a later generation) is not checked against the report.
+  absl::flat_hash_map<ActorId, uint64_t> unconfirmed_;
+  // The actor-lease holders of earlier GCS instances (given to Reconcile).
+  std::vector<WorkerId> earlier_holders_;
   absl::flat_hash_map<ActorId, Actor> actors_;
   EndedHistory<ActorId> dead_history_;
   // (namespace, name) -> the actor holding the name.

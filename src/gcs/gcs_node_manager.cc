@@ -1,5 +1,7 @@
 #include "src/gcs/gcs_node_manager.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
 #include "src/common/clock.h"
@@ -23,10 +25,11 @@ absl::Status ValidateNodeInfo(const rpc::NodeInfo& node) {
 }
 
 GcsNodeManager::GcsNodeManager(StoreClient& store, Publisher& publisher, ClusterId cluster_id,
-                               size_t max_dead_nodes)
+                               std::string instance_id, size_t max_dead_nodes)
     : table_(store, kNodeTable),
       publisher_(publisher),
       cluster_id_(cluster_id),
+      instance_id_(std::move(instance_id)),
       dead_history_(max_dead_nodes) {}
 
 void GcsNodeManager::Load(std::function<void(absl::Status)> done) {
@@ -89,7 +92,11 @@ void GcsNodeManager::HandleRegisterNode(const rpc::RegisterNodeRequest& request,
     stored.set_start_time_ms(NowMs());
   }
   reply->set_cluster_id(cluster_id_.Binary());
-  table_.Put(node_id.Binary(), stored, [this, node_id, stored, is_new, done](absl::Status status) {
+  reply->set_gcs_instance_id(instance_id_);
+  std::optional<rpc::HostedState> hosted;
+  if (request.has_hosted()) hosted = request.hosted();
+  table_.Put(node_id.Binary(), stored, [this, node_id, stored, is_new, hosted = std::move(hosted),
+                                        done](absl::Status status) {
     if (!status.ok()) {
       done(Annotate(status, "storing the node"));
       return;
@@ -104,6 +111,11 @@ void GcsNodeManager::HandleRegisterNode(const rpc::RegisterNodeRequest& request,
       spdlog::info("node {} registered: {}:{} resources {}", node_id.Hex(), stored.node_ip(),
                    stored.node_manager_port(), ResourceSet::FromProto(stored.total_resources())->ToString());
       for (auto& listener : added_listeners_) listener(stored);
+    }
+    if (hosted.has_value()) {
+      spdlog::info("node {} registered again, hosting {} leases and {} bundles", node_id.Hex(),
+                   hosted->leases_size(), hosted->bundles_size());
+      for (auto& listener : report_listeners_) listener(node_id, *hosted);
     }
     Publish(stored);
     done(absl::OkStatus());

@@ -1,6 +1,7 @@
 // GcsNodeManager: the node table. Registration is idempotent; a node leaves the table's alive
 // set by saying goodbye (UnregisterNode) or by missing health checks (MarkNodeDead), and every
-// change is published on the NODE channel.
+// change is published on the NODE channel. A raylet that registers again after a GCS restart
+// reports what it hosts; the listeners reconcile the restored tables against that report.
 #pragma once
 
 #include <functional>
@@ -19,8 +20,11 @@ namespace orrery::gcs {
 class GcsNodeManager final : public NodeHandler {
  public:
   using NodeListener = std::function<void(const rpc::NodeInfo&)>;
+  using ReportListener = std::function<void(const NodeId&, const rpc::HostedState&)>;
 
-  GcsNodeManager(StoreClient& store, Publisher& publisher, ClusterId cluster_id, size_t max_dead_nodes = 1000);
+  // `instance_id`: new at every start of the GCS (RegisterNodeReply.gcs_instance_id).
+  GcsNodeManager(StoreClient& store, Publisher& publisher, ClusterId cluster_id,
+                 std::string instance_id = WorkerId::FromRandom().Binary(), size_t max_dead_nodes = 1000);
 
   // Restores the table from storage (a restarted GCS); nodes come back as they were.
   void Load(std::function<void(absl::Status)> done);
@@ -37,6 +41,11 @@ class GcsNodeManager final : public NodeHandler {
 
   void AddNodeAddedListener(NodeListener listener) { added_listeners_.push_back(std::move(listener)); }
   void AddNodeRemovedListener(NodeListener listener) { removed_listeners_.push_back(std::move(listener)); }
+  // A raylet registered again and said what it hosts (after the added listeners, for a node
+  // this GCS did not know).
+  void AddNodeReportListener(ReportListener listener) { report_listeners_.push_back(std::move(listener)); }
+
+  const std::string& instance_id() const { return instance_id_; }
 
   const rpc::NodeInfo* GetAliveNode(const NodeId& node_id) const;
   std::vector<rpc::NodeInfo> AllNodes() const;
@@ -52,11 +61,13 @@ class GcsNodeManager final : public NodeHandler {
   GcsTable<rpc::NodeInfo> table_;
   Publisher& publisher_;
   const ClusterId cluster_id_;
+  const std::string instance_id_;
   absl::flat_hash_map<NodeId, rpc::NodeInfo> alive_;
   absl::flat_hash_map<NodeId, rpc::NodeInfo> dead_;
   EndedHistory<NodeId> dead_history_;
   std::vector<NodeListener> added_listeners_;
   std::vector<NodeListener> removed_listeners_;
+  std::vector<ReportListener> report_listeners_;
 };
 
 // Validates what a raylet registers: ids, address, resources. Exposed for tests.

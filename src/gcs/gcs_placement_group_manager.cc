@@ -595,15 +595,19 @@ void GcsPlacementGroupManager::OnNodeDead(const NodeId& node_id) {
     }
     // A group being placed may have chosen that node: its attempt starts over.
     if (!lost && !group.placing) continue;
-    ++group.attempt;
-    group.placing = false;
-    group.retry_at_ms = 0;
-    if (lost && group.info.state() != rpc::PlacementGroupInfo::PENDING) {
-      SetState(group, rpc::PlacementGroupInfo::RESCHEDULING);
-    }
-    if (std::find(pending_.begin(), pending_.end(), id) == pending_.end()) pending_.push_front(id);
+    PlaceAgain(id, group, lost);
   }
   PlacePending();
+}
+
+void GcsPlacementGroupManager::PlaceAgain(const PlacementGroupId& id, Group& group, bool lost) {
+  ++group.attempt;
+  group.placing = false;
+  group.retry_at_ms = 0;
+  if (lost && group.info.state() != rpc::PlacementGroupInfo::PENDING) {
+    SetState(group, rpc::PlacementGroupInfo::RESCHEDULING);
+  }
+  if (std::find(pending_.begin(), pending_.end(), id) == pending_.end()) pending_.push_front(id);
 }
 
 void GcsPlacementGroupManager::OnJobFinished(const JobId& job_id) {

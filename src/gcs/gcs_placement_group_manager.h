@@ -52,6 +52,10 @@ class GcsPlacementGroupManager {
   // before anything is placed (Reconcile). REMOVED ones stay listed.
   void Load(std::function<void(absl::Status)> done);
   void Reconcile();
+  // A raylet registered again after the restart and reported the bundles it holds committed:
+  // a bundle restored as placed there that it does not hold is placed again (its group
+  // RESCHEDULING). Each node's restored bundles are checked against its first report only.
+  void OnNodeReported(const NodeId& node_id, const rpc::HostedState& hosted);
   size_t num_groups() const { return groups_.size(); }
 
   void HandleCreatePlacementGroup(const rpc::CreatePlacementGroupRequest& request,
@@ -149,6 +153,9 @@ class GcsPlacementGroupManager {
   void FailBatches(Batches<Reply>& batches, const NodeId& node, const absl::Status& status);
   void CancelOn(const NodeId& node, std::vector<rpc::BundleSpec> bundles);
   void Retry(Group& group, const std::string& why);
+  // The group's placing starts over, ahead of the queue: `lost`, a bundle it had is gone (its
+  // node_id cleared by the caller); else a node it was being placed on is.
+  void PlaceAgain(const PlacementGroupId& id, Group& group, bool lost);
   // Sets the state and stores the group; `stored` (optional) runs once it is in storage.
   void SetState(Group& group, rpc::PlacementGroupInfo::State state,
                 std::function<void(absl::Status)> stored = nullptr);
@@ -184,6 +191,8 @@ class GcsPlacementGroupManager {
   // nothing is placed meanwhile.
   std::vector<PlacementGroupId> awaiting_reconcile_;
   bool reconciling_ = false;
+  // By node: the bundles restored as placed there (group, index), until the node reports.
+  absl::flat_hash_map<NodeId, std::vector<std::pair<PlacementGroupId, int>>> unconfirmed_bundles_;
   bool stopped_ = false;
 };
 

@@ -1,6 +1,8 @@
 // GcsPlacementGroupManager after a GCS restart: the table restored, and what the previous GCS
 // left half-done at the raylets undone before groups are placed again.
 #include <map>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
@@ -20,6 +22,13 @@ void GcsPlacementGroupManager::Load(std::function<void(absl::Status)> done) {
       if (group.info.state() == rpc::PlacementGroupInfo::REMOVED) continue;
       if (!group.info.name().empty()) names_[NameKey(group.info.name_space(), group.info.name())] = *id;
       if (group.info.state() != rpc::PlacementGroupInfo::CREATED) awaiting_reconcile_.push_back(*id);
+      if (group.info.state() == rpc::PlacementGroupInfo::CREATED ||
+          group.info.state() == rpc::PlacementGroupInfo::RESCHEDULING) {
+        for (const rpc::Bundle& bundle : group.info.bundles()) {
+          auto node = NodeId::FromOptionalBinary(bundle.node_id());
+          if (node.ok() && !node->IsNil()) unconfirmed_bundles_[*node].emplace_back(*id, bundle.index());
+        }
+      }
     }
     if (!rows->empty()) {
       spdlog::info("restored {} placement groups ({} to place again)", rows->size(), awaiting_reconcile_.size());
@@ -80,6 +89,30 @@ void GcsPlacementGroupManager::Reconcile() {
       if (--*left == 0) place();
     });
   }
+}
+
+void GcsPlacementGroupManager::OnNodeReported(const NodeId& node_id, const rpc::HostedState& hosted) {
+  auto expected = unconfirmed_bundles_.extract(node_id);
+  if (expected.empty()) return;
+  std::set<std::pair<std::string, int>> held;
+  for (const rpc::HostedBundle& bundle : hosted.bundles()) {
+    held.emplace(bundle.placement_group_id(), bundle.bundle_index());
+  }
+  for (const auto& [id, index] : expected.mapped()) {
+    auto it = groups_.find(id);
+    if (it == groups_.end()) continue;
+    Group& group = it->second;
+    auto state = group.info.state();
+    if (state != rpc::PlacementGroupInfo::CREATED && state != rpc::PlacementGroupInfo::RESCHEDULING) continue;
+    if (index < 0 || index >= group.info.bundles_size()) continue;
+    rpc::Bundle& bundle = *group.info.mutable_bundles(index);
+    if (bundle.node_id() != node_id.Binary() || held.contains({id.Binary(), index})) continue;
+    spdlog::warn("node {} does not hold bundle {} of placement group {}, restored as placed there: placing it again",
+                 node_id.ShortHex(), index, id.ShortHex());
+    bundle.clear_node_id();
+    PlaceAgain(id, group, /*lost=*/true);
+  }
+  PlacePending();
 }
 
 }  // namespace orrery::gcs

@@ -52,6 +52,7 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
   }
   stored = usage;
   stored.set_report_time_ms(NowMs());
+  reply->set_gcs_instance_id(nodes_.instance_id());
   done(absl::OkStatus());
   if (!changed) return;
   publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));

@@ -82,7 +82,8 @@ absl::Status GcsServer::Start() {
 void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   publisher_ = std::make_unique<Publisher>(
       Publisher::Options{static_cast<size_t>(config_.pubsub_history)}, ClusterId::FromRandom().Binary());
-  nodes_ = std::make_unique<GcsNodeManager>(*store_, *publisher_, cluster_id_);
+  // The lease holder id is new at every start: it is also what tells raylets this is a new GCS.
+  nodes_ = std::make_unique<GcsNodeManager>(*store_, *publisher_, cluster_id_, holder_id_.Binary());
   jobs_ = std::make_unique<GcsJobManager>(*store_, *publisher_,
                                           static_cast<size_t>(std::max<int64_t>(1, config_.finished_job_history)));
   kv_ = std::make_unique<GcsKvManager>(*store_);
@@ -145,6 +146,10 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
     health_->AddNode(id, absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
     placement_groups_->OnResourcesChanged(id);  // waiting groups may fit on the new node
+  });
+  nodes_->AddNodeReportListener([this](const NodeId& node, const rpc::HostedState& hosted) {
+    actors_->OnNodeReported(node, hosted);
+    placement_groups_->OnNodeReported(node, hosted);
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();

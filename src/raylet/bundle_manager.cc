@@ -129,4 +129,13 @@ size_t BundleManager::num_prepared() const {
 
 size_t BundleManager::num_committed() const { return bundles_.size() - num_prepared(); }
 
+void BundleManager::ReportCommitted(rpc::HostedState* state) const {
+  for (const auto& [key, bundle] : bundles_) {
+    if (!bundle.committed) continue;
+    rpc::HostedBundle* hosted = state->add_bundles();
+    hosted->set_placement_group_id(key.first.Binary());
+    hosted->set_bundle_index(key.second);
+  }
+}
+
 }  // namespace orrery::raylet

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "orrery/gcs.pb.h"
 #include "orrery/placement_group.pb.h"
 #include "src/common/placement_group.h"
 #include "src/raylet/node_resources.h"
@@ -32,6 +33,9 @@ class BundleManager {
 
   size_t num_prepared() const;
   size_t num_committed() const;
+  // Adds the committed bundles to `state`: what this node reports when it registers again with
+  // a restarted GCS.
+  void ReportCommitted(rpc::HostedState* state) const;
 
  private:
   struct Bundle {

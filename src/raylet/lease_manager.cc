@@ -605,6 +605,16 @@ int LeaseManager::num_granted() const {
   return count;
 }
 
+void LeaseManager::ReportGranted(rpc::HostedState* state) const {
+  for (const auto& [id, lease] : leases_) {
+    if (lease->state != Lease::State::kGranted || lease->worker == nullptr) continue;
+    rpc::HostedLease* hosted = state->add_leases();
+    hosted->set_lease_id(id.Binary());
+    hosted->set_worker_id(lease->worker->id.Binary());
+    hosted->set_holder_id(lease->holder.Binary());
+  }
+}
+
 void LeaseManager::Changed() {
   if (on_change_) on_change_();
 }

@@ -90,6 +90,9 @@ class LeaseManager {
   std::vector<rpc::ResourceDemand> Demands() const;
   int num_pending() const;
   int num_granted() const;
+  // Adds the leases granted here (with their workers and holders) to `state`: what this node
+  // reports when it registers again with a restarted GCS.
+  void ReportGranted(rpc::HostedState* state) const;
   int64_t total_granted() const { return total_granted_; }
   int lent_cpus() const { return lent_cpus_; }
 

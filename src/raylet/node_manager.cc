@@ -316,17 +316,23 @@ void NodeManager::ScheduleReport(int64_t delay_ms) {
   });
 }
 
-void NodeManager::SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id) {
+void NodeManager::SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id,
+                                  std::string gcs_instance_id) {
   registration_ = std::move(registration);
   registration_.set_cluster_id(cluster_id);
   cluster_id_ = std::move(cluster_id);
+  gcs_instance_id_ = std::move(gcs_instance_id);
 }
 
-void NodeManager::Reregister() {
+void NodeManager::Reregister(const char* why) {
   if (reregistering_ || cluster_id_.empty()) return;
   reregistering_ = true;
-  spdlog::warn("the GCS at {} does not know this node (it restarted): registering again", options_.gcs_address);
-  gcs_.RegisterNode(registration_, [this](absl::StatusOr<rpc::RegisterNodeReply> reply) {
+  spdlog::warn("the GCS at {} {}: registering again", options_.gcs_address, why);
+  // What this node hosts now, for the GCS to reconcile its restored tables against.
+  rpc::RegisterNodeRequest request = registration_;
+  leases_.ReportGranted(request.mutable_hosted());
+  bundles_.ReportCommitted(request.mutable_hosted());
+  gcs_.RegisterNode(request, [this](absl::StatusOr<rpc::RegisterNodeReply> reply) {
     reregistering_ = false;
     if (stopped_) return;
     if (absl::IsFailedPrecondition(reply.status())) return on_fatal_(std::string(reply.status().message()));
@@ -340,6 +346,7 @@ void NodeManager::Reregister() {
                                     "workers and objects belonged to the old one"));
     }
     spdlog::info("registered again with the GCS at {}", options_.gcs_address);
+    gcs_instance_id_ = reply->gcs_instance_id();
     last_report_ok_ms_ = MonotonicMs();
   });
 }
@@ -367,9 +374,11 @@ void NodeManager::ReportUsage() {
     if (stopped_) return;
     if (reply.ok()) {
       last_report_ok_ms_ = MonotonicMs();
+      // A GCS restored from storage knows this node, but not what it does now.
+      if (!gcs_instance_id_.empty() && reply->gcs_instance_id() != gcs_instance_id_) Reregister("restarted");
       return;
     }
-    if (absl::IsNotFound(reply.status())) return Reregister();
+    if (absl::IsNotFound(reply.status())) return Reregister("restarted and does not know this node");
     if (absl::IsUnauthenticated(reply.status())) {
       // It accepted this token when the node registered: the GCS there serves another cluster now.
       return on_fatal_(absl::StrCat("the GCS at ", options_.gcs_address,

@@ -50,10 +50,11 @@ class NodeManager final : public NodeManagerHandler {
 
   void Start();
   void Stop();
-  // What this node registered with, and the cluster that answered: a GCS that restarted and
-  // does not know the node (its report answers NotFound) gets the registration again; one that
-  // serves another cluster now (restarted without its storage) ends this raylet.
-  void SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id);
+  // What this node registered with, and the cluster and GCS instance that answered. A GCS that
+  // restarted (a report's reply names another instance, or answers NotFound: it does not know
+  // the node) gets the registration again, with what this node hosts (its leases and bundles);
+  // one that serves another cluster now (restarted without its storage) ends this raylet.
+  void SetRegistration(rpc::RegisterNodeRequest registration, std::string cluster_id, std::string gcs_instance_id);
 
   // The GCS change feed.
   void OnNodeMessage(const rpc::PubsubMessage& message);
@@ -97,7 +98,8 @@ class NodeManager final : public NodeManagerHandler {
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   void ScheduleReport(int64_t delay_ms);
-  void Reregister();
+  // Registers again with a GCS that restarted (`why`), reporting what this node hosts.
+  void Reregister(const char* why);
   void ReportUsage();
   // This node's resources changed outside a lease: queued leases may fit, others must learn.
   void OnResourcesChanged(bool report_soon);
@@ -123,6 +125,7 @@ class NodeManager final : public NodeManagerHandler {
   int64_t report_due_ms_ = 0;
   rpc::RegisterNodeRequest registration_;
   std::string cluster_id_;
+  std::string gcs_instance_id_;
   bool reregistering_ = false;
   int64_t last_report_ok_ms_ = 0;
   bool stopped_ = false;

@@ -227,7 +227,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_gcs_lost_timeout_ms(config_.gcs_lost_timeout_ms);
   auto reply = gcs_->client().CallSync(&rpc::GcsService::Stub::async::RegisterNode, request, StartupCallOptions());
   ORRERY_RETURN_IF_ERROR(StartupCallStatus(reply.status(), "registering with"));
-  loop_->RunAndWait([&] { node_manager_->SetRegistration(request, reply->cluster_id()); });
+  loop_->RunAndWait([&] { node_manager_->SetRegistration(request, reply->cluster_id(), reply->gcs_instance_id()); });
   return absl::OkStatus();
 }
 

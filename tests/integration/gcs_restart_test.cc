@@ -515,6 +515,70 @@ TEST_F(GcsStorageCli, OnMemoryStorageARestartedGcsIsANewClusterThatTheOldRaylets
   })) << Cli("status --temp-dir " + root_ + "/a");
 }
 
+// A backup older than the raylets' state, restored under them (a head brought back on last
+// night's backup while its nodes ran on): the GCS believes an actor alive on a process that is
+// gone, and a placement group placed on a node that holds nothing for it. The node, registering
+// again with the restored GCS, reports what it hosts, and the GCS reconciles: the actor is
+// restarted (its max_restarts allows it), the process a newer GCS had started for it is freed
+// (nobody holds its lease now), and the group's bundle is placed again.
+TEST_F(GcsStorageCli, AnOlderBackupRestoredUnderRunningRayletsIsReconciledWithWhatTheyHost) {
+  std::string root = root_ + "/a";
+  std::string head_args = "start --head --num-cpus 4 --node-ip-address 127.0.0.1 --port " + std::to_string(PickPort()) +
+                          " --temp-dir " + root;
+  orrery::testing::CliRun head = orrery::testing::RunCli(head_args);
+  ASSERT_EQ(head.exit_code, 0) << head.output;
+  orrery::Config config;
+  config.address = orrery::testing::Match(head.output, "GCS address: (\\S+)");
+  config.token = orrery::testing::Match(head.output, "--token (\\S+)");
+  config.temp_dir = root;
+  config.job_namespace = "reconcile";
+  orrery::Init(config);
+  auto counter = orrery::Actor(Counter::Create).SetMaxRestarts(2).SetMaxTaskRetries(-1).Remote(100);
+  int first = *orrery::Get(counter.Task(&Counter::Pid).Remote());
+  orrery::PlacementGroup group = orrery::CreatePlacementGroup(
+      orrery::PlacementGroupCreationOptions{"held", {{{"CPU", 1}}}, orrery::PlacementStrategy::PACK});
+  ASSERT_TRUE(group.Wait(30));
+  // Removed by another driver (a submitted job): this one still holds its handle, and learns
+  // of the removal only from the GCS.
+  std::string remove_group = "job submit --temp-dir " + root + " -- " + Self() + " driver remove-group reconcile held";
+  std::string backup = root_ + "/backup";
+  ASSERT_THAT(Cli("gcs backup " + backup + " --temp-dir " + root), ::testing::HasSubstr("Backed up"));
+
+  // Since the backup: the actor's process died and was replaced, and the group was removed.
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  int second = *orrery::Get(counter.Task(&Counter::Pid).Remote(), 30'000);
+  ASSERT_NE(second, first);
+  orrery::testing::CliRun removed = orrery::testing::RunCli(remove_group);
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  ASSERT_TRUE(orrery::testing::Eventually([&] {
+    return Cli("list placement-groups --temp-dir " + root).find("REMOVED") != std::string::npos;
+  })) << Cli("list placement-groups --temp-dir " + root);
+
+  // The head dies; a new one starts on the backup, on the same port, under the running raylet.
+  pid_t supervisor = orrery::testing::DaemonPid(root, "head");
+  pid_t gcs = orrery::testing::DaemonPid(root, "gcs");
+  ASSERT_GT(supervisor, 0);
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(supervisor, SIGKILL), 0);
+  ASSERT_EQ(kill(gcs, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return Exited(supervisor) && Exited(gcs); }));
+  orrery::testing::CliRun restored = orrery::testing::RunCli(head_args + " --gcs-storage rocksdb:" + backup);
+  ASSERT_EQ(restored.exit_code, 0) << restored.output;
+  ASSERT_THAT(restored.output, ::testing::HasSubstr("Restored:")) << restored.output;
+
+  // The actor runs on a third process; the second is ended.
+  int third = 0;
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    third = *orrery::Get(counter.Task(&Counter::Pid).Remote(), 30'000);
+    return third != first && third != second;
+  })) << "the actor still answers from pid " << third;
+  EXPECT_TRUE(orrery::testing::Eventually([&] { return Exited(second); }));
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1)), 101) << "a restart runs the constructor again";
+  // The group's bundle is held again: work placed in it runs.
+  EXPECT_EQ(*orrery::Get(orrery::Task(Square).SetPlacementGroup(group, 0).Remote(6), 30'000), 36);
+  orrery::Shutdown();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -522,6 +586,15 @@ int main(int argc, char** argv) {
   orrery::internal::ServeIfWorker();
   if (argc >= 4 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "survivor") {
     return RunSurvivorDriver(argv[3]);
+  }
+  if (argc >= 5 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "remove-group") {
+    orrery::Config config;
+    config.job_namespace = argv[3];
+    orrery::Init(config);
+    orrery::RemovePlacementGroup(orrery::GetPlacementGroup(argv[4]).GetID());
+    std::printf("removed %s\n", argv[4]);
+    orrery::Shutdown();
+    return 0;
   }
   if (argc >= 3 && std::string(argv[1]) == "driver" && std::string(argv[2]) == "square") {
     orrery::Init();

@@ -17,10 +17,14 @@ using testing::StatusIs;
 
 class GcsNodeManagerTest : public ::testing::Test {
  protected:
-  GcsNodeManagerTest() : nodes_(env_.store, env_.publisher, ClusterId::FromRandom(), /*max_dead_nodes=*/2) {
+  GcsNodeManagerTest()
+      : nodes_(env_.store, env_.publisher, ClusterId::FromRandom(), "instance-1", /*max_dead_nodes=*/2) {
     env_.publisher.RegisterChannel(rpc::NODE, true, [this] { return nodes_.Snapshot(); });
     nodes_.AddNodeAddedListener([this](const rpc::NodeInfo& node) { added_.push_back(node.node_id()); });
     nodes_.AddNodeRemovedListener([this](const rpc::NodeInfo& node) { removed_.push_back(node.node_id()); });
+    nodes_.AddNodeReportListener([this](const NodeId& node, const rpc::HostedState& hosted) {
+      reported_.emplace_back(node.Binary(), hosted.leases_size());
+    });
     rpc::SubscribeRequest request;
     request.add_channels()->set_channel(rpc::NODE);
     EXPECT_OK(env_.publisher.Subscribe(sink_, request));
@@ -37,13 +41,14 @@ class GcsNodeManagerTest : public ::testing::Test {
     return node;
   }
 
+  absl::StatusOr<rpc::RegisterNodeReply> Register(const rpc::RegisterNodeRequest& request) {
+    return env_.Call<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
+        [this](auto& q, auto* r, auto done) { nodes_.HandleRegisterNode(q, r, done); }, request);
+  }
   absl::Status Register(const rpc::NodeInfo& node) {
     rpc::RegisterNodeRequest request;
     *request.mutable_node() = node;
-    return env_
-        .Call<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
-            [this](auto& q, auto* r, auto done) { nodes_.HandleRegisterNode(q, r, done); }, request)
-        .status();
+    return Register(request).status();
   }
 
   size_t AliveCount() {
@@ -56,6 +61,7 @@ class GcsNodeManagerTest : public ::testing::Test {
   GcsNodeManager nodes_;
   std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
   std::vector<std::string> added_, removed_;
+  std::vector<std::pair<std::string, int>> reported_;  // (node, leases reported)
 };
 
 TEST_F(GcsNodeManagerTest, RegisteringPublishesTheNodeAndTellsListenersOnce) {
@@ -68,6 +74,33 @@ TEST_F(GcsNodeManagerTest, RegisteringPublishesTheNodeAndTellsListenersOnce) {
   EXPECT_EQ(sink_->received[0].node().node_id(), node.node_id());
   EXPECT_EQ(sink_->received[0].node().state(), rpc::NodeInfo::ALIVE);
   EXPECT_GT(sink_->received[0].node().start_time_ms(), 0);
+}
+
+// A raylet that registers again after a GCS restart says what it hosts; the reconcile hears it.
+TEST_F(GcsNodeManagerTest, RegisteringAgainWithWhatTheNodeHostsTellsTheReportListeners) {
+  rpc::RegisterNodeRequest request;
+  *request.mutable_node() = Node();
+  auto first = Register(request);
+  ASSERT_OK(first);
+  EXPECT_EQ(first->gcs_instance_id(), "instance-1");
+  EXPECT_TRUE(reported_.empty()) << "a first registration reports nothing";
+
+  request.set_cluster_id(first->cluster_id());
+  rpc::HostedLease* lease = request.mutable_hosted()->add_leases();
+  lease->set_lease_id(LeaseId::FromRandom().Binary());
+  lease->set_worker_id(WorkerId::FromRandom().Binary());
+  ASSERT_OK(Register(request));
+  ASSERT_EQ(reported_.size(), 1u);
+  EXPECT_EQ(reported_[0], std::make_pair(request.node().node_id(), 1));
+  EXPECT_EQ(added_.size(), 1u) << "a node known already is not added again";
+
+  // A node this GCS never knew (its storage is older than the node) is added, then reconciled.
+  rpc::RegisterNodeRequest unknown = request;
+  *unknown.mutable_node() = Node();
+  ASSERT_OK(Register(unknown));
+  EXPECT_EQ(added_.size(), 2u);
+  ASSERT_EQ(reported_.size(), 2u);
+  EXPECT_EQ(reported_[1].first, unknown.node().node_id());
 }
 
 TEST_F(GcsNodeManagerTest, RefusesAnotherVersionNamingBoth) {

@@ -1,11 +1,13 @@
 // The GCS's two-phase commit against scripted raylets: a group is CREATED only once every
 // node prepared and committed; one refusal rolls the others back; the commits of many groups
 // to one node go out as one call; a removal cancels every bundle; a lost node sends its
-// groups to RESCHEDULING and their bundles elsewhere.
+// groups to RESCHEDULING and their bundles elsewhere; so does a bundle restored as placed that
+// its node, registering again with a restarted GCS, does not hold.
 #include "src/gcs/gcs_placement_group_manager.h"
 
 #include <deque>
 #include <map>
+#include <optional>
 
 #include "gtest/gtest.h"
 #include "orrery/version.h"
@@ -241,6 +243,71 @@ TEST_F(GcsPlacementGroupManagerTest, ALostNodeSendsItsGroupToReschedulingAndItsB
   EXPECT_EQ(info.state(), rpc::PlacementGroupInfo::CREATED);
   EXPECT_EQ(info.bundles(0).node_id(), third.Binary());
   EXPECT_EQ(info.bundles(1).node_id(), kept.Binary());
+}
+
+// A GCS restored from storage older than the raylets' state: a node that registers again and
+// does not hold a bundle restored as placed on it gets that bundle placed again; a node that
+// holds its bundles keeps them, and neither report is acted on twice.
+TEST_F(GcsPlacementGroupManagerTest, ARestoredBundleItsNodeDoesNotReportIsPlacedAgain) {
+  PlacementGroupId id = Create(2, rpc::STRICT_SPREAD);
+  for (auto& [node, raylet] : raylets_) {
+    while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
+  }
+  for (int i = 0; i < 2; ++i) RayletOf(id, i).AnswerCommit();
+  ASSERT_EQ(Info(id).state(), rpc::PlacementGroupInfo::CREATED);
+  NodeId emptied = NodeId::FromBinary(Info(id).bundles(0).node_id()).value();
+  NodeId holding = NodeId::FromBinary(Info(id).bundles(1).node_id()).value();
+  NodeId third;
+  for (const NodeId& node : order_) {
+    if (node != emptied && node != holding) third = node;
+  }
+
+  GcsPlacementGroupManager restarted(
+      env_.io, env_.store, nodes_, resources_,
+      [this](const rpc::NodeInfo& node) { return raylets_.at(NodeId::FromBinary(node.node_id()).value()); },
+      GcsPlacementGroupManager::Options{});
+  std::optional<absl::Status> loaded;
+  restarted.Load([&](absl::Status status) { loaded = status; });
+  env_.RunUntil([&] { return loaded.has_value(); });
+  ASSERT_TRUE(loaded.has_value() && loaded->ok());
+  restarted.Reconcile();
+  env_.RunAll();
+  auto state = [&] {
+    rpc::GetPlacementGroupRequest request;
+    request.set_placement_group_id(id.Binary());
+    auto reply = env_.Call<rpc::GetPlacementGroupRequest, rpc::GetPlacementGroupReply>(
+        [&](auto& q, auto* r, auto done) { restarted.HandleGetPlacementGroup(q, r, done); }, request);
+    return reply->group();
+  };
+  ASSERT_EQ(state().state(), rpc::PlacementGroupInfo::CREATED);
+
+  rpc::HostedState holds_its_bundle;
+  rpc::HostedBundle* held = holds_its_bundle.add_bundles();
+  held->set_placement_group_id(id.Binary());
+  held->set_bundle_index(1);
+  restarted.OnNodeReported(holding, holds_its_bundle);
+  EXPECT_EQ(state().state(), rpc::PlacementGroupInfo::CREATED);
+  EXPECT_EQ(PreparesSent(), 0u);
+
+  restarted.OnNodeReported(emptied, rpc::HostedState());
+  EXPECT_EQ(state().state(), rpc::PlacementGroupInfo::RESCHEDULING);
+  EXPECT_EQ(state().bundles(0).node_id(), "");
+  EXPECT_EQ(state().bundles(1).node_id(), holding.Binary());
+  // STRICT_SPREAD: bundle 0 may go to the emptied node or the third, not beside bundle 1.
+  ASSERT_EQ(PreparesSent(), 1u);
+  EXPECT_TRUE(raylets_[holding]->prepares.empty());
+  NodeId target = raylets_[emptied]->prepares.empty() ? third : emptied;
+  EXPECT_EQ(raylets_[target]->prepares.front().first.bundles(0).index(), 0);
+  raylets_[target]->AnswerPrepare(true);
+  while (!raylets_[target]->commits.empty()) raylets_[target]->AnswerCommit();
+  while (!raylets_[holding]->commits.empty()) raylets_[holding]->AnswerCommit();
+  EXPECT_EQ(state().state(), rpc::PlacementGroupInfo::CREATED);
+  EXPECT_EQ(state().bundles(0).node_id(), target.Binary());
+
+  // A report repeated (a re-registration whose answer was lost) is not acted on again.
+  restarted.OnNodeReported(target, rpc::HostedState());
+  EXPECT_EQ(state().state(), rpc::PlacementGroupInfo::CREATED);
+  restarted.Stop();
 }
 
 TEST_F(GcsPlacementGroupManagerTest, DuplicateNamesAndBadGroupsAreRefused) {
