@@ -137,15 +137,17 @@ template <typename F>
 class ActorTaskCaller;
 
 /// What handle.Task(&T::Method) returns: options, then Remote(args...), which returns the
-/// call's ObjectRef at once. SetName names the call; SetResource and SetResources are accepted
-/// (as in Ray) and ignored: a method runs on the resources its actor holds. The caller holds a
-/// reference to the actor, like its handle.
+/// call's ObjectRef at once. SetName names the call; SetMaxRetries sets how often this call is
+/// sent again when the actor's process dies (instead of the actor's SetMaxTaskRetries);
+/// SetResource and SetResources are accepted (as in Ray) and ignored: a method runs on the
+/// resources its actor holds. The caller holds a reference to the actor, like its handle.
 template <typename M>
 class ActorTaskCaller : public internal::CallOptions<ActorTaskCaller<M>> {
   using Traits = internal::MethodTraits<M>;
 
  public:
   using Result = typename Traits::Result;
+  using internal::CallOptions<ActorTaskCaller<M>>::SetMaxRetries;
 
   ActorTaskCaller(const internal::RemoteFunction* method, internal::ActorReference actor)
       : method_(method), actor_(std::move(actor)) {}

@@ -11,6 +11,7 @@
 /// type T is resolved to its value before the function runs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -49,6 +50,8 @@ struct IsObjectRef<ObjectRef<T>> : std::true_type {
 
 // Checks a resource map as Ray does: a non-empty name, a value > 0, whole above 1.
 ORRERY_EXPORT void ValidateResources(const std::unordered_map<std::string, double>& resources);
+// Throws OrreryException for a retry count below -1.
+ORRERY_EXPORT void ValidateMaxRetries(int max_retries);
 
 template <typename Param, typename Arg>
 TaskArgument MakeArgument(Arg&& arg) {
@@ -119,6 +122,9 @@ class CallOptions {
     call.placement_group_id = placement_group_id_;
     call.bundle_index = bundle_index_;
     call.env_vars = env_vars_;
+    call.max_retries = max_retries_;
+    call.retry_exceptions = retry_exceptions_;
+    call.retry_exception_types = retry_exception_types_;
     return call;
   }
 
@@ -140,12 +146,41 @@ class CallOptions {
     return self();
   }
 
+  /// Retries after a system failure: its worker or node died, or the node's memory monitor
+  /// killed it. -1: forever; 0: never. The default: 3 for a task, the actor's
+  /// SetMaxTaskRetries for an actor call. Throws OrreryException below -1.
+  Derived& SetMaxRetries(int max_retries) {
+    ValidateMaxRetries(max_retries);
+    max_retries_ = max_retries;
+    return self();
+  }
+  /// Retries a task that threw too, within its SetMaxRetries: any exception (true), or none
+  /// (false, the default). (A template on bool only, so that SetRetryExceptions({"T"}) takes
+  /// the list below rather than a pointer turned bool.)
+  template <typename Bool, typename = std::enable_if_t<std::is_same_v<Bool, bool>>>
+  Derived& SetRetryExceptions(Bool retry) {
+    retry_exceptions_ = retry;
+    retry_exception_types_.clear();
+    return self();
+  }
+  /// Retries a task that threw an exception of one of these types, within its SetMaxRetries.
+  /// A type is named as the runtime demangles it ("std::runtime_error", "my_ns::Timeout"), and
+  /// only that exact type matches (not its subclasses). An empty list retries none.
+  Derived& SetRetryExceptions(std::vector<std::string> exception_types) {
+    retry_exceptions_ = !exception_types.empty();
+    retry_exception_types_ = std::move(exception_types);
+    return self();
+  }
+
   std::string name_;
   std::unordered_map<std::string, double> resources_;
   SchedulingStrategy strategy_;
   std::string placement_group_id_;
   int bundle_index_ = -1;
   std::map<std::string, std::string> env_vars_;
+  std::optional<int> max_retries_;
+  bool retry_exceptions_ = false;
+  std::vector<std::string> retry_exception_types_;
 
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
@@ -172,13 +207,15 @@ template <typename F>
 class TaskCaller;
 
 /// What Task(f) returns: options (SetName, SetResource, SetResources, SetSchedulingStrategy,
-/// SetPlacementGroup, SetRuntimeEnv), then Remote(args...).
+/// SetPlacementGroup, SetRuntimeEnv, SetMaxRetries, SetRetryExceptions), then Remote(args...).
 template <typename R, typename... Params>
 class TaskCaller<R (*)(Params...)> : public internal::CallOptions<TaskCaller<R (*)(Params...)>> {
  public:
   using Result = R;
   using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetPlacementGroup;
   using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetRuntimeEnv;
+  using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetMaxRetries;
+  using internal::CallOptions<TaskCaller<R (*)(Params...)>>::SetRetryExceptions;
 
   explicit TaskCaller(const internal::RemoteFunction* function) : function_(function) {}
 

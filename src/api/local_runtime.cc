@@ -8,6 +8,7 @@
 #include "src/core_worker/core_worker.h"
 #include "src/core_worker/invocation.h"
 #include "src/core_worker/object_conversion.h"
+#include "src/core_worker/retry_policy.h"
 
 namespace orrery::api {
 
@@ -36,6 +37,10 @@ struct LocalRuntime::Task {
   LocalArgs args;
   ResourceSet demand;
   std::optional<PlacementGroupId> group;
+  // Retries of an exception it asked to retry (local mode has no system failures).
+  int max_retries = core::kDefaultTaskRetries;
+  bool retry_exceptions = false;
+  std::vector<std::string> retry_exception_types;
 };
 
 LocalRuntime::LocalRuntime(LocalRuntimeOptions options)
@@ -104,6 +109,9 @@ std::string LocalRuntime::Submit(internal::TaskCall call) {
   task->function = std::move(call.function_name);
   task->signature_hash = call.signature_hash;
   task->args = objects_.Hold(std::move(call.args));
+  task->max_retries = call.max_retries.value_or(core::kDefaultTaskRetries);
+  task->retry_exceptions = call.retry_exceptions;
+  task->retry_exception_types = std::move(call.retry_exception_types);
   // The demand is checked as the core worker checks it; resources are not counted here, only
   // whether the node could ever hold them (what no node has stays pending, as in a cluster).
   absl::StatusOr<ResourceSet> demand = ResourceSet::FromDoubles(
@@ -173,6 +181,11 @@ void LocalRuntime::Run(Task& task) {
     {
       LocalExecution::Scope scope(&execution);
       core::Invocation invoked = core::Invoke(*function, nullptr, args, ActorId());
+      for (int attempt = 1; invoked.error.has_value() && core::WithinRetries(attempt, task.max_retries) &&
+                            core::RetriesException(task.retry_exceptions, task.retry_exception_types, *invoked.error);
+           ++attempt) {
+        invoked = core::Invoke(*function, nullptr, args, ActorId());
+      }
       if (invoked.error.has_value()) {
         objects_.StoreError(task.result, std::move(*invoked.error));
       } else {

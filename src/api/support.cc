@@ -105,6 +105,13 @@ void ValidateResources(const std::unordered_map<std::string, double>& resources)
   }
 }
 
+void ValidateMaxRetries(int max_retries) {
+  if (max_retries < -1) {
+    throw OrreryException("SetMaxRetries takes -1 (retry forever), 0 (never) or more, got " +
+                          std::to_string(max_retries));
+  }
+}
+
 std::vector<std::string> SplitRegisteredNames(const char* names) {
   std::vector<std::string> out;
   std::string current;

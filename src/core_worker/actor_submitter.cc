@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
+#include "src/core_worker/retry_policy.h"
 #include "src/rpc/grpc_client.h"
 
 namespace orrery::core {
@@ -216,8 +217,8 @@ void ActorSubmitter::RetryOrFailLocked(ActorState& actor, Failed& failed) {
       continue;
     }
     int attempt = call.task->attempt() + 1;
-    int budget = actor.info.max_task_retries();
-    if (budget < 0 || attempt <= budget) {
+    int budget = RetryBudget(*call.task, actor.info.max_task_retries());
+    if (WithinRetries(attempt, budget)) {
       call.task->set_attempt(attempt);
       call.sent_to = -1;
       ++it;
@@ -228,7 +229,8 @@ void ActorSubmitter::RetryOrFailLocked(ActorState& actor, Failed& failed) {
     error.set_function(call.task->function_name());
     error.set_message(absl::StrCat("ray::internal::RayActorException: actor ", actor.id.Hex(), " died while running ",
                                    call.task->function_name(), " (its process died; the call was tried ", attempt,
-                                   " times, max_task_retries ", budget, "); the actor restarts"));
+                                   " times, ", call.task->has_max_retries() ? "max_retries " : "max_task_retries ",
+                                   budget, "); the actor restarts"));
     failed.emplace_back(*call.task, std::move(error));
     it = actor.calls.erase(it);
   }

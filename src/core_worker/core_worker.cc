@@ -411,6 +411,9 @@ absl::StatusOr<std::shared_ptr<rpc::TaskSpec>> CoreWorker::BuildTask(internal::T
   task->set_name(std::move(call.name));
   // Checked by SetRuntimeEnv already (and again by the raylet).
   task->mutable_env_vars()->insert(call.env_vars.begin(), call.env_vars.end());
+  if (call.max_retries.has_value()) task->set_max_retries(*call.max_retries);
+  task->set_retry_exceptions(call.retry_exceptions);
+  for (std::string& type : call.retry_exception_types) task->add_retry_exception_types(std::move(type));
   // Large values go to the object store and the task takes them by reference, like any other.
   for (internal::TaskArgument& arg : call.args) {
     rpc::TaskArg* out = task->add_args();

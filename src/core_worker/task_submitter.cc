@@ -8,6 +8,7 @@
 #include "src/common/clock.h"
 #include "src/common/log.h"
 #include "src/common/placement_group.h"
+#include "src/core_worker/retry_policy.h"
 
 namespace orrery::core {
 
@@ -356,17 +357,29 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
   std::vector<std::shared_ptr<LeasedWorker>> yielded;
   {
     absl::MutexLock lock(&mu_);
+    std::vector<Pending> retry;
     for (rpc::TaskResult& result : *results.mutable_results()) {
       auto task_id = TaskId::FromBinary(result.task_id());
       if (!task_id.ok()) continue;
       auto it = worker->in_flight.find(*task_id);
       if (it == worker->in_flight.end() || it->second.task.attempt() != result.attempt()) continue;
-      FinishLocked(it->second);
-      done.emplace_back(std::move(it->second.task), std::move(*result.mutable_value()));
+      Pending& pending = it->second;
+      rpc::ErrorInfo thrown;
+      int next = pending.task.attempt() + 1;
+      if (!stopped_ && IsRetriedException(pending.task, result.value(), &thrown) &&
+          WithinRetries(next, RetryBudget(pending.task, options_.max_system_retries))) {
+        if (callbacks_.on_retried) callbacks_.on_retried(pending.task, thrown);
+        pending.task.set_attempt(next);
+        retry.push_back(std::move(pending));
+      } else {
+        FinishLocked(pending);
+        done.emplace_back(std::move(pending.task), std::move(*result.mutable_value()));
+      }
       worker->in_flight.erase(it);
     }
     if (!stopped_) {
       Key& key = keys_[scheduling];
+      RequeueLocked(key, std::move(retry));
       if (results.results_size() > 0) worker->nothing_to_steal = false;
       if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
       if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
@@ -393,11 +406,10 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
     if (auto id = WorkerId::FromBinary(worker->address.worker_id()); id.ok() && death_details_.contains(*id)) {
       detail = death_details_[*id];
     }
-    // Retry in submission order: the earliest task goes back to the front last.
     std::vector<Pending> retry;
     for (auto& [task_id, pending] : worker->in_flight) {
       int attempt = pending.task.attempt() + 1;
-      if (!stopped_ && attempt <= options_.max_system_retries) {
+      if (!stopped_ && WithinRetries(attempt, RetryBudget(pending.task, options_.max_system_retries))) {
         if (callbacks_.on_retried) {
           callbacks_.on_retried(pending.task, CrashError(absl::StrCat("its worker died: ", detail)));
         }
@@ -421,14 +433,19 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
       }
       retry.clear();
     }
-    std::sort(retry.begin(), retry.end(),
-              [](const Pending& a, const Pending& b) { return a.task.task_id() > b.task.task_id(); });
-    for (auto& pending : retry) key.queue.push_front(std::move(pending));
+    RequeueLocked(key, std::move(retry));
     if (!stopped_) DispatchLocked(key);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
   // A stream that broke: the worker is dead or unusable, and its lease goes back.
   if (!status.ok() && still_leased) ReturnLease(worker, /*kill=*/true);
+}
+
+void TaskSubmitter::RequeueLocked(Key& key, std::vector<Pending> retry) {
+  // In submission order: the earliest task goes back to the front last.
+  std::sort(retry.begin(), retry.end(),
+            [](const Pending& a, const Pending& b) { return a.task.task_id() > b.task.task_id(); });
+  for (auto& pending : retry) key.queue.push_front(std::move(pending));
 }
 
 void TaskSubmitter::FinishLocked(const Pending& pending) {

@@ -5,7 +5,9 @@
 // tasks queued there that have not started (work stealing). Idle leases are kept for a while (a
 // loop of Get(Task(f).Remote()) reuses one), then returned: at once when a raylet says another
 // request waits for what they hold (YieldIdleLeases). A task whose worker dies is retried on
-// another up to its retry budget, then fails with WorkerCrashedError. Past a bound of pending
+// another up to its retry budget, then fails with WorkerCrashedError; a task that threw is
+// retried too when it asked to be (SetRetryExceptions), within the same budget (retry_policy.h).
+// Past a bound of pending
 // tasks or argument bytes, Submit() blocks until there is room.
 // Thread-safe: Submit() runs on user threads, lease answers on the core worker's loop, stream
 // events on gRPC threads; one mutex guards the state, and nothing blocks under it (stream
@@ -29,6 +31,7 @@
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
+#include "src/core_worker/retry_policy.h"
 #include "src/core_worker/worker_stream.h"
 #include "src/core_worker/worker_stubs.h"
 #include "src/raylet/client/raylet_client.h"
@@ -63,8 +66,8 @@ class TaskSubmitter {
     int max_pending_lease_requests = 10;
     // Tasks pushed to one worker and not yet answered.
     int max_tasks_in_flight_per_worker = 100;
-    // Retries of a task whose worker died.
-    int max_system_retries = 3;
+    // Retries of a task whose worker died, unless it set its own (SetMaxRetries).
+    int max_system_retries = kDefaultTaskRetries;
     // Backpressure: Submit() blocks past these.
     int64_t max_pending_tasks = 100'000;
     int64_t max_pending_arg_bytes = 1LL << 30;
@@ -191,6 +194,8 @@ class TaskSubmitter {
   void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                     const grpc::Status& status);
   void FinishLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts attempts that failed back at the front of `key`'s queue, in submission order.
+  void RequeueLocked(Key& key, std::vector<Pending> retry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The placement group `resources` name, when this process removed it.
   std::optional<PlacementGroupId> RemovedGroupLocked(const ResourceSet& resources) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

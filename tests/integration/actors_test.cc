@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -38,6 +39,14 @@ class Counter {
   bool Restarted() const { return orrery::WasCurrentActorRestarted(); }
   std::string Namespace() const { return orrery::GetNamespace(); }
   int Fail(std::string why) { throw std::runtime_error(why); }
+  // Answers its pid at once when `marker` exists; else makes it and hangs (for the test to kill
+  // the process mid-call).
+  int PidOnceMarked(std::string marker) {
+    if (std::filesystem::exists(marker)) return getpid();
+    std::ofstream(marker) << getpid();
+    std::this_thread::sleep_for(std::chrono::seconds(60));
+    return -1;
+  }
   int Exit() {
     orrery::ExitActor();
     return 0;
@@ -104,7 +113,7 @@ orrery::ActorHandle<Counter> MakeCounterInTask(int start) {
 }
 
 ORRERY_REMOTE(Counter::Create, &Counter::Add, &Counter::Get, &Counter::Pid, &Counter::Restarted, &Counter::Namespace,
-              &Counter::Fail, &Counter::Exit, ThrowingCounter, Latch::Create, &Latch::Arrive, Parent::Create,
+              &Counter::Fail, &Counter::PidOnceMarked, &Counter::Exit, ThrowingCounter, Latch::Create, &Latch::Arrive, Parent::Create,
               &Parent::ChildPid, AddThroughHandle, AddManyInOrder, TaskNamespace, MakeCounterInTask);
 
 namespace {
@@ -244,6 +253,35 @@ TEST_F(Actors, SigkillWithARestartRunsTheFactoryAgain) {
   // The budget is spent: the next death is final.
   ASSERT_EQ(kill(*orrery::Get(counter.Task(&Counter::Pid).Remote()), SIGKILL), 0);
   EXPECT_THROW(orrery::Get(counter.Task(&Counter::Get).Remote(), 30'000), orrery::ActorDiedError);
+}
+
+// A call's own SetMaxRetries wins over the actor's max_task_retries, both ways.
+TEST_F(Actors, ACallsSetMaxRetriesDecidesWhetherItIsSentAgainAfterADeath) {
+  ORRERY_SKIP_IN_LOCAL_MODE("an actor process to SIGKILL (here it would be the driver)");
+  auto kill_mid_call = [](orrery::ActorHandle<Counter>& counter, const std::string& marker, int max_retries) {
+    auto call = counter.Task(&Counter::PidOnceMarked).SetMaxRetries(max_retries).Remote(marker);
+    EXPECT_TRUE(Eventually([&] { return std::filesystem::exists(marker); }));
+    int pid = 0;
+    std::ifstream(marker) >> pid;
+    EXPECT_GT(pid, 0);
+    if (pid > 0) kill(pid, SIGKILL);
+    return std::make_pair(call, pid);
+  };
+  // The actor retries no call (its default), this one once: it runs again on the new process.
+  auto once = orrery::Actor(Counter::Create).SetMaxRestarts(1).Remote(0);
+  auto [retried, first] = kill_mid_call(once, g_root + "/retried-call", 1);
+  int answered = *orrery::Get(retried, 30'000);
+  EXPECT_GT(answered, 0);
+  EXPECT_NE(answered, first);
+  // The actor retries every call, this one never: it fails with the death.
+  auto always = orrery::Actor(Counter::Create).SetMaxRestarts(1).SetMaxTaskRetries(-1).Remote(0);
+  auto [not_retried, pid] = kill_mid_call(always, g_root + "/not-retried-call", 0);
+  try {
+    orrery::Get(not_retried, 30'000);
+    ADD_FAILURE() << "the call with SetMaxRetries(0) should fail with its actor's death";
+  } catch (const orrery::ActorDiedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("max_retries 0"));
+  }
 }
 
 TEST_F(Actors, KillFalseRestartsWithFreshState) {

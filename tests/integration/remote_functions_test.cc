@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,7 +18,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "orrery/api.h"
+#include "cli_cluster.h"
 #include "temp_root.h"
 #include "test_mode.h"
 
@@ -80,8 +83,22 @@ int Say(std::string line) {
 }
 void Nothing() {}
 
+// What Flaky throws until the attempt that succeeds.
+struct TransientError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Counts its attempts in the file `counter` (attempts may run in different workers) and throws
+// TransientError until attempt `succeed_at`, which answers the count.
+int Flaky(std::string counter, int succeed_at) {
+  int count = 0;
+  std::ifstream(counter) >> count;
+  std::ofstream(counter, std::ios::trunc) << ++count;
+  if (count < succeed_at) throw TransientError("attempt " + std::to_string(count) + " failed");
+  return count;
+}
+
 ORRERY_REMOTE(Add, Echo, Scale, Move, Invert, Throws, Depth, Pid, CrashOnce, AlwaysCrash, Rendezvous, SumRefs,
-              PutInWorker, CountStrings, Say, Nothing);
+              PutInWorker, CountStrings, Say, Nothing, Flaky);
 
 // Registered in the driver only: its workers lack it.
 int DriverOnly(int x) { return x; }
@@ -304,6 +321,64 @@ TEST_F(RemoteFunctions, ATaskThatAlwaysCrashesRaisesWorkerCrashedError) {
   } catch (const orrery::WorkerCrashedError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("AlwaysCrash"));
     EXPECT_THAT(e.what(), ::testing::HasSubstr("4 times"));
+  }
+}
+
+TEST_F(RemoteFunctions, SetMaxRetriesBoundsTheRetriesOfATaskWhoseWorkerDies) {
+  ORRERY_SKIP_IN_LOCAL_MODE("a worker to SIGKILL (here it would be the driver)");
+  for (int retries : {0, 1}) {
+    try {
+      orrery::Get(orrery::Task(AlwaysCrash).SetMaxRetries(retries).Remote());
+      ADD_FAILURE() << "Get should throw";
+    } catch (const orrery::WorkerCrashedError& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("tried " + std::to_string(retries + 1) + " times"));
+    }
+  }
+  EXPECT_THROW(orrery::Task(AlwaysCrash).SetMaxRetries(-2), orrery::OrreryException);
+}
+
+// How many attempts Flaky counted in `counter`.
+int Attempts(const std::string& counter) {
+  int count = 0;
+  std::ifstream(counter) >> count;
+  return count;
+}
+
+TEST_F(RemoteFunctions, SetRetryExceptionsRetriesTheNamedTypesWithinMaxRetries) {
+  std::string dir = g_root + "/flaky";
+  fs::create_directories(dir);
+  // A named type is retried, here until the third attempt succeeds.
+  EXPECT_EQ(*orrery::Get(orrery::Task(Flaky).SetName("flaky").SetRetryExceptions({"TransientError"}).Remote(
+                dir + "/named", 3)),
+            3);
+  // Another type than those named is not retried, nor is any exception by default.
+  EXPECT_THROW(orrery::Get(orrery::Task(Flaky).SetRetryExceptions({"std::logic_error"}).Remote(dir + "/other", 3)),
+               orrery::TaskError);
+  EXPECT_EQ(Attempts(dir + "/other"), 1);
+  EXPECT_THROW(orrery::Get(orrery::Task(Flaky).Remote(dir + "/default", 3)), orrery::TaskError);
+  EXPECT_EQ(Attempts(dir + "/default"), 1);
+  // Any exception, within SetMaxRetries: the last attempt's is raised.
+  try {
+    orrery::Get(orrery::Task(Flaky).SetRetryExceptions(true).SetMaxRetries(1).Remote(dir + "/bounded", 5));
+    ADD_FAILURE() << "Get should throw";
+  } catch (const orrery::TaskError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("attempt 2 failed"));
+  }
+  EXPECT_EQ(Attempts(dir + "/bounded"), 2);
+  if (LocalMode()) return;
+  // Each attempt is a row of `orrery list tasks`, the failed ones with what ended them.
+  nlohmann::json rows;
+  EXPECT_TRUE(orrery::testing::Eventually([&] {
+    rows = nlohmann::json::parse(orrery::testing::Cli("list tasks --filter name=flaky --format json --temp-dir " + g_root),
+                                 nullptr, /*allow_exceptions=*/false);
+    if (!rows.is_array() || rows.size() != 3) return false;
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["attempt"] < b["attempt"]; });
+    return rows[2]["state"] == "FINISHED";
+  })) << rows.dump(2);
+  for (int attempt = 0; attempt < 2 && rows.size() == 3; ++attempt) {
+    EXPECT_EQ(rows[attempt]["attempt"], attempt) << rows.dump(2);
+    EXPECT_EQ(rows[attempt]["state"], "FAILED") << rows.dump(2);
+    EXPECT_THAT(rows[attempt]["error_type"].dump(), ::testing::HasSubstr("TransientError")) << rows.dump(2);
   }
 }
 

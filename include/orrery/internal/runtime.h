@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,13 @@ struct TaskCall {
   int bundle_index = -1;
   // Environment variables of its worker, on top of the job's (RuntimeEnv::env_vars).
   std::map<std::string, std::string> env_vars;
+  // Retries after a system failure (its worker or node died, an OOM kill); -1: forever. Unset:
+  // the default (3 for a task, the actor's max_task_retries for an actor call).
+  std::optional<int> max_retries;
+  // A call that threw is retried too, within max_retries: any exception, or (when
+  // retry_exception_types is not empty) one whose type is named there.
+  bool retry_exceptions = false;
+  std::vector<std::string> retry_exception_types;
 };
 
 // Actor creation, as ActorCreator::Remote() hands it over.

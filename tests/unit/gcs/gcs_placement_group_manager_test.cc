@@ -120,6 +120,16 @@ class GcsPlacementGroupManagerTest : public ::testing::Test {
     EXPECT_TRUE(reply.ok()) << reply.status();
   }
 
+  // A group of `bundles` whose every prepare and commit the raylets answered yes: CREATED.
+  PlacementGroupId CreatePlaced(int bundles, rpc::PlacementStrategy strategy) {
+    PlacementGroupId id = Create(bundles, strategy);
+    for (auto& [node, raylet] : raylets_) {
+      while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
+    }
+    for (int i = 0; i < bundles; ++i) RayletOf(id, i).AnswerCommit();
+    return id;
+  }
+
   // The raylet holding bundle `index` of group `id`.
   ScriptedRaylet& RayletOf(const PlacementGroupId& id, int index) {
     return *raylets_.at(NodeId::FromBinary(Info(id).bundles(index).node_id()).value());
@@ -191,11 +201,7 @@ TEST_F(GcsPlacementGroupManagerTest, PreparesAndCommitsOfManyGroupsToOneNodeGoOu
 }
 
 TEST_F(GcsPlacementGroupManagerTest, RemovalCancelsEveryBundleAndIsIdempotent) {
-  PlacementGroupId id = Create(2, rpc::STRICT_SPREAD);
-  for (auto& [node, raylet] : raylets_) {
-    while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
-  }
-  for (int i = 0; i < 2; ++i) RayletOf(id, i).AnswerCommit();
+  PlacementGroupId id = CreatePlaced(2, rpc::STRICT_SPREAD);
   ASSERT_EQ(Info(id).state(), rpc::PlacementGroupInfo::CREATED);
   ScriptedRaylet* holders[] = {&RayletOf(id, 0), &RayletOf(id, 1)};
   Remove(id);
@@ -218,11 +224,7 @@ TEST_F(GcsPlacementGroupManagerTest, APrepareAnsweredAfterRemovalIsUndone) {
 }
 
 TEST_F(GcsPlacementGroupManagerTest, ALostNodeSendsItsGroupToReschedulingAndItsBundleElsewhere) {
-  PlacementGroupId id = Create(2, rpc::STRICT_SPREAD);
-  for (auto& [node, raylet] : raylets_) {
-    while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
-  }
-  for (int i = 0; i < 2; ++i) RayletOf(id, i).AnswerCommit();
+  PlacementGroupId id = CreatePlaced(2, rpc::STRICT_SPREAD);
   NodeId lost = NodeId::FromBinary(Info(id).bundles(0).node_id()).value();
   NodeId kept = NodeId::FromBinary(Info(id).bundles(1).node_id()).value();
   nodes_.MarkNodeDead(lost, "test");
@@ -249,11 +251,7 @@ TEST_F(GcsPlacementGroupManagerTest, ALostNodeSendsItsGroupToReschedulingAndItsB
 // does not hold a bundle restored as placed on it gets that bundle placed again; a node that
 // holds its bundles keeps them, and neither report is acted on twice.
 TEST_F(GcsPlacementGroupManagerTest, ARestoredBundleItsNodeDoesNotReportIsPlacedAgain) {
-  PlacementGroupId id = Create(2, rpc::STRICT_SPREAD);
-  for (auto& [node, raylet] : raylets_) {
-    while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
-  }
-  for (int i = 0; i < 2; ++i) RayletOf(id, i).AnswerCommit();
+  PlacementGroupId id = CreatePlaced(2, rpc::STRICT_SPREAD);
   ASSERT_EQ(Info(id).state(), rpc::PlacementGroupInfo::CREATED);
   NodeId emptied = NodeId::FromBinary(Info(id).bundles(0).node_id()).value();
   NodeId holding = NodeId::FromBinary(Info(id).bundles(1).node_id()).value();
