@@ -18,7 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "cli_cluster.h"
-#include "temp_root.h"
+#include "local_cluster_suite.h"
 
 namespace fs = std::filesystem;
 
@@ -95,20 +95,16 @@ std::vector<int> KilledForMemory() {
 class MemoryMonitor : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    g_root = orrery::testing::MakeTempRoot();
-    g_usage = g_root + "/memory-usage";
-    SetUsage(0.1);
     // The local cluster's raylet inherits these.
+    g_usage = (fs::temp_directory_path() / ("orrery-memory-usage-" + std::to_string(getpid()))).string();
+    SetUsage(0.1);
     setenv("ORRERY_TESTING_MEMORY_USAGE_FILE", g_usage.c_str(), 1);
     setenv("ORRERY_MEMORY_MONITOR_REFRESH_MS", "20", 1);
-    orrery::Config config;
-    config.temp_dir = g_root;
-    config.head_args = {"--num-cpus", "2"};
-    orrery::Init(config);
+    g_root = orrery::testing::InitLocalCluster();
   }
   static void TearDownTestSuite() {
-    orrery::Shutdown();
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    orrery::testing::ShutdownLocalCluster(g_root);
+    fs::remove(g_usage);
   }
   void TearDown() override { SetUsage(0.1); }
 
