@@ -116,6 +116,10 @@ TEST_F(MemoryMonitor, AKilledTaskIsRetriedAfterABackOffAndSucceedsOnceThePressur
   auto result = orrery::Task(HoldUntilReleased).SetName("held").Remote(log, release);
   ASSERT_TRUE(Eventually([&] { return Attempts(log).size() == 1; }));
   int first = Attempts(log)[0].first;
+  // Workers go first for the kernel's OOM killer too.
+  int adj = 0;
+  std::ifstream("/proc/" + std::to_string(first) + "/oom_score_adj") >> adj;
+  EXPECT_EQ(adj, 1000);
   int64_t pressure_ms =  // the kill comes after this
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   SetUsage(0.99);
