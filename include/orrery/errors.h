@@ -64,6 +64,14 @@ class ORRERY_EXPORT WorkerCrashedError : public OrreryException {
   using OrreryException::OrreryException;
 };
 
+/// The node's memory monitor killed the task's worker (the host's memory use was over its
+/// threshold), and its retries ran out. The message names the node, the threshold, the host's
+/// use, the pid and the task.
+class ORRERY_EXPORT OutOfMemoryError : public OrreryException {
+ public:
+  using OrreryException::OrreryException;
+};
+
 /// No node may run the task: its hard node affinity (SchedulingStrategy::NodeAffinity) names a
 /// node that is dead or unknown (the message names it).
 class ORRERY_EXPORT TaskUnschedulableError : public OrreryException {

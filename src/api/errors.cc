@@ -17,6 +17,8 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw FunctionNotFoundError(error.message(), error.function());
     case rpc::ErrorInfo::WORKER_CRASHED:
       throw WorkerCrashedError(error.message());
+    case rpc::ErrorInfo::OUT_OF_MEMORY:
+      throw OutOfMemoryError(error.message());
     case rpc::ErrorInfo::OWNER_DIED:
       throw OwnerDiedError(error.message());
     case rpc::ErrorInfo::OBJECT_TOO_LARGE:

@@ -591,7 +591,7 @@ void CoreWorker::OnWorkerDeath(const rpc::PubsubMessage& message) {
   const rpc::WorkerDeath& death = message.worker_death();
   auto worker = WorkerId::FromBinary(death.worker_id());
   if (!worker.ok()) return;
-  submitter_->NoteWorkerDeath(*worker, death.detail());
+  submitter_->NoteWorkerDeath(*worker, death.exit_type(), death.detail());
   references_->OnWorkerDied(*worker);
 }
 

@@ -68,6 +68,9 @@ class TaskSubmitter {
     int max_tasks_in_flight_per_worker = 100;
     // Retries of a task whose worker died, unless it set its own (SetMaxRetries).
     int max_system_retries = kDefaultTaskRetries;
+    // A worker's stream broke with tasks in flight: how long they wait for the WORKER_DEATH
+    // feed to say why (an OOM kill retries after a back-off) before they go on as after a crash.
+    int64_t death_notice_wait_ms = 2'000;
     // Backpressure: Submit() blocks past these.
     int64_t max_pending_tasks = 100'000;
     int64_t max_pending_arg_bytes = 1LL << 30;
@@ -107,8 +110,9 @@ class TaskSubmitter {
   // `near`: see SchedulingKey::near.
   void Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near = "");
 
-  // A worker died (the WORKER_DEATH feed): why, for the error its tasks get.
-  void NoteWorkerDeath(const WorkerId& worker, const std::string& detail);
+  // A worker died (the WORKER_DEATH feed): why, for how its tasks go on (an OOM kill is
+  // retried after a back-off) and the error they get when their retries run out.
+  void NoteWorkerDeath(const WorkerId& worker, rpc::ExitType exit_type, const std::string& detail);
   // This process removed `group`: its queued tasks, and any submitted or retried into it
   // later, fail with UNSCHEDULABLE naming it (the raylets no longer hold its resources).
   void OnPlacementGroupRemoved(const PlacementGroupId& group);
@@ -127,6 +131,13 @@ class TaskSubmitter {
   struct Pending {
     rpc::TaskSpec task;
     int64_t arg_bytes = 0;
+    // How many of its attempts the memory monitor killed: the next retry's back-off grows.
+    int oom_kills = 0;
+  };
+  // Why a worker died, from the WORKER_DEATH feed.
+  struct DeathNote {
+    rpc::ExitType exit_type = rpc::UNEXPECTED_EXIT;
+    std::string detail;
   };
   struct LeasedWorker {
     LeaseId lease_id;
@@ -164,6 +175,20 @@ class TaskSubmitter {
     bool near_unreachable = false;
   };
 
+  // A worker whose stream broke with tasks in flight, before the feed said why it died.
+  struct LostWorker {
+    std::shared_ptr<LeasedWorker> worker;
+    SchedulingKey scheduling;
+    std::string stream_error;
+    int64_t deadline_ms = 0;  // then its tasks go on as after a crash
+  };
+  // A retry waiting out its back-off (after an OOM kill).
+  struct DelayedRetry {
+    SchedulingKey scheduling;
+    Pending pending;
+    int64_t due_ms = 0;
+  };
+
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
@@ -193,6 +218,14 @@ class TaskSubmitter {
                  rpc::ResultBatch& results);
   void OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
                     const grpc::Status& status);
+  // The tasks in flight on a dead `worker` of `key`: retried (at once, or after a back-off for
+  // an OOM kill) within their budgets, else failed with the error its `death` calls for.
+  void ResolveLostLocked(LeasedWorker& worker, Key& key, const DeathNote& death,
+                         std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // On the idle timer: retries whose back-off ended are queued; lost workers whose death
+  // notice did not come in time are resolved as crashed.
+  void OnDueLocked(std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts attempts that failed back at the front of `key`'s queue, in submission order.
   void RequeueLocked(Key& key, std::vector<Pending> retry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -228,7 +261,9 @@ class TaskSubmitter {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<WorkerId, std::string> death_details_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WorkerId, DeathNote> death_notes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WorkerId, LostWorker> awaiting_notice_ ABSL_GUARDED_BY(mu_);
+  std::vector<DelayedRetry> delayed_ ABSL_GUARDED_BY(mu_);
   // Pending lease requests a raylet asked back before its grant arrived (see YieldIdleLeases).
   absl::flat_hash_set<LeaseId> yield_on_grant_ ABSL_GUARDED_BY(mu_);
 };

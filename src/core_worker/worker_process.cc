@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/numbers.h"
 #include "orrery/core_worker.grpc.pb.h"
@@ -83,7 +84,20 @@ class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackServi
 
 bool LaunchedByRaylet() { return !Env("ORRERY_WORKER_MODE").empty(); }
 
+namespace {
+
+// Workers go first when the kernel must kill a process for memory, before the raylet, the
+// object store's owner or the GCS: the highest oom_score_adj (raising it needs no privilege).
+// A zygote's forks inherit it.
+void VolunteerForTheOomKiller() {
+  std::ofstream adj("/proc/self/oom_score_adj");
+  adj << 1000;
+}
+
+}  // namespace
+
 absl::StatusOr<WorkerStartup> EnterWorkerProcess() {
+  VolunteerForTheOomKiller();
   if (Env("ORRERY_WORKER_MODE") == "zygote") {
     int fd = -1;
     if (!absl::SimpleAtoi(Env("ORRERY_ZYGOTE_FD"), &fd) || fd < 0) {

@@ -371,7 +371,7 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   lease.state = Lease::State::kGranted;
   lease.worker->lease_id = lease_id;
   lease.worker->lease_holder = lease.holder;
-  ++total_granted_;
+  lease.grant_order = ++total_granted_;
   if (lease.done) {
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
@@ -613,6 +613,38 @@ void LeaseManager::ReportGranted(rpc::HostedState* state) const {
     hosted->set_worker_id(lease->worker->id.Binary());
     hosted->set_holder_id(lease->holder.Binary());
   }
+}
+
+std::shared_ptr<Worker> LeaseManager::PickWorkerToKillForMemory() const {
+  // Per holder: how many task leases it has here, and its newest one.
+  struct Holder {
+    int tasks = 0;
+    const Lease* newest = nullptr;
+  };
+  absl::flat_hash_map<WorkerId, Holder> holders;
+  const Lease* newest_actor = nullptr;
+  for (const auto& [id, lease] : leases_) {
+    if (lease->state != Lease::State::kGranted || lease->worker == nullptr ||
+        lease->worker->state == Worker::State::kExiting) {
+      continue;
+    }
+    if (lease->spec.is_actor_worker()) {
+      if (newest_actor == nullptr || lease->grant_order > newest_actor->grant_order) newest_actor = lease.get();
+      continue;
+    }
+    Holder& holder = holders[lease->holder];
+    ++holder.tasks;
+    if (holder.newest == nullptr || lease->grant_order > holder.newest->grant_order) holder.newest = lease.get();
+  }
+  const Holder* chosen = nullptr;
+  for (const auto& [id, holder] : holders) {
+    if (chosen == nullptr || holder.tasks > chosen->tasks ||
+        (holder.tasks == chosen->tasks && holder.newest->grant_order > chosen->newest->grant_order)) {
+      chosen = &holder;
+    }
+  }
+  if (chosen != nullptr) return chosen->newest->worker;
+  return newest_actor == nullptr ? nullptr : newest_actor->worker;
 }
 
 void LeaseManager::Changed() {

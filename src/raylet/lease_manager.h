@@ -93,6 +93,10 @@ class LeaseManager {
   // Adds the leases granted here (with their workers and holders) to `state`: what this node
   // reports when it registers again with a restarted GCS.
   void ReportGranted(rpc::HostedState* state) const;
+  // The worker the memory monitor kills (null when none runs): of the holders with task leases
+  // here, the one with the most, and of its leases the newest; an actor's worker (the newest)
+  // only when no task lease is left. Workers being ended already are passed over.
+  std::shared_ptr<Worker> PickWorkerToKillForMemory() const;
   int64_t total_granted() const { return total_granted_; }
   int lent_cpus() const { return lent_cpus_; }
 
@@ -117,6 +121,8 @@ class LeaseManager {
     WorkerId holder;
     NodeId holder_node;
     State state = State::kQueued;
+    // Its place in the order of grants here (total_granted_ when granted): newer is larger.
+    int64_t grant_order = 0;
     bool infeasible = false;
     // The open call wants PENDING at once if the lease cannot be granted now.
     bool answer_if_queued = false;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "src/common/clock.h"
 #include "src/common/log.h"
 #include "src/common/runtime_env.h"
@@ -29,6 +30,7 @@ NodeManager::NodeManager(boost::asio::io_context& io, Options options, ResourceS
       bundles_(resources_, [this](const PlacementGroupId& group) { leases_.EndLeasesOfGroup(group); }),
       working_dirs_(io, options_.working_dir_root,
                     [this](const std::string& package, auto done) { FetchPackage(package, std::move(done)); }),
+      memory_monitor_(io, options_.memory, [this](const MemoryUsage& usage) { OnMemoryPressure(usage); }),
       report_timer_(io) {}
 
 void NodeManager::Start() {
@@ -38,12 +40,14 @@ void NodeManager::Start() {
   leases_.set_on_change([this] { ScheduleReport(kChangeReportMs); });
   last_report_ok_ms_ = MonotonicMs();
   ScheduleReport(0);
+  memory_monitor_.Start();
 }
 
 void NodeManager::Stop() {
   if (stopped_) return;
   stopped_ = true;
   report_timer_.cancel();
+  memory_monitor_.Stop();
   leases_.Stop();
   pool_.Stop();
 }
@@ -206,6 +210,30 @@ void NodeManager::OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::Exi
   });
 }
 
+void NodeManager::OnMemoryPressure(const MemoryUsage& usage) {
+  if (auto last = last_killed_for_memory_.lock(); last != nullptr && !last->exited) return;
+  std::shared_ptr<Worker> victim = leases_.PickWorkerToKillForMemory();
+  if (victim == nullptr) {
+    if (!warned_nothing_to_kill_) {
+      spdlog::warn("memory monitor: the host's memory use {:.2f} is over the threshold {:.2f}, and no worker "
+                   "runs here to kill", usage.fraction(), options_.memory.threshold);
+    }
+    warned_nothing_to_kill_ = true;
+    return;
+  }
+  warned_nothing_to_kill_ = false;
+  std::string reason = absl::StrFormat(
+      "worker process %d was killed by the memory monitor of node %s: the host's memory use %.2f (%d of %d "
+      "bytes) was over the threshold %.2f",
+      victim->pid, options_.node_id.Hex(), usage.fraction(), usage.used_bytes, usage.total_bytes,
+      options_.memory.threshold);
+  spdlog::warn("{}", reason);
+  ++oom_kills_;
+  last_killed_for_memory_ = victim;
+  pool_.KillForMemory(victim, reason);
+  ScheduleReport(kChangeReportMs);  // `orrery status` shows the kill soon
+}
+
 // ---- NodeManagerService ----
 
 void NodeManager::HandleRequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request,
@@ -365,6 +393,9 @@ void NodeManager::ReportUsage() {
   for (auto& demand : leases_.Demands()) *usage->add_demands() = std::move(demand);
   usage->set_num_workers(pool_.num_workers());
   usage->set_num_leases(leases_.num_granted());
+  usage->set_memory_used_bytes(memory_monitor_.last().used_bytes);
+  usage->set_memory_total_bytes(memory_monitor_.last().total_bytes);
+  usage->set_oom_kills(oom_kills_);
   if (options_.store_counters) {
     object_store::StoreCounters store = options_.store_counters();
     usage->set_object_store_used_bytes(store.used_bytes);

@@ -17,6 +17,7 @@
 #include "src/raylet/bundle_manager.h"
 #include "src/raylet/cluster_view.h"
 #include "src/raylet/lease_manager.h"
+#include "src/raylet/memory_monitor.h"
 #include "src/raylet/node_manager_handler.h"
 #include "src/raylet/node_resources.h"
 #include "src/raylet/worker_pool.h"
@@ -41,6 +42,8 @@ class NodeManager final : public NodeManagerHandler {
     std::function<void(const WorkerId&)> on_owner_died;
     // The object store's counters, for the usage reports (unset: none reported).
     std::function<object_store::StoreCounters()> store_counters;
+    // Off by default here (tests of the node manager); the raylet turns it on.
+    MemoryMonitor::Options memory{0.95, 0, {}};
   };
   // Called when the raylet must exit: the GCS declared it dead or has been gone too long.
   using FatalCallback = std::function<void(const std::string& why)>;
@@ -97,6 +100,9 @@ class NodeManager final : public NodeManagerHandler {
   void PrepareWorkingDir(const JobId& job_id, std::function<void(absl::Status)> done);
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
+  // The host's memory use is over the threshold: one worker is killed, unless the last one
+  // killed has not exited yet (its memory is not free until it has).
+  void OnMemoryPressure(const MemoryUsage& usage);
   void ScheduleReport(int64_t delay_ms);
   // Registers again with a GCS that restarted (`why`), reporting what this node hosts.
   void Reregister(const char* why);
@@ -117,6 +123,10 @@ class NodeManager final : public NodeManagerHandler {
   LeaseManager leases_;
   BundleManager bundles_;
   WorkingDirs working_dirs_;
+  MemoryMonitor memory_monitor_;
+  std::weak_ptr<Worker> last_killed_for_memory_;
+  int64_t oom_kills_ = 0;
+  bool warned_nothing_to_kill_ = false;
   absl::flat_hash_map<JobId, rpc::JobInfo> jobs_;
   absl::flat_hash_map<JobId, std::vector<std::function<void(absl::Status)>>> job_fetches_;
   absl::flat_hash_map<NodeId, bool> snapshot_nodes_;

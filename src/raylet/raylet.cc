@@ -54,6 +54,10 @@ absl::Status Raylet::Start() {
   if (config_.gcs_address.empty()) return absl::InvalidArgumentError("--gcs-address is required");
   ORRERY_RETURN_IF_ERROR(ParseHostPort(config_.gcs_address).status());
   if (config_.session_dir.empty()) return absl::InvalidArgumentError("--session-dir is required");
+  if (!(config_.memory_usage_threshold > 0 && config_.memory_usage_threshold <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--memory-usage-threshold ", config_.memory_usage_threshold,
+                                                   " is not a fraction of the host's memory (above 0, at most 1)"));
+  }
   ORRERY_RETURN_IF_ERROR(ResolveResources());
   if (config_.node_ip_address.empty()) config_.node_ip_address = DefaultNodeIp();
   session_ = SessionDir(config_.session_dir);
@@ -97,6 +101,8 @@ absl::Status Raylet::Start() {
   options.gcs_address = config_.gcs_address;
   options.report_period_ms = config_.resource_report_period_ms;
   options.gcs_lost_timeout_ms = config_.gcs_lost_timeout_ms;
+  options.memory = {config_.memory_usage_threshold, config_.memory_monitor_refresh_ms,
+                    MemorySource::ForThisProcess()};
   options.object_store_socket = store_->socket_path();
   options.working_dir_root = session_.NodeDir(node_id_) + "/runtime_resources/working_dir";
   lease_holders_ = std::make_unique<LeaseHolders>(rpc::ClientOptions{"", token_, config_.rpc, dispatcher});

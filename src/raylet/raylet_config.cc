@@ -45,6 +45,11 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("spill_dir", &RayletConfig::spill_dir, "Where objects spill to (default: the node's session folder)")
         .Add("object_store_high_water", &RayletConfig::object_store_high_water,
              "Fraction of the object store in use above which objects spill to disk")
+        .Add("memory_usage_threshold", &RayletConfig::memory_usage_threshold,
+             "Above this fraction of the host's memory in use, a worker is killed (the newest task of the "
+             "owner with the most tasks here; an actor only when no task is left)")
+        .Add("memory_monitor_refresh_ms", &RayletConfig::memory_monitor_refresh_ms,
+             "How often the host's memory use is read (0: the memory monitor is off)")
         .Add("log_level", &RayletConfig::log_level, "trace, debug, info, warn or error")
         .Add("ready_fd", &RayletConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
     rpc::AddRpcConfig(*t, &RayletConfig::rpc);

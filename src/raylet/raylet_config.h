@@ -40,6 +40,10 @@ struct RayletConfig {
   // folder in the session).
   std::string spill_dir;
   double object_store_high_water = 0.8;
+  // The memory monitor: above this fraction of the host's memory in use it kills a worker;
+  // refresh 0 turns it off.
+  double memory_usage_threshold = 0.95;
+  int64_t memory_monitor_refresh_ms = 250;
   std::string log_level = "info";
   int32_t ready_fd = -1;
   rpc::RpcOptions rpc;

@@ -64,6 +64,7 @@ struct Worker {
   WorkerId lease_holder;
   bool blocked = false;
   std::string exit_reason;         // why the raylet ended it (kExiting)
+  bool killed_for_memory = false;  // by the memory monitor (exit_reason says why)
   std::string stderr_path;
 
   rpc::WorkerStats::State StatsState() const;

@@ -294,6 +294,17 @@ void WorkerPool::KillWorker(const std::shared_ptr<Worker>& worker, const std::st
   });
 }
 
+void WorkerPool::KillForMemory(const std::shared_ptr<Worker>& worker, const std::string& reason) {
+  if (worker->state == Worker::State::kExiting) return;
+  RemoveIdle(*worker);
+  worker->state = Worker::State::kExiting;
+  worker->exit_reason = reason;
+  worker->killed_for_memory = true;
+  // At once: the memory is needed now, not after a grace period.
+  worker->force_killed = true;
+  if (worker->pid > 0) kill(worker->pid, SIGKILL);
+}
+
 void WorkerPool::Watch(const std::shared_ptr<Worker>& worker, pid_t pid) {
   WorkerId id = worker->id;
   worker->pidfd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
@@ -340,6 +351,9 @@ void WorkerPool::HandleDeath(const std::shared_ptr<Worker>& worker) {
                                 worker->stderr_path)
                  : absl::StrCat(worker->exit_reason, "; see ", worker->stderr_path);
     FailOneWaiter(worker->key, absl::UnavailableError(detail));
+  } else if (worker->killed_for_memory) {
+    exit_type = rpc::OUT_OF_MEMORY;
+    detail = worker->exit_reason;
   } else if (worker->state == Worker::State::kExiting && !DiedBeforeEnded(*worker)) {
     exit_type = rpc::INTENDED_EXIT;
     detail = absl::StrCat(worker->exit_reason, " (", status, ")");

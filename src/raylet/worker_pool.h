@@ -55,6 +55,9 @@ class WorkerPool final : public WorkerProvider {
   void PushWorker(const std::shared_ptr<Worker>& worker) override;
   // Ends a worker on purpose: SIGTERM, then SIGKILL after the grace period.
   void KillWorker(const std::shared_ptr<Worker>& worker, const std::string& reason) override;
+  // Kills `worker` with SIGKILL at once for the memory monitor; its death is reported as
+  // OUT_OF_MEMORY with `reason`.
+  void KillForMemory(const std::shared_ptr<Worker>& worker, const std::string& reason);
 
   // A started worker (or a driver of this node) says it is ready.
   absl::Status RegisterWorker(const rpc::RegisterWorkerRequest& request);

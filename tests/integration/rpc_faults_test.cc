@@ -6,16 +6,13 @@
 // is right and every actor call runs once, in order.
 #include <stdlib.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
-#include "temp_root.h"
-
-namespace fs = std::filesystem;
+#include "local_cluster_suite.h"
 
 int Square(int x) { return x * x; }
 int SumOfSquares(int n) {
@@ -44,17 +41,8 @@ std::string g_root;
 
 class RpcFaults : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    g_root = orrery::testing::MakeTempRoot();
-    orrery::Config config;
-    config.temp_dir = g_root;
-    config.head_args = {"--num-cpus", "2"};
-    orrery::Init(config);
-  }
-  static void TearDownTestSuite() {
-    orrery::Shutdown();
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
-  }
+  static void SetUpTestSuite() { g_root = orrery::testing::InitLocalCluster(); }
+  static void TearDownTestSuite() { orrery::testing::ShutdownLocalCluster(g_root); }
 };
 
 TEST_F(RpcFaults, TasksNestedTasksAndObjectsGiveTheRightResults) {

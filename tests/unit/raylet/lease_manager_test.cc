@@ -395,5 +395,31 @@ TEST_F(LeaseManagerTest, StoppingAnswersEveryOpenRequest) {
   EXPECT_THAT(*open->status, StatusIs(absl::StatusCode::kUnavailable));
 }
 
+// The memory monitor's victim: the newest task lease of the holder with the most task leases
+// here; an actor's worker only when no task is left; never one being ended already.
+TEST_F(LeaseManagerTest, TheWorkerToKillForMemoryIsTheNewestTaskOfTheBusiestHolder) {
+  EXPECT_EQ(leases_->PickWorkerToKillForMemory(), nullptr) << "nothing runs";
+  auto grant = [&](const WorkerId& holder, bool actor) {
+    rpc::RequestWorkerLeaseRequest request = Request({{"CPU", 0.25}}, LeaseId::FromRandom(), 60'000, holder);
+    request.mutable_lease()->set_is_actor_worker(actor);
+    auto answer = Ask(request);
+    std::shared_ptr<Worker> worker = pool_.AnswerPop();
+    EXPECT_TRUE(answer->done() && answer->reply.result() == Reply::GRANTED);
+    return std::make_pair(LeaseId::FromBinary(request.lease().lease_id()).value(), worker);
+  };
+  WorkerId busy = WorkerId::FromRandom(), other = WorkerId::FromRandom(), gcs = WorkerId::FromRandom();
+  auto [actor_lease, actor] = grant(gcs, /*actor=*/true);
+  auto [busy_old_lease, busy_old] = grant(busy, false);
+  auto [busy_new_lease, busy_new] = grant(busy, false);
+  auto [other_lease, other_worker] = grant(other, false);
+
+  EXPECT_EQ(leases_->PickWorkerToKillForMemory(), busy_new) << "the busiest holder's newest, not the newest overall";
+  busy_new->state = Worker::State::kExiting;
+  EXPECT_EQ(leases_->PickWorkerToKillForMemory(), other_worker) << "a tie goes to the newer lease";
+  ASSERT_OK(Return(other_lease));
+  ASSERT_OK(Return(busy_old_lease));
+  EXPECT_EQ(leases_->PickWorkerToKillForMemory(), actor) << "an actor only when no task is left";
+}
+
 }  // namespace
 }  // namespace orrery::raylet
