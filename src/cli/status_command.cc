@@ -69,8 +69,9 @@ void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, in
   printf("    %-12s %s\n", "object store", Bar(store_used, static_cast<double>(store_bytes)).c_str());
   // The host's memory as the node's memory monitor reads it (none when it is off).
   if (usage != nullptr && usage->memory_total_bytes() > 0) {
-    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "memory",
-           Bar(static_cast<double>(usage->memory_used_bytes()), static_cast<double>(usage->memory_total_bytes())).c_str(),
+    std::string bar =
+        Bar(static_cast<double>(usage->memory_used_bytes()), static_cast<double>(usage->memory_total_bytes()));
+    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "memory", bar.c_str(),
            HumanBytes(usage->memory_used_bytes()).c_str(), HumanBytes(usage->memory_total_bytes()).c_str(),
            static_cast<long long>(usage->oom_kills()), usage->oom_kills() == 1 ? "" : "s");
   }

@@ -460,7 +460,8 @@ void TaskSubmitter::ResolveLostLocked(LeasedWorker& worker, Key& key, const Deat
       if (stopped_) {
         error = CrashError("Orrery is shutting down");
       } else if (oom) {
-        error = OutOfMemoryError(pending.task, absl::StrCat("the task was tried ", attempt, " times; last: ", death.detail));
+        error = OutOfMemoryError(pending.task,
+                                 absl::StrCat("the task was tried ", attempt, " times; last: ", death.detail));
       } else {
         error = CrashError(absl::StrCat("the worker running ", pending.task.function_name(),
                                         " died and the task was tried ", attempt, " times; last: ", death.detail));

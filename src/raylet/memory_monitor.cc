@@ -51,7 +51,8 @@ absl::StatusOr<MemoryUsage> ParseCgroupMemory(absl::string_view current, absl::s
   MemoryUsage usage;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(current), &usage.used_bytes) ||
       !absl::SimpleAtoi(max, &usage.total_bytes) || usage.total_bytes <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("unreadable cgroup memory: current '", current, "', max '", max, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unreadable cgroup memory: current '", current, "', max '", max, "'"));
   }
   return usage;
 }
@@ -99,9 +100,9 @@ MemoryMonitor::MemoryMonitor(boost::asio::io_context& io, Options options, Press
 
 void MemoryMonitor::Start() {
   if (options_.refresh_ms <= 0) return;
+  const std::string& file = options_.source.testing_usage_file;
   spdlog::info("memory monitor: every {} ms, killing a worker above {:.2f} of the host's memory{}",
-               options_.refresh_ms, options_.threshold,
-               options_.source.testing_usage_file.empty() ? "" : " (use read from " + options_.source.testing_usage_file + ")");
+               options_.refresh_ms, options_.threshold, file.empty() ? "" : " (use read from " + file + ")");
   Tick();
 }
 

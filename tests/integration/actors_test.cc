@@ -113,8 +113,8 @@ orrery::ActorHandle<Counter> MakeCounterInTask(int start) {
 }
 
 ORRERY_REMOTE(Counter::Create, &Counter::Add, &Counter::Get, &Counter::Pid, &Counter::Restarted, &Counter::Namespace,
-              &Counter::Fail, &Counter::PidOnceMarked, &Counter::Exit, ThrowingCounter, Latch::Create, &Latch::Arrive, Parent::Create,
-              &Parent::ChildPid, AddThroughHandle, AddManyInOrder, TaskNamespace, MakeCounterInTask);
+              &Counter::Fail, &Counter::PidOnceMarked, &Counter::Exit, ThrowingCounter, Latch::Create, &Latch::Arrive,
+              Parent::Create, &Parent::ChildPid, AddThroughHandle, AddManyInOrder, TaskNamespace, MakeCounterInTask);
 
 namespace {
 

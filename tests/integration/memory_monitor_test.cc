@@ -22,15 +22,18 @@
 
 namespace fs = std::filesystem;
 
+// Wall-clock milliseconds: the same clock in the test and its workers.
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Appends "PID MS" (its pid, the wall-clock ms it started) to `log`, then holds its worker
 // until `release` exists; answers how many attempts the log has.
 int HoldUntilReleased(std::string log, std::string release) {
   {
     std::ofstream out(log, std::ios::app);
-    out << getpid() << " "
-        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-               .count()
-        << "\n";
+    out << getpid() << " " << NowMs() << "\n";
   }
   for (int i = 0; i < 60'000 / 10 && !fs::exists(release); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the test's signal, polled
@@ -120,8 +123,7 @@ TEST_F(MemoryMonitor, AKilledTaskIsRetriedAfterABackOffAndSucceedsOnceThePressur
   int adj = 0;
   std::ifstream("/proc/" + std::to_string(first) + "/oom_score_adj") >> adj;
   EXPECT_EQ(adj, 1000);
-  int64_t pressure_ms =  // the kill comes after this
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t pressure_ms = NowMs();  // the kill comes after this
   SetUsage(0.99);
   ASSERT_TRUE(Eventually([&] { return !Alive(first); }));
   SetUsage(0.1);

@@ -369,8 +369,8 @@ TEST_F(RemoteFunctions, SetRetryExceptionsRetriesTheNamedTypesWithinMaxRetries) 
   // Each attempt is a row of `orrery list tasks`, the failed ones with what ended them.
   nlohmann::json rows;
   EXPECT_TRUE(orrery::testing::Eventually([&] {
-    rows = nlohmann::json::parse(orrery::testing::Cli("list tasks --filter name=flaky --format json --temp-dir " + g_root),
-                                 nullptr, /*allow_exceptions=*/false);
+    std::string listed = orrery::testing::Cli("list tasks --filter name=flaky --format json --temp-dir " + g_root);
+    rows = nlohmann::json::parse(listed, nullptr, /*allow_exceptions=*/false);
     if (!rows.is_array() || rows.size() != 3) return false;
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["attempt"] < b["attempt"]; });
     return rows[2]["state"] == "FINISHED";
