@@ -9,38 +9,11 @@
 #include "src/common/log.h"
 #include "src/common/placement_group.h"
 #include "src/core_worker/retry_policy.h"
+#include "src/core_worker/task_errors.h"
 
 namespace orrery::core {
 
 namespace {
-rpc::ErrorInfo RemovedGroupError(const PlacementGroupId& group) {
-  rpc::ErrorInfo error;
-  error.set_type(rpc::ErrorInfo::UNSCHEDULABLE);
-  error.set_message("placement group " + group.Hex() + " was removed");
-  return error;
-}
-
-rpc::ErrorInfo CrashError(const std::string& message) {
-  rpc::ErrorInfo error;
-  error.set_type(rpc::ErrorInfo::WORKER_CRASHED);
-  error.set_message(message);
-  return error;
-}
-// `task`'s worker was killed by its node's memory monitor (`detail` says where and how full).
-rpc::ErrorInfo OutOfMemoryError(const rpc::TaskSpec& task, const std::string& detail) {
-  rpc::ErrorInfo error;
-  error.set_type(rpc::ErrorInfo::OUT_OF_MEMORY);
-  error.set_function(task.function_name());
-  error.set_message(absl::StrCat("task ", task.name().empty() ? task.function_name() : task.name(), " (",
-                                 task.function_name(), ") ran out of memory: ", detail));
-  return error;
-}
-// How long the retry after a task's `kills`-th OOM kill waits: 1 s, doubling, at most 60 s.
-int64_t OomRetryDelayMs(int kills) {
-  int64_t delay = 1000;
-  for (int i = 1; i < kills && delay < 60'000; ++i) delay *= 2;
-  return std::min<int64_t>(delay, 60'000);
-}
 // The placement group whose bundle the tasks of `resources` run in, if any.
 std::optional<PlacementGroupId> GroupOf(const ResourceSet& resources) {
   for (const auto& [name, amount] : resources.quantities()) {
@@ -406,109 +379,6 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
   ReturnIdle(yielded);
 }
 
-void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, const SchedulingKey& scheduling,
-                                 const grpc::Status& status) {
-  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
-  bool still_leased = false;
-  {
-    absl::MutexLock lock(&mu_);
-    worker->dead = true;
-    Key& key = keys_[scheduling];
-    auto it = std::find(key.workers.begin(), key.workers.end(), worker);
-    still_leased = it != key.workers.end();
-    if (still_leased) key.workers.erase(it);
-    auto id = WorkerId::FromBinary(worker->address.worker_id());
-    auto note = id.ok() ? death_notes_.find(*id) : death_notes_.end();
-    if (note != death_notes_.end()) {
-      ResolveLostLocked(*worker, key, note->second, failed);
-    } else if (id.ok() && !worker->in_flight.empty() && !stopped_) {
-      // Why it died decides how its tasks go on (an OOM kill backs off), and the WORKER_DEATH
-      // feed says why a few milliseconds after the stream broke: they wait for it, a while.
-      awaiting_notice_[*id] =
-          LostWorker{worker, scheduling, status.error_message(), MonotonicMs() + options_.death_notice_wait_ms};
-    } else {
-      ResolveLostLocked(*worker, key, DeathNote{rpc::UNEXPECTED_EXIT, status.error_message()}, failed);
-    }
-  }
-  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
-  // A stream that broke: the worker is dead or unusable, and its lease goes back.
-  if (!status.ok() && still_leased) ReturnLease(worker, /*kill=*/true);
-}
-
-void TaskSubmitter::ResolveLostLocked(LeasedWorker& worker, Key& key, const DeathNote& death,
-                                      std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed) {
-  const bool oom = death.exit_type == rpc::OUT_OF_MEMORY;
-  std::vector<Pending> retry;
-  for (auto& [task_id, pending] : worker.in_flight) {
-    int attempt = pending.task.attempt() + 1;
-    if (!stopped_ && WithinRetries(attempt, RetryBudget(pending.task, options_.max_system_retries))) {
-      if (callbacks_.on_retried) {
-        callbacks_.on_retried(pending.task, oom ? OutOfMemoryError(pending.task, death.detail)
-                                                : CrashError(absl::StrCat("its worker died: ", death.detail)));
-      }
-      pending.task.set_attempt(attempt);
-      if (oom) {
-        // The memory may still be short: the retry waits, longer each time.
-        int64_t due = MonotonicMs() + OomRetryDelayMs(++pending.oom_kills);
-        delayed_.push_back(DelayedRetry{key.scheduling, std::move(pending), due});
-      } else {
-        retry.push_back(std::move(pending));
-      }
-    } else {
-      FinishLocked(pending);
-      rpc::ErrorInfo error;
-      if (stopped_) {
-        error = CrashError("Orrery is shutting down");
-      } else if (oom) {
-        error = OutOfMemoryError(pending.task,
-                                 absl::StrCat("the task was tried ", attempt, " times; last: ", death.detail));
-      } else {
-        error = CrashError(absl::StrCat("the worker running ", pending.task.function_name(),
-                                        " died and the task was tried ", attempt, " times; last: ", death.detail));
-      }
-      failed.emplace_back(std::move(pending.task), std::move(error));
-    }
-  }
-  worker.in_flight.clear();
-  // The worker was ended because its placement group was removed: no retry can run.
-  if (std::optional<PlacementGroupId> removed = RemovedGroupLocked(key.scheduling.resources); removed.has_value()) {
-    for (auto& pending : retry) {
-      FinishLocked(pending);
-      failed.emplace_back(std::move(pending.task), RemovedGroupError(*removed));
-    }
-    retry.clear();
-  }
-  RequeueLocked(key, std::move(retry));
-  if (!stopped_) DispatchLocked(key);
-}
-
-void TaskSubmitter::OnDueLocked(std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed) {
-  int64_t now = MonotonicMs();
-  std::vector<WorkerId> unexplained;
-  for (const auto& [id, lost] : awaiting_notice_) {
-    if (lost.deadline_ms <= now) unexplained.push_back(id);
-  }
-  for (const WorkerId& id : unexplained) {
-    LostWorker lost = std::move(awaiting_notice_.at(id));
-    awaiting_notice_.erase(id);
-    ResolveLostLocked(*lost.worker, keys_[lost.scheduling], DeathNote{rpc::UNEXPECTED_EXIT, lost.stream_error}, failed);
-  }
-  std::map<SchedulingKey, std::vector<Pending>> due;
-  for (auto it = delayed_.begin(); it != delayed_.end();) {
-    if (it->due_ms > now) {
-      ++it;
-      continue;
-    }
-    due[it->scheduling].push_back(std::move(it->pending));
-    it = delayed_.erase(it);
-  }
-  for (auto& [scheduling, retry] : due) {
-    Key& key = keys_[scheduling];
-    RequeueLocked(key, std::move(retry));
-    DispatchLocked(key);
-  }
-}
-
 void TaskSubmitter::RequeueLocked(Key& key, std::vector<Pending> retry) {
   // In submission order: the earliest task goes back to the front last.
   std::sort(retry.begin(), retry.end(),
@@ -544,22 +414,6 @@ void TaskSubmitter::OnPlacementGroupRemoved(const PlacementGroupId& group) {
     removed_groups_.insert(group);
     for (auto& [scheduling, key] : keys_) {
       if (RemovedGroupLocked(scheduling.resources) == group) FailQueuedLocked(key, RemovedGroupError(group), failed);
-    }
-  }
-  for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
-}
-
-void TaskSubmitter::NoteWorkerDeath(const WorkerId& worker, rpc::ExitType exit_type, const std::string& detail) {
-  std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
-  {
-    absl::MutexLock lock(&mu_);
-    DeathNote& note = death_notes_[worker];
-    note = DeathNote{exit_type, detail};
-    auto lost = awaiting_notice_.find(worker);
-    if (lost != awaiting_notice_.end()) {
-      LostWorker waiting = std::move(lost->second);
-      awaiting_notice_.erase(lost);
-      ResolveLostLocked(*waiting.worker, keys_[waiting.scheduling], note, failed);
     }
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);

@@ -1,6 +1,7 @@
 #include "src/gcs/gcs_actor_manager.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -94,17 +95,15 @@ void GcsActorManager::Restore(rpc::ActorInfo info) {
   }
 }
 
-void GcsActorManager::ReleaseLeasesOfHolder(raylet::RayletClient& raylet, const WorkerId& holder,
-                                            std::function<void(absl::StatusOr<rpc::ReleaseLeasesOfHolderReply>)> done) {
+rpc::ReleaseLeasesOfHolderRequest GcsActorManager::ReleaseUnusedLeasesRequest() const {
   rpc::ReleaseLeasesOfHolderRequest request;
-  request.set_holder_id(holder.Binary());
   request.set_reason("the GCS that leased it for an actor restarted, and no actor it knows uses it");
   for (const auto& [id, actor] : actors_) {
     if (actor.info.state() == rpc::ActorInfo::ALIVE && !actor.lease_id.IsNil()) {
       request.add_keep_lease_ids(actor.lease_id.Binary());
     }
   }
-  raylet.ReleaseLeasesOfHolder(request, std::move(done));
+  return request;
 }
 
 void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::function<void(bool)> done) {
@@ -134,9 +133,11 @@ void GcsActorManager::Reconcile(std::vector<WorkerId> earlier_holders, std::func
     done(*all_released);
   };
   if (*remaining == 0) return finish();
+  rpc::ReleaseLeasesOfHolderRequest request = ReleaseUnusedLeasesRequest();
   for (const WorkerId& holder : earlier_holders) {
+    request.set_holder_id(holder.Binary());
     for (const auto& raylet : raylets) {
-      ReleaseLeasesOfHolder(*raylet, holder, [remaining, all_released, finish](
+      raylet->ReleaseLeasesOfHolder(request, [remaining, all_released, finish](
                                                  absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
         if (!reply.ok()) {
           *all_released = false;
@@ -182,9 +183,12 @@ void GcsActorManager::OnNodeReported(const NodeId& node_id, const rpc::HostedSta
   const rpc::NodeInfo* node = nodes_.GetAliveNode(node_id);
   if (node == nullptr) return;
   std::shared_ptr<raylet::RayletClient> raylet = RayletAt(*node);
+  std::optional<rpc::ReleaseLeasesOfHolderRequest> request;
   for (const WorkerId& holder : earlier_holders_) {
     if (!holders.contains(holder)) continue;
-    ReleaseLeasesOfHolder(*raylet, holder, [node_id](absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
+    if (!request.has_value()) request = ReleaseUnusedLeasesRequest();
+    request->set_holder_id(holder.Binary());
+    raylet->ReleaseLeasesOfHolder(*request, [node_id](absl::StatusOr<rpc::ReleaseLeasesOfHolderReply> reply) {
       if (!reply.ok()) {
         spdlog::warn("freeing a predecessor's actor leases on node {}: {}", node_id.ShortHex(),
                      reply.status().message());

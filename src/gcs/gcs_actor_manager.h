@@ -139,9 +139,9 @@ class GcsActorManager final : public ActorHandler {
   void Changed(Actor& actor, std::function<void(absl::Status)> stored = nullptr);
   // Restores one stored row.
   void Restore(rpc::ActorInfo info);
-  // Ends `holder`'s leases at `raylet` but those of ALIVE actors.
-  void ReleaseLeasesOfHolder(raylet::RayletClient& raylet, const WorkerId& holder,
-                             std::function<void(absl::StatusOr<rpc::ReleaseLeasesOfHolderReply>)> done);
+  // What asks a raylet to end an earlier instance's leases but those of ALIVE actors (the
+  // caller sets the holder): built once per pass, as it lists every ALIVE actor's lease.
+  rpc::ReleaseLeasesOfHolderRequest ReleaseUnusedLeasesRequest() const;
   void Answer(Actor& actor, const std::shared_ptr<Poll>& poll);
   WorkerClient& ClientFor(const rpc::WorkerAddress& address);
   std::shared_ptr<raylet::RayletClient> RayletFor(const NodeId& node_id);

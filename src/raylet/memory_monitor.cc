@@ -1,26 +1,17 @@
 #include "src/raylet/memory_monitor.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "src/common/file_util.h"
 #include "src/common/log.h"
 
 namespace orrery::raylet {
 
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The kB value of `field` ("MemTotal") in /proc/meminfo's text, in bytes.
 absl::StatusOr<int64_t> MeminfoBytes(absl::string_view meminfo, absl::string_view field) {
@@ -63,7 +54,7 @@ MemorySource MemorySource::ForThisProcess() {
     source.testing_usage_file = file;
   }
   // cgroup v2: one line "0::/PATH".
-  if (absl::StatusOr<std::string> cgroup = ReadFile("/proc/self/cgroup"); cgroup.ok()) {
+  if (absl::StatusOr<std::string> cgroup = ReadFileToString("/proc/self/cgroup"); cgroup.ok()) {
     for (absl::string_view line : absl::StrSplit(*cgroup, '\n')) {
       if (absl::ConsumePrefix(&line, "0::")) source.cgroup_dir = absl::StrCat("/sys/fs/cgroup", line);
     }
@@ -74,18 +65,18 @@ MemorySource MemorySource::ForThisProcess() {
 absl::StatusOr<MemoryUsage> ReadMemoryUsage(const MemorySource& source) {
   absl::StatusOr<MemoryUsage> host = absl::NotFoundError("no cgroup");
   if (!source.cgroup_dir.empty()) {
-    absl::StatusOr<std::string> current = ReadFile(source.cgroup_dir + "/memory.current");
-    absl::StatusOr<std::string> max = ReadFile(source.cgroup_dir + "/memory.max");
+    absl::StatusOr<std::string> current = ReadFileToString(source.cgroup_dir + "/memory.current");
+    absl::StatusOr<std::string> max = ReadFileToString(source.cgroup_dir + "/memory.max");
     if (current.ok() && max.ok()) host = ParseCgroupMemory(*current, *max);
   }
   if (!host.ok()) {
-    absl::StatusOr<std::string> meminfo = ReadFile(source.meminfo_path);
+    absl::StatusOr<std::string> meminfo = ReadFileToString(source.meminfo_path);
     if (!meminfo.ok()) return meminfo.status();
     host = ParseMeminfo(*meminfo);
     if (!host.ok()) return host.status();
   }
   if (source.testing_usage_file.empty()) return host;
-  absl::StatusOr<std::string> text = ReadFile(source.testing_usage_file);
+  absl::StatusOr<std::string> text = ReadFileToString(source.testing_usage_file);
   double fraction = 0;
   if (!text.ok() || !absl::SimpleAtod(absl::StripAsciiWhitespace(*text), &fraction) || fraction < 0) {
     return absl::InvalidArgumentError("ORRERY_TESTING_MEMORY_USAGE_FILE " + source.testing_usage_file +
