@@ -90,7 +90,8 @@ class ORRERY_EXPORT PlacementGroup {
 /// name already taken in the namespace, no bundles, an empty bundle, or invalid resources.
 ORRERY_EXPORT PlacementGroup CreatePlacementGroup(const PlacementGroupCreationOptions& options);
 /// Removes the group: its bundles are released, and the tasks and actors in them end.
-/// Removing a removed group does nothing; an unknown id throws OrreryException.
+/// Removing a removed group does nothing; an unknown id throws OrreryException. A group this
+/// process created is removed without waiting for the GCS; every later call here sees it removed.
 ORRERY_EXPORT void RemovePlacementGroup(const std::string& placement_group_id);
 /// The group with this id (hex), with its current state; throws OrreryException if unknown.
 ORRERY_EXPORT PlacementGroup GetPlacementGroupById(const std::string& placement_group_id);

@@ -227,7 +227,9 @@ absl::Status CoreWorker::RegisterWithRaylet() {
 void CoreWorker::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  // What this process recorded goes to the GCS while the connection still works.
+  // What this process recorded goes to the GCS while the connection still works: the group
+  // calls it did not wait for (a removal just before Shutdown must not be lost) and its events.
+  if (placement_groups_) AwaitAllRegistrations(absl::Milliseconds(options_.rpc.default_deadline_ms));
   if (events_) events_->Stop();
   if (subscriber_) subscriber_->Stop();
   if (submitter_) submitter_->Stop();

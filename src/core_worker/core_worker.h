@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -205,16 +206,28 @@ class CoreWorker {
   // Before executor_, which records into it.
   std::unique_ptr<TaskEventBuffer> events_;
   static constexpr int64_t kTaskEventsSendTimeoutMs = 5000;
-  // Unnamed groups whose registration is in flight, or failed and not yet reported.
+  // A call on a group that the caller did not wait for (an unnamed group's registration, or the
+  // removal of a group this process created), in flight or failed and not yet reported.
   struct GroupRegistration {
     absl::Notification done;
     absl::Status status;
   };
-  // Waits until the registration of `id` (if this process made it) is over; its result.
+  // Sends the call on `id` without waiting; the next call on the group waits for it and
+  // reports its failure.
+  template <typename Request, typename Reply>
+  void CallOnGroupInBackground(const PlacementGroupId& id,
+                               rpc::GrpcClient<rpc::PlacementGroupService>::AsyncMethod<Request, Reply> method,
+                               const Request& request);
+  // Waits until the call in flight on `id` (if this process made one) is over; its result.
   absl::Status AwaitRegistration(const PlacementGroupId& id);
+  // Waits for every call in flight on any group, at most `limit` (failures stay to be reported).
+  void AwaitAllRegistrations(absl::Duration limit = absl::InfiniteDuration());
   absl::Mutex registrations_mu_;
   absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
       ABSL_GUARDED_BY(registrations_mu_);
+  // Groups this process created and has not removed: the GCS knows them, so their removal
+  // cannot be refused and need not be waited for.
+  absl::flat_hash_set<PlacementGroupId> created_groups_ ABSL_GUARDED_BY(registrations_mu_);
   // Tasks of `id` wait where no node holds its resources: asks the GCS whether the group was
   // removed (by any process), and if so fails them. At most once a second per group.
   void CheckGroupRemoved(const PlacementGroupId& id);

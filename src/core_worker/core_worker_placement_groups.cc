@@ -27,27 +27,42 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
   group.set_name_space(Namespace());
   rpc::CreatePlacementGroupRequest request;
   *request.mutable_group() = std::move(group);
-  if (!request.group().name().empty()) {
-    // Only the GCS can tell whether the name is free: the caller waits for its answer.
-    return placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall()).status();
-  }
   ORRERY_ASSIGN_OR_RETURN(PlacementGroupId id, PlacementGroupId::FromBinary(request.group().placement_group_id()));
+  if (!request.group().name().empty()) {
+    // Only the GCS can tell whether the name is free: the caller waits for its answer, after
+    // the removals it made (one may free the name).
+    AwaitAllRegistrations();
+    ORRERY_RETURN_IF_ERROR(
+        placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall()).status());
+  } else {
+    CallOnGroupInBackground<rpc::CreatePlacementGroupRequest, rpc::CreatePlacementGroupReply>(
+        id, &Stub::async::CreatePlacementGroup, request);
+  }
+  absl::MutexLock lock(&registrations_mu_);
+  created_groups_.insert(id);
+  return absl::OkStatus();
+}
+
+template <typename Request, typename Reply>
+void CoreWorker::CallOnGroupInBackground(const PlacementGroupId& id,
+                                         rpc::GrpcClient<rpc::PlacementGroupService>::AsyncMethod<Request, Reply> method,
+                                         const Request& request) {
   auto registration = std::make_shared<GroupRegistration>();
   {
     absl::MutexLock lock(&registrations_mu_);
     registrations_[id] = registration;
   }
-  placement_groups_->Call(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall(),
-                          [this, id, registration](absl::StatusOr<rpc::CreatePlacementGroupReply> reply) {
-                            registration->status = reply.status();
-                            // Only a failure is kept, for the next call on the group to report.
-                            if (reply.ok()) {
-                              absl::MutexLock lock(&registrations_mu_);
-                              registrations_.erase(id);
-                            }
-                            registration->done.Notify();
-                          });
-  return absl::OkStatus();
+  placement_groups_->Call(method, request, rpc::RetriedCall(), [this, id, registration](absl::StatusOr<Reply> reply) {
+    registration->status = reply.status();
+    // Only a failure is kept, for the next call on the group to report.
+    if (reply.ok()) {
+      absl::MutexLock lock(&registrations_mu_);
+      if (auto it = registrations_.find(id); it != registrations_.end() && it->second == registration) {
+        registrations_.erase(it);
+      }
+    }
+    registration->done.Notify();
+  });
 }
 
 absl::Status CoreWorker::AwaitRegistration(const PlacementGroupId& id) {
@@ -60,15 +75,41 @@ absl::Status CoreWorker::AwaitRegistration(const PlacementGroupId& id) {
   }
   registration->done.WaitForNotification();
   absl::MutexLock lock(&registrations_mu_);
-  registrations_.erase(id);  // reported once
+  if (auto it = registrations_.find(id); it != registrations_.end() && it->second == registration) {
+    registrations_.erase(it);  // reported once
+  }
   return registration->status;
 }
 
+void CoreWorker::AwaitAllRegistrations(absl::Duration limit) {
+  absl::Time deadline = absl::Now() + limit;
+  std::vector<std::shared_ptr<GroupRegistration>> in_flight;
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    for (const auto& [id, registration] : registrations_) in_flight.push_back(registration);
+  }
+  for (const auto& registration : in_flight) registration->done.WaitForNotificationWithDeadline(deadline);
+}
+
 absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
+  bool created_here = false;
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    created_here = created_groups_.erase(id) > 0;
+  }
+  // After its registration: a removal that overtook it would leave the group behind.
   ORRERY_RETURN_IF_ERROR(AwaitRegistration(id));
   rpc::RemovePlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());
-  ORRERY_RETURN_IF_ERROR(placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, rpc::RetriedCall()).status());
+  if (created_here) {
+    // The GCS knows the group, so it cannot refuse: a loop of removals need not wait for
+    // one another's round trips. The next call on the group (and Shutdown) waits for it.
+    CallOnGroupInBackground<rpc::RemovePlacementGroupRequest, rpc::RemovePlacementGroupReply>(
+        id, &Stub::async::RemovePlacementGroup, request);
+  } else {
+    ORRERY_RETURN_IF_ERROR(
+        placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, rpc::RetriedCall()).status());
+  }
   submitter_->OnPlacementGroupRemoved(id);
   return absl::OkStatus();
 }
@@ -118,6 +159,7 @@ absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetPlacementG
 }
 
 absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetNamedPlacementGroup(const std::string& name) {
+  AwaitAllRegistrations();  // a group this process removed is gone by name too
   rpc::GetNamedPlacementGroupRequest request;
   request.set_name(name);
   request.set_name_space(Namespace());
@@ -128,13 +170,8 @@ absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreWorker::GetNamedPlace
 }
 
 absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> CoreWorker::GetAllPlacementGroups() {
-  // Every group this process created is listed.
-  std::vector<PlacementGroupId> registering;
-  {
-    absl::MutexLock lock(&registrations_mu_);
-    for (const auto& [id, registration] : registrations_) registering.push_back(id);
-  }
-  for (const PlacementGroupId& id : registering) AwaitRegistration(id).IgnoreError();
+  // Every group this process created is listed, in the state its last call left it.
+  AwaitAllRegistrations();
   ORRERY_ASSIGN_OR_RETURN(
       rpc::GetAllPlacementGroupsReply reply,
       placement_groups_->CallSync(&Stub::async::GetAllPlacementGroups, rpc::GetAllPlacementGroupsRequest(), rpc::RetriedCall()));

@@ -197,6 +197,25 @@ TEST_F(PlacementGroups, NamesAreUniqueAndFoundAndFreedByRemoval) {
   orrery::RemovePlacementGroup(second.GetID());
 }
 
+// A removal of a group this driver made does not wait for the GCS: every later call sees it.
+TEST_F(PlacementGroups, EveryCallAfterARemovalSeesTheGroupRemoved) {
+  for (int i = 0; i < 20; ++i) {
+    PlacementGroup group = orrery::CreatePlacementGroup(Options(1, 0.5, PlacementStrategy::PACK, "short-lived"));
+    ASSERT_TRUE(group.Wait(30));
+    orrery::RemovePlacementGroup(group.GetID());
+    EXPECT_TRUE(orrery::GetPlacementGroup("short-lived").Empty()) << "round " << i;
+    EXPECT_EQ(StateOf(group), PlacementGroupState::REMOVED) << "round " << i;
+  }
+  std::vector<PlacementGroup> groups;
+  for (int i = 0; i < 20; ++i) groups.push_back(orrery::CreatePlacementGroup(Options(1, 0.1, PlacementStrategy::PACK)));
+  for (const PlacementGroup& group : groups) orrery::RemovePlacementGroup(group.GetID());
+  std::set<std::string> removed;
+  for (const PlacementGroup& group : orrery::GetAllPlacementGroups()) {
+    if (group.GetState() == PlacementGroupState::REMOVED) removed.insert(group.GetID());
+  }
+  for (const PlacementGroup& group : groups) EXPECT_EQ(removed.count(group.GetID()), 1u) << group.GetID();
+}
+
 TEST_F(PlacementGroups, RemovalEndsTheActorsInsideAndGivesTheResourcesBack) {
   // Every CPU of the cluster, one whole node per bundle.
   PlacementGroup group = orrery::CreatePlacementGroup(Options(3, 2, PlacementStrategy::STRICT_SPREAD));
