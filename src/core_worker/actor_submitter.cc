@@ -280,7 +280,7 @@ void ActorSubmitter::OnResults(const ActorId& id, uint64_t epoch, rpc::ResultBat
       actor.stream->Cancel();
     }
   }
-  for (auto& [task, value] : done) callbacks_.on_result(*task, std::move(value));
+  for (auto& [task, value] : done) callbacks_.on_result(*task, std::move(value), nullptr);
 }
 
 void ActorSubmitter::OnStreamDone(const ActorId& id, uint64_t epoch, const grpc::Status& status) {

@@ -360,7 +360,9 @@ TEST_F(MultiNode, AValueWhoseOnlyCopyWasOnAStoppedNodeIsLost) {
   ASSERT_THAT(joined, ::testing::Not(::testing::HasSubstr("rror"))) << joined;
   std::string doomed = *orrery::Get(orrery::Task(NodeId).SetResource("doomed", 1).Remote());
   ASSERT_FALSE(doomed.empty());
-  auto made = orrery::Task(Pattern).SetResource("doomed", 1).Remote(kLarge, 5);
+  // No retries: its task cannot be run again to make it anew (lineage reconstruction has its
+  // own tests, lineage_reconstruction_test.cc).
+  auto made = orrery::Task(Pattern).SetResource("doomed", 1).SetMaxRetries(0).Remote(kLarge, 5);
   ASSERT_TRUE(orrery::Wait(std::vector<orrery::ObjectRef<std::vector<uint8_t>>>{made}, 1, 30'000).ready.size() == 1);
   // Gone for good once the process is: until then it may still serve its store.
   ASSERT_TRUE(orrery::testing::StopRaylet(g_root, doomed));
