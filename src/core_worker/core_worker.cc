@@ -534,8 +534,9 @@ void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&&
     lineage_->EndRebuild(*return_id);
     if (in_store) FreeEveryCopy(*return_id, *FromWire(std::move(object)));
   } else if (return_id.ok()) {
-    if (in_store && resources != nullptr) {
-      RecordLineage(*return_id, task, *resources);
+    bool actor_call = !task.actor_id().empty();
+    if (in_store && (resources != nullptr || actor_call)) {
+      RecordLineage(*return_id, task, actor_call ? ResourceSet() : *resources);
     } else {
       lineage_->EndRebuild(*return_id);  // a re-run that failed for good stores its error
     }

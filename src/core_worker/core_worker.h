@@ -198,7 +198,8 @@ class CoreWorker {
   void ReleaseTaskRefs(const rpc::TaskSpec& task);
 
   // ---- lineage reconstruction (core_worker_recovery.cc) ----
-  // A normal task made `result` in the object store: its lineage is kept to make it again.
+  // A normal task or an actor call made `result` in the object store: its lineage is kept to
+  // make it again (`resources`: the task's shape; empty for an actor call).
   void RecordLineage(const ObjectId& result, const rpc::TaskSpec& task, const ResourceSet& resources);
   // Reads the object behind `marker`; when no copy can be read, the owner is asked to make it
   // again (lineage reconstruction) and the new value is read, within `timeout_ms` (< 0: none).
@@ -214,7 +215,8 @@ class CoreWorker {
   void CheckLostCopy(const ObjectId& id, const NodeId& holder, std::function<void()> then);
   // Owner: every copy of `id` is lost (`why`): re-run the task that made it, or store the error.
   void Rebuild(const ObjectId& id, const std::string& why);
-  // Re-runs a task of the lineage: its arguments that were freed are made again first.
+  // Re-runs a task of the lineage (an actor call is sent to its actor again, as a new call):
+  // its arguments that were freed are made again first.
   void Rerun(rpc::TaskSpec task, const ResourceSet& resources);
   void OnWorkerDeath(const rpc::PubsubMessage& message);
 

@@ -149,6 +149,16 @@ void CoreWorker::Rerun(rpc::TaskSpec spec, const ResourceSet& resources) {
     // Freed since (only the lineage knew it): made again too, recursively.
     if (!store_.Contains(argument)) Rebuild(argument, "its value was freed, and a task that took it is run again");
   }
+  if (!task->actor_id().empty()) {
+    ActorId actor = ActorId::FromBinary(task->actor_id()).value_or(ActorId());
+    events_->Record(*task, rpc::ACTOR_TASK, rpc::SUBMITTED);
+    // A new call in this caller's order (its old number was answered and forgotten).
+    if (actor_submitter_->Enqueue(actor, task)) {
+      int64_t sequence = task->sequence_number();
+      AwaitOwned(task, owned_refs, [this, actor, sequence] { actor_submitter_->Ready(actor, sequence); });
+    }
+    return;
+  }
   events_->Record(*task, rpc::NORMAL_TASK, rpc::SUBMITTED);
   int64_t bytes = static_cast<int64_t>(task->ByteSizeLong());
   // Not Admit: a re-run must not wait behind the tasks that may be waiting for it.

@@ -73,8 +73,8 @@ LineageTable::Rebuild LineageTable::StartRebuild(const ObjectId& result, const r
   auto it = entries_.find(result);
   if (it == entries_.end()) {
     rebuild.error = LostError(rpc::ErrorInfo::OBJECT_LOST, result, owner, why_lost,
-                              "it was stored by Put (or by an actor call), and only a task's result can be made "
-                              "again by re-running the task");
+                              "it was stored by Put, and only a task's result can be made again by re-running "
+                              "the task");
     return rebuild;
   }
   Entry& entry = it->second;

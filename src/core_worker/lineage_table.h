@@ -1,5 +1,5 @@
-// LineageTable: for the objects this process owns that a task made in the object store, the
-// task (its spec and resource shape) kept to make the object again when every copy of it is lost
+// LineageTable: for the objects this process owns that a task (or an actor call) made in the
+// object store, the task (its spec and resource shape) kept to make the object again when every copy of it is lost
 // (its node died): lineage reconstruction, as in Ray. An entry lives while the object is known
 // to the ReferenceCounter (held, or named by another object's lineage) and goes when it is
 // forgotten. The specs kept are bounded in bytes: past the bound the oldest are evicted, and an

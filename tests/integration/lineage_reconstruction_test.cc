@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli_cluster.h"
+#include "cli_cluster_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
@@ -60,7 +61,13 @@ std::vector<uint8_t> Shift(std::vector<uint8_t> bytes, int by, std::string dir) 
 
 std::string NodeOf() { return Here(); }
 
-ORRERY_REMOTE(Make, Shift, NodeOf);
+class Maker {
+ public:
+  static Maker* Create() { return new Maker(); }
+  std::vector<uint8_t> Make(int size, int seed, std::string dir) { return ::Make(size, seed, std::move(dir)); }
+};
+
+ORRERY_REMOTE(Make, Shift, NodeOf, Maker::Create, &Maker::Make);
 
 namespace {
 
@@ -135,17 +142,9 @@ class LineageReconstruction : public ::testing::Test {
     // Health checks every 200 ms: a killed node is declared dead within about a second.
     g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1",
                                            "ORRERY_HEALTH_CHECK_PERIOD_MS=200");
-    orrery::Config config;
-    config.address = g_cluster.address;
-    config.token = g_cluster.token;
-    config.temp_dir = g_root;
-    orrery::Init(config);
+    orrery::testing::InitDriver(g_cluster, g_root);
   }
-  static void TearDownTestSuite() {
-    orrery::Shutdown();
-    Cli("stop --temp-dir " + g_root);
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
-  }
+  static void TearDownTestSuite() { orrery::testing::ShutdownDriverAndCluster(g_root); }
   void SetUp() override {
     runs_ = g_root + "/runs-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::create_directories(runs_);
@@ -199,6 +198,23 @@ TEST_F(LineageReconstruction, AResultWhoseTaskMayNotRetryFailsNamingTheObjectIts
     EXPECT_THAT(e.what(), ::testing::HasSubstr("owner"));
   }
   EXPECT_EQ(Runs(runs_, "make-4"), 1);
+}
+
+TEST_F(LineageReconstruction, AnActorCallsLostResultIsMadeAgainOnlyWhenTheActorAllowsTaskRetries) {
+  std::string victim = JoinNode("victim-6");
+  // Both restart elsewhere; only the first one's calls may be run again.
+  auto retrying =
+      orrery::Actor(Maker::Create).SetMaxRestarts(1).SetMaxTaskRetries(1).SetSchedulingStrategy(Prefer(victim)).Remote();
+  auto strict = orrery::Actor(Maker::Create).SetMaxRestarts(1).SetSchedulingStrategy(Prefer(victim)).Remote();
+  auto made = retrying.Task(&Maker::Make).Remote(kSize, 8, runs_);
+  auto once = strict.Task(&Maker::Make).Remote(kSize, 9, runs_);
+  AwaitReady(made);
+  AwaitReady(once);
+  ASSERT_TRUE(KillNode(victim));
+  EXPECT_EQ(*orrery::Get(made), Pattern(kSize, 8));
+  EXPECT_EQ(Runs(runs_, "make-8"), 2);
+  EXPECT_THROW(orrery::Get(once), orrery::ObjectReconstructionFailedMaxAttemptsExceededError);
+  EXPECT_EQ(Runs(runs_, "make-9"), 1);
 }
 
 TEST_F(LineageReconstruction, AnObjectWhoseLineageWasEvictedFailsSayingSo) {

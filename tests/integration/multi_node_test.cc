@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "orrery/api.h"
 #include "cli_cluster.h"
+#include "cli_cluster_driver.h"
 #include "temp_root.h"
 
 namespace fs = std::filesystem;
@@ -105,13 +106,7 @@ class MultiNode : public ::testing::Test {
     g_join = cluster.join;
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster, "--resources '{\"special\": 1}'"));
-    std::string address = cluster.address;
-    std::string token = cluster.token;
-    orrery::Config config;
-    config.address = address;
-    config.token = token;
-    config.temp_dir = g_root;
-    orrery::Init(config);
+    orrery::testing::InitDriver(cluster, g_root);
   }
   // Each test starts on an idle cluster: the workers an earlier test leased are returned a
   // moment after it (owners keep idle leases for a second), and until then the nodes are full.
@@ -144,12 +139,7 @@ class MultiNode : public ::testing::Test {
     return "";
   }
 
-  static void TearDownTestSuite() {
-    orrery::Shutdown();
-    std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
-  }
+  static void TearDownTestSuite() { orrery::testing::ShutdownDriverAndCluster(g_root); }
 };
 
 TEST_F(MultiNode, ThreeTasksThatMustRunAtOnceSpreadOverTheThreeOneCpuNodes) {
