@@ -335,8 +335,12 @@ void CoreWorker::NotifyBlocked(bool blocked) {
   request.set_worker_id(options_.worker_id.Binary());
   request.set_blocked(blocked);
   // In order, so the raylet never sees "unblocked" before "blocked".
-  auto reply = raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::NotifyWorkerBlocked, request,
-                                          rpc::CallOptions{});
+  // Retried (a second notice changes nothing): a lost "blocked" would keep the task's CPU from
+  // the nested tasks it waits for.
+  rpc::CallOptions call;
+  call.retry = true;
+  auto reply =
+      raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::NotifyWorkerBlocked, request, call);
   if (!reply.ok()) spdlog::warn("telling the raylet this worker is blocked: {}", reply.status().message());
 }
 

@@ -201,6 +201,9 @@ class CoreWorker {
   // A normal task or an actor call made `result` in the object store: its lineage is kept to
   // make it again (`resources`: the task's shape; empty for an actor call).
   void RecordLineage(const ObjectId& result, const rpc::TaskSpec& task, const ResourceSet& resources);
+  // The objects this process owns that `task` takes: its arguments passed by reference and the
+  // refs inside its inline arguments.
+  std::vector<ObjectId> OwnedObjectsIn(const rpc::TaskSpec& task);
   // Reads the object behind `marker`; when no copy can be read, the owner is asked to make it
   // again (lineage reconstruction) and the new value is read, within `timeout_ms` (< 0: none).
   Value ReadOrRecover(const ObjectId& id, Value marker, int64_t timeout_ms);

@@ -46,15 +46,26 @@ std::optional<NodeId> HolderOf(const internal::SerializedValue& marker) {
 
 }  // namespace
 
-void CoreWorker::RecordLineage(const ObjectId& result, const rpc::TaskSpec& task, const ResourceSet& resources) {
-  std::vector<ObjectId> arguments;
+std::vector<ObjectId> CoreWorker::OwnedObjectsIn(const rpc::TaskSpec& task) {
+  std::vector<ObjectId> owned;
+  auto add = [this, &owned](const std::string& binary) {
+    auto id = ObjectId::FromBinary(binary);
+    if (id.ok() && references_->IsOwned(*id)) owned.push_back(*id);
+  };
   for (const rpc::TaskArg& arg : task.args()) {
-    if (!arg.has_ref()) continue;  // inline: the spec holds the value itself
-    auto id = ObjectId::FromBinary(arg.ref().object_id());
-    if (id.ok() && references_->IsOwned(*id)) arguments.push_back(*id);
+    if (arg.has_ref()) {
+      add(arg.ref().object_id());
+    } else {
+      // An inline value holds itself, but not the refs inside it (a vector of ObjectRefs).
+      for (const rpc::ObjectRefInfo& ref : arg.value().contained_refs()) add(ref.object_id());
+    }
   }
+  return owned;
+}
+
+void CoreWorker::RecordLineage(const ObjectId& result, const rpc::TaskSpec& task, const ResourceSet& resources) {
   // Before the task's own refs on its arguments go (ReleaseTaskRefs): they stay known.
-  references_->SetLineage(result, arguments);
+  references_->SetLineage(result, OwnedObjectsIn(task));
   for (const ObjectId& evicted : lineage_->Record(result, task, resources)) references_->DropLineage(evicted);
 }
 
@@ -145,7 +156,7 @@ void CoreWorker::Rerun(rpc::TaskSpec spec, const ResourceSet& resources) {
   auto task = std::make_shared<rpc::TaskSpec>(std::move(spec));
   // Held first, so that an argument made again below is kept for this task when it arrives.
   std::vector<std::pair<int, ObjectId>> owned_refs = HoldArguments(*task);
-  for (const auto& [index, argument] : owned_refs) {
+  for (const ObjectId& argument : OwnedObjectsIn(*task)) {
     // Freed since (only the lineage knew it): made again too, recursively.
     if (!store_.Contains(argument)) Rebuild(argument, "its value was freed, and a task that took it is run again");
   }

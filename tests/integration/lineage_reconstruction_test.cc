@@ -59,6 +59,12 @@ std::vector<uint8_t> Shift(std::vector<uint8_t> bytes, int by, std::string dir) 
   return Shifted(std::move(bytes), by);
 }
 
+// The same, from a ref inside a value (not resolved before the call).
+std::vector<uint8_t> ShiftInner(std::vector<orrery::ObjectRef<std::vector<uint8_t>>> refs, int by, std::string dir) {
+  CountRun(dir, "shift-inner-" + std::to_string(by));
+  return Shifted(*orrery::Get(refs[0]), by);
+}
+
 std::string NodeOf() { return Here(); }
 
 class Maker {
@@ -67,7 +73,7 @@ class Maker {
   std::vector<uint8_t> Make(int size, int seed, std::string dir) { return ::Make(size, seed, std::move(dir)); }
 };
 
-ORRERY_REMOTE(Make, Shift, NodeOf, Maker::Create, &Maker::Make);
+ORRERY_REMOTE(Make, Shift, ShiftInner, NodeOf, Maker::Create, &Maker::Make);
 
 namespace {
 
@@ -167,6 +173,21 @@ TEST_F(LineageReconstruction, AResultLostWithItsNodeIsMadeAgainThroughTwoLevelsO
   EXPECT_EQ(*orrery::Get(shifted), Shifted(Pattern(kSize, 1), 5));
   EXPECT_EQ(Runs(runs_, "make-1"), 2) << "the freed first level was not made again";
   EXPECT_EQ(Runs(runs_, "shift-5"), 2);
+}
+
+TEST_F(LineageReconstruction, ARefInsideAnArgumentIsPartOfTheLineage) {
+  std::string victim = JoinNode("victim-7");
+  orrery::ObjectRef<std::vector<uint8_t>> shifted;
+  {
+    auto made = orrery::Task(Make).SetSchedulingStrategy(Prefer(victim)).Remote(kSize, 10, runs_);
+    std::vector<orrery::ObjectRef<std::vector<uint8_t>>> inside = {made};
+    shifted = orrery::Task(ShiftInner).SetSchedulingStrategy(Prefer(victim)).Remote(inside, 2, runs_);
+    AwaitReady(shifted);
+  }
+  ASSERT_TRUE(KillNode(victim));
+  EXPECT_EQ(*orrery::Get(shifted), Shifted(Pattern(kSize, 10), 2));
+  EXPECT_EQ(Runs(runs_, "make-10"), 2) << "the ref inside the argument was not made again";
+  EXPECT_EQ(Runs(runs_, "shift-inner-2"), 2);
 }
 
 TEST_F(LineageReconstruction, ALostArgumentTheReRunTaskReadsIsMadeAgainByItsOwner) {
