@@ -28,4 +28,25 @@ inline std::string Match(const std::string& text, const char* pattern) {
   return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
 }
 
+// A head started with the CLI (`orrery start --head --port 0 FLAGS`): its address and token,
+// both empty when it did not start (`output` says why).
+struct CliHead {
+  std::string address;
+  std::string token;
+  std::string output;
+  bool started() const { return !address.empty() && !token.empty(); }
+  // The `orrery start` arguments that join one more raylet to it, with `flags`.
+  std::string Join(const std::string& flags) const {
+    return "start --address " + address + " --token " + token + " " + flags;
+  }
+};
+
+inline CliHead StartHead(const std::string& flags) {
+  CliHead head;
+  head.output = Cli("start --head --port 0 " + flags);
+  head.address = Match(head.output, "GCS address: (\\S+)");
+  head.token = Match(head.output, "--token (\\S+)");
+  return head;
+}
+
 }  // namespace orrery::bench

@@ -15,6 +15,7 @@
 #include "object_store_bench.h"
 #include "orrery/api.h"
 #include "placement_group_bench.h"
+#include "reconstruction_bench.h"
 #include "rate.h"
 
 namespace {
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
     orrery::bench::MeasureMultiNode(Report);
   }
+  orrery::bench::MeasureReconstruction(Report);
   orrery::bench::MeasureGcsRestart(Report);
   orrery::bench::MeasureGcsStorageCost(Report);
   if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);

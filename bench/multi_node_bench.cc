@@ -28,7 +28,6 @@ ORRERY_REMOTE(ClusterNoOp, MakeBytes, ViewSize);
 constexpr int64_t kGiB = 1LL << 30;
 
 using orrery::bench::Cli;
-using orrery::bench::Match;
 using orrery::bench::SubmitAndGet;
 
 // Node `n` of the cluster has the custom resource "n<n>": work is pinned to it by asking for it.
@@ -86,16 +85,14 @@ void MeasureMultiNode(const Reporter& report) {
   std::string common = std::string(" --temp-dir ") + root +
                        " --num-cpus 1 --node-ip-address 127.0.0.1 --object-store-memory " +
                        std::to_string(3 * kGiB / 2);
-  std::string head = Cli("start --head --port 0" + common + NodeResources(0));
-  std::string address = Match(head, "GCS address: (\\S+)");
-  std::string token = Match(head, "--token (\\S+)");
-  if (!address.empty() && !token.empty()) {
-    std::string join = "start --address " + address + " --token " + token + common;
+  orrery::bench::CliHead head = orrery::bench::StartHead(common + NodeResources(0));
+  if (head.started()) {
+    std::string join = head.Join(common);
     Cli(join + NodeResources(1));
     Cli(join + NodeResources(2));
     orrery::Config config;
-    config.address = address;
-    config.token = token;
+    config.address = head.address;
+    config.token = head.token;
     config.temp_dir = root;
     orrery::Init(config);
     if (Wanted({"multi_node_tasks_async"})) {
@@ -108,7 +105,7 @@ void MeasureMultiNode(const Reporter& report) {
     }
     orrery::Shutdown();
   } else {
-    std::fprintf(stderr, "multi_node_tasks_async: could not start a head:\n%s\n", head.c_str());
+    std::fprintf(stderr, "multi_node_tasks_async: could not start a head:\n%s\n", head.output.c_str());
   }
   Cli(std::string("stop --temp-dir ") + root);
   std::filesystem::remove_all(root);

@@ -56,6 +56,11 @@ struct Config {
   int64_t max_inline_object_bytes = 100 << 10;
   /// How long a Put waits for room in a full object store before ObjectStoreFullError.
   int64_t object_store_full_wait_ms = 10'000;
+  /// How many bytes of lineage (the specs of the tasks that made its objects in the object
+  /// store) each process of the job keeps, to make an object again when every copy of it is
+  /// lost with its node. Past it the oldest lineage goes, and its object cannot be made again
+  /// (ObjectReconstructionFailedLineageEvictedError).
+  int64_t max_lineage_bytes = 1LL << 30;
   /// Whether the job's driver and workers record task events, which `orrery list tasks`,
   /// `orrery summary tasks` and `orrery timeline` show. Off saves each task four small events.
   bool task_events = true;

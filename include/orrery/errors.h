@@ -109,6 +109,21 @@ class ORRERY_EXPORT OwnerDiedError : public ObjectLostError {
   using ObjectLostError::ObjectLostError;
 };
 
+/// Every copy of the object was lost (its node died) and its owner re-ran the task that made
+/// it as often as the task's retries allow (SetMaxRetries); the message names the object, its
+/// owner and the task.
+class ORRERY_EXPORT ObjectReconstructionFailedMaxAttemptsExceededError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
+/// Every copy of the object was lost and its owner no longer keeps the task that made it: its
+/// lineage went to keep the owner within Config::max_lineage_bytes.
+class ORRERY_EXPORT ObjectReconstructionFailedLineageEvictedError : public ObjectLostError {
+ public:
+  using ObjectLostError::ObjectLostError;
+};
+
 /// A value is larger than the node's whole object store (the message names both sizes).
 /// Raised by Put, Remote() for a too-large argument, and Get of a task whose result was.
 class ORRERY_EXPORT ObjectTooLargeError : public OrreryException {

@@ -31,6 +31,10 @@ void ThrowStoredError(const rpc::ErrorInfo& error) {
       throw TaskUnschedulableError(error.message());
     case rpc::ErrorInfo::RUNTIME_ENV_SETUP_FAILED:
       throw RuntimeEnvSetupError(error.message());
+    case rpc::ErrorInfo::OBJECT_RECONSTRUCTION_FAILED_MAX_ATTEMPTS:
+      throw ObjectReconstructionFailedMaxAttemptsExceededError(error.message());
+    case rpc::ErrorInfo::OBJECT_RECONSTRUCTION_FAILED_LINEAGE_EVICTED:
+      throw ObjectReconstructionFailedLineageEvictedError(error.message());
     case rpc::ErrorInfo::OBJECT_LOST:
     default:
       throw ObjectLostError(error.message());

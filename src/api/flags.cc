@@ -25,6 +25,8 @@ const ConfigTable<Config>& Table() {
              "values of at least this size go to the shared-memory object store")
         .Add("object_store_full_wait_ms", &Config::object_store_full_wait_ms,
              "how long a Put waits for room in a full object store")
+        .Add("max_lineage_bytes", &Config::max_lineage_bytes,
+             "lineage each process keeps to make lost objects again; past it the oldest goes")
         .Add("task_events", &Config::task_events, "record task events (orrery list tasks, orrery timeline)");
     return t;
   }();

@@ -158,6 +158,8 @@ constexpr char kInlineLimitVariable[] = "ORRERY_MAX_INLINE_OBJECT_BYTES";
 constexpr char kDetachedActorsVariable[] = "ORRERY_DETACHED_ACTORS_BY_DEFAULT";
 // And Config::task_events ("0": off).
 constexpr char kTaskEventsVariable[] = "ORRERY_TASK_EVENTS";
+// And Config::max_lineage_bytes.
+constexpr char kMaxLineageVariable[] = "ORRERY_MAX_LINEAGE_BYTES";
 
 rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryPackage>& working_dir) {
   rpc::JobConfig job;
@@ -177,6 +179,7 @@ rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryP
   (*job.mutable_env())[kDetachedActorsVariable] =
       config.default_actor_lifetime == ActorLifetime::DETACHED ? "1" : "0";
   (*job.mutable_env())[kTaskEventsVariable] = config.task_events ? "1" : "0";
+  (*job.mutable_env())[kMaxLineageVariable] = std::to_string(config.max_lineage_bytes);
   api::ApplyRuntimeEnv(config, working_dir, job);
   return job;
 }
@@ -320,6 +323,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.gcs_lost_timeout_ms = rpc_options.retry_budget_ms;
     options.max_inline_object_bytes = config.max_inline_object_bytes;
     options.object_store_full_wait_ms = config.object_store_full_wait_ms;
+    options.max_lineage_bytes = config.max_lineage_bytes;
     options.job_namespace = config.job_namespace;
     options.detached_actors_by_default = config.default_actor_lifetime == ActorLifetime::DETACHED;
     options.task_events.enabled = config.task_events;
@@ -407,6 +411,9 @@ void ServeIfWorker() {
   }
   if (const char* events = std::getenv(kTaskEventsVariable); events != nullptr) {
     options.task_events.enabled = events[0] != '0';
+  }
+  if (const char* lineage = std::getenv(kMaxLineageVariable); lineage != nullptr) {
+    options.max_lineage_bytes = std::strtoll(lineage, nullptr, 10);
   }
   // Never destroyed: the process ends with _Exit once asked to, tasks may still hold refs.
   auto* core = new core::CoreWorker(options);

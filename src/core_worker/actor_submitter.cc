@@ -270,6 +270,8 @@ void ActorSubmitter::OnResults(const ActorId& id, uint64_t epoch, rpc::ResultBat
     for (rpc::TaskResult& result : *results.mutable_results()) {
       auto call = actor.calls.find(result.sequence_number());
       if (call == actor.calls.end()) continue;  // answered before a reconnect, or failed
+      // Its result's lineage runs it again within the actor's budget when it set none.
+      if (!call->second.task->has_max_retries()) call->second.task->set_max_retries(actor.info.max_task_retries());
       done.emplace_back(std::move(call->second.task), std::move(*result.mutable_value()));
       actor.calls.erase(call);
     }
@@ -280,7 +282,7 @@ void ActorSubmitter::OnResults(const ActorId& id, uint64_t epoch, rpc::ResultBat
       actor.stream->Cancel();
     }
   }
-  for (auto& [task, value] : done) callbacks_.on_result(*task, std::move(value));
+  for (auto& [task, value] : done) callbacks_.on_result(*task, std::move(value), nullptr);
 }
 
 void ActorSubmitter::OnStreamDone(const ActorId& id, uint64_t epoch, const grpc::Status& status) {

@@ -100,6 +100,8 @@ absl::Status CoreWorker::Start() {
 
   ReferenceCounter::Callbacks callbacks;
   callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
+  lineage_ = std::make_unique<LineageTable>(options_.max_lineage_bytes, options_.submitter.max_system_retries);
+  callbacks.on_forget = [this](const ObjectId& id) { lineage_->Forget(id); };
   callbacks.on_release = [this](const ObjectId& id, const rpc::WorkerAddress& owner) {
     store_.Delete(id);
     if (shared_ != nullptr) shared_->Forget(id);
@@ -116,14 +118,15 @@ absl::Status CoreWorker::Start() {
   submitter_options.cluster_token = options_.token;
   submitter_options.rpc = options_.rpc;
   TaskSubmitter::Callbacks submitter_callbacks;
-  submitter_callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
-    OnTaskResult(task, std::move(object));
+  submitter_callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&& object,
+                                          const ResourceSet* resources) {
+    OnTaskResult(task, std::move(object), resources);
   };
   submitter_callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
     events_->RecordFailure(task, KindOf(task, /*is_creation=*/false), error, "", "");
     rpc::SerializedObject object;
     ToWire(*ErrorValue(error), &object);
-    OnTaskResult(task, std::move(object));
+    OnTaskResult(task, std::move(object), nullptr);
   };
   submitter_callbacks.on_dispatched = [this](const rpc::TaskSpec& task, const rpc::WorkerAddress& worker) {
     events_->Record(task, rpc::NORMAL_TASK, rpc::SCHEDULED, worker.node_id(), worker.worker_id());
@@ -273,8 +276,6 @@ std::vector<Value> CoreWorker::Get(const std::vector<ObjectId>& ids, int64_t tim
 }
 
 void CoreWorker::ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>& values, int64_t timeout_ms) {
-  // An object restored from disk may take a while; one that never comes is reported lost.
-  constexpr int64_t kReadTimeoutMs = 60'000;
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i] == nullptr || values[i]->format != internal::Format::kInStore) continue;
     if (shared_ == nullptr) {
@@ -284,7 +285,7 @@ void CoreWorker::ReadShared(const std::vector<ObjectId>& ids, std::vector<Value>
       values[i] = ErrorValue(error);
       continue;
     }
-    values[i] = shared_->Read(ids[i], *values[i], timeout_ms >= 0 ? timeout_ms : kReadTimeoutMs);
+    values[i] = ReadOrRecover(ids[i], values[i], timeout_ms);
   }
 }
 
@@ -334,8 +335,12 @@ void CoreWorker::NotifyBlocked(bool blocked) {
   request.set_worker_id(options_.worker_id.Binary());
   request.set_blocked(blocked);
   // In order, so the raylet never sees "unblocked" before "blocked".
-  auto reply = raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::NotifyWorkerBlocked, request,
-                                          rpc::CallOptions{});
+  // Retried (a second notice changes nothing): a lost "blocked" would keep the task's CPU from
+  // the nested tasks it waits for.
+  rpc::CallOptions call;
+  call.retry = true;
+  auto reply =
+      raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::NotifyWorkerBlocked, request, call);
   if (!reply.ok()) spdlog::warn("telling the raylet this worker is blocked: {}", reply.status().message());
 }
 
@@ -524,12 +529,21 @@ void CoreWorker::AwaitOwned(std::shared_ptr<rpc::TaskSpec> task,
   }
 }
 
-void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object) {
+void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object,
+                              const ResourceSet* resources) {
   auto return_id = ObjectId::FromBinary(task.return_id());
-  if (return_id.ok() && !references_->IsOwned(*return_id)) {
+  bool in_store = object.format() == rpc::SerializedObject::IN_STORE;
+  if (return_id.ok() && !references_->IsHeld(*return_id)) {
     // Every ref to the result is gone already: it is freed as it arrives, on whichever node.
-    if (object.format() == rpc::SerializedObject::IN_STORE) FreeEveryCopy(*return_id, *FromWire(std::move(object)));
+    lineage_->EndRebuild(*return_id);
+    if (in_store) FreeEveryCopy(*return_id, *FromWire(std::move(object)));
   } else if (return_id.ok()) {
+    bool actor_call = !task.actor_id().empty();
+    if (in_store && (resources != nullptr || actor_call)) {
+      RecordLineage(*return_id, task, actor_call ? ResourceSet() : *resources);
+    } else {
+      lineage_->EndRebuild(*return_id);  // a re-run that failed for good stores its error
+    }
     StoreReceived(*return_id, std::move(object));
   }
   ReleaseTaskRefs(task);

@@ -21,6 +21,7 @@
 #include "src/common/event_loop.h"
 #include "src/core_worker/actor_submitter.h"
 #include "src/core_worker/id_generator.h"
+#include "src/core_worker/lineage_table.h"
 #include "src/core_worker/memory_store.h"
 #include "src/core_worker/node_directory.h"
 #include "src/core_worker/object_copies.h"
@@ -68,6 +69,8 @@ struct CoreWorkerOptions {
   int64_t max_inline_object_bytes = 100 << 10;
   // How long a Put (or a large result) waits for room in a full object store before failing.
   int64_t object_store_full_wait_ms = 10'000;
+  // The bound on the lineage this process keeps (LineageTable).
+  int64_t max_lineage_bytes = 1LL << 30;
   // The job's namespace (a driver knows it; a worker asks the GCS when first needed).
   std::string job_namespace;
   // Actors created without a lifetime of their own are detached (the job's default).
@@ -190,8 +193,34 @@ class CoreWorker {
   std::vector<Value> ResolveArgs(const rpc::TaskSpec& task);
   void SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner, const rpc::WorkerAddress& borrower,
                           bool add);
-  void OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object);
+  // `resources`: the shape a normal task ran with (null for an actor call).
+  void OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object, const ResourceSet* resources);
   void ReleaseTaskRefs(const rpc::TaskSpec& task);
+
+  // ---- lineage reconstruction (core_worker_recovery.cc) ----
+  // A normal task or an actor call made `result` in the object store: its lineage is kept to
+  // make it again (`resources`: the task's shape; empty for an actor call).
+  void RecordLineage(const ObjectId& result, const rpc::TaskSpec& task, const ResourceSet& resources);
+  // The objects this process owns that `task` takes: its arguments passed by reference and the
+  // refs inside its inline arguments.
+  std::vector<ObjectId> OwnedObjectsIn(const rpc::TaskSpec& task);
+  // Reads the object behind `marker`; when no copy can be read, the owner is asked to make it
+  // again (lineage reconstruction) and the new value is read, within `timeout_ms` (< 0: none).
+  Value ReadOrRecover(const ObjectId& id, Value marker, int64_t timeout_ms);
+  // The value of `id` after a reader could not read any copy of it, the one its marker named
+  // being on `holder`: from this process's store once the owner (this process, or another
+  // asked with GetObject) has checked whether the copy was lost and made it again if so.
+  // Null when `timeout_ms` ran out.
+  Value AskOwnerAfterLostCopy(const ObjectId& id, const NodeId& holder, int64_t timeout_ms);
+  // Owner: a reader could not read `id` from `holder`. When the GCS says that node is dead
+  // and this process's value of `id` still names it, the object is made again (or its value
+  // becomes the error saying why it cannot be). `then` runs once that is decided.
+  void CheckLostCopy(const ObjectId& id, const NodeId& holder, std::function<void()> then);
+  // Owner: every copy of `id` is lost (`why`): re-run the task that made it, or store the error.
+  void Rebuild(const ObjectId& id, const std::string& why);
+  // Re-runs a task of the lineage (an actor call is sent to its actor again, as a new call):
+  // its arguments that were freed are made again first.
+  void Rerun(rpc::TaskSpec task, const ResourceSet& resources);
   void OnWorkerDeath(const rpc::PubsubMessage& message);
 
   CoreWorkerOptions options_;
@@ -199,6 +228,9 @@ class CoreWorker {
   std::shared_ptr<EventLoop> loop_;
   TaskIdGenerator task_ids_;
   MemoryStore store_;
+  // The tasks that made the owned objects in the object store, to make them again. Before
+  // references_, whose callbacks use it.
+  std::unique_ptr<LineageTable> lineage_;
   std::unique_ptr<ReferenceCounter> references_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<rpc::GrpcClient<rpc::PlacementGroupService>> placement_groups_;

@@ -90,12 +90,27 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+  auto lost_at = NodeId::FromOptionalBinary(request->lost_at());
+  if (lost_at.ok() && !lost_at->IsNil() && core_.references_->IsOwned(*id)) {
+    // The asker could read no copy: once the owner has checked (and made the object again if
+    // it was lost), it answers as to any asker.
+    core_.CheckLostCopy(*id, *lost_at, [this, id = *id, request, reply, reactor] {
+      AnswerWhenReady(id, *request, reply, reactor);
+    });
+    return reactor;
+  }
+  AnswerWhenReady(*id, *request, reply, reactor);
+  return reactor;
+}
+
+void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request,
+                                            rpc::GetObjectReply* reply, grpc::ServerUnaryReactor* reactor) {
   // Answer when the value exists, or PENDING when the wait ends first: whichever comes first.
   auto answered = std::make_shared<std::atomic<bool>>(false);
-  rpc::WorkerAddress borrower = request->borrower();
+  rpc::WorkerAddress borrower = request.borrower();
   CoreWorker* core = &core_;
   auto timer = std::make_shared<boost::asio::steady_timer>(core_.loop_->io());
-  core_.store_.OnReady(*id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
+  core_.store_.OnReady(id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
     if (answered->exchange(true)) return;
     core->loop_->Post([timer] { timer->cancel(); });
     if (!value->contained_refs.empty()) core->HandOver(*value, borrower);
@@ -103,7 +118,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
     ToWire(*value, reply->mutable_object());
     reactor->Finish(grpc::Status::OK);
   });
-  int64_t wait_ms = std::max<int64_t>(0, request->wait_ms());
+  int64_t wait_ms = std::max<int64_t>(0, request.wait_ms());
   core_.loop_->Post([timer, wait_ms, answered, reply, reactor] {
     timer->expires_after(std::chrono::milliseconds(wait_ms));
     timer->async_wait([answered, reply, reactor](const boost::system::error_code& ec) {
@@ -112,7 +127,6 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
       reactor->Finish(grpc::Status::OK);
     });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::UpdateBorrowers(grpc::CallbackServerContext* context,

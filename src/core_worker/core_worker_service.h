@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "orrery/core_worker.grpc.pb.h"
+#include "src/common/id.h"
 #include "src/rpc/auth.h"
 
 namespace orrery::core {
@@ -64,6 +65,9 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  private:
   // Finishes `reactor` with UNAUTHENTICATED and returns true when the token is wrong.
   bool Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor);
+  // GetObject's answer: the value once it exists, or PENDING when the request's wait ends first.
+  void AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request, rpc::GetObjectReply* reply,
+                       grpc::ServerUnaryReactor* reactor);
 
   CoreWorker& core_;
   const rpc::TokenAuthenticator auth_;

@@ -23,25 +23,27 @@ ObjectFetcher::ObjectFetcher(OwnerClients& owners, gcs::GcsClient& gcs, std::sha
       store_(store),
       on_fetched_(std::move(on_fetched)) {}
 
-void ObjectFetcher::Fetch(const ObjectId& id, const rpc::WorkerAddress& owner) {
+void ObjectFetcher::Fetch(const ObjectId& id, const rpc::WorkerAddress& owner, std::optional<NodeId> lost_at) {
   {
     absl::MutexLock lock(&mu_);
     if (!in_progress_.insert(id).second) return;
   }
-  Ask(id, owner, 0);
+  Ask(id, owner, lost_at.has_value() ? lost_at->Binary() : "", 0);
 }
 
-void ObjectFetcher::Ask(const ObjectId& id, const rpc::WorkerAddress& owner, int attempt) {
+void ObjectFetcher::Ask(const ObjectId& id, const rpc::WorkerAddress& owner, const std::string& lost_at,
+                        int attempt) {
   rpc::GetObjectRequest request;
   request.set_object_id(id.Binary());
+  request.set_lost_at(lost_at);
   request.set_wait_ms(kOwnerWaitMs);
   *request.mutable_borrower() = self_;
   rpc::CallOptions options;
   options.timeout_ms = kOwnerWaitMs + 10'000;
   owners_.Get(owner)->Call(
       &rpc::CoreWorkerService::Stub::async::GetObject, request, options,
-      [this, id, owner, attempt](absl::StatusOr<rpc::GetObjectReply> reply) {
-        if (!reply.ok()) return OnUnreachable(id, owner, attempt, reply.status());
+      [this, id, owner, lost_at, attempt](absl::StatusOr<rpc::GetObjectReply> reply) {
+        if (!reply.ok()) return OnUnreachable(id, owner, lost_at, attempt, reply.status());
         switch (reply->status()) {
           case rpc::GetObjectReply::READY: {
             {
@@ -52,7 +54,7 @@ void ObjectFetcher::Ask(const ObjectId& id, const rpc::WorkerAddress& owner, int
             return;
           }
           case rpc::GetObjectReply::PENDING:
-            return Ask(id, owner, 0);
+            return Ask(id, owner, lost_at, 0);
           default: {
             rpc::ErrorInfo error;
             error.set_type(rpc::ErrorInfo::OBJECT_LOST);
@@ -64,11 +66,11 @@ void ObjectFetcher::Ask(const ObjectId& id, const rpc::WorkerAddress& owner, int
       });
 }
 
-void ObjectFetcher::OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& owner, int attempt,
-                                  const absl::Status& status) {
+void ObjectFetcher::OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& owner, const std::string& lost_at,
+                                  int attempt, const absl::Status& status) {
   // Dead, or only unreachable for now? The owner's raylet reports its death to the GCS.
   rpc::GetWorkerFailuresRequest request;
-  gcs_.GetWorkerFailures(request, [this, id, owner, attempt, status](
+  gcs_.GetWorkerFailures(request, [this, id, owner, lost_at, attempt, status](
                                       absl::StatusOr<rpc::GetWorkerFailuresReply> failures) {
     if (failures.ok()) {
       for (const rpc::WorkerDeath& death : failures->deaths()) {
@@ -91,8 +93,8 @@ void ObjectFetcher::OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& 
       return Fail(id, std::move(error));
     }
     auto timer = std::make_shared<boost::asio::steady_timer>(loop_->io(), std::chrono::milliseconds(250));
-    timer->async_wait([this, timer, id, owner, attempt](const boost::system::error_code& ec) {
-      if (!ec) Ask(id, owner, attempt + 1);
+    timer->async_wait([this, timer, id, owner, lost_at, attempt](const boost::system::error_code& ec) {
+      if (!ec) Ask(id, owner, lost_at, attempt + 1);
     });
   });
 }

@@ -24,12 +24,16 @@ class ObjectFetcher {
   ObjectFetcher(OwnerClients& owners, gcs::GcsClient& gcs, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self,
                 MemoryStore& store, FetchedCallback on_fetched);
 
-  // Starts fetching `id` from `owner`, unless it is under way already.
-  void Fetch(const ObjectId& id, const rpc::WorkerAddress& owner);
+  // Starts fetching `id` from `owner`, unless it is under way already. `lost_at`: no copy of
+  // the value fetched before could be read, the one it named being on that node (the owner
+  // checks whether it was lost, and makes it again if so: GetObjectRequest.lost_at).
+  void Fetch(const ObjectId& id, const rpc::WorkerAddress& owner, std::optional<NodeId> lost_at = std::nullopt);
 
  private:
-  void Ask(const ObjectId& id, const rpc::WorkerAddress& owner, int attempt);
-  void OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& owner, int attempt, const absl::Status& status);
+  // `lost_at`: binary, empty for none.
+  void Ask(const ObjectId& id, const rpc::WorkerAddress& owner, const std::string& lost_at, int attempt);
+  void OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& owner, const std::string& lost_at, int attempt,
+                     const absl::Status& status);
   void Fail(const ObjectId& id, rpc::ErrorInfo error);
 
   OwnerClients& owners_;

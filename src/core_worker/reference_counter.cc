@@ -1,6 +1,7 @@
 #include "src/core_worker/reference_counter.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace orrery::core {
 
@@ -9,7 +10,7 @@ ReferenceCounter::ReferenceCounter(rpc::WorkerAddress self, Callbacks callbacks)
 
 void ReferenceCounter::AddOwned(const ObjectId& id, const std::vector<ObjectId>& contained) {
   absl::MutexLock lock(&mu_);
-  Entry& entry = entries_[id];
+  Entry& entry = HoldLocked(id);
   entry.owned = true;
   entry.owner = self_;
   entry.local += 1;
@@ -21,7 +22,7 @@ void ReferenceCounter::AddOwned(const ObjectId& id, const std::vector<ObjectId>&
 
 void ReferenceCounter::AddContainedBorrowed(const ObjectId& id, const rpc::WorkerAddress& owner) {
   absl::MutexLock lock(&mu_);
-  Entry& entry = entries_[id];
+  Entry& entry = HoldLocked(id);
   if (!entry.owned) {
     entry.owner = owner;
     entry.registered = true;
@@ -53,7 +54,7 @@ bool ReferenceCounter::NoteBorrowed(const ObjectId& id, const rpc::WorkerAddress
 
 void ReferenceCounter::AddLocalRef(const ObjectId& id) {
   absl::MutexLock lock(&mu_);
-  entries_[id].local += 1;
+  HoldLocked(id).local += 1;
 }
 
 void ReferenceCounter::RemoveLocalRef(const ObjectId& id) {
@@ -70,7 +71,7 @@ void ReferenceCounter::RemoveLocalRef(const ObjectId& id) {
 
 void ReferenceCounter::AddSubmittedRefs(const std::vector<ObjectId>& ids) {
   absl::MutexLock lock(&mu_);
-  for (const ObjectId& id : ids) entries_[id].submitted += 1;
+  for (const ObjectId& id : ids) HoldLocked(id).submitted += 1;
 }
 
 void ReferenceCounter::RemoveSubmittedRefs(const std::vector<ObjectId>& ids) {
@@ -94,6 +95,7 @@ void ReferenceCounter::AddBorrower(const ObjectId& id, const rpc::WorkerAddress&
   auto borrower_id = WorkerId::FromBinary(borrower.worker_id());
   if (!borrower_id.ok() || borrower.worker_id() == self_.worker_id()) return;
   it->second.borrowers[*borrower_id] = borrower;
+  it->second.freed = false;
 }
 
 void ReferenceCounter::RemoveBorrower(const ObjectId& id, const WorkerId& borrower) {
@@ -142,6 +144,45 @@ void ReferenceCounter::OnNodeDied(const NodeId& node) {
   Run(actions);
 }
 
+ReferenceCounter::Entry& ReferenceCounter::HoldLocked(const ObjectId& id) {
+  Entry& entry = entries_[id];
+  entry.freed = false;
+  return entry;
+}
+
+void ReferenceCounter::SetLineage(const ObjectId& id, const std::vector<ObjectId>& arguments) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.owned || !it->second.lineage_arguments.empty()) return;
+  for (const ObjectId& argument : arguments) {
+    auto named = entries_.find(argument);
+    if (named == entries_.end() || !named->second.owned) continue;
+    named->second.lineage += 1;
+    it->second.lineage_arguments.push_back(argument);
+  }
+}
+
+void ReferenceCounter::DropLineage(const ObjectId& id) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    std::vector<ObjectId> pending;
+    UnnameLocked(std::exchange(it->second.lineage_arguments, {}), pending);
+    for (const ObjectId& unnamed : pending) MaybeDropLocked(unnamed, actions);
+  }
+  Run(actions);
+}
+
+void ReferenceCounter::UnnameLocked(const std::vector<ObjectId>& ids, std::vector<ObjectId>& pending) {
+  for (const ObjectId& id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.lineage == 0) continue;
+    if (--it->second.lineage == 0) pending.push_back(id);
+  }
+}
+
 void ReferenceCounter::MaybeDropLocked(const ObjectId& id, Actions& actions) {
   std::vector<ObjectId> pending = {id};
   while (!pending.empty()) {
@@ -150,19 +191,24 @@ void ReferenceCounter::MaybeDropLocked(const ObjectId& id, Actions& actions) {
     auto it = entries_.find(current);
     if (it == entries_.end()) continue;
     Entry& entry = it->second;
-    if (entry.local > 0 || entry.submitted > 0 || entry.contained_in > 0 || !entry.borrowers.empty()) continue;
-    if (entry.owned) {
+    if (entry.held()) continue;
+    if (entry.owned && !entry.freed) {
       actions.freed.push_back(current);
-    } else if (entry.registered) {
+      entry.freed = true;
+    } else if (!entry.owned && entry.registered) {
       actions.released.emplace_back(current, entry.owner);
     }
-    // What it contained is no longer held by it.
-    for (const ObjectId& inner : entry.contains) {
+    // What its value contained is no longer held by it.
+    for (const ObjectId& inner : std::exchange(entry.contains, {})) {
       auto inner_it = entries_.find(inner);
       if (inner_it == entries_.end() || inner_it->second.contained_in == 0) continue;
       inner_it->second.contained_in -= 1;
       pending.push_back(inner);
     }
+    // Known for the lineage of another object: it may be made again for it.
+    if (entry.owned && entry.lineage > 0) continue;
+    UnnameLocked(entry.lineage_arguments, pending);
+    if (entry.owned) actions.forgotten.push_back(current);
     entries_.erase(it);
   }
 }
@@ -174,12 +220,21 @@ void ReferenceCounter::Run(Actions& actions) {
   for (const auto& [id, owner] : actions.released) {
     if (callbacks_.on_release) callbacks_.on_release(id, owner);
   }
+  for (const ObjectId& id : actions.forgotten) {
+    if (callbacks_.on_forget) callbacks_.on_forget(id);
+  }
 }
 
 bool ReferenceCounter::IsOwned(const ObjectId& id) const {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(id);
   return it != entries_.end() && it->second.owned;
+}
+
+bool ReferenceCounter::IsHeld(const ObjectId& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(id);
+  return it != entries_.end() && it->second.held();
 }
 
 std::optional<rpc::WorkerAddress> ReferenceCounter::OwnerOf(const ObjectId& id) const {

@@ -88,6 +88,12 @@ void TaskSubmitter::Admit(int64_t bytes) {
   pending_arg_bytes_ += bytes;
 }
 
+void TaskSubmitter::AdmitNow(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  ++pending_tasks_;
+  pending_arg_bytes_ += bytes;
+}
+
 void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near) {
   rpc::ErrorInfo error = CrashError("Orrery is shutting down");
   {
@@ -375,7 +381,7 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       TakeYieldingLocked(key, yielded);
     }
   }
-  for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value));
+  for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value), &scheduling.resources);
   ReturnIdle(yielded);
 }
 

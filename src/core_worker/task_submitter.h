@@ -84,8 +84,9 @@ class TaskSubmitter {
     rpc::RpcOptions rpc;
   };
   struct Callbacks {
-    // A task finished: its result (a value or a stored error), on a gRPC thread.
-    std::function<void(const rpc::TaskSpec&, rpc::SerializedObject&&)> on_result;
+    // A task finished: its result (a value or a stored error), on a gRPC thread, with the
+    // resource shape it ran with (null for an actor call).
+    std::function<void(const rpc::TaskSpec&, rpc::SerializedObject&&, const ResourceSet*)> on_result;
     // A task failed for good (its worker died and retries ran out, or no worker could start).
     std::function<void(const rpc::TaskSpec&, const rpc::ErrorInfo&)> on_failed;
     // A task was sent to a leased worker (under the submitter's lock: must only record).
@@ -107,6 +108,9 @@ class TaskSubmitter {
   // Submit in two steps, for an owner that must resolve arguments in between: Admit() blocks
   // for room and counts `bytes` as pending; Push() queues without blocking (any thread).
   void Admit(int64_t bytes);
+  // Admit without waiting for room: for a re-run of a task whose result was lost (lineage
+  // reconstruction), which tasks holding room may be waiting for.
+  void AdmitNow(int64_t bytes);
   // `near`: see SchedulingKey::near.
   void Push(rpc::TaskSpec task, const ResourceSet& resources, int64_t admitted_bytes, std::string near = "");
 

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "orrery/api.h"
 #include "cli_cluster.h"
+#include "cli_cluster_driver.h"
 #include "temp_root.h"
 
 namespace fs = std::filesystem;
@@ -105,13 +106,7 @@ class MultiNode : public ::testing::Test {
     g_join = cluster.join;
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster));
     ASSERT_TRUE(orrery::testing::JoinRaylet(cluster, "--resources '{\"special\": 1}'"));
-    std::string address = cluster.address;
-    std::string token = cluster.token;
-    orrery::Config config;
-    config.address = address;
-    config.token = token;
-    config.temp_dir = g_root;
-    orrery::Init(config);
+    orrery::testing::InitDriver(cluster, g_root);
   }
   // Each test starts on an idle cluster: the workers an earlier test leased are returned a
   // moment after it (owners keep idle leases for a second), and until then the nodes are full.
@@ -144,12 +139,7 @@ class MultiNode : public ::testing::Test {
     return "";
   }
 
-  static void TearDownTestSuite() {
-    orrery::Shutdown();
-    std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
-  }
+  static void TearDownTestSuite() { orrery::testing::ShutdownDriverAndCluster(g_root); }
 };
 
 TEST_F(MultiNode, ThreeTasksThatMustRunAtOnceSpreadOverTheThreeOneCpuNodes) {
@@ -360,7 +350,9 @@ TEST_F(MultiNode, AValueWhoseOnlyCopyWasOnAStoppedNodeIsLost) {
   ASSERT_THAT(joined, ::testing::Not(::testing::HasSubstr("rror"))) << joined;
   std::string doomed = *orrery::Get(orrery::Task(NodeId).SetResource("doomed", 1).Remote());
   ASSERT_FALSE(doomed.empty());
-  auto made = orrery::Task(Pattern).SetResource("doomed", 1).Remote(kLarge, 5);
+  // No retries: its task cannot be run again to make it anew (lineage reconstruction has its
+  // own tests, lineage_reconstruction_test.cc).
+  auto made = orrery::Task(Pattern).SetResource("doomed", 1).SetMaxRetries(0).Remote(kLarge, 5);
   ASSERT_TRUE(orrery::Wait(std::vector<orrery::ObjectRef<std::vector<uint8_t>>>{made}, 1, 30'000).ready.size() == 1);
   // Gone for good once the process is: until then it may still serve its store.
   ASSERT_TRUE(orrery::testing::StopRaylet(g_root, doomed));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli_cluster.h"
+#include "cli_cluster_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
@@ -90,18 +91,9 @@ class PlacementGroups : public ::testing::Test {
     ASSERT_FALSE(g_cluster.token.empty());
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"spare\": 1}'"));
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"spare\": 1}'"));
-    orrery::Config config;
-    config.address = g_cluster.address;
-    config.token = g_cluster.token;
-    config.temp_dir = g_root;
-    orrery::Init(config);
+    orrery::testing::InitDriver(g_cluster, g_root);
   }
-  static void TearDownTestSuite() {
-    orrery::Shutdown();
-    std::string stopped = orrery::testing::Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, ::testing::HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
-  }
+  static void TearDownTestSuite() { orrery::testing::ShutdownDriverAndCluster(g_root); }
 };
 
 TEST_F(PlacementGroups, StrictSpreadPutsEachBundleAndWhatRunsInItOnANodeOfItsOwn) {

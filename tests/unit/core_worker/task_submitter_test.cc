@@ -23,7 +23,7 @@ class TaskSubmitterTest : public ::testing::Test {
   void Start(TaskSubmitter::Options options) {
     loop_->StartThread();
     TaskSubmitter::Callbacks callbacks;
-    callbacks.on_result = [](const rpc::TaskSpec&, rpc::SerializedObject&&) {};
+    callbacks.on_result = [](const rpc::TaskSpec&, rpc::SerializedObject&&, const ResourceSet*) {};
     callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
       std::lock_guard<std::mutex> lock(mu_);
       failed_.push_back(task.function_name() + ": " + error.message());
@@ -221,7 +221,7 @@ class TaskSubmitterStreamTest : public ::testing::Test {
     TaskSubmitter::Options options;
     options.idle_lease_ms = 60'000;  // only a raylet's ask returns a lease in these tests
     TaskSubmitter::Callbacks callbacks;
-    callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&) {
+    callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&, const ResourceSet*) {
       absl::MutexLock lock(&mu_);
       finished_.push_back(task.function_name());
     };
