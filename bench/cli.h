@@ -3,8 +3,10 @@
 #pragma once
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -26,6 +28,15 @@ inline std::string Cli(const std::string& args) {
 inline std::string Match(const std::string& text, const char* pattern) {
   std::smatch match;
   return std::regex_search(text, match, std::regex(pattern)) ? match[1].str() : "";
+}
+
+// The pid a daemon of the newest session under `root` recorded ("<pid> <start time>") as `name`
+// ("head", "raylet-<node id>"), or 0.
+inline pid_t RecordedPid(const std::string& root, const std::string& name) {
+  std::ifstream file(root + "/session_latest/pids/" + name + ".pid");
+  pid_t pid = 0;
+  file >> pid;
+  return pid;
 }
 
 // A head started with the CLI (`orrery start --head --port 0 FLAGS`): its address and token,

@@ -119,14 +119,6 @@ int PickFreePort() {
   return port;
 }
 
-// The pid a daemon of the newest session under `root` recorded ("<pid> <start time>"), or 0.
-pid_t RecordedPid(const std::string& root, const std::string& name) {
-  std::ifstream file(root + "/session_latest/pids/" + name + ".pid");
-  pid_t pid = 0;
-  file >> pid;
-  return pid;
-}
-
 // The state letter of /proc/<pid>/stat ('T' stopped, 'Z' zombie, ...); 0 when it is gone.
 char ProcessState(pid_t pid) {
   std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
@@ -200,7 +192,7 @@ int RegistrationsAgain(const std::string& root) {
 class GcsOutage {
  public:
   explicit GcsOutage(const std::string& root)
-      : head_(RecordedPid(root, "head")), registrations_before_(RegistrationsAgain(root)) {
+      : head_(orrery::bench::RecordedPid(root, "head")), registrations_before_(RegistrationsAgain(root)) {
     if (head_ <= 0 || (gcs_ = SupervisedGcs(head_)) <= 0) throw Failure("no orrery-head running a GCS under " + root);
     // Stopped before the kill, so that it cannot reap and restart the GCS in between.
     kill(head_, SIGSTOP);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +30,7 @@ constexpr int kRounds = 3;
 
 using orrery::bench::Cli;
 using orrery::bench::Clock;
+using orrery::bench::RecordedPid;
 using orrery::bench::Seconds;
 using Ref = orrery::ObjectRef<std::vector<uint8_t>>;
 
@@ -63,9 +63,7 @@ double SecondsToReadLost(const std::string& root, const orrery::bench::CliHead& 
                  .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(victim, /*soft=*/true))
                  .Remote(kGiB);
   orrery::Wait(std::vector<Ref>{made}, 1, -1);
-  std::ifstream pid_file(root + "/session_latest/pids/raylet-" + victim + ".pid");
-  pid_t raylet = 0;
-  pid_file >> raylet;
+  pid_t raylet = RecordedPid(root, "raylet-" + victim);
   if (raylet <= 0 || kill(raylet, SIGKILL) != 0) return -1;
   for (int i = 0; i < 600 && Alive(root, victim); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return SecondsToRead(made, Clock::now());

@@ -535,14 +535,15 @@ void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&&
   bool in_store = object.format() == rpc::SerializedObject::IN_STORE;
   if (return_id.ok() && !references_->IsHeld(*return_id)) {
     // Every ref to the result is gone already: it is freed as it arrives, on whichever node.
-    lineage_->EndRebuild(*return_id);
+    if (task.attempt() > 0) lineage_->EndRebuild(*return_id);
     if (in_store) FreeEveryCopy(*return_id, *FromWire(std::move(object)));
   } else if (return_id.ok()) {
     bool actor_call = !task.actor_id().empty();
     if (in_store && (resources != nullptr || actor_call)) {
       RecordLineage(*return_id, task, actor_call ? ResourceSet() : *resources);
-    } else {
-      lineage_->EndRebuild(*return_id);  // a re-run that failed for good stores its error
+    } else if (task.attempt() > 0) {
+      // A re-run (always a later attempt) that failed for good stores its error.
+      lineage_->EndRebuild(*return_id);
     }
     StoreReceived(*return_id, std::move(object));
   }
