@@ -20,6 +20,7 @@
 #include "src/common/process.h"
 #include "src/common/status.h"
 #include "src/gcs/client/gcs_client.h"
+#include "src/rpc/retried_call.h"
 
 namespace orrery::launcher {
 
@@ -194,8 +195,11 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
   ORRERY_RETURN_IF_ERROR(ParseHostPort(address).status());
   rpc::RpcOptions rpc;
   gcs::GrpcGcsClient client(address, rpc::ClientOptions{"GCS at " + address, token, rpc});
-  rpc::CallOptions options;
+  // A read, so retried: one lost reply (a busy or restarting head, an injected failure) must not
+  // fail a join; a head that is not there fails it within the budget.
+  rpc::CallOptions options = rpc::RetriedCall();
   options.timeout_ms = 5000;
+  options.retry_budget_ms = 5000;
   auto reply =
       client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
   if (reply.ok()) {
