@@ -1,5 +1,6 @@
 #include "tests/chaos/chaos_workload.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -24,14 +25,25 @@ constexpr int kStepTimeoutMs = 180'000;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// A step still waiting after this says so, and again as often, with what it waits for: the
+// trace of a slow recovery.
+constexpr int kProgressEveryMs = 10'000;
+
 // Waits for every one of `refs`, up to the step's deadline; throws naming `what` otherwise.
 template <typename T>
 void AwaitAll(const std::vector<orrery::ObjectRef<T>>& refs, Clock::time_point deadline, const std::string& what) {
-  auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  auto waited = orrery::Wait(refs, static_cast<int>(refs.size()), static_cast<int>(std::max<int64_t>(left_ms, 1)));
-  if (!waited.unready.empty()) {
-    throw std::runtime_error(std::to_string(waited.unready.size()) + " of the " + std::to_string(refs.size()) + " " +
-                             what + " not done after " + std::to_string(kStepTimeoutMs / 1000) + " s");
+  auto started = Clock::now();
+  while (true) {
+    auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    int slice_ms = static_cast<int>(std::clamp<int64_t>(left_ms, 1, kProgressEveryMs));
+    auto waited = orrery::Wait(refs, static_cast<int>(refs.size()), slice_ms);
+    if (waited.unready.empty()) return;
+    std::string missing = std::to_string(waited.unready.size()) + " of the " + std::to_string(refs.size()) + " " + what;
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error(missing + " not done after " + std::to_string(kStepTimeoutMs / 1000) + " s");
+    }
+    std::printf("chaos driver: %s still not done after %.0f s\n", missing.c_str(), SecondsSince(started));
+    std::fflush(stdout);
   }
 }
 
@@ -177,8 +189,11 @@ class Workload {
 
   void CheckLastWave(int round, const std::vector<BlockRef>& last) {
     std::vector<uint64_t> expected = ExpectedLastWave(round);
+    // Reading a block its owner must make again takes as long as a step may.
+    auto deadline = Clock::now() + std::chrono::milliseconds(kStepTimeoutMs);
     for (int index = 0; index < kBlocksPerWave; ++index) {
-      std::shared_ptr<Block> block = orrery::Get(last[index]);
+      auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      std::shared_ptr<Block> block = orrery::Get(last[index], static_cast<int>(std::max<int64_t>(left_ms, 1)));
       if (Digest(*block) != expected[index]) {
         Fail("round " + std::to_string(round) + ": block " + std::to_string(index) +
              " of the last wave has the wrong bytes (" + std::to_string(block->size()) + " bytes)");
