@@ -141,7 +141,10 @@ void TaskSubmitter::DispatchLocked(Key& key) {
   while (!key.queue.empty()) {
     std::shared_ptr<LeasedWorker> best;
     for (const auto& worker : key.workers) {
-      if (worker->dead || static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
+      // One its raylet asked back takes no new task: another holder waits for what it holds, and
+      // a holder with a steady stream of tasks would otherwise keep it for good.
+      if (worker->dead || worker->yield_when_idle ||
+          static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
         continue;
       }
       if (best == nullptr || worker->in_flight.size() < best->in_flight.size()) best = worker;
@@ -185,8 +188,8 @@ void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const Lease
 
 void TaskSubmitter::StealForIdleLocked(Key& key) {
   int free_workers = 0;
-  // One asked back by its raylet too: it yields once the tasks it takes are done.
-  for (const auto& worker : key.workers) free_workers += worker->idle();
+  // Not one asked back by its raylet: it takes no new task (DispatchLocked).
+  for (const auto& worker : key.workers) free_workers += worker->idle() && !worker->yield_when_idle;
   for (; free_workers > 0; --free_workers) {
     // The worker with the most tasks waiting.
     LeasedWorker* busiest = nullptr;
@@ -505,10 +508,6 @@ void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
 }
 
 void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {
-  // The tasks a steal brings back need the idle workers: they yield once those are done.
-  if (std::any_of(key.workers.begin(), key.workers.end(), [](const auto& worker) { return worker->stealing; })) {
-    return;
-  }
   for (auto it = key.workers.begin(); it != key.workers.end();) {
     if ((*it)->yield_when_idle && (*it)->idle()) {
       out.push_back(*it);

@@ -161,7 +161,8 @@ class TaskSubmitter {
     // Its last answer gave nothing back (what it holds had started): not asked again until
     // results come from it, or owner and worker would trade empty steals while a task runs.
     bool nothing_to_steal = false;
-    // Its raylet asked for it back (YieldIdleLeases): returned once idle, not kept for reuse.
+    // Its raylet asked for it back (YieldIdleLeases): it takes no new task and is returned once
+    // idle, not kept for reuse.
     bool yield_when_idle = false;
     bool idle() const { return !dead && in_flight.empty(); }
     // Tasks wait here behind the one running (of those in flight, at most one runs).

@@ -339,5 +339,24 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
   EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
 }
 
+// The raylet asks a lease back when another holder waits for its resources. A holder with more
+// tasks of the shape must not keep it busy for good (the other holder would starve, as a job's
+// re-runs did behind another job's stream of tasks): the worker takes no new task, goes back
+// once its task is done, and the rest wait for a new lease like everyone else.
+TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackTakesNoNewTaskEvenWhenMoreWait) {
+  Submit("block");
+  LeaseId busy = raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  submitter_->YieldIdleLeases({busy});
+  Submit("next");
+  raylet_->Answer(LockedRayletClient::Queued());  // the node is full
+  first_.Release();
+  EXPECT_THAT(raylet_->AwaitReturned(1), ::testing::ElementsAre(busy));
+  raylet_->Answer(second_.Grant());  // the re-asked request, granted once the lease went back
+  EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("block", "next"));
+  EXPECT_THAT(first_.ran(), ::testing::ElementsAre("block"));
+  EXPECT_THAT(second_.ran(), ::testing::ElementsAre("next"));
+}
+
 }  // namespace
 }  // namespace orrery::core
