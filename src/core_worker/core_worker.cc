@@ -592,9 +592,15 @@ std::vector<Value> CoreWorker::ResolveArgs(const rpc::TaskSpec& task) {
     }
   }
   if (!fetched.empty()) {
+    // Counts as in the task already: a wait for an argument its owner must make again (in
+    // ReadShared) lends this worker's CPU, as a Get in the task does. Holding it would deadlock
+    // a cluster whose CPUs all wait for arguments that only a re-run on one of them can make.
+    const rpc::TaskSpec* outer = current_task_;
+    current_task_ = &task;
     FetchMissing(fetched);
     std::vector<Value> found = store_.Wait(fetched, fetched.size(), -1, BlockHook(true), BlockHook(false));
     ReadShared(fetched, found, -1);
+    current_task_ = outer;
     for (size_t j = 0; j < fetched.size(); ++j) {
       values[fetched_index[j]] = found[j];
       references_->RemoveLocalRef(fetched[j]);
