@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "orrery/version.h"
 #include "src/common/log.h"
+#include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/core_worker/core_worker_service.h"
 #include "src/core_worker/object_conversion.h"
@@ -68,7 +69,8 @@ absl::Status CoreWorker::Start() {
 
   service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
   server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{options_.is_driver ? "driver" : "worker", "0.0.0.0", 0, "", options_.rpc});
+      rpc::ServerOptions{options_.is_driver ? "driver" : "worker", ListenHost(options_.node_ip, options_.bind_all), 0,
+                         "", options_.rpc});
   server_->AddService(service_.get());
   reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
   server_->AddService(reference_listing_.get());
