@@ -244,6 +244,10 @@ class ActorHandle {
   internal::ActorReference actor_;
 };
 
+/// The most methods one actor may run at once (SetMaxConcurrency's bound): each is a thread of
+/// the actor's worker.
+inline constexpr int kMaxActorConcurrency = 1000;
+
 template <typename F>
 class ActorCreator;
 
@@ -282,10 +286,12 @@ class ActorCreator<T* (*)(Params...)> : public internal::CallOptions<ActorCreato
     max_restarts_ = max_restarts;
     return *this;
   }
-  /// How many methods run at once (default 1: one at a time, in order; more: a thread pool).
+  /// How many methods run at once (default 1: one at a time, in order; more: a thread pool of
+  /// that many threads). Throws OrreryException outside 1..kMaxActorConcurrency.
   ActorCreator& SetMaxConcurrency(int max_concurrency) {
-    if (max_concurrency < 1) {
-      throw OrreryException("SetMaxConcurrency: must be 1 or more, got " + std::to_string(max_concurrency));
+    if (max_concurrency < 1 || max_concurrency > kMaxActorConcurrency) {
+      throw OrreryException("SetMaxConcurrency: must be from 1 to " + std::to_string(kMaxActorConcurrency) + ", got " +
+                            std::to_string(max_concurrency));
     }
     max_concurrency_ = max_concurrency;
     return *this;

@@ -89,8 +89,11 @@ class ObjectRef {
     const msgpack::object_bin& id = object.via.array.ptr[0].via.bin;
     const msgpack::object_bin& owner = object.via.array.ptr[1].via.bin;
     Release();
-    id_.assign(id.ptr, id.size);
-    internal::RequireRuntime().Borrow(internal::RefInfo{id_, std::string(owner.ptr, owner.size)});
+    // The id becomes this ref's only once Borrow accepted it: when Borrow throws (a malformed
+    // id or owner), the ref is left empty and its destructor releases nothing it never took.
+    std::string borrowed(id.ptr, id.size);
+    internal::RequireRuntime().Borrow(internal::RefInfo{borrowed, std::string(owner.ptr, owner.size)});
+    id_ = std::move(borrowed);
     Acquire();
   }
 

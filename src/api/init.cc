@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "orrery/job_submission.grpc.pb.h"
 #include "src/api/cluster_runtime.h"
@@ -110,6 +111,9 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.node.resources = value;
       } else if (name == "--node-ip-address") {
         options.node.node_ip_address = value;
+      } else if (name == "--bind-all") {
+        options.node.bind_all = true;
+        if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
       } else if (name == "--object-store-memory") {
         options.node.object_store_memory = std::stoll(value);
       } else if (name == "--object-store-prefault") {
@@ -123,7 +127,7 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.gcs_storage_sync = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
-                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, "
+                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, --bind-all, "
                               "--object-store-memory, --object-store-prefault, --spill-dir, --gcs-storage, "
                               "--gcs-storage-sync)");
       }
@@ -188,6 +192,16 @@ rpc::JobConfig JobConfigFor(const Config& config, const std::optional<DirectoryP
 std::string SocketPath(const rpc::NodeInfo& node) {
   const std::string& socket = node.raylet_socket();
   return socket.rfind("unix:", 0) == 0 ? socket.substr(5) : socket;
+}
+
+// Whether the node's raylet listens on every interface (--bind-all), as the settings it writes for
+// this host's drivers say: a driver listens where the node's workers do.
+bool NodeBindsAll(const rpc::NodeInfo& node) {
+  auto id = NodeId::FromBinary(node.node_id());
+  if (!id.ok() || node.session_dir().empty()) return false;
+  auto text = ReadFileToString(SessionDir(node.session_dir()).NodeSettingsFile(*id));
+  auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
+  return settings.is_object() && settings.value("bind_all", false);
 }
 
 // The raylet this driver uses: the one Init() started, else one whose socket is on this host.
@@ -316,6 +330,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
     options.job_id = session->job_id;
     options.node_id = NodeId::FromBinary(node.node_id()).value();
     options.node_ip = node.node_ip();
+    options.bind_all = NodeBindsAll(node);
     options.raylet_socket = "unix:" + SocketPath(node);
     options.gcs_address = address;
     options.token = token;
@@ -399,6 +414,7 @@ void ServeIfWorker() {
   options.worker_id = startup->worker_id;
   options.node_id = startup->node_id;
   options.node_ip = startup->node_ip;
+  options.bind_all = startup->bind_all;
   options.raylet_socket = startup->raylet_socket;
   options.gcs_address = startup->gcs_address;
   options.token = startup->token;

@@ -133,6 +133,8 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                     "Cluster token to join with, or for a new head to use (or ORRERY_TOKEN; a head makes one otherwise)");
   start->add_option("--port", flags->port, "GCS port of a new head (0: any free port)")->capture_default_str();
   start->add_option("--node-ip-address", flags->node.node_ip_address, "IP other hosts reach this node at");
+  start->add_flag("--bind-all", flags->node.bind_all,
+                  "Listen on every interface (0.0.0.0), not only on the node IP (e.g. behind NAT)");
   start->add_option("--num-cpus", flags->node.num_cpus, "CPUs to offer (default: all cores)");
   start->add_option("--num-gpus", flags->node.num_gpus, "GPUs to offer (default: detected)");
   start->add_option("--resources", flags->node.resources, "Custom resources as JSON, e.g. '{\"disk\": 2}'");

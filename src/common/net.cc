@@ -48,6 +48,22 @@ std::string DefaultNodeIp() {
   return ip;
 }
 
+std::string ListenHost(const std::string& node_ip, bool bind_all) { return bind_all ? kAllInterfaces : node_ip; }
+
+absl::Status CheckLocalAddress(const std::string& ip) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
+    return absl::InvalidArgumentError("'" + ip + "' is not an IPv4 address");
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("creating a socket", errno);
+  int error = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno;
+  close(fd);
+  if (error == EADDRNOTAVAIL) return absl::InvalidArgumentError(ip + " is not an address of this host");
+  return error == 0 ? absl::OkStatus() : ErrnoStatus("listening on " + ip, error);
+}
+
 bool TcpPortFree(const std::string& host, int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;

@@ -21,6 +21,18 @@ absl::StatusOr<HostPort> ParseHostPort(const std::string& text);
 // or 127.0.0.1 when there is none.
 std::string DefaultNodeIp();
 
+// Every IPv4 interface: what a server listens on with --bind-all.
+inline constexpr char kAllInterfaces[] = "0.0.0.0";
+
+// The address a server of a node listens on: the node's IP, so that only the network the node
+// is reached on can reach it; every interface with `bind_all` (a node behind NAT, whose public
+// IP is not one of its own, or one reached on several networks).
+std::string ListenHost(const std::string& node_ip, bool bind_all);
+
+// OK when `ip` is an IPv4 address of this host, which a server can listen on; otherwise
+// InvalidArgument naming it (a NAT's public address is not one: listen on every interface then).
+absl::Status CheckLocalAddress(const std::string& ip);
+
 // True when nothing listens on (and nothing holds) TCP `port` of `host`.
 bool TcpPortFree(const std::string& host, int port);
 

@@ -46,7 +46,8 @@ class SessionDir {
   // The socket of the raylet's shared-memory object store, and where its objects spill.
   std::string StoreSocket(const NodeId& node) const { return NodeDir(node) + "/store.sock"; }
   std::string SpillDir(const NodeId& node) const { return NodeDir(node) + "/spill"; }
-  // The raylet's settings that the node's drivers follow too ({"gcs_lost_timeout_ms": N}).
+  // The raylet's settings that the node's drivers follow too ({"gcs_lost_timeout_ms": N,
+  // "bind_all": B}).
   std::string NodeSettingsFile(const NodeId& node) const { return NodeDir(node) + "/settings.json"; }
 
   // Creates logs/ and pids/ (and the session directory itself) if missing.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "orrery/version.h"
 #include "src/common/log.h"
+#include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/core_worker/core_worker_service.h"
 #include "src/core_worker/object_conversion.h"
@@ -68,7 +69,8 @@ absl::Status CoreWorker::Start() {
 
   service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
   server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{options_.is_driver ? "driver" : "worker", "0.0.0.0", 0, "", options_.rpc});
+      rpc::ServerOptions{options_.is_driver ? "driver" : "worker", ListenHost(options_.node_ip, options_.bind_all), 0,
+                         "", options_.rpc});
   server_->AddService(service_.get());
   reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
   server_->AddService(reference_listing_.get());
@@ -592,9 +594,15 @@ std::vector<Value> CoreWorker::ResolveArgs(const rpc::TaskSpec& task) {
     }
   }
   if (!fetched.empty()) {
+    // Counts as in the task already: a wait for an argument its owner must make again (in
+    // ReadShared) lends this worker's CPU, as a Get in the task does. Holding it would deadlock
+    // a cluster whose CPUs all wait for arguments that only a re-run on one of them can make.
+    const rpc::TaskSpec* outer = current_task_;
+    current_task_ = &task;
     FetchMissing(fetched);
     std::vector<Value> found = store_.Wait(fetched, fetched.size(), -1, BlockHook(true), BlockHook(false));
     ReadShared(fetched, found, -1);
+    current_task_ = outer;
     for (size_t j = 0; j < fetched.size(); ++j) {
       values[fetched_index[j]] = found[j];
       references_->RemoveLocalRef(fetched[j]);

@@ -60,6 +60,8 @@ struct CoreWorkerOptions {
   WorkerId worker_id = WorkerId::FromRandom();
   NodeId node_id;
   std::string node_ip = "127.0.0.1";
+  // Listen on every interface rather than node_ip: the node's raylet was started with --bind-all.
+  bool bind_all = false;
   std::string raylet_socket;  // unix:/path
   std::string gcs_address;
   std::string token;

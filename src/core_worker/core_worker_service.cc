@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,10 @@
 namespace orrery::core {
 
 namespace {
+
+// The longest a GetObject is held open waiting for the value, whatever its asker says (the
+// fetcher asks for 10 s): each open one holds a call and a waiting callback.
+constexpr int64_t kMaxGetObjectWaitMs = 60'000;
 
 // The object id in `binary`, or nullopt once `reactor` is finished with why it is malformed.
 std::optional<ObjectId> ObjectIdOrFinish(const std::string& binary, grpc::ServerUnaryReactor* reactor) {
@@ -110,7 +115,7 @@ void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetOb
   rpc::WorkerAddress borrower = request.borrower();
   CoreWorker* core = &core_;
   auto timer = std::make_shared<boost::asio::steady_timer>(core_.loop_->io());
-  core_.store_.OnReady(id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
+  uint64_t ticket = core_.store_.OnReady(id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
     if (answered->exchange(true)) return;
     core->loop_->Post([timer] { timer->cancel(); });
     if (!value->contained_refs.empty()) core->HandOver(*value, borrower);
@@ -118,11 +123,13 @@ void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetOb
     ToWire(*value, reply->mutable_object());
     reactor->Finish(grpc::Status::OK);
   });
-  int64_t wait_ms = std::max<int64_t>(0, request.wait_ms());
-  core_.loop_->Post([timer, wait_ms, answered, reply, reactor] {
+  int64_t wait_ms = std::clamp<int64_t>(request.wait_ms(), 0, kMaxGetObjectWaitMs);
+  core_.loop_->Post([timer, wait_ms, answered, reply, reactor, core, id, ticket] {
     timer->expires_after(std::chrono::milliseconds(wait_ms));
-    timer->async_wait([answered, reply, reactor](const boost::system::error_code& ec) {
+    timer->async_wait([answered, reply, reactor, core, id, ticket](const boost::system::error_code& ec) {
       if (ec || answered->exchange(true)) return;
+      // The asker polls again: this poll's callback must not stay behind until the value comes.
+      core->store_.CancelOnReady(id, ticket);
       reply->set_status(rpc::GetObjectReply::PENDING);
       reactor->Finish(grpc::Status::OK);
     });
@@ -206,7 +213,9 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServe
                                                              rpc::CreateActorReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  if (core_.executor_ == nullptr) {
+  // Not executor_, which Start() sets while this service already serves (the creation thread
+  // waits for registration before it uses it).
+  if (core_.options().is_driver) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver holds no actor"));
     return reactor;
   }

@@ -1,5 +1,7 @@
 #include "src/core_worker/memory_store.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
 
 namespace orrery::core {
@@ -33,7 +35,7 @@ std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects) 
 }
 
 void MemoryStore::Put(const ObjectId& id, Value value) {
-  std::vector<std::function<void(const Value&)>> callbacks;
+  std::vector<std::pair<uint64_t, Callback>> callbacks;
   {
     absl::MutexLock lock(&mu_);
     values_[id] = value;
@@ -44,7 +46,7 @@ void MemoryStore::Put(const ObjectId& id, Value value) {
     puts_.fetch_add(1, std::memory_order_release);
   }
   ready_.SignalAll();
-  for (auto& callback : callbacks) callback(value);
+  for (auto& [ticket, callback] : callbacks) callback(value);
 }
 
 Value MemoryStore::GetIfReady(const ObjectId& id) const {
@@ -59,8 +61,13 @@ bool MemoryStore::Contains(const ObjectId& id) const {
 }
 
 void MemoryStore::Delete(const ObjectId& id) {
+  std::vector<std::pair<uint64_t, Callback>> dropped;  // destroyed outside the lock
   absl::MutexLock lock(&mu_);
   values_.erase(id);
+  if (auto it = callbacks_.find(id); it != callbacks_.end()) {
+    dropped = std::move(it->second);
+    callbacks_.erase(it);
+  }
 }
 
 size_t MemoryStore::size() const {
@@ -121,18 +128,40 @@ void MemoryStore::SpinForPut(uint64_t seen, absl::Time until) const {
   }
 }
 
-void MemoryStore::OnReady(const ObjectId& id, std::function<void(const Value&)> callback) {
+uint64_t MemoryStore::OnReady(const ObjectId& id, std::function<void(const Value&)> callback) {
   Value value;
   {
     absl::MutexLock lock(&mu_);
     auto it = values_.find(id);
     if (it == values_.end()) {
-      callbacks_[id].push_back(std::move(callback));
-      return;
+      callbacks_[id].emplace_back(++last_ticket_, std::move(callback));
+      return last_ticket_;
     }
     value = it->second;
   }
   callback(value);
+  return 0;
+}
+
+void MemoryStore::CancelOnReady(const ObjectId& id, uint64_t ticket) {
+  Callback dropped;  // destroyed outside the lock: it may hold the last reference to anything
+  absl::MutexLock lock(&mu_);
+  auto it = callbacks_.find(id);
+  if (it == callbacks_.end()) return;
+  auto& waiting = it->second;
+  auto found =
+      std::find_if(waiting.begin(), waiting.end(), [ticket](const auto& entry) { return entry.first == ticket; });
+  if (found == waiting.end()) return;
+  dropped = std::move(found->second);
+  waiting.erase(found);
+  if (waiting.empty()) callbacks_.erase(it);
+}
+
+size_t MemoryStore::num_waiting() const {
+  absl::ReaderMutexLock lock(&mu_);
+  size_t waiting = 0;
+  for (const auto& [id, callbacks] : callbacks_) waiting += callbacks.size();
+  return waiting;
 }
 
 }  // namespace orrery::core

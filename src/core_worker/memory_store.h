@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -29,6 +30,9 @@ class MemoryStore {
   void Put(const ObjectId& id, Value value);
   Value GetIfReady(const ObjectId& id) const;
   bool Contains(const ObjectId& id) const;
+  // Drops the value, and the OnReady callbacks waiting for one: a freed object's value never
+  // comes (a callback is registered only while no value is held, so a value deleted to be made
+  // again has none to drop).
   void Delete(const ObjectId& id);
 
   // Blocks until at least `num_required` of `ids` are ready or `timeout_ms` passes (< 0:
@@ -38,8 +42,14 @@ class MemoryStore {
                           const std::function<void()>& on_block = nullptr,
                           const std::function<void()>& on_unblock = nullptr);
 
-  // Calls `callback` (outside the lock) once `id` is ready: now if it is.
-  void OnReady(const ObjectId& id, std::function<void(const Value&)> callback);
+  // Calls `callback` (outside the lock) once `id` is ready: now if it is. Returns the ticket
+  // that cancels it (0 when it ran at once).
+  uint64_t OnReady(const ObjectId& id, std::function<void(const Value&)> callback);
+  // Drops the callback of `ticket` unless it ran: a waiter that gave up (GetObject answered
+  // PENDING) must not leave one behind per poll. Unknown tickets are ignored.
+  void CancelOnReady(const ObjectId& id, uint64_t ticket);
+  // Callbacks waiting, over all objects.
+  size_t num_waiting() const;
 
   size_t size() const;
 
@@ -55,7 +65,10 @@ class MemoryStore {
   // At most one thread polls at a time: many waiters must not burn every core.
   std::atomic<bool> spinning_{false};
   absl::flat_hash_map<ObjectId, Value> values_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ObjectId, std::vector<std::function<void(const Value&)>>> callbacks_ ABSL_GUARDED_BY(mu_);
+  using Callback = std::function<void(const Value&)>;
+  // Each waiting callback with its ticket, in registration order.
+  absl::flat_hash_map<ObjectId, std::vector<std::pair<uint64_t, Callback>>> callbacks_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace orrery::core

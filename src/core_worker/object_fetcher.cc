@@ -1,5 +1,6 @@
 #include "src/core_worker/object_fetcher.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/steady_timer.hpp"
 #include "src/core_worker/object_conversion.h"
@@ -12,6 +13,18 @@ constexpr int64_t kOwnerWaitMs = 10'000;
 // An owner that cannot be reached, but is not reported dead, is asked this many times (with
 // back-off) before the object counts as lost.
 constexpr int kMaxUnreachableAttempts = 40;
+
+// Why `owner` cannot be asked, or OK. It came from a peer (inside an unpacked ObjectRef, or a
+// task argument), so a malformed id fails this one read rather than the process.
+absl::Status CheckOwnerAddress(const rpc::WorkerAddress& owner) {
+  if (auto worker = WorkerId::FromBinary(owner.worker_id()); !worker.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("its owner's worker id is malformed: ", worker.status().message()));
+  }
+  if (auto node = NodeId::FromOptionalBinary(owner.node_id()); !node.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("its owner's node id is malformed: ", node.status().message()));
+  }
+  return absl::OkStatus();
+}
 }  // namespace
 
 ObjectFetcher::ObjectFetcher(OwnerClients& owners, gcs::GcsClient& gcs, std::shared_ptr<EventLoop> loop,
@@ -27,6 +40,12 @@ void ObjectFetcher::Fetch(const ObjectId& id, const rpc::WorkerAddress& owner, s
   {
     absl::MutexLock lock(&mu_);
     if (!in_progress_.insert(id).second) return;
+  }
+  if (absl::Status malformed = CheckOwnerAddress(owner); !malformed.ok()) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::OBJECT_LOST);
+    error.set_message(absl::StrCat("cannot fetch object ", id.Hex(), ": ", malformed.message()));
+    return Fail(id, std::move(error));
   }
   Ask(id, owner, lost_at.has_value() ? lost_at->Binary() : "", 0);
 }
@@ -59,7 +78,8 @@ void ObjectFetcher::Ask(const ObjectId& id, const rpc::WorkerAddress& owner, con
             rpc::ErrorInfo error;
             error.set_type(rpc::ErrorInfo::OBJECT_LOST);
             error.set_message(absl::StrCat("object ", id.Hex(), " is gone: its owner (worker ",
-                                           WorkerId::FromBinary(owner.worker_id())->Hex(), ") no longer has it"));
+                                           WorkerId::FromBinary(owner.worker_id()).value_or(WorkerId()).Hex(),
+                                           ") no longer has it"));
             return Fail(id, std::move(error));
           }
         }
@@ -80,8 +100,8 @@ void ObjectFetcher::OnUnreachable(const ObjectId& id, const rpc::WorkerAddress& 
         error.set_worker_id(owner.worker_id());
         error.set_node_id(owner.node_id());
         error.set_message(absl::StrCat("the owner of object ", id.Hex(), ", worker ",
-                                       WorkerId::FromBinary(owner.worker_id())->Hex(), " on node ",
-                                       NodeId::FromOptionalBinary(owner.node_id())->Hex(), ", died (",
+                                       WorkerId::FromBinary(owner.worker_id()).value_or(WorkerId()).Hex(), " on node ",
+                                       NodeId::FromOptionalBinary(owner.node_id()).value_or(NodeId()).Hex(), ", died (",
                                        death.detail(), ")"));
         return Fail(id, std::move(error));
       }

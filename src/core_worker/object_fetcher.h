@@ -26,7 +26,9 @@ class ObjectFetcher {
 
   // Starts fetching `id` from `owner`, unless it is under way already. `lost_at`: no copy of
   // the value fetched before could be read, the one it named being on that node (the owner
-  // checks whether it was lost, and makes it again if so: GetObjectRequest.lost_at).
+  // checks whether it was lost, and makes it again if so: GetObjectRequest.lost_at). An owner
+  // address with a malformed id fails the read at once (OBJECT_LOST, naming the object and the
+  // id): it came from a peer.
   void Fetch(const ObjectId& id, const rpc::WorkerAddress& owner, std::optional<NodeId> lost_at = std::nullopt);
 
  private:

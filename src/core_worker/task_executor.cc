@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "orrery/actor.h"
 #include "orrery/internal/function_registry.h"
 #include "orrery/internal/runtime.h"
 #include "boost/asio/post.hpp"
@@ -118,6 +119,15 @@ rpc::CreateActorReply TaskExecutor::RunCreation(const rpc::CreateActorRequest& r
     rpc::ErrorInfo error;
     error.set_type(rpc::ErrorInfo::ACTOR_DIED);
     error.set_message("this worker holds an actor already");
+    return fail(std::move(error));
+  }
+  // Each unit is a thread here. SetMaxConcurrency refuses more, but the request comes from a
+  // peer: refused before the factory runs, so no actor exists that could not be served.
+  if (request.max_concurrency() > kMaxActorConcurrency) {
+    rpc::ErrorInfo error;
+    error.set_type(rpc::ErrorInfo::ACTOR_DIED);
+    error.set_message(absl::StrCat("the actor's max_concurrency ", request.max_concurrency(), " is above the bound of ",
+                                   kMaxActorConcurrency, " (orrery::kMaxActorConcurrency)"));
     return fail(std::move(error));
   }
   rpc::ErrorInfo not_found;

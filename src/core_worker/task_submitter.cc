@@ -69,6 +69,30 @@ std::string SchedulingKey::ToString() const {
   return text;
 }
 
+TaskSubmitter::Key& TaskSubmitter::KeyLocked(const SchedulingKey& scheduling) {
+  auto [it, made] = keys_.try_emplace(scheduling);
+  Key& key = it->second;
+  if (made) {
+    key.scheduling = scheduling;
+    key.lease.set_job_id(job_id_.Binary());
+    scheduling.resources.ToProto(key.lease.mutable_resources());
+    key.lease.mutable_strategy()->ParseFromString(scheduling.strategy);
+    for (const auto& [name, value] : scheduling.env_vars) (*key.lease.mutable_env_vars())[name] = value;
+    *key.lease.mutable_holder() = self_;
+  }
+  return key;
+}
+
+bool TaskSubmitter::Unused(const Key& key) {
+  return key.queue.empty() && key.workers.empty() && key.pending_leases.empty();
+}
+
+void TaskSubmitter::ForgetUnusedKeysLocked() {
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    it = Unused(it->second) ? keys_.erase(it) : std::next(it);
+  }
+}
+
 // ---- submitting ----
 
 void TaskSubmitter::Submit(rpc::TaskSpec task, const ResourceSet& resources) {
@@ -102,17 +126,8 @@ void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64
     if (removed.has_value()) {
       error = RemovedGroupError(*removed);
     } else if (!stopped_) {
-      SchedulingKey scheduling{resources, task.strategy().SerializeAsString(), std::move(near),
-                               {task.env_vars().begin(), task.env_vars().end()}};
-      Key& key = keys_[scheduling];
-      if (key.lease.job_id().empty()) {
-        key.lease.set_job_id(job_id_.Binary());
-        resources.ToProto(key.lease.mutable_resources());
-        *key.lease.mutable_strategy() = task.strategy();
-        *key.lease.mutable_env_vars() = task.env_vars();
-        *key.lease.mutable_holder() = self_;
-      }
-      key.scheduling = std::move(scheduling);
+      Key& key = KeyLocked(SchedulingKey{resources, task.strategy().SerializeAsString(), std::move(near),
+                                         {task.env_vars().begin(), task.env_vars().end()}});
       key.queue.push_back(Pending{std::move(task), admitted_bytes});
       DispatchLocked(key);
       return;
@@ -126,7 +141,10 @@ void TaskSubmitter::DispatchLocked(Key& key) {
   while (!key.queue.empty()) {
     std::shared_ptr<LeasedWorker> best;
     for (const auto& worker : key.workers) {
-      if (worker->dead || static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
+      // One its raylet asked back takes no new task: another holder waits for what it holds, and
+      // a holder with a steady stream of tasks would otherwise keep it for good.
+      if (worker->dead || worker->yield_when_idle ||
+          static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
         continue;
       }
       if (best == nullptr || worker->in_flight.size() < best->in_flight.size()) best = worker;
@@ -170,8 +188,8 @@ void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const Lease
 
 void TaskSubmitter::StealForIdleLocked(Key& key) {
   int free_workers = 0;
-  // One asked back by its raylet too: it yields once the tasks it takes are done.
-  for (const auto& worker : key.workers) free_workers += worker->idle();
+  // Not one asked back by its raylet: it takes no new task (DispatchLocked).
+  for (const auto& worker : key.workers) free_workers += worker->idle() && !worker->yield_when_idle;
   for (; free_workers > 0; --free_workers) {
     // The worker with the most tasks waiting.
     LeasedWorker* busiest = nullptr;
@@ -245,8 +263,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
   std::optional<PlacementGroupId> unplaceable;
   {
     absl::MutexLock lock(&mu_);
-    Key& key = keys_[scheduling];
-    key.scheduling = scheduling;
+    Key& key = KeyLocked(scheduling);
     if (stopped_) {
       give_back = reply.ok() && reply->result() == rpc::RequestWorkerLeaseReply::GRANTED;
     } else if (!reply.ok()) {
@@ -309,6 +326,8 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
     }
     // A request that ended without a grant is not asked back any more.
     if (!key.pending_leases.contains(lease_id)) yield_on_grant_.erase(lease_id);
+    // The usual end of a shape nothing can run (its tasks failed above).
+    if (Unused(key)) keys_.erase(scheduling);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
   ReturnIdle(yielded);
@@ -372,7 +391,7 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       worker->in_flight.erase(it);
     }
     if (!stopped_) {
-      Key& key = keys_[scheduling];
+      Key& key = KeyLocked(scheduling);
       RequeueLocked(key, std::move(retry));
       if (results.results_size() > 0) worker->nothing_to_steal = false;
       if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
@@ -462,6 +481,7 @@ void TaskSubmitter::ReturnIdleLeases() {
         }
       }
     }
+    ForgetUnusedKeysLocked();
   }
   ReturnIdle(idle);
 }
@@ -482,15 +502,12 @@ void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
       }
       TakeYieldingLocked(key, idle);
     }
+    ForgetUnusedKeysLocked();
   }
   ReturnIdle(idle);
 }
 
 void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {
-  // The tasks a steal brings back need the idle workers: they yield once those are done.
-  if (std::any_of(key.workers.begin(), key.workers.end(), [](const auto& worker) { return worker->stealing; })) {
-    return;
-  }
   for (auto it = key.workers.begin(); it != key.workers.end();) {
     if ((*it)->yield_when_idle && (*it)->idle()) {
       out.push_back(*it);
@@ -553,7 +570,7 @@ void TaskSubmitter::Stop() {
     for (auto& [id, waiting] : awaiting_notice_) lost.push_back(std::move(waiting));
     awaiting_notice_.clear();
     for (LostWorker& waiting : lost) {
-      ResolveLostLocked(*waiting.worker, keys_[waiting.scheduling], DeathNote{rpc::UNEXPECTED_EXIT, ""}, failed);
+      ResolveLostLocked(*waiting.worker, KeyLocked(waiting.scheduling), DeathNote{rpc::UNEXPECTED_EXIT, ""}, failed);
     }
     for (auto& [scheduling, key] : keys_) {
       FailQueuedLocked(key, CrashError("Orrery is shutting down"), failed);
@@ -592,6 +609,16 @@ int TaskSubmitter::num_leased_workers() const {
   int count = 0;
   for (const auto& [scheduling, key] : keys_) count += static_cast<int>(key.workers.size());
   return count;
+}
+
+size_t TaskSubmitter::num_scheduling_keys() const {
+  absl::MutexLock lock(&mu_);
+  return keys_.size();
+}
+
+size_t TaskSubmitter::num_death_notes() const {
+  absl::MutexLock lock(&mu_);
+  return death_notes_.size();
 }
 
 int64_t TaskSubmitter::num_pending_tasks() const {

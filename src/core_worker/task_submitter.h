@@ -71,6 +71,9 @@ class TaskSubmitter {
     // A worker's stream broke with tasks in flight: how long they wait for the WORKER_DEATH
     // feed to say why (an OOM kill retries after a back-off) before they go on as after a crash.
     int64_t death_notice_wait_ms = 2'000;
+    // Why workers died, kept for a stream that breaks after the feed told: the latest this many
+    // (a note matters for milliseconds; the feed reports every worker of the cluster).
+    int max_death_notes = 10'000;
     // Backpressure: Submit() blocks past these.
     int64_t max_pending_tasks = 100'000;
     int64_t max_pending_arg_bytes = 1LL << 30;
@@ -130,6 +133,8 @@ class TaskSubmitter {
 
   int num_leased_workers() const;
   int64_t num_pending_tasks() const;
+  size_t num_scheduling_keys() const;
+  size_t num_death_notes() const;
 
  private:
   struct Pending {
@@ -156,7 +161,8 @@ class TaskSubmitter {
     // Its last answer gave nothing back (what it holds had started): not asked again until
     // results come from it, or owner and worker would trade empty steals while a task runs.
     bool nothing_to_steal = false;
-    // Its raylet asked for it back (YieldIdleLeases): returned once idle, not kept for reuse.
+    // Its raylet asked for it back (YieldIdleLeases): it takes no new task and is returned once
+    // idle, not kept for reuse.
     bool yield_when_idle = false;
     bool idle() const { return !dead && in_flight.empty(); }
     // Tasks wait here behind the one running (of those in flight, at most one runs).
@@ -193,6 +199,13 @@ class TaskSubmitter {
     int64_t due_ms = 0;
   };
 
+  // The key of `scheduling`, made (with its lease spec) if it is new or was forgotten.
+  Key& KeyLocked(const SchedulingKey& scheduling) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nothing queued, leased or asked for: the key is forgotten (the next task of its shape makes
+  // it again), or an owner whose tasks come in ever new shapes (a placement group or a node
+  // affinity each) would grow without bound. Tasks a dead worker held make it again as well.
+  static bool Unused(const Key& key);
+  void ForgetUnusedKeysLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
@@ -266,6 +279,8 @@ class TaskSubmitter {
   WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, DeathNote> death_notes_ ABSL_GUARDED_BY(mu_);
+  // The workers of death_notes_, oldest first: at most Options::max_death_notes are kept.
+  std::deque<WorkerId> death_order_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, LostWorker> awaiting_notice_ ABSL_GUARDED_BY(mu_);
   std::vector<DelayedRetry> delayed_ ABSL_GUARDED_BY(mu_);
   // Pending lease requests a raylet asked back before its grant arrived (see YieldIdleLeases).

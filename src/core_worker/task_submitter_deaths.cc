@@ -31,7 +31,7 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
   {
     absl::MutexLock lock(&mu_);
     worker->dead = true;
-    Key& key = keys_[scheduling];
+    Key& key = KeyLocked(scheduling);
     auto it = std::find(key.workers.begin(), key.workers.end(), worker);
     still_leased = it != key.workers.end();
     if (still_leased) key.workers.erase(it);
@@ -109,7 +109,8 @@ void TaskSubmitter::OnDueLocked(std::vector<std::pair<rpc::TaskSpec, rpc::ErrorI
   for (const WorkerId& id : unexplained) {
     LostWorker lost = std::move(awaiting_notice_.at(id));
     awaiting_notice_.erase(id);
-    ResolveLostLocked(*lost.worker, keys_[lost.scheduling], DeathNote{rpc::UNEXPECTED_EXIT, lost.stream_error}, failed);
+    ResolveLostLocked(*lost.worker, KeyLocked(lost.scheduling), DeathNote{rpc::UNEXPECTED_EXIT, lost.stream_error},
+                      failed);
   }
   std::map<SchedulingKey, std::vector<Pending>> due;
   for (auto it = delayed_.begin(); it != delayed_.end();) {
@@ -121,7 +122,7 @@ void TaskSubmitter::OnDueLocked(std::vector<std::pair<rpc::TaskSpec, rpc::ErrorI
     it = delayed_.erase(it);
   }
   for (auto& [scheduling, retry] : due) {
-    Key& key = keys_[scheduling];
+    Key& key = KeyLocked(scheduling);
     RequeueLocked(key, std::move(retry));
     DispatchLocked(key);
   }
@@ -131,12 +132,19 @@ void TaskSubmitter::NoteWorkerDeath(const WorkerId& worker, rpc::ExitType exit_t
   std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>> failed;
   {
     absl::MutexLock lock(&mu_);
-    const DeathNote& note = death_notes_[worker] = DeathNote{exit_type, detail};
+    DeathNote note{exit_type, detail};
     auto lost = awaiting_notice_.find(worker);
     if (lost != awaiting_notice_.end()) {
       LostWorker waiting = std::move(lost->second);
       awaiting_notice_.erase(lost);
-      ResolveLostLocked(*waiting.worker, keys_[waiting.scheduling], note, failed);
+      ResolveLostLocked(*waiting.worker, KeyLocked(waiting.scheduling), note, failed);
+    }
+    // The feed reports every worker of the cluster; a note is needed only for the moments until
+    // that worker's stream breaks, so the oldest go.
+    if (death_notes_.insert_or_assign(worker, std::move(note)).second) death_order_.push_back(worker);
+    while (death_order_.size() > static_cast<size_t>(std::max(1, options_.max_death_notes))) {
+      death_notes_.erase(death_order_.front());
+      death_order_.pop_front();
     }
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);

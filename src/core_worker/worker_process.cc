@@ -9,6 +9,7 @@
 #include "orrery/core_worker.grpc.pb.h"
 #include "orrery/version.h"
 #include "src/common/log.h"
+#include "src/common/net.h"
 #include "src/common/logging.h"
 #include "src/common/session.h"
 #include "src/common/status.h"
@@ -115,6 +116,7 @@ absl::StatusOr<WorkerStartup> EnterWorkerProcess() {
   startup.token = Env("ORRERY_TOKEN");
   startup.session_dir = Env("ORRERY_SESSION_DIR");
   startup.forked_from_zygote = Env("ORRERY_FORKED_FROM_ZYGOTE") == "1";
+  startup.bind_all = Env("ORRERY_BIND_ALL") == "1";
   if (int64_t budget = 0; absl::SimpleAtoi(Env("ORRERY_GCS_LOST_TIMEOUT_MS"), &budget) && budget > 0) {
     startup.gcs_lost_timeout_ms = budget;
   }
@@ -137,7 +139,8 @@ absl::Status WorkerProcess::Start() {
 
   rpc::RpcOptions rpc_options;
   service_ = std::make_unique<CoreWorkerServiceImpl>(startup_, exit_requested_);
-  server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"worker", "0.0.0.0", 0, "", rpc_options});
+  server_ = std::make_unique<rpc::GrpcServer>(
+      rpc::ServerOptions{"worker", ListenHost(startup_.node_ip, startup_.bind_all), 0, "", rpc_options});
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
 

@@ -30,6 +30,7 @@ struct WorkerStartup {
   std::string session_dir;
   bool forked_from_zygote = false;
   int64_t gcs_lost_timeout_ms = 60'000;  // its raylet's --gcs-lost-timeout-ms
+  bool bind_all = false;                 // its raylet's --bind-all: listen on every interface, not node_ip
 };
 
 // True when a raylet started this process (ORRERY_WORKER_MODE is set).

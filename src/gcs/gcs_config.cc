@@ -7,7 +7,8 @@ namespace orrery::gcs {
 const ConfigTable<GcsConfig>& GcsConfigTable() {
   static const ConfigTable<GcsConfig>* table = [] {
     auto* t = new ConfigTable<GcsConfig>();
-    t->Add("host", &GcsConfig::host, "Address to listen on")
+    t->Add("host", &GcsConfig::host, "IP of this host to listen on (default: detect)")
+        .Add("bind_all", &GcsConfig::bind_all, "Listen on every interface (0.0.0.0) instead of --host")
         .Add("port", &GcsConfig::port, "TCP port of the GCS (0: any free port)")
         .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")
         .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)

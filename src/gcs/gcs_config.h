@@ -11,7 +11,10 @@ namespace orrery::gcs {
 inline constexpr int kDefaultGcsPort = 6391;
 
 struct GcsConfig {
-  std::string host = "0.0.0.0";
+  // This host's IP, which the GCS listens on (empty: detect, as DefaultNodeIp()).
+  std::string host;
+  // Listen on every interface instead (orrery start --bind-all).
+  bool bind_all = false;
   int32_t port = kDefaultGcsPort;
   std::string session_dir;
   std::string token;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
 #include "src/common/clock.h"
+#include "src/common/net.h"
 #include "src/common/runtime_env.h"
 #include "src/common/status.h"
 #include "src/common/session.h"
@@ -14,11 +15,13 @@
 
 namespace orrery::gcs {
 
-GcsServer::GcsServer(GcsConfig config, std::string token) : config_(std::move(config)), token_(std::move(token)) {}
-
-GcsServer::~GcsServer() { Stop(); }
-
 namespace {
+// `config` with its host detected when none was given.
+GcsConfig WithHost(GcsConfig config) {
+  if (config.host.empty()) config.host = DefaultNodeIp();
+  return config;
+}
+
 // Runs `start(answer)` on the loop and waits for its answer.
 template <typename T>
 T AwaitOnLoop(EventLoop& loop, const std::function<void(std::function<void(T)>)>& start) {
@@ -37,6 +40,11 @@ void RunInOrder(const std::vector<std::function<void(std::function<void(absl::St
   });
 }
 }  // namespace
+
+GcsServer::GcsServer(GcsConfig config, std::string token)
+    : config_(WithHost(std::move(config))), token_(std::move(token)) {}
+
+GcsServer::~GcsServer() { Stop(); }
 
 absl::Status GcsServer::Start() {
   ORRERY_ASSIGN_OR_RETURN(StorageSpec storage, StorageSpec::Parse(config_.gcs_storage));
@@ -204,7 +212,8 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   service_ = std::make_unique<GcsGrpcService>(
       *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
-  server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{"GCS", config_.host, config_.port, "", config_.rpc});
+  server_ = std::make_unique<rpc::GrpcServer>(
+      rpc::ServerOptions{"GCS", ListenHost(config_.host, config_.bind_all), config_.port, "", config_.rpc});
   server_->AddService(service_.get());
   placement_group_service_ = std::make_unique<PlacementGroupGrpcService>(*calls_, *placement_groups_);
   server_->AddService(placement_group_service_.get());
@@ -216,7 +225,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
     server_.reset();
     return status;
   }
-  spdlog::info("GCS serving on {}:{}, cluster {}", config_.host, server_->port(), cluster_id_.Hex());
+  spdlog::info("GCS serving on {}:{}, cluster {}", server_->options().host, server_->port(), cluster_id_.Hex());
   loop_->Post([this] { supervisor_->StartRestoredPending(); });
   return absl::OkStatus();
 }

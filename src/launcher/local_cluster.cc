@@ -20,6 +20,7 @@
 #include "src/common/process.h"
 #include "src/common/status.h"
 #include "src/gcs/client/gcs_client.h"
+#include "src/rpc/retried_call.h"
 
 namespace orrery::launcher {
 
@@ -52,10 +53,20 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   if (options.object_store_memory >= 0) {
     args.push_back(absl::StrCat("--object-store-memory=", options.object_store_memory));
   }
+  if (options.bind_all) args.push_back("--bind-all=true");
   if (options.object_store_prefault) args.push_back("--object-store-prefault=true");
   if (!options.spill_dir.empty()) args.push_back("--spill-dir=" + options.spill_dir);
   std::string output = absl::StrCat(session.LogsDir(), "/raylet-", NowMs(), ".out");
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
+}
+
+// The daemons can listen on `node_ip`, or are told to listen on every interface.
+absl::Status CheckListenable(const std::string& node_ip, const NodeOptions& options) {
+  if (options.bind_all) return absl::OkStatus();
+  absl::Status status = CheckLocalAddress(node_ip);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(absl::StrCat("cannot listen on the node IP: ", status.message(),
+                                                 " (behind NAT, pass --bind-all to listen on every interface)"));
 }
 
 // The node id (hex) a raylet's pid record names ("raylet-<id>"); empty for other daemons.
@@ -99,7 +110,8 @@ std::string DefaultGcsStoragePath(const std::string& root, int port) {
 absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   ORRERY_ASSIGN_OR_RETURN(std::string bin_dir, FindBinDir());
   std::string node_ip = options.node.node_ip_address.empty() ? DefaultNodeIp() : options.node.node_ip_address;
-  if (options.port != 0 && !TcpPortFree("0.0.0.0", options.port)) {
+  ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options.node));
+  if (options.port != 0 && !TcpPortFree(ListenHost(node_ip, options.node.bind_all), options.port)) {
     return absl::AlreadyExistsError(absl::StrCat("port ", options.port,
                                                  " is already in use; choose another with --port"));
   }
@@ -127,7 +139,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
         "rocksdb:" + std::filesystem::absolute(node.gcs_storage.substr(std::string("rocksdb:").size()), ec).string();
   }
   ORRERY_RETURN_IF_ERROR(WriteGcsStorageRecord(node.session, node.gcs_storage));
-  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port),
+  std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--host=" + node_ip,
                                        "--session-dir=" + node.session.path(),
                                        "--token-file=" + node.session.TokenFile(),
                                        "--token-origin=" + (options.token.empty() ? "generated" : options.token_origin),
@@ -136,6 +148,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   std::map<std::string, std::string> gcs_env = {{"ORRERY_GCS_STORAGE", node.gcs_storage}};
   if (!options.gcs_storage_prefix.empty()) gcs_args.push_back("--gcs-storage-prefix=" + options.gcs_storage_prefix);
   if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
+  if (options.node.bind_all) gcs_args.push_back("--bind-all=true");
   // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
   absl::StatusOr<DaemonProcess> gcs;
   if (node.gcs_storage == "memory") {
@@ -194,8 +207,11 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
   ORRERY_RETURN_IF_ERROR(ParseHostPort(address).status());
   rpc::RpcOptions rpc;
   gcs::GrpcGcsClient client(address, rpc::ClientOptions{"GCS at " + address, token, rpc});
-  rpc::CallOptions options;
+  // A read, so retried: one lost reply (a busy or restarting head, an injected failure) must not
+  // fail a join; a head that is not there fails it within the budget.
+  rpc::CallOptions options = rpc::RetriedCall();
   options.timeout_ms = 5000;
+  options.retry_budget_ms = 5000;
   auto reply =
       client.client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus, rpc::GetClusterStatusRequest(), options);
   if (reply.ok()) {
@@ -286,6 +302,7 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   }
   if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
   std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
+  ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options));
   ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options));
   node.node_id = node.raylet.ready.value("node_id", "");
   return node;

@@ -14,6 +14,9 @@ namespace orrery::launcher {
 struct NodeOptions {
   std::string temp_dir;          // root; empty: DefaultTempDir()
   std::string node_ip_address;   // empty: detect
+  // The daemons (and the node's workers and drivers) listen on every interface, not only on
+  // node_ip_address.
+  bool bind_all = false;
   double num_cpus = -1;          // negative: the machine's cores
   int num_gpus = -1;             // negative: detect
   std::string resources;         // JSON; empty: none

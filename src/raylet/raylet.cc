@@ -63,10 +63,10 @@ absl::Status Raylet::Start() {
   session_ = SessionDir(config_.session_dir);
   ORRERY_RETURN_IF_ERROR(session_.EnsureLayout());
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeDir(node_id_)));
-  // A driver started on this node while the GCS is away waits for it as long as this raylet does.
-  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(session_.NodeSettingsFile(node_id_),
-                                         nlohmann::json{{"gcs_lost_timeout_ms", config_.gcs_lost_timeout_ms}}.dump() + "\n",
-                                         0600));
+  // A driver started on this node while the GCS is away waits for it as long as this raylet does,
+  // and listens where this node's workers do.
+  nlohmann::json settings{{"gcs_lost_timeout_ms", config_.gcs_lost_timeout_ms}, {"bind_all", config_.bind_all}};
+  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(session_.NodeSettingsFile(node_id_), settings.dump() + "\n", 0600));
   socket_path_ = session_.RayletSocket(node_id_);
 
   loop_ = EventLoop::Create("raylet");
@@ -84,6 +84,7 @@ absl::Status Raylet::Start() {
   if (!store_client.ok()) return Annotate(store_client.status(), "connecting to this node's object store");
   ObjectServer::Options object_server;
   object_server.node = node_id_;
+  object_server.host = ListenHost(config_.node_ip_address, config_.bind_all);
   object_server.port = config_.object_data_port;
   object_server.token = token_;
   auto objects = ObjectServer::Start(*store_client, object_server);
@@ -93,7 +94,8 @@ absl::Status Raylet::Start() {
   // The server must be up before registering: the GCS health-checks the port we announce.
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{"raylet", "0.0.0.0", config_.node_manager_port, socket_path_, config_.rpc});
+      rpc::ServerOptions{"raylet", ListenHost(config_.node_ip_address, config_.bind_all), config_.node_manager_port,
+                         socket_path_, config_.rpc});
 
   NodeManager::Options options;
   options.node_id = node_id_;
@@ -123,7 +125,7 @@ absl::Status Raylet::Start() {
   WorkerPool::Options& pool = options.pool;
   pool.launch = WorkerLauncher::Options{node_id_,  config_.node_ip_address, "unix:" + socket_path_, config_.gcs_address,
                                         token_,    session_.path(),         session_.LogsDir(),
-                                        config_.gcs_lost_timeout_ms};
+                                        config_.gcs_lost_timeout_ms, config_.bind_all};
   pool.task_worker_cap = std::max<int>(1, static_cast<int>(total_.Get(kCpu).Ceil()));
   pool.max_actor_workers = config_.max_actor_workers;
   pool.prestart = config_.prestart_workers;

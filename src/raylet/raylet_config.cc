@@ -9,6 +9,8 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
     auto* t = new ConfigTable<RayletConfig>();
     t->Add("gcs_address", &RayletConfig::gcs_address, "HOST:PORT of the cluster's GCS")
         .Add("node_ip_address", &RayletConfig::node_ip_address, "IP other hosts reach this node at (default: detect)")
+        .Add("bind_all", &RayletConfig::bind_all,
+             "Listen on every interface (0.0.0.0) instead of --node-ip-address; this node's workers and drivers too")
         .Add("node_manager_port", &RayletConfig::node_manager_port, "TCP port of the raylet (0: any free port)")
         .Add("object_data_port", &RayletConfig::object_data_port,
              "TCP port other nodes pull objects from (0: any free port)")

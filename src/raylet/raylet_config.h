@@ -11,6 +11,9 @@ namespace orrery::raylet {
 struct RayletConfig {
   std::string gcs_address;
   std::string node_ip_address;
+  // Listen on every interface instead of node_ip_address (orrery start --bind-all); this node's
+  // workers and drivers follow.
+  bool bind_all = false;
   int32_t node_manager_port = 0;
   // The object data socket other nodes pull objects from (ObjectServer).
   int32_t object_data_port = 0;

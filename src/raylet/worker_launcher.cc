@@ -31,6 +31,7 @@ SpawnOptions WorkerLauncher::JobProgram(const ZygoteKey& key, const JobLaunch& j
   spawn.env["ORRERY_TOKEN"] = options_.token;
   spawn.env["ORRERY_SESSION_DIR"] = options_.session_dir;
   spawn.env["ORRERY_GCS_LOST_TIMEOUT_MS"] = std::to_string(options_.gcs_lost_timeout_ms);
+  spawn.env["ORRERY_BIND_ALL"] = std::to_string(options_.bind_all ? 1 : 0);
   return spawn;
 }
 

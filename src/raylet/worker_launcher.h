@@ -44,6 +44,7 @@ class WorkerLauncher {
     std::string session_dir;
     std::string logs_dir;
     int64_t gcs_lost_timeout_ms = 60'000;  // the node's budget for an unreachable GCS
+    bool bind_all = false;                 // workers listen on every interface, as their raylet
   };
   struct Callbacks {
     // The worker's process exists. `pidfd` (-1 if the process is already gone) now belongs to

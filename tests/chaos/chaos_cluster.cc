@@ -48,8 +48,9 @@ std::string ChaosCluster::Cli(const std::string& args) const {
   return orrery::testing::Cli(orrery::testing::WithTempDir(args, root_));
 }
 
-nlohmann::json ChaosCluster::ListRows(const std::string& kind_and_filters) const {
-  std::istringstream output(Cli("list " + kind_and_filters + " --format json --limit 0"));
+nlohmann::json ListRowsOf(const std::string& root, const std::string& kind_and_filters) {
+  std::istringstream output(orrery::testing::Cli(
+      orrery::testing::WithTempDir("list " + kind_and_filters + " --format json --limit 0", root)));
   std::string json;
   for (std::string line; std::getline(output, line);) {
     if (line.rfind("warning:", 0) != 0 && line.rfind("note:", 0) != 0) json += line + "\n";

@@ -32,6 +32,11 @@ inline int64_t NumberOf(const nlohmann::json& row, const std::string& key) {
   return it != row.end() && it->is_number() ? it->get<int64_t>() : 0;
 }
 
+// The rows of `orrery list KIND_AND_FILTERS --format json --limit 0` for the cluster under `root`;
+// empty when the cluster did not answer (the GCS being restarted, say). Warnings on stderr are
+// left out.
+nlohmann::json ListRowsOf(const std::string& root, const std::string& kind_and_filters);
+
 class ChaosCluster {
  public:
   // `daemon_env`: NAME -> value for every daemon the cluster starts.
@@ -47,9 +52,8 @@ class ChaosCluster {
 
   // `orrery ARGS` against this cluster (found through its temp root): stdout and stderr.
   std::string Cli(const std::string& args) const;
-  // The rows of `orrery list KIND_AND_FILTERS --format json --limit 0`; empty when the cluster
-  // did not answer (the GCS being restarted, say). Warnings on stderr are left out.
-  nlohmann::json ListRows(const std::string& kind_and_filters) const;
+  // ListRowsOf this cluster.
+  nlohmann::json ListRows(const std::string& kind_and_filters) const { return ListRowsOf(root_, kind_and_filters); }
   // The environment a driver of this cluster runs with: its address, token and root, and the
   // daemons' extra environment (so that its RPCs fail as theirs do).
   std::map<std::string, std::string> DriverEnv() const;

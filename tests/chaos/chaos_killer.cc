@@ -49,6 +49,14 @@ void ChaosKiller::KillWorker(uint64_t pick) {
   Count("worker");
 }
 
+int ChaosKiller::ObjectsIn(const std::string& node) const {
+  int held = 0;
+  for (const auto& object : cluster_.ListRows("objects")) {
+    held += TextOf(object, "store_node_id") == node && object.value("owned", false) ? 1 : 0;
+  }
+  return held;
+}
+
 void ChaosKiller::KillRaylet(uint64_t pick) {
   // A driver's raylet is its node's lifeline (a driver does not outlive it), and the head's
   // raylet hosts the checkers: neither is a victim.
@@ -65,12 +73,14 @@ void ChaosKiller::KillRaylet(uint64_t pick) {
     return Count("skipped");
   }
   std::string node = candidates[pick % candidates.size()];
+  int held = ObjectsIn(node);
   pid_t pid = orrery::testing::RayletPid(cluster_.root(), node);
   if (pid <= 0 || kill(pid, SIGKILL) != 0) {
     Log("the raylet of node " + node + " was gone before its SIGKILL");
     return Count("skipped");
   }
-  Log("SIGKILL raylet pid " + std::to_string(pid) + " of node " + node);
+  Log("SIGKILL raylet pid " + std::to_string(pid) + " of node " + node + " (its store held " +
+      std::to_string(held) + " objects their owners know of)");
   Count("raylet");
   std::string replacement;
   ::testing::AssertionResult joined = cluster_.JoinRaylet(&replacement);

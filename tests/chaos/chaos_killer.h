@@ -32,6 +32,8 @@ class ChaosKiller {
  private:
   void KillWorker(uint64_t pick);
   void KillRaylet(uint64_t pick);
+  // How many objects the owners (drivers and workers) say `node`'s store holds.
+  int ObjectsIn(const std::string& node) const;
   void KillGcs();
   void Count(const std::string& what) { counts_[what] = counts_.value(what, 0) + 1; }
   // Prints "[chaos +12.345s 14:03:07.123] LINE": the time into the run, and the wall clock to

@@ -223,7 +223,9 @@ int main(int argc, char** argv) {
   std::string mode = argc >= 2 ? argv[1] : "";
   if (mode == "driver" || mode == "job") {
     if (mode == "driver" && argc == 6) {
-      return orrery::chaos::RunChaosDriver({std::atoi(argv[2]), std::atof(argv[3]), argv[4], argv[5]});
+      const char* root = std::getenv("ORRERY_TEMP_DIR");  // ChaosCluster::DriverEnv sets it
+      return orrery::chaos::RunChaosDriver(
+          {std::atoi(argv[2]), std::atof(argv[3]), argv[4], argv[5], root != nullptr ? root : ""});
     }
     if (mode == "job" && argc == 3) return orrery::chaos::RunChaosJob(std::atof(argv[2]));
     // Never the test itself: a driver started with missing arguments must not start clusters.

@@ -1,5 +1,6 @@
 #include "tests/chaos/chaos_workload.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +10,7 @@
 
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
+#include "tests/chaos/chaos_cluster.h"
 #include "tests/chaos/chaos_remote.h"
 
 namespace orrery::chaos {
@@ -23,14 +25,25 @@ constexpr int kStepTimeoutMs = 180'000;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// A step still waiting after this says so, and again as often, with what it waits for: the
+// trace of a slow recovery.
+constexpr int kProgressEveryMs = 10'000;
+
 // Waits for every one of `refs`, up to the step's deadline; throws naming `what` otherwise.
 template <typename T>
 void AwaitAll(const std::vector<orrery::ObjectRef<T>>& refs, Clock::time_point deadline, const std::string& what) {
-  auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  auto waited = orrery::Wait(refs, static_cast<int>(refs.size()), static_cast<int>(std::max<int64_t>(left_ms, 1)));
-  if (!waited.unready.empty()) {
-    throw std::runtime_error(std::to_string(waited.unready.size()) + " of the " + std::to_string(refs.size()) + " " +
-                             what + " not done after " + std::to_string(kStepTimeoutMs / 1000) + " s");
+  auto started = Clock::now();
+  while (true) {
+    auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    int slice_ms = static_cast<int>(std::clamp<int64_t>(left_ms, 1, kProgressEveryMs));
+    auto waited = orrery::Wait(refs, static_cast<int>(refs.size()), slice_ms);
+    if (waited.unready.empty()) return;
+    std::string missing = std::to_string(waited.unready.size()) + " of the " + std::to_string(refs.size()) + " " + what;
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error(missing + " not done after " + std::to_string(kStepTimeoutMs / 1000) + " s");
+    }
+    std::printf("chaos driver: %s still not done after %.0f s\n", missing.c_str(), SecondsSince(started));
+    std::fflush(stdout);
   }
 }
 
@@ -63,9 +76,13 @@ class Workload {
     fs::rename(spared + ".tmp", spared);  // whole or absent for the reader
   }
 
-  // One round: its waves one after another, each read by the next; the last wave's bytes are
-  // checked here, and through their digests every block before them.
+  // One round: its waves one after another, each read by the next. The last wave's bytes (and
+  // through their digests every block before them) are checked one round later: meanwhile they
+  // lie only in the stores of the nodes that made them, so a raylet killed then takes some with
+  // it, and their owner must make them again through the round's lineage (the values of the
+  // earlier waves are freed by then).
   void RunRound() {
+    block_nodes_ = BlockNodes();
     std::vector<BlockRef> previous;
     for (int wave = 0; wave < kWavesPerRound; ++wave) {
       std::vector<BlockRef> blocks = SubmitWave(wave, previous);
@@ -85,8 +102,16 @@ class Workload {
       actor_calls_ += static_cast<int>(calls.size());
       previous = std::move(blocks);  // the wave before is no longer referenced here
     }
-    CheckLastWave(previous);
+    CheckUncheckedRound();
+    unchecked_ = {rounds_, std::move(previous)};
     ++rounds_;
+  }
+
+  // The last wave of the latest round not checked yet.
+  void CheckUncheckedRound() {
+    if (unchecked_.second.empty()) return;
+    CheckLastWave(unchecked_.first, unchecked_.second);
+    unchecked_.second.clear();
   }
 
   // Every number each reporter was given reached its checker.
@@ -112,9 +137,27 @@ class Workload {
     for (int index = 0; index < kBlocksPerWave; ++index) {
       std::vector<BlockRef> inputs;
       if (!previous.empty()) inputs = {previous[index], previous[(index + 1) % kBlocksPerWave]};
-      blocks.push_back(orrery::Task(BuildBlock).SetMaxRetries(-1).Remote(rounds_, wave, index, inputs));
+      auto task = orrery::Task(BuildBlock).SetMaxRetries(-1);
+      if (!block_nodes_.empty()) {
+        const std::string& node = block_nodes_[(wave * kBlocksPerWave + index) % block_nodes_.size()];
+        task.SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(node, /*soft=*/true));
+      }
+      blocks.push_back(task.Remote(rounds_, wave, index, inputs));
     }
     return blocks;
+  }
+
+  // The nodes a round's blocks are placed on, in turn: every alive node but the driver's and the
+  // head's, which the killer spares. So a raylet kill takes blocks with it (the last wave's are
+  // read only a round later), and their owner must make them again from their lineage. The
+  // placement is soft: a block meant for a node that died meanwhile goes wherever there is room.
+  std::vector<std::string> BlockNodes() const {
+    std::vector<std::string> nodes;
+    for (const auto& node : ListRowsOf(options_.root, "nodes --filter state=ALIVE")) {
+      std::string id = TextOf(node, "node_id");
+      if (id != options_.head_node && id != orrery::GetNodeId()) nodes.push_back(id);
+    }
+    return nodes;
   }
 
   // (sequence number, the reporter's answer)
@@ -130,13 +173,13 @@ class Workload {
   }
 
   // The digests this process expects of the round's last wave, made here from the same seeds.
-  std::vector<uint64_t> ExpectedLastWave() const {
+  static std::vector<uint64_t> ExpectedLastWave(int round) {
     std::vector<uint64_t> digests(kBlocksPerWave);
-    for (int index = 0; index < kBlocksPerWave; ++index) digests[index] = Digest(FirstBlock(rounds_, index));
+    for (int index = 0; index < kBlocksPerWave; ++index) digests[index] = Digest(FirstBlock(round, index));
     for (int wave = 1; wave < kWavesPerRound; ++wave) {
       std::vector<uint64_t> next(kBlocksPerWave);
       for (int index = 0; index < kBlocksPerWave; ++index) {
-        uint64_t seed = BlockSeed(rounds_, wave, index, digests[index], digests[(index + 1) % kBlocksPerWave]);
+        uint64_t seed = BlockSeed(round, wave, index, digests[index], digests[(index + 1) % kBlocksPerWave]);
         next[index] = Digest(MakeBlock(seed));
       }
       digests = std::move(next);
@@ -144,12 +187,15 @@ class Workload {
     return digests;
   }
 
-  void CheckLastWave(const std::vector<BlockRef>& last) {
-    std::vector<uint64_t> expected = ExpectedLastWave();
+  void CheckLastWave(int round, const std::vector<BlockRef>& last) {
+    std::vector<uint64_t> expected = ExpectedLastWave(round);
+    // Reading a block its owner must make again takes as long as a step may.
+    auto deadline = Clock::now() + std::chrono::milliseconds(kStepTimeoutMs);
     for (int index = 0; index < kBlocksPerWave; ++index) {
-      std::shared_ptr<Block> block = orrery::Get(last[index]);
+      auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      std::shared_ptr<Block> block = orrery::Get(last[index], static_cast<int>(std::max<int64_t>(left_ms, 1)));
       if (Digest(*block) != expected[index]) {
-        Fail("round " + std::to_string(rounds_) + ": block " + std::to_string(index) +
+        Fail("round " + std::to_string(round) + ": block " + std::to_string(index) +
              " of the last wave has the wrong bytes (" + std::to_string(block->size()) + " bytes)");
       }
     }
@@ -159,7 +205,10 @@ class Workload {
   std::vector<orrery::ActorHandle<Checker>> checkers_;
   std::vector<orrery::ActorHandle<Reporter>> reporters_;
   std::vector<int> sent_;  // per reporter: the numbers 0..sent-1 were given to it
+  std::vector<std::string> block_nodes_;  // this round's, from BlockNodes
   int rounds_ = 0;
+  // A round and its last wave, held until CheckUncheckedRound.
+  std::pair<int, std::vector<BlockRef>> unchecked_;
   int tasks_ = 0;
   int actor_calls_ = 0;
 };
@@ -180,6 +229,7 @@ int RunChaosDriver(const DriverOptions& options) {
       return options.rounds > 0 ? workload.rounds() < options.rounds : SecondsSince(start) < options.seconds;
     };
     while (more()) workload.RunRound();
+    workload.CheckUncheckedRound();
     workload.CheckEverySequenceArrived();
     nlohmann::json figures = workload.Figures();
     figures["seconds"] = SecondsSince(start);

@@ -27,6 +27,8 @@ struct DriverOptions {
   // Where the driver writes the pids of the checkers (the killer spares them too: they are the
   // test's record of what arrived) and where block tasks mark their completion.
   std::string state_dir;
+  // The cluster's temp root (where the CLI finds it): the driver lists the nodes there.
+  std::string root;
 };
 
 // Parts (a) and (b), interleaved in steps of one wave and one batch of calls; checks every

@@ -204,6 +204,19 @@ TEST_F(LineageReconstruction, ALostArgumentTheReRunTaskReadsIsMadeAgainByItsOwne
   EXPECT_EQ(Runs(runs_, "shift-3"), 2);
 }
 
+TEST_F(LineageReconstruction, TasksWaitingForALostArgumentLendTheirCpusToItsReRun) {
+  std::string victim = JoinNode("victim-busy");
+  auto made = orrery::Task(Make).SetSchedulingStrategy(Prefer(victim)).Remote(kSize, 4, runs_);
+  AwaitReady(made);
+  ASSERT_TRUE(KillNode(victim));
+  // Two readers take both CPUs left (the head's) and find their argument lost. Its re-run needs
+  // a CPU: they lend theirs while they wait, as a Get in a task does (holding them deadlocked).
+  std::vector<orrery::ObjectRef<std::vector<uint8_t>>> readers;
+  for (int by : {5, 6}) readers.push_back(orrery::Task(Shift).Remote(made, by, runs_));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(*orrery::Get(readers[i], 60'000), Shifted(Pattern(kSize, 4), 5 + i));
+  EXPECT_EQ(Runs(runs_, "make-4"), 2) << "made again once, for both readers";
+}
+
 TEST_F(LineageReconstruction, AResultWhoseTaskMayNotRetryFailsNamingTheObjectItsOwnerAndTheNode) {
   std::string victim = JoinNode("victim-3");
   auto made = orrery::Task(Make).SetMaxRetries(0).SetSchedulingStrategy(Prefer(victim)).Remote(kSize, 4, runs_);

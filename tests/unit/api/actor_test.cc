@@ -202,6 +202,19 @@ TEST(ActorApiTest, UnregisteredFactoriesAndMethodsThrowAtOnce) {
   EXPECT_THROW(empty.Kill(), OrreryException);
 }
 
+// Regression (issue 23): max_concurrency had no upper bound, and each unit of it is a thread in
+// the actor's worker.
+TEST(ActorApiTest, MaxConcurrencyAboveTheBoundIsRefusedBeforeRemote) {
+  auto creator = Actor(NewCounter);
+  EXPECT_EQ(&creator.SetMaxConcurrency(kMaxActorConcurrency), &creator);
+  try {
+    creator.SetMaxConcurrency(kMaxActorConcurrency + 1);
+    FAIL() << "a max_concurrency above the bound was accepted";
+  } catch (const OrreryException& e) {
+    EXPECT_THAT(e.what(), HasSubstr(std::to_string(kMaxActorConcurrency)));
+  }
+}
+
 TEST(ActorApiTest, CreatorOptionsAreValidated) {
   auto creator = Actor(NewCounter);
   EXPECT_THROW(creator.SetMaxRestarts(-2), OrreryException);

@@ -116,6 +116,22 @@ TEST_F(LocalRuntime, ARefATaskReturnsOutlivesTheTask) {
   EXPECT_EQ(*orrery::Get(pair->second, 10'000), "carried");
 }
 
+// Regression (issue 23): unpacking assigned the id before Borrow checked the ref, so a ref that
+// failed to unpack was left holding an id it never took a reference to (and released it later).
+TEST_F(LocalRuntime, AnObjectRefThatFailsToUnpackIsLeftEmpty) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  const std::string malformed_id = "short";
+  packer.pack_array(2);
+  packer.pack_bin(static_cast<uint32_t>(malformed_id.size()));
+  packer.pack_bin_body(malformed_id.data(), static_cast<uint32_t>(malformed_id.size()));
+  packer.pack_bin(0);
+  msgpack::object_handle unpacked = msgpack::unpack(buffer.data(), buffer.size());
+  orrery::ObjectRef<int> ref = orrery::Put(7);
+  EXPECT_THROW(ref.msgpack_unpack(unpacked.get()), orrery::OrreryException);
+  EXPECT_TRUE(ref.Empty());
+}
+
 TEST_F(LocalRuntime, TheLastHandleGoingEndsAnUnnamedActor) {
   std::string bytes;
   {

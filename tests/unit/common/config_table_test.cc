@@ -241,6 +241,22 @@ TEST(ConfigFlagsTest, ABoolFlagTakesAnExplicitValue) {
   EXPECT_TRUE(config.prestart_workers);
 }
 
+// Issue 23: the daemons listen on the node's IP unless told to listen everywhere, and take the
+// flags `orrery start --bind-all` passes them (local_cluster.cc).
+TEST(ConfigFlagsTest, DaemonsListenOnTheNodeIpUnlessGivenBindAll) {
+  raylet::RayletConfig raylet;
+  EXPECT_FALSE(raylet.bind_all);
+  ASSERT_NO_THROW(ParseFlags(raylet::RayletConfigTable(), raylet, {"--bind-all=true"}));
+  EXPECT_TRUE(raylet.bind_all);
+
+  gcs::GcsConfig gcs;
+  EXPECT_FALSE(gcs.bind_all);
+  EXPECT_EQ(gcs.host, "");  // detected at start: this host's IP, never every interface
+  ASSERT_NO_THROW(ParseFlags(gcs::GcsConfigTable(), gcs, {"--host=10.0.0.4", "--bind-all=true"}));
+  EXPECT_EQ(gcs.host, "10.0.0.4");
+  EXPECT_TRUE(gcs.bind_all);
+}
+
 TEST(PrefixedFlagsTest, ConsumesOrreryFlagsAndLeavesTheUsersOwn) {
   raylet::RayletConfig config;
   std::vector<std::string> args = {"--orrery_num_cpus=3", "--my-flag",   "--orrery_log_level",

@@ -109,6 +109,38 @@ TEST(TcpPortFreeTest, APortWhoseClosedConnectionsLingerInTimeWaitIsFree) {
   EXPECT_TRUE(TcpPortFree("0.0.0.0", port));
 }
 
+TEST(ListenHostTest, IsTheNodeIpUnlessBindingAll) {
+  EXPECT_EQ(ListenHost("10.0.0.4", /*bind_all=*/false), "10.0.0.4");
+  EXPECT_EQ(ListenHost("10.0.0.4", /*bind_all=*/true), "0.0.0.0");
+}
+
+// A head's free-port check looks at the address it will listen on: a port another program holds
+// on another IP of the host does not stop it.
+TEST(TcpPortFreeTest, APortListenedOnAnotherAddressIsFreeOnThisOne) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.2", &address.sin_addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  int port = ntohs(address.sin_port);
+  EXPECT_FALSE(TcpPortFree("127.0.0.2", port));
+  EXPECT_FALSE(TcpPortFree(kAllInterfaces, port));
+  EXPECT_TRUE(TcpPortFree("127.0.0.1", port));
+  close(listener);
+}
+
+TEST(CheckLocalAddressTest, AcceptsThisHostsAddressesAndNamesOthers) {
+  EXPECT_OK(CheckLocalAddress("127.0.0.1"));
+  EXPECT_OK(CheckLocalAddress(DefaultNodeIp()));
+  // A documentation address (TEST-NET-1): never one of this host's.
+  EXPECT_THAT(CheckLocalAddress("192.0.2.1"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("192.0.2.1 is not an address of this host")));
+  EXPECT_THAT(CheckLocalAddress("not-an-ip"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not-an-ip")));
+}
+
 TEST(DefaultNodeIpTest, IsAnIpv4Address) {
   std::string ip = DefaultNodeIp();
   in_addr parsed;

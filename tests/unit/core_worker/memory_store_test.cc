@@ -91,5 +91,39 @@ TEST(MemoryStoreTest, OnReadyRunsNowOrWhenTheValueArrives) {
   EXPECT_EQ(store.size(), 1u);
 }
 
+// Regression (issue 23): an owner answers a GetObject that waited in vain PENDING, and each
+// such poll left its callback behind until the value came, if ever.
+TEST(MemoryStoreTest, ACancelledCallbackIsDroppedAndNeverRuns) {
+  MemoryStore store;
+  ObjectId id = Id(0);
+  int ran = 0;
+  for (int poll = 0; poll < 100; ++poll) {
+    uint64_t ticket = store.OnReady(id, [&](const Value&) { ++ran; });
+    store.CancelOnReady(id, ticket);
+  }
+  EXPECT_EQ(store.num_waiting(), 0u);
+  uint64_t kept = store.OnReady(id, [&](const Value&) { ran += 1000; });
+  store.CancelOnReady(Id(1), kept);  // another object's: nothing to cancel
+  EXPECT_EQ(store.num_waiting(), 1u);
+  store.Put(id, MakeValue("x"));
+  EXPECT_EQ(ran, 1000);
+  EXPECT_EQ(store.num_waiting(), 0u);
+  store.CancelOnReady(id, kept);  // after it ran: nothing happens
+}
+
+// Regression (issue 23): the callbacks waiting for an object that was deleted (freed) before
+// its value came were kept for good.
+TEST(MemoryStoreTest, DeletingAnObjectDropsTheCallbacksWaitingForIt) {
+  MemoryStore store;
+  ObjectId freed = Id(0), other = Id(1);
+  bool ran = false;
+  store.OnReady(freed, [&](const Value&) { ran = true; });
+  store.OnReady(other, [](const Value&) {});
+  store.Delete(freed);
+  EXPECT_EQ(store.num_waiting(), 1u);
+  store.Put(freed, MakeValue("x"));
+  EXPECT_FALSE(ran);
+}
+
 }  // namespace
 }  // namespace orrery::core

@@ -86,6 +86,46 @@ TEST_F(TaskSubmitterTest, SubmitBlocksPastThePendingBoundUntilThereIsRoom) {
   EXPECT_EQ(raylet_->cancels.size(), 3u);  // the lease requests are withdrawn
 }
 
+// Regression (issue 23): a scheduling key (one per resource shape, strategy, holder node and
+// environment) was kept after its last task and lease were gone, so an owner whose tasks came
+// in ever new shapes (a placement group or a node affinity each) grew without bound.
+TEST_F(TaskSubmitterTest, AShapeIsForgottenOnceItsLastTaskAndLeaseAreGone) {
+  Start(TaskSubmitter::Options());
+  for (int cpus = 1; cpus <= 50; ++cpus) submitter_->Submit(Task("shaped"), Cpu(cpus));
+  EXPECT_EQ(submitter_->num_scheduling_keys(), 50u);
+  rpc::RequestWorkerLeaseReply unschedulable;
+  unschedulable.set_result(rpc::RequestWorkerLeaseReply::UNSCHEDULABLE);
+  auto leases = std::move(raylet_->leases);
+  raylet_->leases.clear();
+  for (auto& lease : leases) lease.callback(unschedulable);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(failed_.size(), 50u);
+  }
+  EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
+  // A shape seen again starts afresh: its lease request is whole.
+  submitter_->Submit(Task("again"), Cpu(1));
+  ASSERT_EQ(raylet_->leases.size(), 1u);
+  const rpc::LeaseSpec& lease = raylet_->leases[0].request.lease();
+  EXPECT_EQ(lease.job_id(), JobIdFromInt(1).Binary());
+  EXPECT_EQ(ResourceSet::FromProto(lease.resources()).value(), Cpu(1));
+  EXPECT_FALSE(lease.holder().worker_id().empty());
+}
+
+// Regression (issue 23): every death the WORKER_DEATH feed reported, of any worker in the
+// cluster, was kept for good.
+TEST_F(TaskSubmitterTest, DeathNotesAreKeptForTheLatestWorkersOnly) {
+  TaskSubmitter::Options options;
+  options.max_death_notes = 8;
+  Start(options);
+  WorkerId again = WorkerId::FromRandom();
+  submitter_->NoteWorkerDeath(again, rpc::UNEXPECTED_EXIT, "first word");
+  submitter_->NoteWorkerDeath(again, rpc::OUT_OF_MEMORY, "second word");
+  EXPECT_EQ(submitter_->num_death_notes(), 1u);
+  for (int i = 0; i < 100; ++i) submitter_->NoteWorkerDeath(WorkerId::FromRandom(), rpc::UNEXPECTED_EXIT, "died");
+  EXPECT_EQ(submitter_->num_death_notes(), 8u);
+}
+
 // ---- against workers serving real streams ----
 
 // A worker process's task service: runs each task it is sent through NormalTaskStream; a task
@@ -295,6 +335,27 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
   submitter_->YieldIdleLeases({idle, LeaseId::FromRandom()});
   EXPECT_THAT(raylet_->returned(), ::testing::ElementsAre(busy, idle));
   EXPECT_EQ(submitter_->num_leased_workers(), 0);
+  // Nothing of the shape is left: it is forgotten (issue 23).
+  EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
+}
+
+// The raylet asks a lease back when another holder waits for its resources. A holder with more
+// tasks of the shape must not keep it busy for good (the other holder would starve, as a job's
+// re-runs did behind another job's stream of tasks): the worker takes no new task, goes back
+// once its task is done, and the rest wait for a new lease like everyone else.
+TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackTakesNoNewTaskEvenWhenMoreWait) {
+  Submit("block");
+  LeaseId busy = raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  submitter_->YieldIdleLeases({busy});
+  Submit("next");
+  raylet_->Answer(LockedRayletClient::Queued());  // the node is full
+  first_.Release();
+  EXPECT_THAT(raylet_->AwaitReturned(1), ::testing::ElementsAre(busy));
+  raylet_->Answer(second_.Grant());  // the re-asked request, granted once the lease went back
+  EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("block", "next"));
+  EXPECT_THAT(first_.ran(), ::testing::ElementsAre("block"));
+  EXPECT_THAT(second_.ran(), ::testing::ElementsAre("next"));
 }
 
 }  // namespace
