@@ -92,6 +92,12 @@ Value CoreWorker::ReadOrRecover(const ObjectId& id, Value marker, int64_t timeou
     marker = std::move(next);
     value = shared_->Read(id, *marker, read_timeout_ms);
   }
+  if (IsLostCopy(*value)) {
+    // The owner kept naming a copy nobody could read: said here, as only this reader knows.
+    std::optional<NodeId> holder = HolderOf(*marker);
+    spdlog::warn("giving up on object {} (its copy on node {} could not be read, and its owner did not make it again)",
+                 id.Hex(), holder.has_value() ? holder->Hex() : std::string("?"));
+  }
   return value;
 }
 

@@ -1,12 +1,15 @@
 #include "src/object_store/wire.h"
 
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "src/common/status.h"
@@ -148,17 +151,54 @@ absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, c
   return SendAll(sock, frame.data(), frame.size(), what);
 }
 
-absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what) {
+namespace {
+
+// ReceiveAll, failing once `deadline` (CLOCK_MONOTONIC) passes; no deadline when it is nullopt.
+absl::Status ReceiveAllBefore(int sock, void* out, size_t size, const std::string& what,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline.has_value()) return ReceiveAll(sock, out, size, what);
+  char* at = static_cast<char*>(out);
+  while (size > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+    pollfd readable{sock, POLLIN, 0};
+    int ready = left.count() > 0 ? ::poll(&readable, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return SocketError(what, "waiting to receive", errno);
+    if (ready == 0) return absl::DeadlineExceededError(absl::StrCat(what, ": the message did not arrive in time"));
+    ssize_t n = ::recv(sock, at, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return SocketError(what, "receiving", errno);
+    if (n == 0) return absl::UnavailableError(absl::StrCat(what, ": the connection closed early"));
+    at += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReceiveFrameBefore(int sock, google::protobuf::MessageLite* message, const std::string& what,
+                                uint32_t max_bytes, std::optional<std::chrono::steady_clock::time_point> deadline) {
   uint8_t header[kFrameHeaderBytes];
-  ORRERY_RETURN_IF_ERROR(ReceiveAll(sock, header, sizeof(header), what));
+  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, header, sizeof(header), what, deadline));
   uint32_t length = DecodeFrameLength(header);
-  if (length > kMaxFrameBytes) {
+  if (length > max_bytes) {
     return absl::DataLossError(absl::StrCat(what, ": a frame of ", length, " bytes is not a message"));
   }
   std::string body(length, '\0');
-  ORRERY_RETURN_IF_ERROR(ReceiveAll(sock, body.data(), body.size(), what));
+  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, body.data(), body.size(), what, deadline));
   if (!message->ParseFromString(body)) return absl::DataLossError(absl::StrCat(what, ": an unreadable message"));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what) {
+  return ReceiveFrameBefore(sock, message, what, kMaxFrameBytes, std::nullopt);
+}
+
+absl::Status ReceiveFrameWithin(int sock, google::protobuf::MessageLite* message, const std::string& what,
+                                uint32_t max_bytes, int64_t within_ms) {
+  return ReceiveFrameBefore(sock, message, what, max_bytes,
+                            std::chrono::steady_clock::now() + std::chrono::milliseconds(within_ms));
 }
 
 }  // namespace orrery::object_store

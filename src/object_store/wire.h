@@ -36,5 +36,10 @@ absl::Status SendFileAll(int sock, int fd, uint64_t offset, size_t size, const s
 // One framed message.
 absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, const std::string& what);
 absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what);
+// The same from a peer not trusted yet: a frame longer than `max_bytes` is refused before its
+// body is read (DataLoss), and the whole frame must arrive within `within_ms`, however slowly
+// its bytes trickle in (DeadlineExceeded).
+absl::Status ReceiveFrameWithin(int sock, google::protobuf::MessageLite* message, const std::string& what,
+                                uint32_t max_bytes, int64_t within_ms);
 
 }  // namespace orrery::object_store

@@ -23,6 +23,8 @@ namespace {
 
 // How long opening an object may wait for the store (restoring a spilled object from disk).
 constexpr int64_t kOpenTimeoutMs = 60'000;
+// A request is a token, an id and an offset: a longer frame is refused before it is read.
+constexpr uint32_t kMaxRequestBytes = 4 << 10;
 
 rpc::ObjectDataHeader Refusal(const absl::Status& status) {
   rpc::ObjectDataHeader header;
@@ -118,7 +120,9 @@ void ObjectServer::Serve(int fd) {
   SetSocketTimeouts(fd, options_.io_timeout_ms);
   const std::string peer = "object data connection";
   rpc::ObjectDataRequest request;
-  absl::Status status = object_store::ReceiveFrame(fd, &request, peer);
+  // Nothing more is read, nor held, for a peer that has not shown the token yet.
+  absl::Status status =
+      object_store::ReceiveFrameWithin(fd, &request, peer, kMaxRequestBytes, options_.request_timeout_ms);
   if (status.ok()) {
     std::shared_ptr<const object_store::ObjectBuffer> object;
     rpc::ObjectDataHeader header = Open(request, &object);

@@ -39,6 +39,9 @@ class ObjectServer {
     std::string token;
     // A reader or a send silent this long ends the connection.
     int64_t io_timeout_ms = 30'000;
+    // A reader must have sent its whole request (with the token) this soon after connecting:
+    // a peer that has not authenticated holds one of the max_connections no longer.
+    int64_t request_timeout_ms = 5'000;
     int max_connections = 16;
   };
 

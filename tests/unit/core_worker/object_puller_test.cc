@@ -5,9 +5,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <cstring>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/node_manager.pb.h"
+#include "src/common/net.h"
 #include "src/object_store/store_server.h"
 #include "src/object_store/wire.h"
 #include "src/raylet/object_server.h"
@@ -30,6 +33,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kSize = 1 << 20;
+// Short, so that a peer that never sends its request is cut off quickly.
+constexpr int64_t kRequestTimeoutMs = 500;
 constexpr char kToken[] = "cluster-token";
 
 // One node's store, and a client of it.
@@ -118,6 +123,7 @@ class ObjectPullerTest : public ::testing::Test {
     options.node = holder_.id;
     options.host = "127.0.0.1";
     options.token = kToken;
+    options.request_timeout_ms = kRequestTimeoutMs;
     auto objects = raylet::ObjectServer::Start(holder_.client, options);
     ASSERT_TRUE(objects.ok()) << objects.status();
     objects_ = std::move(*objects);
@@ -213,6 +219,53 @@ TEST_F(ObjectPullerTest, AWrongTokenIsRefusedAndNothingIsStored) {
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr("wrong cluster token"));
   EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+// The object data socket of a node, connected to as a peer that has not authenticated.
+class UntrustedPeer {
+ public:
+  explicit UntrustedPeer(int port) : fd_(*ConnectTcp("127.0.0.1", port, 10'000)) {}
+  ~UntrustedPeer() { close(fd_); }
+  bool Send(const std::string& bytes) { return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) > 0; }
+  // Whether the server ends the connection within `ms` (rather than wait for more from this peer).
+  bool ClosedWithin(int ms) {
+    char byte;
+    pollfd readable{fd_, POLLIN, 0};
+    return poll(&readable, 1, ms) == 1 && recv(fd_, &byte, 1, MSG_DONTWAIT) <= 0;
+  }
+
+ private:
+  int fd_;
+};
+
+// Regression (issue 23): a peer could hold one of the server's few connections for 30 s per
+// byte it sent, and make it buffer a 1 MiB frame, all before showing the cluster token.
+TEST_F(ObjectPullerTest, APeerTricklingItsRequestIsCutOffAtTheRequestTimeout) {
+  UntrustedPeer slow(objects_->port());
+  auto started = std::chrono::steady_clock::now();
+  // The header of a 200-byte request, then its body a byte every 100 ms.
+  uint32_t length = 200;
+  ASSERT_TRUE(slow.Send(std::string(reinterpret_cast<const char*>(&length), sizeof(length))));
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    slow.Send(std::string(1, '\x01'));
+    closed = slow.ClosedWithin(100);
+  }
+  EXPECT_TRUE(closed) << "still connected after 10 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(kRequestTimeoutMs + 2'000));
+}
+
+TEST_F(ObjectPullerTest, ARequestTooLongToBeOneIsRefusedBeforeItsBodyIsRead) {
+  UntrustedPeer large(objects_->port());
+  uint32_t length = 1 << 20;  // the header of a 1 MiB frame, little-endian; no body follows
+  ASSERT_TRUE(large.Send(std::string(reinterpret_cast<const char*>(&length), sizeof(length))));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(large.ClosedWithin(10'000));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(kRequestTimeoutMs))
+      << "the server waited for the body";
+  // And a real reader is served meanwhile.
+  ObjectId id = StoreOnHolder();
+  EXPECT_TRUE(Puller({{holder_.id, Holder()}}).Pull(id, {holder_.id}, 10'000).ok());
 }
 
 TEST_F(ObjectPullerTest, ADeadSourceIsSkippedAndAnEmptyListIsAnError) {
