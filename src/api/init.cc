@@ -15,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "orrery/job_submission.grpc.pb.h"
 #include "src/api/cluster_runtime.h"
@@ -199,9 +198,8 @@ std::string SocketPath(const rpc::NodeInfo& node) {
 bool NodeBindsAll(const rpc::NodeInfo& node) {
   auto id = NodeId::FromBinary(node.node_id());
   if (!id.ok() || node.session_dir().empty()) return false;
-  auto text = ReadFileToString(SessionDir(node.session_dir()).NodeSettingsFile(*id));
-  auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
-  return settings.is_object() && settings.value("bind_all", false);
+  auto settings = ReadNodeSettings(SessionDir(node.session_dir()), *id);
+  return settings.ok() && settings->bind_all;
 }
 
 // The raylet this driver uses: the one Init() started, else one whose socket is on this host.

@@ -143,6 +143,23 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
   return record;
 }
 
+absl::Status WriteNodeSettings(const SessionDir& session, const NodeId& node, const NodeSettings& settings) {
+  nlohmann::json j = {{"gcs_lost_timeout_ms", settings.gcs_lost_timeout_ms}, {"bind_all", settings.bind_all}};
+  return WriteFileAtomic(session.NodeSettingsFile(node), j.dump() + "\n", 0600);
+}
+
+absl::StatusOr<NodeSettings> ReadNodeSettings(const SessionDir& session, const NodeId& node) {
+  ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(session.NodeSettingsFile(node)));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(session.NodeSettingsFile(node) + " is not a valid node settings file");
+  }
+  NodeSettings settings;
+  settings.gcs_lost_timeout_ms = j.value("gcs_lost_timeout_ms", int64_t{0});
+  settings.bind_all = j.value("bind_all", false);
+  return settings;
+}
+
 std::string GenerateToken() { return HexEncode(RandomBytes(32)); }
 
 absl::Status WriteGcsStorageRecord(const SessionDir& session, const std::string& spec) {

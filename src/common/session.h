@@ -46,8 +46,7 @@ class SessionDir {
   // The socket of the raylet's shared-memory object store, and where its objects spill.
   std::string StoreSocket(const NodeId& node) const { return NodeDir(node) + "/store.sock"; }
   std::string SpillDir(const NodeId& node) const { return NodeDir(node) + "/spill"; }
-  // The raylet's settings that the node's drivers follow too ({"gcs_lost_timeout_ms": N,
-  // "bind_all": B}).
+  // The raylet's settings that the node's drivers follow too (NodeSettings).
   std::string NodeSettingsFile(const NodeId& node) const { return NodeDir(node) + "/settings.json"; }
 
   // Creates logs/ and pids/ (and the session directory itself) if missing.
@@ -77,6 +76,15 @@ struct ClusterRecord {
 };
 absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);
+
+// The settings of a node's raylet that drivers started on that node follow too.
+struct NodeSettings {
+  int64_t gcs_lost_timeout_ms = 0;  // how long to wait for a GCS that is away; 0: not recorded
+  bool bind_all = false;            // listen on every interface, not only the node IP
+};
+absl::Status WriteNodeSettings(const SessionDir& session, const NodeId& node, const NodeSettings& settings);
+// NotFound or DataLoss when the node's raylet wrote none (or something unreadable).
+absl::StatusOr<NodeSettings> ReadNodeSettings(const SessionDir& session, const NodeId& node);
 
 // The GCS storage spec a head of this session uses (GcsStorageFile()); NotFound when none.
 absl::Status WriteGcsStorageRecord(const SessionDir& session, const std::string& spec);

@@ -11,7 +11,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "orrery/gcs.grpc.pb.h"
-#include "nlohmann/json.hpp"
 #include "orrery/version.h"
 #include "src/common/clock.h"
 #include "src/common/file_util.h"
@@ -245,11 +244,8 @@ std::optional<int64_t> LocalRayletGcsBudgetMs(const std::string& root, const std
       if (RayletNodeHex(daemon).empty() || !PidRecordAlive(daemon)) continue;
       auto node = NodeId::FromHex(RayletNodeHex(daemon));
       if (!node.ok()) continue;
-      auto text = ReadFileToString(session.NodeSettingsFile(*node));
-      auto settings = nlohmann::json::parse(text.ok() ? *text : "", nullptr, /*allow_exceptions=*/false);
-      if (settings.is_object() && settings.value("gcs_lost_timeout_ms", int64_t{0}) > 0) {
-        return settings["gcs_lost_timeout_ms"].get<int64_t>();
-      }
+      auto settings = ReadNodeSettings(session, *node);
+      if (settings.ok() && settings->gcs_lost_timeout_ms > 0) return settings->gcs_lost_timeout_ms;
     }
   }
   return std::nullopt;

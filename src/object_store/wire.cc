@@ -132,9 +132,27 @@ absl::Status SendFileAll(int sock, int fd, uint64_t offset, size_t size, const s
   return absl::OkStatus();
 }
 
-absl::Status ReceiveAll(int sock, void* out, size_t size, const std::string& what, size_t* received) {
+absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, const std::string& what) {
+  std::string frame = EncodeFrame(message);
+  return SendAll(sock, frame.data(), frame.size(), what);
+}
+
+namespace {
+
+// ReceiveAll, also failing once `deadline` (steady clock) passes, however slowly bytes trickle
+// in; without a deadline only the socket's SO_RCVTIMEO bounds each wait.
+absl::Status ReceiveAllBefore(int sock, void* out, size_t size, const std::string& what, size_t* received,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
   char* at = static_cast<char*>(out);
   while (size > 0) {
+    if (deadline.has_value()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+      pollfd readable{sock, POLLIN, 0};
+      int ready = left.count() > 0 ? ::poll(&readable, 1, static_cast<int>(left.count())) : 0;
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return SocketError(what, "waiting to receive", errno);
+      if (ready == 0) return absl::DeadlineExceededError(absl::StrCat(what, ": the message did not arrive in time"));
+    }
     ssize_t n = ::recv(sock, at, size, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return SocketError(what, "receiving", errno);
@@ -146,50 +164,25 @@ absl::Status ReceiveAll(int sock, void* out, size_t size, const std::string& wha
   return absl::OkStatus();
 }
 
-absl::Status SendFrame(int sock, const google::protobuf::MessageLite& message, const std::string& what) {
-  std::string frame = EncodeFrame(message);
-  return SendAll(sock, frame.data(), frame.size(), what);
-}
-
-namespace {
-
-// ReceiveAll, failing once `deadline` (CLOCK_MONOTONIC) passes; no deadline when it is nullopt.
-absl::Status ReceiveAllBefore(int sock, void* out, size_t size, const std::string& what,
-                              std::optional<std::chrono::steady_clock::time_point> deadline) {
-  if (!deadline.has_value()) return ReceiveAll(sock, out, size, what);
-  char* at = static_cast<char*>(out);
-  while (size > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-    pollfd readable{sock, POLLIN, 0};
-    int ready = left.count() > 0 ? ::poll(&readable, 1, static_cast<int>(left.count())) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return SocketError(what, "waiting to receive", errno);
-    if (ready == 0) return absl::DeadlineExceededError(absl::StrCat(what, ": the message did not arrive in time"));
-    ssize_t n = ::recv(sock, at, size, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return SocketError(what, "receiving", errno);
-    if (n == 0) return absl::UnavailableError(absl::StrCat(what, ": the connection closed early"));
-    at += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ReceiveFrameBefore(int sock, google::protobuf::MessageLite* message, const std::string& what,
                                 uint32_t max_bytes, std::optional<std::chrono::steady_clock::time_point> deadline) {
   uint8_t header[kFrameHeaderBytes];
-  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, header, sizeof(header), what, deadline));
+  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, header, sizeof(header), what, nullptr, deadline));
   uint32_t length = DecodeFrameLength(header);
   if (length > max_bytes) {
     return absl::DataLossError(absl::StrCat(what, ": a frame of ", length, " bytes is not a message"));
   }
   std::string body(length, '\0');
-  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, body.data(), body.size(), what, deadline));
+  ORRERY_RETURN_IF_ERROR(ReceiveAllBefore(sock, body.data(), body.size(), what, nullptr, deadline));
   if (!message->ParseFromString(body)) return absl::DataLossError(absl::StrCat(what, ": an unreadable message"));
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::Status ReceiveAll(int sock, void* out, size_t size, const std::string& what, size_t* received) {
+  return ReceiveAllBefore(sock, out, size, what, received, std::nullopt);
+}
 
 absl::Status ReceiveFrame(int sock, google::protobuf::MessageLite* message, const std::string& what) {
   return ReceiveFrameBefore(sock, message, what, kMaxFrameBytes, std::nullopt);

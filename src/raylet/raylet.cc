@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
 #include "orrery/version.h"
 #include "src/common/clock.h"
 #include "src/common/file_util.h"
@@ -65,8 +64,8 @@ absl::Status Raylet::Start() {
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(session_.NodeDir(node_id_)));
   // A driver started on this node while the GCS is away waits for it as long as this raylet does,
   // and listens where this node's workers do.
-  nlohmann::json settings{{"gcs_lost_timeout_ms", config_.gcs_lost_timeout_ms}, {"bind_all", config_.bind_all}};
-  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(session_.NodeSettingsFile(node_id_), settings.dump() + "\n", 0600));
+  ORRERY_RETURN_IF_ERROR(
+      WriteNodeSettings(session_, node_id_, NodeSettings{config_.gcs_lost_timeout_ms, config_.bind_all}));
   socket_path_ = session_.RayletSocket(node_id_);
 
   loop_ = EventLoop::Create("raylet");
