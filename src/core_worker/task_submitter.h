@@ -164,6 +164,9 @@ class TaskSubmitter {
     // Its raylet asked for it back (YieldIdleLeases): it takes no new task and is returned once
     // idle, not kept for reuse.
     bool yield_when_idle = false;
+    // Its running task waits for other work (ResultBatch.running): it gave back what waited
+    // behind it and takes no new task until it runs again.
+    bool blocked = false;
     bool idle() const { return !dead && in_flight.empty(); }
     // Tasks wait here behind the one running (of those in flight, at most one runs).
     bool holds_waiting() const { return in_flight.size() >= 2; }
@@ -207,7 +210,9 @@ class TaskSubmitter {
   static bool Unused(const Key& key);
   void ForgetUnusedKeysLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks for a lease per queued task, up to max_pending_lease_requests.
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequestNewLeaseLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
   // they hold that have not started.
   void StealForIdleLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -139,6 +139,9 @@ class LeaseManager {
     rpc::RequestWorkerLeaseReply* reply = nullptr;
     rpc::ReplyCallback done;
     std::unique_ptr<boost::asio::steady_timer> wait_timer;
+    // Since when no call of its requester is open: a queued request not asked again, or a grant
+    // made while no call was open and not yet claimed. 0 while a call is open, and once a grant
+    // was sent.
     int64_t detached_since_ms = 0;
   };
 

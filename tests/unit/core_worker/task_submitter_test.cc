@@ -228,6 +228,25 @@ class LockedRayletClient final : public raylet::RayletClient {
     call.callback(reply);
     return LeaseId::FromBinary(call.request.lease().lease_id()).value();
   }
+  // Waits up to `timeout` for the next lease call and fails it with `status`.
+  bool FailNext(const absl::Status& status, absl::Duration timeout) {
+    LeaseCall call;
+    {
+      absl::MutexLock lock(&mu_);
+      auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&called), timeout)) return false;
+      call = std::move(leases_.front());
+      leases_.pop_front();
+    }
+    call.callback(status);
+    return true;
+  }
+  // Whether a lease call comes within `timeout` (it stays to be answered).
+  bool AwaitCall(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+    return mu_.AwaitWithTimeout(absl::Condition(&called), timeout);
+  }
   static rpc::RequestWorkerLeaseReply Queued() {
     rpc::RequestWorkerLeaseReply reply;
     reply.set_result(rpc::RequestWorkerLeaseReply::PENDING);
@@ -258,8 +277,14 @@ class TaskSubmitterStreamTest : public ::testing::Test {
  protected:
   TaskSubmitterStreamTest() {
     loop_->StartThread();
+    // Only a raylet's ask returns a lease in most of these tests.
+    MakeSubmitter(/*idle_lease_ms=*/60'000);
+  }
+  // `idle_lease_ms` also sets how often the submitter checks its keys: a tenth of it.
+  void MakeSubmitter(int64_t idle_lease_ms) {
+    if (submitter_ != nullptr) submitter_->Stop();
     TaskSubmitter::Options options;
-    options.idle_lease_ms = 60'000;  // only a raylet's ask returns a lease in these tests
+    options.idle_lease_ms = idle_lease_ms;
     TaskSubmitter::Callbacks callbacks;
     callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&, const ResourceSet*) {
       absl::MutexLock lock(&mu_);
@@ -337,6 +362,26 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
   EXPECT_EQ(submitter_->num_leased_workers(), 0);
   // Nothing of the shape is left: it is forgotten (issue 23).
   EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
+}
+
+// A task queued behind a busy worker waits for the lease request that was pending when it
+// queued. If that request ends without a worker (here its raylet failed it; a spillback to a node
+// that died, or a request the raylet dropped, end alike), another is made: otherwise the task
+// waits for the busy worker however long its task runs, forever if that task waits for it.
+TEST_F(TaskSubmitterStreamTest, TasksWaitingBehindABusyWorkerAskAgainWhenTheirLeaseRequestFails) {
+  MakeSubmitter(/*idle_lease_ms=*/1'000);
+  Submit("block");
+  raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  Submit("next");
+  raylet_->Answer(LockedRayletClient::Queued());  // the node is full: "next" queues behind "block"
+  ASSERT_TRUE(raylet_->FailNext(absl::UnavailableError("injected"), absl::Seconds(10)));  // the re-ask fails
+  ASSERT_TRUE(raylet_->AwaitCall(absl::Seconds(10))) << "no new lease request for the waiting task";
+  raylet_->Answer(second_.Grant());
+  EXPECT_THAT(AwaitFinished(1), ::testing::ElementsAre("next"));
+  EXPECT_THAT(second_.ran(), ::testing::ElementsAre("next"));
+  first_.Release();
+  EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("next", "block"));
 }
 
 // The raylet asks a lease back when another holder waits for its resources. A holder with more

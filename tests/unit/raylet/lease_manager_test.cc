@@ -32,6 +32,7 @@ class LeaseManagerTest : public ::testing::Test {
     options.node_id = self_;
     options.node_ip = "10.0.0.5";
     options.gpu_names = std::move(gpu_names);
+    options.abandon_after_ms = abandon_after_ms_;
     options.ask_to_yield = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases) {
       yield_asks_.emplace_back(WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases));
     };
@@ -94,6 +95,7 @@ class LeaseManagerTest : public ::testing::Test {
   FakeWorkerProvider pool_;
   ClusterView cluster_;
   std::unique_ptr<LeaseManager> leases_;
+  int64_t abandon_after_ms_ = 120'000;
   NodeId self_ = NodeId::FromRandom();
   JobId job_ = JobIdFromInt(1);
   JobId unknown_job_ = JobIdFromInt(99);
@@ -116,6 +118,37 @@ TEST_F(LeaseManagerTest, GrantsOnceAWorkerIsReadyWithItsAddress) {
   EXPECT_EQ(answer->reply.worker().node_id(), self_.Binary());
   EXPECT_EQ(answer->reply.worker_pid(), 4321);
   EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
+}
+
+// A requester that stops asking leaves nothing behind: its queued request, or a grant made
+// while none of its calls was open, goes once the sweep finds it abandoned. A grant it received
+// is its own for as long as it holds it: a long task, or an actor's whole life.
+TEST_F(LeaseManagerTest, OnlyRequestsAndGrantsNobodyClaimedAreAbandoned) {
+  abandon_after_ms_ = 1;
+  Build({});
+  leases_->Start();
+  LeaseId held = LeaseId::FromRandom(), waiting = LeaseId::FromRandom(), unclaimed = LeaseId::FromRandom();
+  auto granted = Ask(Request({{"CPU", 1}}, held));
+  pool_.AnswerPop();
+  ASSERT_EQ(granted->reply.result(), Reply::GRANTED);
+  // Answered PENDING after 1 ms while its worker starts, then granted with no call open.
+  auto late = Ask(Request({{"CPU", 1}}, unclaimed, /*wait_ms=*/1));
+  // Answered PENDING after 1 ms, as there is no CPU left for it; never asked again.
+  auto queued = Ask(Request({{"CPU", 1}}, waiting, /*wait_ms=*/1));
+  for (int i = 0; i < 100 && !(late->done() && queued->done()); ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(late->reply.result(), Reply::PENDING);
+  ASSERT_EQ(queued->reply.result(), Reply::PENDING);
+  auto never_told = pool_.AnswerPop();
+  // Sweeps run every second.
+  io_.run_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(leases_->num_pending(), 0);
+  ASSERT_EQ(pool_.pushed.size(), 1u);
+  EXPECT_EQ(pool_.pushed[0], never_told);
+  // The held lease keeps its worker and its CPU; and the holder may still return it.
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
+  ASSERT_OK(Return(held));
+  EXPECT_EQ(pool_.pushed.size(), 2u);
+  leases_->Stop();
 }
 
 TEST_F(LeaseManagerTest, QueuesUntilResourcesAreReturned) {
