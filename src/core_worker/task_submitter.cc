@@ -522,6 +522,17 @@ void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
   ReturnIdle(idle);
 }
 
+bool TaskSubmitter::Holds(const LeaseId& lease) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [scheduling, key] : keys_) {
+    if (key.pending_leases.contains(lease)) return true;
+    for (const auto& worker : key.workers) {
+      if (worker->lease_id == lease) return true;
+    }
+  }
+  return false;
+}
+
 void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {
   for (auto it = key.workers.begin(); it != key.workers.end();) {
     if ((*it)->yield_when_idle && (*it)->idle()) {

@@ -127,6 +127,9 @@ class TaskSubmitter {
   // A raylet asks for these leases back: another request waits there for what they hold. Each
   // one idle goes back now, each busy one as soon as it goes idle (unknown ids are ignored).
   void YieldIdleLeases(const std::vector<LeaseId>& leases);
+  // Whether this submitter holds `lease`, or still waits for its grant: a raylet takes back
+  // those it does not (a grant whose replies were all lost, a return that never arrived).
+  bool Holds(const LeaseId& lease) const;
 
   // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
   void Stop();

@@ -376,6 +376,7 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   lease.worker->lease_id = lease_id;
   lease.worker->lease_holder = lease.holder;
   lease.grant_order = ++total_granted_;
+  lease.granted_at_ms = MonotonicMs();
   if (lease.done) {
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
@@ -564,6 +565,7 @@ void LeaseManager::ScheduleSweep() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     DropAbandoned();
+    CheckHolders();
     ScheduleSweep();
   });
 }

@@ -247,6 +247,13 @@ class LockedRayletClient final : public raylet::RayletClient {
     auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
     return mu_.AwaitWithTimeout(absl::Condition(&called), timeout);
   }
+  // The lease the next call asks for (it stays to be answered).
+  LeaseId NextLeaseId() {
+    absl::MutexLock lock(&mu_);
+    auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+    mu_.Await(absl::Condition(&called));
+    return LeaseId::FromBinary(leases_.front().request.lease().lease_id()).value();
+  }
   static rpc::RequestWorkerLeaseReply Queued() {
     rpc::RequestWorkerLeaseReply reply;
     reply.set_result(rpc::RequestWorkerLeaseReply::PENDING);
@@ -382,6 +389,26 @@ TEST_F(TaskSubmitterStreamTest, TasksWaitingBehindABusyWorkerAskAgainWhenTheirLe
   EXPECT_THAT(second_.ran(), ::testing::ElementsAre("next"));
   first_.Release();
   EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("next", "block"));
+}
+
+// What a raylet's check of its grants (CheckLeases) is told: the leases this holder was granted
+// and keeps, and those it still waits for, are held; one it returned, or never asked for, is not.
+TEST_F(TaskSubmitterStreamTest, ItHoldsTheLeasesItKeepsAndThoseItWaitsFor) {
+  Submit("block");
+  LeaseId granted = raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  Submit("next");
+  LeaseId waited_for = raylet_->NextLeaseId();
+  EXPECT_TRUE(submitter_->Holds(granted));
+  EXPECT_TRUE(submitter_->Holds(waited_for));
+  EXPECT_FALSE(submitter_->Holds(LeaseId::FromRandom()));
+  raylet_->Answer(second_.Grant());
+  first_.Release();
+  AwaitFinished(2);
+  submitter_->YieldIdleLeases({granted});
+  raylet_->AwaitReturned(1);
+  EXPECT_FALSE(submitter_->Holds(granted));
+  EXPECT_TRUE(submitter_->Holds(waited_for));
 }
 
 // The raylet asks a lease back when another holder waits for its resources. A holder with more

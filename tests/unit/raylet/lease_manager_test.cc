@@ -33,6 +33,14 @@ class LeaseManagerTest : public ::testing::Test {
     options.node_ip = "10.0.0.5";
     options.gpu_names = std::move(gpu_names);
     options.abandon_after_ms = abandon_after_ms_;
+    if (check_holders_) {
+      options.check_holders_every_ms = 1;
+      options.unreachable_checks_before_gone = 2;
+      options.check_holder = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases,
+                                    LeaseManager::Options::NotHeld done) {
+        holder_checks_.push_back({WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases), std::move(done)});
+      };
+    }
     options.ask_to_yield = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases) {
       yield_asks_.emplace_back(WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases));
     };
@@ -50,6 +58,8 @@ class LeaseManagerTest : public ::testing::Test {
     request.mutable_lease()->set_job_id(job_.Binary());
     ResourceSet::FromDoubles(resources).value().ToProto(request.mutable_lease()->mutable_resources());
     request.mutable_lease()->mutable_holder()->set_worker_id((holder.IsNil() ? holder_ : holder).Binary());
+    request.mutable_lease()->mutable_holder()->set_ip("10.0.0.9");
+    request.mutable_lease()->mutable_holder()->set_port(7000);
     request.set_wait_ms(wait_ms);
     return request;
   }
@@ -96,6 +106,21 @@ class LeaseManagerTest : public ::testing::Test {
   ClusterView cluster_;
   std::unique_ptr<LeaseManager> leases_;
   int64_t abandon_after_ms_ = 120'000;
+  // Holders are asked about their leases (every sweep, a second apart) only when set.
+  bool check_holders_ = false;
+  struct HolderCheck {
+    WorkerId holder;
+    std::vector<LeaseId> leases;
+    LeaseManager::Options::NotHeld done;
+  };
+  std::vector<HolderCheck> holder_checks_;
+  // Runs the loop until the next holder check (sweeps run every second).
+  HolderCheck AwaitHolderCheck() {
+    size_t seen = holder_checks_.size();
+    for (int i = 0; i < 300 && holder_checks_.size() == seen; ++i) io_.run_one_for(std::chrono::milliseconds(10));
+    EXPECT_GT(holder_checks_.size(), seen) << "no holder was asked";
+    return holder_checks_.size() > seen ? holder_checks_.back() : HolderCheck{};
+  }
   NodeId self_ = NodeId::FromRandom();
   JobId job_ = JobIdFromInt(1);
   JobId unknown_job_ = JobIdFromInt(99);
@@ -148,6 +173,39 @@ TEST_F(LeaseManagerTest, OnlyRequestsAndGrantsNobodyClaimedAreAbandoned) {
   EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
   ASSERT_OK(Return(held));
   EXPECT_EQ(pool_.pushed.size(), 2u);
+  leases_->Stop();
+}
+
+// A grant whose every reply was lost (its requester gave up and went elsewhere) would hold its
+// worker and CPU for good. The raylet asks each holder which of its task leases it holds: those
+// it does not go back to the pool; a holder unreachable check after check is taken for gone.
+TEST_F(LeaseManagerTest, LeasesTheirHolderDoesNotHoldAreTakenBack) {
+  check_holders_ = true;
+  Build({});
+  leases_->Start();
+  LeaseId used = LeaseId::FromRandom(), lost = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 1}}, used));
+  Ask(Request({{"CPU", 1}}, lost));
+  auto used_worker = pool_.AnswerPop();
+  auto lost_worker = pool_.AnswerPop();
+  // A request that waits for a CPU: granted once the lost grant is taken back.
+  auto waiting = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  HolderCheck check = AwaitHolderCheck();
+  EXPECT_EQ(check.holder, holder_);
+  EXPECT_THAT(check.leases, ::testing::UnorderedElementsAre(used, lost));
+  check.done(std::vector<LeaseId>{lost});
+  ASSERT_EQ(pool_.pushed.size(), 1u);
+  EXPECT_EQ(pool_.pushed[0], lost_worker);
+  ASSERT_EQ(pool_.pops.size(), 1u);  // the waiting request gets the CPU
+  pool_.AnswerPop();
+  EXPECT_EQ(waiting->reply.result(), Reply::GRANTED);
+  // A holder that cannot be reached: twice in a row (as set here) and its leases end.
+  AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
+  EXPECT_TRUE(pool_.killed.empty());
+  AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
+  ASSERT_EQ(pool_.killed.size(), 2u);
+  EXPECT_THAT(pool_.killed, ::testing::Contains(used_worker));
+  EXPECT_EQ(leases_->num_granted(), 0);
   leases_->Stop();
 }
 
