@@ -187,6 +187,17 @@ void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const Lease
   raylet.CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
 }
 
+void TaskSubmitter::GiveUpLease(const std::shared_ptr<raylet::RayletClient>& raylet, const LeaseId& lease_id) {
+  rpc::CancelWorkerLeaseRequest cancel;
+  cancel.set_lease_id(lease_id.Binary());
+  raylet->CancelWorkerLease(cancel, [raylet, lease_id](absl::StatusOr<rpc::CancelWorkerLeaseReply> reply) {
+    if (!reply.ok() || !reply->already_granted()) return;
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(lease_id.Binary());
+    raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply>) {});
+  });
+}
+
 void TaskSubmitter::StealForIdleLocked(Key& key) {
   int free_workers = 0;
   // Not one asked back by its raylet: it takes no new task (DispatchLocked).
@@ -275,6 +286,9 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
       key.pending_leases.erase(lease_id);
       key.fresh_leases.erase(lease_id);
       spdlog::warn("a lease request for {} failed: {}", scheduling.ToString(), reply.status().message());
+      // The raylet may have granted it all the same (every reply lost): it must not keep a
+      // worker nobody uses.
+      GiveUpLease(raylet, lease_id);
       if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
         // The node it was sent to is gone (or cut off): ask this node again, whose view
         // drops a dead node once the GCS declares it dead.

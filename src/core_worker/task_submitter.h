@@ -224,6 +224,9 @@ class TaskSubmitter {
   // Cancels the key's lease requests: nothing is left that a worker granted now could run.
   void WithdrawLeaseRequestsLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id);
+  // A request that failed on this side: cancelled at the raylet, and its worker returned if the
+  // raylet granted it after all.
+  static void GiveUpLease(const std::shared_ptr<raylet::RayletClient>& raylet, const LeaseId& lease_id);
   // Takes the tasks `worker` gave back out of its in-flight set, to the front of the queue.
   void TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

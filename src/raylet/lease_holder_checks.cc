@@ -19,9 +19,9 @@ void LeaseManager::CheckHolders() {
   last_holder_check_ms_ = now;
   std::map<WorkerId, std::pair<rpc::WorkerAddress, std::vector<LeaseId>>> asks;
   for (const auto& [id, lease] : leases_) {
-    // Actors' leases are the GCS's, which restores them from its tables; a grant not yet sent
-    // is DropAbandoned's.
-    if (lease->state != Lease::State::kGranted || lease->spec.is_actor_worker() || lease->detached_since_ms != 0 ||
+    // Actors' leases are the GCS's, which restores them from its tables. A grant made while no
+    // call was open is asked about too: its holder may have cancelled it (the cancel lost).
+    if (lease->state != Lease::State::kGranted || lease->spec.is_actor_worker() ||
         now - lease->granted_at_ms < options_.check_holders_every_ms || lease->spec.holder().port() <= 0) {
       continue;
     }
@@ -42,6 +42,8 @@ void LeaseManager::OnHolderChecked(const WorkerId& holder, const std::vector<Lea
                                    absl::StatusOr<std::vector<LeaseId>> not_held) {
   bool gone = false;
   if (!not_held.ok()) {
+    spdlog::info("asking lease holder {} about {} leases: {}", holder.ShortHex(), asked.size(),
+                 not_held.status().message());
     // A busy holder may answer late: only a refused connection counts.
     if (!absl::IsUnavailable(not_held.status())) return;
     int& misses = unreachable_holders_[holder];

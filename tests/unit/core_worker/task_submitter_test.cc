@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -206,7 +207,23 @@ class LockedRayletClient final : public raylet::RayletClient {
     absl::MutexLock lock(&mu_);
     returned_.push_back(LeaseId::FromBinary(request.lease_id()).value());
   }
-  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&, raylet::Callback<rpc::CancelWorkerLeaseReply>) override {}
+  // Answered only when set to say the lease was granted already (a grant whose reply was lost).
+  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&,
+                         raylet::Callback<rpc::CancelWorkerLeaseReply> callback) override {
+    bool granted;
+    {
+      absl::MutexLock lock(&mu_);
+      granted = cancels_find_granted_;
+    }
+    if (!granted) return;
+    rpc::CancelWorkerLeaseReply reply;
+    reply.set_already_granted(true);
+    callback(reply);
+  }
+  void SetCancelsFindGranted() {
+    absl::MutexLock lock(&mu_);
+    cancels_find_granted_ = true;
+  }
   void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest&,
                              raylet::Callback<rpc::ReleaseLeasesOfHolderReply>) override {}
   void RegisterWorker(const rpc::RegisterWorkerRequest&, raylet::Callback<rpc::RegisterWorkerReply>) override {}
@@ -228,18 +245,18 @@ class LockedRayletClient final : public raylet::RayletClient {
     call.callback(reply);
     return LeaseId::FromBinary(call.request.lease().lease_id()).value();
   }
-  // Waits up to `timeout` for the next lease call and fails it with `status`.
-  bool FailNext(const absl::Status& status, absl::Duration timeout) {
+  // Waits up to `timeout` for the next lease call and fails it with `status`; answers its lease.
+  std::optional<LeaseId> FailNext(const absl::Status& status, absl::Duration timeout) {
     LeaseCall call;
     {
       absl::MutexLock lock(&mu_);
       auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
-      if (!mu_.AwaitWithTimeout(absl::Condition(&called), timeout)) return false;
+      if (!mu_.AwaitWithTimeout(absl::Condition(&called), timeout)) return std::nullopt;
       call = std::move(leases_.front());
       leases_.pop_front();
     }
     call.callback(status);
-    return true;
+    return LeaseId::FromBinary(call.request.lease().lease_id()).value();
   }
   // Whether a lease call comes within `timeout` (it stays to be answered).
   bool AwaitCall(absl::Duration timeout) {
@@ -278,6 +295,7 @@ class LockedRayletClient final : public raylet::RayletClient {
   absl::Mutex mu_;
   std::deque<LeaseCall> leases_ ABSL_GUARDED_BY(mu_);
   std::vector<LeaseId> returned_ ABSL_GUARDED_BY(mu_);
+  bool cancels_find_granted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class TaskSubmitterStreamTest : public ::testing::Test {
@@ -374,7 +392,9 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
 // A task queued behind a busy worker waits for the lease request that was pending when it
 // queued. If that request ends without a worker (here its raylet failed it; a spillback to a node
 // that died, or a request the raylet dropped, end alike), another is made: otherwise the task
-// waits for the busy worker however long its task runs, forever if that task waits for it.
+// waits for the busy worker however long its task runs, forever if that task waits for it. And
+// the failed request is cancelled: had the raylet granted it (every reply lost), its worker goes
+// back rather than stay leased to nobody.
 TEST_F(TaskSubmitterStreamTest, TasksWaitingBehindABusyWorkerAskAgainWhenTheirLeaseRequestFails) {
   MakeSubmitter(/*idle_lease_ms=*/1'000);
   Submit("block");
@@ -382,7 +402,10 @@ TEST_F(TaskSubmitterStreamTest, TasksWaitingBehindABusyWorkerAskAgainWhenTheirLe
   first_.started_.WaitForNotification();
   Submit("next");
   raylet_->Answer(LockedRayletClient::Queued());  // the node is full: "next" queues behind "block"
-  ASSERT_TRUE(raylet_->FailNext(absl::UnavailableError("injected"), absl::Seconds(10)));  // the re-ask fails
+  raylet_->SetCancelsFindGranted();
+  std::optional<LeaseId> failed = raylet_->FailNext(absl::UnavailableError("injected"), absl::Seconds(10));
+  ASSERT_TRUE(failed.has_value());  // the re-ask fails
+  EXPECT_THAT(raylet_->AwaitReturned(1), ::testing::ElementsAre(*failed));
   ASSERT_TRUE(raylet_->AwaitCall(absl::Seconds(10))) << "no new lease request for the waiting task";
   raylet_->Answer(second_.Grant());
   EXPECT_THAT(AwaitFinished(1), ::testing::ElementsAre("next"));
