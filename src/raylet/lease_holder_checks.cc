@@ -2,7 +2,7 @@
 // whose every reply was lost (the requester gave up and asked elsewhere), or a return that never
 // arrived, leaves a worker leased that nobody uses, and its CPU taken for good: with soft
 // affinity to this node, the requests that wait here would wait forever. The holder says which
-// leases it neither holds nor waits for; those go back to the pool. A holder that cannot be
+// leases it neither holds nor waits for; those end, and their workers with them. A holder that cannot be
 // reached several checks in a row is taken for gone, as a death the feed did not report.
 #include <map>
 
@@ -61,13 +61,14 @@ void LeaseManager::OnHolderChecked(const WorkerId& holder, const std::vector<Lea
     auto it = leases_.find(id);
     if (it == leases_.end() || it->second->state != Lease::State::kGranted || it->second->holder != holder) continue;
     std::shared_ptr<Worker> worker = it->second->worker;
+    // The worker is ended rather than pooled again: whatever it was last given (a stream that
+    // outlived its holder's record, a task) must not meet the next holder's.
     if (gone) {
-      // It may still use the worker if it is only cut off: the worker goes too.
       pool_.KillWorker(worker, "its lease holder " + holder.Hex() + " could not be reached");
     } else {
       spdlog::warn("taking back lease {} (worker {}): its holder {} does not hold it (a lost grant or return)",
                    id.ShortHex(), worker->id.ShortHex(), holder.ShortHex());
-      pool_.PushWorker(worker);
+      pool_.KillWorker(worker, "its lease holder " + holder.Hex() + " does not hold its lease");
     }
     Finish(id, /*dispatch=*/false);
     ended = true;

@@ -194,16 +194,16 @@ TEST_F(LeaseManagerTest, LeasesTheirHolderDoesNotHoldAreTakenBack) {
   EXPECT_EQ(check.holder, holder_);
   EXPECT_THAT(check.leases, ::testing::UnorderedElementsAre(used, lost));
   check.done(std::vector<LeaseId>{lost});
-  ASSERT_EQ(pool_.pushed.size(), 1u);
-  EXPECT_EQ(pool_.pushed[0], lost_worker);
+  ASSERT_EQ(pool_.killed.size(), 1u);
+  EXPECT_EQ(pool_.killed[0], lost_worker);
   ASSERT_EQ(pool_.pops.size(), 1u);  // the waiting request gets the CPU
   pool_.AnswerPop();
   EXPECT_EQ(waiting->reply.result(), Reply::GRANTED);
   // A holder that cannot be reached: twice in a row (as set here) and its leases end.
   AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
-  EXPECT_TRUE(pool_.killed.empty());
+  EXPECT_EQ(pool_.killed.size(), 1u);
   AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
-  ASSERT_EQ(pool_.killed.size(), 2u);
+  ASSERT_EQ(pool_.killed.size(), 3u);
   EXPECT_THAT(pool_.killed, ::testing::Contains(used_worker));
   EXPECT_EQ(leases_->num_granted(), 0);
   leases_->Stop();
