@@ -10,6 +10,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/core_worker/core_worker_service.h"
+#include "src/core_worker/normal_task_stream.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/core_worker/reference_listing_service.h"
 
@@ -333,6 +334,9 @@ std::function<void()> CoreWorker::BlockHook(bool blocked) {
 }
 
 void CoreWorker::NotifyBlocked(bool blocked) {
+  // What waits behind this task on its owner's stream goes back first: it may be what this task
+  // waits for.
+  NormalTaskStream::RunningTaskBlocked(blocked);
   rpc::NotifyWorkerBlockedRequest request;
   request.set_worker_id(options_.worker_id.Binary());
   request.set_blocked(blocked);

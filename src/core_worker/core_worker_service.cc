@@ -188,22 +188,53 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::AddObjectLocation(grpc::Callbac
   return reactor;
 }
 
+namespace {
+
+absl::StatusOr<std::vector<LeaseId>> ParseLeaseIds(const google::protobuf::RepeatedPtrField<std::string>& binaries,
+                                                   const char* what) {
+  std::vector<LeaseId> leases;
+  for (const std::string& binary : binaries) {
+    auto id = LeaseId::FromBinary(binary);
+    if (!id.ok()) return Annotate(id.status(), what);
+    leases.push_back(*id);
+  }
+  return leases;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::YieldIdleLeases(grpc::CallbackServerContext* context,
                                                                  const rpc::YieldIdleLeasesRequest* request,
                                                                  rpc::YieldIdleLeasesReply* reply) {
   auto* reactor = context->DefaultReactor();
   if (Refuse(context, reactor)) return reactor;
-  std::vector<LeaseId> leases;
-  for (const std::string& binary : request->lease_ids()) {
-    auto id = LeaseId::FromBinary(binary);
-    if (!id.ok()) {
-      reactor->Finish(rpc::ToGrpcStatus(Annotate(id.status(), "YieldIdleLeases lease_ids")));
-      return reactor;
-    }
-    leases.push_back(*id);
+  auto leases = ParseLeaseIds(request->lease_ids(), "YieldIdleLeases lease_ids");
+  if (!leases.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(leases.status()));
+    return reactor;
   }
   // Before registration this process holds no lease (and has no submitter yet).
-  if (core_.registered_.HasBeenNotified()) core_.submitter_->YieldIdleLeases(leases);
+  if (core_.registered_.HasBeenNotified()) core_.submitter_->YieldIdleLeases(*leases);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CheckLeases(grpc::CallbackServerContext* context,
+                                                             const rpc::CheckLeasesRequest* request,
+                                                             rpc::CheckLeasesReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (Refuse(context, reactor)) return reactor;
+  auto leases = ParseLeaseIds(request->lease_ids(), "CheckLeases lease_ids");
+  if (!leases.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(leases.status()));
+    return reactor;
+  }
+  // Before registration this process asked for no lease: it holds none.
+  for (const LeaseId& lease : *leases) {
+    if (!core_.registered_.HasBeenNotified() || !core_.submitter_->Holds(lease)) {
+      reply->add_not_held(lease.Binary());
+    }
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

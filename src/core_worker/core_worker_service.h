@@ -26,7 +26,8 @@ using MixedCoreWorkerService = rpc::CoreWorkerService::WithCallbackMethod_Exit<
                 rpc::CoreWorkerService::WithCallbackMethod_GetObjectLocations<
                     rpc::CoreWorkerService::WithCallbackMethod_AddObjectLocation<
                         rpc::CoreWorkerService::WithCallbackMethod_YieldIdleLeases<
-                            rpc::CoreWorkerService::Service>>>>>>>>>;
+                            rpc::CoreWorkerService::WithCallbackMethod_CheckLeases<
+                                rpc::CoreWorkerService::Service>>>>>>>>>>;
 
 class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  public:
@@ -59,6 +60,9 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   grpc::ServerUnaryReactor* YieldIdleLeases(grpc::CallbackServerContext* context,
                                             const rpc::YieldIdleLeasesRequest* request,
                                             rpc::YieldIdleLeasesReply* reply) override;
+  // A raylet asks which task leases it granted this process holds (TaskSubmitter::Holds).
+  grpc::ServerUnaryReactor* CheckLeases(grpc::CallbackServerContext* context, const rpc::CheckLeasesRequest* request,
+                                        rpc::CheckLeasesReply* reply) override;
   grpc::ServerUnaryReactor* PublishLogs(grpc::CallbackServerContext* context, const rpc::PublishLogsRequest* request,
                                         rpc::PublishLogsReply* reply) override;
 

@@ -14,7 +14,24 @@ namespace {
 // task). Checking costs a few hundred cheap wake-ups a second; waking it for every task instead
 // would cost one on every task's path (a fifth of a Get(Task(f).Remote()) loop's rate).
 constexpr absl::Duration kTakeOverCheck = absl::Milliseconds(5);
+
+// The stream whose task this thread runs, if any.
+thread_local NormalTaskStream* running_here = nullptr;
 }  // namespace
+
+void NormalTaskStream::RunningTaskBlocked(bool blocked) {
+  if (running_here != nullptr) running_here->SetBlocked(blocked);
+}
+
+void NormalTaskStream::SetBlocked(bool blocked) {
+  absl::MutexLock lock(&mu_);
+  if (blocked_ == blocked || broken_) return;
+  blocked_ = blocked;
+  rpc::ResultBatch notice;
+  notice.set_running(blocked ? rpc::ResultBatch::RUNNING_BLOCKED : rpc::ResultBatch::RUNNING_UNBLOCKED);
+  if (blocked) GiveBackLocked(unstarted_.size(), notice);
+  WriteUnlocked(notice);
+}
 
 void NormalTaskStream::Serve(Stream& stream, rpc::TaskBatch first, const Execute& execute) {
   NormalTaskStream served(stream, execute);
@@ -60,8 +77,16 @@ void NormalTaskStream::RunLocked() {
     Queued next = std::move(unstarted_.front());
     unstarted_.pop_front();
     mu_.Unlock();
+    running_here = this;
     *results.add_results() = execute_(next.task);
+    running_here = nullptr;
     mu_.Lock();
+    if (blocked_) {
+      // It ended while waiting (a Get from which it never returned normally): the owner may
+      // send this worker tasks again.
+      blocked_ = false;
+      results.set_running(rpc::ResultBatch::RUNNING_UNBLOCKED);
+    }
     auto now = std::chrono::steady_clock::now();
     if (next.ends_batch || unstarted_.empty() || now - last_write > kMaxResultDelay) {
       WriteUnlocked(results);
@@ -90,16 +115,22 @@ void NormalTaskStream::ReadLocked() {
 void NormalTaskStream::TakeLocked(rpc::TaskBatch& batch) {
   for (rpc::TaskSpec& task : *batch.mutable_tasks()) unstarted_.push_back(Queued{std::move(task), false});
   if (batch.tasks_size() > 0) unstarted_.back().ends_batch = true;
-  if (batch.steal() > 0) {
-    // The newest tasks go back: the oldest run here first, as they would have.
-    auto take = static_cast<std::ptrdiff_t>(std::min<size_t>(batch.steal(), unstarted_.size()));
+  // Sent before the owner heard that the running task waits: they go back too.
+  size_t give_back = blocked_ ? unstarted_.size() : std::min<size_t>(std::max(batch.steal(), 0), unstarted_.size());
+  if (give_back > 0 || batch.steal() > 0) {
     rpc::ResultBatch reply;
-    rpc::StolenTasks* stolen = reply.mutable_stolen();
-    for (auto it = unstarted_.end() - take; it != unstarted_.end(); ++it) stolen->add_task_ids(it->task.task_id());
-    unstarted_.erase(unstarted_.end() - take, unstarted_.end());
-    if (!unstarted_.empty()) unstarted_.back().ends_batch = true;
+    GiveBackLocked(give_back, reply);
     WriteUnlocked(reply);
   }
+}
+
+void NormalTaskStream::GiveBackLocked(size_t count, rpc::ResultBatch& reply) {
+  // The newest tasks go back: the oldest run here first, as they would have.
+  auto take = static_cast<std::ptrdiff_t>(std::min(count, unstarted_.size()));
+  rpc::StolenTasks* stolen = reply.mutable_stolen();
+  for (auto it = unstarted_.end() - take; it != unstarted_.end(); ++it) stolen->add_task_ids(it->task.task_id());
+  unstarted_.erase(unstarted_.end() - take, unstarted_.end());
+  if (!unstarted_.empty()) unstarted_.back().ends_batch = true;
 }
 
 void NormalTaskStream::WriteUnlocked(const rpc::ResultBatch& results) {

@@ -8,6 +8,10 @@
 // (leader/follower): the thread whose read brings tasks to an idle stream runs them itself, so
 // a task never waits for a hand-over between threads, and the other takes over reading within
 // a few milliseconds while it runs.
+//
+// A task that waits for other work (a Get, or resolving its arguments) may wait for a task queued
+// behind it here: while it waits the stream gives back everything queued behind it, and what
+// arrives meanwhile, and tells the owner to send nothing more until it runs again.
 #pragma once
 
 #include <chrono>
@@ -33,6 +37,10 @@ class NormalTaskStream {
   // until it breaks. `first`: a batch already read from it. Returns when both threads are done.
   static void Serve(Stream& stream, rpc::TaskBatch first, const Execute& execute);
 
+  // Called on the thread of a running task when it begins (`blocked`) or ends waiting for
+  // other work. Does nothing on a thread that runs no task of a normal-task stream (an actor's).
+  static void RunningTaskBlocked(bool blocked);
+
  private:
   NormalTaskStream(Stream& stream, const Execute& execute) : stream_(stream), execute_(execute) {}
 
@@ -43,6 +51,9 @@ class NormalTaskStream {
   void RunLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(rpc::TaskBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the `count` newest unstarted tasks out of the queue and names them in `reply`.
+  void GiveBackLocked(size_t count, rpc::ResultBatch& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetBlocked(bool blocked) ABSL_LOCKS_EXCLUDED(mu_);
   // Writes outside the lock (reads and writes may overlap; writes may not).
   void WriteUnlocked(const rpc::ResultBatch& results) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -59,6 +70,8 @@ class NormalTaskStream {
   std::deque<Queued> unstarted_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool executing_ ABSL_GUARDED_BY(mu_) = false;
+  // The running task waits for other work: nothing waits behind it.
+  bool blocked_ ABSL_GUARDED_BY(mu_) = false;
   // The owner closed the stream (no more reads).
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   // A write failed: the owner is gone, and queued tasks are dropped.

@@ -142,8 +142,9 @@ void TaskSubmitter::DispatchLocked(Key& key) {
     std::shared_ptr<LeasedWorker> best;
     for (const auto& worker : key.workers) {
       // One its raylet asked back takes no new task: another holder waits for what it holds, and
-      // a holder with a steady stream of tasks would otherwise keep it for good.
-      if (worker->dead || worker->yield_when_idle ||
+      // a holder with a steady stream of tasks would otherwise keep it for good. One whose task
+      // waits takes none either: that task may wait for it.
+      if (worker->dead || worker->yield_when_idle || worker->blocked ||
           static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
         continue;
       }
@@ -186,6 +187,17 @@ void TaskSubmitter::CancelLeaseRequest(raylet::RayletClient& raylet, const Lease
   raylet.CancelWorkerLease(cancel, [](absl::StatusOr<rpc::CancelWorkerLeaseReply>) {});
 }
 
+void TaskSubmitter::GiveUpLease(const std::shared_ptr<raylet::RayletClient>& raylet, const LeaseId& lease_id) {
+  rpc::CancelWorkerLeaseRequest cancel;
+  cancel.set_lease_id(lease_id.Binary());
+  raylet->CancelWorkerLease(cancel, [raylet, lease_id](absl::StatusOr<rpc::CancelWorkerLeaseReply> reply) {
+    if (!reply.ok() || !reply->already_granted()) return;
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(lease_id.Binary());
+    raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply>) {});
+  });
+}
+
 void TaskSubmitter::StealForIdleLocked(Key& key) {
   int free_workers = 0;
   // Not one asked back by its raylet: it takes no new task (DispatchLocked).
@@ -224,16 +236,20 @@ void TaskSubmitter::TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::St
 void TaskSubmitter::RequestLeasesLocked(Key& key) {
   while (static_cast<int>(key.pending_leases.size()) < options_.max_pending_lease_requests &&
          key.pending_leases.size() < key.queue.size()) {
-    LeaseId lease_id = LeaseId::FromRandom();
-    std::shared_ptr<raylet::RayletClient> raylet = local_raylet_;
-    if (!key.scheduling.near.empty() && !key.near_unreachable) {
-      key.near_raylet = RayletAt(key.scheduling.near);
-      raylet = key.near_raylet;
-    }
-    key.pending_leases[lease_id] = raylet;
-    key.fresh_leases.insert(lease_id);
-    RequestLease(key, lease_id, raylet, /*answer_if_queued=*/true, /*spilled_back=*/false);
+    RequestNewLeaseLocked(key);
   }
+}
+
+void TaskSubmitter::RequestNewLeaseLocked(Key& key) {
+  LeaseId lease_id = LeaseId::FromRandom();
+  std::shared_ptr<raylet::RayletClient> raylet = local_raylet_;
+  if (!key.scheduling.near.empty() && !key.near_unreachable) {
+    key.near_raylet = RayletAt(key.scheduling.near);
+    raylet = key.near_raylet;
+  }
+  key.pending_leases[lease_id] = raylet;
+  key.fresh_leases.insert(lease_id);
+  RequestLease(key, lease_id, raylet, /*answer_if_queued=*/true, /*spilled_back=*/false);
 }
 
 // ---- leases ----
@@ -270,6 +286,9 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
       key.pending_leases.erase(lease_id);
       key.fresh_leases.erase(lease_id);
       spdlog::warn("a lease request for {} failed: {}", scheduling.ToString(), reply.status().message());
+      // The raylet may have granted it all the same (every reply lost): it must not keep a
+      // worker nobody uses.
+      GiveUpLease(raylet, lease_id);
       if (raylet != local_raylet_ && IsUnreachable(reply.status())) {
         // The node it was sent to is gone (or cut off): ask this node again, whose view
         // drops a dead node once the GCS declares it dead.
@@ -394,6 +413,9 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       Key& key = KeyLocked(scheduling);
       RequeueLocked(key, std::move(retry));
       if (results.results_size() > 0) worker->nothing_to_steal = false;
+      if (results.running() != rpc::ResultBatch::RUNNING_UNCHANGED) {
+        worker->blocked = results.running() == rpc::ResultBatch::RUNNING_BLOCKED;
+      }
       if (results.has_stolen()) TakeBackLocked(key, *worker, results.stolen());
       if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
       DispatchLocked(key);
@@ -469,7 +491,14 @@ void TaskSubmitter::ReturnIdleLeases() {
     for (auto& [scheduling, key] : keys_) {
       // A worker granted now would sit idle and take a CPU from others (a raylet grants in
       // order). Checked here rather than as each burst ends, so back-to-back bursts keep theirs.
-      if (NothingWaitsLocked(key)) WithdrawLeaseRequestsLocked(key);
+      if (NothingWaitsLocked(key)) {
+        WithdrawLeaseRequestsLocked(key);
+      } else if (key.pending_leases.empty()) {
+        // Tasks wait, queued or behind a busy worker, and no request is left to bring them a
+        // worker: it failed, or was spilled to a node that died, or the raylet dropped it. Asked
+        // again, or they would wait for the busy worker however long its task runs.
+        RequestNewLeaseLocked(key);
+      }
       if (!key.queue.empty()) continue;
       for (auto it = key.workers.begin(); it != key.workers.end();) {
         const auto& worker = *it;
@@ -505,6 +534,17 @@ void TaskSubmitter::YieldIdleLeases(const std::vector<LeaseId>& leases) {
     ForgetUnusedKeysLocked();
   }
   ReturnIdle(idle);
+}
+
+bool TaskSubmitter::Holds(const LeaseId& lease) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [scheduling, key] : keys_) {
+    if (key.pending_leases.contains(lease)) return true;
+    for (const auto& worker : key.workers) {
+      if (worker->lease_id == lease) return true;
+    }
+  }
+  return false;
 }
 
 void TaskSubmitter::TakeYieldingLocked(Key& key, std::vector<std::shared_ptr<LeasedWorker>>& out) {

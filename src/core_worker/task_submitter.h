@@ -127,6 +127,9 @@ class TaskSubmitter {
   // A raylet asks for these leases back: another request waits there for what they hold. Each
   // one idle goes back now, each busy one as soon as it goes idle (unknown ids are ignored).
   void YieldIdleLeases(const std::vector<LeaseId>& leases);
+  // Whether this submitter holds `lease`, or still waits for its grant: a raylet takes back
+  // those it does not (a grant whose replies were all lost, a return that never arrived).
+  bool Holds(const LeaseId& lease) const;
 
   // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
   void Stop();
@@ -164,6 +167,9 @@ class TaskSubmitter {
     // Its raylet asked for it back (YieldIdleLeases): it takes no new task and is returned once
     // idle, not kept for reuse.
     bool yield_when_idle = false;
+    // Its running task waits for other work (ResultBatch.running): it gave back what waited
+    // behind it and takes no new task until it runs again.
+    bool blocked = false;
     bool idle() const { return !dead && in_flight.empty(); }
     // Tasks wait here behind the one running (of those in flight, at most one runs).
     bool holds_waiting() const { return in_flight.size() >= 2; }
@@ -207,7 +213,9 @@ class TaskSubmitter {
   static bool Unused(const Key& key);
   void ForgetUnusedKeysLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks for a lease per queued task, up to max_pending_lease_requests.
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequestNewLeaseLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Nothing is queued for `key` and a worker of it is free: asks its busiest workers for tasks
   // they hold that have not started.
   void StealForIdleLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -216,6 +224,9 @@ class TaskSubmitter {
   // Cancels the key's lease requests: nothing is left that a worker granted now could run.
   void WithdrawLeaseRequestsLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void CancelLeaseRequest(raylet::RayletClient& raylet, const LeaseId& lease_id);
+  // A request that failed on this side: cancelled at the raylet, and its worker returned if the
+  // raylet granted it after all.
+  static void GiveUpLease(const std::shared_ptr<raylet::RayletClient>& raylet, const LeaseId& lease_id);
   // Takes the tasks `worker` gave back out of its in-flight set, to the front of the queue.
   void TakeBackLocked(Key& key, LeasedWorker& worker, const rpc::StolenTasks& stolen)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

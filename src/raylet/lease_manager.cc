@@ -73,6 +73,7 @@ void LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& request, r
   if (auto it = leases_.find(id); it != leases_.end()) {
     Lease& lease = *it->second;
     if (lease.state == Lease::State::kGranted) {
+      lease.detached_since_ms = 0;  // claimed
       FillGrant(lease, reply);
       return done(absl::OkStatus());
     }
@@ -98,6 +99,7 @@ void LeaseManager::Enqueue(const rpc::RequestWorkerLeaseRequest& request, Resour
   }
   if (auto it = leases_.find(id); it != leases_.end()) {
     if (it->second->state == Lease::State::kGranted) {
+      it->second->detached_since_ms = 0;  // claimed
       FillGrant(*it->second, reply);
       return done(absl::OkStatus());
     }
@@ -164,7 +166,9 @@ void LeaseManager::Answer(Lease& lease, const absl::Status& status) {
   lease.done = nullptr;
   lease.reply = nullptr;
   if (lease.wait_timer) lease.wait_timer->cancel();
-  lease.detached_since_ms = MonotonicMs();
+  // A grant sent is the holder's until it returns it, however long that is (an actor's lease
+  // lasts its life): only a request still waiting, or a grant nobody came for, is ever abandoned.
+  lease.detached_since_ms = lease.state == Lease::State::kGranted ? 0 : MonotonicMs();
   done(status);
 }
 
@@ -372,6 +376,7 @@ void LeaseManager::OnWorkerReady(const LeaseId& lease_id, absl::StatusOr<std::sh
   lease.worker->lease_id = lease_id;
   lease.worker->lease_holder = lease.holder;
   lease.grant_order = ++total_granted_;
+  lease.granted_at_ms = MonotonicMs();
   if (lease.done) {
     FillGrant(lease, lease.reply);
     Answer(lease, absl::OkStatus());
@@ -560,6 +565,7 @@ void LeaseManager::ScheduleSweep() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     DropAbandoned();
+    CheckHolders();
     ScheduleSweep();
   });
 }
@@ -572,7 +578,8 @@ void LeaseManager::DropAbandoned() {
     if (now - lease->detached_since_ms > options_.abandon_after_ms) abandoned.push_back(id);
   }
   for (const LeaseId& id : abandoned) {
-    spdlog::info("dropping lease {}: its requester stopped asking", id.ShortHex());
+    spdlog::info("dropping lease {}: its requester stopped asking{}", id.ShortHex(),
+                 leases_[id]->worker ? " (its grant was never claimed)" : "");
     std::shared_ptr<Worker> worker = leases_[id]->worker;
     if (worker) pool_.PushWorker(worker);
     Finish(id);

@@ -49,6 +49,15 @@ class LeaseManager {
     // Asks `holder` to return `leases` (granted here) now if idle, else once idle: a request
     // waits for what they hold. Each lease is asked about once. Unset: nobody is asked.
     std::function<void(const rpc::WorkerAddress& holder, std::vector<LeaseId> leases)> ask_to_yield;
+    // Asks `holder` which of `leases` (task leases granted here) it does not hold; `done` gets
+    // those, or why the holder did not answer. Unset: holders are never asked.
+    using NotHeld = std::function<void(absl::StatusOr<std::vector<LeaseId>>)>;
+    std::function<void(const rpc::WorkerAddress& holder, std::vector<LeaseId> leases, NotHeld done)> check_holder;
+    // How often holders are asked about the task leases granted to them longer ago than this.
+    int64_t check_holders_every_ms = 30'000;
+    // A holder that cannot be reached this many checks in a row is taken for gone: its leases
+    // end (and their workers, which it may still use if it is only cut off).
+    int unreachable_checks_before_gone = 3;
   };
   // Answers whether a job may run here: OK, or NotFound / FailedPrecondition (finished).
   using JobCheck = std::function<void(const JobId&, std::function<void(absl::Status)>)>;
@@ -123,6 +132,7 @@ class LeaseManager {
     State state = State::kQueued;
     // Its place in the order of grants here (total_granted_ when granted): newer is larger.
     int64_t grant_order = 0;
+    int64_t granted_at_ms = 0;
     bool infeasible = false;
     // The open call wants PENDING at once if the lease cannot be granted now.
     bool answer_if_queued = false;
@@ -139,6 +149,9 @@ class LeaseManager {
     rpc::RequestWorkerLeaseReply* reply = nullptr;
     rpc::ReplyCallback done;
     std::unique_ptr<boost::asio::steady_timer> wait_timer;
+    // Since when no call of its requester is open: a queued request not asked again, or a grant
+    // made while no call was open and not yet claimed. 0 while a call is open, and once a grant
+    // was sent.
     int64_t detached_since_ms = 0;
   };
 
@@ -182,6 +195,11 @@ class LeaseManager {
   WorkerKey KeyFor(const Lease& lease) const;
   void DropAbandoned();
   void ScheduleSweep();
+  // Asks each holder of task leases granted longer than check_holders_every_ms ago whether it
+  // holds them (lease_holder_checks.cc).
+  void CheckHolders();
+  void OnHolderChecked(const WorkerId& holder, const std::vector<LeaseId>& asked,
+                       absl::StatusOr<std::vector<LeaseId>> not_held);
   void Changed();
 
   boost::asio::io_context& io_;
@@ -200,6 +218,9 @@ class LeaseManager {
   int64_t total_granted_ = 0;
   uint64_t spread_turn_ = 0;  // SPREAD's round-robin among equally used nodes
   boost::asio::steady_timer sweep_timer_;
+  int64_t last_holder_check_ms_ = 0;
+  // Holders that could not be reached, with how many checks in a row.
+  absl::flat_hash_map<WorkerId, int> unreachable_holders_;
   std::function<void()> on_change_;
   bool stopped_ = false;
 };

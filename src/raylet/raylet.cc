@@ -115,6 +115,11 @@ absl::Status Raylet::Start() {
                                                                   std::vector<LeaseId> leases) {
     holders->AskToYield(holder, leases);
   };
+  options.leases.check_holder = [holders = lease_holders_.get()](const rpc::WorkerAddress& holder,
+                                                                   std::vector<LeaseId> leases,
+                                                                   LeaseManager::Options::NotHeld done) {
+    holders->CheckLeases(holder, leases, std::move(done));
+  };
   options.store_counters = [store = store_.get()] { return store->Counters(); };
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;

@@ -1,6 +1,6 @@
 // NormalTaskStream against an in-memory stream: tasks run in order, the stream is read while a
-// task runs, and tasks taken back (TaskBatch.steal) never run here, even when the steal races
-// with the task's start.
+// task runs, tasks taken back (TaskBatch.steal) never run here, even when the steal races with
+// the task's start, and a task that waits gives back what waits behind it.
 #include "src/core_worker/normal_task_stream.h"
 
 #include <algorithm>
@@ -50,6 +50,7 @@ class FakeStream final : public NormalTaskStream::Stream {
     absl::MutexLock lock(&mu_);
     if (fail_writes_) return false;
     for (const auto& result : results.results()) done_.push_back(result.task_id());
+    if (results.running() != rpc::ResultBatch::RUNNING_UNCHANGED) running_.push_back(results.running());
     if (results.has_stolen()) {
       ++steal_answers_;
       for (const auto& id : results.stolen().task_ids()) stolen_.push_back(id);
@@ -76,6 +77,11 @@ class FakeStream final : public NormalTaskStream::Stream {
     absl::MutexLock lock(&mu_);
     return stolen_;
   }
+  // The notices that the running task began or ended waiting (ResultBatch.running).
+  std::vector<int> running() {
+    absl::MutexLock lock(&mu_);
+    return running_;
+  }
 
  private:
   absl::Mutex mu_;
@@ -84,6 +90,7 @@ class FakeStream final : public NormalTaskStream::Stream {
   bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::string> done_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> stolen_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> running_ ABSL_GUARDED_BY(mu_);
   int steal_answers_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -100,10 +107,15 @@ rpc::TaskBatch Batch(std::vector<std::string> ids, int steal = 0) {
   return batch;
 }
 
+// How the blocking task waits: as a plain function, or as a task in Get (it says so to the
+// stream, and again when it goes on, unless it ends while waiting).
+enum class Waits { kSilently, kSaysSo, kSaysSoAndEndsWaiting };
+
 // Runs tasks, recording which ran; the task named `blocking` waits for `release`.
 class Executor {
  public:
-  explicit Executor(std::string blocking = "") : blocking_(std::move(blocking)) {}
+  explicit Executor(std::string blocking = "", Waits waits = Waits::kSilently)
+      : blocking_(std::move(blocking)), waits_(waits) {}
 
   rpc::TaskResult operator()(const rpc::TaskSpec& task) {
     {
@@ -111,8 +123,10 @@ class Executor {
       ran_.push_back(task.task_id());
     }
     if (task.task_id() == blocking_) {
+      if (waits_ != Waits::kSilently) NormalTaskStream::RunningTaskBlocked(true);
       started_.Notify();
       release_.WaitForNotification();
+      if (waits_ == Waits::kSaysSo) NormalTaskStream::RunningTaskBlocked(false);
     }
     rpc::TaskResult result;
     result.set_task_id(task.task_id());
@@ -128,6 +142,7 @@ class Executor {
 
  private:
   const std::string blocking_;
+  const Waits waits_;
   absl::Mutex mu_;
   std::vector<std::string> ran_ ABSL_GUARDED_BY(mu_);
 };
@@ -193,6 +208,49 @@ TEST(NormalTaskStreamTest, AStealRacingATasksStartLeavesItRunExactlyOnce) {
     given_back += static_cast<int>(x_stolen);
   }
   RecordProperty("given_back", given_back);  // how often the steal won, of 300
+}
+
+// A task waiting in Get may wait for one queued behind it (a lost argument made again, say):
+// everything queued behind it goes back to its owner, and so does what arrives meanwhile.
+TEST(NormalTaskStreamTest, ATaskThatWaitsGivesBackWhatIsQueuedBehindItAndWhatArrives) {
+  FakeStream stream;
+  Executor executor("a", Waits::kSaysSo);
+  NormalTaskStream::Execute execute = [&](const rpc::TaskSpec& task) { return executor(task); };
+  std::thread serving([&] { NormalTaskStream::Serve(stream, Batch({"a", "b", "c"}), execute); });
+  executor.started_.WaitForNotification();
+  EXPECT_THAT(stream.stolen(), ElementsAre("b", "c"));
+  EXPECT_THAT(stream.running(), ElementsAre(rpc::ResultBatch::RUNNING_BLOCKED));
+  // Sent before the owner heard: it goes back unasked.
+  stream.Send(Batch({"d"}));
+  stream.AwaitWritten(0, 2);
+  EXPECT_THAT(stream.stolen(), ElementsAre("b", "c", "d"));
+  executor.release_.Notify();
+  stream.AwaitWritten(1, 2);
+  // It runs again: the owner may pipeline onto it again, and what it sends then runs here.
+  EXPECT_THAT(stream.running(),
+              ElementsAre(rpc::ResultBatch::RUNNING_BLOCKED, rpc::ResultBatch::RUNNING_UNBLOCKED));
+  stream.Send(Batch({"e"}));
+  stream.AwaitWritten(2, 2);
+  stream.CloseWrites();
+  serving.join();
+  EXPECT_THAT(executor.ran(), ElementsAre("a", "e"));
+  EXPECT_THAT(stream.done(), ElementsAre("a", "e"));
+}
+
+// A task that ends while it still waits (its Get threw): its result says it runs no more.
+TEST(NormalTaskStreamTest, ATaskEndingWhileItWaitsTellsTheOwnerWithItsResult) {
+  FakeStream stream;
+  Executor executor("a", Waits::kSaysSoAndEndsWaiting);
+  NormalTaskStream::Execute execute = [&](const rpc::TaskSpec& task) { return executor(task); };
+  std::thread serving([&] { NormalTaskStream::Serve(stream, Batch({"a"}), execute); });
+  executor.started_.WaitForNotification();
+  executor.release_.Notify();
+  stream.AwaitWritten(1, 1);
+  stream.CloseWrites();
+  serving.join();
+  EXPECT_THAT(stream.running(),
+              ElementsAre(rpc::ResultBatch::RUNNING_BLOCKED, rpc::ResultBatch::RUNNING_UNBLOCKED));
+  EXPECT_THAT(stream.stolen(), IsEmpty());
 }
 
 // The owner went away while a task ran: the stream ends (the worker is free for another

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -206,7 +207,23 @@ class LockedRayletClient final : public raylet::RayletClient {
     absl::MutexLock lock(&mu_);
     returned_.push_back(LeaseId::FromBinary(request.lease_id()).value());
   }
-  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&, raylet::Callback<rpc::CancelWorkerLeaseReply>) override {}
+  // Answered only when set to say the lease was granted already (a grant whose reply was lost).
+  void CancelWorkerLease(const rpc::CancelWorkerLeaseRequest&,
+                         raylet::Callback<rpc::CancelWorkerLeaseReply> callback) override {
+    bool granted;
+    {
+      absl::MutexLock lock(&mu_);
+      granted = cancels_find_granted_;
+    }
+    if (!granted) return;
+    rpc::CancelWorkerLeaseReply reply;
+    reply.set_already_granted(true);
+    callback(reply);
+  }
+  void SetCancelsFindGranted() {
+    absl::MutexLock lock(&mu_);
+    cancels_find_granted_ = true;
+  }
   void ReleaseLeasesOfHolder(const rpc::ReleaseLeasesOfHolderRequest&,
                              raylet::Callback<rpc::ReleaseLeasesOfHolderReply>) override {}
   void RegisterWorker(const rpc::RegisterWorkerRequest&, raylet::Callback<rpc::RegisterWorkerReply>) override {}
@@ -227,6 +244,32 @@ class LockedRayletClient final : public raylet::RayletClient {
     }
     call.callback(reply);
     return LeaseId::FromBinary(call.request.lease().lease_id()).value();
+  }
+  // Waits up to `timeout` for the next lease call and fails it with `status`; answers its lease.
+  std::optional<LeaseId> FailNext(const absl::Status& status, absl::Duration timeout) {
+    LeaseCall call;
+    {
+      absl::MutexLock lock(&mu_);
+      auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&called), timeout)) return std::nullopt;
+      call = std::move(leases_.front());
+      leases_.pop_front();
+    }
+    call.callback(status);
+    return LeaseId::FromBinary(call.request.lease().lease_id()).value();
+  }
+  // Whether a lease call comes within `timeout` (it stays to be answered).
+  bool AwaitCall(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+    return mu_.AwaitWithTimeout(absl::Condition(&called), timeout);
+  }
+  // The lease the next call asks for (it stays to be answered).
+  LeaseId NextLeaseId() {
+    absl::MutexLock lock(&mu_);
+    auto called = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leases_.empty(); };
+    mu_.Await(absl::Condition(&called));
+    return LeaseId::FromBinary(leases_.front().request.lease().lease_id()).value();
   }
   static rpc::RequestWorkerLeaseReply Queued() {
     rpc::RequestWorkerLeaseReply reply;
@@ -252,14 +295,21 @@ class LockedRayletClient final : public raylet::RayletClient {
   absl::Mutex mu_;
   std::deque<LeaseCall> leases_ ABSL_GUARDED_BY(mu_);
   std::vector<LeaseId> returned_ ABSL_GUARDED_BY(mu_);
+  bool cancels_find_granted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class TaskSubmitterStreamTest : public ::testing::Test {
  protected:
   TaskSubmitterStreamTest() {
     loop_->StartThread();
+    // Only a raylet's ask returns a lease in most of these tests.
+    MakeSubmitter(/*idle_lease_ms=*/60'000);
+  }
+  // `idle_lease_ms` also sets how often the submitter checks its keys: a tenth of it.
+  void MakeSubmitter(int64_t idle_lease_ms) {
+    if (submitter_ != nullptr) submitter_->Stop();
     TaskSubmitter::Options options;
-    options.idle_lease_ms = 60'000;  // only a raylet's ask returns a lease in these tests
+    options.idle_lease_ms = idle_lease_ms;
     TaskSubmitter::Callbacks callbacks;
     callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&, const ResourceSet*) {
       absl::MutexLock lock(&mu_);
@@ -337,6 +387,51 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
   EXPECT_EQ(submitter_->num_leased_workers(), 0);
   // Nothing of the shape is left: it is forgotten (issue 23).
   EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
+}
+
+// A task queued behind a busy worker waits for the lease request that was pending when it
+// queued. If that request ends without a worker (here its raylet failed it; a spillback to a node
+// that died, or a request the raylet dropped, end alike), another is made: otherwise the task
+// waits for the busy worker however long its task runs, forever if that task waits for it. And
+// the failed request is cancelled: had the raylet granted it (every reply lost), its worker goes
+// back rather than stay leased to nobody.
+TEST_F(TaskSubmitterStreamTest, TasksWaitingBehindABusyWorkerAskAgainWhenTheirLeaseRequestFails) {
+  MakeSubmitter(/*idle_lease_ms=*/1'000);
+  Submit("block");
+  raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  Submit("next");
+  raylet_->Answer(LockedRayletClient::Queued());  // the node is full: "next" queues behind "block"
+  raylet_->SetCancelsFindGranted();
+  std::optional<LeaseId> failed = raylet_->FailNext(absl::UnavailableError("injected"), absl::Seconds(10));
+  ASSERT_TRUE(failed.has_value());  // the re-ask fails
+  EXPECT_THAT(raylet_->AwaitReturned(1), ::testing::ElementsAre(*failed));
+  ASSERT_TRUE(raylet_->AwaitCall(absl::Seconds(10))) << "no new lease request for the waiting task";
+  raylet_->Answer(second_.Grant());
+  EXPECT_THAT(AwaitFinished(1), ::testing::ElementsAre("next"));
+  EXPECT_THAT(second_.ran(), ::testing::ElementsAre("next"));
+  first_.Release();
+  EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("next", "block"));
+}
+
+// What a raylet's check of its grants (CheckLeases) is told: the leases this holder was granted
+// and keeps, and those it still waits for, are held; one it returned, or never asked for, is not.
+TEST_F(TaskSubmitterStreamTest, ItHoldsTheLeasesItKeepsAndThoseItWaitsFor) {
+  Submit("block");
+  LeaseId granted = raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  Submit("next");
+  LeaseId waited_for = raylet_->NextLeaseId();
+  EXPECT_TRUE(submitter_->Holds(granted));
+  EXPECT_TRUE(submitter_->Holds(waited_for));
+  EXPECT_FALSE(submitter_->Holds(LeaseId::FromRandom()));
+  raylet_->Answer(second_.Grant());
+  first_.Release();
+  AwaitFinished(2);
+  submitter_->YieldIdleLeases({granted});
+  raylet_->AwaitReturned(1);
+  EXPECT_FALSE(submitter_->Holds(granted));
+  EXPECT_TRUE(submitter_->Holds(waited_for));
 }
 
 // The raylet asks a lease back when another holder waits for its resources. A holder with more

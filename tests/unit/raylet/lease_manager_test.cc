@@ -32,6 +32,15 @@ class LeaseManagerTest : public ::testing::Test {
     options.node_id = self_;
     options.node_ip = "10.0.0.5";
     options.gpu_names = std::move(gpu_names);
+    options.abandon_after_ms = abandon_after_ms_;
+    if (check_holders_) {
+      options.check_holders_every_ms = 1;
+      options.unreachable_checks_before_gone = 2;
+      options.check_holder = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases,
+                                    LeaseManager::Options::NotHeld done) {
+        holder_checks_.push_back({WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases), std::move(done)});
+      };
+    }
     options.ask_to_yield = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases) {
       yield_asks_.emplace_back(WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases));
     };
@@ -49,6 +58,8 @@ class LeaseManagerTest : public ::testing::Test {
     request.mutable_lease()->set_job_id(job_.Binary());
     ResourceSet::FromDoubles(resources).value().ToProto(request.mutable_lease()->mutable_resources());
     request.mutable_lease()->mutable_holder()->set_worker_id((holder.IsNil() ? holder_ : holder).Binary());
+    request.mutable_lease()->mutable_holder()->set_ip("10.0.0.9");
+    request.mutable_lease()->mutable_holder()->set_port(7000);
     request.set_wait_ms(wait_ms);
     return request;
   }
@@ -94,6 +105,22 @@ class LeaseManagerTest : public ::testing::Test {
   FakeWorkerProvider pool_;
   ClusterView cluster_;
   std::unique_ptr<LeaseManager> leases_;
+  int64_t abandon_after_ms_ = 120'000;
+  // Holders are asked about their leases (every sweep, a second apart) only when set.
+  bool check_holders_ = false;
+  struct HolderCheck {
+    WorkerId holder;
+    std::vector<LeaseId> leases;
+    LeaseManager::Options::NotHeld done;
+  };
+  std::vector<HolderCheck> holder_checks_;
+  // Runs the loop until the next holder check (sweeps run every second).
+  HolderCheck AwaitHolderCheck() {
+    size_t seen = holder_checks_.size();
+    for (int i = 0; i < 300 && holder_checks_.size() == seen; ++i) io_.run_one_for(std::chrono::milliseconds(10));
+    EXPECT_GT(holder_checks_.size(), seen) << "no holder was asked";
+    return holder_checks_.size() > seen ? holder_checks_.back() : HolderCheck{};
+  }
   NodeId self_ = NodeId::FromRandom();
   JobId job_ = JobIdFromInt(1);
   JobId unknown_job_ = JobIdFromInt(99);
@@ -116,6 +143,70 @@ TEST_F(LeaseManagerTest, GrantsOnceAWorkerIsReadyWithItsAddress) {
   EXPECT_EQ(answer->reply.worker().node_id(), self_.Binary());
   EXPECT_EQ(answer->reply.worker_pid(), 4321);
   EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
+}
+
+// A requester that stops asking leaves nothing behind: its queued request, or a grant made
+// while none of its calls was open, goes once the sweep finds it abandoned. A grant it received
+// is its own for as long as it holds it: a long task, or an actor's whole life.
+TEST_F(LeaseManagerTest, OnlyRequestsAndGrantsNobodyClaimedAreAbandoned) {
+  abandon_after_ms_ = 1;
+  Build({});
+  leases_->Start();
+  LeaseId held = LeaseId::FromRandom(), waiting = LeaseId::FromRandom(), unclaimed = LeaseId::FromRandom();
+  auto granted = Ask(Request({{"CPU", 1}}, held));
+  pool_.AnswerPop();
+  ASSERT_EQ(granted->reply.result(), Reply::GRANTED);
+  // Answered PENDING after 1 ms while its worker starts, then granted with no call open.
+  auto late = Ask(Request({{"CPU", 1}}, unclaimed, /*wait_ms=*/1));
+  // Answered PENDING after 1 ms, as there is no CPU left for it; never asked again.
+  auto queued = Ask(Request({{"CPU", 1}}, waiting, /*wait_ms=*/1));
+  for (int i = 0; i < 100 && !(late->done() && queued->done()); ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(late->reply.result(), Reply::PENDING);
+  ASSERT_EQ(queued->reply.result(), Reply::PENDING);
+  auto never_told = pool_.AnswerPop();
+  // Sweeps run every second.
+  io_.run_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(leases_->num_pending(), 0);
+  ASSERT_EQ(pool_.pushed.size(), 1u);
+  EXPECT_EQ(pool_.pushed[0], never_told);
+  // The held lease keeps its worker and its CPU; and the holder may still return it.
+  EXPECT_EQ(resources_.available().Get(kCpu), FixedPoint::FromInt(1));
+  ASSERT_OK(Return(held));
+  EXPECT_EQ(pool_.pushed.size(), 2u);
+  leases_->Stop();
+}
+
+// A grant whose every reply was lost (its requester gave up and went elsewhere) would hold its
+// worker and CPU for good. The raylet asks each holder which of its task leases it holds: those
+// it does not go back to the pool; a holder unreachable check after check is taken for gone.
+TEST_F(LeaseManagerTest, LeasesTheirHolderDoesNotHoldAreTakenBack) {
+  check_holders_ = true;
+  Build({});
+  leases_->Start();
+  LeaseId used = LeaseId::FromRandom(), lost = LeaseId::FromRandom();
+  Ask(Request({{"CPU", 1}}, used));
+  Ask(Request({{"CPU", 1}}, lost));
+  auto used_worker = pool_.AnswerPop();
+  auto lost_worker = pool_.AnswerPop();
+  // A request that waits for a CPU: granted once the lost grant is taken back.
+  auto waiting = Ask(Request({{"CPU", 1}}, LeaseId::FromRandom()));
+  HolderCheck check = AwaitHolderCheck();
+  EXPECT_EQ(check.holder, holder_);
+  EXPECT_THAT(check.leases, ::testing::UnorderedElementsAre(used, lost));
+  check.done(std::vector<LeaseId>{lost});
+  ASSERT_EQ(pool_.killed.size(), 1u);
+  EXPECT_EQ(pool_.killed[0], lost_worker);
+  ASSERT_EQ(pool_.pops.size(), 1u);  // the waiting request gets the CPU
+  pool_.AnswerPop();
+  EXPECT_EQ(waiting->reply.result(), Reply::GRANTED);
+  // A holder that cannot be reached: twice in a row (as set here) and its leases end.
+  AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
+  EXPECT_EQ(pool_.killed.size(), 1u);
+  AwaitHolderCheck().done(absl::UnavailableError("connection refused"));
+  ASSERT_EQ(pool_.killed.size(), 3u);
+  EXPECT_THAT(pool_.killed, ::testing::Contains(used_worker));
+  EXPECT_EQ(leases_->num_granted(), 0);
+  leases_->Stop();
 }
 
 TEST_F(LeaseManagerTest, QueuesUntilResourcesAreReturned) {
