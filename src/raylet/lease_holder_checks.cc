@@ -2,8 +2,9 @@
 // whose every reply was lost (the requester gave up and asked elsewhere), or a return that never
 // arrived, leaves a worker leased that nobody uses, and its CPU taken for good: with soft
 // affinity to this node, the requests that wait here would wait forever. The holder says which
-// leases it neither holds nor waits for; those end, and their workers with them. A holder that cannot be
-// reached several checks in a row is taken for gone, as a death the feed did not report.
+// leases it neither holds nor waits for; those end, and their workers with them. A holder that
+// cannot be reached several checks in a row is taken for gone, as a death the feed did not
+// report.
 #include <map>
 
 #include "src/common/clock.h"

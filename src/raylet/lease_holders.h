@@ -1,7 +1,7 @@
 // LeaseHolders: the raylet's calls to the processes holding its leases (drivers and workers,
 // on this node or others): asking them to give back idle leases another request waits for
-// (LeaseManager::Options::ask_to_yield), and which leases they hold (check_holder). One client per holder, dropped when the holder dies.
-// Owned and called by the raylet event loop only.
+// (LeaseManager::Options::ask_to_yield), and which leases they hold (check_holder). One client
+// per holder, dropped when the holder dies. Owned and called by the raylet event loop only.
 #pragma once
 
 #include <functional>

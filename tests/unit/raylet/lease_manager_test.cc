@@ -38,7 +38,8 @@ class LeaseManagerTest : public ::testing::Test {
       options.unreachable_checks_before_gone = 2;
       options.check_holder = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases,
                                     LeaseManager::Options::NotHeld done) {
-        holder_checks_.push_back({WorkerId::FromBinary(holder.worker_id()).value(), std::move(leases), std::move(done)});
+        WorkerId id = WorkerId::FromBinary(holder.worker_id()).value();
+        holder_checks_.push_back({id, std::move(leases), std::move(done)});
       };
     }
     options.ask_to_yield = [this](const rpc::WorkerAddress& holder, std::vector<LeaseId> leases) {
