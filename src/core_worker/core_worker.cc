@@ -240,6 +240,7 @@ void CoreWorker::Stop() {
   if (subscriber_) subscriber_->Stop();
   if (submitter_) submitter_->Stop();
   if (actor_submitter_) actor_submitter_->Stop();
+  if (service_) service_->FinishPendingAnswers();
   if (server_) server_->Shutdown(1000);
   if (owners_) owners_->Stop();
   if (nodes_) nodes_->Stop();

@@ -95,43 +95,81 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+  std::shared_ptr<PendingAnswer> pending = Track(reply, reactor);
+  if (pending == nullptr) return reactor;
   auto lost_at = NodeId::FromOptionalBinary(request->lost_at());
   if (lost_at.ok() && !lost_at->IsNil() && core_.references_->IsOwned(*id)) {
     // The asker could read no copy: once the owner has checked (and made the object again if
-    // it was lost), it answers as to any asker.
-    core_.CheckLostCopy(*id, *lost_at, [this, id = *id, request, reply, reactor] {
-      AnswerWhenReady(id, *request, reply, reactor);
+    // it was lost), it answers as to any asker. The request is kept: the check may outlast it.
+    auto kept = std::make_shared<rpc::GetObjectRequest>(*request);
+    core_.CheckLostCopy(*id, *lost_at, [this, id = *id, kept, pending] {
+      if (!pending->answered) AnswerWhenReady(id, *kept, pending);
     });
     return reactor;
   }
-  AnswerWhenReady(*id, *request, reply, reactor);
+  AnswerWhenReady(*id, *request, pending);
   return reactor;
 }
 
+std::shared_ptr<CoreWorkerServiceImpl::PendingAnswer> CoreWorkerServiceImpl::Track(rpc::GetObjectReply* reply,
+                                                                                  grpc::ServerUnaryReactor* reactor) {
+  {
+    absl::MutexLock lock(&pending_mu_);
+    if (!stopping_) {
+      auto pending = std::make_shared<PendingAnswer>();
+      pending->reply = reply;
+      pending->reactor = reactor;
+      pending_.insert(pending);
+      return pending;
+    }
+  }
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the owner is shutting down"));
+  return nullptr;
+}
+
+void CoreWorkerServiceImpl::Finish(const std::shared_ptr<PendingAnswer>& pending, const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&pending_mu_);
+    pending_.erase(pending);
+  }
+  pending->reactor->Finish(status);
+}
+
+void CoreWorkerServiceImpl::FinishPendingAnswers() {
+  absl::flat_hash_set<std::shared_ptr<PendingAnswer>> pending;
+  {
+    absl::MutexLock lock(&pending_mu_);
+    stopping_ = true;
+    pending.swap(pending_);
+  }
+  for (const auto& call : pending) {
+    if (call->Claim()) call->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the owner is shutting down"));
+  }
+}
+
 void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request,
-                                            rpc::GetObjectReply* reply, grpc::ServerUnaryReactor* reactor) {
+                                            const std::shared_ptr<PendingAnswer>& pending) {
   // Answer when the value exists, or PENDING when the wait ends first: whichever comes first.
-  auto answered = std::make_shared<std::atomic<bool>>(false);
   rpc::WorkerAddress borrower = request.borrower();
   CoreWorker* core = &core_;
   auto timer = std::make_shared<boost::asio::steady_timer>(core_.loop_->io());
-  uint64_t ticket = core_.store_.OnReady(id, [answered, reply, reactor, borrower, core, timer](const Value& value) {
-    if (answered->exchange(true)) return;
+  uint64_t ticket = core_.store_.OnReady(id, [this, pending, borrower, core, timer](const Value& value) {
+    if (!pending->Claim()) return;
     core->loop_->Post([timer] { timer->cancel(); });
     if (!value->contained_refs.empty()) core->HandOver(*value, borrower);
-    reply->set_status(rpc::GetObjectReply::READY);
-    ToWire(*value, reply->mutable_object());
-    reactor->Finish(grpc::Status::OK);
+    pending->reply->set_status(rpc::GetObjectReply::READY);
+    ToWire(*value, pending->reply->mutable_object());
+    Finish(pending, grpc::Status::OK);
   });
   int64_t wait_ms = std::clamp<int64_t>(request.wait_ms(), 0, kMaxGetObjectWaitMs);
-  core_.loop_->Post([timer, wait_ms, answered, reply, reactor, core, id, ticket] {
+  core_.loop_->Post([this, timer, wait_ms, pending, core, id, ticket] {
     timer->expires_after(std::chrono::milliseconds(wait_ms));
-    timer->async_wait([answered, reply, reactor, core, id, ticket](const boost::system::error_code& ec) {
-      if (ec || answered->exchange(true)) return;
+    timer->async_wait([this, pending, core, id, ticket](const boost::system::error_code& ec) {
+      if (ec || !pending->Claim()) return;
       // The asker polls again: this poll's callback must not stay behind until the value comes.
       core->store_.CancelOnReady(id, ticket);
-      reply->set_status(rpc::GetObjectReply::PENDING);
-      reactor->Finish(grpc::Status::OK);
+      pending->reply->set_status(rpc::GetObjectReply::PENDING);
+      Finish(pending, grpc::Status::OK);
     });
   });
 }

@@ -3,12 +3,15 @@
 // methods use the callback API and never block.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "orrery/core_worker.grpc.pb.h"
@@ -35,6 +38,10 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
   ~CoreWorkerServiceImpl() override;
 
   void WaitForExit() { exit_requested_.WaitForNotification(); }
+  // Before the server shuts down: every GetObject still waiting (for a value, or for the GCS
+  // while a lost copy is checked) is answered UNAVAILABLE now, and later ones at once. A
+  // shutdown would otherwise free such a call while a callback still meant to answer it.
+  void FinishPendingAnswers();
 
   grpc::ServerUnaryReactor* Exit(grpc::CallbackServerContext* context, const rpc::ExitRequest* request,
                                  rpc::ExitReply* reply) override;
@@ -69,13 +76,27 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  private:
   // Finishes `reactor` with UNAUTHENTICATED and returns true when the token is wrong.
   bool Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor);
+  // A GetObject call answered later, from a callback: whoever claims it first finishes it.
+  struct PendingAnswer {
+    rpc::GetObjectReply* reply;
+    grpc::ServerUnaryReactor* reactor;
+    std::atomic<bool> answered{false};
+    bool Claim() { return !answered.exchange(true); }
+  };
+  // Null once FinishPendingAnswers ran (the call is then finished here).
+  std::shared_ptr<PendingAnswer> Track(rpc::GetObjectReply* reply, grpc::ServerUnaryReactor* reactor);
+  // Finishes a claimed call and forgets it.
+  void Finish(const std::shared_ptr<PendingAnswer>& pending, const grpc::Status& status);
   // GetObject's answer: the value once it exists, or PENDING when the request's wait ends first.
-  void AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request, rpc::GetObjectReply* reply,
-                       grpc::ServerUnaryReactor* reactor);
+  void AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request,
+                       const std::shared_ptr<PendingAnswer>& pending);
 
   CoreWorker& core_;
   const rpc::TokenAuthenticator auth_;
   absl::Notification exit_requested_;
+  absl::Mutex pending_mu_;
+  absl::flat_hash_set<std::shared_ptr<PendingAnswer>> pending_ ABSL_GUARDED_BY(pending_mu_);
+  bool stopping_ ABSL_GUARDED_BY(pending_mu_) = false;
   std::thread creation_;
   // The actor this worker holds or is constructing ("<actor id>:<restart>"), and the answer to
   // its creation: a CreateActor for it again (the GCS retrying after a lost reply) waits for,
