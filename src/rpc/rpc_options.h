@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "src/rpc/tls_config.h"
 
 namespace orrery::rpc {
 
@@ -32,6 +34,10 @@ struct RpcOptions {
   int64_t retry_initial_backoff_ms = 50;
   int64_t retry_max_backoff_ms = 2'000;
   int64_t retry_budget_ms = 30'000;
+
+  // Mutual TLS for TCP channels and ports, with the cluster CA as the only root; null: plain
+  // TCP. Unix sockets never use it: peer credentials and file modes authenticate them.
+  std::shared_ptr<const TlsConfig> tls;
 
   // The server-side minimum interval between client pings it tolerates.
   int64_t MinServerPingIntervalMs() const { return keepalive_time_ms / 2; }
