@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   using namespace orrery;
   BlockTerminationSignals();
+  RaiseOpenFileLimit();
   gcs::GcsConfig config;
   CLI::App app{"orrery-gcs: the Orrery global control service (started by `orrery start --head`)"};
   if (int code = ParseDaemonFlags(app, gcs::GcsConfigTable(), config, argc, argv); code >= 0) return code;

@@ -14,6 +14,7 @@
 int main(int argc, char** argv) {
   using namespace orrery;
   BlockTerminationSignals();
+  RaiseOpenFileLimit();
   raylet::RayletConfig config;
   CLI::App app{"orrery-raylet: the Orrery per-host daemon (started by `orrery start`)"};
   if (int code = ParseDaemonFlags(app, raylet::RayletConfigTable(), config, argc, argv); code >= 0) return code;

@@ -27,6 +27,10 @@ struct RpcOptions {
   // Without an answer to a ping for this long the connection is dead.
   int64_t keepalive_timeout_ms = 10'000;
 
+  // A connection must finish its handshake (TLS, then HTTP/2's preface and settings) this soon
+  // after it is accepted, or it is closed: a peer trickling bytes holds nothing longer.
+  int64_t handshake_timeout_ms = 10'000;
+
   // The deadline a call gets when its caller names none.
   int64_t default_deadline_ms = 10'000;
 
