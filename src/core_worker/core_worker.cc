@@ -13,6 +13,7 @@
 #include "src/core_worker/normal_task_stream.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/core_worker/reference_listing_service.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::core {
 
@@ -71,7 +72,7 @@ absl::Status CoreWorker::Start() {
   service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{options_.is_driver ? "driver" : "worker", ListenHost(options_.node_ip, options_.bind_all), 0,
-                         "", options_.rpc});
+                         "", options_.rpc, options_.token});
   server_->AddService(service_.get());
   reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
   server_->AddService(reference_listing_.get());
@@ -215,6 +216,8 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   pull.local_node = options_.node_id;
   pull.full_wait_ms = options_.object_store_full_wait_ms;
   pull.token = options_.token;
+  // The object data sockets speak TLS when the cluster does (this process's identity).
+  pull.tls = options_.rpc.tls != nullptr ? options_.rpc.tls : rpc::ProcessTls();
   puller_ = std::make_unique<ObjectPuller>(
       pull, *store,
       [this](const NodeId& node) -> absl::StatusOr<HostPort> {

@@ -9,18 +9,20 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "src/common/random.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::rpc {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options) {
   grpc::ChannelArguments args = MakeChannelArguments(options);
-  if (options.tls == nullptr || internal::IsUnixTarget(target)) {
+  std::shared_ptr<const TlsConfig> tls = options.tls != nullptr ? options.tls : ProcessTls();
+  if (tls == nullptr || internal::IsUnixTarget(target)) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = options.tls->ca_cert_pem;
-  ssl.pem_cert_chain = options.tls->cert_pem;
-  ssl.pem_private_key = options.tls->key_pem;
+  ssl.pem_root_certs = tls->ca_cert_pem;
+  ssl.pem_cert_chain = tls->cert_pem;
+  ssl.pem_private_key = tls->key_pem;
   // Every certificate of the cluster CA names kClusterServerName, whatever address it serves on.
   args.SetSslTargetNameOverride(kClusterServerName);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);

@@ -19,6 +19,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/rpc/auth.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::rpc {
 
@@ -29,7 +30,7 @@ GrpcServer::~GrpcServer() { Shutdown(0); }
 void GrpcServer::AddService(grpc::Service* service) { services_.push_back(service); }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredentials() const {
-  const TlsConfig* tls = options_.rpc.tls.get();
+  std::shared_ptr<const TlsConfig> tls = options_.rpc.tls != nullptr ? options_.rpc.tls : ProcessTls();
   if (tls == nullptr) return grpc::InsecureServerCredentials();
   if (tls->ca_cert_pem.empty() || tls->cert_pem.empty() || tls->key_pem.empty()) {
     return absl::InvalidArgumentError(
@@ -61,7 +62,7 @@ absl::Status GrpcServer::Start() {
           absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
     }
     return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address,
-                                               options_.rpc.tls ? " (are its TLS certificate and key valid?)" : ""));
+                                               (options_.rpc.tls || ProcessTls()) ? " (are its TLS certificate and key valid?)" : ""));
   }
   if (!options_.unix_socket_path.empty()) {
     absl::Status status = StartUnixSocket();

@@ -1,8 +1,10 @@
 // The authentication matrix (issue 23): every method of every Orrery gRPC service, taken from the
 // proto descriptors so that a method added later cannot be missed, is called on every port of
 // a running cluster (the GCS, the raylet, a worker and the driver) with no token, with a wrong
-// token and with the cluster's token. Only the last may be served. A Unix socket of the raylet
-// refuses another user.
+// token and with the cluster's token. Only the last may be served. On a cluster started with
+// --tls=on the calls carry the cluster's certificate (so that only the token differs), and a
+// call with no certificate, or one of another CA, reaches no port at all. A Unix socket of the
+// raylet refuses another user.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -11,7 +13,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +39,7 @@
 #include "orrery/node_manager.pb.h"
 #include "orrery/placement_group.pb.h"
 #include "orrery/task_events.pb.h"
+#include "src/rpc/tls_certificates.h"
 #include "temp_root.h"
 
 // ---- remote code ----
@@ -113,12 +118,46 @@ struct Endpoint {
   std::string target;
 };
 
-class AuthMatrixTest : public ::testing::Test {
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Client credentials with `cert_pem`/`key_pem` (none when empty), trusting the CA `ca_pem`, that
+// accept any certificate of that CA whatever address it serves (as Orrery's own channels do).
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target, const std::string& ca_pem,
+                                          const std::string& cert_pem, const std::string& key_pem) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  ssl.pem_cert_chain = cert_pem;
+  ssl.pem_private_key = key_pem;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(orrery::rpc::kClusterServerName);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+}
+
+bool ConnectsWithin2s(const std::shared_ptr<grpc::Channel>& channel) {
+  return channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+// The cluster runs with --tls=<param>.
+class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     root_ = orrery::testing::MakeTempRoot();
-    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1");
+    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=" + GetParam());
     orrery::testing::InitDriver(cluster_, root_);
+  }
+  bool Tls() const { return GetParam() == "on"; }
+  std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
+
+  // A channel to `target` as a process of this cluster opens it.
+  std::shared_ptr<grpc::Channel> ClusterChannel(const std::string& target) const {
+    if (!Tls()) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    return TlsChannel(target, TlsFile(orrery::rpc::kCaCertFile), TlsFile(orrery::rpc::kNodeCertFile),
+                      TlsFile(orrery::rpc::kNodeKeyFile));
   }
   void TearDown() override { orrery::testing::ShutdownDriverAndCluster(root_); }
 
@@ -144,12 +183,12 @@ class AuthMatrixTest : public ::testing::Test {
   orrery::testing::CliCluster cluster_;
 };
 
-TEST_F(AuthMatrixTest, EveryMethodOfEveryServiceIsServedOnlyWithTheClusterToken) {
+TEST_P(AuthMatrixTest, EveryMethodOfEveryServiceIsServedOnlyWithTheClusterToken) {
   std::vector<const google::protobuf::ServiceDescriptor*> services = AllServices();
   std::set<std::string> served_somewhere;
   int refused_calls = 0;
   for (const Endpoint& endpoint : Endpoints()) {
-    grpc::GenericStub stub(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials()));
+    grpc::GenericStub stub(ClusterChannel(endpoint.target));
     // First every call without the token, so that no call made with it has changed anything yet.
     std::map<std::string, std::pair<grpc::StatusCode, grpc::StatusCode>> refused;
     for (const auto* service : services) {
@@ -190,9 +229,36 @@ TEST_F(AuthMatrixTest, EveryMethodOfEveryServiceIsServedOnlyWithTheClusterToken)
   EXPECT_GT(refused_calls, 100);
 }
 
+// With TLS, no port of the GCS, the raylet, a worker or the driver lets a peer without a
+// certificate of the cluster's CA so much as connect: not a plain client, not one without a
+// certificate, not one with a certificate of another CA. The cluster's certificate connects.
+TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaConnects) {
+  if (!Tls()) GTEST_SKIP() << "plain TCP";
+  auto other_ca = orrery::rpc::CreateClusterCa();
+  ASSERT_TRUE(other_ca.ok());
+  auto other_key = orrery::rpc::MakeKeyAndCsr("intruder");
+  ASSERT_TRUE(other_key.ok());
+  auto other_cert = orrery::rpc::IssueCertificate(*other_ca, other_key->csr_pem, "intruder", 3600);
+  ASSERT_TRUE(other_cert.ok());
+  std::string ca = TlsFile(orrery::rpc::kCaCertFile);
+  int grpc_ports = 0;
+  for (const Endpoint& endpoint : Endpoints()) {
+    // The object data socket is not gRPC: only ports a cluster member connects to are counted.
+    if (!ConnectsWithin2s(ClusterChannel(endpoint.target))) continue;
+    ++grpc_ports;
+    EXPECT_FALSE(ConnectsWithin2s(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())))
+        << endpoint.name << " let a plain client connect";
+    EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, "", "")))
+        << endpoint.name << " let a client without a certificate connect";
+    EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, *other_cert, other_key->key_pem)))
+        << endpoint.name << " let a client with a certificate of another CA connect";
+  }
+  EXPECT_EQ(grpc_ports, 4) << "the GCS, the raylet, a worker and the driver";
+}
+
 // The raylet's Unix socket (for its workers and drivers) lies in a private folder and checks its
 // peer's uid: another user cannot talk to it. Needs root, to become that other user.
-TEST_F(AuthMatrixTest, TheRayletsUnixSocketRefusesAnotherUser) {
+TEST_P(AuthMatrixTest, TheRayletsUnixSocketRefusesAnotherUser) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
   std::string socket_path;
   for (const auto& entry : fs::recursive_directory_iterator(root_)) {
@@ -220,6 +286,9 @@ TEST_F(AuthMatrixTest, TheRayletsUnixSocketRefusesAnotherUser) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "another user's connection to " << socket_path << " was not refused";
 }
+
+INSTANTIATE_TEST_SUITE_P(Tls, AuthMatrixTest, ::testing::Values("off", "on"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return "tls_" + info.param; });
 
 }  // namespace
 
