@@ -142,8 +142,8 @@ absl::Status WorkerProcess::Start() {
 
   rpc::RpcOptions rpc_options;
   service_ = std::make_unique<CoreWorkerServiceImpl>(startup_, exit_requested_);
-  server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{"worker", ListenHost(startup_.node_ip, startup_.bind_all), 0, "", rpc_options, startup_.token});
+  server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{
+      "worker", ListenHost(startup_.node_ip, startup_.bind_all), 0, "", rpc_options, startup_.token});
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
 

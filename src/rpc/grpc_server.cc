@@ -61,8 +61,9 @@ absl::Status GrpcServer::Start() {
       return absl::AlreadyExistsError(
           absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
     }
+    bool tls = options_.rpc.tls != nullptr || ProcessTls() != nullptr;
     return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address,
-                                               (options_.rpc.tls || ProcessTls()) ? " (are its TLS certificate and key valid?)" : ""));
+                                               tls ? " (are its TLS certificate and key valid?)" : ""));
   }
   if (!options_.unix_socket_path.empty()) {
     absl::Status status = StartUnixSocket();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "orrery/internal/function_registry.h"
+#include "tests/fuzz/fuzz_point.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace orrery::fuzz {
@@ -22,14 +23,6 @@ namespace {
 using internal::Args;
 using internal::Format;
 using internal::SerializedValue;
-
-struct Point {
-  double x = 0;
-  double y = 0;
-  std::string label;
-  std::vector<int32_t> tags;
-  MSGPACK_DEFINE(x, y, label, tags);
-};
 
 // Each function returns what it was given, so what was read can be written back and compared.
 int Int(int v) { return v; }

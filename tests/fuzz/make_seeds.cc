@@ -18,6 +18,7 @@
 #include "orrery/node_manager.pb.h"
 #include "orrery/object_store.pb.h"
 #include "tests/fuzz/counting_runtime.h"
+#include "tests/fuzz/fuzz_point.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #include "src/common/directory_package.h"
@@ -47,14 +48,6 @@ std::string LittleEndian(uint64_t value, int width) {
 }
 
 // ---- msgpack_args: function byte, then per argument a format byte (value % 4 + 1) and payload ----
-
-struct Point {
-  double x = 0;
-  double y = 0;
-  std::string label;
-  std::vector<int32_t> tags;
-  MSGPACK_DEFINE(x, y, label, tags);
-};
 
 template <typename T>
 std::string Arg(const T& value) {

@@ -193,7 +193,9 @@ TEST_F(SlowlorisTest, SlowConnectionsAreClosedAtTheHandshakeTimeoutWhileRealClie
   for (const auto* attack : {&gcs_attack_, &raylet_attack_}) {
     EXPECT_EQ(OpenCount(*attack), 0) << "slow connections still open after 20 s";
     Clock::duration longest{};
-    for (const SlowConnection& connection : *attack) longest = std::max(longest, connection.closed_after.value_or(longest));
+    for (const SlowConnection& connection : *attack) {
+      longest = std::max(longest, connection.closed_after.value_or(longest));
+    }
     // The 10 s handshake timeout, plus the one-second ticks that notice the close, plus slack
     // for a loaded machine.
     EXPECT_LE(std::chrono::duration_cast<std::chrono::seconds>(longest).count(), 14);

@@ -401,7 +401,8 @@ TEST_F(ObjectPullerTlsTest, APlainReaderIsToldThatTlsIsRequired) {
 
 TEST_F(ObjectPullerTest, ATlsReaderOfAPlainSourceFailsSayingItSpeaksPlainTcp) {
   ObjectId id = StoreOnHolder();
-  absl::Status status = Puller({{holder_.id, Holder()}}, kToken, TestCertificates().here).Pull(id, {holder_.id}, 10'000);
+  absl::Status status =
+      Puller({{holder_.id, Holder()}}, kToken, TestCertificates().here).Pull(id, {holder_.id}, 10'000);
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr("speaks plain TCP, this node requires TLS"));
   EXPECT_FALSE(*here_.client->Contains(id));
