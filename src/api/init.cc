@@ -34,6 +34,7 @@
 #include "src/core_worker/worker_process.h"
 #include "src/launcher/daemon_launcher.h"
 #include "src/launcher/local_cluster.h"
+#include "src/rpc/cluster_tls.h"
 #include "src/rpc/retried_call.h"
 #include "src/raylet/gpu_detection.h"
 
@@ -291,6 +292,11 @@ std::unique_ptr<Session> StartDriver(Config config) {
     auto target = launcher::ResolveCluster(address, config.token, temp_dir);
     if (!target.ok()) Fail("joining the cluster at " + address, target.status());
     token = target->token;
+    if (target->tls_dir.empty()) {
+      rpc::UsePlainTcp();
+    } else if (absl::Status status = rpc::UseTlsDir(target->tls_dir); !status.ok()) {
+      Fail("joining the cluster at " + address, status);
+    }
     // A GCS that is away while this host's raylet of the cluster waits for it: wait too.
     if (absl::Status status = launcher::WaitForCluster(address, token, temp_dir); !status.ok()) {
       Fail("joining the cluster at " + address, status);
@@ -494,6 +500,7 @@ void Shutdown() {
   session->core.reset();
   session->gcs.reset();
   if (session->head) StopHead(*session->head);
+  rpc::UsePlainTcp();
 }
 
 }  // namespace orrery

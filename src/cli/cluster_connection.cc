@@ -1,6 +1,8 @@
 #include "src/cli/cluster_connection.h"
 
+#include "src/common/status.h"
 #include "src/launcher/local_cluster.h"
+#include "src/rpc/cluster_tls.h"
 
 namespace orrery::cli {
 
@@ -13,6 +15,7 @@ void AddClusterFlags(CLI::App& command, ClusterFlags& flags) {
 absl::StatusOr<ClusterConnection> ConnectToCluster(const ClusterFlags& flags) {
   auto target = launcher::ResolveCluster(flags.address, flags.token, flags.temp_dir);
   if (!target.ok()) return target.status();
+  if (!target->tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(target->tls_dir));
   absl::Status reachable = launcher::CheckCluster(target->address, target->token);
   if (!reachable.ok()) return reachable;
   ClusterConnection connection;

@@ -8,8 +8,10 @@
 #include "absl/strings/match.h"
 #include "src/cli/commands.h"
 #include "src/common/daemon.h"
+#include "src/common/file_util.h"
 #include "src/common/process.h"
 #include "src/launcher/local_cluster.h"
+#include "src/rpc/tls_certificates.h"
 
 namespace orrery::cli {
 
@@ -26,6 +28,8 @@ struct StartFlags {
   std::string gcs_storage_sync = "batch";
   std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
+  std::string tls = "off";
+  std::string tls_dir;
 };
 
 // `token_source`: where the token came from ("" when the head made a fresh one).
@@ -43,7 +47,15 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
       node.adopted_raylet ? " (its raylet was running: adopted, pid " + std::to_string(node.raylet.pid) + ")" : "";
   printf("  Node id:     %s%s\n", node.node_id.c_str(), adopted.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
-  printf("  Logs:        %s\n\n", node.session.LogsDir().c_str());
+  printf("  Logs:        %s\n", node.session.LogsDir().c_str());
+  if (node.tls_dir.empty()) {
+    printf("  TLS:         off (plain TCP; the token still guards every call)\n\n");
+  } else {
+    auto ca = ReadFileToString(node.tls_dir + "/" + rpc::kCaCertFile);
+    auto fingerprint = ca.ok() ? rpc::CaFingerprint(*ca) : ca.status();
+    printf("  TLS:         mutual TLS; cluster CA %s/%s (%s)\n\n", node.tls_dir.c_str(), rpc::kCaCertFile,
+           fingerprint.ok() ? fingerprint->c_str() : std::string(fingerprint.status().message()).c_str());
+  }
   printf("To add another host to this cluster, run on it:\n");
   printf("  orrery start --address %s --token %s\n\n", node.gcs_address.c_str(), node.token.c_str());
   printf("To see the cluster: orrery status\nTo stop it:         orrery stop\n");
@@ -106,6 +118,8 @@ int RunStart(StartFlags& flags) {
     options.gcs_storage_sync = flags.gcs_storage_sync;
     options.gcs_storage_reset = flags.gcs_storage_reset;
     options.gcs_storage_prefix = flags.gcs_storage_prefix;
+    options.tls = flags.tls == "on";
+    options.tls_dir = flags.tls_dir;
     node = launcher::StartHead(options);
   } else {
     node = launcher::JoinCluster(flags.address, token, flags.node);
@@ -156,6 +170,13 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                     "different ones");
   start->add_flag("--gcs-storage-reset", flags->gcs_storage_reset,
                   "Start a new cluster, deleting what the head's storage holds");
+  start->add_option("--tls", flags->tls,
+                    "on: mutual TLS between every process of the cluster, with a cluster CA made on the head "
+                    "(joins on the head's host use it); off: plain TCP")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  start->add_option("--tls-dir", flags->tls_dir, "Where a head keeps the cluster CA and its certificates "
+                                                 "(default: <temp-dir>/tls)");
   start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");
   start->callback([flags, &exit_code] { exit_code = RunStart(*flags); });
 }

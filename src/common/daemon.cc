@@ -1,7 +1,12 @@
 #include "src/common/daemon.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "src/common/log.h"
 #include "src/common/session.h"
 
 namespace orrery {
@@ -21,6 +26,16 @@ void BlockTerminationSignals() {
   sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("could not raise the open-file limit from {} to {}: {}", was, limit.rlim_max, strerror(errno));
+  }
 }
 
 int WaitForTerminationSignal() {

@@ -13,6 +13,11 @@ namespace orrery {
 // later, and ignores SIGPIPE. Call first thing in main(), before any thread exists.
 void BlockTerminationSignals();
 
+// Raises this process's soft limit on open files to its hard limit: a GCS of a large cluster,
+// or a daemon under a flood of connections, needs more than the usual 1,024. Logs (and keeps
+// going) if it cannot.
+void RaiseOpenFileLimit();
+
 // Waits for SIGTERM, SIGINT or SIGHUP; returns which.
 int WaitForTerminationSignal();
 

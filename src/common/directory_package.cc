@@ -270,6 +270,8 @@ absl::StatusOr<std::vector<Entry>> ParsePackage(std::string_view bytes) {
     if (entry.type == 'l' && entry.payload.find('\0') != std::string_view::npos) {
       return refused("has a symlink target holding a NUL byte");
     }
+    // No folder holds one (symlink() refuses it), so no packer made this package.
+    if (entry.type == 'l' && entry.payload.empty()) return refused("has an empty symlink target");
     if (!type_of.emplace(entry.path, entry.type).second) return refused("repeats an earlier path");
     // Every parent must be a directory this package made: nothing is written through a symlink.
     if (size_t slash = entry.path.rfind('/'); slash != std::string_view::npos) {

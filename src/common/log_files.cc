@@ -76,7 +76,8 @@ absl::StatusOr<std::vector<rpc::LogFile>> ListLogFiles(const std::string& dir, c
 absl::StatusOr<rpc::ReadLogReply> ReadLogFile(const std::string& dir, const rpc::ReadLogRequest& request) {
   if (absl::Status status = CheckName(request.name()); !status.ok()) return status;
   if (request.offset() < 0) return absl::InvalidArgumentError("a log offset must not be negative");
-  int fd = open((dir + "/" + request.name()).c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO put in the folder would otherwise wait for a writer, forever.
+  int fd = open((dir + "/" + request.name()).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("no log file '", request.name(), "' on this node"));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

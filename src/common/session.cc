@@ -123,14 +123,28 @@ absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& 
                       {"version", record.version},
                       {"created_ms", record.created_ms},
                       {"head", record.head},
-                      {"head_node_id", record.head_node_id}};
+                      {"head_node_id", record.head_node_id},
+                      {"tls_dir", record.tls_dir}};
   return WriteFileAtomic(session.ClusterFile(), j.dump(2) + "\n", 0644);
 }
+
+namespace {
+using Json = nlohmann::json;
+// Whether `key` is absent or of the type `is_type` checks: j.value() throws type_error for a
+// field of another type, and converts a double to an integer even out of range (undefined).
+bool FieldIs(const Json& j, const char* key, bool (Json::*is_type)() const noexcept) {
+  auto it = j.find(key);
+  return it == j.end() || ((*it).*is_type)();
+}
+}  // namespace
 
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
   ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(session.ClusterFile()));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("gcs_address") || !j["gcs_address"].is_string()) {
+  if (j.is_discarded() || !j.is_object() || !j.contains("gcs_address") || !j["gcs_address"].is_string() ||
+      !FieldIs(j, "cluster_id", &Json::is_string) || !FieldIs(j, "version", &Json::is_string) ||
+      !FieldIs(j, "created_ms", &Json::is_number_integer) || !FieldIs(j, "head", &Json::is_boolean) ||
+      !FieldIs(j, "head_node_id", &Json::is_string) || !FieldIs(j, "tls_dir", &Json::is_string)) {
     return absl::DataLossError(session.ClusterFile() + " is not a valid cluster record");
   }
   ClusterRecord record;
@@ -140,6 +154,7 @@ absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session) {
   record.created_ms = j.value("created_ms", int64_t{0});
   record.head = j.value("head", false);
   record.head_node_id = j.value("head_node_id", "");
+  record.tls_dir = j.value("tls_dir", "");
   return record;
 }
 
@@ -151,7 +166,8 @@ absl::Status WriteNodeSettings(const SessionDir& session, const NodeId& node, co
 absl::StatusOr<NodeSettings> ReadNodeSettings(const SessionDir& session, const NodeId& node) {
   ORRERY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(session.NodeSettingsFile(node)));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  if (j.is_discarded() || !j.is_object() || !FieldIs(j, "gcs_lost_timeout_ms", &Json::is_number_integer) ||
+      !FieldIs(j, "bind_all", &Json::is_boolean)) {
     return absl::DataLossError(session.NodeSettingsFile(node) + " is not a valid node settings file");
   }
   NodeSettings settings;

@@ -73,6 +73,7 @@ struct ClusterRecord {
   int64_t created_ms = 0;
   bool head = false;        // this host runs the GCS of the cluster
   std::string head_node_id; // hex: the raylet `orrery start --head` started beside the GCS
+  std::string tls_dir;      // the cluster's TLS directory on this host; empty: plain TCP
 };
 absl::Status WriteClusterRecord(const SessionDir& session, const ClusterRecord& record);
 absl::StatusOr<ClusterRecord> ReadClusterRecord(const SessionDir& session);

@@ -13,6 +13,7 @@
 #include "src/core_worker/normal_task_stream.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/core_worker/reference_listing_service.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::core {
 
@@ -71,7 +72,7 @@ absl::Status CoreWorker::Start() {
   service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{options_.is_driver ? "driver" : "worker", ListenHost(options_.node_ip, options_.bind_all), 0,
-                         "", options_.rpc});
+                         "", options_.rpc, options_.token});
   server_->AddService(service_.get());
   reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
   server_->AddService(reference_listing_.get());
@@ -215,6 +216,8 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   pull.local_node = options_.node_id;
   pull.full_wait_ms = options_.object_store_full_wait_ms;
   pull.token = options_.token;
+  // The object data sockets speak TLS when the cluster does (this process's identity).
+  pull.tls = options_.rpc.tls != nullptr ? options_.rpc.tls : rpc::ProcessTls();
   puller_ = std::make_unique<ObjectPuller>(
       pull, *store,
       [this](const NodeId& node) -> absl::StatusOr<HostPort> {
@@ -368,7 +371,8 @@ void CoreWorker::StoreReceived(const ObjectId& id, rpc::SerializedObject&& objec
   store_.Put(id, std::move(value));
 }
 
-void CoreWorker::HandOver(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver) {
+void CoreWorker::CountBorrower(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver,
+                               const std::function<void(const ObjectId&, const rpc::WorkerAddress&)>& tell_owner) {
   for (const auto& ref : value.contained_refs) {
     auto id = ObjectId::FromBinary(ref.object_id);
     rpc::WorkerAddress owner;
@@ -376,30 +380,63 @@ void CoreWorker::HandOver(const internal::SerializedValue& value, const rpc::Wor
     if (owner.worker_id() == options_.worker_id.Binary()) {
       references_->AddBorrower(*id, receiver);
     } else {
-      SendBorrowerUpdate(*id, owner, receiver, /*add=*/true);
+      tell_owner(*id, owner);
     }
   }
 }
 
+void CoreWorker::HandOver(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver) {
+  CountBorrower(value, receiver, [this, &receiver](const ObjectId& id, const rpc::WorkerAddress& owner) {
+    SendBorrowerUpdate(id, owner, receiver, /*add=*/true);
+  });
+}
+
+void CoreWorker::HandOverThen(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver,
+                              std::function<void()> then) {
+  // One share per owner told and one for this loop: whoever gives back the last runs `then`.
+  auto shares = std::make_shared<std::atomic<int>>(1);
+  auto give_back = [shares, then = std::make_shared<std::function<void()>>(std::move(then))] {
+    if (shares->fetch_sub(1) == 1) (*then)();
+  };
+  CountBorrower(value, receiver, [&](const ObjectId& id, const rpc::WorkerAddress& owner) {
+    shares->fetch_add(1);
+    SendBorrowerUpdate(id, owner, receiver, /*add=*/true, give_back);
+  });
+  give_back();
+}
+
 void CoreWorker::SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner,
-                                    const rpc::WorkerAddress& borrower, bool add) {
-  if (stopped_ || owners_ == nullptr) return;
+                                    const rpc::WorkerAddress& borrower, bool add, std::function<void()> registered) {
+  if (stopped_ || owners_ == nullptr) {
+    if (registered) registered();
+    return;
+  }
   rpc::UpdateBorrowersRequest request;
   rpc::BorrowerUpdate* update = request.add_updates();
   update->set_object_id(id.Binary());
   *update->mutable_borrower() = borrower;
   update->set_add(add);
   auto client = owners_->Get(owner);
-  if (add) {
-    // Before the value goes out: the receiver must be counted before this process lets go.
-    rpc::CallOptions call;
-    call.retry = true;
-    auto reply = client->CallSync(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, call);
-    if (!reply.ok()) spdlog::warn("registering a borrower of {}: {}", id.Hex(), reply.status().message());
-  } else {
+  if (!add) {
     client->Call(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, rpc::CallOptions{},
                  [](absl::StatusOr<rpc::UpdateBorrowersReply>) {});
+    return;
   }
+  // Before the value goes out: the receiver must be counted before this process lets go.
+  rpc::CallOptions call;
+  call.retry = true;
+  auto warn = [id](const absl::Status& status) {
+    if (!status.ok()) spdlog::warn("registering a borrower of {}: {}", id.Hex(), status.message());
+  };
+  if (registered) {
+    client->Call(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, call,
+                 [warn, registered = std::move(registered)](absl::StatusOr<rpc::UpdateBorrowersReply> reply) {
+                   warn(reply.status());
+                   registered();
+                 });
+    return;
+  }
+  warn(client->CallSync(&rpc::CoreWorkerService::Stub::async::UpdateBorrowers, request, call).status());
 }
 
 void CoreWorker::Borrow(const ObjectId& id, const rpc::WorkerAddress& owner) {

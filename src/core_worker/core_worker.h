@@ -174,8 +174,13 @@ class CoreWorker {
   std::function<void()> BlockHook(bool blocked);
   // Stores a value that arrived (a task's result, a fetched copy) and holds the refs inside it.
   void StoreReceived(const ObjectId& id, rpc::SerializedObject&& object);
-  // Registers `receiver` as a borrower of the refs in `value` before it is sent there.
+  // Registers `receiver` as a borrower of the refs in `value` before it is sent there. Blocks
+  // until their owners have counted it: for a task's thread only.
   void HandOver(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver);
+  // The same without blocking: `then` runs once every owner has counted `receiver` (or could not
+  // be told), on whichever thread that happens; at once when this process owns them all.
+  void HandOverThen(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver,
+                    std::function<void()> then);
   // The owner's side of a task's arguments: the ids the task holds until it ends, and owned
   // values inlined. Runs `ready` once every owned argument exists (at once when they all do).
   void ResolveDependencies(std::shared_ptr<rpc::TaskSpec> task, std::function<void()> ready);
@@ -193,8 +198,14 @@ class CoreWorker {
   void OnActorHandleFreed(const ActorId& actor, const TaskId& creation);
   // The executor's side: every argument's value, fetching those passed by reference.
   std::vector<Value> ResolveArgs(const rpc::TaskSpec& task);
+  // Counts `receiver` as a borrower of the refs in `value` this process owns; `tell_owner` for
+  // each of the others.
+  void CountBorrower(const internal::SerializedValue& value, const rpc::WorkerAddress& receiver,
+                     const std::function<void(const ObjectId&, const rpc::WorkerAddress&)>& tell_owner);
+  // Tells `owner` that `borrower` holds `id` (or no longer does). An addition blocks until the
+  // owner answers, or with `registered` runs it then instead.
   void SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner, const rpc::WorkerAddress& borrower,
-                          bool add);
+                          bool add, std::function<void()> registered = nullptr);
   // `resources`: the shape a normal task ran with (null for an actor call).
   void OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object, const ResourceSet* resources);
   void ReleaseTaskRefs(const rpc::TaskSpec& task);

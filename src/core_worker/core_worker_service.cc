@@ -127,12 +127,15 @@ std::shared_ptr<CoreWorkerServiceImpl::PendingAnswer> CoreWorkerServiceImpl::Tra
   return nullptr;
 }
 
-void CoreWorkerServiceImpl::Finish(const std::shared_ptr<PendingAnswer>& pending, const grpc::Status& status) {
+void CoreWorkerServiceImpl::Finish(const std::shared_ptr<PendingAnswer>& pending,
+                                   const std::function<void(rpc::GetObjectReply*)>& fill) {
   {
     absl::MutexLock lock(&pending_mu_);
     pending_.erase(pending);
   }
-  pending->reactor->Finish(status);
+  if (pending->finished.exchange(true)) return;
+  fill(pending->reply);
+  pending->reactor->Finish(grpc::Status::OK);
 }
 
 void CoreWorkerServiceImpl::FinishPendingAnswers() {
@@ -142,8 +145,12 @@ void CoreWorkerServiceImpl::FinishPendingAnswers() {
     stopping_ = true;
     pending.swap(pending_);
   }
+  // Claimed ones too: an answer waiting for its refs' owners may never come once this stops.
   for (const auto& call : pending) {
-    if (call->Claim()) call->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the owner is shutting down"));
+    call->answered = true;
+    if (!call->finished.exchange(true)) {
+      call->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the owner is shutting down"));
+    }
   }
 }
 
@@ -156,10 +163,16 @@ void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetOb
   uint64_t ticket = core_.store_.OnReady(id, [this, pending, borrower, core, timer](const Value& value) {
     if (!pending->Claim()) return;
     core->loop_->Post([timer] { timer->cancel(); });
-    if (!value->contained_refs.empty()) core->HandOver(*value, borrower);
-    pending->reply->set_status(rpc::GetObjectReply::READY);
-    ToWire(*value, pending->reply->mutable_object());
-    Finish(pending, grpc::Status::OK);
+    auto answer = [this, pending, value] {
+      Finish(pending, [&value](rpc::GetObjectReply* reply) {
+        reply->set_status(rpc::GetObjectReply::READY);
+        ToWire(*value, reply->mutable_object());
+      });
+    };
+    if (value->contained_refs.empty()) return answer();
+    // The refs inside go out with it: their owners count the asker first. Without blocking
+    // this thread (a gRPC or loop thread) while they answer.
+    core->HandOverThen(*value, borrower, std::move(answer));
   });
   int64_t wait_ms = std::clamp<int64_t>(request.wait_ms(), 0, kMaxGetObjectWaitMs);
   core_.loop_->Post([this, timer, wait_ms, pending, core, id, ticket] {
@@ -168,8 +181,7 @@ void CoreWorkerServiceImpl::AnswerWhenReady(const ObjectId& id, const rpc::GetOb
       if (ec || !pending->Claim()) return;
       // The asker polls again: this poll's callback must not stay behind until the value comes.
       core->store_.CancelOnReady(id, ticket);
-      pending->reply->set_status(rpc::GetObjectReply::PENDING);
-      Finish(pending, grpc::Status::OK);
+      Finish(pending, [](rpc::GetObjectReply* reply) { reply->set_status(rpc::GetObjectReply::PENDING); });
     });
   });
 }

@@ -76,17 +76,21 @@ class CoreWorkerServiceImpl final : public MixedCoreWorkerService {
  private:
   // Finishes `reactor` with UNAUTHENTICATED and returns true when the token is wrong.
   bool Refuse(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor);
-  // A GetObject call answered later, from a callback: whoever claims it first finishes it.
+  // A GetObject call answered later, from a callback: whoever claims it first answers it. The
+  // answer may come later still (after its refs' owners counted the asker), so a shutdown may
+  // finish a claimed call first: only the first to finish writes the reply.
   struct PendingAnswer {
     rpc::GetObjectReply* reply;
     grpc::ServerUnaryReactor* reactor;
     std::atomic<bool> answered{false};
+    std::atomic<bool> finished{false};
     bool Claim() { return !answered.exchange(true); }
   };
   // Null once FinishPendingAnswers ran (the call is then finished here).
   std::shared_ptr<PendingAnswer> Track(rpc::GetObjectReply* reply, grpc::ServerUnaryReactor* reactor);
-  // Finishes a claimed call and forgets it.
-  void Finish(const std::shared_ptr<PendingAnswer>& pending, const grpc::Status& status);
+  // Fills the reply of a claimed call with `fill` and finishes it, unless a shutdown finished it
+  // first; then forgets it.
+  void Finish(const std::shared_ptr<PendingAnswer>& pending, const std::function<void(rpc::GetObjectReply*)>& fill);
   // GetObject's answer: the value once it exists, or PENDING when the request's wait ends first.
   void AnswerWhenReady(const ObjectId& id, const rpc::GetObjectRequest& request,
                        const std::shared_ptr<PendingAnswer>& pending);

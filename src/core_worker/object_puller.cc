@@ -11,10 +11,79 @@
 #include "orrery/node_manager.pb.h"
 #include "src/common/status.h"
 #include "src/object_store/wire.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::core {
 
+// The connection to a source: the plain socket, or TLS over it. The framing is the same.
+class SourceConnection {
+ public:
+  virtual ~SourceConnection() = default;
+  virtual absl::Status SendFrame(const google::protobuf::MessageLite& message) = 0;
+  virtual absl::Status ReceiveFrame(google::protobuf::MessageLite* message) = 0;
+  virtual absl::Status ReceiveAll(void* out, size_t size, size_t* received) = 0;
+};
+
+namespace {
+
+class PlainConnection final : public SourceConnection {
+ public:
+  PlainConnection(int sock, std::string peer) : sock_(sock), peer_(std::move(peer)) {}
+  absl::Status SendFrame(const google::protobuf::MessageLite& message) override {
+    return object_store::SendFrame(sock_, message, peer_);
+  }
+  absl::Status ReceiveFrame(google::protobuf::MessageLite* message) override {
+    return object_store::ReceiveFrame(sock_, message, peer_);
+  }
+  absl::Status ReceiveAll(void* out, size_t size, size_t* received) override {
+    return object_store::ReceiveAll(sock_, out, size, peer_, received);
+  }
+
+ private:
+  const int sock_;
+  const std::string peer_;
+};
+
+class TlsConnection final : public SourceConnection {
+ public:
+  TlsConnection(std::unique_ptr<rpc::TlsSocket> tls, std::string peer)
+      : tls_(std::move(tls)), peer_(std::move(peer)) {}
+  absl::Status SendFrame(const google::protobuf::MessageLite& message) override {
+    std::string frame = object_store::EncodeFrame(message);
+    return tls_->Write(frame.data(), frame.size());
+  }
+  absl::Status ReceiveFrame(google::protobuf::MessageLite* message) override {
+    std::string body;
+    ORRERY_RETURN_IF_ERROR(tls_->ReadFrame(&body, object_store::kMaxFrameBytes));
+    if (!message->ParseFromString(body)) return absl::DataLossError(peer_ + ": an unreadable message");
+    return absl::OkStatus();
+  }
+  absl::Status ReceiveAll(void* out, size_t size, size_t* received) override { return tls_->Read(out, size, received); }
+
+ private:
+  const std::unique_ptr<rpc::TlsSocket> tls_;
+  const std::string peer_;
+};
+
+}  // namespace
+
+ObjectPuller::ObjectPuller(Options options, std::shared_ptr<object_store::StoreClient> store, Resolver resolve,
+                           CopiedCallback on_copied)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      resolve_(std::move(resolve)),
+      on_copied_(std::move(on_copied)) {
+  if (options_.tls == nullptr) return;
+  auto context = rpc::TlsContext::Create(*options_.tls, rpc::TlsContext::Side::kClient);
+  if (context.ok()) {
+    tls_ = std::move(*context);
+  } else {
+    tls_error_ = context.status();
+  }
+}
+
 absl::Status ObjectPuller::Pull(const ObjectId& id, std::vector<NodeId> sources, int64_t timeout_ms) {
+  ORRERY_RETURN_IF_ERROR(tls_error_);  // no source would help
   sources.erase(std::remove(sources.begin(), sources.end(), options_.local_node), sources.end());
   if (options_.shuffle_sources) {
     thread_local std::minstd_rand random(std::random_device{}());
@@ -52,21 +121,33 @@ absl::Status ObjectPuller::PullFrom(const NodeId& source, const ObjectId& id,
                                     std::shared_ptr<object_store::MutableObject>& copy, uint64_t* received) {
   ORRERY_ASSIGN_OR_RETURN(HostPort address, resolve_(source));
   ORRERY_ASSIGN_OR_RETURN(int sock, ConnectTcp(address.host, address.port, options_.io_timeout_ms));
-  absl::Status status = Receive(sock, source, id, copy, received);
+  absl::Status status;
+  if (tls_ == nullptr) {
+    PlainConnection connection(sock, "the object data socket of node " + source.Hex());
+    status = Receive(connection, id, copy, received);
+  } else {
+    std::string peer = absl::StrCat("the peer at ", address.ToString(), " (node ", source.Hex(), ")");
+    auto tls = rpc::TlsSocket::Connect(sock, *tls_, peer, options_.io_timeout_ms);
+    if (tls.ok()) {
+      TlsConnection connection(std::move(*tls), peer);
+      status = Receive(connection, id, copy, received);
+    } else {
+      status = tls.status();
+    }
+  }
   close(sock);
   return status;
 }
 
-absl::Status ObjectPuller::Receive(int sock, const NodeId& source, const ObjectId& id,
+absl::Status ObjectPuller::Receive(SourceConnection& connection, const ObjectId& id,
                                    std::shared_ptr<object_store::MutableObject>& copy, uint64_t* received) {
-  const std::string peer = "the object data socket of node " + source.Hex();
   rpc::ObjectDataRequest request;
   request.set_token(options_.token);
   request.set_object_id(id.Binary());
   request.set_offset(*received);
-  ORRERY_RETURN_IF_ERROR(object_store::SendFrame(sock, request, peer));
+  ORRERY_RETURN_IF_ERROR(connection.SendFrame(request));
   rpc::ObjectDataHeader header;
-  ORRERY_RETURN_IF_ERROR(object_store::ReceiveFrame(sock, &header, peer));
+  ORRERY_RETURN_IF_ERROR(connection.ReceiveFrame(&header));
   if (header.code() != 0) {
     auto code = static_cast<absl::StatusCode>(header.code());
     // Pull() reads these two as this node's store refusing the copy; from a source they mean
@@ -92,8 +173,7 @@ absl::Status ObjectPuller::Receive(int sock, const NodeId& source, const ObjectI
   // Every byte that arrived counts, also when the source fails part-way: the next one goes on
   // from there.
   size_t arrived = 0;
-  absl::Status status =
-      object_store::ReceiveAll(sock, copy->data + *received, copy->data_size - *received, peer, &arrived);
+  absl::Status status = connection.ReceiveAll(copy->data + *received, copy->data_size - *received, &arrived);
   *received += arrived;
   return status;
 }

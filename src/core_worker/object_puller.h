@@ -8,6 +8,10 @@
 //
 // The copy is secondary (evictable) and owned by nobody here: its owner learns of it
 // (`on_copied`) and frees it with the object. Thread-safe; blocks the calling thread.
+//
+// With `tls` set every source is spoken to in mutual TLS (the sources must have it too): the
+// puller presents this node's certificate and accepts only a source whose certificate the
+// cluster's CA signed.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +24,15 @@
 #include "src/common/id.h"
 #include "src/common/net.h"
 #include "src/object_store/store_client.h"
+#include "src/rpc/tls_config.h"
+
+namespace orrery::rpc {
+class TlsContext;
+}  // namespace orrery::rpc
 
 namespace orrery::core {
+
+class SourceConnection;
 
 class ObjectPuller {
  public:
@@ -35,14 +46,16 @@ class ObjectPuller {
     std::string token;
     // A source silent this long is given up on (the pull goes on from another).
     int64_t io_timeout_ms = 30'000;
+    // Null: plain TCP. Set: mutual TLS with the cluster's certificates.
+    std::shared_ptr<const rpc::TlsConfig> tls;
   };
   // Where a node's object data socket is (from NodeDirectory::Find).
   using Resolver = std::function<absl::StatusOr<HostPort>(const NodeId& node)>;
   using CopiedCallback = std::function<void(const ObjectId& id, const NodeId& node)>;
 
+  // Unusable TLS certificates fail every Pull, saying why.
   ObjectPuller(Options options, std::shared_ptr<object_store::StoreClient> store, Resolver resolve,
-               CopiedCallback on_copied)
-      : options_(options), store_(std::move(store)), resolve_(std::move(resolve)), on_copied_(std::move(on_copied)) {}
+               CopiedCallback on_copied);
 
   // Returns once this node's store holds the object sealed: pulled here, or by another process
   // of this node that was pulling it already. Errors name every source tried and its failure
@@ -53,7 +66,7 @@ class ObjectPuller {
   // Receives from one source into `copy` (created once the sizes are known), from `*received` on.
   absl::Status PullFrom(const NodeId& source, const ObjectId& id, std::shared_ptr<object_store::MutableObject>& copy,
                         uint64_t* received);
-  absl::Status Receive(int sock, const NodeId& source, const ObjectId& id,
+  absl::Status Receive(SourceConnection& connection, const ObjectId& id,
                        std::shared_ptr<object_store::MutableObject>& copy, uint64_t* received);
   // Another process of this node is pulling the object: wait for its copy.
   absl::Status AwaitOtherPull(const ObjectId& id, int64_t timeout_ms);
@@ -62,6 +75,9 @@ class ObjectPuller {
   const std::shared_ptr<object_store::StoreClient> store_;
   const Resolver resolve_;
   const CopiedCallback on_copied_;
+  // Made once from options_.tls: null without it, or when it failed (tls_error_).
+  std::shared_ptr<const rpc::TlsContext> tls_;
+  absl::Status tls_error_;
 };
 
 }  // namespace orrery::core

@@ -10,6 +10,7 @@
 #include "orrery/version.h"
 #include "src/common/log.h"
 #include "src/common/net.h"
+#include "src/rpc/cluster_tls.h"
 #include "src/common/logging.h"
 #include "src/common/session.h"
 #include "src/common/status.h"
@@ -121,6 +122,8 @@ absl::StatusOr<WorkerStartup> EnterWorkerProcess() {
     startup.gcs_lost_timeout_ms = budget;
   }
   if (startup.raylet_socket.empty()) return absl::FailedPreconditionError("ORRERY_RAYLET_SOCKET is not set");
+  // The raylet that started this worker named its TLS directory, if the cluster uses TLS.
+  ORRERY_RETURN_IF_ERROR(rpc::UseTlsDirFromEnvironment());
   return startup;
 }
 
@@ -139,8 +142,8 @@ absl::Status WorkerProcess::Start() {
 
   rpc::RpcOptions rpc_options;
   service_ = std::make_unique<CoreWorkerServiceImpl>(startup_, exit_requested_);
-  server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{"worker", ListenHost(startup_.node_ip, startup_.bind_all), 0, "", rpc_options});
+  server_ = std::make_unique<rpc::GrpcServer>(rpc::ServerOptions{
+      "worker", ListenHost(startup_.node_ip, startup_.bind_all), 0, "", rpc_options, startup_.token});
   server_->AddService(service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
 

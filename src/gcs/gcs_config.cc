@@ -13,6 +13,7 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")
         .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &GcsConfig::token_file, "File holding the cluster token (mode 0600)")
+        .Add("tls_dir", &GcsConfig::tls_dir, "TLS directory (cluster CA and certificates); empty: plain TCP")
         .Add("token_origin", &GcsConfig::token_origin,
              "Where the token came from (generated, environment, explicit): a stored cluster's token wins over a "
              "generated one or one from the environment, and refuses a different explicit one")

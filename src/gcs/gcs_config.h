@@ -19,6 +19,9 @@ struct GcsConfig {
   std::string session_dir;
   std::string token;
   std::string token_file;
+  // The head's TLS directory (orrery start --head makes it): every port and channel is mutual
+  // TLS with its certificates. Empty: plain TCP.
+  std::string tls_dir;
   // Where --token/--token-file came from: what to do when it differs from the stored token.
   std::string token_origin = "explicit";
   // memory, rocksdb:PATH or redis://... (storage/store_factory.h).

@@ -7,10 +7,12 @@
 #include "src/common/logging.h"
 #include "src/common/session.h"
 #include "src/gcs/gcs_server.h"
+#include "src/rpc/cluster_tls.h"
 
 int main(int argc, char** argv) {
   using namespace orrery;
   BlockTerminationSignals();
+  RaiseOpenFileLimit();
   gcs::GcsConfig config;
   CLI::App app{"orrery-gcs: the Orrery global control service (started by `orrery start --head`)"};
   if (int code = ParseDaemonFlags(app, gcs::GcsConfigTable(), config, argc, argv); code >= 0) return code;
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
 
   auto token = ResolveToken(config.token, config.token_file);
   if (!token.ok()) return fail(std::string(token.status().message()));
+  if (!config.tls_dir.empty()) {
+    if (absl::Status status = rpc::UseTlsDir(config.tls_dir); !status.ok()) return fail(std::string(status.message()));
+  }
 
   gcs::GcsServer server(config, *token);
   if (absl::Status status = server.Start(); !status.ok()) return fail(std::string(status.message()));

@@ -213,7 +213,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
       *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
   server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{"GCS", ListenHost(config_.host, config_.bind_all), config_.port, "", config_.rpc});
+      rpc::ServerOptions{"GCS", ListenHost(config_.host, config_.bind_all), config_.port, "", config_.rpc, token_});
   server_->AddService(service_.get());
   placement_group_service_ = std::make_unique<PlacementGroupGrpcService>(*calls_, *placement_groups_);
   server_->AddService(placement_group_service_.get());

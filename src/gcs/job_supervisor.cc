@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "boost/asio/post.hpp"
 #include "nlohmann/json.hpp"
 #include "src/common/clock.h"
 #include "src/common/daemon_ready.h"
@@ -337,7 +338,10 @@ void JobSupervisor::EndUnstarted(Job& job, rpc::JobSubmission::State state, cons
 }
 
 void JobSupervisor::OnOutput(const std::string& submission_id) {
-  if (auto it = jobs_.find(submission_id); it != jobs_.end()) WakeReaders(*it->second);
+  auto it = jobs_.find(submission_id);
+  if (it == jobs_.end()) return;
+  ++it->second->outputs;
+  WakeReaders(*it->second);
 }
 
 void JobSupervisor::OnRunnerExited(const std::string& submission_id) {
@@ -490,19 +494,42 @@ void JobSupervisor::HandleReadJobLogs(const rpc::ReadJobLogsRequest& request, rp
 }
 
 void JobSupervisor::Read(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait) {
+  if (reader->answered) return;
   const rpc::ReadJobLogsRequest& request = reader->request;
   rpc::ReadLogRequest read;
   read.set_name(std::filesystem::path(job.record.log_path()).filename().string());
   read.set_offset(request.offset());
   read.set_max_bytes(request.max_bytes());
-  // No log yet (the job is PENDING): nothing to read so far.
   // The log's own folder: a job adopted from an earlier session logs into that session's.
-  auto piece = ReadLogFile(std::filesystem::path(job.record.log_path()).parent_path().string(), read);
+  std::string dir = std::filesystem::path(job.record.log_path()).parent_path().string();
+  // The read touches the disk, so it runs off the GCS loop; its answer is made back on it.
+  boost::asio::post(log_reads_, [this, id = job.record.submission_id(), dir = std::move(dir), read = std::move(read),
+                                 reader, may_wait, outputs = job.outputs] {
+    auto piece = ReadLogFile(dir, read);
+    boost::asio::post(io_, [this, id, reader, may_wait, outputs, piece = std::move(piece)]() mutable {
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) {
+        if (!reader->answered) reader->done(absl::NotFoundError("job '" + id + "' was deleted"));
+        reader->answered = true;
+        return;
+      }
+      Answer(*it->second, reader, may_wait, outputs, std::move(piece));
+    });
+  });
+}
+
+void JobSupervisor::Answer(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait, uint64_t outputs,
+                           absl::StatusOr<rpc::ReadLogReply> piece) {
+  if (reader->answered) return;  // a wake and its wait's end both read for it: the first answers
+  const rpc::ReadJobLogsRequest& request = reader->request;
+  // No log yet (the job is PENDING): nothing to read so far.
   std::string data = piece.ok() ? std::move(*piece->mutable_data()) : "";
   int64_t size = piece.ok() ? piece->size() : 0;
   int64_t next = request.offset() + static_cast<int64_t>(data.size());
   bool ended = Ended(job);
   if (data.empty() && !ended && may_wait) {
+    // Output that came while this read was under way woke no one for it: read once more.
+    if (job.outputs != outputs) return Read(job, reader, may_wait);
     if (reader->timer == nullptr) {
       int64_t wait = std::min(request.wait_ms(), kLongestLogWaitMs);
       reader->timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(wait));
@@ -520,6 +547,7 @@ void JobSupervisor::Read(Job& job, const std::shared_ptr<LogReader>& reader, boo
     return;
   }
   reader->answered = true;
+  job.readers.erase(std::remove(job.readers.begin(), job.readers.end(), reader), job.readers.end());
   if (reader->timer != nullptr) reader->timer->cancel();
   reader->reply->set_data(std::move(data));
   reader->reply->set_next_offset(next);

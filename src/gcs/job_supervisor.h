@@ -23,7 +23,9 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/posix/stream_descriptor.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "orrery/job_submission.pb.h"
+#include "orrery/log_service.pb.h"
 #include "src/common/id.h"
 #include "src/common/working_dirs.h"
 #include "src/gcs/gcs_table_storage.h"
@@ -95,6 +97,8 @@ class JobSupervisor {
     bool runner_is_child = false;
     int log_watch = -1;  // inotify watch of its log while it runs
     std::vector<std::shared_ptr<LogReader>> readers;
+    // Counts the output events seen, so that a read under way when one came reads again.
+    uint64_t outputs = 0;
     std::vector<StopWaiter> stoppers;
   };
 
@@ -120,9 +124,12 @@ class JobSupervisor {
   void WatchLog(Job& job);
   void UnwatchLog(Job& job);
   void ReadLogEvents();
-  // Answers `reader` if there is output past its offset, the job has ended, or it may not wait;
-  // else keeps it waiting (until its wait_ms at most).
+  // Reads the log past `reader`'s offset off the loop, then Answer()s on it.
   void Read(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait);
+  // Answers `reader` if there is output past its offset, the job has ended, or it may not wait;
+  // else keeps it waiting (until its wait_ms at most). `outputs`: the job's count when read.
+  void Answer(Job& job, const std::shared_ptr<LogReader>& reader, bool may_wait, uint64_t outputs,
+              absl::StatusOr<rpc::ReadLogReply> piece);
   void WakeReaders(Job& job);
   static bool Ended(const Job& job);
 
@@ -138,8 +145,11 @@ class JobSupervisor {
   absl::flat_hash_map<int, std::string> watched_logs_;
   std::array<char, 4096> inotify_buffer_;
   bool stopped_ = false;
-  // Last: destroyed (joined) first.
+  // Destroyed (joined) before the members above.
   WorkingDirs working_dirs_;
+  // Reads of the job logs, off the loop (one at a time). Last: destroyed (joined) first, while
+  // what its reads post back to still exists.
+  boost::asio::thread_pool log_reads_{1};
 };
 
 }  // namespace orrery::gcs

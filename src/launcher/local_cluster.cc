@@ -19,6 +19,8 @@
 #include "src/common/process.h"
 #include "src/common/status.h"
 #include "src/gcs/client/gcs_client.h"
+#include "src/rpc/cluster_tls.h"
+#include "src/rpc/process_tls.h"
 #include "src/rpc/retried_call.h"
 
 namespace orrery::launcher {
@@ -42,10 +44,11 @@ void KillDaemon(DaemonProcess& daemon) {
 
 absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const SessionDir& session,
                                           const std::string& gcs_address, const std::string& node_ip,
-                                          const NodeOptions& options) {
+                                          const NodeOptions& options, const std::string& tls_dir) {
   std::vector<std::string> args = {"--gcs-address=" + gcs_address,        "--node-ip-address=" + node_ip,
                                    "--session-dir=" + session.path(),     "--temp-dir=" + Root(options),
                                    "--token-file=" + session.TokenFile()};
+  if (!tls_dir.empty()) args.push_back("--tls-dir=" + tls_dir);
   if (options.num_cpus >= 0) args.push_back(absl::StrCat("--num-cpus=", options.num_cpus));
   if (options.num_gpus >= 0) args.push_back(absl::StrCat("--num-gpus=", options.num_gpus));
   if (!options.resources.empty()) args.push_back("--resources=" + options.resources);
@@ -138,6 +141,14 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
         "rocksdb:" + std::filesystem::absolute(node.gcs_storage.substr(std::string("rocksdb:").size()), ec).string();
   }
   ORRERY_RETURN_IF_ERROR(WriteGcsStorageRecord(node.session, node.gcs_storage));
+  std::string tls_dir;
+  if (options.tls) {
+    std::error_code ec;
+    tls_dir = std::filesystem::absolute(options.tls_dir.empty() ? Root(options.node) + "/tls" : options.tls_dir, ec);
+    ORRERY_RETURN_IF_ERROR(rpc::PrepareHeadTlsDir(tls_dir));
+    // This process checks on the daemons it starts, over TLS too.
+    ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
+  }
   std::vector<std::string> gcs_args = {absl::StrCat("--port=", options.port), "--host=" + node_ip,
                                        "--session-dir=" + node.session.path(),
                                        "--token-file=" + node.session.TokenFile(),
@@ -148,6 +159,8 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   if (!options.gcs_storage_prefix.empty()) gcs_args.push_back("--gcs-storage-prefix=" + options.gcs_storage_prefix);
   if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
   if (options.node.bind_all) gcs_args.push_back("--bind-all=true");
+  if (!tls_dir.empty()) gcs_args.push_back("--tls-dir=" + tls_dir);
+  node.tls_dir = tls_dir;
   // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
   absl::StatusOr<DaemonProcess> gcs;
   if (node.gcs_storage == "memory") {
@@ -172,7 +185,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
-                       /*head=*/true, orphan.has_value() ? RayletNodeHex(*orphan) : ""};
+                       /*head=*/true, orphan.has_value() ? RayletNodeHex(*orphan) : "", tls_dir};
   if (absl::Status status = WriteClusterRecord(node.session, record); !status.ok()) {
     KillDaemon(node.gcs);
     return status;
@@ -188,7 +201,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   }
   // A GCS that restored nothing is a new cluster, which the old raylet cannot join.
   if (orphan.has_value()) StopAdopted(*orphan);
-  auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node);
+  auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node, tls_dir);
   if (!raylet.ok()) {
     KillDaemon(node.gcs);
     return raylet.status();
@@ -225,9 +238,15 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
       return absl::UnauthenticatedError("the cluster at " + address + " refused the token: " +
                                         std::string(reply.status().message()));
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kDeadlineExceeded: {
+      // A TLS head and a plain client (or the reverse) see each other only as a closed socket.
+      std::string hint = rpc::ProcessTls() == nullptr
+                             ? "; this process speaks plain TCP: a head started with --tls=on needs its TLS directory "
+                               "(run on the head's host with its --temp-dir, or set ORRERY_TLS_DIR)"
+                             : "; this process speaks TLS: a head started with --tls=off refuses it";
       return absl::UnavailableError("no Orrery head answers at " + address + " (" +
-                                    std::string(reply.status().message()) + ")");
+                                    std::string(reply.status().message()) + hint + ")");
+    }
     default:
       return reply.status();
   }
@@ -279,10 +298,12 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   std::string root = Root(options);
   auto latest = LatestSession(root);
   std::string existing_token;
+  std::string tls_dir;
   if (latest.ok()) {
     auto record = ReadClusterRecord(*latest);
     if (record.ok() && record->gcs_address == address) {
       node.session = *latest;
+      tls_dir = record->tls_dir;
       if (auto t = ReadToken(latest->TokenFile()); t.ok()) existing_token = *t;
     }
   }
@@ -291,15 +312,18 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
     return absl::InvalidArgumentError("joining " + address +
                                       " needs the cluster token: pass --token (printed by `orrery start --head`)");
   }
+  if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
   ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
   if (node.session.path().empty()) {
     ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(root));
-    ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, {address, "", ORRERY_VERSION_STRING, NowMs(), false}));
+    ORRERY_RETURN_IF_ERROR(
+        WriteClusterRecord(node.session, {address, "", ORRERY_VERSION_STRING, NowMs(), false, "", tls_dir}));
   }
   if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
   std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
   ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options));
-  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options));
+  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options, tls_dir));
+  node.tls_dir = tls_dir;
   node.node_id = node.raylet.ready.value("node_id", "");
   return node;
 }
@@ -313,10 +337,18 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
   };
   if (target.address.empty()) target.address = from_env("ORRERY_ADDRESS");
   if (target.token.empty()) target.token = from_env("ORRERY_TOKEN");
-  if (!target.address.empty() && !target.token.empty()) return target;
+  target.tls_dir = from_env(rpc::kTlsDirEnv);
 
   std::string root = temp_dir.empty() ? DefaultTempDir() : temp_dir;
   auto session = LatestSession(root);
+  if (!target.address.empty() && !target.token.empty()) {
+    // This host's session of that cluster, if any, says whether it speaks TLS.
+    if (auto record = session.ok() ? ReadClusterRecord(*session) : absl::NotFoundError("no session");
+        target.tls_dir.empty() && record.ok() && record->gcs_address == target.address) {
+      target.tls_dir = record->tls_dir;
+    }
+    return target;
+  }
   if (!session.ok()) {
     if (target.address.empty()) {
       return absl::NotFoundError("no cluster address: pass --address or set ORRERY_ADDRESS (no local session under " +
@@ -328,6 +360,7 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
   auto record = ReadClusterRecord(*session);
   if (!record.ok()) return record.status();
   if (target.address.empty()) target.address = record->gcs_address;
+  if (record->gcs_address == target.address && target.tls_dir.empty()) target.tls_dir = record->tls_dir;
   if (target.token.empty()) {
     if (record->gcs_address != target.address) {
       return absl::InvalidArgumentError("no cluster token for " + target.address +

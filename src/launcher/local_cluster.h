@@ -45,6 +45,10 @@ struct HeadOptions {
   // Redis need two prefixes.
   std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
+  // Mutual TLS between every process of the cluster, with a CA made (or kept) in `tls_dir`
+  // (empty: <root>/tls).
+  bool tls = false;
+  std::string tls_dir;
 };
 
 // <root>/gcs_storage/port_<port>: beside the session folders, so that a new session of the same
@@ -58,6 +62,7 @@ struct StartedNode {
   std::string node_id;      // hex
   DaemonProcess gcs;        // pid -1 when joining; orrery-head when the GCS runs under it
   std::string gcs_storage;  // the head's storage spec
+  std::string tls_dir;      // the cluster's TLS directory; empty: plain TCP
   std::string restored;     // what the head restored from it ("3 alive nodes, ..."); empty: a new cluster
   DaemonProcess raylet;
   // The head's raylet was running already and was adopted (not our child; its pidfd still
@@ -71,7 +76,8 @@ struct StartedNode {
 // the cluster, the running raylet is adopted rather than a second one started.
 absl::StatusOr<StartedNode> StartHead(const HeadOptions& options);
 
-// A raylet joining the cluster at `address`, after checking the address and token answer.
+// A raylet joining the cluster at `address`, after checking the address and token answer. On
+// the head's host (the same root) it uses the head's TLS directory when the cluster has one.
 absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::string& token,
                                         const NodeOptions& options);
 
@@ -80,6 +86,9 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
 struct ClusterTarget {
   std::string address;
   std::string token;
+  // The cluster's TLS directory on this host ($ORRERY_TLS_DIR, else the one its session on this
+  // host records); empty: the cluster speaks plain TCP.
+  std::string tls_dir;
 };
 absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const std::string& token,
                                              const std::string& temp_dir);

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "src/common/status.h"
 #include "src/object_store/wire.h"
 #include "src/rpc/auth.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::raylet {
 
@@ -37,6 +40,10 @@ rpc::ObjectDataHeader Refusal(const absl::Status& status) {
 
 absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(std::shared_ptr<object_store::StoreClient> store,
                                                                    Options options) {
+  std::shared_ptr<const rpc::TlsContext> tls;
+  if (options.tls != nullptr) {
+    ORRERY_ASSIGN_OR_RETURN(tls, rpc::TlsContext::Create(*options.tls, rpc::TlsContext::Side::kServer));
+  }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("creating the object data socket", errno);
   int one = 1;
@@ -63,6 +70,7 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(std::shared_pt
     return ErrnoStatus("listening on the object data socket", error);
   }
   std::unique_ptr<ObjectServer> server(new ObjectServer(std::move(store), std::move(options), fd, ntohs(address.sin_port)));
+  server->tls_ = std::move(tls);
   server->stop_fd_ = eventfd(0, EFD_CLOEXEC);
   server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
@@ -118,21 +126,7 @@ void ObjectServer::AcceptLoop() {
 
 void ObjectServer::Serve(int fd) {
   SetSocketTimeouts(fd, options_.io_timeout_ms);
-  const std::string peer = "object data connection";
-  rpc::ObjectDataRequest request;
-  // Nothing more is read, nor held, for a peer that has not shown the token yet.
-  absl::Status status =
-      object_store::ReceiveFrameWithin(fd, &request, peer, kMaxRequestBytes, options_.request_timeout_ms);
-  if (status.ok()) {
-    std::shared_ptr<const object_store::ObjectBuffer> object;
-    rpc::ObjectDataHeader header = Open(request, &object);
-    status = object_store::SendFrame(fd, header, peer);
-    if (status.ok() && object != nullptr) {
-      uint64_t offset = request.offset();
-      status = object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
-                                         object->data_size - offset, peer);
-    }
-  }
+  absl::Status status = tls_ != nullptr ? ServeTls(fd) : ServePlain(fd);
   if (!status.ok()) spdlog::debug("serving an object to another node: {}", status.message());
   std::lock_guard<std::mutex> lock(mu_);
   close(fd);  // under the lock: Stop() never shuts down a number reused by another connection
@@ -140,6 +134,57 @@ void ObjectServer::Serve(int fd) {
   finished_.push_back(std::move(it->second));
   connections_.erase(it);
   slot_freed_.notify_all();
+}
+
+absl::Status ObjectServer::ServePlain(int fd) {
+  const std::string peer = "object data connection";
+  rpc::ObjectDataRequest request;
+  // Nothing more is read, nor held, for a peer that has not shown the token yet.
+  ORRERY_RETURN_IF_ERROR(
+      object_store::ReceiveFrameWithin(fd, &request, peer, kMaxRequestBytes, options_.request_timeout_ms));
+  std::shared_ptr<const object_store::ObjectBuffer> object;
+  rpc::ObjectDataHeader header = Open(request, &object);
+  ORRERY_RETURN_IF_ERROR(object_store::SendFrame(fd, header, peer));
+  if (object == nullptr) return absl::OkStatus();
+  uint64_t offset = request.offset();
+  return object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
+                                   object->data_size - offset, peer);
+}
+
+absl::Status ObjectServer::ServeTls(int fd) {
+  // One deadline for the handshake and the request together: a peer without a certificate of
+  // the cluster's CA holds a slot no longer than one without the token, and the server reads no
+  // more than TlsSocket::kMaxUntrustedBytes from it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.request_timeout_ms);
+  const std::string peer = rpc::PeerAt(fd);
+  ORRERY_ASSIGN_OR_RETURN(bool speaks_tls, rpc::PeerStartsTls(fd, deadline, peer));
+  if (!speaks_tls) {
+    // A plain reader (a node without TLS) is told why, in its own framing. Its request is read
+    // (bounded as on a plain socket) and dropped unparsed, so the close that follows is not a
+    // reset that could discard the answer.
+    rpc::ObjectDataRequest ignored;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    (void)object_store::ReceiveFrameWithin(fd, &ignored, peer, kMaxRequestBytes, std::max<int64_t>(left.count(), 1));
+    absl::Status refused = absl::FailedPreconditionError(
+        absl::StrCat("the object data socket of node ", options_.node.Hex(),
+                     " requires TLS, and this reader spoke plain TCP: give it the cluster's TLS certificates"));
+    (void)object_store::SendFrame(fd, Refusal(refused), peer);
+    return absl::FailedPreconditionError(peer + " speaks plain TCP, this node requires TLS");
+  }
+  ORRERY_ASSIGN_OR_RETURN(std::unique_ptr<rpc::TlsSocket> tls,
+                          rpc::TlsSocket::Accept(fd, *tls_, peer, options_.io_timeout_ms, deadline));
+  std::string body;
+  ORRERY_RETURN_IF_ERROR(tls->ReadFrame(&body, kMaxRequestBytes));
+  rpc::ObjectDataRequest request;
+  if (!request.ParseFromString(body)) return absl::DataLossError(peer + ": an unreadable object data request");
+  tls->Trusted();  // its request is read; the token is checked next
+  std::shared_ptr<const object_store::ObjectBuffer> object;
+  std::string header = object_store::EncodeFrame(Open(request, &object));
+  ORRERY_RETURN_IF_ERROR(tls->Write(header.data(), header.size()));
+  if (object == nullptr) return absl::OkStatus();
+  uint64_t offset = request.offset();
+  return tls->SendFile(store_->region_fd(), store_->FileOffsetOf(object->data) + offset, object->data + offset,
+                       object->data_size - offset);
 }
 
 rpc::ObjectDataHeader ObjectServer::Open(const rpc::ObjectDataRequest& request,

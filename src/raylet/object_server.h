@@ -9,6 +9,10 @@
 // The server is one more client of the node's store, like a worker: it holds a reference to an
 // object while sending it, so the object can be neither evicted nor spilled under it.
 //
+// With `tls` set the socket speaks mutual TLS only (docs/design/object-transfer.md): the reader
+// must complete the handshake with a certificate of the cluster's CA, and send its request, within
+// `request_timeout_ms`; the framing inside the TLS stream is the plain socket's.
+//
 // Threading: one thread accepts; each connection is served on a thread of its own, at most
 // `max_connections` at once (further readers wait in the listen backlog), so the memory in
 // flight is bounded by that many sockets' buffers.
@@ -27,6 +31,11 @@
 #include "orrery/node_manager.pb.h"
 #include "src/common/id.h"
 #include "src/object_store/store_client.h"
+#include "src/rpc/tls_config.h"
+
+namespace orrery::rpc {
+class TlsContext;
+}  // namespace orrery::rpc
 
 namespace orrery::raylet {
 
@@ -39,13 +48,18 @@ class ObjectServer {
     std::string token;
     // A reader or a send silent this long ends the connection.
     int64_t io_timeout_ms = 30'000;
-    // A reader must have sent its whole request (with the token) this soon after connecting:
-    // a peer that has not authenticated holds one of the max_connections no longer.
+    // A reader must have sent its whole request (with the token; with TLS, after its
+    // handshake) this soon after connecting: a peer that has not authenticated holds one of the
+    // max_connections no longer.
     int64_t request_timeout_ms = 5'000;
     int max_connections = 16;
+    // Null: plain TCP. Set: mutual TLS with the cluster's certificates, and a plain reader is
+    // refused.
+    std::shared_ptr<const rpc::TlsConfig> tls;
   };
 
-  // Listens and starts accepting. A busy port is AlreadyExists naming it.
+  // Listens and starts accepting. A busy port is AlreadyExists naming it; unusable TLS
+  // certificates are InvalidArgument.
   static absl::StatusOr<std::unique_ptr<ObjectServer>> Start(std::shared_ptr<object_store::StoreClient> store,
                                                              Options options);
   ~ObjectServer();
@@ -62,12 +76,15 @@ class ObjectServer {
   ObjectServer(std::shared_ptr<object_store::StoreClient> store, Options options, int listen_fd, int port);
   void AcceptLoop();
   void Serve(int fd);
+  absl::Status ServePlain(int fd);
+  absl::Status ServeTls(int fd);
   // The header (and the object held, when OK) for `request`.
   rpc::ObjectDataHeader Open(const rpc::ObjectDataRequest& request,
                              std::shared_ptr<const object_store::ObjectBuffer>* object);
 
   const std::shared_ptr<object_store::StoreClient> store_;
   const Options options_;
+  std::shared_ptr<const rpc::TlsContext> tls_;  // null without options_.tls
   const int listen_fd_;
   const int port_;
   int stop_fd_ = -1;  // an eventfd the accept loop polls: written by Stop()

@@ -14,6 +14,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/raylet/gpu_detection.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::raylet {
 
@@ -86,6 +87,7 @@ absl::Status Raylet::Start() {
   object_server.host = ListenHost(config_.node_ip_address, config_.bind_all);
   object_server.port = config_.object_data_port;
   object_server.token = token_;
+  object_server.tls = config_.rpc.tls != nullptr ? config_.rpc.tls : rpc::ProcessTls();
   auto objects = ObjectServer::Start(*store_client, object_server);
   if (!objects.ok()) return Annotate(objects.status(), "starting the object data socket");
   objects_ = std::move(*objects);
@@ -94,7 +96,7 @@ absl::Status Raylet::Start() {
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{"raylet", ListenHost(config_.node_ip_address, config_.bind_all), config_.node_manager_port,
-                         socket_path_, config_.rpc});
+                         socket_path_, config_.rpc, token_});
 
   NodeManager::Options options;
   options.node_id = node_id_;

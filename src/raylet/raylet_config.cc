@@ -18,6 +18,7 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("session_dir", &RayletConfig::session_dir, "Session directory for sockets, logs and the pid record")
         .Add("token", &RayletConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &RayletConfig::token_file, "File holding the cluster token (mode 0600)")
+        .Add("tls_dir", &RayletConfig::tls_dir, "TLS directory (cluster CA and certificates); empty: plain TCP")
         .Add("num_cpus", &RayletConfig::num_cpus, "CPUs to offer (negative: the machine's cores)")
         .Add("num_gpus", &RayletConfig::num_gpus, "GPUs to offer (negative: detect)")
         .Add("resources", &RayletConfig::resources, "Custom resources as JSON, e.g. {\"disk\": 2}")

@@ -21,6 +21,9 @@ struct RayletConfig {
   std::string session_dir;
   std::string token;
   std::string token_file;
+  // The node's TLS directory: every port and channel is mutual TLS with its certificates, and
+  // the node's workers and drivers use it too. Empty: plain TCP.
+  std::string tls_dir;
   // Negative: detect (the machine's cores; GPUs from CUDA_VISIBLE_DEVICES or nvidia-smi).
   double num_cpus = -1;
   int32_t num_gpus = -1;

@@ -10,10 +10,12 @@
 #include "src/common/logging.h"
 #include "src/common/session.h"
 #include "src/raylet/raylet.h"
+#include "src/rpc/cluster_tls.h"
 
 int main(int argc, char** argv) {
   using namespace orrery;
   BlockTerminationSignals();
+  RaiseOpenFileLimit();
   raylet::RayletConfig config;
   CLI::App app{"orrery-raylet: the Orrery per-host daemon (started by `orrery start`)"};
   if (int code = ParseDaemonFlags(app, raylet::RayletConfigTable(), config, argc, argv); code >= 0) return code;
@@ -25,6 +27,10 @@ int main(int argc, char** argv) {
   };
   auto token = ResolveToken(config.token, config.token_file);
   if (!token.ok()) return fail(std::string(token.status().message()));
+  // Before the first channel; and its workers find the directory in their environment.
+  if (!config.tls_dir.empty()) {
+    if (absl::Status status = rpc::UseTlsDir(config.tls_dir); !status.ok()) return fail(std::string(status.message()));
+  }
 
   // The node id names the log file, so logging starts once the raylet has one.
   std::atomic<bool> fatal{false};

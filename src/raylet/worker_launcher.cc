@@ -1,9 +1,12 @@
 #include "src/raylet/worker_launcher.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
 #include "src/common/log.h"
 #include "src/common/process.h"
+#include "src/rpc/cluster_tls.h"
 
 namespace orrery::raylet {
 
@@ -32,6 +35,8 @@ SpawnOptions WorkerLauncher::JobProgram(const ZygoteKey& key, const JobLaunch& j
   spawn.env["ORRERY_SESSION_DIR"] = options_.session_dir;
   spawn.env["ORRERY_GCS_LOST_TIMEOUT_MS"] = std::to_string(options_.gcs_lost_timeout_ms);
   spawn.env["ORRERY_BIND_ALL"] = std::to_string(options_.bind_all ? 1 : 0);
+  // The node's TLS directory, which the raylet named in its own environment (cluster_tls.h).
+  if (const char* tls_dir = std::getenv(rpc::kTlsDirEnv); tls_dir != nullptr) spawn.env[rpc::kTlsDirEnv] = tls_dir;
   return spawn;
 }
 

@@ -1,19 +1,30 @@
-// The cluster-token check every Orrery server runs on every call, from the call's metadata.
-// (In gRPC 1.51 an AuthMetadataProcessor on insecure credentials aborts, so it lives here.)
+// The cluster-token check every Orrery server runs on every call, from the call's metadata:
+// in the handler (ServerCalls, for every transport) and, on TLS ports, also in gRPC's
+// AuthMetadataProcessor, before the request message is read.
+// (In gRPC 1.51 an AuthMetadataProcessor on insecure credentials aborts, so it is installed
+// only on TLS ports; plain ports and Unix sockets rely on the handler-side check.)
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <atomic>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
+
+namespace grpc {
+class AuthMetadataProcessor;
+}  // namespace grpc
 
 namespace orrery::rpc {
 
-// Compares two tokens in time that depends only on their lengths.
+// Constant-time equality, so a token cannot be guessed byte by byte from timings: the time
+// depends only on the two lengths.
 bool TokensEqual(absl::string_view a, absl::string_view b);
 
+// Thread-safe; shared by all of a server's calls.
 class TokenAuthenticator {
  public:
   TokenAuthenticator(std::string service_name, std::string token);
@@ -22,8 +33,12 @@ class TokenAuthenticator {
   // logged with the peer's address, at most one line a second (the rest are counted).
   absl::Status Check(const grpc::ServerContextBase& context) const;
 
+  // The same check on a token already taken from the metadata (nullopt: none was sent);
+  // `peer` names the caller in the log.
+  absl::Status CheckToken(std::optional<absl::string_view> token, absl::string_view peer) const;
+
  private:
-  void LogRejection(const std::string& peer, const char* reason) const;
+  void LogRejection(absl::string_view peer, const char* reason) const;
 
   std::string service_name_;
   std::string token_;
@@ -31,7 +46,8 @@ class TokenAuthenticator {
   mutable std::atomic<int64_t> suppressed_{0};
 };
 
-// Constant-time equality, so a token cannot be guessed byte by byte from timings.
-bool TokensEqual(absl::string_view a, absl::string_view b);
+// An AuthMetadataProcessor for TLS server credentials that refuses, with UNAUTHENTICATED, a
+// call whose x-orrery-token is missing or wrong, before gRPC reads its request message.
+std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::string service_name, std::string token);
 
 }  // namespace orrery::rpc

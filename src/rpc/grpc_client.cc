@@ -4,18 +4,35 @@
 #include <chrono>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "src/common/random.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::rpc {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options) {
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), MakeChannelArguments(options));
+  grpc::ChannelArguments args = MakeChannelArguments(options);
+  std::shared_ptr<const TlsConfig> tls = options.tls != nullptr ? options.tls : ProcessTls();
+  if (tls == nullptr || internal::IsUnixTarget(target)) {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls->ca_cert_pem;
+  ssl.pem_cert_chain = tls->cert_pem;
+  ssl.pem_private_key = tls->key_pem;
+  // Every certificate of the cluster CA names kClusterServerName, whatever address it serves on.
+  args.SetSslTargetNameOverride(kClusterServerName);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }
 
 namespace internal {
+
+bool IsUnixTarget(absl::string_view target) {
+  return absl::StartsWith(target, "unix:") || absl::StartsWith(target, "unix-abstract:");
+}
 
 int64_t BackoffMs(const RpcOptions& options, int attempt) {
   double base = static_cast<double>(options.retry_initial_backoff_ms);

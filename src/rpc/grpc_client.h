@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -47,10 +48,14 @@ struct CallOptions {
 template <typename Reply>
 using RpcCallback = std::function<void(absl::StatusOr<Reply>)>;
 
-// A channel with Orrery's arguments. `target` is HOST:PORT or unix:/path.
+// A channel with Orrery's arguments. `target` is HOST:PORT or unix:/path. With options.tls, a
+// HOST:PORT channel is mutual TLS (the cluster CA as root, this process's certificate as its
+// identity); a Unix socket stays plain, authenticated by peer credentials instead.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options);
 
 namespace internal {
+// unix:/path and unix-abstract:name targets: never TLS.
+bool IsUnixTarget(absl::string_view target);
 // The delay before retry number `attempt` (1-based), with +-20% jitter.
 int64_t BackoffMs(const RpcOptions& options, int attempt);
 std::string NewRequestId();

@@ -18,6 +18,8 @@
 #include "src/common/log.h"
 #include "src/common/net.h"
 #include "src/common/status.h"
+#include "src/rpc/auth.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::rpc {
 
@@ -27,11 +29,30 @@ GrpcServer::~GrpcServer() { Shutdown(0); }
 
 void GrpcServer::AddService(grpc::Service* service) { services_.push_back(service); }
 
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredentials() const {
+  std::shared_ptr<const TlsConfig> tls = options_.rpc.tls != nullptr ? options_.rpc.tls : ProcessTls();
+  if (tls == nullptr) return grpc::InsecureServerCredentials();
+  if (tls->ca_cert_pem.empty() || tls->cert_pem.empty() || tls->key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options_.name, ": TLS needs the CA certificate, this node's certificate and its key"));
+  }
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls->ca_cert_pem;
+  ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl);
+  // Only on TLS credentials: gRPC 1.51 aborts when insecure ones get a processor (auth.h).
+  if (!options_.token.empty()) {
+    credentials->SetAuthMetadataProcessor(MakeTokenMetadataProcessor(options_.name, options_.token));
+  }
+  return credentials;
+}
+
 absl::Status GrpcServer::Start() {
+  ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, TcpCredentials());
   grpc::ServerBuilder builder;
   ApplyServerOptions(builder, options_.rpc);
   std::string address = absl::StrCat(options_.host, ":", options_.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(address, credentials, &port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -40,7 +61,9 @@ absl::Status GrpcServer::Start() {
       return absl::AlreadyExistsError(
           absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
     }
-    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address));
+    bool tls = options_.rpc.tls != nullptr || ProcessTls() != nullptr;
+    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address,
+                                               tls ? " (are its TLS certificate and key valid?)" : ""));
   }
   if (!options_.unix_socket_path.empty()) {
     absl::Status status = StartUnixSocket();

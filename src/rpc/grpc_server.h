@@ -8,8 +8,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "src/rpc/rpc_options.h"
+
+namespace grpc {
+class ServerCredentials;
+}  // namespace grpc
 
 namespace orrery::rpc {
 
@@ -20,7 +25,11 @@ struct ServerOptions {
   // A Unix socket to serve local peers on as well; its directory must be private (0700).
   // Only processes of this user may connect.
   std::string unix_socket_path;
+  // rpc.tls set: the TCP port is mutual TLS, requiring a client certificate of the cluster CA.
   RpcOptions rpc;
+  // The cluster token. With rpc.tls, gRPC checks it from the metadata before the request is read
+  // (and the handlers check it again, as on every transport). Empty: no such early check.
+  std::string token;
 };
 
 class GrpcServer {
@@ -31,7 +40,8 @@ class GrpcServer {
   // Before Start(). The service must outlive the server.
   void AddService(grpc::Service* service);
 
-  // Binds and starts serving. A busy port fails with AlreadyExists naming the port.
+  // Binds and starts serving. A busy port fails with AlreadyExists naming the port; an
+  // incomplete rpc.tls with InvalidArgument.
   absl::Status Start();
 
   // The TCP port it listens on (the chosen one when options.port was 0).
@@ -43,6 +53,7 @@ class GrpcServer {
   void Shutdown(int64_t grace_ms = 1000);
 
  private:
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials() const;
   absl::Status StartUnixSocket();
   void AcceptLoop();
 

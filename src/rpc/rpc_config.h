@@ -20,6 +20,9 @@ void AddRpcConfig(ConfigTable<Config>& table, RpcOptions Config::*member) {
                                      "Ping an idle connection this often")
       .template AddAccessor<int64_t>("keepalive_timeout_ms", field(&RpcOptions::keepalive_timeout_ms),
                                      "A connection whose ping goes unanswered this long is dead")
+      .template AddAccessor<int64_t>("handshake_timeout_ms", field(&RpcOptions::handshake_timeout_ms),
+                                     "A connection that has not finished its handshake this long after it is accepted "
+                                     "is closed")
       .template AddAccessor<int64_t>("rpc_deadline_ms", field(&RpcOptions::default_deadline_ms),
                                      "Deadline of a call that names none")
       .template AddAccessor<int64_t>("rpc_retry_budget_ms", field(&RpcOptions::retry_budget_ms),

@@ -36,6 +36,7 @@ void ApplyServerOptions(grpc::ServerBuilder& builder, const RpcOptions& options)
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              ClampInt(options.MinServerPingIntervalMs()));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, ClampInt(options.handshake_timeout_ms));
   // Never share a port with another process: a second server on a busy port must fail.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }

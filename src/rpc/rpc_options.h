@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "src/rpc/tls_config.h"
 
 namespace orrery::rpc {
 
@@ -25,6 +27,10 @@ struct RpcOptions {
   // Without an answer to a ping for this long the connection is dead.
   int64_t keepalive_timeout_ms = 10'000;
 
+  // A connection must finish its handshake (TLS, then HTTP/2's preface and settings) this soon
+  // after it is accepted, or it is closed: a peer trickling bytes holds nothing longer.
+  int64_t handshake_timeout_ms = 10'000;
+
   // The deadline a call gets when its caller names none.
   int64_t default_deadline_ms = 10'000;
 
@@ -32,6 +38,10 @@ struct RpcOptions {
   int64_t retry_initial_backoff_ms = 50;
   int64_t retry_max_backoff_ms = 2'000;
   int64_t retry_budget_ms = 30'000;
+
+  // Mutual TLS for TCP channels and ports, with the cluster CA as the only root; null: plain
+  // TCP. Unix sockets never use it: peer credentials and file modes authenticate them.
+  std::shared_ptr<const TlsConfig> tls;
 
   // The server-side minimum interval between client pings it tolerates.
   int64_t MinServerPingIntervalMs() const { return keepalive_time_ms / 2; }

@@ -1,25 +1,17 @@
 // Where a cluster started with `orrery start` listens (issue 23): the GCS, the raylet (its gRPC
 // port and its object data socket), a worker and the driver listen on the node's IP only, and
-// on every interface with --bind-all. Read from /proc: the TCP sockets in LISTEN state whose
-// inodes are among each process's descriptors.
-#include <arpa/inet.h>
+// on every interface with --bind-all. Read from /proc (listening_sockets.h).
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "cli_cluster.h"
 #include "cli_cluster_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "listening_sockets.h"
 #include "orrery/api.h"
 #include "temp_root.h"
 
@@ -36,53 +28,11 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
 
-// The inodes of the sockets process `pid` holds open.
-std::set<uint64_t> SocketInodes(pid_t pid) {
-  std::set<uint64_t> inodes;
-  std::error_code error;
-  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
-    std::string target = std::filesystem::read_symlink(fd.path(), error).string();
-    if (target.rfind("socket:[", 0) == 0) inodes.insert(std::stoull(target.substr(8)));
-  }
-  return inodes;
-}
-
-// A /proc/net/tcp{,6} address ("0100007F", or 32 hex digits): each 32-bit word is printed as
-// the kernel holds it, so parsing a word back as a number restores its bytes in memory. An IPv6
-// socket bound to an IPv4-mapped address (as gRPC binds "127.0.0.1") listens on that IPv4
-// address only: it reads as the IPv4 address.
-std::string ProcAddressToText(const std::string& hex) {
-  uint32_t words[4] = {};
-  for (size_t i = 0; i < hex.size() / 8 && i < 4; ++i) words[i] = std::stoul(hex.substr(i * 8, 8), nullptr, 16);
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(hex.size() == 8 ? AF_INET : AF_INET6, words, text, sizeof(text));
-  constexpr std::string_view kMappedIpv4 = "::ffff:";
-  std::string address = text;
-  bool mapped = address.rfind(kMappedIpv4, 0) == 0 && address.find('.') != std::string::npos;
-  return mapped ? address.substr(kMappedIpv4.size()) : address;
-}
-
-// The local addresses ("127.0.0.1", "::") of the listening TCP sockets among `inodes`.
-std::vector<std::string> ListeningAddresses(const std::set<uint64_t>& inodes) {
-  constexpr const char* kListen = "0A";
+std::vector<std::string> ListeningAddressesOf(pid_t pid) {
   std::vector<std::string> addresses;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // the header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
-      uint64_t inode = 0;
-      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
-      if (state != kListen || !inodes.contains(inode)) continue;
-      addresses.push_back(ProcAddressToText(local.substr(0, local.find(':'))));
-    }
-  }
+  for (const auto& socket : orrery::testing::ListeningSocketsOf(pid)) addresses.push_back(socket.address);
   return addresses;
 }
-
-std::vector<std::string> ListeningAddressesOf(pid_t pid) { return ListeningAddresses(SocketInodes(pid)); }
 
 // Every interface: gRPC listens on [::] (dual stack) for 0.0.0.0 where it can, the object data
 // socket on 0.0.0.0.

@@ -93,7 +93,7 @@ inline CliCluster StartHead(const std::string& root, const std::string& flags, c
 // Joins one more raylet (`extra`: more flags for it); whether it started.
 inline ::testing::AssertionResult JoinRaylet(const CliCluster& cluster, const std::string& extra = "") {
   std::string out = Cli(cluster.join + " " + extra);
-  if (out.find("rror") != std::string::npos) return ::testing::AssertionFailure() << out;
+  if (out.find("Started a raylet") == std::string::npos) return ::testing::AssertionFailure() << out;
   return ::testing::AssertionSuccess();
 }
 

@@ -366,6 +366,14 @@ TEST_F(UnpackRefusalTest, PathsThatCouldEscapeOrCollideAreInvalidArgument) {
   ExpectRefused(EncodePackage({file("nodir/evil")}), absl::StatusCode::kInvalidArgument, "parent directory");
 }
 
+// Regression (issue 23, found by tests/fuzz/fuzz_directory_package): no folder holds a symlink
+// with an empty target, yet the parser let one through, and symlink() then failed with a
+// misleading NotFound ("No such file or directory") instead of the package being refused.
+TEST_F(UnpackRefusalTest, ASymlinkWithAnEmptyTargetIsInvalidArgument) {
+  ExpectRefused(EncodePackage({EncodeEntry('l', 0, "l", "")}), absl::StatusCode::kInvalidArgument,
+                "empty symlink target");
+}
+
 TEST_F(DirectoryPackageTest, AnExistingDestIsLeftUntouched) {
   std::string src = MakeSampleTree("src");
   absl::StatusOr<DirectoryPackage> package = PackDirectory(src, kNoLimit);

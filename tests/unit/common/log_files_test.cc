@@ -2,10 +2,14 @@
 // offset, the last lines of a file, and names that would leave the folder refused.
 #include "src/common/log_files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -84,6 +88,20 @@ TEST_F(LogFilesTest, NamesThatLeaveTheFolderAndMissingFilesAreRefusedNamingThem)
   EXPECT_THAT(missing.status().message(), HasSubstr("worker-zz.out"));
   EXPECT_TRUE(absl::IsNotFound(Read("subdir", 0, 0).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Read("worker-aa.out", -1, 0).status()));
+}
+
+// Anyone who can write into the folder could leave a FIFO there: reading it must not wait for a
+// writer, which would hold the raylet's (or the GCS's) log reader for good.
+TEST_F(LogFilesTest, AFifoIsRefusedAtOnceRatherThanWaitedOn) {
+  std::string fifo = (dir_ / "worker-fifo.out").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto read = std::async(std::launch::async, [&] { return Read("worker-fifo.out", 0, 0); });
+  bool answered = read.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!answered) close(open(fifo.c_str(), O_WRONLY));  // lets the stuck read go, so the test ends
+  ASSERT_TRUE(answered) << "reading a FIFO waited for a writer";
+  auto refused = read.get();
+  EXPECT_TRUE(absl::IsNotFound(refused.status()));
+  EXPECT_THAT(refused.status().message(), HasSubstr("is not a log file"));
 }
 
 }  // namespace

@@ -136,6 +136,26 @@ TEST_F(SessionTest, AGarbageClusterRecordIsDataLoss) {
   EXPECT_THAT(ReadClusterRecord(*session), StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// Regression (issue 23, found by tests/fuzz/fuzz_session_files): a field of the wrong type threw
+// nlohmann's type_error out of the reader (terminating the CLI or driver that read the file), and
+// a huge double in an integer field was an out-of-range float-to-int conversion.
+TEST_F(SessionTest, ARecordWithAFieldOfTheWrongTypeIsDataLoss) {
+  auto session = CreateSession(root_);
+  ASSERT_OK(session);
+  for (const char* record :
+       {R"({"gcs_address": "h:1", "cluster_id": 7})", R"({"gcs_address": "h:1", "created_ms": "soon"})",
+        R"({"gcs_address": "h:1", "created_ms": 1e300})", R"({"gcs_address": "h:1", "head": 1})"}) {
+    WriteRaw(session->ClusterFile(), record, 0644);
+    EXPECT_THAT(ReadClusterRecord(*session), StatusIs(absl::StatusCode::kDataLoss)) << record;
+  }
+  const NodeId node = NodeId::FromRandom();
+  ASSERT_EQ(mkdir(session->NodeDir(node).c_str(), 0700), 0);
+  for (const char* settings : {R"({"bind_all": "yes"})", R"({"gcs_lost_timeout_ms": 1e300})"}) {
+    WriteRaw(session->NodeSettingsFile(node), settings, 0600);
+    EXPECT_THAT(ReadNodeSettings(*session, node), StatusIs(absl::StatusCode::kDataLoss)) << settings;
+  }
+}
+
 TEST_F(SessionTest, TokensAreRandomHexWrittenOwnerOnlyAndReadBack) {
   std::string token = GenerateToken();
   EXPECT_EQ(token.size(), 64u);

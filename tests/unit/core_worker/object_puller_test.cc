@@ -24,6 +24,7 @@
 #include "src/object_store/store_server.h"
 #include "src/object_store/wire.h"
 #include "src/raylet/object_server.h"
+#include "src/rpc/tls_certificates.h"
 #include "tests/integration/temp_root.h"
 
 namespace orrery::core {
@@ -124,6 +125,7 @@ class ObjectPullerTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.token = kToken;
     options.request_timeout_ms = kRequestTimeoutMs;
+    options.tls = ServerTls();
     auto objects = raylet::ObjectServer::Start(holder_.client, options);
     ASSERT_TRUE(objects.ok()) << objects.status();
     objects_ = std::move(*objects);
@@ -134,23 +136,28 @@ class ObjectPullerTest : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
 
-  // Stores kSize bytes (i * 7) with metadata "meta" in the holder's store.
-  ObjectId StoreOnHolder() {
+  // The holder's object data socket speaks TLS with these (plain when null).
+  virtual std::shared_ptr<const rpc::TlsConfig> ServerTls() { return nullptr; }
+
+  // Stores `size` bytes (i * 7) with metadata "meta" in the holder's store.
+  ObjectId StoreOnHolder(uint64_t size = kSize) {
     ObjectId id = ObjectIdOf(TaskId::FromRandom(), 1);
-    auto object = holder_.client->Create(id, kSize, 4, /*primary=*/true, 0);
+    auto object = holder_.client->Create(id, size, 4, /*primary=*/true, 0);
     EXPECT_TRUE(object.ok()) << object.status();
-    for (uint64_t i = 0; i < kSize; ++i) (*object)->data[i] = static_cast<uint8_t>(i * 7);
+    for (uint64_t i = 0; i < size; ++i) (*object)->data[i] = static_cast<uint8_t>(i * 7);
     std::memcpy((*object)->metadata, "meta", 4);
     EXPECT_TRUE(holder_.client->Seal(**object, /*release=*/true).ok());
     return id;
   }
 
   // A puller on node "here" that finds each source at `addresses`, trying them in order.
-  ObjectPuller Puller(absl::flat_hash_map<NodeId, HostPort> addresses, std::string token = kToken) {
+  ObjectPuller Puller(absl::flat_hash_map<NodeId, HostPort> addresses, std::string token = kToken,
+                      std::shared_ptr<const rpc::TlsConfig> tls = nullptr) {
     ObjectPuller::Options options;
     options.local_node = here_.id;
     options.shuffle_sources = false;
     options.token = token;
+    options.tls = std::move(tls);
     return ObjectPuller(
         options, here_.client,
         [addresses](const NodeId& node) -> absl::StatusOr<HostPort> {
@@ -163,6 +170,16 @@ class ObjectPullerTest : public ::testing::Test {
 
   HostPort Holder() const { return HostPort{"127.0.0.1", objects_->port()}; }
 
+  // Whether node "here" holds `id` sealed, its data (i * 7) and metadata intact.
+  void ExpectCopied(const ObjectId& id, uint64_t size) {
+    auto copy = here_.client->Get({id}, 0);
+    ASSERT_TRUE(copy.ok());
+    ASSERT_NE((*copy)[0], nullptr);
+    ASSERT_EQ((*copy)[0]->data_size, size);
+    for (uint64_t i = 0; i < size; ++i) ASSERT_EQ((*copy)[0]->data[i], static_cast<uint8_t>(i * 7)) << i;
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>((*copy)[0]->metadata), 4), "meta");
+  }
+
   std::string root_;
   Node here_, holder_;
   std::unique_ptr<raylet::ObjectServer> objects_;
@@ -173,12 +190,7 @@ TEST_F(ObjectPullerTest, CopiesTheWholeObjectInChunksAndSealsIt) {
   ObjectId id = StoreOnHolder();
   ObjectPuller puller = Puller({{holder_.id, Holder()}});
   ASSERT_TRUE(puller.Pull(id, {holder_.id}, 10'000).ok());
-  auto copy = here_.client->Get({id}, 0);
-  ASSERT_TRUE(copy.ok());
-  ASSERT_NE((*copy)[0], nullptr);
-  ASSERT_EQ((*copy)[0]->data_size, kSize);
-  for (uint64_t i = 0; i < kSize; ++i) ASSERT_EQ((*copy)[0]->data[i], static_cast<uint8_t>(i * 7)) << i;
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>((*copy)[0]->metadata), 4), "meta");
+  ExpectCopied(id, kSize);
   ASSERT_EQ(copied_.size(), 1u);
   EXPECT_EQ(copied_[0].second, here_.id);
 }
@@ -296,6 +308,155 @@ TEST_F(ObjectPullerTest, AnObjectAlreadyBeingCopiedHereIsAwaitedNotPulledAgain) 
   EXPECT_TRUE(puller.Pull(id, {node}, 10'000).ok());
   sealer.join();
   EXPECT_TRUE(copied_.empty());  // not this puller's copy to report
+}
+
+// The cluster's CA with a certificate for each side, and an outsider's from another cluster's CA.
+struct Certificates {
+  std::shared_ptr<const rpc::TlsConfig> holder, here;
+  // Trusts the cluster's CA, but its own certificate is another CA's.
+  std::shared_ptr<const rpc::TlsConfig> outsider;
+  // Trusts only the other CA, with a certificate of it.
+  std::shared_ptr<const rpc::TlsConfig> other_cluster;
+};
+
+std::string IssueFor(const rpc::CertificateAuthority& ca, const std::string& name, std::string* key_pem) {
+  auto csr = rpc::MakeKeyAndCsr(name);
+  EXPECT_TRUE(csr.ok()) << csr.status();
+  auto cert = rpc::IssueCertificate(ca, csr->csr_pem, name, 24 * 3600);
+  EXPECT_TRUE(cert.ok()) << cert.status();
+  *key_pem = csr->key_pem;
+  return cert.value_or("");
+}
+
+const Certificates& TestCertificates() {
+  static const Certificates* certificates = [] {
+    auto ca = rpc::CreateClusterCa();
+    auto other = rpc::CreateClusterCa();
+    EXPECT_TRUE(ca.ok() && other.ok());
+    auto* made = new Certificates;
+    auto config = [](const std::string& trusted, const rpc::CertificateAuthority& issuer, const std::string& name) {
+      rpc::TlsConfig tls{trusted, "", ""};
+      tls.cert_pem = IssueFor(issuer, name, &tls.key_pem);
+      return std::make_shared<const rpc::TlsConfig>(std::move(tls));
+    };
+    made->holder = config(ca->cert_pem, *ca, "node-holder");
+    made->here = config(ca->cert_pem, *ca, "node-here");
+    made->outsider = config(ca->cert_pem, *other, "node-outsider");
+    made->other_cluster = config(other->cert_pem, *other, "node-other");
+    return made;
+  }();
+  return *certificates;
+}
+
+// The holder's object data socket speaks TLS.
+class ObjectPullerTlsTest : public ObjectPullerTest {
+ protected:
+  std::shared_ptr<const rpc::TlsConfig> ServerTls() override { return TestCertificates().holder; }
+};
+
+TEST_F(ObjectPullerTlsTest, CopiesAnObjectOfSeveralMiBIntact) {
+  constexpr uint64_t kLarge = 6 << 20;
+  ObjectId id = StoreOnHolder(kLarge);
+  ObjectPuller puller = Puller({{holder_.id, Holder()}}, kToken, TestCertificates().here);
+  absl::Status status = puller.Pull(id, {holder_.id}, 10'000);
+  ASSERT_TRUE(status.ok()) << status;
+  ExpectCopied(id, kLarge);
+  ASSERT_EQ(copied_.size(), 1u);
+}
+
+TEST_F(ObjectPullerTlsTest, TheTokenIsStillCheckedInside) {
+  ObjectId id = StoreOnHolder();
+  absl::Status status =
+      Puller({{holder_.id, Holder()}}, "wrong-token", TestCertificates().here).Pull(id, {holder_.id}, 10'000);
+  EXPECT_THAT(status.message(), HasSubstr("wrong cluster token"));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+TEST_F(ObjectPullerTlsTest, AReaderWithACertificateOfAnotherCaIsRefused) {
+  ObjectId id = StoreOnHolder();
+  absl::Status status =
+      Puller({{holder_.id, Holder()}}, kToken, TestCertificates().outsider).Pull(id, {holder_.id}, 10'000);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("refused this node's certificate"));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+TEST_F(ObjectPullerTlsTest, ASourceWithACertificateOfAnotherCaIsRefusedByTheReader) {
+  ObjectId id = StoreOnHolder();
+  absl::Status status =
+      Puller({{holder_.id, Holder()}}, kToken, TestCertificates().other_cluster).Pull(id, {holder_.id}, 10'000);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("presented no certificate of this cluster's CA"));
+  EXPECT_THAT(status.message(), HasSubstr("the peer at 127.0.0.1:" + std::to_string(objects_->port())));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+TEST_F(ObjectPullerTlsTest, APlainReaderIsToldThatTlsIsRequired) {
+  ObjectId id = StoreOnHolder();
+  absl::Status status = Puller({{holder_.id, Holder()}}).Pull(id, {holder_.id}, 10'000);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("requires TLS, and this reader spoke plain TCP"));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+TEST_F(ObjectPullerTest, ATlsReaderOfAPlainSourceFailsSayingItSpeaksPlainTcp) {
+  ObjectId id = StoreOnHolder();
+  absl::Status status =
+      Puller({{holder_.id, Holder()}}, kToken, TestCertificates().here).Pull(id, {holder_.id}, 10'000);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("speaks plain TCP, this node requires TLS"));
+  EXPECT_FALSE(*here_.client->Contains(id));
+}
+
+TEST_F(ObjectPullerTlsTest, APeerSendingNothingIsCutOffAtTheRequestTimeout) {
+  UntrustedPeer silent(objects_->port());
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.ClosedWithin(10'000));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(kRequestTimeoutMs + 2'000));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(kRequestTimeoutMs / 2));
+}
+
+// The handshake counts against the request deadline: a peer cannot hold a slot by trickling it.
+TEST_F(ObjectPullerTlsTest, APeerTricklingItsHandshakeIsCutOffAtTheRequestTimeout) {
+  UntrustedPeer slow(objects_->port());
+  auto started = std::chrono::steady_clock::now();
+  // A TLS handshake record header announcing 512 bytes, then its body a byte every 100 ms.
+  ASSERT_TRUE(slow.Send(std::string("\x16\x03\x01\x02\x00", 5)));
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    slow.Send(std::string(1, '\x01'));
+    closed = slow.ClosedWithin(100);
+  }
+  EXPECT_TRUE(closed) << "still connected after 10 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(kRequestTimeoutMs + 2'000));
+}
+
+// A TLS handshake record of `payload`.
+std::string HandshakeRecord(std::string payload) {
+  return std::string("\x16\x03\x01", 3) + static_cast<char>(payload.size() >> 8) +
+         static_cast<char>(payload.size() & 0xff) + payload;
+}
+
+TEST_F(ObjectPullerTlsTest, APeerSendingMoreThanAHandshakeIsCutOffBeforeTheDeadline) {
+  UntrustedPeer large(objects_->port());
+  auto started = std::chrono::steady_clock::now();
+  // A ClientHello announcing 120,000 bytes (within what TLS allows one), in 4 KiB records: the
+  // server stops reading at 16 KiB instead of buffering it all until the request deadline.
+  std::string hello_header("\x01\x01\xd4\xc0", 4);
+  std::string bytes = HandshakeRecord(hello_header + std::string(4096 - hello_header.size(), 'x'));
+  for (int i = 0; i < 15; ++i) bytes += HandshakeRecord(std::string(4096, 'x'));
+  large.Send(bytes);
+  EXPECT_TRUE(large.ClosedWithin(kRequestTimeoutMs * 4));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(kRequestTimeoutMs / 2))
+      << "the server read on until the request deadline";
+}
+
+TEST_F(ObjectPullerTlsTest, UnusableCertificatesFailThePullSayingSo) {
+  auto broken = std::make_shared<const rpc::TlsConfig>(rpc::TlsConfig{"not a certificate", "", ""});
+  absl::Status status = Puller({{holder_.id, Holder()}}, kToken, broken).Pull(StoreOnHolder(), {holder_.id}, 10'000);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(), HasSubstr("cluster CA certificate does not parse"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "src/gcs/job_supervisor.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -299,6 +300,22 @@ TEST_F(JobSupervisorTest, ARunnerKilledUnderItsDriverFailsTheJobAndEndsTheDriver
   EXPECT_EQ(logs.job().state(), State::FAILED);
   EXPECT_THAT(logs.job().message(), HasSubstr("orrery-job-runner"));
   EXPECT_TRUE(GoneWithin10s(running.driver_pid()));
+}
+
+// A job's log is read off the GCS loop. Here its log is a FIFO nobody writes, put in its place:
+// reading it holds neither the loop nor the reader (before, the loop waited in open() for good).
+TEST_F(JobSupervisorTest, ALogThatCannotBeReadHoldsNeitherTheLoopNorItsReader) {
+  rpc::JobSubmission job = Submit("fifo", {"/bin/sh", "-c", "sleep 60"});
+  ASSERT_FALSE(job.log_path().empty());
+  fs::remove(job.log_path());
+  ASSERT_EQ(mkfifo(job.log_path().c_str(), 0600), 0);
+  rpc::ReadJobLogsRequest read;
+  read.set_submission_id("fifo");
+  rpc::ReadJobLogsReply reply;
+  EXPECT_TRUE(Call(&JobSupervisor::HandleReadJobLogs, read, &reply).ok());
+  EXPECT_EQ(reply.data(), "");
+  EXPECT_FALSE(reply.end());
+  EXPECT_EQ(Status("fifo").state(), State::RUNNING);
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 
 #include <string>
 
+#include "gmock/gmock.h"
+#include "grpcpp/security/auth_metadata_processor.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace orrery::rpc {
 namespace {
@@ -34,6 +37,25 @@ TEST(TokensEqualTest, AnEmptyTokenMatchesOnlyAnEmptyOne) {
   EXPECT_FALSE(TokensEqual("", "x"));
   EXPECT_FALSE(TokensEqual("x", ""));
   EXPECT_FALSE(TokensEqual("", std::string(1, '\0')));
+}
+
+using ::orrery::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(TokenAuthenticatorTest, CheckTokenSaysWhetherTheTokenWasMissingOrWrong) {
+  TokenAuthenticator auth("test service", "secret-token");
+  EXPECT_OK(auth.CheckToken("secret-token", "peer"));
+  EXPECT_THAT(auth.CheckToken(std::nullopt, "peer"),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("no cluster token")));
+  EXPECT_THAT(auth.CheckToken("", "peer"), StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("no cluster token")))
+      << "an empty token is no token";
+  EXPECT_THAT(auth.CheckToken("secret", "peer"),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("wrong cluster token")));
+}
+
+// Blocking processors are run on a thread pool of gRPC's C++ layer; ours must run inline.
+TEST(TokenMetadataProcessorTest, RunsInlineOnGrpcsThread) {
+  EXPECT_FALSE(MakeTokenMetadataProcessor("test service", "secret-token")->IsBlocking());
 }
 
 }  // namespace

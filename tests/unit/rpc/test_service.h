@@ -3,6 +3,7 @@
 // way every Orrery service is served.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,17 +34,23 @@ class TestNodeManagerService final : public NodeManagerService::CallbackService 
   TestHandler<RegisterWorkerRequest, RegisterWorkerReply> register_worker = kAnswerOk;
   TestHandler<HealthCheckRequest, HealthCheckReply> health_check = kAnswerOk;
   TestHandler<ReturnWorkerRequest, ReturnWorkerReply> return_worker = kAnswerOk;
+  // Calls gRPC handed to the adapter, whatever became of them there (a token refused by
+  // ServerCalls counts): a call refused inside gRPC never gets here.
+  std::atomic<int> calls_received{0};
 
   grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* c, const RegisterWorkerRequest* q,
                                            RegisterWorkerReply* r) override {
+    ++calls_received;
     return calls_.Unary(c, q, r, register_worker, CallKind::kDeduplicated);
   }
   grpc::ServerUnaryReactor* HealthCheck(grpc::CallbackServerContext* c, const HealthCheckRequest* q,
                                         HealthCheckReply* r) override {
+    ++calls_received;
     return calls_.Unary(c, q, r, health_check);
   }
   grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext* c, const ReturnWorkerRequest* q,
                                          ReturnWorkerReply* r) override {
+    ++calls_received;
     return calls_.Unary(c, q, r, return_worker);
   }
 

@@ -1,0 +1,97 @@
+// The cluster's certificates: a CA made on the head, a key and CSR made by each joining node,
+// the certificate the CA issues for it, and the files they live in. ECDSA P-256 throughout.
+// Every function returns a Status naming what was wrong with its input; none aborts, because
+// the input (a CSR, a fetched CA) may come from a peer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+#include "src/rpc/tls_config.h"
+
+namespace orrery::rpc {
+
+struct CertificateAuthority {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+struct KeyAndCsr {
+  std::string key_pem;
+  std::string csr_pem;
+};
+
+struct CertificateInfo {
+  std::string common_name;
+  int64_t not_before = 0;  // unix seconds
+  int64_t not_after = 0;   // unix seconds
+  std::string serial_hex;  // lowercase, no leading zeros
+};
+
+// A node's TLS directory: the process's TlsConfig, plus the CA's key on the head only.
+struct TlsMaterial {
+  TlsConfig config;
+  std::string ca_key_pem;  // empty except on the head
+};
+
+// Names of the files in a TLS directory.
+inline constexpr char kCaCertFile[] = "ca.crt";
+inline constexpr char kCaKeyFile[] = "ca.key";
+inline constexpr char kNodeCertFile[] = "node.crt";
+inline constexpr char kNodeKeyFile[] = "node.key";
+
+// A new self-signed cluster CA, CN "Orrery cluster CA", valid 10 years.
+absl::StatusOr<CertificateAuthority> CreateClusterCa();
+
+// "sha256:<64 lowercase hex>" of the certificate's DER encoding: what a join line carries.
+absl::StatusOr<std::string> CaFingerprint(absl::string_view ca_cert_pem);
+
+// Checks the form of a fingerprint typed by a user and returns it lowercased; InvalidArgument
+// naming the expected form otherwise.
+absl::StatusOr<std::string> ParseCaFingerprint(absl::string_view text);
+
+// OK when `ca_cert_pem` has the fingerprint `expected` (in the form above); Unauthenticated
+// when it has another, which is what a man in the middle would serve.
+absl::Status MatchCaFingerprint(absl::string_view ca_cert_pem, absl::string_view expected);
+
+// A fresh private key and a CSR for it, self-signed, with subject CN `common_name`.
+absl::StatusOr<KeyAndCsr> MakeKeyAndCsr(absl::string_view common_name);
+
+// Signs the CSR's public key, once its self-signature verifies. Nothing else of the CSR is
+// used: the subject is `node_name` (also a SAN beside kClusterServerName), the usage is TLS
+// server and client. `node_name` must be a DNS label sequence ([A-Za-z0-9.-], at most 64).
+absl::StatusOr<std::string> IssueCertificate(const CertificateAuthority& ca, absl::string_view csr_pem,
+                                             absl::string_view node_name, int64_t validity_seconds);
+
+absl::StatusOr<CertificateInfo> ReadCertificateInfo(absl::string_view cert_pem);
+
+// OK when `cert_pem` was issued by the CA and is valid now; Unauthenticated saying why not
+// (another CA, expired, not yet valid); InvalidArgument when either PEM does not parse.
+absl::Status VerifyCertificate(absl::string_view ca_cert_pem, absl::string_view cert_pem);
+
+// When the holder renews: at two thirds of the certificate's life, so a failed renewal has a
+// third of the life left for retries before anything stops working.
+int64_t RenewAt(const CertificateInfo& info);
+
+// Writes the files into `dir`, created (or corrected to) 0700. Keys are 0600, certificates
+// 0644, each written to a temporary file and renamed over, so a reader never sees half a key.
+// ca.key is written only when material.ca_key_pem is set.
+absl::Status WriteTlsFiles(const std::string& dir, const TlsMaterial& material);
+
+// Reads the files WriteTlsFiles writes (ca.key only when present). A key file that its group
+// or others may read is refused with PermissionDenied naming it and the fix.
+absl::StatusOr<TlsMaterial> ReadTlsFiles(const std::string& dir);
+
+namespace internal {
+// IssueCertificate with explicit validity bounds (unix seconds), for tests of expired
+// certificates that must not sleep.
+absl::StatusOr<std::string> IssueCertificateValidBetween(const CertificateAuthority& ca, absl::string_view csr_pem,
+                                                         absl::string_view node_name, int64_t not_before,
+                                                         int64_t not_after);
+}  // namespace internal
+
+}  // namespace orrery::rpc

@@ -1,0 +1,300 @@
+// The authentication matrix (issue 23): every method of every Orrery gRPC service, taken from the
+// proto descriptors so that a method added later cannot be missed, is called on every port of
+// a running cluster (the GCS, the raylet, a worker and the driver) with no token, with a wrong
+// token and with the cluster's token. Only the last may be served. On a cluster started with
+// --tls=on the calls carry the cluster's certificate (so that only the token differs), and a
+// call with no certificate, or one of another CA, reaches no port at all. A Unix socket of the
+// raylet refuses another user.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "cli_cluster.h"
+#include "cli_cluster_driver.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "listening_sockets.h"
+#include "orrery/api.h"
+#include "orrery/core_worker.pb.h"
+#include "orrery/gcs.pb.h"
+#include "orrery/job_submission.pb.h"
+#include "orrery/log_service.pb.h"
+#include "orrery/memory.pb.h"
+#include "orrery/node_manager.pb.h"
+#include "orrery/placement_group.pb.h"
+#include "orrery/task_events.pb.h"
+#include "src/rpc/tls_certificates.h"
+#include "temp_root.h"
+
+// ---- remote code ----
+
+int WorkerPid() { return static_cast<int>(getpid()); }
+
+ORRERY_REMOTE(WorkerPid);
+
+namespace {
+
+namespace fs = std::filesystem;
+using orrery::testing::ListeningSocketsOf;
+
+// Every service of Orrery's protos: one file descriptor of each is enough to find them all.
+std::vector<const google::protobuf::ServiceDescriptor*> AllServices() {
+  const google::protobuf::FileDescriptor* files[] = {
+      orrery::rpc::GetWorkerInfoRequest::descriptor()->file(), orrery::rpc::RegisterNodeRequest::descriptor()->file(),
+      orrery::rpc::SubmitJobRequest::descriptor()->file(),     orrery::rpc::ReadLogRequest::descriptor()->file(),
+      orrery::rpc::GetNodeMemoryRequest::descriptor()->file(), orrery::rpc::HealthCheckRequest::descriptor()->file(),
+      orrery::rpc::PrepareBundlesRequest::descriptor()->file(), orrery::rpc::AddTaskEventsRequest::descriptor()->file(),
+  };
+  std::vector<const google::protobuf::ServiceDescriptor*> services;
+  for (const auto* file : files) {
+    for (int i = 0; i < file->service_count(); ++i) services.push_back(file->service(i));
+  }
+  return services;
+}
+
+// A call that is ended here and whose answer would end the process answering it.
+bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
+  return method->full_name() == "orrery.rpc.CoreWorkerService.Exit";
+}
+
+// One call of any method, unary or streaming alike: one empty request message, then the end of
+// the requests; every reply is read until the status comes (or the 3 s deadline).
+class OneRequestCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  grpc::Status Run(grpc::GenericStub& stub, const std::string& method, const std::string& token) {
+    if (!token.empty()) context_.AddMetadata("x-orrery-token", token);
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    grpc::Slice empty("");
+    request_ = grpc::ByteBuffer(&empty, 1);
+    stub.PrepareBidiStreamingCall(&context_, method, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&reply_);
+    StartCall();
+    done_.WaitForNotification();
+    return status_;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) StartRead(&reply_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    done_.Notify();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer reply_;
+  grpc::Status status_;
+  absl::Notification done_;
+};
+
+grpc::Status CallWithToken(grpc::GenericStub& stub, const google::protobuf::MethodDescriptor* method,
+                           const std::string& token) {
+  std::string path = "/" + method->service()->full_name() + "/" + method->name();
+  OneRequestCall call;
+  return call.Run(stub, path, token);
+}
+
+struct Endpoint {
+  std::string name;  // "gcs", "raylet", ...
+  std::string target;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Client credentials with `cert_pem`/`key_pem` (none when empty), trusting the CA `ca_pem`, that
+// accept any certificate of that CA whatever address it serves (as Orrery's own channels do).
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target, const std::string& ca_pem,
+                                          const std::string& cert_pem, const std::string& key_pem) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  ssl.pem_cert_chain = cert_pem;
+  ssl.pem_private_key = key_pem;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(orrery::rpc::kClusterServerName);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+}
+
+bool ConnectsWithin2s(const std::shared_ptr<grpc::Channel>& channel) {
+  return channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+// The cluster runs with --tls=<param>.
+class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    root_ = orrery::testing::MakeTempRoot();
+    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=" + GetParam());
+    orrery::testing::InitDriver(cluster_, root_);
+  }
+  bool Tls() const { return GetParam() == "on"; }
+  std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
+
+  // A channel to `target` as a process of this cluster opens it.
+  std::shared_ptr<grpc::Channel> ClusterChannel(const std::string& target) const {
+    if (!Tls()) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    return TlsChannel(target, TlsFile(orrery::rpc::kCaCertFile), TlsFile(orrery::rpc::kNodeCertFile),
+                      TlsFile(orrery::rpc::kNodeKeyFile));
+  }
+  void TearDown() override { orrery::testing::ShutdownDriverAndCluster(root_); }
+
+  // Every TCP port of the GCS, the raylet, a worker and this driver.
+  std::vector<Endpoint> Endpoints() {
+    std::map<std::string, pid_t> processes = {
+        {"gcs", orrery::testing::DaemonPid(root_, "gcs")},
+        {"raylet", orrery::testing::RayletPid(root_, cluster_.node_id)},
+        {"worker", *orrery::Get(orrery::Task(WorkerPid).Remote())},
+        {"driver", getpid()},
+    };
+    std::vector<Endpoint> endpoints;
+    for (const auto& [name, pid] : processes) {
+      EXPECT_GT(pid, 0) << name;
+      for (const auto& socket : ListeningSocketsOf(pid)) {
+        endpoints.push_back({name + ":" + std::to_string(socket.port), "127.0.0.1:" + std::to_string(socket.port)});
+      }
+    }
+    return endpoints;
+  }
+
+  std::string root_;
+  orrery::testing::CliCluster cluster_;
+};
+
+TEST_P(AuthMatrixTest, EveryMethodOfEveryServiceIsServedOnlyWithTheClusterToken) {
+  std::vector<const google::protobuf::ServiceDescriptor*> services = AllServices();
+  std::set<std::string> served_somewhere;
+  int refused_calls = 0;
+  for (const Endpoint& endpoint : Endpoints()) {
+    grpc::GenericStub stub(ClusterChannel(endpoint.target));
+    // First every call without the token, so that no call made with it has changed anything yet.
+    std::map<std::string, std::pair<grpc::StatusCode, grpc::StatusCode>> refused;
+    for (const auto* service : services) {
+      for (int i = 0; i < service->method_count(); ++i) {
+        const auto* method = service->method(i);
+        refused[method->full_name()] = {CallWithToken(stub, method, "").error_code(),
+                                        CallWithToken(stub, method, "not-the-cluster-token").error_code()};
+      }
+    }
+    for (const auto* service : services) {
+      // Served here when a call with the token reaches one of its methods. (A port that is not
+      // gRPC, the object data socket, serves none.)
+      bool served = false;
+      for (int i = 0; i < service->method_count() && !served; ++i) {
+        const auto* method = service->method(i);
+        if (EndsItsServer(method)) continue;
+        grpc::StatusCode code = CallWithToken(stub, method, cluster_.token).error_code();
+        EXPECT_NE(code, grpc::StatusCode::UNAUTHENTICATED) << endpoint.name << " " << method->full_name();
+        served = code != grpc::StatusCode::UNIMPLEMENTED && code != grpc::StatusCode::UNAVAILABLE;
+      }
+      if (!served) continue;
+      served_somewhere.insert(service->full_name());
+      for (int i = 0; i < service->method_count(); ++i) {
+        const auto* method = service->method(i);
+        auto [without_token, wrong_token] = refused[method->full_name()];
+        EXPECT_EQ(without_token, grpc::StatusCode::UNAUTHENTICATED)
+            << endpoint.name << " served " << method->full_name() << " without a token";
+        EXPECT_EQ(wrong_token, grpc::StatusCode::UNAUTHENTICATED)
+            << endpoint.name << " served " << method->full_name() << " with a wrong token";
+        refused_calls += 2;
+      }
+    }
+  }
+  // Each service is served by some process of the cluster, so none went unchecked.
+  for (const auto* service : services) {
+    EXPECT_TRUE(served_somewhere.contains(service->full_name())) << service->full_name() << " was served nowhere";
+  }
+  EXPECT_GT(refused_calls, 100);
+}
+
+// With TLS, no port of the GCS, the raylet, a worker or the driver lets a peer without a
+// certificate of the cluster's CA so much as connect: not a plain client, not one without a
+// certificate, not one with a certificate of another CA. The cluster's certificate connects.
+TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaConnects) {
+  if (!Tls()) GTEST_SKIP() << "plain TCP";
+  auto other_ca = orrery::rpc::CreateClusterCa();
+  ASSERT_TRUE(other_ca.ok());
+  auto other_key = orrery::rpc::MakeKeyAndCsr("intruder");
+  ASSERT_TRUE(other_key.ok());
+  auto other_cert = orrery::rpc::IssueCertificate(*other_ca, other_key->csr_pem, "intruder", 3600);
+  ASSERT_TRUE(other_cert.ok());
+  std::string ca = TlsFile(orrery::rpc::kCaCertFile);
+  int grpc_ports = 0;
+  for (const Endpoint& endpoint : Endpoints()) {
+    // The object data socket is not gRPC: only ports a cluster member connects to are counted.
+    if (!ConnectsWithin2s(ClusterChannel(endpoint.target))) continue;
+    ++grpc_ports;
+    EXPECT_FALSE(ConnectsWithin2s(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())))
+        << endpoint.name << " let a plain client connect";
+    EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, "", "")))
+        << endpoint.name << " let a client without a certificate connect";
+    EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, *other_cert, other_key->key_pem)))
+        << endpoint.name << " let a client with a certificate of another CA connect";
+  }
+  EXPECT_EQ(grpc_ports, 4) << "the GCS, the raylet, a worker and the driver";
+}
+
+// The raylet's Unix socket (for its workers and drivers) lies in a private folder and checks its
+// peer's uid: another user cannot talk to it. Needs root, to become that other user.
+TEST_P(AuthMatrixTest, TheRayletsUnixSocketRefusesAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+  std::string socket_path;
+  for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+    if (entry.path().filename() == "raylet.sock") socket_path = entry.path().string();
+  }
+  ASSERT_FALSE(socket_path.empty());
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  // The child only makes system calls: it is a fork of a process with gRPC threads.
+  pid_t child = fork();
+  if (child == 0) {
+    constexpr uid_t kNobody = 65534;
+    if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) _exit(0);  // refused
+    // Connected after all: the server must close it at once, unread.
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    char byte;
+    _exit(read(fd, &byte, 1) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "another user's connection to " << socket_path << " was not refused";
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls, AuthMatrixTest, ::testing::Values("off", "on"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return "tls_" + info.param; });
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

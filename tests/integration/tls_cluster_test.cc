@@ -1,0 +1,129 @@
+// A cluster started with `orrery start --head --tls=on` (issue 23): the head makes the cluster
+// CA in <temp-dir>/tls, a raylet joined on the head's host takes its certificates from there,
+// and the driver, the workers and the CLI speak mutual TLS with every daemon: tasks and actors
+// on both nodes, a large object copied between them, `orrery status`. The ports themselves are
+// checked in auth_matrix_test.cc.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_cluster.h"
+#include "cli_cluster_driver.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "orrery/api.h"
+#include "temp_root.h"
+
+// ---- remote code ----
+
+namespace {
+std::string Here() {
+  const char* id = std::getenv("ORRERY_NODE_ID");
+  return id == nullptr ? "" : id;
+}
+}  // namespace
+
+std::string NodeOf() { return Here(); }
+
+int64_t SumOf(std::vector<uint8_t> bytes) {
+  int64_t sum = 0;
+  for (uint8_t byte : bytes) sum += byte;
+  return sum;
+}
+
+class Counter {
+ public:
+  static Counter* Create() { return new Counter(); }
+  int Add(int by) { return total_ += by; }
+  std::string Node() { return Here(); }
+
+ private:
+  int total_ = 0;
+};
+
+ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node);
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+class TlsCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = orrery::testing::MakeTempRoot();
+    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=on");
+    ASSERT_TRUE(orrery::testing::JoinRaylet(cluster_, "--resources '{\"second\": 2}'"));
+    orrery::testing::InitDriver(cluster_, root_);
+  }
+  void TearDown() override { orrery::testing::ShutdownDriverAndCluster(root_); }
+
+  std::string root_;
+  orrery::testing::CliCluster cluster_;
+};
+
+TEST_F(TlsCluster, TasksActorsObjectsAndTheCliWorkAcrossNodes) {
+  // The CA's key and the head's key are the user's alone.
+  for (const char* key : {"ca.key", "node.key"}) {
+    struct stat st;
+    ASSERT_EQ(stat((root_ + "/tls/" + key).c_str(), &st), 0) << key;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
+  }
+  EXPECT_FALSE(orrery::Get(orrery::Task(NodeOf).Remote())->empty());  // on either node
+  std::string second = *orrery::Get(orrery::Task(NodeOf).SetResource("second", 1).Remote());
+  EXPECT_FALSE(second.empty());
+  EXPECT_NE(second, cluster_.node_id);
+
+  // The actor holds one of the second node's two "second" for its life; SumOf below takes the other.
+  auto counter = orrery::Actor(Counter::Create).SetResource("second", 1).Remote();
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Node).Remote()), second);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(2)), 2);
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(3)), 5);
+
+  // Put in the shared store of the driver's node, and read on both: on the other one a copy
+  // comes over the object data socket.
+  std::vector<uint8_t> bytes(4 << 20, 3);
+  auto object = orrery::Put(bytes);
+  for (const std::string& node : {second, cluster_.node_id}) {
+    auto pinned = orrery::SchedulingStrategy::NodeAffinity(node);
+    EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetSchedulingStrategy(pinned).Remote(object)), int64_t{3} * (4 << 20))
+        << node;
+  }
+
+  EXPECT_THAT(orrery::testing::AliveNodes(root_), SizeIs(2));
+  std::string status = orrery::testing::Cli("status --temp-dir " + root_);
+  EXPECT_THAT(status, HasSubstr(second)) << status;
+}
+
+// The head says how the cluster is secured when it starts; a client without the cluster's
+// certificates is told why it cannot reach it.
+TEST(TlsClusterStart, TheHeadNamesTheClusterCaAndAPlainClientIsToldWhatItLacks) {
+  std::string root = orrery::testing::MakeTempRoot();
+  orrery::testing::CliRun start = orrery::testing::RunCli(
+      "start --head --port 0 --num-cpus 1 --node-ip-address 127.0.0.1 --tls=on --temp-dir " + root);
+  EXPECT_EQ(start.exit_code, 0) << start.output;
+  EXPECT_THAT(start.output, HasSubstr("TLS:         mutual TLS; cluster CA " + root + "/tls/ca.crt (sha256:"));
+  std::string address = orrery::testing::Match(start.output, "GCS address: (\\S+)");
+  std::string token = orrery::testing::Match(start.output, "--token (\\S+)");
+  std::string elsewhere = orrery::testing::MakeTempRoot();  // no session: as on another host
+  orrery::testing::CliRun plain =
+      orrery::testing::RunCli("status --address " + address + " --token " + token + " --temp-dir " + elsewhere);
+  EXPECT_EQ(plain.exit_code, 1) << plain.output;
+  EXPECT_THAT(plain.output, HasSubstr("this process speaks plain TCP: a head started with --tls=on needs its TLS"));
+  std::filesystem::remove_all(elsewhere);
+  orrery::testing::CliRun stop = orrery::testing::RunCli("stop --temp-dir " + root);
+  EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
