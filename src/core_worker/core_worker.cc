@@ -217,7 +217,7 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   pull.full_wait_ms = options_.object_store_full_wait_ms;
   pull.token = options_.token;
   // The object data sockets speak TLS when the cluster does (this process's identity).
-  pull.tls = options_.rpc.tls != nullptr ? options_.rpc.tls : rpc::ProcessTls();
+  pull.tls = rpc::TlsOr(options_.rpc.tls);
   puller_ = std::make_unique<ObjectPuller>(
       pull, *store,
       [this](const NodeId& node) -> absl::StatusOr<HostPort> {

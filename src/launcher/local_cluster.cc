@@ -341,28 +341,25 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
 
   std::string root = temp_dir.empty() ? DefaultTempDir() : temp_dir;
   auto session = LatestSession(root);
-  if (!target.address.empty() && !target.token.empty()) {
-    // This host's session of that cluster, if any, says whether it speaks TLS.
-    if (auto record = session.ok() ? ReadClusterRecord(*session) : absl::NotFoundError("no session");
-        target.tls_dir.empty() && record.ok() && record->gcs_address == target.address) {
-      target.tls_dir = record->tls_dir;
+  absl::StatusOr<ClusterRecord> record =
+      session.ok() ? ReadClusterRecord(*session) : absl::StatusOr<ClusterRecord>(session.status());
+  if (target.address.empty() || target.token.empty()) {
+    if (!session.ok()) {
+      if (target.address.empty()) {
+        return absl::NotFoundError("no cluster address: pass --address or set ORRERY_ADDRESS (no local session under " +
+                                   root + ")");
+      }
+      return absl::InvalidArgumentError("no cluster token for " + target.address +
+                                        ": pass --token or set ORRERY_TOKEN");
     }
-    return target;
+    if (!record.ok()) return record.status();
+    if (target.address.empty()) target.address = record->gcs_address;
   }
-  if (!session.ok()) {
-    if (target.address.empty()) {
-      return absl::NotFoundError("no cluster address: pass --address or set ORRERY_ADDRESS (no local session under " +
-                                 root + ")");
-    }
-    return absl::InvalidArgumentError("no cluster token for " + target.address +
-                                      ": pass --token or set ORRERY_TOKEN");
-  }
-  auto record = ReadClusterRecord(*session);
-  if (!record.ok()) return record.status();
-  if (target.address.empty()) target.address = record->gcs_address;
-  if (record->gcs_address == target.address && target.tls_dir.empty()) target.tls_dir = record->tls_dir;
+  // This host's session of that cluster, if any, holds its token and says whether it speaks TLS.
+  bool this_cluster = record.ok() && record->gcs_address == target.address;
+  if (target.tls_dir.empty() && this_cluster) target.tls_dir = record->tls_dir;
   if (target.token.empty()) {
-    if (record->gcs_address != target.address) {
+    if (!this_cluster) {
       return absl::InvalidArgumentError("no cluster token for " + target.address +
                                         ": pass --token or set ORRERY_TOKEN");
     }

@@ -87,7 +87,7 @@ absl::Status Raylet::Start() {
   object_server.host = ListenHost(config_.node_ip_address, config_.bind_all);
   object_server.port = config_.object_data_port;
   object_server.token = token_;
-  object_server.tls = config_.rpc.tls != nullptr ? config_.rpc.tls : rpc::ProcessTls();
+  object_server.tls = rpc::TlsOr(config_.rpc.tls);
   auto objects = ObjectServer::Start(*store_client, object_server);
   if (!objects.ok()) return Annotate(objects.status(), "starting the object data socket");
   objects_ = std::move(*objects);

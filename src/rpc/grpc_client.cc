@@ -15,7 +15,7 @@ namespace orrery::rpc {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options) {
   grpc::ChannelArguments args = MakeChannelArguments(options);
-  std::shared_ptr<const TlsConfig> tls = options.tls != nullptr ? options.tls : ProcessTls();
+  std::shared_ptr<const TlsConfig> tls = TlsOr(options.tls);
   if (tls == nullptr || internal::IsUnixTarget(target)) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }

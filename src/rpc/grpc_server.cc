@@ -30,7 +30,7 @@ GrpcServer::~GrpcServer() { Shutdown(0); }
 void GrpcServer::AddService(grpc::Service* service) { services_.push_back(service); }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredentials() const {
-  std::shared_ptr<const TlsConfig> tls = options_.rpc.tls != nullptr ? options_.rpc.tls : ProcessTls();
+  std::shared_ptr<const TlsConfig> tls = TlsOr(options_.rpc.tls);
   if (tls == nullptr) return grpc::InsecureServerCredentials();
   if (tls->ca_cert_pem.empty() || tls->cert_pem.empty() || tls->key_pem.empty()) {
     return absl::InvalidArgumentError(
@@ -61,9 +61,8 @@ absl::Status GrpcServer::Start() {
       return absl::AlreadyExistsError(
           absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
     }
-    bool tls = options_.rpc.tls != nullptr || ProcessTls() != nullptr;
-    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address,
-                                               tls ? " (are its TLS certificate and key valid?)" : ""));
+    const char* tls_hint = TlsOr(options_.rpc.tls) ? " (are its TLS certificate and key valid?)" : "";
+    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address, tls_hint));
   }
   if (!options_.unix_socket_path.empty()) {
     absl::Status status = StartUnixSocket();

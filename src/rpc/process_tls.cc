@@ -16,4 +16,8 @@ void SetProcessTls(std::shared_ptr<const TlsConfig> tls) { Current().store(std::
 
 std::shared_ptr<const TlsConfig> ProcessTls() { return Current().load(); }
 
+std::shared_ptr<const TlsConfig> TlsOr(std::shared_ptr<const TlsConfig> named) {
+  return named != nullptr ? named : ProcessTls();
+}
+
 }  // namespace orrery::rpc

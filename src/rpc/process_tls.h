@@ -16,5 +16,7 @@ namespace orrery::rpc {
 void SetProcessTls(std::shared_ptr<const TlsConfig> tls);
 // Null when unset.
 std::shared_ptr<const TlsConfig> ProcessTls();
+// `named` (a component's RpcOptions::tls) when set, else this process's; null: plain TCP.
+std::shared_ptr<const TlsConfig> TlsOr(std::shared_ptr<const TlsConfig> named);
 
 }  // namespace orrery::rpc

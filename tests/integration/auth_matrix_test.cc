@@ -13,23 +13,20 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "cli_cluster.h"
 #include "cli_cluster_driver.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "listening_sockets.h"
+#include "raw_grpc.h"
 #include "orrery/api.h"
 #include "orrery/core_worker.pb.h"
 #include "orrery/gcs.pb.h"
@@ -52,6 +49,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using orrery::testing::ListeningSocketsOf;
+using orrery::testing::ReadFile;
+using orrery::testing::TlsChannel;
 
 // Every service of Orrery's protos: one file descriptor of each is enough to find them all.
 std::vector<const google::protobuf::ServiceDescriptor*> AllServices() {
@@ -73,43 +72,10 @@ bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
   return method->full_name() == "orrery.rpc.CoreWorkerService.Exit";
 }
 
-// One call of any method, unary or streaming alike: one empty request message, then the end of
-// the requests; every reply is read until the status comes (or the 3 s deadline).
-class OneRequestCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
- public:
-  grpc::Status Run(grpc::GenericStub& stub, const std::string& method, const std::string& token) {
-    if (!token.empty()) context_.AddMetadata("x-orrery-token", token);
-    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-    grpc::Slice empty("");
-    request_ = grpc::ByteBuffer(&empty, 1);
-    stub.PrepareBidiStreamingCall(&context_, method, grpc::StubOptions(), this);
-    StartWriteLast(&request_, grpc::WriteOptions());
-    StartRead(&reply_);
-    StartCall();
-    done_.WaitForNotification();
-    return status_;
-  }
-
-  void OnReadDone(bool ok) override {
-    if (ok) StartRead(&reply_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    status_ = status;
-    done_.Notify();
-  }
-
- private:
-  grpc::ClientContext context_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer reply_;
-  grpc::Status status_;
-  absl::Notification done_;
-};
-
 grpc::Status CallWithToken(grpc::GenericStub& stub, const google::protobuf::MethodDescriptor* method,
                            const std::string& token) {
   std::string path = "/" + method->service()->full_name() + "/" + method->name();
-  OneRequestCall call;
+  orrery::testing::OneRequestCall call;
   return call.Run(stub, path, token);
 }
 
@@ -117,26 +83,6 @@ struct Endpoint {
   std::string name;  // "gcs", "raylet", ...
   std::string target;
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// Client credentials with `cert_pem`/`key_pem` (none when empty), trusting the CA `ca_pem`, that
-// accept any certificate of that CA whatever address it serves (as Orrery's own channels do).
-std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target, const std::string& ca_pem,
-                                          const std::string& cert_pem, const std::string& key_pem) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ca_pem;
-  ssl.pem_cert_chain = cert_pem;
-  ssl.pem_private_key = key_pem;
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(orrery::rpc::kClusterServerName);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
-}
 
 bool ConnectsWithin2s(const std::shared_ptr<grpc::Channel>& channel) {
   return channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(2));

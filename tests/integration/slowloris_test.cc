@@ -16,23 +16,18 @@
 #include <cerrno>
 #include <cstring>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "cli_cluster.h"
 #include "cli_cluster_driver.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "listening_sockets.h"
+#include "raw_grpc.h"
 #include "orrery/api.h"
 #include "orrery/gcs.pb.h"
 #include "temp_root.h"
@@ -214,29 +209,12 @@ TEST_F(SlowlorisTest, SlowConnectionsAreClosedAtTheHandshakeTimeoutWhileRealClie
   EXPECT_GE(served, 20);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-// One unary call of `method` with `request` (already serialized) and `token`; its status.
-grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                         const std::string& request, const std::string& token) {
+// One call of `path` with `body` and `token` on `channel`; its status.
+grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel, const std::string& path, const std::string& body,
+                  const std::string& token) {
   grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.AddMetadata("x-orrery-token", token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  grpc::Slice slice(request);
-  grpc::ByteBuffer body(&slice, 1);
-  grpc::ByteBuffer reply;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &body, &reply, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
+  orrery::testing::OneRequestCall call;
+  return call.Run(stub, path, token, body, std::chrono::seconds(60));
 }
 
 // With TLS the token is checked when a call's metadata arrives: a 200 MiB request with a wrong
@@ -256,31 +234,22 @@ TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsR
   std::string request = put.SerializeAsString();
   const std::string method = "/orrery.rpc.GcsService/KvPut";
 
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ReadFile(root + "/tls/ca.crt");
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride("orrery.cluster");
-  args.SetMaxSendMessageSize(-1);
+  std::string ca = orrery::testing::ReadFile(root + "/tls/ca.crt");
   // No certificate: the handshake fails, nothing is sent.
-  auto no_certificate = grpc::CreateCustomChannel(cluster.address, grpc::SslCredentials(ssl), args);
+  auto no_certificate = orrery::testing::TlsChannel(cluster.address, ca, "", "");
   int64_t rss_before = RssBytes(gcs);
-  EXPECT_EQ(CallGeneric(no_certificate, method, request, cluster.token).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call(no_certificate, method, request, cluster.token).error_code(), grpc::StatusCode::UNAVAILABLE);
   // A certificate of the cluster, and a wrong token.
-  ssl.pem_cert_chain = ReadFile(root + "/tls/node.crt");
-  ssl.pem_private_key = ReadFile(root + "/tls/node.key");
-  auto certified = grpc::CreateCustomChannel(cluster.address, grpc::SslCredentials(ssl), args);
-  EXPECT_EQ(CallGeneric(certified, method, request, "not-the-token").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  auto certified = orrery::testing::TlsChannel(cluster.address, ca, orrery::testing::ReadFile(root + "/tls/node.crt"),
+                                               orrery::testing::ReadFile(root + "/tls/node.key"));
+  EXPECT_EQ(Call(certified, method, request, "not-the-token").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   int64_t rss_after = RssBytes(gcs);
   EXPECT_LT(rss_after - rss_before, 64 * kMiB) << "GCS RSS grew from " << rss_before;
   // The same channel, with the token, is served (the value is over the GCS's KV limit or not:
   // what matters is that the call was read and answered, not refused).
   put.set_value("small");
-  EXPECT_TRUE(CallGeneric(certified, method, put.SerializeAsString(), cluster.token).ok());
-
-  orrery::testing::CliRun stop = orrery::testing::RunCli("stop --temp-dir " + root);
-  EXPECT_EQ(stop.exit_code, 0) << stop.output;
-  std::filesystem::remove_all(root);
+  EXPECT_TRUE(Call(certified, method, put.SerializeAsString(), cluster.token).ok());
+  orrery::testing::ShutdownDriverAndCluster(root);  // no driver here: stops the cluster
 }
 
 }  // namespace

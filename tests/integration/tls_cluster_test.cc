@@ -114,9 +114,7 @@ TEST(TlsClusterStart, TheHeadNamesTheClusterCaAndAPlainClientIsToldWhatItLacks) 
   EXPECT_EQ(plain.exit_code, 1) << plain.output;
   EXPECT_THAT(plain.output, HasSubstr("this process speaks plain TCP: a head started with --tls=on needs its TLS"));
   std::filesystem::remove_all(elsewhere);
-  orrery::testing::CliRun stop = orrery::testing::RunCli("stop --temp-dir " + root);
-  EXPECT_EQ(stop.exit_code, 0) << stop.output;
-  std::filesystem::remove_all(root);
+  orrery::testing::ShutdownDriverAndCluster(root);  // no driver here: stops the cluster
 }
 
 }  // namespace
