@@ -26,11 +26,11 @@ echo "== ASan+UBSan build"
 scripts/build.sh asan
 echo "== ASan+UBSan tests"
 # Every process writes its reports to files, daemons and workers included (their stderr goes to
-# logs nobody reads): any report fails the run.
+# logs nobody reads), named after the program that wrote them: any report fails the run.
 reports="$PWD/build/asan/sanitizer-reports"
 rm -rf "$reports" && mkdir -p "$reports"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:log_path=$reports/asan"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:log_path=$reports/asan:log_exe_name=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:log_exe_name=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 status=0
 run_tests build/asan || status=$?

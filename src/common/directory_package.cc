@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "src/common/file_util.h"
 #include "src/common/log.h"
+#include "src/common/openssl_lifetime.h"
 #include "src/common/random.h"
 #include "src/common/status.h"
 

@@ -265,7 +265,8 @@ void GcsPlacementGroupManager::Place(Group& group) {
     Batched<rpc::PrepareBundlesReply>(
         prepares_, node, std::move(specs),
         [this, id, attempt, node, reservation, answers, placement](const auto& reply) {
-          reservation->answered = true;
+          Answered(*reservation, reply);
+          ForgetShownReservations(node);
           answers->results.emplace_back(node, PrepareResultOf(reply, id, node));
           if (--answers->left == 0) OnPrepared(id, attempt, std::move(answers->results), placement);
         });
@@ -453,8 +454,9 @@ void GcsPlacementGroupManager::CancelOn(const NodeId& node, std::vector<rpc::Bun
   auto given = std::make_shared<Reservation>();
   for (const rpc::BundleSpec& spec : bundles) given->given += ResourceSet::FromProto(spec.resources()).value();
   reservations_[node].push_back(given);
-  Batched<rpc::CancelBundlesReply>(cancels_, node, std::move(bundles), [node, given](const auto& reply) {
-    given->answered = true;
+  Batched<rpc::CancelBundlesReply>(cancels_, node, std::move(bundles), [this, node, given](const auto& reply) {
+    Answered(*given, reply);
+    ForgetShownReservations(node);
     // A dead node's bundles went with it; anything else is worth a line in the log.
     if (!reply.ok() && !absl::IsUnavailable(reply.status())) {
       spdlog::warn("cancelling bundles on node {}: {}", node.ShortHex(), reply.status().message());
@@ -555,10 +557,11 @@ void GcsPlacementGroupManager::Remove(Group& group) {
 
 // ---- the cluster changes ----
 
-void GcsPlacementGroupManager::OnResourcesChanged(const NodeId& node_id) {
+void GcsPlacementGroupManager::OnResourcesReported(const NodeId& node_id, bool changed) {
   // The node's resources as a new bundle sees them: other groups' bundles (the resources
   // named after them) are no room for it.
-  if (auto parsed = resources_.parsed().find(node_id); parsed != resources_.parsed().end()) {
+  auto parsed = resources_.parsed().find(node_id);
+  if (changed && parsed != resources_.parsed().end()) {
     NodeRoom& room = reported_[node_id];
     room = NodeRoom{node_id, {}, {}};
     for (const auto& [name, amount] : parsed->second.total.quantities()) {
@@ -568,12 +571,28 @@ void GcsPlacementGroupManager::OnResourcesChanged(const NodeId& node_id) {
       if (!IsAnyGroupResource(name)) room.available.Set(name, amount);
     }
   }
-  // The report counts the prepares answered before it; those in flight still count here.
-  if (auto it = reservations_.find(node_id); it != reservations_.end()) {
-    auto& list = it->second;
-    list.erase(std::remove_if(list.begin(), list.end(), [](const auto& r) { return r->answered; }), list.end());
-  }
-  if (!pending_.empty()) PlacePending();
+  bool forgot = ForgetShownReservations(node_id);
+  if ((changed || forgot) && !pending_.empty()) PlacePending();
+}
+
+template <typename Reply>
+void GcsPlacementGroupManager::Answered(Reservation& reservation, const absl::StatusOr<Reply>& reply) {
+  reservation.answered = true;
+  // Without an answer (the node is unreachable), the next report decides.
+  if (reply.ok()) reservation.in_report_seq = reply->in_report_seq();
+}
+
+bool GcsPlacementGroupManager::ForgetShownReservations(const NodeId& node_id) {
+  auto it = reservations_.find(node_id);
+  if (it == reservations_.end()) return false;
+  auto parsed = resources_.parsed().find(node_id);
+  int64_t shown = parsed == resources_.parsed().end() ? 0 : parsed->second.report_seq;
+  auto& list = it->second;
+  size_t before = list.size();
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [shown](const auto& r) { return r->answered && r->in_report_seq <= shown; }),
+             list.end());
+  return list.size() != before;
 }
 
 void GcsPlacementGroupManager::OnNodeDead(const NodeId& node_id) {

@@ -79,8 +79,9 @@ class GcsPlacementGroupManager {
   }
   // Bundles on the node are lost: their groups are placed again.
   void OnNodeDead(const NodeId& node_id);
-  // A node's free resources changed (or a node joined): waiting groups may fit now.
-  void OnResourcesChanged(const NodeId& node_id);
+  // A node sent a report (`changed`: its free resources differ), or joined: waiting groups may
+  // fit now, and what the manager did to the node that the report shows stops counting twice.
+  void OnResourcesReported(const NodeId& node_id, bool changed);
   // The job's groups go with it, except detached ones.
   void OnJobFinished(const JobId& job_id);
   // Answers every open wait and stops placing.
@@ -118,12 +119,20 @@ class GcsPlacementGroupManager {
     std::vector<std::pair<NodeId, absl::Status>> results;
   };
   // What the manager did to a node's free resources that its reports may not show yet: a
-  // prepare takes, a cancel gives back. Counted until the first report after the answer.
+  // prepare takes, a cancel gives back. Counted until the node's report numbered
+  // in_report_seq (named by the answer) or a later one arrives: a report built before the
+  // node acted can arrive after its answer.
   struct Reservation {
     ResourceSet taken;
     ResourceSet given;
     bool answered = false;
+    int64_t in_report_seq = 0;
   };
+  // Records the node's answer to `reservation`; true once a report shows it.
+  template <typename Reply>
+  void Answered(Reservation& reservation, const absl::StatusOr<Reply>& reply);
+  // Forgets the node's reservations that its reports show; true if there were any.
+  bool ForgetShownReservations(const NodeId& node_id);
 
   static absl::Status Validate(const rpc::PlacementGroupInfo& group);
   // The key of names_.

@@ -42,6 +42,12 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
   if (!total.ok()) return done(total.status());
   auto available = ResourceSet::FromProto(usage.available());
   if (!available.ok()) return done(available.status());
+  reply->set_gcs_instance_id(nodes_.instance_id());
+  // Reports travel as separate calls: one overtaken by a newer report says nothing new.
+  if (auto last = parsed_.find(*node_id); last != parsed_.end() && usage.report_seq() != 0 &&
+                                          usage.report_seq() <= last->second.report_seq) {
+    return done(absl::OkStatus());
+  }
   auto [it, first] = usage_.try_emplace(*node_id);
   rpc::NodeResourceUsage& stored = it->second;
   NodeResources& parsed = parsed_[*node_id];
@@ -50,13 +56,12 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
     parsed.total = std::move(*total);
     parsed.available = std::move(*available);
   }
+  parsed.report_seq = usage.report_seq();
   stored = usage;
   stored.set_report_time_ms(NowMs());
-  reply->set_gcs_instance_id(nodes_.instance_id());
   done(absl::OkStatus());
-  if (!changed) return;
-  publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
-  for (const auto& listener : listeners_) listener(*node_id);
+  if (changed) publisher_.Publish(rpc::RESOURCE_VIEW, stored.node_id(), ViewMessage(stored));
+  for (const auto& listener : listeners_) listener(*node_id, changed);
 }
 
 std::vector<rpc::PubsubMessage> GcsResourceManager::Snapshot() const {

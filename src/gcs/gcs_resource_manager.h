@@ -35,10 +35,14 @@ class GcsResourceManager final : public ResourceHandler {
   struct NodeResources {
     ResourceSet total;
     ResourceSet available;
+    // The number of the last report applied (NodeResourceUsage.report_seq).
+    int64_t report_seq = 0;
   };
 
-  // Called after each report whose total or available changed.
-  void AddChangeListener(std::function<void(const NodeId&)> listener) { listeners_.push_back(std::move(listener)); }
+  // Called after each report applied; `changed`: its total or available differ from the last.
+  void AddReportListener(std::function<void(const NodeId&, bool changed)> listener) {
+    listeners_.push_back(std::move(listener));
+  }
   // The last reported total and available of every node that sent a report, parsed.
   const absl::flat_hash_map<NodeId, NodeResources>& parsed() const { return parsed_; }
 
@@ -52,7 +56,7 @@ class GcsResourceManager final : public ResourceHandler {
   const int64_t start_time_ms_;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
   absl::flat_hash_map<NodeId, NodeResources> parsed_;
-  std::vector<std::function<void(const NodeId&)>> listeners_;
+  std::vector<std::function<void(const NodeId&, bool changed)>> listeners_;
 };
 
 }  // namespace orrery::gcs

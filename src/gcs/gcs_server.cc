@@ -130,7 +130,8 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
       GcsPlacementGroupManager::Options{});
   placement_groups_->AddRemovedListener([this](const PlacementGroupId& id) { actors_->OnPlacementGroupRemoved(id); });
   actors_->SetRemovedGroupCheck([this](const PlacementGroupId& id) { return placement_groups_->IsRemoved(id); });
-  resources_->AddChangeListener([this](const NodeId& node) { placement_groups_->OnResourcesChanged(node); });
+  resources_->AddReportListener(
+      [this](const NodeId& node, bool changed) { placement_groups_->OnResourcesReported(node, changed); });
   workers_->AddDeathListener([this](const rpc::WorkerDeath& death) { actors_->OnWorkerDeath(death); });
   tasks_ = std::make_unique<GcsTaskManager>(static_cast<size_t>(std::max<int64_t>(1, config_.task_events_per_job)));
   JobSupervisor::Options supervisor{config_.session_dir,
@@ -153,7 +154,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
     health_->AddNode(id, absl::StrCat(node.node_ip(), ":", node.node_manager_port()));
-    placement_groups_->OnResourcesChanged(id);  // waiting groups may fit on the new node
+    placement_groups_->OnResourcesReported(id, /*changed=*/true);  // waiting groups may fit on the new node
   });
   nodes_->AddNodeReportListener([this](const NodeId& node, const rpc::HostedState& hosted) {
     actors_->OnNodeReported(node, hosted);

@@ -25,9 +25,9 @@ grpc::ServerUnaryReactor* BundleGrpcService::CommitBundles(grpc::CallbackServerC
 grpc::ServerUnaryReactor* BundleGrpcService::CancelBundles(grpc::CallbackServerContext* c,
                                                            const rpc::CancelBundlesRequest* q,
                                                            rpc::CancelBundlesReply* r) {
-  return calls_.Unary(c, q, r, [this](const rpc::CancelBundlesRequest& request, rpc::CancelBundlesReply*,
+  return calls_.Unary(c, q, r, [this](const rpc::CancelBundlesRequest& request, rpc::CancelBundlesReply* reply,
                                       rpc::ReplyCallback done) {
-    node_manager_.CancelBundles(request);
+    *reply = node_manager_.CancelBundles(request);
     done(absl::OkStatus());
   });
 }

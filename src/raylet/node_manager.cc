@@ -305,7 +305,10 @@ void NodeManager::HandleGetNodeStats(const rpc::GetNodeStatsRequest& request, rp
 
 absl::StatusOr<rpc::PrepareBundlesReply> NodeManager::PrepareBundles(const rpc::PrepareBundlesRequest& request) {
   auto reply = bundles_.Prepare(request);
-  if (reply.ok()) ScheduleReport(kChangeReportMs);
+  if (reply.ok()) {
+    reply->set_in_report_seq(report_seq_ + 1);
+    ScheduleReport(kChangeReportMs);
+  }
   return reply;
 }
 
@@ -315,9 +318,12 @@ absl::Status NodeManager::CommitBundles(const rpc::CommitBundlesRequest& request
   return status;
 }
 
-void NodeManager::CancelBundles(const rpc::CancelBundlesRequest& request) {
+rpc::CancelBundlesReply NodeManager::CancelBundles(const rpc::CancelBundlesRequest& request) {
   bundles_.Cancel(request);
   OnResourcesChanged(/*report_soon=*/false);
+  rpc::CancelBundlesReply reply;
+  reply.set_in_report_seq(report_seq_ + 1);
+  return reply;
 }
 
 void NodeManager::OnResourcesChanged(bool report_soon) {
@@ -383,6 +389,7 @@ void NodeManager::ReportUsage() {
   rpc::ReportResourceUsageRequest request;
   rpc::NodeResourceUsage* usage = request.mutable_usage();
   usage->set_node_id(options_.node_id.Binary());
+  usage->set_report_seq(++report_seq_);
   resources_.total().ToProto(usage->mutable_total());
   // A blocked worker's lent CPUs may drive "available" below zero for a while; report 0.
   ResourceSet available;

@@ -89,7 +89,7 @@ class NodeManager final : public NodeManagerHandler {
   // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
   absl::StatusOr<rpc::PrepareBundlesReply> PrepareBundles(const rpc::PrepareBundlesRequest& request);
   absl::Status CommitBundles(const rpc::CommitBundlesRequest& request);
-  void CancelBundles(const rpc::CancelBundlesRequest& request);
+  rpc::CancelBundlesReply CancelBundles(const rpc::CancelBundlesRequest& request);
 
  private:
   std::optional<JobLaunch> FindJob(const JobId& job_id) const;
@@ -133,6 +133,8 @@ class NodeManager final : public NodeManagerHandler {
   boost::asio::steady_timer report_timer_;
   // When the next report is due (monotonic ms), 0 when none is scheduled.
   int64_t report_due_ms_ = 0;
+  // The number of the last report built (NodeResourceUsage.report_seq).
+  int64_t report_seq_ = 0;
   rpc::RegisterNodeRequest registration_;
   std::string cluster_id_;
   std::string gcs_instance_id_;

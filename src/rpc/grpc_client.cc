@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "src/common/openssl_lifetime.h"
 #include "src/common/random.h"
 #include "src/rpc/process_tls.h"
 

@@ -17,6 +17,7 @@
 #include "grpcpp/server_posix.h"
 #include "src/common/log.h"
 #include "src/common/net.h"
+#include "src/common/openssl_lifetime.h"
 #include "src/common/status.h"
 #include "src/rpc/auth.h"
 #include "src/rpc/process_tls.h"

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "src/common/file_util.h"
+#include "src/common/openssl_lifetime.h"
 #include "src/common/random.h"
 #include "src/common/status.h"
 

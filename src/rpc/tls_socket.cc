@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include <openssl/x509v3.h>
 
+#include "src/common/openssl_lifetime.h"
 #include "src/common/status.h"
 
 namespace orrery::rpc {

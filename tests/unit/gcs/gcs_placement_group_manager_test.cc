@@ -30,7 +30,9 @@ class ScriptedRaylet : public raylet::BundleClient {
   void CancelBundles(const rpc::CancelBundlesRequest& request,
                      rpc::RpcCallback<rpc::CancelBundlesReply> callback) override {
     cancels.push_back(request);
-    callback(rpc::CancelBundlesReply());
+    rpc::CancelBundlesReply reply;
+    reply.set_in_report_seq(next_report_seq);
+    callback(reply);
   }
 
   // Answers the oldest prepare call: yes for every group in it, or no (the node is full).
@@ -60,12 +62,29 @@ class ScriptedRaylet : public raylet::BundleClient {
   std::deque<std::pair<rpc::PrepareBundlesRequest, rpc::RpcCallback<rpc::PrepareBundlesReply>>> prepares;
   std::deque<std::pair<rpc::CommitBundlesRequest, rpc::RpcCallback<rpc::CommitBundlesReply>>> commits;
   std::vector<rpc::CancelBundlesRequest> cancels;
+  // The number of the report that will show what this node does next.
+  int64_t next_report_seq = 0;
 };
 
 class GcsPlacementGroupManagerTest : public ::testing::Test {
  protected:
   GcsPlacementGroupManagerTest() {
     for (int i = 0; i < 3; ++i) AddNode();
+    resources_.AddReportListener([this](const NodeId& node, bool changed) { manager_.OnResourcesReported(node, changed); });
+  }
+
+  // Node `id`'s report number `seq`: `cpus` of its 2 CPUs free.
+  void Report(const NodeId& id, int64_t seq, double cpus) {
+    rpc::ReportResourceUsageRequest request;
+    rpc::NodeResourceUsage* usage = request.mutable_usage();
+    usage->set_node_id(id.Binary());
+    usage->set_report_seq(seq);
+    ResourceSet::FromDoubles({{"CPU", 2}}).value().ToProto(usage->mutable_total());
+    // A resource with none free is left out.
+    if (cpus > 0) ResourceSet::FromDoubles({{"CPU", cpus}}).value().ToProto(usage->mutable_available());
+    auto reply = env_.Call<rpc::ReportResourceUsageRequest, rpc::ReportResourceUsageReply>(
+        [this](auto& q, auto* r, auto done) { resources_.HandleReportResourceUsage(q, r, done); }, request);
+    EXPECT_TRUE(reply.ok()) << reply.status();
   }
 
   NodeId AddNode() {
@@ -126,7 +145,9 @@ class GcsPlacementGroupManagerTest : public ::testing::Test {
     for (auto& [node, raylet] : raylets_) {
       while (!raylet->prepares.empty()) raylet->AnswerPrepare(true);
     }
-    for (int i = 0; i < bundles; ++i) RayletOf(id, i).AnswerCommit();
+    for (auto& [node, raylet] : raylets_) {
+      while (!raylet->commits.empty()) raylet->AnswerCommit();
+    }
     return id;
   }
 
@@ -221,6 +242,34 @@ TEST_F(GcsPlacementGroupManagerTest, APrepareAnsweredAfterRemovalIsUndone) {
     EXPECT_TRUE(raylet->commits.empty());
   }
   EXPECT_EQ(Info(id).state(), rpc::PlacementGroupInfo::REMOVED);
+}
+
+// Reports and answers travel as separate calls: a node's report built before it released a
+// removed group's bundles can arrive after its answer. The room the removal freed still counts
+// until the report the answer named arrives, so a SPREAD group made next uses every node; and
+// a report overtaken by a newer one is not applied.
+TEST_F(GcsPlacementGroupManagerTest, AReportOlderThanACancelsAnswerDoesNotHideTheRoomItFreed) {
+  PlacementGroupId packed = CreatePlaced(2, rpc::STRICT_PACK);
+  ASSERT_EQ(Info(packed).state(), rpc::PlacementGroupInfo::CREATED);
+  NodeId full = NodeId::FromBinary(Info(packed).bundles(0).node_id()).value();
+  Report(full, 1, 0);
+  raylets_[full]->next_report_seq = 3;
+  Remove(packed);
+  ASSERT_EQ(raylets_[full]->cancels.size(), 1u);
+  Report(full, 2, 0.5);  // built before the cancel: the bundles still there
+
+  PlacementGroupId spread = Create(3, rpc::SPREAD);
+  for (const NodeId& node : order_) {
+    ASSERT_EQ(raylets_[node]->prepares.size(), 1u) << "node " << node.Hex();
+    EXPECT_EQ(raylets_[node]->prepares.front().first.bundles_size(), 1);
+    raylets_[node]->AnswerPrepare(true);
+  }
+  EXPECT_EQ(Info(spread).state(), rpc::PlacementGroupInfo::PREPARED);
+
+  Report(full, 4, 1);
+  Report(full, 3, 2);  // overtaken
+  EXPECT_EQ(resources_.parsed().at(full).available.Get("CPU"), FixedPoint::FromInt(1));
+  EXPECT_EQ(resources_.parsed().at(full).report_seq, 4);
 }
 
 TEST_F(GcsPlacementGroupManagerTest, ALostNodeSendsItsGroupToReschedulingAndItsBundleElsewhere) {
