@@ -77,6 +77,13 @@ void KillAll(const std::vector<orrery::ActorHandle<Server>>& servers) {
   for (const auto& server : servers) server.Kill();
 }
 
+// 2,000 calls on `server`, each awaited before the next: the best rate of 3 rounds.
+double SyncCallRate(const orrery::ActorHandle<Server>& server) {
+  return orrery::bench::BestRate(2000, 3, [&] {
+    for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+  });
+}
+
 // 1,000 calls on `server` submitted, then all awaited: the best rate of 5 rounds.
 double AsyncCallRate(const orrery::ActorHandle<Server>& server) {
   return orrery::bench::BestRate(1000, 5, [&] {
@@ -127,14 +134,26 @@ void MeasureManyToMany(const orrery::bench::Reporter& report) {
 
 namespace orrery::bench {
 
+double SyncTaskRate() {
+  for (int i = 0; i < 200; ++i) orrery::Get(orrery::Task(BenchNoOp).Remote());
+  return BestRate(2000, 3, [] {
+    for (int i = 0; i < 2000; ++i) orrery::Get(orrery::Task(BenchNoOp).Remote());
+  });
+}
+
+double SyncActorCallRate() {
+  auto server = StartServers(1)[0];
+  for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
+  double rate = SyncCallRate(server);
+  server.Kill();
+  return rate;
+}
+
 void MeasureActors(const Reporter& report) {
   if (Wanted({"1_1_actor_calls_sync", "1_1_actor_calls_async"})) {
     auto server = StartServers(1)[0];
     for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-    report("1_1_actor_calls_sync", BestRate(2000, 3, [&] {
-             for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-           }),
-           "calls/s");
+    report("1_1_actor_calls_sync", SyncCallRate(server), "calls/s");
     report("1_1_actor_calls_async", AsyncCallRate(server), "calls/s");
     server.Kill();
   }

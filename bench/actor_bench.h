@@ -12,6 +12,14 @@ namespace orrery::bench {
 // n_n_actor_calls_with_arg_async, multi_client_tasks_async, actor_creation_per_s.
 void MeasureActors(const Reporter& report);
 
+// single_client_tasks_sync on the running cluster: 2,000 no-op tasks, each awaited before the
+// next is submitted (after 200 to start workers); the best rate of 3 rounds.
+double SyncTaskRate();
+
+// 1_1_actor_calls_sync on the running cluster: 2,000 calls to a new actor, each awaited before
+// the next (after 200 to warm up); the best rate of 3 rounds. The actor is killed after.
+double SyncActorCallRate();
+
 // actor_creation_per_s on the running cluster: 100 actors created, the first call on each
 // awaited, all killed; actors per second over the whole, the best of 3 rounds.
 double ActorCreationRate();

@@ -16,6 +16,7 @@
 #include "orrery/api.h"
 #include "placement_group_bench.h"
 #include "reconstruction_bench.h"
+#include "tls_bench.h"
 #include "rate.h"
 
 namespace {
@@ -68,9 +69,9 @@ int main(int argc, char** argv) {
   // Warm up: the first tasks start workers.
   for (int i = 0; i < 200; ++i) orrery::Get(orrery::Task(NoOp).Remote());
 
-  Rate("single_client_tasks_sync", 2000, 3, [] {
-    for (int i = 0; i < 2000; ++i) orrery::Get(orrery::Task(NoOp).Remote());
-  });
+  if (Wanted({"single_client_tasks_sync"})) {
+    Report("single_client_tasks_sync", orrery::bench::SyncTaskRate(), "ops/s");
+  }
   Rate("single_client_tasks_async", 1000, 5, [] {
     std::vector<orrery::ObjectRef<int>> refs;
     refs.reserve(1000);
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
               "single_client_get_calls_Plasma_Store"})) {
     MeasureOnPrefaultedStore();
   }
+  if (Wanted({"_tls", "_plain", "tls_over_plain"})) orrery::bench::MeasureTlsCost(Report);
   if (Wanted({"multi_node_tasks_async", "tcp_loopback_gigabytes", "object_transfer_gigabytes",
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
     orrery::bench::MeasureMultiNode(Report);

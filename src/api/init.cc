@@ -125,11 +125,18 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.gcs_storage = value;  // e.g. to measure a durable GCS (it then runs under orrery-head)
       } else if (name == "--gcs-storage-sync") {
         options.gcs_storage_sync = value;
+      } else if (name == "--tls") {
+        if (value != "on" && value != "off") {
+          throw OrreryException("Config.head_args: --tls must be 'on' or 'off', got '" + value + "'");
+        }
+        options.tls = value == "on";
+      } else if (name == "--tls-dir") {
+        options.tls_dir = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
                               " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, --bind-all, "
                               "--object-store-memory, --object-store-prefault, --spill-dir, --gcs-storage, "
-                              "--gcs-storage-sync)");
+                              "--gcs-storage-sync, --tls, --tls-dir)");
       }
     } catch (const std::logic_error&) {
       throw OrreryException("Config.head_args: " + name + " needs a number, got '" + value + "'");

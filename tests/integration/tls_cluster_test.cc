@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
+#include "src/common/session.h"
 #include "temp_root.h"
 
 // ---- remote code ----
@@ -115,6 +116,38 @@ TEST(TlsClusterStart, TheHeadNamesTheClusterCaAndAPlainClientIsToldWhatItLacks) 
   EXPECT_THAT(plain.output, HasSubstr("this process speaks plain TCP: a head started with --tls=on needs its TLS"));
   std::filesystem::remove_all(elsewhere);
   orrery::testing::ShutdownDriverAndCluster(root);  // no driver here: stops the cluster
+}
+
+// A driver's own cluster (Config::head_args, as orrery-microbench's TLS figures use it): Init()
+// makes the CA under the temp root, the driver and its workers speak mutual TLS, and the ports
+// refuse a plain client.
+TEST(TlsDriverCluster, ADriversOwnClusterWithTlsOnServesItsWorkOverMutualTlsOnly) {
+  std::string root = orrery::testing::MakeTempRoot();
+  orrery::Config config;
+  config.temp_dir = root;
+  config.head_args = {"--num-cpus", "1", "--tls=on"};
+  orrery::Init(config);
+  EXPECT_FALSE(orrery::Get(orrery::Task(NodeOf).Remote())->empty());
+  auto counter = orrery::Actor(Counter::Create).Remote();
+  EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(2)), 2);
+
+  auto session = orrery::LatestSession(root);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto record = orrery::ReadClusterRecord(*session);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->tls_dir, root + "/tls");
+  std::string elsewhere = orrery::testing::MakeTempRoot();  // no session: plain TCP
+  auto token = orrery::ReadToken(session->TokenFile());
+  ASSERT_TRUE(token.ok()) << token.status();
+  // Without the identity this driver's processes inherit (ORRERY_TLS_DIR), as on another host.
+  orrery::testing::CliRun plain = orrery::testing::RunCli(
+      "status --address " + record->gcs_address + " --token " + *token + " --temp-dir " + elsewhere,
+      "env -u ORRERY_TLS_DIR");
+  EXPECT_EQ(plain.exit_code, 1) << plain.output;
+  EXPECT_THAT(plain.output, HasSubstr("this process speaks plain TCP"));
+  orrery::Shutdown();
+  std::filesystem::remove_all(elsewhere);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
