@@ -3,7 +3,7 @@
 // client preface a second. Each daemon closes every such connection within its handshake
 // timeout (10 s; the whole preface would take 24 s), its memory grows by less than 64 MiB, and
 // real clients are served meanwhile: a driver's tasks and `orrery status`. And a 200 MiB
-// request to a TLS cluster's GCS without the token: refused before it is read. Release pass
+// request to a TLS cluster's GCS and raylet without the token: refused before it is read. Release pass
 // only: 2,000 sockets and a 20 s attack, and 200 MiB sent.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,6 +30,7 @@
 #include "raw_grpc.h"
 #include "orrery/api.h"
 #include "orrery/gcs.pb.h"
+#include "orrery/node_manager.pb.h"
 #include "temp_root.h"
 
 // ---- remote code ----
@@ -218,37 +219,47 @@ grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel, const std::stri
 }
 
 // With TLS the token is checked when a call's metadata arrives: a 200 MiB request with a wrong
-// token is refused without the GCS reading it, and one without a certificate never gets past
-// the handshake. (With --tls=off gRPC 1.51 reads a request before anything checks its token:
-// docs/security.md.)
-TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsReadsIt) {
+// token is refused without the daemon reading it, and one without a certificate never gets past
+// the handshake; the same channel with the token is served. (With --tls=off gRPC 1.51 reads a
+// request before anything checks its token: docs/security.md.)
+void ExpectRefusedUnread(const std::string& root, const std::string& daemon, pid_t pid, const std::string& address,
+                         const std::string& method, const std::string& served_body, const std::string& token) {
+  SCOPED_TRACE(daemon + " at " + address);
+  ASSERT_GT(pid, 0);
+  std::string request(200 * kMiB, 'x');
+  std::string ca = orrery::testing::ReadFile(root + "/tls/ca.crt");
+  // No certificate: the handshake fails, nothing is sent.
+  auto no_certificate = orrery::testing::TlsChannel(address, ca, "", "");
+  int64_t rss_before = RssBytes(pid);
+  EXPECT_EQ(Call(no_certificate, method, request, token).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // A certificate of the cluster, and a wrong token.
+  auto certified = orrery::testing::TlsChannel(address, ca, orrery::testing::ReadFile(root + "/tls/node.crt"),
+                                               orrery::testing::ReadFile(root + "/tls/node.key"));
+  EXPECT_EQ(Call(certified, method, request, "not-the-token").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  int64_t rss_after = RssBytes(pid);
+  EXPECT_LT(rss_after - rss_before, 64 * kMiB) << daemon << " RSS grew from " << rss_before;
+  // The same channel, with the token, is served: the call was read and answered, not refused.
+  grpc::Status served = Call(certified, method, served_body, token);
+  EXPECT_TRUE(served.ok()) << served.error_message();
+}
+
+TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsOrTheRayletReadsIt) {
   std::string root = orrery::testing::MakeTempRoot();
   orrery::testing::CliCluster cluster =
       orrery::testing::StartHead(root, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=on");
-  pid_t gcs = orrery::testing::DaemonPid(root, "gcs");
-  ASSERT_GT(gcs, 0);
   orrery::rpc::KvPutRequest put;
   put.set_namespace_("attack");
   put.set_key("k");
-  put.set_value(std::string(200 * kMiB, 'x'));
-  std::string request = put.SerializeAsString();
-  const std::string method = "/orrery.rpc.GcsService/KvPut";
-
-  std::string ca = orrery::testing::ReadFile(root + "/tls/ca.crt");
-  // No certificate: the handshake fails, nothing is sent.
-  auto no_certificate = orrery::testing::TlsChannel(cluster.address, ca, "", "");
-  int64_t rss_before = RssBytes(gcs);
-  EXPECT_EQ(Call(no_certificate, method, request, cluster.token).error_code(), grpc::StatusCode::UNAVAILABLE);
-  // A certificate of the cluster, and a wrong token.
-  auto certified = orrery::testing::TlsChannel(cluster.address, ca, orrery::testing::ReadFile(root + "/tls/node.crt"),
-                                               orrery::testing::ReadFile(root + "/tls/node.key"));
-  EXPECT_EQ(Call(certified, method, request, "not-the-token").error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  int64_t rss_after = RssBytes(gcs);
-  EXPECT_LT(rss_after - rss_before, 64 * kMiB) << "GCS RSS grew from " << rss_before;
-  // The same channel, with the token, is served (the value is over the GCS's KV limit or not:
-  // what matters is that the call was read and answered, not refused).
   put.set_value("small");
-  EXPECT_TRUE(Call(certified, method, put.SerializeAsString(), cluster.token).ok());
+  ExpectRefusedUnread(root, "the GCS", orrery::testing::DaemonPid(root, "gcs"), cluster.address,
+                      "/orrery.rpc.GcsService/KvPut", put.SerializeAsString(), cluster.token);
+  // The raylet's gRPC port, as `orrery status` lists it.
+  std::string status = orrery::testing::Cli("status --temp-dir " + root);
+  std::string raylet_address = orrery::testing::Match(status, cluster.node_id + "\\s+(\\S+)");
+  ASSERT_FALSE(raylet_address.empty()) << status;
+  ExpectRefusedUnread(root, "the raylet", orrery::testing::RayletPid(root, cluster.node_id), raylet_address,
+                      "/orrery.rpc.NodeManagerService/GetNodeStats", orrery::rpc::GetNodeStatsRequest().SerializeAsString(),
+                      cluster.token);
   orrery::testing::ShutdownDriverAndCluster(root);  // no driver here: stops the cluster
 }
 
