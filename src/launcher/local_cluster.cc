@@ -311,30 +311,33 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   std::string root = Root(options);
   auto latest = LatestSession(root);
   std::string existing_token;
-  std::string tls_dir;
+  ClusterRecord record{address, "", ORRERY_VERSION_STRING, NowMs(), /*head=*/false, "", ""};
   if (latest.ok()) {
-    auto record = ReadClusterRecord(*latest);
-    if (record.ok() && record->gcs_address == address) {
+    auto existing = ReadClusterRecord(*latest);
+    if (existing.ok() && existing->gcs_address == address) {
       node.session = *latest;
-      tls_dir = record->tls_dir;
+      record = *existing;
       if (auto t = ReadToken(latest->TokenFile()); t.ok()) existing_token = *t;
     }
   }
+  const std::string tls_dir = record.tls_dir;
   node.token = token.empty() ? existing_token : token;
   if (node.token.empty()) {
     return absl::InvalidArgumentError("joining " + address +
                                       " needs the cluster token: pass --token (printed by `orrery start --head`)");
   }
-  if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
-  const bool joins_tls_from_afar = tls_dir.empty() && !options.ca_hash.empty();
-  if (joins_tls_from_afar) {
-    // No certificate here yet, so the GCS serves this host nothing but the join itself, which
-    // the raylet makes; a wrong address or fingerprint fails here, before anything starts.
+  // A fingerprint makes the join stand on its own, whatever this host holds (an earlier raylet's
+  // certificate may name a node the cluster has declared dead since): the GCS serves a host
+  // without a certificate nothing but the join itself, which the raylet makes; a wrong address
+  // or fingerprint fails here, before anything starts. Without one, the host joins with the
+  // certificates its session names (the head's, on the head's host).
+  const bool joins_by_fingerprint = !options.ca_hash.empty();
+  if (joins_by_fingerprint) {
     ORRERY_RETURN_IF_ERROR(rpc::FetchClusterCa(address, options.ca_hash, kJoinCheckTimeoutMs).status());
   } else {
+    if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
     ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
   }
-  ClusterRecord record{address, "", ORRERY_VERSION_STRING, NowMs(), false, "", tls_dir};
   if (node.session.path().empty()) {
     ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(root));
     ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, record));
@@ -342,12 +345,13 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
   std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
   ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options));
-  ORRERY_ASSIGN_OR_RETURN(node.raylet,
-                          StartRaylet(bin_dir, node.session, address, node_ip, options, CaFileIn(tls_dir)));
+  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options,
+                                                   joins_by_fingerprint ? "" : CaFileIn(tls_dir)));
   node.tls_dir = tls_dir;
   node.node_id = node.raylet.ready.value("node_id", "");
-  if (joins_tls_from_afar) {
-    // This host's drivers and CLI use the certificate the raylet got.
+  if (joins_by_fingerprint && !record.head) {
+    // This host's drivers and CLI use the newest raylet's certificate (the head's host keeps
+    // the head's).
     node.tls_dir = node.raylet.ready.value("tls_dir", "");
     record.tls_dir = node.tls_dir;
     ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, record));

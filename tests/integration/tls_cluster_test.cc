@@ -182,7 +182,7 @@ class TlsJoin : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
 
-  // Runs the join line on the far host, with `args` after it; the new node's id, or "".
+  // Runs the join line on the far host, with `args` after it.
   orrery::testing::CliRun JoinFar(const std::string& args = "") {
     return orrery::testing::RunCli(join_ + " --num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + far_ + " " + args);
   }
@@ -247,8 +247,9 @@ TEST_F(TlsJoin, AWrongFingerprintOrTokenOrNoneStartsNothing) {
 }
 
 // A node declared dead: whoever holds its key (it may have been stolen with the host) is refused,
-// though the certificate has not expired.
-TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothing) {
+// though the certificate has not expired. The same line joins a new node there, whose
+// certificate the host's CLI then uses.
+TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANewNode) {
   orrery::testing::CliRun joined = JoinFar();
   ASSERT_EQ(joined.exit_code, 0) << joined.output;
   std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
@@ -262,6 +263,12 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothing) {
   EXPECT_EQ(status.exit_code, 1) << status.output;
   EXPECT_THAT(status.output, AllOf(HasSubstr("refuses the certificate of node " + node),
                                    HasSubstr("declared that node dead")));
+
+  orrery::testing::CliRun again = JoinFar();
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  std::string successor = orrery::testing::Match(again.output, "node ([0-9a-f]{32})");
+  EXPECT_NE(successor, node);
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
 }
 
 }  // namespace
