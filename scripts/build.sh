@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 variant="${1:-release}"
 jobs="${ORRERY_BUILD_JOBS:-2}"
+# Paths under the checkout enter ccache's keys relative to it, so a fresh clone elsewhere (CI's,
+# or a review's) reuses what another checkout of the same code already compiled.
+export CCACHE_BASEDIR="$PWD"
 case "$variant" in
   release)
     cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null ;;

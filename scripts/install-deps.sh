@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev
   librocksdb-dev libhiredis-dev redis-server
-  procps iproute2
+  procps iproute2 tcpdump
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 

@@ -188,7 +188,7 @@ int RunSubmit(const JobFlags& flags) {
   });
 }
 
-int RunLogs(const JobFlags& flags) {
+int RunJobLogs(const JobFlags& flags) {
   return RunAgainstCluster("job logs", flags.cluster, [&](const ClusterConnection& cluster) {
     auto tail = CopyLog(cluster, flags.submission_id, flags.follow);
     return tail.ok() ? 0 : Fail("job logs", std::string(tail.status().message()));
@@ -199,7 +199,7 @@ void PrintField(const std::string& label, const std::string& value) {
   printf("%-15s%s\n", (label + ":").c_str(), value.c_str());
 }
 
-int RunStatus(const JobFlags& flags) {
+int RunJobStatus(const JobFlags& flags) {
   return RunAgainstCluster("job status", flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::GetJobSubmissionRequest request;
     request.set_submission_id(flags.submission_id);
@@ -227,7 +227,7 @@ int RunStatus(const JobFlags& flags) {
   });
 }
 
-int RunStop(const JobFlags& flags) {
+int RunJobStop(const JobFlags& flags) {
   if (flags.grace_ms < 0) return Fail("job stop", "--grace-ms must not be negative");
   return RunAgainstCluster("job stop", flags.cluster, [&](const ClusterConnection& cluster) {
     rpc::StopJobRequest request;
@@ -246,7 +246,7 @@ int RunStop(const JobFlags& flags) {
   });
 }
 
-int RunList(const JobFlags& flags) {
+int RunJobList(const JobFlags& flags) {
   return RunAgainstCluster("job list", flags.cluster, [&](const ClusterConnection& cluster) {
     auto reply =
         CallGcs<JobService>(cluster, &JobService::Stub::async::ListJobSubmissions, rpc::ListJobSubmissionsRequest());
@@ -305,21 +305,21 @@ void AddJobCommand(CLI::App& app, int& exit_code) {
   submit->callback([flags, &exit_code] { exit_code = RunSubmit(*flags); });
 
   AddVerb(*job, "status", "Show a job's state, driver and times", *flags, true)->callback([flags, &exit_code] {
-    exit_code = RunStatus(*flags);
+    exit_code = RunJobStatus(*flags);
   });
 
   CLI::App* logs = AddVerb(*job, "logs", "Print a job's output (stdout and stderr of its driver)", *flags, true);
   logs->add_flag("-f,--follow", flags->follow, "Keep printing new output until the job ends");
-  logs->callback([flags, &exit_code] { exit_code = RunLogs(*flags); });
+  logs->callback([flags, &exit_code] { exit_code = RunJobLogs(*flags); });
 
   CLI::App* stop =
       AddVerb(*job, "stop", "Stop a job: SIGTERM to its driver, SIGKILL after the grace period", *flags, true);
   stop->add_option("--grace-ms", flags->grace_ms, "How long the driver has to exit after SIGTERM")
       ->capture_default_str();
-  stop->callback([flags, &exit_code] { exit_code = RunStop(*flags); });
+  stop->callback([flags, &exit_code] { exit_code = RunJobStop(*flags); });
 
   AddVerb(*job, "list", "List the submitted jobs, oldest first", *flags, false)->callback([flags, &exit_code] {
-    exit_code = RunList(*flags);
+    exit_code = RunJobList(*flags);
   });
 
   AddVerb(*job, "delete", "Forget an ended job's record", *flags, true)->callback([flags, &exit_code] {

@@ -14,13 +14,13 @@ namespace orrery::cli {
 namespace {
 
 // Enough to read on a terminal; a process or store that holds more says how many it left out.
-constexpr int64_t kDefaultLimit = 100;
+constexpr int64_t kDefaultMemoryRows = 100;
 
 struct MemoryFlags {
   ClusterFlags cluster;
   std::string node;
   std::string format = "table";
-  int64_t limit = kDefaultLimit;
+  int64_t limit = kDefaultMemoryRows;
 };
 
 int RunMemory(const MemoryFlags& flags) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "src/cli/commands.h"
 #include "src/common/daemon.h"
 #include "src/common/file_util.h"
@@ -48,6 +49,7 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
   printf("  Node id:     %s%s\n", node.node_id.c_str(), adopted.c_str());
   printf("  Session:     %s\n", node.session.path().c_str());
   printf("  Logs:        %s\n", node.session.LogsDir().c_str());
+  std::string join_line = absl::StrCat("orrery start --address ", node.gcs_address, " --token ", node.token);
   if (node.tls_dir.empty()) {
     printf("  TLS:         off (plain TCP; the token still guards every call)\n\n");
   } else {
@@ -55,9 +57,11 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
     auto fingerprint = ca.ok() ? rpc::CaFingerprint(*ca) : ca.status();
     printf("  TLS:         mutual TLS; cluster CA %s/%s (%s)\n\n", node.tls_dir.c_str(), rpc::kCaCertFile,
            fingerprint.ok() ? fingerprint->c_str() : std::string(fingerprint.status().message()).c_str());
+    // The joining host checks the CA it is served against this, before it sends the token.
+    if (fingerprint.ok()) absl::StrAppend(&join_line, " --ca-hash ", *fingerprint);
   }
   printf("To add another host to this cluster, run on it:\n");
-  printf("  orrery start --address %s --token %s\n\n", node.gcs_address.c_str(), node.token.c_str());
+  printf("  %s\n\n", join_line.c_str());
   printf("To see the cluster: orrery status\nTo stop it:         orrery stop\n");
 }
 
@@ -175,6 +179,10 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                     "(joins on the head's host use it); off: plain TCP")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  start->add_option("--ca-hash", flags->node.ca_hash,
+                    "Join a TLS cluster from another host: the cluster CA's fingerprint (sha256:<hex>, printed by "
+                    "`orrery start --head`), which the head must present before the token is sent")
+      ->envname("ORRERY_CA_HASH");
   start->add_option("--tls-dir", flags->tls_dir, "Where a head keeps the cluster CA and its certificates "
                                                  "(default: <temp-dir>/tls)");
   start->add_flag("--block", flags->block, "Stay in the foreground; stop everything on Ctrl-C");

@@ -22,7 +22,7 @@ namespace {
 
 // A raylet that takes longer is reported and skipped, so that one stuck node does not hold
 // up the listing of the others for long.
-constexpr int64_t kRayletTimeoutMs = 3'000;
+constexpr int64_t kNodeStatsTimeoutMs = 3'000;
 // GetNodeMemory waits for the raylet to ask each of its drivers and workers in turn (each
 // within a deadline of its own, past which it is reported as an error), so it takes longer.
 constexpr int64_t kNodeMemoryTimeoutMs = 10'000;
@@ -72,7 +72,7 @@ absl::StatusOr<StateSnapshot> FetchWorkers(const ClusterConnection& cluster) {
   std::vector<rpc::GetNodeStatsReply> stats;
   auto replies =
       CallRaylets<rpc::NodeManagerService>(cluster, *raylets, &rpc::NodeManagerService::Stub::async::GetNodeStats,
-                                           rpc::GetNodeStatsRequest(), kRayletTimeoutMs, "workers", snapshot.warnings);
+                                           rpc::GetNodeStatsRequest(), kNodeStatsTimeoutMs, "workers", snapshot.warnings);
   for (auto& [raylet, reply] : replies) {
     // The node's id as the GCS knows it, whatever the raylet says.
     reply.set_node_id(raylet.node_id);

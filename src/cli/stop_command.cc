@@ -23,14 +23,14 @@ struct StopFlags {
   bool keep_storage = false;
 };
 
-struct Target {
+struct StopTarget {
   PidRecord record;
   int pidfd = -1;
 };
 
 // Signals every target's process group (a daemon leads its own: its workers and zygotes are
 // in it), then waits for each through its pidfd.
-void SignalAndWait(std::vector<Target>& targets, int sig, int64_t wait_ms) {
+void SignalAndWait(std::vector<StopTarget>& targets, int sig, int64_t wait_ms) {
   for (auto& target : targets) {
     kill(-target.record.pid, sig);
     // And the process itself: one that does not lead its group (orrery-gcs under orrery-head)
@@ -79,7 +79,7 @@ void DeleteStorage(const std::set<std::string>& paths) {
 
 int RunStop(const StopFlags& flags) {
   std::string root = flags.temp_dir.empty() ? DefaultTempDir() : flags.temp_dir;
-  std::vector<Target> raylets, others;
+  std::vector<StopTarget> raylets, others;
   std::vector<std::string> stale;
   std::set<std::string> running_heads;  // sessions whose GCS (or its supervisor) runs
   for (const SessionDir& session : AllSessions(root)) {
@@ -90,7 +90,7 @@ int RunStop(const StopFlags& flags) {
       }
       if (record.name == "gcs" || record.name == "head") running_heads.insert(session.path());
       auto pidfd = OpenPidfd(record.pid);
-      Target target{record, pidfd.ok() ? *pidfd : -1};
+      StopTarget target{record, pidfd.ok() ? *pidfd : -1};
       (record.name.rfind("raylet", 0) == 0 ? raylets : others).push_back(target);
     }
   }

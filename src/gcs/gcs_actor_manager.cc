@@ -26,7 +26,7 @@ std::optional<PlacementGroupId> GroupOf(const rpc::ActorInfo& actor) {
 // A constructor may run for a long time; the call ends sooner if the worker dies.
 constexpr int64_t kCreateTimeoutMs = 24LL * 3600 * 1000;
 
-const char* StateName(rpc::ActorInfo::State state) { return rpc::ActorInfo::State_Name(state).c_str(); }
+const char* ActorStateName(rpc::ActorInfo::State state) { return rpc::ActorInfo::State_Name(state).c_str(); }
 
 bool CanRestart(const rpc::ActorInfo& info) {
   return info.max_restarts() < 0 || info.num_restarts() < info.max_restarts();
@@ -666,7 +666,7 @@ void GcsActorManager::Changed(Actor& actor, std::function<void(absl::Status)> st
   // least the wall-clock time in microseconds.
   actor.info.set_version(std::max(actor.info.version() + 1, NowMs() * 1000));
   ActorId id = ActorId::FromBinary(actor.info.actor_id()).value();
-  spdlog::debug("actor {} is {} (version {})", id.ShortHex(), StateName(actor.info.state()), actor.info.version());
+  spdlog::debug("actor {} is {} (version {})", id.ShortHex(), ActorStateName(actor.info.state()), actor.info.version());
   // Watchers learn of the change once it is stored: what they act on survives a GCS restart.
   table_.Put(actor.info.actor_id(), actor.info, [this, id, stored = std::move(stored)](absl::Status status) {
     if (!status.ok()) spdlog::error("storing actor {}: {}", id.ShortHex(), status.message());

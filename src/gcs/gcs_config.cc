@@ -14,6 +14,8 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &GcsConfig::token_file, "File holding the cluster token (mode 0600)")
         .Add("tls_dir", &GcsConfig::tls_dir, "TLS directory (cluster CA and certificates); empty: plain TCP")
+        .Add("node_certificate_seconds", &GcsConfig::node_certificate_seconds,
+             "Validity of the node certificates the cluster CA signs (renewed at two thirds of it)")
         .Add("token_origin", &GcsConfig::token_origin,
              "Where the token came from (generated, environment, explicit): a stored cluster's token wins over a "
              "generated one or one from the environment, and refuses a different explicit one")

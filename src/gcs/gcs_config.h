@@ -22,6 +22,8 @@ struct GcsConfig {
   // The head's TLS directory (orrery start --head makes it): every port and channel is mutual
   // TLS with its certificates. Empty: plain TCP.
   std::string tls_dir;
+  // How long the node certificates this GCS signs are valid (their holders renew at 2/3).
+  int64_t node_certificate_seconds = 30LL * 24 * 3600;
   // Where --token/--token-file came from: what to do when it differs from the stored token.
   std::string token_origin = "explicit";
   // memory, rocksdb:PATH or redis://... (storage/store_factory.h).

@@ -1,5 +1,6 @@
 #include "src/gcs/gcs_grpc_service.h"
 
+#include "grpc/grpc_security_constants.h"
 #include "src/gcs/subscriber_stream.h"
 
 namespace orrery::gcs {
@@ -47,6 +48,25 @@ ORRERY_GCS_UNARY(KillActor, actors, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(BackupStorage, storage, CallKind::kIdempotent)
 
 #undef ORRERY_GCS_UNARY
+
+grpc::ServerUnaryReactor* GcsGrpcService::SignNodeCertificate(grpc::CallbackServerContext* c,
+                                                              const rpc::SignNodeCertificateRequest* q,
+                                                              rpc::SignNodeCertificateReply* r) {
+  // Whom the caller's certificate names decides what it may ask for (a node renews its own).
+  std::string peer_name;
+  if (std::shared_ptr<const grpc::AuthContext> auth = c->auth_context(); auth != nullptr) {
+    std::vector<grpc::string_ref> names = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+    if (!names.empty()) peer_name.assign(names.front().data(), names.front().size());
+  }
+  // A repeat signs again: a second certificate for the same key does no harm.
+  return calls_.Unary(
+      c, q, r,
+      [this, peer_name](const rpc::SignNodeCertificateRequest& request, rpc::SignNodeCertificateReply* reply,
+                        rpc::ReplyCallback done) {
+        h_.certificates.HandleSignNodeCertificate(request, peer_name, reply, std::move(done));
+      },
+      CallKind::kIdempotent);
+}
 
 grpc::ServerWriteReactor<rpc::PubsubMessage>* GcsGrpcService::Subscribe(grpc::CallbackServerContext* c,
                                                                         const rpc::SubscribeRequest* q) {

@@ -22,6 +22,7 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
     WorkerHandler& workers;
     ActorHandler& actors;
     StorageHandler& storage;
+    CertificateHandler& certificates;
     Publisher& publisher;
   };
 
@@ -75,6 +76,9 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
                                       rpc::KillActorReply* r) override;
   grpc::ServerUnaryReactor* BackupStorage(grpc::CallbackServerContext* c, const rpc::BackupStorageRequest* q,
                                           rpc::BackupStorageReply* r) override;
+  grpc::ServerUnaryReactor* SignNodeCertificate(grpc::CallbackServerContext* c,
+                                                const rpc::SignNodeCertificateRequest* q,
+                                                rpc::SignNodeCertificateReply* r) override;
   grpc::ServerWriteReactor<rpc::PubsubMessage>* Subscribe(grpc::CallbackServerContext* c,
                                                           const rpc::SubscribeRequest* q) override;
 

@@ -68,6 +68,15 @@ class StorageHandler {
                                    ReplyCallback done) = 0;
 };
 
+class CertificateHandler {
+ public:
+  virtual ~CertificateHandler() = default;
+  // `peer_name`: the name on the caller's TLS certificate; empty when it has none (a node
+  // joining) or the port is plain.
+  virtual void HandleSignNodeCertificate(const rpc::SignNodeCertificateRequest& request, const std::string& peer_name,
+                                         rpc::SignNodeCertificateReply* reply, ReplyCallback done) = 0;
+};
+
 class ActorHandler {
  public:
   virtual ~ActorHandler() = default;

@@ -17,7 +17,7 @@ std::string GcsPlacementGroupManager::NameKey(const std::string& name_space, con
 
 namespace {
 
-std::string StateName(rpc::PlacementGroupInfo::State state) { return rpc::PlacementGroupInfo::State_Name(state); }
+std::string GroupStateName(rpc::PlacementGroupInfo::State state) { return rpc::PlacementGroupInfo::State_Name(state); }
 
 absl::Status RemovedError(const PlacementGroupId& id) {
   return absl::FailedPreconditionError("placement group " + id.Hex() + " was removed");
@@ -498,7 +498,7 @@ void GcsPlacementGroupManager::SetState(Group& group, rpc::PlacementGroupInfo::S
   group.info.set_state(state);
   group.info.set_version(group.info.version() + 1);
   spdlog::debug("placement group {} is {}",
-                PlacementGroupId::FromBinary(group.info.placement_group_id()).value().ShortHex(), StateName(state));
+                PlacementGroupId::FromBinary(group.info.placement_group_id()).value().ShortHex(), GroupStateName(state));
   Store(group, std::move(stored));
 }
 

@@ -99,6 +99,8 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
       *store_, *publisher_, static_cast<size_t>(config_.worker_failure_history),
       [this](const JobId& job, const std::string& detail) { jobs_->FinishJob(job, "its driver died: " + detail); });
   resources_ = std::make_unique<GcsResourceManager>(*nodes_, *publisher_, cluster_id_, NowMs());
+  certificates_ = std::make_unique<GcsCertificateAuthority>(
+      GcsCertificateAuthority::Options{config_.tls_dir, config_.node_certificate_seconds});
 
   rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
   auto raylet_client = [raylet_client_options](const std::string& address) mutable {
@@ -162,6 +164,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
+    GcsCertificateAuthority::OnNodeDead(id);
     health_->RemoveNode(id);
     resources_->OnNodeDead(id);
     jobs_->OnNodeDead(id);
@@ -181,6 +184,14 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   using Step = std::function<void(std::function<void(absl::Status)>)>;
   std::vector<Step> steps = {
       [this](auto done) { nodes_->Load(std::move(done)); },
+      [this](auto done) {
+        // A restored node table names nodes that died under an earlier GCS: still refused.
+        for (const rpc::NodeInfo& node : nodes_->AllNodes()) {
+          if (node.state() != rpc::NodeInfo::DEAD) continue;
+          GcsCertificateAuthority::OnNodeDead(NodeId::FromBinary(node.node_id()).value());
+        }
+        done(absl::OkStatus());
+      },
       [this](auto done) { jobs_->Load(std::move(done)); },
       [this](auto done) { actors_->Load(std::move(done)); },
       [this](auto done) { placement_groups_->Load(std::move(done)); },
@@ -211,10 +222,13 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
 
   calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, loop_->Dispatcher());
   service_ = std::make_unique<GcsGrpcService>(
-      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_, *publisher_},
+      *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_,
+                                          *certificates_, *publisher_},
       static_cast<size_t>(config_.pubsub_max_queued));
-  server_ = std::make_unique<rpc::GrpcServer>(
-      rpc::ServerOptions{"GCS", ListenHost(config_.host, config_.bind_all), config_.port, "", config_.rpc, token_});
+  rpc::ServerOptions server_options{"GCS", ListenHost(config_.host, config_.bind_all), config_.port, "", config_.rpc,
+                                    token_};
+  server_options.join_methods = {absl::StrCat("/", rpc::GcsService::service_full_name(), "/SignNodeCertificate")};
+  server_ = std::make_unique<rpc::GrpcServer>(std::move(server_options));
   server_->AddService(service_.get());
   placement_group_service_ = std::make_unique<PlacementGroupGrpcService>(*calls_, *placement_groups_);
   server_->AddService(placement_group_service_.get());

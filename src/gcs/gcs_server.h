@@ -7,6 +7,7 @@
 #include "src/common/event_loop.h"
 #include "src/common/id.h"
 #include "src/gcs/gcs_actor_manager.h"
+#include "src/gcs/gcs_certificate_authority.h"
 #include "src/gcs/gcs_config.h"
 #include "src/gcs/gcs_grpc_service.h"
 #include "src/gcs/gcs_health_checker.h"
@@ -68,6 +69,7 @@ class GcsServer {
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<StoreClient> store_;
   std::unique_ptr<GcsStorageBackup> backup_;
+  std::unique_ptr<GcsCertificateAuthority> certificates_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<GcsNodeManager> nodes_;
   std::unique_ptr<GcsJobManager> jobs_;

@@ -44,7 +44,7 @@ absl::Status ValidateSubmissionId(const std::string& id) {
                                     "with '.'");
 }
 
-std::string StateName(State::State state) { return State::State_Name(state); }
+std::string JobStateName(State::State state) { return State::State_Name(state); }
 
 // The name of a running driver's pid record in the session's pids/.
 std::string PidRecordName(const std::string& submission_id) { return "job-" + submission_id; }
@@ -204,7 +204,7 @@ void JobSupervisor::HandleSubmitJob(const rpc::SubmitJobRequest& request, rpc::S
     if (absl::Status status = ValidateEnvVarName(name); !status.ok()) return done(status);
   }
   if (auto it = jobs_.find(id); it != jobs_.end()) {
-    return done(absl::AlreadyExistsError("job '" + id + "' exists already (" + StateName(it->second->record.state()) +
+    return done(absl::AlreadyExistsError("job '" + id + "' exists already (" + JobStateName(it->second->record.state()) +
                                          "): choose another submission id, or `orrery job delete " + id +
                                          "` first"));
   }
@@ -325,11 +325,11 @@ void JobSupervisor::EndUnstarted(Job& job, rpc::JobSubmission::State state, cons
   record.set_state(state);
   record.set_message(message);
   record.set_end_time_ms(NowMs());
-  spdlog::warn("job '{}' {}: {}", record.submission_id(), StateName(state), message);
+  spdlog::warn("job '{}' {}: {}", record.submission_id(), JobStateName(state), message);
   // The reason goes in the log too, where someone following it looks.
   int log = open(record.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log >= 0) {
-    std::string line = "orrery job supervisor: job '" + record.submission_id() + "' " + StateName(state) + ": " +
+    std::string line = "orrery job supervisor: job '" + record.submission_id() + "' " + JobStateName(state) + ": " +
                        message + "\n";
     WriteAll(log, line.data(), line.size());
     close(log);
@@ -368,7 +368,7 @@ void JobSupervisor::OnRunnerExited(const std::string& submission_id) {
   job.record.set_message(absl::StrCat("its runner (orrery-job-runner, pid ", job.record.runner_pid(), ") ",
                                       runner_ended.empty() ? "ended" : runner_ended,
                                       " without recording how the driver ended; the driver was killed"));
-  spdlog::warn("job '{}' {}: {}", submission_id, StateName(job.record.state()), job.record.message());
+  spdlog::warn("job '{}' {}: {}", submission_id, JobStateName(job.record.state()), job.record.message());
   AfterEnd(job);
 }
 
@@ -390,7 +390,7 @@ void JobSupervisor::OnExited(Job& job, int wait_status) {
     record.set_state(State::FAILED);
     record.set_message("its driver " + DescribeWaitStatus(wait_status));
   }
-  spdlog::info("job '{}' {}: {}", record.submission_id(), StateName(record.state()), record.message());
+  spdlog::info("job '{}' {}: {}", record.submission_id(), JobStateName(record.state()), record.message());
   AfterEnd(job);
 }
 
@@ -403,7 +403,7 @@ void JobSupervisor::AfterEnd(Job& job) {
   // ending it here frees its workers, actors and resources at once.
   if (!record.job_id().empty()) {
     if (auto job_id = JobId::FromBinary(record.job_id()); job_id.ok()) {
-      finish_job_(*job_id, "its submitted driver ended (" + StateName(record.state()) + ")");
+      finish_job_(*job_id, "its submitted driver ended (" + JobStateName(record.state()) + ")");
     }
   }
   for (StopWaiter& waiter : job.stoppers) {
@@ -471,7 +471,7 @@ void JobSupervisor::HandleDeleteJob(const rpc::DeleteJobRequest& request, rpc::D
   if (job == nullptr) return done(not_found);
   if (!Ended(*job)) {
     return done(absl::FailedPreconditionError("job '" + request.submission_id() + "' is " +
-                                              StateName(job->record.state()) + ": stop it first (`orrery job stop " +
+                                              JobStateName(job->record.state()) + ": stop it first (`orrery job stop " +
                                               request.submission_id() + "`)"));
   }
   unlink(job->record.log_path().c_str());

@@ -22,6 +22,7 @@
 #include "src/rpc/cluster_tls.h"
 #include "src/rpc/process_tls.h"
 #include "src/rpc/retried_call.h"
+#include "src/rpc/tls_certificates.h"
 
 namespace orrery::launcher {
 
@@ -42,13 +43,24 @@ void KillDaemon(DaemonProcess& daemon) {
   }
 }
 
+// How long `orrery start --address ... --ca-hash ...` waits for the GCS's TLS handshake.
+constexpr int64_t kJoinCheckTimeoutMs = 5000;
+
+// The CA certificate of a TLS directory; empty for none (plain TCP).
+std::string CaFileIn(const std::string& tls_dir) {
+  return tls_dir.empty() ? "" : absl::StrCat(tls_dir, "/", rpc::kCaCertFile);
+}
+
 absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const SessionDir& session,
                                           const std::string& gcs_address, const std::string& node_ip,
-                                          const NodeOptions& options, const std::string& tls_dir) {
+                                          const NodeOptions& options, const std::string& ca_file) {
   std::vector<std::string> args = {"--gcs-address=" + gcs_address,        "--node-ip-address=" + node_ip,
                                    "--session-dir=" + session.path(),     "--temp-dir=" + Root(options),
                                    "--token-file=" + session.TokenFile()};
-  if (!tls_dir.empty()) args.push_back("--tls-dir=" + tls_dir);
+  // A TLS cluster: the raylet gets a certificate of its own (node_tls.h), trusting the CA of
+  // the head's session on the head's host, or the one the GCS presents with the given hash.
+  if (!ca_file.empty()) args.push_back("--ca-file=" + ca_file);
+  if (!options.ca_hash.empty()) args.push_back("--ca-hash=" + options.ca_hash);
   if (options.num_cpus >= 0) args.push_back(absl::StrCat("--num-cpus=", options.num_cpus));
   if (options.num_gpus >= 0) args.push_back(absl::StrCat("--num-gpus=", options.num_gpus));
   if (!options.resources.empty()) args.push_back("--resources=" + options.resources);
@@ -201,7 +213,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   }
   // A GCS that restored nothing is a new cluster, which the old raylet cannot join.
   if (orphan.has_value()) StopAdopted(*orphan);
-  auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node, tls_dir);
+  auto raylet = StartRaylet(bin_dir, node.session, node.gcs_address, node_ip, options.node, CaFileIn(tls_dir));
   if (!raylet.ok()) {
     KillDaemon(node.gcs);
     return raylet.status();
@@ -242,7 +254,8 @@ absl::Status CheckCluster(const std::string& address, const std::string& token) 
       // A TLS head and a plain client (or the reverse) see each other only as a closed socket.
       std::string hint = rpc::ProcessTls() == nullptr
                              ? "; this process speaks plain TCP: a head started with --tls=on needs its TLS directory "
-                               "(run on the head's host with its --temp-dir, or set ORRERY_TLS_DIR)"
+                               "(run on the head's host with its --temp-dir, or set ORRERY_TLS_DIR), and a node "
+                               "joins it from another host with --ca-hash"
                              : "; this process speaks TLS: a head started with --tls=off refuses it";
       return absl::UnavailableError("no Orrery head answers at " + address + " (" +
                                     std::string(reply.status().message()) + hint + ")");
@@ -298,33 +311,51 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   std::string root = Root(options);
   auto latest = LatestSession(root);
   std::string existing_token;
-  std::string tls_dir;
+  ClusterRecord record{address, "", ORRERY_VERSION_STRING, NowMs(), /*head=*/false, "", ""};
   if (latest.ok()) {
-    auto record = ReadClusterRecord(*latest);
-    if (record.ok() && record->gcs_address == address) {
+    auto existing = ReadClusterRecord(*latest);
+    if (existing.ok() && existing->gcs_address == address) {
       node.session = *latest;
-      tls_dir = record->tls_dir;
+      record = *existing;
       if (auto t = ReadToken(latest->TokenFile()); t.ok()) existing_token = *t;
     }
   }
+  const std::string tls_dir = record.tls_dir;
   node.token = token.empty() ? existing_token : token;
   if (node.token.empty()) {
     return absl::InvalidArgumentError("joining " + address +
                                       " needs the cluster token: pass --token (printed by `orrery start --head`)");
   }
-  if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
-  ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
+  // A fingerprint makes the join stand on its own, whatever this host holds (an earlier raylet's
+  // certificate may name a node the cluster has declared dead since): the GCS serves a host
+  // without a certificate nothing but the join itself, which the raylet makes; a wrong address
+  // or fingerprint fails here, before anything starts. Without one, the host joins with the
+  // certificates its session names (the head's, on the head's host).
+  const bool joins_by_fingerprint = !options.ca_hash.empty();
+  if (joins_by_fingerprint) {
+    ORRERY_RETURN_IF_ERROR(rpc::FetchClusterCa(address, options.ca_hash, kJoinCheckTimeoutMs).status());
+  } else {
+    if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
+    ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
+  }
   if (node.session.path().empty()) {
     ORRERY_ASSIGN_OR_RETURN(node.session, CreateSession(root));
-    ORRERY_RETURN_IF_ERROR(
-        WriteClusterRecord(node.session, {address, "", ORRERY_VERSION_STRING, NowMs(), false, "", tls_dir}));
+    ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, record));
   }
   if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
   std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
   ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options));
-  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options, tls_dir));
+  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options,
+                                                   joins_by_fingerprint ? "" : CaFileIn(tls_dir)));
   node.tls_dir = tls_dir;
   node.node_id = node.raylet.ready.value("node_id", "");
+  if (joins_by_fingerprint && !record.head) {
+    // This host's drivers and CLI use the newest raylet's certificate (the head's host keeps
+    // the head's).
+    node.tls_dir = node.raylet.ready.value("tls_dir", "");
+    record.tls_dir = node.tls_dir;
+    ORRERY_RETURN_IF_ERROR(WriteClusterRecord(node.session, record));
+  }
   return node;
 }
 

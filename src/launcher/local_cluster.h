@@ -23,6 +23,9 @@ struct NodeOptions {
   int64_t object_store_memory = -1;  // bytes; negative: the raylet's default
   bool object_store_prefault = false;
   std::string spill_dir;         // empty: the raylet's default
+  // Joining a TLS cluster from another host: the fingerprint of the cluster CA ("sha256:<hex>",
+  // printed by `orrery start --head`), which the GCS must present.
+  std::string ca_hash;
   int64_t start_timeout_ms = 30'000;
   // The daemons die with the thread that started them (a driver's own local cluster must not
   // outlive a driver that crashed or was killed).

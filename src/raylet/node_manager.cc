@@ -8,6 +8,7 @@
 #include "src/common/log.h"
 #include "src/common/runtime_env.h"
 #include "src/common/status.h"
+#include "src/rpc/auth.h"
 
 namespace orrery::raylet {
 
@@ -143,6 +144,8 @@ void NodeManager::OnNodeMessage(const rpc::PubsubMessage& message) {
       on_fatal_("the GCS declared this node dead: " + node.death_reason());
       return;
     }
+    // Its key may be in anyone's hands now: its certificate opens nothing here any more.
+    rpc::RefuseCertificatesNamed(node_id->Hex());
     leases_.OnHolderNodeDied(*node_id);
   }
   leases_.OnClusterChanged();

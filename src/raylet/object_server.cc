@@ -18,6 +18,7 @@
 #include "src/common/status.h"
 #include "src/object_store/wire.h"
 #include "src/rpc/auth.h"
+#include "src/rpc/auth.h"
 #include "src/rpc/tls_socket.h"
 
 namespace orrery::raylet {
@@ -173,6 +174,10 @@ absl::Status ObjectServer::ServeTls(int fd) {
   }
   ORRERY_ASSIGN_OR_RETURN(std::unique_ptr<rpc::TlsSocket> tls,
                           rpc::TlsSocket::Accept(fd, *tls_, peer, options_.io_timeout_ms, deadline));
+  if (std::string name = tls->PeerCommonName(); rpc::CertificateNameRefused(name)) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(peer, " presented the certificate of node ", name, ", which the cluster declared dead"));
+  }
   std::string body;
   ORRERY_RETURN_IF_ERROR(tls->ReadFrame(&body, kMaxRequestBytes));
   rpc::ObjectDataRequest request;

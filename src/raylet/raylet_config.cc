@@ -19,6 +19,10 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("token", &RayletConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &RayletConfig::token_file, "File holding the cluster token (mode 0600)")
         .Add("tls_dir", &RayletConfig::tls_dir, "TLS directory (cluster CA and certificates); empty: plain TCP")
+        .Add("ca_file", &RayletConfig::ca_file,
+             "Join a TLS cluster trusting this CA certificate: the node gets its own certificate from the GCS")
+        .Add("ca_hash", &RayletConfig::ca_hash,
+             "Join a TLS cluster trusting the CA the GCS presents only with this fingerprint (sha256:<hex>)")
         .Add("num_cpus", &RayletConfig::num_cpus, "CPUs to offer (negative: the machine's cores)")
         .Add("num_gpus", &RayletConfig::num_gpus, "GPUs to offer (negative: detect)")
         .Add("resources", &RayletConfig::resources, "Custom resources as JSON, e.g. {\"disk\": 2}")

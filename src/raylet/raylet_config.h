@@ -24,6 +24,11 @@ struct RayletConfig {
   // The node's TLS directory: every port and channel is mutual TLS with its certificates, and
   // the node's workers and drivers use it too. Empty: plain TCP.
   std::string tls_dir;
+  // Joining a TLS cluster instead (node_tls.h): the cluster CA to trust, as a file on this host
+  // or as the fingerprint of the one the GCS presents. This node then gets a certificate of its
+  // own, naming its node id, in its node folder.
+  std::string ca_file;
+  std::string ca_hash;
   // Negative: detect (the machine's cores; GPUs from CUDA_VISIBLE_DEVICES or nvidia-smi).
   double num_cpus = -1;
   int32_t num_gpus = -1;

@@ -9,6 +9,7 @@
 #include "src/common/log.h"
 #include "src/common/logging.h"
 #include "src/common/session.h"
+#include "src/raylet/node_tls.h"
 #include "src/raylet/raylet.h"
 #include "src/rpc/cluster_tls.h"
 
@@ -27,11 +28,6 @@ int main(int argc, char** argv) {
   };
   auto token = ResolveToken(config.token, config.token_file);
   if (!token.ok()) return fail(std::string(token.status().message()));
-  // Before the first channel; and its workers find the directory in their environment.
-  if (!config.tls_dir.empty()) {
-    if (absl::Status status = rpc::UseTlsDir(config.tls_dir); !status.ok()) return fail(std::string(status.message()));
-  }
-
   // The node id names the log file, so logging starts once the raylet has one.
   std::atomic<bool> fatal{false};
   std::string fatal_reason;
@@ -50,6 +46,14 @@ int main(int argc, char** argv) {
   if (absl::Status status = InitLogging(logging); !status.ok()) return fail(std::string(status.message()));
   spdlog::debug("orrery-raylet settings:\n{}", raylet::RayletConfigTable().Dump(config));
 
+  // Before the first channel (Start makes them); its workers find the directory in their
+  // environment.
+  auto tls_dir = raylet::PrepareNodeTlsDir(config, *token, raylet.node_id());
+  if (!tls_dir.ok()) return fail(std::string(tls_dir.status().message()));
+  if (!tls_dir->empty()) {
+    if (absl::Status status = rpc::UseTlsDir(*tls_dir); !status.ok()) return fail(std::string(status.message()));
+  }
+
   if (absl::Status status = raylet.Start(); !status.ok()) {
     raylet.Stop("failed to start");
     return fail(std::string(status.message()));
@@ -62,7 +66,8 @@ int main(int argc, char** argv) {
                                 {"pid", getpid()},
                                 {"node_id", raylet.node_id().Hex()},
                                 {"socket", raylet.socket_path()},
-                                {"resources", raylet.total().ToString()}});
+                                {"resources", raylet.total().ToString()},
+                                {"tls_dir", *tls_dir}});
 
   int sig = WaitForTerminationSignal();
   std::string reason = fatal ? fatal_reason : "signal " + std::to_string(sig);

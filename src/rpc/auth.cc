@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_metadata_processor.h"
@@ -65,8 +66,10 @@ namespace {
 // publishes the call, and so reads its request message, only once Process has answered OK.
 class TokenMetadataProcessor final : public grpc::AuthMetadataProcessor {
  public:
-  TokenMetadataProcessor(std::string service_name, std::string token)
-      : auth_(std::move(service_name), std::move(token)) {}
+  TokenMetadataProcessor(std::string service_name, std::string token, std::vector<std::string> join_methods)
+      : auth_(service_name, std::move(token)),
+        service_name_(std::move(service_name)),
+        join_methods_(join_methods.begin(), join_methods.end()) {}
 
   // Not blocking: Process only compares a few bytes (and at most once a second logs a line).
   // A blocking processor would have gRPC's C++ wrapper hand every call to its thread pool and
@@ -77,28 +80,65 @@ class TokenMetadataProcessor final : public grpc::AuthMetadataProcessor {
   grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context, OutputMetadata* /*consumed*/,
                        OutputMetadata* /*response*/) override {
     // The token is left in the metadata (not "consumed"): ServerCalls checks it again.
-    auto it = metadata.find(kTokenMetadataKey);
-    std::optional<absl::string_view> token;
-    if (it != metadata.end()) token = absl::string_view(it->second.data(), it->second.size());
-    return ToGrpcStatus(auth_.CheckToken(token, PeerName(*context)));
+    std::vector<grpc::string_ref> names = context->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+    std::string peer = names.empty() ? "a TLS peer without a certificate"
+                                     : absl::StrCat("the TLS peer ", ToView(names.front()));
+    absl::Status token = auth_.CheckToken(Find(metadata, kTokenMetadataKey), peer);
+    if (!token.ok()) return ToGrpcStatus(token);
+    if (names.empty()) {
+      absl::string_view method = Find(metadata, ":path").value_or("");
+      if (join_methods_.contains(method)) return grpc::Status::OK;
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          absl::StrCat(service_name_, " serves ", method,
+                                       " only to a peer with a certificate of the cluster CA; a node without "
+                                       "one joins with --ca-hash to get one"));
+    }
+    if (CertificateNameRefused(ToView(names.front()))) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          absl::StrCat(service_name_, " refuses the certificate of node ", ToView(names.front()),
+                                       ": the cluster declared that node dead"));
+    }
+    return grpc::Status::OK;
   }
 
  private:
-  // The auth context knows the peer's certificate, not its address; the name on a certificate
-  // of the cluster CA says more (which node holds a valid certificate but a wrong token).
-  static std::string PeerName(const grpc::AuthContext& context) {
-    std::vector<grpc::string_ref> names = context.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
-    if (names.empty()) return "a TLS peer";
-    return absl::StrCat("the TLS peer ", absl::string_view(names.front().data(), names.front().size()));
+  static absl::string_view ToView(const grpc::string_ref& ref) { return absl::string_view(ref.data(), ref.size()); }
+  static std::optional<absl::string_view> Find(const InputMetadata& metadata, absl::string_view key) {
+    auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+    if (it == metadata.end()) return std::nullopt;
+    return ToView(it->second);
   }
 
   const TokenAuthenticator auth_;
+  const std::string service_name_;
+  const absl::flat_hash_set<std::string> join_methods_;
 };
+
+// Copied whole on each (rare) node death; read on every call of every TLS port.
+std::atomic<std::shared_ptr<const absl::flat_hash_set<std::string>>>& RefusedNames() {
+  static std::atomic<std::shared_ptr<const absl::flat_hash_set<std::string>>> names{
+      std::make_shared<const absl::flat_hash_set<std::string>>()};
+  return names;
+}
 
 }  // namespace
 
-std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::string service_name, std::string token) {
-  return std::make_shared<TokenMetadataProcessor>(std::move(service_name), std::move(token));
+std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::string service_name, std::string token,
+                                                                        std::vector<std::string> join_methods) {
+  return std::make_shared<TokenMetadataProcessor>(std::move(service_name), std::move(token), std::move(join_methods));
 }
+
+void RefuseCertificatesNamed(std::string common_name) {
+  auto& names = RefusedNames();
+  std::shared_ptr<const absl::flat_hash_set<std::string>> current = names.load();
+  while (!current->contains(common_name)) {
+    auto copy = std::make_shared<absl::flat_hash_set<std::string>>(*current);
+    copy->insert(common_name);
+    std::shared_ptr<const absl::flat_hash_set<std::string>> next = std::move(copy);
+    if (names.compare_exchange_weak(current, next)) return;
+  }
+}
+
+bool CertificateNameRefused(absl::string_view common_name) { return RefusedNames().load()->contains(common_name); }
 
 }  // namespace orrery::rpc

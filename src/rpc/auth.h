@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -46,8 +47,20 @@ class TokenAuthenticator {
   mutable std::atomic<int64_t> suppressed_{0};
 };
 
-// An AuthMetadataProcessor for TLS server credentials that refuses, with UNAUTHENTICATED, a
-// call whose x-orrery-token is missing or wrong, before gRPC reads its request message.
-std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::string service_name, std::string token);
+// An AuthMetadataProcessor for TLS server credentials that refuses, with UNAUTHENTICATED and
+// before gRPC reads the request message, a call
+// - whose x-orrery-token is missing or wrong;
+// - from a peer without a client certificate, unless it calls one of `join_methods` (full gRPC
+//   paths, "/orrery.rpc.GcsService/SignNodeCertificate"): how a node gets its first one;
+// - from a peer whose certificate names a node declared dead (RefuseCertificatesNamed).
+std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::string service_name, std::string token,
+                                                                        std::vector<std::string> join_methods = {});
+
+// The certificates of nodes the cluster declared dead, by the name they carry (the node id in
+// hex): refused by every TLS port and object data socket of this process from then on, though
+// the certificate is still valid (a dead node's key may be in anyone's hands now). Fed by
+// whatever learns of node deaths: the GCS's node table, the raylets' and workers' subscriptions.
+void RefuseCertificatesNamed(std::string common_name);
+bool CertificateNameRefused(absl::string_view common_name);
 
 }  // namespace orrery::rpc

@@ -1,11 +1,19 @@
 #include "src/rpc/cluster_tls.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/common/file_util.h"
+#include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/rpc/process_tls.h"
 #include "src/rpc/tls_certificates.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::rpc {
 
@@ -42,6 +50,43 @@ absl::Status PrepareHeadTlsDir(const std::string& dir, int64_t validity_seconds)
   ORRERY_ASSIGN_OR_RETURN(std::string cert, IssueCertificate(ca, head.csr_pem, "head", validity_seconds));
   TlsMaterial material{TlsConfig{ca.cert_pem, cert, head.key_pem}, ca.key_pem};
   return WriteTlsFiles(dir, material);
+}
+
+absl::StatusOr<std::string> FetchClusterCa(const std::string& address, absl::string_view ca_hash, int64_t timeout_ms) {
+  ORRERY_ASSIGN_OR_RETURN(std::string wanted, ParseCaFingerprint(ca_hash));
+  ORRERY_ASSIGN_OR_RETURN(HostPort target, ParseHostPort(address));
+  ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<const TlsContext> context, TlsContext::CreateUnverifiedClient());
+  ORRERY_ASSIGN_OR_RETURN(int fd, ConnectTcp(target.host, target.port, timeout_ms));
+  absl::Cleanup close_socket = [fd] { close(fd); };  // after the TLS session on it ends
+  std::string peer = "the GCS at " + address;
+  auto socket = TlsSocket::Connect(fd, *context, peer, timeout_ms);
+  if (!socket.ok()) {
+    if (absl::IsFailedPrecondition(socket.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(peer, " speaks plain TCP (its cluster runs with --tls=off): ",
+                                                        "join it without --ca-hash"));
+    }
+    return Annotate(socket.status(), "fetching the cluster CA");
+  }
+  std::vector<std::string> chain = (*socket)->PeerCertificateChain();
+  std::vector<std::string> presented;
+  for (size_t i = 1; i < chain.size(); ++i) {
+    absl::StatusOr<std::string> fingerprint = CaFingerprint(chain[i]);
+    if (!fingerprint.ok()) continue;
+    if (*fingerprint != wanted) {
+      presented.push_back(*fingerprint);
+      continue;
+    }
+    // The handshake proved the GCS holds the key of chain[0]; the CA must have certified it.
+    if (absl::Status issued = VerifyCertificate(chain[i], chain[0]); !issued.ok()) {
+      return Annotate(issued, absl::StrCat("the certificate of ", peer));
+    }
+    return chain[i];
+  }
+  return absl::UnauthenticatedError(absl::StrCat(
+      peer, " presented no CA certificate with the hash ", wanted,
+      presented.empty() ? std::string(" (it presented none)")
+                        : absl::StrCat(" (it presented ", absl::StrJoin(presented, ", "), ")"),
+      ": the address is not this cluster's head, or the connection is being intercepted"));
 }
 
 }  // namespace orrery::rpc

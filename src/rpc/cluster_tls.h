@@ -7,6 +7,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace orrery::rpc {
 
@@ -30,5 +32,13 @@ absl::Status UseTlsDirFromEnvironment();
 // nodes that trust it go on trusting it), and a fresh key and certificate for the head's
 // daemons, valid `validity_seconds`.
 absl::Status PrepareHeadTlsDir(const std::string& dir, int64_t validity_seconds = kNodeCertificateSeconds);
+
+// The cluster CA's certificate, as the GCS at `address` (HOST:PORT) presents it in its TLS
+// handshake, accepted only when its fingerprint is `ca_hash` ("sha256:<hex>", what
+// `orrery start --head` prints) and the GCS's own certificate was issued by it: how a joining
+// node learns whom to trust without trusting the network (kubeadm's discovery, by pinning).
+// Unauthenticated when no CA of that hash is presented, FailedPrecondition when the GCS speaks
+// plain TCP, Unavailable or DeadlineExceeded when it cannot be reached within `timeout_ms`.
+absl::StatusOr<std::string> FetchClusterCa(const std::string& address, absl::string_view ca_hash, int64_t timeout_ms);
 
 }  // namespace orrery::rpc

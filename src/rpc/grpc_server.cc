@@ -37,13 +37,24 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredenti
     return absl::InvalidArgumentError(
         absl::StrCat(options_.name, ": TLS needs the CA certificate, this node's certificate and its key"));
   }
-  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  const bool serves_joins = !options_.join_methods.empty();
+  if (serves_joins && options_.token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(options_.name, ": serving joins needs the cluster token"));
+  }
+  grpc::SslServerCredentialsOptions ssl(serves_joins ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = tls->ca_cert_pem;
-  ssl.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
+  std::string chain = tls->cert_pem;
+  if (serves_joins) {
+    if (!chain.empty() && chain.back() != '\n') chain += '\n';
+    chain += tls->ca_cert_pem;
+  }
+  ssl.pem_key_cert_pairs.push_back({tls->key_pem, chain});
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl);
   // Only on TLS credentials: gRPC 1.51 aborts when insecure ones get a processor (auth.h).
   if (!options_.token.empty()) {
-    credentials->SetAuthMetadataProcessor(MakeTokenMetadataProcessor(options_.name, options_.token));
+    credentials->SetAuthMetadataProcessor(
+        MakeTokenMetadataProcessor(options_.name, options_.token, options_.join_methods));
   }
   return credentials;
 }

@@ -30,6 +30,13 @@ struct ServerOptions {
   // The cluster token. With rpc.tls, gRPC checks it from the metadata before the request is read
   // (and the handlers check it again, as on every transport). Empty: no such early check.
   std::string token;
+  // The GCS's: methods (full gRPC paths) a TLS peer without a client certificate may call, with
+  // the token, to get one (docs/security.md, "Joining"). The TCP port then asks for a client
+  // certificate instead of requiring one (the token and the method are checked before the
+  // message is read), and presents the CA's certificate after its own (as OpenSSL does anyway
+  // when it builds the chain from the trusted CA), for the joining node to check against the
+  // fingerprint it was given.
+  std::vector<std::string> join_methods;
 };
 
 class GrpcServer {

@@ -153,6 +153,23 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Create(const TlsCo
   return std::shared_ptr<const TlsContext>(new TlsContext(ctx));
 }
 
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateUnverifiedClient() {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  // gRPC's servers speak TLS 1.2 or 1.3; the handshake still proves the server holds the key of
+  // the certificate it presents, whose issuer the caller then checks against the pinned CA.
+  if (ctx == nullptr || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    SSL_CTX_free(ctx);
+    return absl::InternalError("TLS: cannot make a client context: " + OpenSslReason());
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_max_cert_list(ctx, kMaxCertificateListBytes);
+  // gRPC servers refuse a client that does not offer HTTP/2.
+  static const unsigned char kAlpnH2[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
+  return std::shared_ptr<const TlsContext>(new TlsContext(ctx));
+}
+
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 std::string PeerAt(int fd) {
@@ -377,6 +394,33 @@ absl::Status TlsSocket::ReadFrame(std::string* body, uint32_t max_bytes) {
 }
 
 bool TlsSocket::kernel_tls_send() const { return BIO_get_ktls_send(SSL_get_wbio(ssl_)) > 0; }
+
+std::vector<std::string> TlsSocket::PeerCertificateChain() const {
+  std::vector<std::string> pems;
+  // A client's chain starts with the server's own certificate; a server's lacks the client's.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_);
+  X509* own = SSL_get0_peer_certificate(ssl_);
+  auto append = [&pems](X509* cert) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
+      char* data = nullptr;
+      long size = BIO_get_mem_data(bio, &data);
+      pems.emplace_back(data, static_cast<size_t>(size));
+    }
+    BIO_free(bio);
+  };
+  if (own != nullptr && server_) append(own);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) append(sk_X509_value(chain, i));
+  return pems;
+}
+
+std::string TlsSocket::PeerCommonName() const {
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (cert == nullptr) return "";
+  char name[256] = {};
+  int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
+  return length > 0 ? std::string(name, static_cast<size_t>(length)) : "";
+}
 
 absl::Status TlsSocket::SendFile(int file_fd, uint64_t offset, const uint8_t* mapped, size_t size) {
   SigpipeBlocked no_sigpipe;

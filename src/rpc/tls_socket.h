@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -30,6 +31,10 @@ class TlsContext {
   enum class Side { kServer, kClient };
   // InvalidArgument when the PEM texts do not parse or the key does not match the certificate.
   static absl::StatusOr<std::shared_ptr<const TlsContext>> Create(const TlsConfig& config, Side side);
+  // A client that presents no certificate and trusts every server: only for reading what a
+  // server presents (the CA a joining node pins by its fingerprint, cluster_tls.h), never for
+  // sending anything that needs the server to be who it says.
+  static absl::StatusOr<std::shared_ptr<const TlsContext>> CreateUnverifiedClient();
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -91,6 +96,12 @@ class TlsSocket {
 
   // Whether the kernel encrypts what this side sends (kTLS; needs the `tls` kernel module).
   bool kernel_tls_send() const;
+
+  // The certificates the peer presented, its own first, as PEM texts.
+  std::vector<std::string> PeerCertificateChain() const;
+  // The common name of the peer's certificate (a node id, for node certificates); empty
+  // without one.
+  std::string PeerCommonName() const;
 
  private:
   TlsSocket(ssl_st* ssl, int fd, std::string peer, int64_t io_timeout_ms, std::optional<TlsDeadline> deadline,

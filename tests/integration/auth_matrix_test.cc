@@ -176,9 +176,11 @@ TEST_P(AuthMatrixTest, EveryMethodOfEveryServiceIsServedOnlyWithTheClusterToken)
 }
 
 // With TLS, no port of the GCS, the raylet, a worker or the driver lets a peer without a
-// certificate of the cluster's CA so much as connect: not a plain client, not one without a
-// certificate, not one with a certificate of another CA. The cluster's certificate connects.
-TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaConnects) {
+// certificate of the cluster's CA so much as connect: not a plain client, not one with a
+// certificate of another CA, and not one without a certificate, except at the GCS, whose port
+// serves such a peer SignNodeCertificate (a node joining) and nothing else. The cluster's
+// certificate connects.
+TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaIsServedAndTheGcsServesAJoinWithout) {
   if (!Tls()) GTEST_SKIP() << "plain TCP";
   auto other_ca = orrery::rpc::CreateClusterCa();
   ASSERT_TRUE(other_ca.ok());
@@ -194,8 +196,21 @@ TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaConnects) {
     ++grpc_ports;
     EXPECT_FALSE(ConnectsWithin2s(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())))
         << endpoint.name << " let a plain client connect";
-    EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, "", "")))
-        << endpoint.name << " let a client without a certificate connect";
+    std::shared_ptr<grpc::Channel> no_certificate = TlsChannel(endpoint.target, ca, "", "");
+    if (endpoint.name.rfind("gcs:", 0) == 0) {
+      grpc::GenericStub stub(no_certificate);
+      for (const auto* service : AllServices()) {
+        for (int i = 0; i < service->method_count(); ++i) {
+          const auto* method = service->method(i);
+          bool joins = method->full_name() == "orrery.rpc.GcsService.SignNodeCertificate";
+          grpc::StatusCode code = CallWithToken(stub, method, cluster_.token).error_code();
+          EXPECT_EQ(code == grpc::StatusCode::UNAUTHENTICATED, !joins)
+              << "the GCS answered " << method->full_name() << " to a peer without a certificate with " << code;
+        }
+      }
+    } else {
+      EXPECT_FALSE(ConnectsWithin2s(no_certificate)) << endpoint.name << " let a client without a certificate connect";
+    }
     EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, *other_cert, other_key->key_pem)))
         << endpoint.name << " let a client with a certificate of another CA connect";
   }

@@ -29,6 +29,7 @@
 #include "listening_sockets.h"
 #include "raw_grpc.h"
 #include "orrery/api.h"
+#include "orrery/core_worker.pb.h"
 #include "orrery/gcs.pb.h"
 #include "orrery/node_manager.pb.h"
 #include "temp_root.h"
@@ -37,7 +38,14 @@
 
 int Echo(int x) { return x; }
 
-ORRERY_REMOTE(Echo);
+// An actor keeps its worker, and the worker's port, for the test's length.
+class Resident {
+ public:
+  static Resident* Create() { return new Resident(); }
+  int Pid() { return static_cast<int>(getpid()); }
+};
+
+ORRERY_REMOTE(Echo, Resident::Create, &Resident::Pid);
 
 namespace {
 
@@ -219,19 +227,21 @@ grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel, const std::stri
 }
 
 // With TLS the token is checked when a call's metadata arrives: a 200 MiB request with a wrong
-// token is refused without the daemon reading it, and one without a certificate never gets past
-// the handshake; the same channel with the token is served. (With --tls=off gRPC 1.51 reads a
-// request before anything checks its token: docs/security.md.)
+// token is refused without the daemon reading it, and one without a certificate is refused too,
+// in the handshake (UNAVAILABLE), or, at the GCS, whose port serves only its join method to such
+// a peer, when its metadata arrives (UNAUTHENTICATED, though it carries the token). The same
+// channel with a certificate and the token is served. (With --tls=off gRPC 1.51 reads a request
+// before anything checks its token: docs/security.md.)
 void ExpectRefusedUnread(const std::string& root, const std::string& daemon, pid_t pid, const std::string& address,
-                         const std::string& method, const std::string& served_body, const std::string& token) {
+                         const std::string& method, const std::string& served_body, const std::string& token,
+                         grpc::StatusCode without_certificate) {
   SCOPED_TRACE(daemon + " at " + address);
   ASSERT_GT(pid, 0);
   std::string request(200 * kMiB, 'x');
   std::string ca = orrery::testing::ReadFile(root + "/tls/ca.crt");
-  // No certificate: the handshake fails, nothing is sent.
   auto no_certificate = orrery::testing::TlsChannel(address, ca, "", "");
   int64_t rss_before = RssBytes(pid);
-  EXPECT_EQ(Call(no_certificate, method, request, token).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call(no_certificate, method, request, token).error_code(), without_certificate);
   // A certificate of the cluster, and a wrong token.
   auto certified = orrery::testing::TlsChannel(address, ca, orrery::testing::ReadFile(root + "/tls/node.crt"),
                                                orrery::testing::ReadFile(root + "/tls/node.key"));
@@ -243,7 +253,7 @@ void ExpectRefusedUnread(const std::string& root, const std::string& daemon, pid
   EXPECT_TRUE(served.ok()) << served.error_message();
 }
 
-TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsOrTheRayletReadsIt) {
+TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsTheRayletOrAWorkerReadsIt) {
   std::string root = orrery::testing::MakeTempRoot();
   orrery::testing::CliCluster cluster =
       orrery::testing::StartHead(root, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=on");
@@ -252,15 +262,26 @@ TEST(UnauthenticatedRequest, A200MiBRequestWithoutTheTokenIsRefusedBeforeTheGcsO
   put.set_key("k");
   put.set_value("small");
   ExpectRefusedUnread(root, "the GCS", orrery::testing::DaemonPid(root, "gcs"), cluster.address,
-                      "/orrery.rpc.GcsService/KvPut", put.SerializeAsString(), cluster.token);
+                      "/orrery.rpc.GcsService/KvPut", put.SerializeAsString(), cluster.token,
+                      grpc::StatusCode::UNAUTHENTICATED);
   // The raylet's gRPC port, as `orrery status` lists it.
   std::string status = orrery::testing::Cli("status --temp-dir " + root);
   std::string raylet_address = orrery::testing::Match(status, cluster.node_id + "\\s+(\\S+)");
   ASSERT_FALSE(raylet_address.empty()) << status;
   ExpectRefusedUnread(root, "the raylet", orrery::testing::RayletPid(root, cluster.node_id), raylet_address,
                       "/orrery.rpc.NodeManagerService/GetNodeStats", orrery::rpc::GetNodeStatsRequest().SerializeAsString(),
-                      cluster.token);
-  orrery::testing::ShutdownDriverAndCluster(root);  // no driver here: stops the cluster
+                      cluster.token, grpc::StatusCode::UNAVAILABLE);
+  // A worker's port (every core worker serves the same server code): an actor's worker.
+  orrery::testing::InitDriver(cluster, root);
+  auto resident = orrery::Actor(Resident::Create).Remote();
+  pid_t worker = *orrery::Get(resident.Task(&Resident::Pid).Remote());
+  std::vector<orrery::testing::ListeningSocket> ports = orrery::testing::ListeningSocketsOf(worker);
+  ASSERT_EQ(ports.size(), 1u) << "the worker's one TCP port";
+  ExpectRefusedUnread(root, "a worker", worker, "127.0.0.1:" + std::to_string(ports[0].port),
+                      "/orrery.rpc.CoreWorkerService/GetWorkerInfo",
+                      orrery::rpc::GetWorkerInfoRequest().SerializeAsString(), cluster.token,
+                      grpc::StatusCode::UNAVAILABLE);
+  orrery::testing::ShutdownDriverAndCluster(root);
 }
 
 }  // namespace

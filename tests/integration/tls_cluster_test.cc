@@ -3,10 +3,12 @@
 // and the driver, the workers and the CLI speak mutual TLS with every daemon: tasks and actors
 // on both nodes, a large object copied between them, `orrery status`. The ports themselves are
 // checked in auth_matrix_test.cc.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
+#include "src/common/file_util.h"
 #include "src/common/session.h"
+#include "src/rpc/tls_certificates.h"
 #include "temp_root.h"
 
 // ---- remote code ----
@@ -49,6 +53,7 @@ ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node);
 
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -148,6 +153,122 @@ TEST(TlsDriverCluster, ADriversOwnClusterWithTlsOnServesItsWorkOverMutualTlsOnly
   orrery::Shutdown();
   std::filesystem::remove_all(elsewhere);
   std::filesystem::remove_all(root);
+}
+
+// `orrery start --head --tls=on` prints the join line with the CA's fingerprint; run on another
+// host (here: another temp root, with no session and no CA of the cluster), it joins a raylet
+// with a certificate of its own (docs/security.md, "Joining").
+class TlsJoin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = orrery::testing::MakeTempRoot();
+    far_ = orrery::testing::MakeTempRoot();
+    orrery::testing::CliRun head = orrery::testing::RunCli(
+        "start --head --port 0 --num-cpus 1 --node-ip-address 127.0.0.1 --tls=on --temp-dir " + root_);
+    ASSERT_EQ(head.exit_code, 0) << head.output;
+    head_node_ = orrery::testing::Match(head.output, "Node id: +([0-9a-f]+)");
+    address_ = orrery::testing::Match(head.output, "GCS address: (\\S+)");
+    token_ = orrery::testing::Match(head.output, "--token (\\S+)");
+    // As printed, less the program's name.
+    join_ = orrery::testing::Match(head.output, "orrery (start --address \\S+ --token \\S+ --ca-hash sha256:[0-9a-f]{64})");
+    ASSERT_FALSE(join_.empty()) << head.output;
+  }
+  void TearDown() override {
+    orrery::Shutdown();
+    orrery::testing::Cli("stop --temp-dir " + far_);
+    orrery::testing::Cli("stop --temp-dir " + root_);
+    if (std::getenv("ORRERY_TEST_KEEP_DIR") != nullptr) return;
+    std::filesystem::remove_all(far_);
+    std::filesystem::remove_all(root_);
+  }
+
+  // Runs the join line on the far host, with `args` after it.
+  orrery::testing::CliRun JoinFar(const std::string& args = "") {
+    return orrery::testing::RunCli(join_ + " --num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + far_ + " " + args);
+  }
+
+  std::string root_;
+  std::string far_;
+  std::string head_node_;
+  std::string address_;
+  std::string token_;
+  std::string join_;
+};
+
+TEST_F(TlsJoin, TheJoinLineRunElsewhereGivesTheNodeACertificateOfItsOwnAndWorkReachesIt) {
+  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  ASSERT_FALSE(node.empty()) << joined.output;
+
+  // Its certificate names the node and was issued by the cluster CA; its key never left the
+  // node's folder, and the far host never held the CA's key.
+  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
+  auto cert = orrery::ReadFileToString(dir + "/node.crt");
+  auto ca = orrery::ReadFileToString(root_ + "/tls/ca.crt");
+  ASSERT_TRUE(cert.ok() && ca.ok()) << cert.status() << ca.status();
+  auto info = orrery::rpc::ReadCertificateInfo(*cert);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->common_name, node);
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *cert).ok());
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ca.key"));
+
+  // The CLI there speaks with the node's certificate, and a driver's task reaches the node.
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  orrery::Config config;
+  config.address = address_;
+  config.token = token_;
+  config.temp_dir = root_;
+  orrery::Init(config);
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+}
+
+TEST_F(TlsJoin, AWrongFingerprintOrTokenOrNoneStartsNothing) {
+  std::string zeros = "sha256:" + std::string(64, '0');
+  std::string wrong_hash = std::regex_replace(join_, std::regex("sha256:[0-9a-f]{64}"), zeros);
+  orrery::testing::CliRun run = orrery::testing::RunCli(wrong_hash + " --node-ip-address 127.0.0.1 --temp-dir " + far_);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("presented no CA certificate with the hash " + zeros));
+
+  orrery::testing::CliRun wrong_token = orrery::testing::RunCli(
+      std::regex_replace(join_, std::regex("--token \\S+"), "--token not-the-token") +
+      " --node-ip-address 127.0.0.1 --temp-dir " + far_);
+  EXPECT_EQ(wrong_token.exit_code, 1) << wrong_token.output;
+  EXPECT_THAT(wrong_token.output, HasSubstr("wrong cluster token"));
+
+  orrery::testing::CliRun no_hash = orrery::testing::RunCli("start --address " + address_ + " --token " + token_ +
+                                                            " --node-ip-address 127.0.0.1 --temp-dir " + far_);
+  EXPECT_EQ(no_hash.exit_code, 1) << no_hash.output;
+  EXPECT_THAT(no_hash.output, HasSubstr("joins it from another host with --ca-hash"));
+  EXPECT_THAT(orrery::testing::AliveNodes(root_), ::testing::ElementsAre(head_node_));
+}
+
+// A node declared dead: whoever holds its key (it may have been stolen with the host) is refused,
+// though the certificate has not expired. The same line joins a new node there, whose
+// certificate the host's CLI then uses.
+TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANewNode) {
+  orrery::testing::CliRun joined = JoinFar();
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  pid_t raylet = orrery::testing::RayletPid(far_, node);
+  ASSERT_GT(raylet, 0);
+  ASSERT_EQ(kill(raylet, SIGKILL), 0);
+  ASSERT_TRUE(orrery::testing::Eventually(
+      [&] { return orrery::testing::AliveNodes(root_) == std::vector<std::string>{head_node_}; }));
+  // The far host's CLI still holds the node's certificate and key.
+  orrery::testing::CliRun status = orrery::testing::RunCli("status --temp-dir " + far_);
+  EXPECT_EQ(status.exit_code, 1) << status.output;
+  EXPECT_THAT(status.output, AllOf(HasSubstr("refuses the certificate of node " + node),
+                                   HasSubstr("declared that node dead")));
+
+  orrery::testing::CliRun again = JoinFar();
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  std::string successor = orrery::testing::Match(again.output, "node ([0-9a-f]{32})");
+  EXPECT_NE(successor, node);
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
 }
 
 }  // namespace

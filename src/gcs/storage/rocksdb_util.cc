@@ -56,7 +56,7 @@ bool KeptAsIs(char c) {
 constexpr char kHexDigits[] = "0123456789ABCDEF";
 constexpr char kEmptyTable[] = "%";
 
-int HexValue(char c) {
+int UpperHexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;  // Lower case is not what ColumnFamilyName writes.
@@ -97,8 +97,8 @@ std::optional<std::string> TableOfColumnFamily(absl::string_view name) {
       continue;
     }
     if (i + 2 >= name.size()) return std::nullopt;
-    int high = HexValue(name[i + 1]);
-    int low = HexValue(name[i + 2]);
+    int high = UpperHexValue(name[i + 1]);
+    int low = UpperHexValue(name[i + 2]);
     if (high < 0 || low < 0) return std::nullopt;
     char c = static_cast<char>((high << 4) | low);
     if (KeptAsIs(c)) return std::nullopt;  // Not how ColumnFamilyName spells it: not ours.

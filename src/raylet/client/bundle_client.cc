@@ -4,7 +4,7 @@
 namespace orrery::raylet {
 
 namespace {
-using Stub = rpc::BundleService::Stub;
+using BundleStub = rpc::BundleService::Stub;
 }  // namespace
 
 GrpcBundleClient::GrpcBundleClient(const std::string& target, rpc::ClientOptions options)
@@ -12,17 +12,17 @@ GrpcBundleClient::GrpcBundleClient(const std::string& target, rpc::ClientOptions
 
 void GrpcBundleClient::PrepareBundles(const rpc::PrepareBundlesRequest& request,
                                       rpc::RpcCallback<rpc::PrepareBundlesReply> callback) {
-  client_.Call(&Stub::async::PrepareBundles, request, rpc::RetriedCall(), std::move(callback));
+  client_.Call(&BundleStub::async::PrepareBundles, request, rpc::RetriedCall(), std::move(callback));
 }
 
 void GrpcBundleClient::CommitBundles(const rpc::CommitBundlesRequest& request,
                                      rpc::RpcCallback<rpc::CommitBundlesReply> callback) {
-  client_.Call(&Stub::async::CommitBundles, request, rpc::RetriedCall(), std::move(callback));
+  client_.Call(&BundleStub::async::CommitBundles, request, rpc::RetriedCall(), std::move(callback));
 }
 
 void GrpcBundleClient::CancelBundles(const rpc::CancelBundlesRequest& request,
                                      rpc::RpcCallback<rpc::CancelBundlesReply> callback) {
-  client_.Call(&Stub::async::CancelBundles, request, rpc::RetriedCall(), std::move(callback));
+  client_.Call(&BundleStub::async::CancelBundles, request, rpc::RetriedCall(), std::move(callback));
 }
 
 }  // namespace orrery::raylet

@@ -10,7 +10,10 @@
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/rpc/test_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "src/common/file_util.h"
+#include "src/rpc/auth.h"
+#include "src/rpc/cluster_tls.h"
 #include "src/rpc/tls_certificates.h"
 
 namespace orrery::rpc {
@@ -60,11 +63,13 @@ class GrpcTlsTest : public ::testing::Test {
     TlsConfig outsider = NodeTls(*other, "node-outsider");
     outsider.ca_cert_pem = ca->cert_pem;  // it trusts the server; the server must not trust it
     outsider_tls_ = new TlsConfig(outsider);
+    ca_ = new CertificateAuthority(*ca);
   }
   static void TearDownTestSuite() {
     delete server_tls_;
     delete client_tls_;
     delete outsider_tls_;
+    delete ca_;
   }
 
   static ServerOptions TlsServerOptions() {
@@ -83,11 +88,13 @@ class GrpcTlsTest : public ::testing::Test {
   static TlsConfig* server_tls_;
   static TlsConfig* client_tls_;
   static TlsConfig* outsider_tls_;
+  static CertificateAuthority* ca_;
 };
 
 TlsConfig* GrpcTlsTest::server_tls_ = nullptr;
 TlsConfig* GrpcTlsTest::client_tls_ = nullptr;
 TlsConfig* GrpcTlsTest::outsider_tls_ = nullptr;
+CertificateAuthority* GrpcTlsTest::ca_ = nullptr;
 
 TEST_F(GrpcTlsTest, AClientWithAClusterCertificateAndTheTokenIsServed) {
   TestServer server(TlsServerOptions());
@@ -195,6 +202,78 @@ TEST_F(GrpcTlsTest, IncompleteTlsOptionsFailStart) {
   options.rpc = WithTls(TlsConfig{server_tls_->ca_cert_pem, server_tls_->cert_pem, ""});
   GrpcServer server(options);
   EXPECT_THAT(server.Start(), StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("TLS"), HasSubstr("key"))));
+}
+
+// The GCS's join method (docs/security.md, "Joining"): a node without a certificate may call the
+// server's join methods with the token, and nothing else, before gRPC reads the message.
+TEST_F(GrpcTlsTest, APortThatServesJoinsServesAPeerWithoutACertificateItsJoinMethodsOnly) {
+  ServerOptions options = TlsServerOptions();
+  options.join_methods = {absl::StrCat("/", NodeManagerService::service_full_name(), "/HealthCheck")};
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  RpcOptions joining = WithTls(TlsConfig{client_tls_->ca_cert_pem, "", ""});
+  EXPECT_OK(HealthCheck(server, kTestToken, joining));
+  EXPECT_THAT(HealthCheck(server, "wrong-token", joining), StatusIs(absl::StatusCode::kUnauthenticated));
+  auto register_worker = [&](RpcOptions rpc) {
+    return TestServer::MakeClient(server.address(), kTestToken, rpc)
+        ->CallSync(&Async::RegisterWorker, RegisterWorkerRequest(), Quick())
+        .status();
+  };
+  EXPECT_THAT(register_worker(joining),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       AllOf(HasSubstr("RegisterWorker"), HasSubstr("only to a peer with a certificate"))));
+  EXPECT_EQ(server.service().calls_received.load(), 1) << "only the join method reached the service";
+  (void)register_worker(WithTls(*client_tls_));
+  EXPECT_EQ(server.service().calls_received.load(), 2) << "a peer with a certificate may call the rest";
+  EXPECT_THAT(HealthCheck(server, kTestToken, WithTls(*outsider_tls_)), StatusIs(absl::StatusCode::kUnavailable))
+      << "a certificate of another CA is still refused in the handshake";
+}
+
+TEST_F(GrpcTlsTest, TheCertificateOfANodeDeclaredDeadIsRefused) {
+  TestServer server(TlsServerOptions());
+  ASSERT_OK(server.Start());
+  // A name of its own: the refusals are the process's, shared by every test in it.
+  RpcOptions client = WithTls(NodeTls(*ca_, "node-declared-dead"));
+  EXPECT_OK(HealthCheck(server, kTestToken, client));
+  RefuseCertificatesNamed("node-declared-dead");
+  EXPECT_THAT(HealthCheck(server, kTestToken, client),
+              StatusIs(absl::StatusCode::kUnauthenticated, AllOf(HasSubstr("certificate of node node-declared-dead"),
+                                                                 HasSubstr("declared that node dead"))));
+  EXPECT_OK(HealthCheck(server, kTestToken, WithTls(*server_tls_))) << "other nodes are still served";
+  EXPECT_EQ(server.service().calls_received.load(), 2);
+}
+
+// How a joining node learns whom to trust (cluster_tls.h's FetchClusterCa): the CA the GCS
+// presents in its handshake, taken only with the fingerprint the user was given.
+TEST_F(GrpcTlsTest, AJoiningNodeTakesTheCaFromTheHandshakeOnlyWithItsFingerprint) {
+  ServerOptions options = TlsServerOptions();
+  options.join_methods = {"/orrery.rpc.GcsService/SignNodeCertificate"};
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  auto fingerprint = CaFingerprint(ca_->cert_pem);
+  ASSERT_OK(fingerprint);
+  auto fetched = FetchClusterCa(server.address(), *fingerprint, 5000);
+  ASSERT_OK(fetched);
+  EXPECT_EQ(CaFingerprint(*fetched).value_or(""), *fingerprint);
+
+  auto other = CreateClusterCa();
+  ASSERT_OK(other);
+  std::string other_fingerprint = CaFingerprint(other->cert_pem).value_or("");
+  EXPECT_THAT(FetchClusterCa(server.address(), other_fingerprint, 5000),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       AllOf(HasSubstr("presented no CA certificate with the hash " + other_fingerprint),
+                             HasSubstr("it presented " + *fingerprint), HasSubstr("intercepted"))));
+  EXPECT_THAT(FetchClusterCa(server.address(), "sha256:abc", 5000),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has 3 hex digits")));
+  EXPECT_EQ(server.service().calls_received.load(), 0) << "fetching the CA calls nothing";
+}
+
+TEST_F(GrpcTlsTest, FetchingTheCaFromAPlainPortSaysItSpeaksPlainTcp) {
+  std::string fingerprint = CaFingerprint(ca_->cert_pem).value_or("");
+  TestServer plain;
+  ASSERT_OK(plain.Start());
+  EXPECT_THAT(FetchClusterCa(plain.address(), fingerprint, 5000),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("speaks plain TCP")));
 }
 
 TEST(IsUnixTargetTest, OnlyUnixSchemes) {

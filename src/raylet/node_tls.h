@@ -1,0 +1,20 @@
+// The raylet's TLS identity (docs/security.md): a ready-made directory (--tls-dir), or, when it
+// joins (--ca-file / --ca-hash), a certificate of its own that the cluster CA signs for its node
+// id, kept in its node folder for its workers and drivers too.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "src/common/id.h"
+#include "src/raylet/raylet_config.h"
+
+namespace orrery::raylet {
+
+// The TLS directory this node uses (empty: plain TCP), made first when the node joins (which
+// takes precedence over --tls-dir). Errors
+// name the cause: a CA of the wrong fingerprint, a wrong token, a cluster that speaks plain TCP.
+absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const std::string& token,
+                                              const NodeId& node);
+
+}  // namespace orrery::raylet
