@@ -1,7 +1,7 @@
 #include "src/gcs/gcs_grpc_service.h"
 
-#include "grpc/grpc_security_constants.h"
 #include "src/gcs/subscriber_stream.h"
+#include "src/rpc/peer_certificate.h"
 
 namespace orrery::gcs {
 
@@ -53,11 +53,8 @@ grpc::ServerUnaryReactor* GcsGrpcService::SignNodeCertificate(grpc::CallbackServ
                                                               const rpc::SignNodeCertificateRequest* q,
                                                               rpc::SignNodeCertificateReply* r) {
   // Whom the caller's certificate names decides what it may ask for (a node renews its own).
-  std::string peer_name;
-  if (std::shared_ptr<const grpc::AuthContext> auth = c->auth_context(); auth != nullptr) {
-    std::vector<grpc::string_ref> names = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
-    if (!names.empty()) peer_name.assign(names.front().data(), names.front().size());
-  }
+  std::shared_ptr<const grpc::AuthContext> auth = c->auth_context();
+  std::string peer_name = auth != nullptr ? rpc::PeerCertificateName(*auth) : "";
   // A repeat signs again: a second certificate for the same key does no harm.
   return calls_.Unary(
       c, q, r,

@@ -9,6 +9,7 @@
 
 #include "src/common/clock.h"
 #include "src/common/log.h"
+#include "src/rpc/peer_certificate.h"
 #include "src/rpc/rpc_options.h"
 #include "src/rpc/status_conversion.h"
 
@@ -80,12 +81,11 @@ class TokenMetadataProcessor final : public grpc::AuthMetadataProcessor {
   grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context, OutputMetadata* /*consumed*/,
                        OutputMetadata* /*response*/) override {
     // The token is left in the metadata (not "consumed"): ServerCalls checks it again.
-    std::vector<grpc::string_ref> names = context->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
-    std::string peer = names.empty() ? "a TLS peer without a certificate"
-                                     : absl::StrCat("the TLS peer ", ToView(names.front()));
+    std::string name = PeerCertificateName(*context);
+    std::string peer = name.empty() ? "a TLS peer without a certificate" : absl::StrCat("the TLS peer ", name);
     absl::Status token = auth_.CheckToken(Find(metadata, kTokenMetadataKey), peer);
     if (!token.ok()) return ToGrpcStatus(token);
-    if (names.empty()) {
+    if (name.empty()) {
       absl::string_view method = Find(metadata, ":path").value_or("");
       if (join_methods_.contains(method)) return grpc::Status::OK;
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
@@ -93,9 +93,9 @@ class TokenMetadataProcessor final : public grpc::AuthMetadataProcessor {
                                        " only to a peer with a certificate of the cluster CA; a node without "
                                        "one joins with --ca-hash to get one"));
     }
-    if (CertificateNameRefused(ToView(names.front()))) {
+    if (CertificateNameRefused(name)) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          absl::StrCat(service_name_, " refuses the certificate of node ", ToView(names.front()),
+                          absl::StrCat(service_name_, " refuses the certificate of node ", name,
                                        ": the cluster declared that node dead"));
     }
     return grpc::Status::OK;
@@ -137,6 +137,11 @@ void RefuseCertificatesNamed(std::string common_name) {
     std::shared_ptr<const absl::flat_hash_set<std::string>> next = std::move(copy);
     if (names.compare_exchange_weak(current, next)) return;
   }
+}
+
+std::string PeerCertificateName(const grpc::AuthContext& context) {
+  std::vector<grpc::string_ref> names = context.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  return names.empty() ? "" : std::string(names.front().data(), names.front().size());
 }
 
 bool CertificateNameRefused(absl::string_view common_name) { return RefusedNames().load()->contains(common_name); }

@@ -8,7 +8,6 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "src/common/file_util.h"
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/rpc/process_tls.h"

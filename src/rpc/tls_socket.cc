@@ -397,20 +397,17 @@ bool TlsSocket::kernel_tls_send() const { return BIO_get_ktls_send(SSL_get_wbio(
 
 std::vector<std::string> TlsSocket::PeerCertificateChain() const {
   std::vector<std::string> pems;
-  // A client's chain starts with the server's own certificate; a server's lacks the client's.
+  // On a client the chain starts with the server's own certificate.
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_);
-  X509* own = SSL_get0_peer_certificate(ssl_);
-  auto append = [&pems](X509* cert) {
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
     BIO* bio = BIO_new(BIO_s_mem());
-    if (bio != nullptr && PEM_write_bio_X509(bio, cert) == 1) {
+    if (bio != nullptr && PEM_write_bio_X509(bio, sk_X509_value(chain, i)) == 1) {
       char* data = nullptr;
       long size = BIO_get_mem_data(bio, &data);
       pems.emplace_back(data, static_cast<size_t>(size));
     }
     BIO_free(bio);
-  };
-  if (own != nullptr && server_) append(own);
-  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) append(sk_X509_value(chain, i));
+  }
   return pems;
 }
 

@@ -97,7 +97,7 @@ class TlsSocket {
   // Whether the kernel encrypts what this side sends (kTLS; needs the `tls` kernel module).
   bool kernel_tls_send() const;
 
-  // The certificates the peer presented, its own first, as PEM texts.
+  // On a client: the certificates the server presented, its own first, as PEM texts.
   std::vector<std::string> PeerCertificateChain() const;
   // The common name of the peer's certificate (a node id, for node certificates); empty
   // without one.
