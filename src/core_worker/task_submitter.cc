@@ -93,6 +93,11 @@ void TaskSubmitter::ForgetUnusedKeysLocked() {
   }
 }
 
+void TaskSubmitter::ForgetIfUnusedLocked(const SchedulingKey& scheduling) {
+  auto it = keys_.find(scheduling);
+  if (it != keys_.end() && Unused(it->second)) keys_.erase(it);
+}
+
 // ---- submitting ----
 
 void TaskSubmitter::Submit(rpc::TaskSpec task, const ResourceSet& resources) {
@@ -346,7 +351,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
     // A request that ended without a grant is not asked back any more.
     if (!key.pending_leases.contains(lease_id)) yield_on_grant_.erase(lease_id);
     // The usual end of a shape nothing can run (its tasks failed above).
-    if (Unused(key)) keys_.erase(scheduling);
+    ForgetIfUnusedLocked(scheduling);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
   ReturnIdle(yielded);
@@ -420,6 +425,8 @@ void TaskSubmitter::OnResults(const std::shared_ptr<LeasedWorker>& worker, const
       if (worker->in_flight.empty()) worker->idle_since_ms = MonotonicMs();
       DispatchLocked(key);
       TakeYieldingLocked(key, yielded);
+      // Its last worker yielded as it went idle (a result may also come after the key went).
+      ForgetIfUnusedLocked(scheduling);
     }
   }
   for (auto& [task, value] : done) callbacks_.on_result(task, std::move(value), &scheduling.resources);
@@ -641,8 +648,10 @@ void TaskSubmitter::Stop() {
   timer_stopped.get_future().wait_for(std::chrono::seconds(5));
   // A stream's token goes with the stream itself, which these hold.
   workers.clear();
-  streams_.WaitForNone();
+  WaitForWorkerStreamsToEnd();
 }
+
+void TaskSubmitter::WaitForWorkerStreamsToEnd() { streams_.WaitForNone(); }
 
 int TaskSubmitter::num_leased_workers() const {
   absl::MutexLock lock(&mu_);

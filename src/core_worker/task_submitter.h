@@ -133,6 +133,8 @@ class TaskSubmitter {
 
   // Fails what is queued, cancels lease requests, returns leases, waits for the streams to end.
   void Stop();
+  // Blocks until the stream of every worker returned so far has ended (and been accounted for).
+  void WaitForWorkerStreamsToEnd();
 
   int num_leased_workers() const;
   int64_t num_pending_tasks() const;
@@ -212,6 +214,7 @@ class TaskSubmitter {
   // affinity each) would grow without bound. Tasks a dead worker held make it again as well.
   static bool Unused(const Key& key);
   void ForgetUnusedKeysLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetIfUnusedLocked(const SchedulingKey& scheduling) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DispatchLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Asks for a lease per queued task, up to max_pending_lease_requests.
   void RequestLeasesLocked(Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -47,6 +47,9 @@ void TaskSubmitter::OnStreamDone(const std::shared_ptr<LeasedWorker>& worker, co
     } else {
       ResolveLostLocked(*worker, key, DeathNote{rpc::UNEXPECTED_EXIT, status.error_message()}, failed);
     }
+    // The stream of a worker returned after its shape was forgotten ends here too: it must not
+    // leave the key it looked up behind.
+    ForgetIfUnusedLocked(scheduling);
   }
   for (auto& [task, error] : failed) callbacks_.on_failed(task, error);
   // A stream that broke: the worker is dead or unusable, and its lease goes back.

@@ -385,7 +385,10 @@ TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtO
   submitter_->YieldIdleLeases({idle, LeaseId::FromRandom()});
   EXPECT_THAT(raylet_->returned(), ::testing::ElementsAre(busy, idle));
   EXPECT_EQ(submitter_->num_leased_workers(), 0);
-  // Nothing of the shape is left: it is forgotten (issue 23).
+  // Nothing of the shape is left: it is forgotten (issue 23), and stays forgotten once the
+  // returned workers' streams have ended (their end looks the shape up again).
+  EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
+  submitter_->WaitForWorkerStreamsToEnd();
   EXPECT_EQ(submitter_->num_scheduling_keys(), 0u);
 }
 
