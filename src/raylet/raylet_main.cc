@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   if (!tls_dir->empty()) {
     if (absl::Status status = rpc::UseTlsDir(*tls_dir); !status.ok()) return fail(std::string(status.message()));
   }
+  std::unique_ptr<rpc::CertificateRenewer> renewer =
+      raylet::RenewNodeCertificate(config, *token, raylet.node_id(), *tls_dir);
 
   if (absl::Status status = raylet.Start(); !status.ok()) {
     raylet.Stop("failed to start");

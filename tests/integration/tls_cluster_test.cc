@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -269,6 +270,62 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   std::string successor = orrery::testing::Match(again.output, "node ([0-9a-f]{32})");
   EXPECT_NE(successor, node);
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
+}
+
+// Node certificates that live 24 s (ORRERY_NODE_CERTIFICATE_SECONDS on the head's GCS): each
+// raylet renews its own at two thirds of its life (docs/security.md, "Renewal").
+class TlsJoinShortCertificates : public TlsJoin {
+ protected:
+  void SetUp() override {
+    setenv("ORRERY_NODE_CERTIFICATE_SECONDS", "24", /*overwrite=*/1);
+    TlsJoin::SetUp();
+    unsetenv("ORRERY_NODE_CERTIFICATE_SECONDS");
+  }
+};
+
+orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
+  auto cert = orrery::ReadFileToString(dir + "/node.crt");
+  if (!cert.ok()) return {};
+  auto info = orrery::rpc::ReadCertificateInfo(*cert);
+  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
+}
+
+TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNewConnectionsPastTheFirstsExpiry) {
+  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
+  orrery::rpc::CertificateInfo first = CertificateIn(dir);
+  ASSERT_EQ(first.common_name, node);
+  EXPECT_NEAR(static_cast<double>(first.not_after - std::time(nullptr)), 24.0, 4.0);
+
+  // At two thirds of its life (16 s) the node has a new certificate, for a new key.
+  auto first_key = orrery::ReadFileToString(dir + "/node.key");
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).serial_hex != first.serial_hex; }));
+  orrery::rpc::CertificateInfo renewed = CertificateIn(dir);
+  EXPECT_EQ(renewed.common_name, node);
+  EXPECT_GT(renewed.not_after, first.not_after);
+  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first));
+  EXPECT_NE(*orrery::ReadFileToString(dir + "/node.key"), *first_key);
+  auto ca = orrery::ReadFileToString(root_ + "/tls/ca.crt");
+  ASSERT_TRUE(ca.ok());
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir + "/node.crt")).ok());
+
+  // Past the first certificate's expiry (what is waited for here is the clock itself), every
+  // new connection is made with the renewed ones: the far host's CLI, a driver's tasks reaching
+  // the far node's new workers, and a value copied there from the head's node over the
+  // object data socket. The node never stopped being alive.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; }));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  orrery::Config config;
+  config.address = address_;
+  config.token = token_;
+  config.temp_dir = root_;
+  orrery::Init(config);
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+  std::vector<uint8_t> bytes(4 << 20, 5);
+  auto object = orrery::Put(bytes);
+  EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(object)), int64_t{5} * (4 << 20));
 }
 
 }  // namespace
