@@ -183,6 +183,14 @@ class TlsJoin : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
 
+  void InitDriverOnTheHeadsHost() {
+    orrery::Config config;
+    config.address = address_;
+    config.token = token_;
+    config.temp_dir = root_;
+    orrery::Init(config);
+  }
+
   // Runs the join line on the far host, with `args` after it.
   orrery::testing::CliRun JoinFar(const std::string& args = "") {
     return orrery::testing::RunCli(join_ + " --num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + far_ + " " + args);
@@ -219,11 +227,7 @@ TEST_F(TlsJoin, TheJoinLineRunElsewhereGivesTheNodeACertificateOfItsOwnAndWorkRe
 
   // The CLI there speaks with the node's certificate, and a driver's task reaches the node.
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
-  orrery::Config config;
-  config.address = address_;
-  config.token = token_;
-  config.temp_dir = root_;
-  orrery::Init(config);
+  InitDriverOnTheHeadsHost();
   EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
 }
 
@@ -317,11 +321,7 @@ TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNe
   // object data socket. The node never stopped being alive.
   ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; }));
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
-  orrery::Config config;
-  config.address = address_;
-  config.token = token_;
-  config.temp_dir = root_;
-  orrery::Init(config);
+  InitDriverOnTheHeadsHost();
   EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
   std::vector<uint8_t> bytes(4 << 20, 5);
   auto object = orrery::Put(bytes);
