@@ -11,6 +11,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/rpc/process_tls.h"
+#include "src/rpc/refused_names_file.h"
 #include "src/rpc/tls_certificates.h"
 #include "src/rpc/tls_socket.h"
 
@@ -23,12 +24,14 @@ absl::Status UseTlsDir(const std::string& dir) {
     return Annotate(valid, "the certificate in " + dir);
   }
   SetProcessTls(std::make_shared<const TlsConfig>(std::move(material->config)));
+  FollowRefusedNames(TlsFilePath(dir, kRefusedNamesFile));
   setenv(kTlsDirEnv, dir.c_str(), /*overwrite=*/1);
   return absl::OkStatus();
 }
 
 void UsePlainTcp() {
   SetProcessTls(nullptr);
+  FollowRefusedNames("");
   unsetenv(kTlsDirEnv);
 }
 

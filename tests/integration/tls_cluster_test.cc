@@ -5,6 +5,7 @@
 // checked in auth_matrix_test.cc.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -15,6 +16,8 @@
 
 #include "cli_cluster.h"
 #include "cli_cluster_driver.h"
+#include "listening_sockets.h"
+#include "raw_grpc.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
@@ -45,12 +48,13 @@ class Counter {
   static Counter* Create() { return new Counter(); }
   int Add(int by) { return total_ += by; }
   std::string Node() { return Here(); }
+  int Pid() { return static_cast<int>(getpid()); }
 
  private:
   int total_ = 0;
 };
 
-ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node);
+ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node, &Counter::Pid);
 
 namespace {
 
@@ -189,6 +193,8 @@ class TlsJoin : public ::testing::Test {
     config.token = token_;
     config.temp_dir = root_;
     orrery::Init(config);
+    // The CLI runs for the far host started from here must not inherit this driver's identity.
+    unsetenv("ORRERY_TLS_DIR");
   }
 
   // Runs the join line on the far host, with `args` after it.
@@ -254,10 +260,25 @@ TEST_F(TlsJoin, AWrongFingerprintOrTokenOrNoneStartsNothing) {
 // A node declared dead: whoever holds its key (it may have been stolen with the host) is refused,
 // though the certificate has not expired. The same line joins a new node there, whose
 // certificate the host's CLI then uses.
+// The status of GetWorkerInfo at `address` called with the identity in `tls_dir`.
+grpc::Status CallWorkerWith(const std::string& address, const std::string& tls_dir, const std::string& token) {
+  using orrery::testing::ReadFile;
+  grpc::GenericStub stub(orrery::testing::TlsChannel(address, ReadFile(tls_dir + "/ca.crt"),
+                                                     ReadFile(tls_dir + "/node.crt"), ReadFile(tls_dir + "/node.key")));
+  return orrery::testing::OneRequestCall().Run(stub, "/orrery.rpc.CoreWorkerService/GetWorkerInfo", token);
+}
+
 TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANewNode) {
   orrery::testing::CliRun joined = JoinFar();
   ASSERT_EQ(joined.exit_code, 0) << joined.output;
   std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string dead_dir = far_ + "/session_latest/node_" + node + "/tls";
+  // A driver and a worker on the head's node, up before the death: they follow no node table.
+  InitDriverOnTheHeadsHost();
+  auto counter = orrery::Actor(Counter::Create)
+                     .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(head_node_))
+                     .Remote();
+  std::vector<pid_t> beside_the_head = {getpid(), *orrery::Get(counter.Task(&Counter::Pid).Remote())};
   pid_t raylet = orrery::testing::RayletPid(far_, node);
   ASSERT_GT(raylet, 0);
   ASSERT_EQ(kill(raylet, SIGKILL), 0);
@@ -268,6 +289,21 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   EXPECT_EQ(status.exit_code, 1) << status.output;
   EXPECT_THAT(status.output, AllOf(HasSubstr("refuses the certificate of node " + node),
                                    HasSubstr("declared that node dead")));
+  // The head's raylet tells them in its TLS directory (refused_nodes): the driver's and the
+  // worker's ports refuse the dead node's certificate as well, and serve the head's node's.
+  std::string head_dir = root_ + "/session_latest/node_" + head_node_ + "/tls";
+  for (pid_t pid : beside_the_head) {
+    std::vector<orrery::testing::ListeningSocket> ports = orrery::testing::ListeningSocketsOf(pid);
+    ASSERT_EQ(ports.size(), 1u) << "the one TCP port of process " << pid;
+    std::string address = "127.0.0.1:" + std::to_string(ports[0].port);
+    grpc::Status refused;
+    EXPECT_TRUE(orrery::testing::Eventually([&] {
+      refused = CallWorkerWith(address, dead_dir, token_);
+      return refused.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+    })) << pid << ": " << refused.error_message();
+    EXPECT_THAT(refused.error_message(), HasSubstr("declared that node dead")) << pid;
+    EXPECT_TRUE(CallWorkerWith(address, head_dir, token_).ok()) << pid;
+  }
 
   orrery::testing::CliRun again = JoinFar();
   ASSERT_EQ(again.exit_code, 0) << again.output;

@@ -20,6 +20,7 @@
 #include "src/rpc/auth.h"
 #include "src/rpc/certificate_renewer.h"
 #include "src/rpc/cluster_tls.h"
+#include "src/rpc/refused_names_file.h"
 #include "src/rpc/tls_certificates.h"
 #include "src/rpc/tls_socket.h"
 
@@ -281,6 +282,35 @@ TEST_F(GrpcTlsTest, FetchingTheCaFromAPlainPortSaysItSpeaksPlainTcp) {
   ASSERT_OK(plain.Start());
   EXPECT_THAT(FetchClusterCa(plain.address(), fingerprint, 5000),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("speaks plain TCP")));
+}
+
+// A daemon's refusals reach the processes that use its TLS directory (refused_names_file.h): it
+// writes them there, merged with what the file lists, and a process following the file refuses
+// them too (it reads the file as calls arrive: at once after it starts following).
+TEST_F(GrpcTlsTest, ADaemonSharesItsRefusalsThroughTheTlsDirectoryWithTheProcessesUsingIt) {
+  char tmpl[] = "/tmp/orrery_tls_refused_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/refused_nodes";
+  ASSERT_OK(WriteFileAtomic(path, "node-dead-elsewhere\n", 0644));
+  PublishRefusedNamesTo(path);
+  RefuseCertificatesNamed("node-dead-here");
+  auto listed = ReadFileToString(path);
+  ASSERT_OK(listed);
+  // Every name the process refuses (other tests' too, when they share the process), one a line.
+  EXPECT_THAT(*listed, AllOf(HasSubstr("node-dead-elsewhere\n"), HasSubstr("node-dead-here\n")));
+  PublishRefusedNamesTo("");
+
+  TestServer server(TlsServerOptions());
+  ASSERT_OK(server.Start());
+  RpcOptions client = WithTls(NodeTls(*ca_, "node-dead-elsewhere"));
+  EXPECT_OK(HealthCheck(server, kTestToken, client)) << "not followed yet";
+  FollowRefusedNames(path);
+  EXPECT_THAT(HealthCheck(server, kTestToken, client),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("certificate of node node-dead-elsewhere")));
+  EXPECT_OK(HealthCheck(server, kTestToken, WithTls(*client_tls_))) << "others are served";
+  FollowRefusedNames("");
+  EXPECT_OK(HealthCheck(server, kTestToken, client)) << "no longer followed";
+  EXPECT_OK(RemoveAll(tmpl));
 }
 
 // The serial of the certificate the TLS port at `address` presents to a new connection.
