@@ -15,6 +15,7 @@
 #include "tests/testing/status_matchers.h"
 
 #include "src/common/file_util.h"
+#include "src/rpc/cluster_tls.h"
 
 namespace orrery::rpc {
 namespace {
@@ -334,6 +335,15 @@ TEST_F(TlsFilesTest, ReloadedTlsIsTheSameSetUntilARenewalIsWrittenThenTheRenewed
   // A set that lives in memory only is its own.
   auto in_memory = std::make_shared<const TlsConfig>(renewed.config);
   EXPECT_EQ(ReloadedTls(in_memory), in_memory);
+}
+
+// A process takes a directory's identity only whole: a certificate of the CA, and its own key.
+TEST_F(TlsFilesTest, UseTlsDirRefusesAKeyOfAnotherCertificate) {
+  TlsMaterial material = Material(/*with_ca_key=*/false);
+  material.config.key_pem = Material(/*with_ca_key=*/false).config.key_pem;
+  ASSERT_OK(WriteTlsFiles(dir_, material));
+  EXPECT_THAT(UseTlsDir(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        AllOf(HasSubstr("key and certificate in " + dir_), HasSubstr("does not match"))));
 }
 
 TEST_F(TlsFilesTest, MissingFilesAndIncompleteMaterialAreErrors) {
