@@ -73,17 +73,13 @@ ObjectPuller::ObjectPuller(Options options, std::shared_ptr<object_store::StoreC
       store_(std::move(store)),
       resolve_(std::move(resolve)),
       on_copied_(std::move(on_copied)) {
-  if (options_.tls == nullptr) return;
-  auto context = rpc::TlsContext::Create(*options_.tls, rpc::TlsContext::Side::kClient);
-  if (context.ok()) {
-    tls_ = std::move(*context);
-  } else {
-    tls_error_ = context.status();
+  if (options_.tls != nullptr) {
+    tls_ = std::make_unique<rpc::RenewableTlsContext>(options_.tls, rpc::TlsContext::Side::kClient);
   }
 }
 
 absl::Status ObjectPuller::Pull(const ObjectId& id, std::vector<NodeId> sources, int64_t timeout_ms) {
-  ORRERY_RETURN_IF_ERROR(tls_error_);  // no source would help
+  if (tls_ != nullptr) ORRERY_RETURN_IF_ERROR(tls_->Get().status());  // no source would help
   sources.erase(std::remove(sources.begin(), sources.end(), options_.local_node), sources.end());
   if (options_.shuffle_sources) {
     thread_local std::minstd_rand random(std::random_device{}());
@@ -127,7 +123,9 @@ absl::Status ObjectPuller::PullFrom(const NodeId& source, const ObjectId& id,
     status = Receive(connection, id, copy, received);
   } else {
     std::string peer = absl::StrCat("the peer at ", address.ToString(), " (node ", source.Hex(), ")");
-    auto tls = rpc::TlsSocket::Connect(sock, *tls_, peer, options_.io_timeout_ms);
+    absl::StatusOr<std::shared_ptr<const rpc::TlsContext>> context = tls_->Get();
+    auto tls = context.ok() ? rpc::TlsSocket::Connect(sock, **context, peer, options_.io_timeout_ms)
+                            : absl::StatusOr<std::unique_ptr<rpc::TlsSocket>>(context.status());
     if (tls.ok()) {
       TlsConnection connection(std::move(*tls), peer);
       status = Receive(connection, id, copy, received);

@@ -25,6 +25,7 @@
 #include "src/common/net.h"
 #include "src/object_store/store_client.h"
 #include "src/rpc/tls_config.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::rpc {
 class TlsContext;
@@ -75,9 +76,8 @@ class ObjectPuller {
   const std::shared_ptr<object_store::StoreClient> store_;
   const Resolver resolve_;
   const CopiedCallback on_copied_;
-  // Made once from options_.tls: null without it, or when it failed (tls_error_).
-  std::shared_ptr<const rpc::TlsContext> tls_;
-  absl::Status tls_error_;
+  // Null without options_.tls; made again when the identity is renewed.
+  std::unique_ptr<rpc::RenewableTlsContext> tls_;
 };
 
 }  // namespace orrery::core

@@ -28,6 +28,18 @@ absl::StatusOr<rpc::CertificateAuthority> LoadCa(const std::string& tls_dir) {
 GcsCertificateAuthority::GcsCertificateAuthority(Options options)
     : options_(std::move(options)), ca_(LoadCa(options_.tls_dir)) {}
 
+std::unique_ptr<rpc::CertificateRenewer> GcsCertificateAuthority::RenewOwnCertificate() const {
+  if (!ca_.ok()) return nullptr;
+  auto renew = [ca = *ca_, seconds = options_.certificate_seconds](
+                   const rpc::TlsConfig& current) -> absl::StatusOr<rpc::TlsConfig> {
+    ORRERY_ASSIGN_OR_RETURN(rpc::CertificateInfo info, rpc::ReadCertificateInfo(current.cert_pem));
+    ORRERY_ASSIGN_OR_RETURN(rpc::KeyAndCsr key, rpc::MakeKeyAndCsr(info.common_name));
+    ORRERY_ASSIGN_OR_RETURN(std::string cert, rpc::IssueCertificate(ca, key.csr_pem, info.common_name, seconds));
+    return rpc::TlsConfig{ca.cert_pem, std::move(cert), std::move(key.key_pem)};
+  };
+  return std::make_unique<rpc::CertificateRenewer>(options_.tls_dir, "the GCS", std::move(renew));
+}
+
 void GcsCertificateAuthority::OnNodeDead(const NodeId& node) { rpc::RefuseCertificatesNamed(node.Hex()); }
 
 absl::Status GcsCertificateAuthority::CheckSigner(const NodeId& node, const std::string& peer_name) const {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "src/common/id.h"
 #include "src/gcs/gcs_handler.h"
+#include "src/rpc/certificate_renewer.h"
 #include "src/rpc/tls_certificates.h"
 
 namespace orrery::gcs {
@@ -28,6 +30,11 @@ class GcsCertificateAuthority final : public CertificateHandler {
 
   // From now on the node's certificates are refused, and none is signed for it.
   static void OnNodeDead(const NodeId& node);
+
+  // Renews the GCS's own certificate in the head's TLS directory at two thirds of its life
+  // (signed here, valid certificate_seconds), for as long as the result lives. Null when this
+  // GCS cannot sign (plain TCP).
+  std::unique_ptr<rpc::CertificateRenewer> RenewOwnCertificate() const;
 
  private:
   absl::Status CheckSigner(const NodeId& node, const std::string& peer_name) const;

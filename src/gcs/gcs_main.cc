@@ -8,6 +8,8 @@
 #include "src/common/session.h"
 #include "src/gcs/gcs_server.h"
 #include "src/rpc/cluster_tls.h"
+#include "src/rpc/refused_names_file.h"
+#include "src/rpc/tls_files.h"
 
 int main(int argc, char** argv) {
   using namespace orrery;
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
   if (!token.ok()) return fail(std::string(token.status().message()));
   if (!config.tls_dir.empty()) {
     if (absl::Status status = rpc::UseTlsDir(config.tls_dir); !status.ok()) return fail(std::string(status.message()));
+    // The drivers on the head's host use its directory: they refuse what the GCS refuses.
+    rpc::PublishRefusedNamesTo(rpc::TlsFilePath(config.tls_dir, rpc::kRefusedNamesFile));
   }
 
   gcs::GcsServer server(config, *token);

@@ -101,6 +101,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   resources_ = std::make_unique<GcsResourceManager>(*nodes_, *publisher_, cluster_id_, NowMs());
   certificates_ = std::make_unique<GcsCertificateAuthority>(
       GcsCertificateAuthority::Options{config_.tls_dir, config_.node_certificate_seconds});
+  certificate_renewer_ = certificates_->RenewOwnCertificate();
 
   rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
   auto raylet_client = [raylet_client_options](const std::string& address) mutable {

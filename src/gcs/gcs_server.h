@@ -70,6 +70,7 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   std::unique_ptr<GcsStorageBackup> backup_;
   std::unique_ptr<GcsCertificateAuthority> certificates_;
+  std::unique_ptr<rpc::CertificateRenewer> certificate_renewer_;  // null with plain TCP
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<GcsNodeManager> nodes_;
   std::unique_ptr<GcsJobManager> jobs_;

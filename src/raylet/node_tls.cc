@@ -25,4 +25,20 @@ absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const 
   return dir;
 }
 
+std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig& config, const std::string& token,
+                                                              const NodeId& node, const std::string& dir) {
+  if (dir.empty()) return nullptr;
+  auto material = rpc::ReadTlsFiles(dir);
+  if (!material.ok()) return nullptr;
+  auto info = rpc::ReadCertificateInfo(material->config.cert_pem);
+  if (!info.ok() || info->common_name != node.Hex()) return nullptr;
+  auto renew = [config, token, node](const rpc::TlsConfig& current) {
+    gcs::NodeCertificateRequest request{config.gcs_address, token, node, current.ca_cert_pem, config.rpc,
+                                        config.gcs_connect_timeout_ms};
+    request.rpc.tls = std::make_shared<const rpc::TlsConfig>(current);  // presented: the GCS checks it is ours
+    return gcs::RequestNodeCertificate(request);
+  };
+  return std::make_unique<rpc::CertificateRenewer>(dir, "node " + node.Hex(), std::move(renew));
+}
+
 }  // namespace orrery::raylet

@@ -3,11 +3,13 @@
 // id, kept in its node folder for its workers and drivers too.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "src/common/id.h"
 #include "src/raylet/raylet_config.h"
+#include "src/rpc/certificate_renewer.h"
 
 namespace orrery::raylet {
 
@@ -16,5 +18,12 @@ namespace orrery::raylet {
 // name the cause: a CA of the wrong fingerprint, a wrong token, a cluster that speaks plain TCP.
 absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const std::string& token,
                                               const NodeId& node);
+
+// Renews the node's certificate in `dir` at two thirds of its life, by the GCS's
+// SignNodeCertificate called with the certificate it replaces (a node may renew only its own),
+// for as long as the result lives. Null when the directory's certificate is not the node's own
+// (a --tls-dir shared with the head: its owner renews it) or there is no directory.
+std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig& config, const std::string& token,
+                                                              const NodeId& node, const std::string& dir);
 
 }  // namespace orrery::raylet

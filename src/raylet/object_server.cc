@@ -41,9 +41,10 @@ rpc::ObjectDataHeader Refusal(const absl::Status& status) {
 
 absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(std::shared_ptr<object_store::StoreClient> store,
                                                                    Options options) {
-  std::shared_ptr<const rpc::TlsContext> tls;
+  std::unique_ptr<rpc::RenewableTlsContext> tls;
   if (options.tls != nullptr) {
-    ORRERY_ASSIGN_OR_RETURN(tls, rpc::TlsContext::Create(*options.tls, rpc::TlsContext::Side::kServer));
+    tls = std::make_unique<rpc::RenewableTlsContext>(options.tls, rpc::TlsContext::Side::kServer);
+    ORRERY_RETURN_IF_ERROR(tls->Get().status());  // a bad identity fails the start, not each reader
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("creating the object data socket", errno);
@@ -172,8 +173,9 @@ absl::Status ObjectServer::ServeTls(int fd) {
     (void)object_store::SendFrame(fd, Refusal(refused), peer);
     return absl::FailedPreconditionError(peer + " speaks plain TCP, this node requires TLS");
   }
+  ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<const rpc::TlsContext> context, tls_->Get());
   ORRERY_ASSIGN_OR_RETURN(std::unique_ptr<rpc::TlsSocket> tls,
-                          rpc::TlsSocket::Accept(fd, *tls_, peer, options_.io_timeout_ms, deadline));
+                          rpc::TlsSocket::Accept(fd, *context, peer, options_.io_timeout_ms, deadline));
   if (std::string name = tls->PeerCommonName(); rpc::CertificateNameRefused(name)) {
     return absl::UnauthenticatedError(
         absl::StrCat(peer, " presented the certificate of node ", name, ", which the cluster declared dead"));

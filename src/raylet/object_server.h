@@ -32,6 +32,7 @@
 #include "src/common/id.h"
 #include "src/object_store/store_client.h"
 #include "src/rpc/tls_config.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::rpc {
 class TlsContext;
@@ -84,7 +85,7 @@ class ObjectServer {
 
   const std::shared_ptr<object_store::StoreClient> store_;
   const Options options_;
-  std::shared_ptr<const rpc::TlsContext> tls_;  // null without options_.tls
+  std::unique_ptr<rpc::RenewableTlsContext> tls_;  // null without options_.tls
   const int listen_fd_;
   const int port_;
   int stop_fd_ = -1;  // an eventfd the accept loop polls: written by Stop()

@@ -12,6 +12,8 @@
 #include "src/raylet/node_tls.h"
 #include "src/raylet/raylet.h"
 #include "src/rpc/cluster_tls.h"
+#include "src/rpc/refused_names_file.h"
+#include "src/rpc/tls_files.h"
 
 int main(int argc, char** argv) {
   using namespace orrery;
@@ -52,7 +54,11 @@ int main(int argc, char** argv) {
   if (!tls_dir.ok()) return fail(std::string(tls_dir.status().message()));
   if (!tls_dir->empty()) {
     if (absl::Status status = rpc::UseTlsDir(*tls_dir); !status.ok()) return fail(std::string(status.message()));
+    // Its workers and the drivers beside it refuse what it refuses (they follow the file).
+    rpc::PublishRefusedNamesTo(rpc::TlsFilePath(*tls_dir, rpc::kRefusedNamesFile));
   }
+  std::unique_ptr<rpc::CertificateRenewer> renewer =
+      raylet::RenewNodeCertificate(config, *token, raylet.node_id(), *tls_dir);
 
   if (absl::Status status = raylet.Start(); !status.ok()) {
     raylet.Stop("failed to start");

@@ -1,15 +1,24 @@
 #include "src/rpc/auth.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 
 #include "src/common/clock.h"
+#include "src/common/file_util.h"
 #include "src/common/log.h"
 #include "src/rpc/peer_certificate.h"
+#include "src/rpc/refused_names_file.h"
 #include "src/rpc/rpc_options.h"
 #include "src/rpc/status_conversion.h"
 
@@ -114,11 +123,73 @@ class TokenMetadataProcessor final : public grpc::AuthMetadataProcessor {
   const absl::flat_hash_set<std::string> join_methods_;
 };
 
+using NameSet = absl::flat_hash_set<std::string>;
+
 // Copied whole on each (rare) node death; read on every call of every TLS port.
-std::atomic<std::shared_ptr<const absl::flat_hash_set<std::string>>>& RefusedNames() {
-  static std::atomic<std::shared_ptr<const absl::flat_hash_set<std::string>>> names{
-      std::make_shared<const absl::flat_hash_set<std::string>>()};
+std::atomic<std::shared_ptr<const NameSet>>& RefusedNames() {
+  static std::atomic<std::shared_ptr<const NameSet>> names{std::make_shared<const NameSet>()};
   return names;
+}
+
+NameSet ParseNames(const std::string& text) {
+  NameSet names;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+    names.insert(std::string(absl::StripAsciiWhitespace(line)));
+  }
+  return names;
+}
+
+// The file this process writes its refused names to (refused_names_file.h); empty: none.
+struct Published {
+  absl::Mutex mu;
+  std::string path ABSL_GUARDED_BY(mu);
+};
+Published& PublishedFile() {
+  static auto* published = new Published();
+  return *published;
+}
+
+void Publish(const NameSet& ours) {
+  Published& published = PublishedFile();
+  absl::MutexLock lock(&published.mu);
+  if (published.path.empty()) return;
+  // Merged with the file: another daemon sharing the directory may have written names too.
+  NameSet all = ours;
+  if (auto text = ReadFileToString(published.path); text.ok()) all.merge(ParseNames(*text));
+  std::vector<std::string> sorted(all.begin(), all.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::string text = sorted.empty() ? "" : absl::StrCat(absl::StrJoin(sorted, "\n"), "\n");
+  if (absl::Status written = WriteFileAtomic(published.path, text, 0644); !written.ok()) {
+    spdlog::warn("cannot share the refused certificates in {}: {}", published.path, written.message());
+  }
+}
+
+// The file this process follows, and what it listed when last read.
+struct Followed {
+  absl::Mutex mu;
+  std::string path ABSL_GUARDED_BY(mu);
+  std::atomic<std::shared_ptr<const NameSet>> names{std::make_shared<const NameSet>()};
+  std::atomic<int64_t> next_read_ms{0};
+};
+Followed& FollowedFile() {
+  static auto* followed = new Followed();
+  return *followed;
+}
+
+std::shared_ptr<const NameSet> FollowedNames() {
+  Followed& followed = FollowedFile();
+  int64_t now = NowMs();
+  int64_t due = followed.next_read_ms.load();
+  // One caller a second reads the file (a few dozen bytes per dead node); the others take the
+  // set it read last.
+  if (now >= due && followed.next_read_ms.compare_exchange_strong(due, now + 1'000)) {
+    absl::MutexLock lock(&followed.mu);
+    if (!followed.path.empty()) {
+      auto text = ReadFileToString(followed.path);
+      followed.names.store(std::make_shared<const NameSet>(text.ok() ? ParseNames(*text) : NameSet()));
+    }
+  }
+  return followed.names.load();
 }
 
 }  // namespace
@@ -130,13 +201,35 @@ std::shared_ptr<grpc::AuthMetadataProcessor> MakeTokenMetadataProcessor(std::str
 
 void RefuseCertificatesNamed(std::string common_name) {
   auto& names = RefusedNames();
-  std::shared_ptr<const absl::flat_hash_set<std::string>> current = names.load();
+  std::shared_ptr<const NameSet> current = names.load();
   while (!current->contains(common_name)) {
-    auto copy = std::make_shared<absl::flat_hash_set<std::string>>(*current);
+    auto copy = std::make_shared<NameSet>(*current);
     copy->insert(common_name);
-    std::shared_ptr<const absl::flat_hash_set<std::string>> next = std::move(copy);
-    if (names.compare_exchange_weak(current, next)) return;
+    std::shared_ptr<const NameSet> next = std::move(copy);
+    if (names.compare_exchange_weak(current, next)) {
+      Publish(*next);
+      return;
+    }
   }
+}
+
+void PublishRefusedNamesTo(std::string path) {
+  {
+    Published& published = PublishedFile();
+    absl::MutexLock lock(&published.mu);
+    published.path = std::move(path);
+  }
+  Publish(*RefusedNames().load());
+}
+
+void FollowRefusedNames(std::string path) {
+  Followed& followed = FollowedFile();
+  {
+    absl::MutexLock lock(&followed.mu);
+    followed.path = std::move(path);
+  }
+  followed.names.store(std::make_shared<const NameSet>());
+  followed.next_read_ms.store(0);  // read at the next call
 }
 
 std::string PeerCertificateName(const grpc::AuthContext& context) {
@@ -144,6 +237,8 @@ std::string PeerCertificateName(const grpc::AuthContext& context) {
   return names.empty() ? "" : std::string(names.front().data(), names.front().size());
 }
 
-bool CertificateNameRefused(absl::string_view common_name) { return RefusedNames().load()->contains(common_name); }
+bool CertificateNameRefused(absl::string_view common_name) {
+  return RefusedNames().load()->contains(common_name) || FollowedNames()->contains(common_name);
+}
 
 }  // namespace orrery::rpc

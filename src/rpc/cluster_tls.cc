@@ -11,6 +11,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/rpc/process_tls.h"
+#include "src/rpc/refused_names_file.h"
 #include "src/rpc/tls_certificates.h"
 #include "src/rpc/tls_socket.h"
 
@@ -22,13 +23,19 @@ absl::Status UseTlsDir(const std::string& dir) {
   if (absl::Status valid = VerifyCertificate(material->config.ca_cert_pem, material->config.cert_pem); !valid.ok()) {
     return Annotate(valid, "the certificate in " + dir);
   }
+  // gRPC would take a key of another certificate and fail every handshake later, unexplained.
+  if (auto paired = TlsContext::Create(material->config, TlsContext::Side::kServer); !paired.ok()) {
+    return Annotate(paired.status(), "the key and certificate in " + dir);
+  }
   SetProcessTls(std::make_shared<const TlsConfig>(std::move(material->config)));
+  FollowRefusedNames(TlsFilePath(dir, kRefusedNamesFile));
   setenv(kTlsDirEnv, dir.c_str(), /*overwrite=*/1);
   return absl::OkStatus();
 }
 
 void UsePlainTcp() {
   SetProcessTls(nullptr);
+  FollowRefusedNames("");
   unsetenv(kTlsDirEnv);
 }
 

@@ -17,7 +17,8 @@ inline constexpr char kTlsDirEnv[] = "ORRERY_TLS_DIR";
 // Node certificates the head issues live this long (renewed by their holder at two thirds).
 inline constexpr int64_t kNodeCertificateSeconds = 30LL * 24 * 3600;
 
-// Reads `dir`'s CA, certificate and key, makes them this process's, and names `dir` in
+// Reads `dir`'s CA, certificate and key, makes them this process's, refuses the dead nodes'
+// certificates its daemon lists there (refused_names_file.h), and names `dir` in
 // ORRERY_TLS_DIR for the processes it starts. An expired or foreign certificate is refused.
 absl::Status UseTlsDir(const std::string& dir);
 

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "src/common/openssl_lifetime.h"
 #include "src/common/random.h"
 #include "src/rpc/process_tls.h"
+#include "src/rpc/tls_credentials.h"
 
 namespace orrery::rpc {
 
@@ -20,13 +20,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcO
   if (tls == nullptr || internal::IsUnixTarget(target)) {
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = tls->ca_cert_pem;
-  ssl.pem_cert_chain = tls->cert_pem;
-  ssl.pem_private_key = tls->key_pem;
   // Every certificate of the cluster CA names kClusterServerName, whatever address it serves on.
   args.SetSslTargetNameOverride(kClusterServerName);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+  return grpc::CreateCustomChannel(target, MutualTlsChannelCredentials(*tls), args);
 }
 
 namespace internal {

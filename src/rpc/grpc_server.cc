@@ -17,10 +17,10 @@
 #include "grpcpp/server_posix.h"
 #include "src/common/log.h"
 #include "src/common/net.h"
-#include "src/common/openssl_lifetime.h"
 #include "src/common/status.h"
 #include "src/rpc/auth.h"
 #include "src/rpc/process_tls.h"
+#include "src/rpc/tls_credentials.h"
 
 namespace orrery::rpc {
 
@@ -41,16 +41,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredenti
   if (serves_joins && options_.token.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(options_.name, ": serving joins needs the cluster token"));
   }
-  grpc::SslServerCredentialsOptions ssl(serves_joins ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-                                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ssl.pem_root_certs = tls->ca_cert_pem;
-  std::string chain = tls->cert_pem;
-  if (serves_joins) {
-    if (!chain.empty() && chain.back() != '\n') chain += '\n';
-    chain += tls->ca_cert_pem;
-  }
-  ssl.pem_key_cert_pairs.push_back({tls->key_pem, chain});
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl);
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      MutualTlsServerCredentials(*tls, /*require_client_certificate=*/!serves_joins);
   // Only on TLS credentials: gRPC 1.51 aborts when insecure ones get a processor (auth.h).
   if (!options_.token.empty()) {
     credentials->SetAuthMetadataProcessor(

@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <memory>
@@ -392,50 +393,11 @@ absl::Status VerifyCertificate(absl::string_view ca_cert_pem, absl::string_view 
   }
 }
 
-int64_t RenewAt(const CertificateInfo& info) { return info.not_before + (info.not_after - info.not_before) * 2 / 3; }
-
-namespace {
-
-std::string JoinPath(const std::string& dir, const char* file) { return absl::StrCat(dir, "/", file); }
-
-// Refuses a key file others may read: a leaked node key lets its reader pose as the node.
-absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return ErrnoStatus("read " + path, errno);
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrFormat("the private key %s may be read by others than its owner (mode %04o); run `chmod 600 %s`", path,
-                        st.st_mode & 07777, path));
-  }
-  return ReadFileToString(path);
-}
-
-}  // namespace
-
-absl::Status WriteTlsFiles(const std::string& dir, const TlsMaterial& material) {
-  const TlsConfig& config = material.config;
-  if (config.ca_cert_pem.empty() || config.cert_pem.empty() || config.key_pem.empty()) {
-    return absl::InvalidArgumentError("TLS files need the CA certificate, the node certificate and its key");
-  }
-  ORRERY_RETURN_IF_ERROR(MakePrivateDir(dir));
-  if (!material.ca_key_pem.empty()) {
-    ORRERY_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, kCaKeyFile), material.ca_key_pem, 0600));
-  }
-  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, kCaCertFile), config.ca_cert_pem, 0644));
-  ORRERY_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, kNodeKeyFile), config.key_pem, 0600));
-  return WriteFileAtomic(JoinPath(dir, kNodeCertFile), config.cert_pem, 0644);
-}
-
-absl::StatusOr<TlsMaterial> ReadTlsFiles(const std::string& dir) {
-  TlsMaterial material;
-  ORRERY_ASSIGN_OR_RETURN(material.config.ca_cert_pem, ReadFileToString(JoinPath(dir, kCaCertFile)));
-  ORRERY_ASSIGN_OR_RETURN(material.config.cert_pem, ReadFileToString(JoinPath(dir, kNodeCertFile)));
-  ORRERY_ASSIGN_OR_RETURN(material.config.key_pem, ReadKeyFile(JoinPath(dir, kNodeKeyFile)));
-  std::string ca_key = JoinPath(dir, kCaKeyFile);
-  if (PathExists(ca_key)) {
-    ORRERY_ASSIGN_OR_RETURN(material.ca_key_pem, ReadKeyFile(ca_key));
-  }
-  return material;
+int64_t RenewAt(const CertificateInfo& info) {
+  // Two thirds of the life it was issued for: its start is backdated for clock skew, which is
+  // no part of that life (a certificate of 30 s would otherwise be due at once).
+  int64_t issued = std::min(info.not_before + kClockSkewSeconds, info.not_after);
+  return issued + (info.not_after - issued) * 2 / 3;
 }
 
 }  // namespace orrery::rpc

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 
 #include "src/rpc/tls_config.h"
+#include "src/rpc/tls_files.h"
 
 namespace orrery::rpc {
 
@@ -31,18 +32,6 @@ struct CertificateInfo {
   int64_t not_after = 0;   // unix seconds
   std::string serial_hex;  // lowercase, no leading zeros
 };
-
-// A node's TLS directory: the process's TlsConfig, plus the CA's key on the head only.
-struct TlsMaterial {
-  TlsConfig config;
-  std::string ca_key_pem;  // empty except on the head
-};
-
-// Names of the files in a TLS directory.
-inline constexpr char kCaCertFile[] = "ca.crt";
-inline constexpr char kCaKeyFile[] = "ca.key";
-inline constexpr char kNodeCertFile[] = "node.crt";
-inline constexpr char kNodeKeyFile[] = "node.key";
 
 // A new self-signed cluster CA, CN "Orrery cluster CA", valid 10 years.
 absl::StatusOr<CertificateAuthority> CreateClusterCa();
@@ -73,18 +62,10 @@ absl::StatusOr<CertificateInfo> ReadCertificateInfo(absl::string_view cert_pem);
 // (another CA, expired, not yet valid); InvalidArgument when either PEM does not parse.
 absl::Status VerifyCertificate(absl::string_view ca_cert_pem, absl::string_view cert_pem);
 
-// When the holder renews: at two thirds of the certificate's life, so a failed renewal has a
-// third of the life left for retries before anything stops working.
+// When the holder renews (unix seconds): at two thirds of the life the certificate was issued
+// for (not counting the backdating of its start), so a failed renewal has a third of the life
+// left for retries before anything stops working.
 int64_t RenewAt(const CertificateInfo& info);
-
-// Writes the files into `dir`, created (or corrected to) 0700. Keys are 0600, certificates
-// 0644, each written to a temporary file and renamed over, so a reader never sees half a key.
-// ca.key is written only when material.ca_key_pem is set.
-absl::Status WriteTlsFiles(const std::string& dir, const TlsMaterial& material);
-
-// Reads the files WriteTlsFiles writes (ca.key only when present). A key file that its group
-// or others may read is refused with PermissionDenied naming it and the fix.
-absl::StatusOr<TlsMaterial> ReadTlsFiles(const std::string& dir);
 
 namespace internal {
 // IssueCertificate with explicit validity bounds (unix seconds), for tests of expired

@@ -12,12 +12,16 @@ namespace orrery::rpc {
 // NAT, re-IP and --node-ip-address, the CA does not.
 inline constexpr char kClusterServerName[] = "orrery.cluster";
 
-// PEM texts, as read by ReadTlsFiles (tls_certificates.h). Shared as
+// PEM texts, as read by ReadTlsFiles (tls_files.h). Shared as
 // std::shared_ptr<const TlsConfig> so a renewal swaps the whole set at once.
 struct TlsConfig {
   std::string ca_cert_pem;  // the cluster CA: the only root trusted for peers
   std::string cert_pem;     // this process's certificate, signed by the CA
   std::string key_pem;      // its private key
+  // The TLS directory these were read from (tls_files.h); empty when they live in memory only.
+  // gRPC credentials made from a set with a directory watch its files, so a renewal written
+  // there reaches every port and channel of the process without a restart.
+  std::string dir;
 };
 
 }  // namespace orrery::rpc

@@ -21,6 +21,7 @@
 
 #include "src/common/openssl_lifetime.h"
 #include "src/common/status.h"
+#include "src/rpc/tls_files.h"
 
 namespace orrery::rpc {
 
@@ -168,6 +169,19 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateUnverifiedCl
   static const unsigned char kAlpnH2[] = {2, 'h', '2'};
   SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
   return std::shared_ptr<const TlsContext>(new TlsContext(ctx));
+}
+
+RenewableTlsContext::RenewableTlsContext(std::shared_ptr<const TlsConfig> tls, TlsContext::Side side)
+    : tls_(std::move(tls)), side_(side) {}
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> RenewableTlsContext::Get() {
+  std::shared_ptr<const TlsConfig> now = ReloadedTls(tls_);
+  absl::MutexLock lock(&mu_);
+  if (now != made_from_) {
+    ORRERY_ASSIGN_OR_RETURN(context_, TlsContext::Create(*now, side_));
+    made_from_ = std::move(now);
+  }
+  return context_;
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }

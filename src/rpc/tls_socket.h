@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 #include "src/rpc/tls_config.h"
 
@@ -43,6 +44,23 @@ class TlsContext {
   friend class TlsSocket;
   explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
   ssl_ctx_st* const ctx_;
+};
+
+// The context of a process identity that its holder renews (certificate_renewer.h): Get makes
+// the context again once the identity's directory holds a renewed certificate (ReloadedTls), so
+// each new connection presents the current one. Safe from any thread.
+class RenewableTlsContext {
+ public:
+  RenewableTlsContext(std::shared_ptr<const TlsConfig> tls, TlsContext::Side side);
+  // InvalidArgument as TlsContext::Create says, for the identity as it is now.
+  absl::StatusOr<std::shared_ptr<const TlsContext>> Get();
+
+ private:
+  const std::shared_ptr<const TlsConfig> tls_;
+  const TlsContext::Side side_;
+  absl::Mutex mu_;
+  std::shared_ptr<const TlsConfig> made_from_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const TlsContext> context_ ABSL_GUARDED_BY(mu_);
 };
 
 // "the peer at HOST:PORT" of a connected socket (what TLS errors name on a server).

@@ -5,8 +5,10 @@
 // checked in auth_matrix_test.cc.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -14,6 +16,8 @@
 
 #include "cli_cluster.h"
 #include "cli_cluster_driver.h"
+#include "listening_sockets.h"
+#include "raw_grpc.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "orrery/api.h"
@@ -44,12 +48,13 @@ class Counter {
   static Counter* Create() { return new Counter(); }
   int Add(int by) { return total_ += by; }
   std::string Node() { return Here(); }
+  int Pid() { return static_cast<int>(getpid()); }
 
  private:
   int total_ = 0;
 };
 
-ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node);
+ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node, &Counter::Pid);
 
 namespace {
 
@@ -182,6 +187,16 @@ class TlsJoin : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
 
+  void InitDriverOnTheHeadsHost() {
+    orrery::Config config;
+    config.address = address_;
+    config.token = token_;
+    config.temp_dir = root_;
+    orrery::Init(config);
+    // The CLI runs for the far host started from here must not inherit this driver's identity.
+    unsetenv("ORRERY_TLS_DIR");
+  }
+
   // Runs the join line on the far host, with `args` after it.
   orrery::testing::CliRun JoinFar(const std::string& args = "") {
     return orrery::testing::RunCli(join_ + " --num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + far_ + " " + args);
@@ -218,11 +233,7 @@ TEST_F(TlsJoin, TheJoinLineRunElsewhereGivesTheNodeACertificateOfItsOwnAndWorkRe
 
   // The CLI there speaks with the node's certificate, and a driver's task reaches the node.
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
-  orrery::Config config;
-  config.address = address_;
-  config.token = token_;
-  config.temp_dir = root_;
-  orrery::Init(config);
+  InitDriverOnTheHeadsHost();
   EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
 }
 
@@ -249,10 +260,25 @@ TEST_F(TlsJoin, AWrongFingerprintOrTokenOrNoneStartsNothing) {
 // A node declared dead: whoever holds its key (it may have been stolen with the host) is refused,
 // though the certificate has not expired. The same line joins a new node there, whose
 // certificate the host's CLI then uses.
+// The status of GetWorkerInfo at `address` called with the identity in `tls_dir`.
+grpc::Status CallWorkerWith(const std::string& address, const std::string& tls_dir, const std::string& token) {
+  using orrery::testing::ReadFile;
+  grpc::GenericStub stub(orrery::testing::TlsChannel(address, ReadFile(tls_dir + "/ca.crt"),
+                                                     ReadFile(tls_dir + "/node.crt"), ReadFile(tls_dir + "/node.key")));
+  return orrery::testing::OneRequestCall().Run(stub, "/orrery.rpc.CoreWorkerService/GetWorkerInfo", token);
+}
+
 TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANewNode) {
   orrery::testing::CliRun joined = JoinFar();
   ASSERT_EQ(joined.exit_code, 0) << joined.output;
   std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string dead_dir = far_ + "/session_latest/node_" + node + "/tls";
+  // A driver and a worker on the head's node, up before the death: they follow no node table.
+  InitDriverOnTheHeadsHost();
+  auto counter = orrery::Actor(Counter::Create)
+                     .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(head_node_))
+                     .Remote();
+  std::vector<pid_t> beside_the_head = {getpid(), *orrery::Get(counter.Task(&Counter::Pid).Remote())};
   pid_t raylet = orrery::testing::RayletPid(far_, node);
   ASSERT_GT(raylet, 0);
   ASSERT_EQ(kill(raylet, SIGKILL), 0);
@@ -263,12 +289,79 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   EXPECT_EQ(status.exit_code, 1) << status.output;
   EXPECT_THAT(status.output, AllOf(HasSubstr("refuses the certificate of node " + node),
                                    HasSubstr("declared that node dead")));
+  // The head's raylet tells them in its TLS directory (refused_nodes): the driver's and the
+  // worker's ports refuse the dead node's certificate as well, and serve the head's node's.
+  std::string head_dir = root_ + "/session_latest/node_" + head_node_ + "/tls";
+  for (pid_t pid : beside_the_head) {
+    std::vector<orrery::testing::ListeningSocket> ports = orrery::testing::ListeningSocketsOf(pid);
+    ASSERT_EQ(ports.size(), 1u) << "the one TCP port of process " << pid;
+    std::string address = "127.0.0.1:" + std::to_string(ports[0].port);
+    grpc::Status refused;
+    EXPECT_TRUE(orrery::testing::Eventually([&] {
+      refused = CallWorkerWith(address, dead_dir, token_);
+      return refused.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+    })) << pid << ": " << refused.error_message();
+    EXPECT_THAT(refused.error_message(), HasSubstr("declared that node dead")) << pid;
+    EXPECT_TRUE(CallWorkerWith(address, head_dir, token_).ok()) << pid;
+  }
 
   orrery::testing::CliRun again = JoinFar();
   ASSERT_EQ(again.exit_code, 0) << again.output;
   std::string successor = orrery::testing::Match(again.output, "node ([0-9a-f]{32})");
   EXPECT_NE(successor, node);
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
+}
+
+// Node certificates that live 24 s (ORRERY_NODE_CERTIFICATE_SECONDS on the head's GCS): each
+// raylet renews its own at two thirds of its life (docs/security.md, "Renewal").
+class TlsJoinShortCertificates : public TlsJoin {
+ protected:
+  void SetUp() override {
+    setenv("ORRERY_NODE_CERTIFICATE_SECONDS", "24", /*overwrite=*/1);
+    TlsJoin::SetUp();
+    unsetenv("ORRERY_NODE_CERTIFICATE_SECONDS");
+  }
+};
+
+orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
+  auto cert = orrery::ReadFileToString(dir + "/node.crt");
+  if (!cert.ok()) return {};
+  auto info = orrery::rpc::ReadCertificateInfo(*cert);
+  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
+}
+
+TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNewConnectionsPastTheFirstsExpiry) {
+  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
+  orrery::rpc::CertificateInfo first = CertificateIn(dir);
+  ASSERT_EQ(first.common_name, node);
+  EXPECT_NEAR(static_cast<double>(first.not_after - std::time(nullptr)), 24.0, 4.0);
+
+  // At two thirds of its life (16 s) the node has a new certificate, for a new key.
+  auto first_key = orrery::ReadFileToString(dir + "/node.key");
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).serial_hex != first.serial_hex; }));
+  orrery::rpc::CertificateInfo renewed = CertificateIn(dir);
+  EXPECT_EQ(renewed.common_name, node);
+  EXPECT_GT(renewed.not_after, first.not_after);
+  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first));
+  EXPECT_NE(*orrery::ReadFileToString(dir + "/node.key"), *first_key);
+  auto ca = orrery::ReadFileToString(root_ + "/tls/ca.crt");
+  ASSERT_TRUE(ca.ok());
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir + "/node.crt")).ok());
+
+  // Past the first certificate's expiry (what is waited for here is the clock itself), every
+  // new connection is made with the renewed ones: the far host's CLI, a driver's tasks reaching
+  // the far node's new workers, and a value copied there from the head's node over the
+  // object data socket. The node never stopped being alive.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; }));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  InitDriverOnTheHeadsHost();
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+  std::vector<uint8_t> bytes(4 << 20, 5);
+  auto object = orrery::Put(bytes);
+  EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(object)), int64_t{5} * (4 << 20));
 }
 
 }  // namespace

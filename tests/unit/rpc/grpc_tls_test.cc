@@ -1,7 +1,10 @@
 // Mutual TLS between GrpcClient channels and GrpcServer ports (rpc_options.h's `tls`), and the
 // token checked inside gRPC before the request is read (auth.h's MakeTokenMetadataProcessor).
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -12,9 +15,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/file_util.h"
+#include "src/common/net.h"
+#include "src/common/status.h"
 #include "src/rpc/auth.h"
+#include "src/rpc/certificate_renewer.h"
 #include "src/rpc/cluster_tls.h"
+#include "src/rpc/refused_names_file.h"
 #include "src/rpc/tls_certificates.h"
+#include "src/rpc/tls_socket.h"
 
 namespace orrery::rpc {
 namespace {
@@ -274,6 +282,102 @@ TEST_F(GrpcTlsTest, FetchingTheCaFromAPlainPortSaysItSpeaksPlainTcp) {
   ASSERT_OK(plain.Start());
   EXPECT_THAT(FetchClusterCa(plain.address(), fingerprint, 5000),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("speaks plain TCP")));
+}
+
+// A daemon's refusals reach the processes that use its TLS directory (refused_names_file.h): it
+// writes them there, merged with what the file lists, and a process following the file refuses
+// them too (it reads the file as calls arrive: at once after it starts following).
+TEST_F(GrpcTlsTest, ADaemonSharesItsRefusalsThroughTheTlsDirectoryWithTheProcessesUsingIt) {
+  char tmpl[] = "/tmp/orrery_tls_refused_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/refused_nodes";
+  ASSERT_OK(WriteFileAtomic(path, "node-dead-elsewhere\n", 0644));
+  PublishRefusedNamesTo(path);
+  RefuseCertificatesNamed("node-dead-here");
+  auto listed = ReadFileToString(path);
+  ASSERT_OK(listed);
+  // Every name the process refuses (other tests' too, when they share the process), one a line.
+  EXPECT_THAT(*listed, AllOf(HasSubstr("node-dead-elsewhere\n"), HasSubstr("node-dead-here\n")));
+  PublishRefusedNamesTo("");
+
+  TestServer server(TlsServerOptions());
+  ASSERT_OK(server.Start());
+  RpcOptions client = WithTls(NodeTls(*ca_, "node-dead-elsewhere"));
+  EXPECT_OK(HealthCheck(server, kTestToken, client)) << "not followed yet";
+  FollowRefusedNames(path);
+  EXPECT_THAT(HealthCheck(server, kTestToken, client),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("certificate of node node-dead-elsewhere")));
+  EXPECT_OK(HealthCheck(server, kTestToken, WithTls(*client_tls_))) << "others are served";
+  FollowRefusedNames("");
+  EXPECT_OK(HealthCheck(server, kTestToken, client)) << "no longer followed";
+  EXPECT_OK(RemoveAll(tmpl));
+}
+
+// The serial of the certificate the TLS port at `address` presents to a new connection.
+std::string PresentedSerial(const std::string& address, const TlsConfig& client) {
+  auto target = ParseHostPort(address);
+  auto context = TlsContext::Create(client, TlsContext::Side::kClient);
+  if (!target.ok() || !context.ok()) return "";
+  auto fd = ConnectTcp(target->host, target->port, 5'000);
+  if (!fd.ok()) return "";
+  std::string serial;
+  {
+    auto socket = TlsSocket::Connect(*fd, **context, "the test server", 5'000);
+    if (socket.ok()) {
+      auto info = ReadCertificateInfo((*socket)->PeerCertificateChain().at(0));
+      if (info.ok()) serial = info->serial_hex;
+    }
+  }
+  close(*fd);
+  return serial;
+}
+
+// A port whose identity lives in a TLS directory, as every daemon's does: a CertificateRenewer
+// renews it there at two thirds of its life (trying again after a failure), the port presents
+// the renewed certificate from the next handshake on, and new clients are served past the
+// first certificate's expiry.
+TEST_F(GrpcTlsTest, ARenewalWrittenIntoTheDirectoryIsServedToNewConnectionsPastTheOldExpiry) {
+  char tmpl[] = "/tmp/orrery_tls_renew_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = std::string(tmpl) + "/tls";
+  auto key = MakeKeyAndCsr("node-server");
+  ASSERT_OK(key);
+  // 15 s: due in 10, a retry a second later, watched within kTlsWatchSeconds, well before 15.
+  auto short_lived = IssueCertificate(*ca_, key->csr_pem, "node-server", 15);
+  ASSERT_OK(short_lived);
+  ASSERT_OK(WriteTlsFiles(dir, TlsMaterial{TlsConfig{ca_->cert_pem, *short_lived, key->key_pem}, ""}));
+  auto first = ReadCertificateInfo(*short_lived);
+  ASSERT_OK(first);
+  auto read = ReadTlsFiles(dir);
+  ASSERT_OK(read);
+  ServerOptions options = TlsServerOptions();
+  options.rpc = WithTls(read->config);
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  EXPECT_OK(HealthCheck(server, kTestToken, WithTls(*client_tls_)));
+  EXPECT_EQ(PresentedSerial(server.address(), *client_tls_), first->serial_hex);
+
+  std::atomic<int> attempts{0};
+  std::string renewed_serial;
+  CertificateRenewer renewer(dir, "the test server", [&](const TlsConfig& current) -> absl::StatusOr<TlsConfig> {
+    EXPECT_EQ(current.cert_pem, *short_lived);
+    if (attempts++ == 0) return absl::UnavailableError("the GCS is restarting");
+    ORRERY_ASSIGN_OR_RETURN(KeyAndCsr next, MakeKeyAndCsr("node-server"));
+    ORRERY_ASSIGN_OR_RETURN(std::string cert, IssueCertificate(*ca_, next.csr_pem, "node-server", 600));
+    renewed_serial = ReadCertificateInfo(cert)->serial_hex;
+    return TlsConfig{ca_->cert_pem, cert, next.key_pem};
+  });
+  ASSERT_TRUE(renewer.AwaitRenewals(1, absl::Seconds(30)));
+  EXPECT_GE(std::time(nullptr), RenewAt(*first));
+  EXPECT_EQ(attempts.load(), 2) << "one failure, tried again";
+
+  // Past the first certificate's expiry (the clock is what is waited for), a new client is
+  // served, and was shown the renewed certificate.
+  while (std::time(nullptr) <= first->not_after) absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_OK(HealthCheck(server, kTestToken, WithTls(*client_tls_)));
+  EXPECT_EQ(PresentedSerial(server.address(), *client_tls_), renewed_serial);
+  EXPECT_EQ(renewer.renewals(), 1) << "the renewed certificate is not due for a while";
+  EXPECT_OK(RemoveAll(tmpl));
 }
 
 TEST(IsUnixTargetTest, OnlyUnixSchemes) {

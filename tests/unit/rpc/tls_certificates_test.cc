@@ -15,6 +15,7 @@
 #include "tests/testing/status_matchers.h"
 
 #include "src/common/file_util.h"
+#include "src/rpc/cluster_tls.h"
 
 namespace orrery::rpc {
 namespace {
@@ -211,11 +212,21 @@ TEST_F(TlsCertificatesTest, ACertificatePastItsEndIsReportedExpired) {
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not valid before")));
 }
 
-TEST(RenewAtTest, IsTwoThirdsIntoTheLife) {
-  CertificateInfo info;
-  info.not_before = 1'000;
-  info.not_after = 4'000;
-  EXPECT_EQ(RenewAt(info), 3'000);
+TEST_F(TlsCertificatesTest, RenewalIsDueTwoThirdsIntoTheLifeTheCertificateWasIssuedFor) {
+  auto csr = MakeKeyAndCsr("node-1");
+  ASSERT_OK(csr);
+  // Issued now for 30 s: due in 20 s, not at once (its start is backdated for clock skew).
+  auto cert = IssueCertificate(*ca_, csr->csr_pem, "node-1", 30);
+  ASSERT_OK(cert);
+  auto info = ReadCertificateInfo(*cert);
+  ASSERT_OK(info);
+  EXPECT_NEAR(static_cast<double>(RenewAt(*info)), static_cast<double>(Now() + 20), 2.0);
+  // Thirty days: due on day twenty.
+  auto month = IssueCertificate(*ca_, csr->csr_pem, "node-1", 30LL * 24 * 3600);
+  ASSERT_OK(month);
+  info = ReadCertificateInfo(*month);
+  ASSERT_OK(info);
+  EXPECT_NEAR(static_cast<double>(RenewAt(*info)), static_cast<double>(Now() + 20LL * 24 * 3600), 2.0);
 }
 
 class TlsFilesTest : public TlsCertificatesTest {
@@ -274,12 +285,65 @@ TEST_F(TlsFilesTest, ANodeWithoutTheCaKeyReadsNone) {
 
 TEST_F(TlsFilesTest, AKeyOthersMayReadIsRefusedNamingTheFix) {
   ASSERT_OK(WriteTlsFiles(dir_, Material(/*with_ca_key=*/true)));
-  ASSERT_EQ(chmod((dir_ + "/node.key").c_str(), 0644), 0);
+  ASSERT_EQ(chmod((dir_ + "/identity.pem").c_str(), 0644), 0);
   EXPECT_THAT(ReadTlsFiles(dir_), StatusIs(absl::StatusCode::kPermissionDenied,
-                                           AllOf(HasSubstr(dir_ + "/node.key"), HasSubstr("chmod 600"))));
-  ASSERT_EQ(chmod((dir_ + "/node.key").c_str(), 0600), 0);
+                                           AllOf(HasSubstr(dir_ + "/identity.pem"), HasSubstr("chmod 600"))));
+  ASSERT_EQ(chmod((dir_ + "/identity.pem").c_str(), 0600), 0);
   ASSERT_EQ(chmod((dir_ + "/ca.key").c_str(), 0640), 0);
   EXPECT_THAT(ReadTlsFiles(dir_), StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(dir_ + "/ca.key")));
+}
+
+// The identity file is what a reader takes the certificate and key from, both in one read: a
+// renewal replaces it by one rename, node.crt and node.key by two.
+TEST_F(TlsFilesTest, TheCertificateAndKeyAreReadFromTheIdentityFileWrittenInOneGo) {
+  TlsMaterial material = Material(/*with_ca_key=*/false);
+  ASSERT_OK(WriteTlsFiles(dir_, material));
+  EXPECT_EQ(Mode(dir_ + "/identity.pem"), 0600u);
+  auto identity = ReadFileToString(dir_ + "/identity.pem");
+  ASSERT_OK(identity);
+  EXPECT_EQ(*identity, material.config.cert_pem + material.config.ca_cert_pem + material.config.key_pem)
+      << "the chain (certificate, then CA) and the key";
+  // A half-done renewal of the two separate files is not what a reader sees.
+  TlsMaterial next = Material(/*with_ca_key=*/false);
+  ASSERT_OK(WriteFileAtomic(dir_ + "/node.crt", next.config.cert_pem, 0644));
+  auto read = ReadTlsFiles(dir_);
+  ASSERT_OK(read);
+  EXPECT_EQ(read->config.cert_pem, material.config.cert_pem);
+  EXPECT_EQ(read->config.key_pem, material.config.key_pem);
+  EXPECT_EQ(read->config.dir, dir_);
+  // A directory of an older Orrery, without it, is read from the two files.
+  ASSERT_EQ(unlink((dir_ + "/identity.pem").c_str()), 0);
+  read = ReadTlsFiles(dir_);
+  ASSERT_OK(read);
+  EXPECT_EQ(read->config.cert_pem, next.config.cert_pem);
+}
+
+TEST_F(TlsFilesTest, ReloadedTlsIsTheSameSetUntilARenewalIsWrittenThenTheRenewedOne) {
+  ASSERT_OK(WriteTlsFiles(dir_, Material(/*with_ca_key=*/false)));
+  auto read = ReadTlsFiles(dir_);
+  ASSERT_OK(read);
+  auto tls = std::make_shared<const TlsConfig>(read->config);
+  std::shared_ptr<const TlsConfig> now = ReloadedTls(tls);
+  ASSERT_NE(now, nullptr);
+  EXPECT_EQ(now->cert_pem, tls->cert_pem);
+  EXPECT_EQ(ReloadedTls(tls), now) << "nothing changed: the same object";
+  TlsMaterial renewed = Material(/*with_ca_key=*/false);
+  ASSERT_OK(WriteTlsFiles(dir_, renewed));
+  std::shared_ptr<const TlsConfig> after = ReloadedTls(tls);
+  EXPECT_EQ(after->cert_pem, renewed.config.cert_pem);
+  EXPECT_EQ(after->key_pem, renewed.config.key_pem);
+  // A set that lives in memory only is its own.
+  auto in_memory = std::make_shared<const TlsConfig>(renewed.config);
+  EXPECT_EQ(ReloadedTls(in_memory), in_memory);
+}
+
+// A process takes a directory's identity only whole: a certificate of the CA, and its own key.
+TEST_F(TlsFilesTest, UseTlsDirRefusesAKeyOfAnotherCertificate) {
+  TlsMaterial material = Material(/*with_ca_key=*/false);
+  material.config.key_pem = Material(/*with_ca_key=*/false).config.key_pem;
+  ASSERT_OK(WriteTlsFiles(dir_, material));
+  EXPECT_THAT(UseTlsDir(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        AllOf(HasSubstr("key and certificate in " + dir_), HasSubstr("does not match"))));
 }
 
 TEST_F(TlsFilesTest, MissingFilesAndIncompleteMaterialAreErrors) {

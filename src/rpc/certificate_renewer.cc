@@ -1,0 +1,92 @@
+#include "src/rpc/certificate_renewer.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "src/common/log.h"
+#include "src/common/status.h"
+#include "src/rpc/tls_certificates.h"
+
+namespace orrery::rpc {
+namespace {
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// After a failed renewal: a tenth of what is left before the certificate expires, between one
+// second and a minute, so that a GCS down for a while is asked again well before the expiry.
+int64_t RetryAt(int64_t not_after) {
+  int64_t now = UnixNow();
+  return now + std::clamp<int64_t>((not_after - now) / 10, 1, 60);
+}
+
+}  // namespace
+
+CertificateRenewer::CertificateRenewer(std::string dir, std::string what, Renew renew)
+    : dir_(std::move(dir)), what_(std::move(what)), renew_(std::move(renew)), thread_([this] { Run(); }) {}
+
+CertificateRenewer::~CertificateRenewer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+int CertificateRenewer::renewals() const {
+  absl::MutexLock lock(&mu_);
+  return renewals_;
+}
+
+bool CertificateRenewer::AwaitRenewals(int count, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto enough = [this, count]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return renewals_ >= count; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+bool CertificateRenewer::WaitUntil(int64_t unix_seconds) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithDeadline(absl::Condition(&stopping_), absl::FromUnixSeconds(unix_seconds));
+  return !stopping_;
+}
+
+void CertificateRenewer::Run() {
+  int64_t next = 0;
+  while (WaitUntil(next)) {
+    absl::StatusOr<int64_t> again = RenewWhenDue();
+    if (!again.ok()) {
+      spdlog::error("the certificate of {} in {} cannot be renewed: {}", what_, dir_, again.status().message());
+      return;
+    }
+    next = *again;
+  }
+}
+
+absl::StatusOr<int64_t> CertificateRenewer::RenewWhenDue() {
+  ORRERY_ASSIGN_OR_RETURN(TlsMaterial material, ReadTlsFiles(dir_));
+  ORRERY_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(material.config.cert_pem));
+  int64_t due = RenewAt(info);
+  if (UnixNow() < due) return due;
+  absl::StatusOr<TlsConfig> renewed = renew_(material.config);
+  if (renewed.ok()) {
+    std::string cert = renewed->cert_pem;
+    absl::Status written = WriteTlsFiles(dir_, TlsMaterial{*std::move(renewed), material.ca_key_pem});
+    if (written.ok()) {
+      auto fresh = ReadCertificateInfo(cert);
+      spdlog::info("renewed the certificate of {}: serial {} replaces {}, valid until {}", what_,
+                   fresh.ok() ? fresh->serial_hex : "?", info.serial_hex,
+                   fresh.ok() ? absl::FormatTime(absl::FromUnixSeconds(fresh->not_after), absl::UTCTimeZone()) : "?");
+      absl::MutexLock lock(&mu_);
+      ++renewals_;
+      return UnixNow();  // the next look reads the new certificate's due time
+    }
+    renewed = written;
+  }
+  int64_t retry = RetryAt(info.not_after);
+  spdlog::warn("renewing the certificate of {} failed ({}); trying again in {} s (it expires in {} s)", what_,
+               renewed.status().message(), retry - UnixNow(), info.not_after - UnixNow());
+  return retry;
+}
+
+}  // namespace orrery::rpc

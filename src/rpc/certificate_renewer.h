@@ -1,0 +1,51 @@
+// Keeps a TLS directory's certificate fresh (docs/security.md, "Renewal"): at two thirds of its
+// life (RenewAt) the holder gets a new one, for a new key, and writes it into the directory,
+// where every process using the directory picks it up (tls_credentials.h, tls_files.h). A
+// renewal that fails is tried again, at shorter intervals as the expiry nears.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "src/rpc/tls_config.h"
+
+namespace orrery::rpc {
+
+class CertificateRenewer {
+ public:
+  // Returns the new identity (the CA, a certificate and its key) that replaces `current`.
+  using Renew = std::function<absl::StatusOr<TlsConfig>(const TlsConfig& current)>;
+
+  // Starts watching `dir` on a thread of its own; `what` names the holder in logs ("node X").
+  CertificateRenewer(std::string dir, std::string what, Renew renew);
+  // Stops the thread; a renewal in progress finishes first.
+  ~CertificateRenewer();
+
+  CertificateRenewer(const CertificateRenewer&) = delete;
+  CertificateRenewer& operator=(const CertificateRenewer&) = delete;
+
+  // Renewals written so far; waits up to `timeout` for `count` of them.
+  int renewals() const;
+  bool AwaitRenewals(int count, absl::Duration timeout) const;
+
+ private:
+  void Run();
+  // One renewal when it is due; returns when to look again (unix seconds), or nothing to stop.
+  absl::StatusOr<int64_t> RenewWhenDue();
+  // Waits until `unix_seconds` or the destructor; false when stopping.
+  bool WaitUntil(int64_t unix_seconds);
+
+  const std::string dir_;
+  const std::string what_;
+  const Renew renew_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int renewals_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace orrery::rpc
