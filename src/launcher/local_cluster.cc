@@ -58,7 +58,8 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
                                    "--session-dir=" + session.path(),     "--temp-dir=" + Root(options),
                                    "--token-file=" + session.TokenFile()};
   // A TLS cluster: the raylet gets a certificate of its own (node_tls.h), trusting the CA of
-  // the head's session on the head's host, or the one the GCS presents with the given hash.
+  // the head's session on the head's host, or the one the GCS presented with the given hash
+  // (fetched by the launcher, and its fingerprint checked again by the raylet).
   if (!ca_file.empty()) args.push_back("--ca-file=" + ca_file);
   if (!options.ca_hash.empty()) args.push_back("--ca-hash=" + options.ca_hash);
   if (options.num_cpus >= 0) args.push_back(absl::StrCat("--num-cpus=", options.num_cpus));
@@ -332,8 +333,9 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   // or fingerprint fails here, before anything starts. Without one, the host joins with the
   // certificates its session names (the head's, on the head's host).
   const bool joins_by_fingerprint = !options.ca_hash.empty();
+  std::string fetched_ca;
   if (joins_by_fingerprint) {
-    ORRERY_RETURN_IF_ERROR(rpc::FetchClusterCa(address, options.ca_hash, kJoinCheckTimeoutMs).status());
+    ORRERY_ASSIGN_OR_RETURN(fetched_ca, rpc::FetchClusterCa(address, options.ca_hash, kJoinCheckTimeoutMs));
   } else {
     if (!tls_dir.empty()) ORRERY_RETURN_IF_ERROR(rpc::UseTlsDir(tls_dir));
     ORRERY_RETURN_IF_ERROR(CheckCluster(address, node.token));
@@ -345,8 +347,14 @@ absl::StatusOr<StartedNode> JoinCluster(const std::string& address, const std::s
   if (existing_token != node.token) ORRERY_RETURN_IF_ERROR(WriteToken(node.session.TokenFile(), node.token));
   std::string node_ip = options.node_ip_address.empty() ? DefaultNodeIp() : options.node_ip_address;
   ORRERY_RETURN_IF_ERROR(CheckListenable(node_ip, options));
-  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options,
-                                                   joins_by_fingerprint ? "" : CaFileIn(tls_dir)));
+  std::string ca_file = CaFileIn(tls_dir);
+  if (joins_by_fingerprint) {
+    // The raylet trusts the CA checked here (it checks the fingerprint of the file again), and
+    // does not ask the GCS for it a second time.
+    ca_file = node.session.path() + "/joined_ca.crt";
+    ORRERY_RETURN_IF_ERROR(WriteFileAtomic(ca_file, fetched_ca, 0644));
+  }
+  ORRERY_ASSIGN_OR_RETURN(node.raylet, StartRaylet(bin_dir, node.session, address, node_ip, options, ca_file));
   node.tls_dir = tls_dir;
   node.node_id = node.raylet.ready.value("node_id", "");
   if (joins_by_fingerprint && !record.head) {
