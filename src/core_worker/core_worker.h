@@ -256,17 +256,21 @@ class CoreWorker {
   struct GroupRegistration {
     absl::Notification done;
     absl::Status status;
+    bool removal = false;  // frees room a group created next must see
   };
   // Sends the call on `id` without waiting; the next call on the group waits for it and
   // reports its failure.
   template <typename Request, typename Reply>
   void CallOnGroupInBackground(const PlacementGroupId& id,
                                rpc::GrpcClient<rpc::PlacementGroupService>::AsyncMethod<Request, Reply> method,
-                               const Request& request);
+                               const Request& request, bool removal = false);
   // Waits until the call in flight on `id` (if this process made one) is over; its result.
   absl::Status AwaitRegistration(const PlacementGroupId& id);
   // Waits for every call in flight on any group, at most `limit` (failures stay to be reported).
   void AwaitAllRegistrations(absl::Duration limit = absl::InfiniteDuration());
+  // Waits for the removals in flight: a group created after them must find the room they free,
+  // and the two calls, sent apart, could reach the GCS in either order.
+  void AwaitRemovalsInFlight();
   absl::Mutex registrations_mu_;
   absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
       ABSL_GUARDED_BY(registrations_mu_);

@@ -35,6 +35,7 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
     ORRERY_RETURN_IF_ERROR(
         placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall()).status());
   } else {
+    AwaitRemovalsInFlight();
     CallOnGroupInBackground<rpc::CreatePlacementGroupRequest, rpc::CreatePlacementGroupReply>(
         id, &Stub::async::CreatePlacementGroup, request);
   }
@@ -46,8 +47,9 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
 template <typename Request, typename Reply>
 void CoreWorker::CallOnGroupInBackground(const PlacementGroupId& id,
                                          rpc::GrpcClient<rpc::PlacementGroupService>::AsyncMethod<Request, Reply> method,
-                                         const Request& request) {
+                                         const Request& request, bool removal) {
   auto registration = std::make_shared<GroupRegistration>();
+  registration->removal = removal;
   {
     absl::MutexLock lock(&registrations_mu_);
     registrations_[id] = registration;
@@ -91,6 +93,18 @@ void CoreWorker::AwaitAllRegistrations(absl::Duration limit) {
   for (const auto& registration : in_flight) registration->done.WaitForNotificationWithDeadline(deadline);
 }
 
+void CoreWorker::AwaitRemovalsInFlight() {
+  std::vector<std::shared_ptr<GroupRegistration>> removals;
+  {
+    absl::MutexLock lock(&registrations_mu_);
+    for (const auto& [id, registration] : registrations_) {
+      if (registration->removal) removals.push_back(registration);
+    }
+  }
+  // A failed removal stays to be reported by the next call on its group.
+  for (const auto& registration : removals) registration->done.WaitForNotification();
+}
+
 absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
   bool created_here = false;
   {
@@ -105,7 +119,7 @@ absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
     // The GCS knows the group, so it cannot refuse: a loop of removals need not wait for
     // one another's round trips. The next call on the group (and Shutdown) waits for it.
     CallOnGroupInBackground<rpc::RemovePlacementGroupRequest, rpc::RemovePlacementGroupReply>(
-        id, &Stub::async::RemovePlacementGroup, request);
+        id, &Stub::async::RemovePlacementGroup, request, /*removal=*/true);
   } else {
     ORRERY_RETURN_IF_ERROR(
         placement_groups_->CallSync(&Stub::async::RemovePlacementGroup, request, rpc::RetriedCall()).status());

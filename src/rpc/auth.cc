@@ -178,7 +178,7 @@ Followed& FollowedFile() {
 
 std::shared_ptr<const NameSet> FollowedNames() {
   Followed& followed = FollowedFile();
-  int64_t now = NowMs();
+  int64_t now = MonotonicMs();  // a wall clock set back would stop the reads for as long
   int64_t due = followed.next_read_ms.load();
   // One caller a second reads the file (a few dozen bytes per dead node); the others take the
   // set it read last.

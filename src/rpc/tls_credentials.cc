@@ -15,11 +15,6 @@ namespace {
 
 using grpc::experimental::CertificateProviderInterface;
 
-std::string WithNewline(std::string pem) {
-  if (!pem.empty() && pem.back() != '\n') pem += '\n';
-  return pem;
-}
-
 // One watcher per directory while credentials use it: each has a thread that reads the files.
 std::shared_ptr<CertificateProviderInterface> WatcherOf(const std::string& dir) {
   static absl::Mutex mu(absl::kConstInit);
@@ -37,20 +32,17 @@ std::shared_ptr<CertificateProviderInterface> WatcherOf(const std::string& dir) 
   return watcher;
 }
 
+bool HasIdentity(const TlsConfig& tls) { return !tls.cert_pem.empty() && !tls.key_pem.empty(); }
+
 std::shared_ptr<CertificateProviderInterface> ProviderOf(const TlsConfig& tls) {
   // A directory of an older Orrery, without the identity file, is used as it was read.
   if (!tls.dir.empty() && PathExists(TlsFilePath(tls.dir, kIdentityFile))) return WatcherOf(tls.dir);
   // A client without a certificate (a joining node's) presents none: gRPC aborts on an empty one.
-  if (tls.cert_pem.empty() || tls.key_pem.empty()) {
-    return std::make_shared<grpc::experimental::StaticDataCertificateProvider>(tls.ca_cert_pem);
-  }
-  // The CA goes after the certificate, as in the identity file (tls_files.cc says why).
-  grpc::experimental::IdentityKeyCertPair identity{tls.key_pem, WithNewline(tls.cert_pem) + tls.ca_cert_pem};
+  if (!HasIdentity(tls)) return std::make_shared<grpc::experimental::StaticDataCertificateProvider>(tls.ca_cert_pem);
+  grpc::experimental::IdentityKeyCertPair identity{tls.key_pem, CertificateChainPem(tls)};
   return std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
       tls.ca_cert_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{identity});
 }
-
-bool HasIdentity(const TlsConfig& tls) { return !tls.cert_pem.empty() && !tls.key_pem.empty(); }
 
 }  // namespace
 

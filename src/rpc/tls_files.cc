@@ -52,6 +52,10 @@ absl::StatusOr<std::string> PemBlock(const std::string& text, absl::string_view 
 
 std::string TlsFilePath(const std::string& dir, const char* file) { return absl::StrCat(dir, "/", file); }
 
+std::string CertificateChainPem(const TlsConfig& tls) {
+  return EndingInNewline(tls.cert_pem) + EndingInNewline(tls.ca_cert_pem);
+}
+
 absl::Status WriteTlsFiles(const std::string& dir, const TlsMaterial& material) {
   const TlsConfig& config = material.config;
   if (config.ca_cert_pem.empty() || config.cert_pem.empty() || config.key_pem.empty()) {
@@ -64,10 +68,7 @@ absl::Status WriteTlsFiles(const std::string& dir, const TlsMaterial& material) 
   ORRERY_RETURN_IF_ERROR(WriteFileAtomic(TlsFilePath(dir, kCaCertFile), config.ca_cert_pem, 0644));
   ORRERY_RETURN_IF_ERROR(WriteFileAtomic(TlsFilePath(dir, kNodeKeyFile), config.key_pem, 0600));
   ORRERY_RETURN_IF_ERROR(WriteFileAtomic(TlsFilePath(dir, kNodeCertFile), config.cert_pem, 0644));
-  // The chain carries the CA after the certificate: a joining node reads the CA from the GCS's
-  // handshake (cluster_tls.h), and a peer gets a complete chain from every port.
-  std::string identity = EndingInNewline(config.cert_pem) + EndingInNewline(config.ca_cert_pem) + config.key_pem;
-  return WriteFileAtomic(TlsFilePath(dir, kIdentityFile), identity, 0600);
+  return WriteFileAtomic(TlsFilePath(dir, kIdentityFile), CertificateChainPem(config) + config.key_pem, 0600);
 }
 
 absl::StatusOr<TlsMaterial> ReadTlsFiles(const std::string& dir) {

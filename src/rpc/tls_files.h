@@ -41,6 +41,10 @@ absl::StatusOr<TlsMaterial> ReadTlsFiles(const std::string& dir);
 
 std::string TlsFilePath(const std::string& dir, const char* file);
 
+// The certificate, then the CA's: the chain every port and client presents (a joining node
+// reads the CA from the GCS's handshake, cluster_tls.h).
+std::string CertificateChainPem(const TlsConfig& tls);
+
 // `tls` as its directory holds it now: the same object until a renewal replaces the identity
 // file there, then the renewed set. A `tls` that names no directory is returned as it is; so
 // is `tls` when the directory cannot be read.

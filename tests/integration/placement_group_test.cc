@@ -124,14 +124,18 @@ TEST_F(PlacementGroups, StrictPackPutsEveryBundleOnOneNode) {
 }
 
 TEST_F(PlacementGroups, PackSharesANodeAndSpreadUsesEveryNode) {
-  PlacementGroup packed = orrery::CreatePlacementGroup(Options(2, 1, PlacementStrategy::PACK));
-  ASSERT_TRUE(packed.Wait(30));
-  EXPECT_EQ(Distinct(NodesOfBundles(packed)), 1u);
-  orrery::RemovePlacementGroup(packed.GetID());
-  PlacementGroup spread = orrery::CreatePlacementGroup(Options(3, 1, PlacementStrategy::SPREAD));
-  ASSERT_TRUE(spread.Wait(30));
-  EXPECT_EQ(Distinct(NodesOfBundles(spread)), 3u);
-  orrery::RemovePlacementGroup(spread.GetID());
+  // Each group is made right after the last one's removal: it must see the room that freed
+  // (the removal, sent without waiting, must not be overtaken by the creation).
+  for (int round = 0; round < 5; ++round) {
+    PlacementGroup packed = orrery::CreatePlacementGroup(Options(2, 1, PlacementStrategy::PACK));
+    ASSERT_TRUE(packed.Wait(30));
+    EXPECT_EQ(Distinct(NodesOfBundles(packed)), 1u) << "round " << round;
+    orrery::RemovePlacementGroup(packed.GetID());
+    PlacementGroup spread = orrery::CreatePlacementGroup(Options(3, 1, PlacementStrategy::SPREAD));
+    ASSERT_TRUE(spread.Wait(30));
+    EXPECT_EQ(Distinct(NodesOfBundles(spread)), 3u) << "round " << round;
+    orrery::RemovePlacementGroup(spread.GetID());
+  }
 }
 
 TEST_F(PlacementGroups, AGroupThatCannotFitStaysPendingUntilRemoved) {
