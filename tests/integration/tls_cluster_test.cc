@@ -364,6 +364,38 @@ TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNe
   EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(object)), int64_t{5} * (4 << 20));
 }
 
+// The GCS away (stopped) past a node certificate's expiry: the renewals fail, and once the GCS
+// is back the node, whose expired certificate opens no connection, joins again with the token
+// and gets a new one before the GCS's health checks declare it dead.
+TEST_F(TlsJoinShortCertificates, ANodeWhoseCertificateExpiredWhileTheGcsWasAwayJoinsAgainWithTheToken) {
+  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
+  orrery::rpc::CertificateInfo first = CertificateIn(dir);
+  ASSERT_EQ(first.common_name, node);
+  pid_t gcs = orrery::testing::DaemonPid(root_, "gcs");
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(gcs, SIGSTOP), 0);
+  // Past the expiry (the clock is what is waited for), with the GCS away all along.
+  bool past = orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; },
+                                          60);
+  ASSERT_EQ(kill(gcs, SIGCONT), 0);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(CertificateIn(dir).serial_hex, first.serial_hex) << "renewed with the GCS away";
+  int64_t back = std::time(nullptr);
+
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).not_after > back; }));
+  orrery::rpc::CertificateInfo rejoined = CertificateIn(dir);
+  EXPECT_EQ(rejoined.common_name, node);
+  // Past the time five failed health checks a second apart would have taken, the node is alive
+  // and serves work over connections made with its new certificate.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > back + 8; }, 20));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  InitDriverOnTheHeadsHost();
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
