@@ -59,8 +59,12 @@ ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node, &Co
 namespace {
 
 using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
+using ::testing::StartsWith;
 
 class TlsCluster : public ::testing::Test {
  protected:
@@ -107,6 +111,41 @@ TEST_F(TlsCluster, TasksActorsObjectsAndTheCliWorkAcrossNodes) {
   EXPECT_THAT(orrery::testing::AliveNodes(root_), SizeIs(2));
   std::string status = orrery::testing::Cli("status --temp-dir " + root_);
   EXPECT_THAT(status, HasSubstr(second)) << status;
+}
+
+// The processes of one node reach each other's workers over Unix sockets in the abstract
+// namespace, with neither TCP nor TLS (worker_target.h, docs/security.md); a worker of another
+// node is reached over its TCP port, with mutual TLS.
+TEST_F(TlsCluster, ProcessesOfOneNodeCallEachOtherOverUnixSocketsAndOtherNodesOverTcp) {
+  // The driver's node is either of the two (both raylets run on this host).
+  std::string driver_node = orrery::GetNodeId();
+  std::vector<std::string> nodes = orrery::testing::AliveNodes(root_);
+  ASSERT_THAT(nodes, SizeIs(2));
+  ASSERT_THAT(nodes, Contains(driver_node));
+  std::string other_node = nodes[0] == driver_node ? nodes[1] : nodes[0];
+  auto here = orrery::Actor(Counter::Create)
+                  .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(driver_node))
+                  .Remote();
+  auto there = orrery::Actor(Counter::Create)
+                   .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(other_node))
+                   .Remote();
+  pid_t here_pid = *orrery::Get(here.Task(&Counter::Pid).Remote());
+  pid_t there_pid = *orrery::Get(there.Task(&Counter::Pid).Remote());
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_EQ(*orrery::Get(here.Task(&Counter::Add).Remote(1)), i);
+    EXPECT_EQ(*orrery::Get(there.Task(&Counter::Add).Remote(1)), i);
+  }
+  auto tcp_port_of = [](pid_t pid) {
+    std::vector<orrery::testing::ListeningSocket> ports = orrery::testing::ListeningSocketsOf(pid);
+    EXPECT_EQ(ports.size(), 1u) << "the one TCP port of process " << pid;
+    return ports.empty() ? -1 : ports[0].port;
+  };
+  std::vector<int> connected = orrery::testing::ConnectedTcpPortsOf(getpid());
+  EXPECT_THAT(connected, Not(Contains(tcp_port_of(here_pid)))) << "the actor of the driver's node";
+  EXPECT_THAT(connected, Contains(tcp_port_of(there_pid))) << "the actor of the other node";
+  for (pid_t pid : {getpid(), here_pid, there_pid}) {
+    EXPECT_THAT(orrery::testing::AbstractUnixSocketsOf(pid), ElementsAre(StartsWith("@orrery-worker-"))) << pid;
+  }
 }
 
 // The head says how the cluster is secured when it starts; a client without the cluster's
