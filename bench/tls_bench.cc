@@ -30,8 +30,9 @@ struct SyncFigures {
 };
 
 // The figures on a new cluster with TLS on or off: a head whose raylet the driver uses, and a
-// raylet without CPUs joined under another temp root, as from another host (with the printed
-// join line: on a TLS cluster it has a certificate of its own).
+// raylet of one CPU joined under another temp root, as from another host (with the printed join
+// line: on a TLS cluster it has a certificate of its own). The tasks, one at a time, stay on the
+// driver's node (its utilization stays below the spread threshold); each actor is pinned.
 void MeasureOnCluster(bool tls, SyncFigures& figures) {
   char root[] = "/tmp/ob-tls-XXXXXX";
   char far_root[] = "/tmp/ob-far-XXXXXX";
@@ -39,7 +40,7 @@ void MeasureOnCluster(bool tls, SyncFigures& figures) {
   std::string common = " --num-cpus 2 --node-ip-address 127.0.0.1 --tls=" + std::string(tls ? "on" : "off");
   CliHead head = StartHead(common + " --temp-dir " + root);
   std::string ca_hash = Match(head.output, "--ca-hash (sha256:[0-9a-f]{64})");
-  std::string joined = Cli(head.Join("--num-cpus 0 --node-ip-address 127.0.0.1 --temp-dir " + std::string(far_root) +
+  std::string joined = Cli(head.Join("--num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + std::string(far_root) +
                                      (tls ? " --ca-hash " + ca_hash : "")));
   std::string far_node = Match(joined, "node ([0-9a-f]{32})");
   if (head.started() && !far_node.empty()) {
