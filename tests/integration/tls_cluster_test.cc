@@ -351,6 +351,13 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
 }
 
+orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
+  auto cert = orrery::ReadFileToString(dir + "/node.crt");
+  if (!cert.ok()) return {};
+  auto info = orrery::rpc::ReadCertificateInfo(*cert);
+  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
+}
+
 // Node certificates that live 24 s (ORRERY_NODE_CERTIFICATE_SECONDS on the head's GCS): each
 // raylet renews its own at two thirds of its life (docs/security.md, "Renewal").
 class TlsJoinShortCertificates : public TlsJoin {
@@ -360,44 +367,46 @@ class TlsJoinShortCertificates : public TlsJoin {
     TlsJoin::SetUp();
     unsetenv("ORRERY_NODE_CERTIFICATE_SECONDS");
   }
+
+  // Joins the far host's raylet (with one "far"): its node id, TLS folder and first certificate.
+  void JoinFarNode() {
+    orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+    ASSERT_EQ(joined.exit_code, 0) << joined.output;
+    node_ = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+    dir_ = far_ + "/session_latest/node_" + node_ + "/tls";
+    first_ = CertificateIn(dir_);
+    ASSERT_EQ(first_.common_name, node_);
+  }
+
+  std::string node_;
+  std::string dir_;
+  orrery::rpc::CertificateInfo first_;
 };
 
-orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
-  auto cert = orrery::ReadFileToString(dir + "/node.crt");
-  if (!cert.ok()) return {};
-  auto info = orrery::rpc::ReadCertificateInfo(*cert);
-  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
-}
-
 TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNewConnectionsPastTheFirstsExpiry) {
-  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
-  ASSERT_EQ(joined.exit_code, 0) << joined.output;
-  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
-  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
-  orrery::rpc::CertificateInfo first = CertificateIn(dir);
-  ASSERT_EQ(first.common_name, node);
-  EXPECT_NEAR(static_cast<double>(first.not_after - std::time(nullptr)), 24.0, 4.0);
+  ASSERT_NO_FATAL_FAILURE(JoinFarNode());
+  EXPECT_NEAR(static_cast<double>(first_.not_after - std::time(nullptr)), 24.0, 4.0);
 
   // At two thirds of its life (16 s) the node has a new certificate, for a new key.
-  auto first_key = orrery::ReadFileToString(dir + "/node.key");
-  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).serial_hex != first.serial_hex; }));
-  orrery::rpc::CertificateInfo renewed = CertificateIn(dir);
-  EXPECT_EQ(renewed.common_name, node);
-  EXPECT_GT(renewed.not_after, first.not_after);
-  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first));
-  EXPECT_NE(*orrery::ReadFileToString(dir + "/node.key"), *first_key);
+  auto first_key = orrery::ReadFileToString(dir_ + "/node.key");
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir_).serial_hex != first_.serial_hex; }));
+  orrery::rpc::CertificateInfo renewed = CertificateIn(dir_);
+  EXPECT_EQ(renewed.common_name, node_);
+  EXPECT_GT(renewed.not_after, first_.not_after);
+  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first_));
+  EXPECT_NE(*orrery::ReadFileToString(dir_ + "/node.key"), *first_key);
   auto ca = orrery::ReadFileToString(root_ + "/tls/ca.crt");
   ASSERT_TRUE(ca.ok());
-  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir + "/node.crt")).ok());
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir_ + "/node.crt")).ok());
 
   // Past the first certificate's expiry (what is waited for here is the clock itself), every
   // new connection is made with the renewed ones: the far host's CLI, a driver's tasks reaching
   // the far node's new workers, and a value copied there from the head's node over the
   // object data socket. The node never stopped being alive.
-  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; }));
-  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first_.not_after + 1; }));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node_));
   InitDriverOnTheHeadsHost();
-  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node_);
   std::vector<uint8_t> bytes(4 << 20, 5);
   auto object = orrery::Put(bytes);
   EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(object)), int64_t{5} * (4 << 20));
@@ -407,32 +416,27 @@ TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNe
 // is back the node, whose expired certificate opens no connection, joins again with the token
 // and gets a new one before the GCS's health checks declare it dead.
 TEST_F(TlsJoinShortCertificates, ANodeWhoseCertificateExpiredWhileTheGcsWasAwayJoinsAgainWithTheToken) {
-  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
-  ASSERT_EQ(joined.exit_code, 0) << joined.output;
-  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
-  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
-  orrery::rpc::CertificateInfo first = CertificateIn(dir);
-  ASSERT_EQ(first.common_name, node);
+  ASSERT_NO_FATAL_FAILURE(JoinFarNode());
   pid_t gcs = orrery::testing::DaemonPid(root_, "gcs");
   ASSERT_GT(gcs, 0);
   ASSERT_EQ(kill(gcs, SIGSTOP), 0);
   // Past the expiry (the clock is what is waited for), with the GCS away all along.
-  bool past = orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; },
+  bool past = orrery::testing::Eventually([&] { return std::time(nullptr) > first_.not_after + 1; },
                                           60);
   ASSERT_EQ(kill(gcs, SIGCONT), 0);
   ASSERT_TRUE(past);
-  EXPECT_EQ(CertificateIn(dir).serial_hex, first.serial_hex) << "renewed with the GCS away";
+  EXPECT_EQ(CertificateIn(dir_).serial_hex, first_.serial_hex) << "renewed with the GCS away";
   int64_t back = std::time(nullptr);
 
-  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).not_after > back; }));
-  orrery::rpc::CertificateInfo rejoined = CertificateIn(dir);
-  EXPECT_EQ(rejoined.common_name, node);
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir_).not_after > back; }));
+  orrery::rpc::CertificateInfo rejoined = CertificateIn(dir_);
+  EXPECT_EQ(rejoined.common_name, node_);
   // Past the time five failed health checks a second apart would have taken, the node is alive
   // and serves work over connections made with its new certificate.
   ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > back + 8; }, 20));
-  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node_));
   InitDriverOnTheHeadsHost();
-  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node_);
 }
 
 }  // namespace
