@@ -141,8 +141,11 @@ double SyncTaskRate() {
   });
 }
 
-double SyncActorCallRate() {
-  auto server = StartServers(1)[0];
+double SyncActorCallRate(const std::string& node) {
+  auto server = node.empty() ? StartServers(1)[0]
+                             : orrery::Actor(Server::Create)
+                                   .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(node))
+                                   .Remote();
   for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
   double rate = SyncCallRate(server);
   server.Kill();

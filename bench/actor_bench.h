@@ -3,6 +3,8 @@
 // many, tasks submitted by actors, and actor creation.
 #pragma once
 
+#include <string>
+
 #include "grpc_floor.h"
 
 namespace orrery::bench {
@@ -17,8 +19,9 @@ void MeasureActors(const Reporter& report);
 double SyncTaskRate();
 
 // 1_1_actor_calls_sync on the running cluster: 2,000 calls to a new actor, each awaited before
-// the next (after 200 to warm up); the best rate of 3 rounds. The actor is killed after.
-double SyncActorCallRate();
+// the next (after 200 to warm up); the best rate of 3 rounds. The actor is killed after. It runs
+// on the node `node` (hex id) names, or where the cluster places it when empty.
+double SyncActorCallRate(const std::string& node = "");
 
 // actor_creation_per_s on the running cluster: 100 actors created, the first call on each
 // awaited, all killed; actors per second over the whole, the best of 3 rounds.

@@ -43,6 +43,8 @@ class ActorSubmitter : public std::enable_shared_from_this<ActorSubmitter> {
     // Fault injection for tests: cut the stream to an actor after every this many results
     // (0: never). Set by ORRERY_TESTING_CUT_ACTOR_STREAM_EVERY.
     int64_t testing_cut_stream_every = 0;
+    // The node this process runs on: its actors are reached over Unix sockets (worker_target.h).
+    NodeId local_node;
   };
   using Callbacks = TaskSubmitter::Callbacks;
 

@@ -13,6 +13,7 @@
 #include "src/core_worker/normal_task_stream.h"
 #include "src/core_worker/object_conversion.h"
 #include "src/core_worker/reference_listing_service.h"
+#include "src/core_worker/worker_target.h"
 #include "src/rpc/process_tls.h"
 
 namespace orrery::core {
@@ -72,7 +73,7 @@ absl::Status CoreWorker::Start() {
   service_ = std::make_unique<CoreWorkerServiceImpl>(*this, options_.token);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{options_.is_driver ? "driver" : "worker", ListenHost(options_.node_ip, options_.bind_all), 0,
-                         "", options_.rpc, options_.token});
+                         LocalWorkerSocket(options_.worker_id), options_.rpc, options_.token});
   server_->AddService(service_.get());
   reference_listing_ = std::make_unique<ReferenceListingService>(store_, options_.token);
   server_->AddService(reference_listing_.get());
@@ -113,7 +114,8 @@ absl::Status CoreWorker::Start() {
   };
   references_ = std::make_unique<ReferenceCounter>(address_, std::move(callbacks));
   reference_listing_->Serve(*references_);
-  owners_ = std::make_unique<OwnerClients>(rpc::ClientOptions{"", options_.token, options_.rpc, loop_->Dispatcher()});
+  owners_ = std::make_unique<OwnerClients>(rpc::ClientOptions{"", options_.token, options_.rpc, loop_->Dispatcher()},
+                                           options_.node_id);
   fetcher_ = std::make_unique<ObjectFetcher>(
       *owners_, *gcs_, loop_, address_, store_,
       [this](const ObjectId& id, rpc::SerializedObject&& object) { StoreReceived(id, std::move(object)); });
@@ -148,6 +150,7 @@ absl::Status CoreWorker::Start() {
   }
   actor_options.cluster_token = options_.token;
   actor_options.rpc = options_.rpc;
+  actor_options.local_node = options_.node_id;
   actor_submitter_ =
       std::make_shared<ActorSubmitter>(actor_options, loop_, *gcs_, options_.worker_id, submitter_callbacks);
   submitter_ = std::make_unique<TaskSubmitter>(submitter_options, loop_, address_, options_.job_id, raylet_,

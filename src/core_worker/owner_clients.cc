@@ -1,11 +1,11 @@
 #include "src/core_worker/owner_clients.h"
 
-#include "absl/strings/str_cat.h"
+#include "src/core_worker/worker_target.h"
 
 namespace orrery::core {
 
 std::shared_ptr<CoreWorkerClient> OwnerClients::Get(const rpc::WorkerAddress& address) {
-  std::string target = absl::StrCat(address.ip(), ":", address.port());
+  std::string target = WorkerTarget(address, local_node_);
   absl::MutexLock lock(&mu_);
   auto& client = clients_[target];
   if (client == nullptr) {

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "orrery/core_worker.grpc.pb.h"
+#include "src/common/id.h"
 #include "src/rpc/grpc_client.h"
 
 namespace orrery::core {
@@ -16,7 +17,9 @@ using CoreWorkerClient = rpc::GrpcClient<rpc::CoreWorkerService>;
 
 class OwnerClients {
  public:
-  explicit OwnerClients(rpc::ClientOptions options) : options_(std::move(options)) {}
+  // `local_node`: the node this process runs on (nil: reach every worker over TCP).
+  explicit OwnerClients(rpc::ClientOptions options, NodeId local_node = NodeId())
+      : options_(std::move(options)), local_node_(local_node) {}
 
   // The client for `address` (created on first use).
   std::shared_ptr<CoreWorkerClient> Get(const rpc::WorkerAddress& address);
@@ -25,6 +28,7 @@ class OwnerClients {
 
  private:
   const rpc::ClientOptions options_;
+  const NodeId local_node_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<CoreWorkerClient>> clients_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,11 +1,19 @@
 #include "src/raylet/node_tls.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include "src/common/session.h"
 #include "src/common/status.h"
 #include "src/gcs/client/node_certificate.h"
 #include "src/rpc/tls_certificates.h"
 
 namespace orrery::raylet {
+namespace {
+
+constexpr int64_t kRenewalAttemptMs = 3000;
+
+}  // namespace
 
 absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const std::string& token,
                                               const NodeId& node) {
@@ -33,9 +41,19 @@ std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig
   auto info = rpc::ReadCertificateInfo(material->config.cert_pem);
   if (!info.ok() || info->common_name != node.Hex()) return nullptr;
   auto renew = [config, token, node](const rpc::TlsConfig& current) {
+    // One attempt, briefly: the renewer tries again a second later on a fresh connection, so a
+    // GCS that was away is asked as soon as it is back (not after a long call's backoff).
     gcs::NodeCertificateRequest request{config.gcs_address, token, node, current.ca_cert_pem, config.rpc,
-                                        config.gcs_connect_timeout_ms};
-    request.rpc.tls = std::make_shared<const rpc::TlsConfig>(current);  // presented: the GCS checks it is ours
+                                        kRenewalAttemptMs};
+    request.rpc.default_deadline_ms = std::min(request.rpc.default_deadline_ms, kRenewalAttemptMs);
+    auto held = rpc::ReadCertificateInfo(current.cert_pem);
+    if (held.ok() && held->not_after > std::time(nullptr)) {
+      request.rpc.tls = std::make_shared<const rpc::TlsConfig>(current);  // presented: the GCS checks it is ours
+    } else {
+      // An expired certificate opens no connection (the GCS was away past its expiry): the node
+      // joins again with the token, as it first did. The GCS still refuses a node it declared dead.
+      request.rpc.tls = nullptr;
+    }
     return gcs::RequestNodeCertificate(request);
   };
   return std::make_unique<rpc::CertificateRenewer>(dir, "node " + node.Hex(), std::move(renew));

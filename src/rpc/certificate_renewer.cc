@@ -16,10 +16,15 @@ int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 // After a failed renewal: a tenth of what is left before the certificate expires, between one
 // second and a minute, so that a GCS down for a while is asked again well before the expiry.
+// Past the expiry, every second: the holder's connections fail until it has a new one, and the
+// GCS, once back, declares a node dead after a few failed health checks.
 int64_t RetryAt(int64_t not_after) {
   int64_t now = UnixNow();
   return now + std::clamp<int64_t>((not_after - now) / 10, 1, 60);
 }
+
+// Past the expiry a failure is logged once a minute, not at every try.
+constexpr int64_t kExpiredWarningSeconds = 60;
 
 }  // namespace
 
@@ -83,9 +88,21 @@ absl::StatusOr<int64_t> CertificateRenewer::RenewWhenDue() {
     }
     renewed = written;
   }
+  int64_t now = UnixNow();
   int64_t retry = RetryAt(info.not_after);
-  spdlog::warn("renewing the certificate of {} failed ({}); trying again in {} s (it expires in {} s)", what_,
-               renewed.status().message(), retry - UnixNow(), info.not_after - UnixNow());
+  if (now < info.not_after) {
+    spdlog::warn("renewing the certificate of {} failed ({}); trying again in {} s (it expires in {} s)", what_,
+                 renewed.status().message(), retry - now, info.not_after - now);
+  } else {
+    ++failures_unlogged_;
+    if (now - expired_warned_at_ >= kExpiredWarningSeconds) {
+      spdlog::warn("the certificate of {} expired {} s ago; {} tries to renew it failed, the last: {}; "
+                   "trying again every second",
+                   what_, now - info.not_after, failures_unlogged_, renewed.status().message());
+      expired_warned_at_ = now;
+      failures_unlogged_ = 0;
+    }
+  }
   return retry;
 }
 

@@ -1,7 +1,8 @@
 // Keeps a TLS directory's certificate fresh (docs/security.md, "Renewal"): at two thirds of its
 // life (RenewAt) the holder gets a new one, for a new key, and writes it into the directory,
 // where every process using the directory picks it up (tls_credentials.h, tls_files.h). A
-// renewal that fails is tried again, at shorter intervals as the expiry nears.
+// renewal that fails is tried again, at shorter intervals as the expiry nears, and every second
+// past it.
 #pragma once
 
 #include <functional>
@@ -45,6 +46,9 @@ class CertificateRenewer {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
+  // Past the expiry: when the last warning was logged, and the failures since (renewal thread only).
+  int64_t expired_warned_at_ = 0;
+  int failures_unlogged_ = 0;
   std::thread thread_;
 };
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 
@@ -78,13 +79,22 @@ absl::Status GrpcServer::Start() {
   return absl::OkStatus();
 }
 
+namespace {
+
+bool IsAbstract(const std::string& socket) { return !socket.empty() && socket[0] == '@'; }
+
+}  // namespace
+
 absl::Status GrpcServer::StartUnixSocket() {
   const std::string& path = options_.unix_socket_path;
-  std::string dir = path.substr(0, path.rfind('/'));
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) return ErrnoStatus("socket directory " + dir, errno);
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError("socket directory " + dir + " must be private (0700)");
+  const bool abstract = IsAbstract(path);
+  if (!abstract) {
+    std::string dir = path.substr(0, path.rfind('/'));
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) return ErrnoStatus("socket directory " + dir, errno);
+    if ((st.st_mode & 077) != 0) {
+      return absl::PermissionDeniedError("socket directory " + dir + " must be private (0700)");
+    }
   }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -93,10 +103,17 @@ absl::Status GrpcServer::StartUnixSocket() {
                                                    sizeof(addr.sun_path) - 1, " bytes; use a shorter --temp-dir"));
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  unlink(path.c_str());
+  socklen_t length = sizeof(addr);
+  if (abstract) {
+    // The name is the bytes after a leading NUL, exactly as long as given (no terminator).
+    addr.sun_path[0] = '\0';
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  } else {
+    unlink(path.c_str());
+  }
   unix_listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (unix_listen_fd_ < 0) return ErrnoStatus("socket", errno);
-  if (bind(unix_listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+  if (bind(unix_listen_fd_, reinterpret_cast<sockaddr*>(&addr), length) != 0 ||
       listen(unix_listen_fd_, 128) != 0) {
     return ErrnoStatus("listen on " + path, errno);
   }
@@ -144,7 +161,7 @@ void GrpcServer::Shutdown(int64_t grace_ms) {
   }
   if (unix_listen_fd_ >= 0) {
     close(unix_listen_fd_);
-    unlink(options_.unix_socket_path.c_str());
+    if (!IsAbstract(options_.unix_socket_path)) unlink(options_.unix_socket_path.c_str());
     unix_listen_fd_ = -1;
   }
   if (unix_stop_fd_ >= 0) {

@@ -22,8 +22,9 @@ struct ServerOptions {
   std::string name;           // for logs and errors: "GCS", "raylet"
   std::string host = "0.0.0.0";
   int port = 0;               // 0: any free port
-  // A Unix socket to serve local peers on as well; its directory must be private (0700).
-  // Only processes of this user may connect.
+  // A Unix socket to serve local peers on as well: a path, whose directory must be private
+  // (0700), or "@NAME", NAME in Linux's abstract namespace (no file; gone with the process).
+  // Only processes of this user may connect (SO_PEERCRED), and calls still need the token.
   std::string unix_socket_path;
   // rpc.tls set: the TCP port is mutual TLS, requiring a client certificate of the cluster CA.
   RpcOptions rpc;

@@ -3,14 +3,17 @@
 // a running cluster (the GCS, the raylet, a worker and the driver) with no token, with a wrong
 // token and with the cluster's token. Only the last may be served. On a cluster started with
 // --tls=on the calls carry the cluster's certificate (so that only the token differs), and a
-// call with no certificate, or one of another CA, reaches no port at all. A Unix socket of the
-// raylet refuses another user.
+// call with no certificate, or one of another CA, reaches no port at all. The Unix sockets (the
+// raylet's, and the worker's and the driver's for the processes of their node) are called the
+// same way, and refuse another user.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -48,6 +51,7 @@ ORRERY_REMOTE(WorkerPid);
 namespace {
 
 namespace fs = std::filesystem;
+using orrery::testing::AbstractUnixSocketsOf;
 using orrery::testing::ListeningSocketsOf;
 using orrery::testing::ReadFile;
 using orrery::testing::TlsChannel;
@@ -79,6 +83,10 @@ grpc::Status CallWithToken(grpc::GenericStub& stub, const google::protobuf::Meth
   return call.Run(stub, path, token);
 }
 
+constexpr const char* kAbstractScheme = "unix-abstract:";
+
+bool IsUnix(const std::string& target) { return target.rfind(kAbstractScheme, 0) == 0; }
+
 struct Endpoint {
   std::string name;  // "gcs", "raylet", ...
   std::string target;
@@ -99,15 +107,16 @@ class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
   bool Tls() const { return GetParam() == "on"; }
   std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
 
-  // A channel to `target` as a process of this cluster opens it.
+  // A channel to `target` as a process of this cluster opens it (Unix sockets are never TLS).
   std::shared_ptr<grpc::Channel> ClusterChannel(const std::string& target) const {
-    if (!Tls()) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    if (!Tls() || IsUnix(target)) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
     return TlsChannel(target, TlsFile(orrery::rpc::kCaCertFile), TlsFile(orrery::rpc::kNodeCertFile),
                       TlsFile(orrery::rpc::kNodeKeyFile));
   }
   void TearDown() override { orrery::testing::ShutdownDriverAndCluster(root_); }
 
-  // Every TCP port of the GCS, the raylet, a worker and this driver.
+  // Every TCP port of the GCS, the raylet, a worker and this driver, and every Unix socket in
+  // the abstract namespace of the last two.
   std::vector<Endpoint> Endpoints() {
     std::map<std::string, pid_t> processes = {
         {"gcs", orrery::testing::DaemonPid(root_, "gcs")},
@@ -120,6 +129,10 @@ class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
       EXPECT_GT(pid, 0) << name;
       for (const auto& socket : ListeningSocketsOf(pid)) {
         endpoints.push_back({name + ":" + std::to_string(socket.port), "127.0.0.1:" + std::to_string(socket.port)});
+      }
+      // The worker's and the driver's Unix socket for the processes of their node.
+      for (const std::string& socket : AbstractUnixSocketsOf(pid)) {
+        endpoints.push_back({name + ":" + socket, kAbstractScheme + socket.substr(1)});
       }
     }
     return endpoints;
@@ -191,8 +204,9 @@ TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaIsServedAndTheGcsSer
   std::string ca = TlsFile(orrery::rpc::kCaCertFile);
   int grpc_ports = 0;
   for (const Endpoint& endpoint : Endpoints()) {
-    // The object data socket is not gRPC: only ports a cluster member connects to are counted.
-    if (!ConnectsWithin2s(ClusterChannel(endpoint.target))) continue;
+    // Unix sockets are plain (the next test checks who may connect to them). The object data
+    // socket is not gRPC: only ports a cluster member connects to are counted.
+    if (IsUnix(endpoint.target) || !ConnectsWithin2s(ClusterChannel(endpoint.target))) continue;
     ++grpc_ports;
     EXPECT_FALSE(ConnectsWithin2s(grpc::CreateChannel(endpoint.target, grpc::InsecureChannelCredentials())))
         << endpoint.name << " let a plain client connect";
@@ -218,34 +232,48 @@ TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaIsServedAndTheGcsSer
 }
 
 // The raylet's Unix socket (for its workers and drivers) lies in a private folder and checks its
-// peer's uid: another user cannot talk to it. Needs root, to become that other user.
-TEST_P(AuthMatrixTest, TheRayletsUnixSocketRefusesAnotherUser) {
+// peer's uid, and so do the worker's and the driver's in the abstract namespace (which has no
+// file modes): another user cannot talk to them. Needs root, to become that other user.
+TEST_P(AuthMatrixTest, TheUnixSocketsRefuseAnotherUser) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
-  std::string socket_path;
+  std::vector<std::string> sockets;  // paths, or "@name" in the abstract namespace
   for (const auto& entry : fs::recursive_directory_iterator(root_)) {
-    if (entry.path().filename() == "raylet.sock") socket_path = entry.path().string();
+    if (entry.path().filename() == "raylet.sock") sockets.push_back(entry.path().string());
   }
-  ASSERT_FALSE(socket_path.empty());
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
-  // The child only makes system calls: it is a fork of a process with gRPC threads.
-  pid_t child = fork();
-  if (child == 0) {
-    constexpr uid_t kNobody = 65534;
-    if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) _exit(0);  // refused
-    // Connected after all: the server must close it at once, unread.
-    timeval timeout{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    char byte;
-    _exit(read(fd, &byte, 1) == 0 ? 0 : 1);
+  ASSERT_EQ(sockets.size(), 1u);
+  for (pid_t pid : {*orrery::Get(orrery::Task(WorkerPid).Remote()), getpid()}) {
+    std::vector<std::string> names = AbstractUnixSocketsOf(pid);
+    EXPECT_EQ(names.size(), 1u) << pid;
+    sockets.insert(sockets.end(), names.begin(), names.end());
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "another user's connection to " << socket_path << " was not refused";
+  for (const std::string& socket_name : sockets) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_name.c_str(), sizeof(address.sun_path) - 1);
+    socklen_t length = sizeof(address);
+    if (socket_name[0] == '@') {
+      address.sun_path[0] = '\0';
+      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size());
+    }
+    // The child only makes system calls: it is a fork of a process with gRPC threads.
+    pid_t child = fork();
+    if (child == 0) {
+      constexpr uid_t kNobody = 65534;
+      if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
+      int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) _exit(errno == ENOENT ? 3 : 0);  // refused
+      // Connected after all: the server must close it at once, unread.
+      timeval timeout{5, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+      char byte;
+      _exit(read(fd, &byte, 1) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "another user's connection to " << socket_name
+                                      << " was not refused (1: served, 3: no such socket)";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, AuthMatrixTest, ::testing::Values("off", "on"),

@@ -1,6 +1,6 @@
-// The TCP sockets a process listens on, read from /proc: those in LISTEN state whose inodes
-// are among the process's descriptors. For tests that check where daemons listen, and that
-// call every port they serve.
+// The sockets a process listens on or is connected by, read from /proc: those whose inodes are
+// among the process's descriptors. For tests that check where daemons listen, that call every
+// port they serve, and that check which transport a call took.
 #pragma once
 
 #include <arpa/inet.h>
@@ -48,10 +48,16 @@ inline std::string ProcAddressToText(const std::string& hex) {
   return mapped ? address.substr(kMappedIpv4.size()) : address;
 }
 
-// The listening TCP sockets among `inodes`.
-inline std::vector<ListeningSocket> ListeningSockets(const std::set<uint64_t>& inodes) {
-  constexpr const char* kListen = "0A";
-  std::vector<ListeningSocket> sockets;
+// A TCP socket among a process's descriptors, as /proc/net/tcp{,6} shows it.
+struct TcpSocket {
+  std::string state;  // the kernel's, in hex: "0A" listening, "01" established
+  ListeningSocket local;
+  int remote_port = 0;
+};
+
+// The TCP sockets among `inodes`.
+inline std::vector<TcpSocket> TcpSockets(const std::set<uint64_t>& inodes) {
+  std::vector<TcpSocket> sockets;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::ifstream file(table);
     std::string line;
@@ -61,12 +67,53 @@ inline std::vector<ListeningSocket> ListeningSockets(const std::set<uint64_t>& i
       std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
       uint64_t inode = 0;
       fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
-      if (state != kListen || !inodes.contains(inode)) continue;
+      if (!inodes.contains(inode)) continue;
       size_t colon = local.find(':');
-      sockets.push_back({ProcAddressToText(local.substr(0, colon)), std::stoi(local.substr(colon + 1), nullptr, 16)});
+      TcpSocket socket{state,
+                       {ProcAddressToText(local.substr(0, colon)), std::stoi(local.substr(colon + 1), nullptr, 16)}};
+      socket.remote_port = std::stoi(remote.substr(remote.find(':') + 1), nullptr, 16);
+      sockets.push_back(std::move(socket));
     }
   }
   return sockets;
+}
+
+// The listening TCP sockets among `inodes`.
+inline std::vector<ListeningSocket> ListeningSockets(const std::set<uint64_t>& inodes) {
+  constexpr const char* kListen = "0A";
+  std::vector<ListeningSocket> sockets;
+  for (const TcpSocket& socket : TcpSockets(inodes)) {
+    if (socket.state == kListen) sockets.push_back(socket.local);
+  }
+  return sockets;
+}
+
+// The remote ports of the TCP connections process `pid` holds established.
+inline std::vector<int> ConnectedTcpPortsOf(pid_t pid) {
+  constexpr const char* kEstablished = "01";
+  std::vector<int> ports;
+  for (const TcpSocket& socket : TcpSockets(SocketInodes(pid))) {
+    if (socket.state == kEstablished) ports.push_back(socket.remote_port);
+  }
+  return ports;
+}
+
+// The names ("@name") of the Unix sockets in Linux's abstract namespace process `pid` listens on.
+inline std::vector<std::string> AbstractUnixSocketsOf(pid_t pid) {
+  constexpr const char* kListening = "00010000";  // __SO_ACCEPTCON
+  std::set<uint64_t> inodes = SocketInodes(pid);
+  std::vector<std::string> names;
+  std::ifstream file("/proc/net/unix");
+  std::string line;
+  std::getline(file, line);  // the header
+  while (std::getline(file, line)) {
+    std::istringstream fields(line);
+    std::string slot, references, protocol, flags, type, state, path;
+    uint64_t inode = 0;
+    fields >> slot >> references >> protocol >> flags >> type >> state >> inode >> path;
+    if (flags == kListening && inodes.contains(inode) && path.rfind('@', 0) == 0) names.push_back(path);
+  }
+  return names;
 }
 
 inline std::vector<ListeningSocket> ListeningSocketsOf(pid_t pid) { return ListeningSockets(SocketInodes(pid)); }

@@ -59,8 +59,12 @@ ORRERY_REMOTE(NodeOf, SumOf, Counter::Create, &Counter::Add, &Counter::Node, &Co
 namespace {
 
 using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
+using ::testing::StartsWith;
 
 class TlsCluster : public ::testing::Test {
  protected:
@@ -107,6 +111,41 @@ TEST_F(TlsCluster, TasksActorsObjectsAndTheCliWorkAcrossNodes) {
   EXPECT_THAT(orrery::testing::AliveNodes(root_), SizeIs(2));
   std::string status = orrery::testing::Cli("status --temp-dir " + root_);
   EXPECT_THAT(status, HasSubstr(second)) << status;
+}
+
+// The processes of one node reach each other's workers over Unix sockets in the abstract
+// namespace, with neither TCP nor TLS (worker_target.h, docs/security.md); a worker of another
+// node is reached over its TCP port, with mutual TLS.
+TEST_F(TlsCluster, ProcessesOfOneNodeCallEachOtherOverUnixSocketsAndOtherNodesOverTcp) {
+  // The driver's node is either of the two (both raylets run on this host).
+  std::string driver_node = orrery::GetNodeId();
+  std::vector<std::string> nodes = orrery::testing::AliveNodes(root_);
+  ASSERT_THAT(nodes, SizeIs(2));
+  ASSERT_THAT(nodes, Contains(driver_node));
+  std::string other_node = nodes[0] == driver_node ? nodes[1] : nodes[0];
+  auto here = orrery::Actor(Counter::Create)
+                  .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(driver_node))
+                  .Remote();
+  auto there = orrery::Actor(Counter::Create)
+                   .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(other_node))
+                   .Remote();
+  pid_t here_pid = *orrery::Get(here.Task(&Counter::Pid).Remote());
+  pid_t there_pid = *orrery::Get(there.Task(&Counter::Pid).Remote());
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_EQ(*orrery::Get(here.Task(&Counter::Add).Remote(1)), i);
+    EXPECT_EQ(*orrery::Get(there.Task(&Counter::Add).Remote(1)), i);
+  }
+  auto tcp_port_of = [](pid_t pid) {
+    std::vector<orrery::testing::ListeningSocket> ports = orrery::testing::ListeningSocketsOf(pid);
+    EXPECT_EQ(ports.size(), 1u) << "the one TCP port of process " << pid;
+    return ports.empty() ? -1 : ports[0].port;
+  };
+  std::vector<int> connected = orrery::testing::ConnectedTcpPortsOf(getpid());
+  EXPECT_THAT(connected, Not(Contains(tcp_port_of(here_pid)))) << "the actor of the driver's node";
+  EXPECT_THAT(connected, Contains(tcp_port_of(there_pid))) << "the actor of the other node";
+  for (pid_t pid : {getpid(), here_pid, there_pid}) {
+    EXPECT_THAT(orrery::testing::AbstractUnixSocketsOf(pid), ElementsAre(StartsWith("@orrery-worker-"))) << pid;
+  }
 }
 
 // The head says how the cluster is secured when it starts; a client without the cluster's
@@ -312,6 +351,13 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
 }
 
+orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
+  auto cert = orrery::ReadFileToString(dir + "/node.crt");
+  if (!cert.ok()) return {};
+  auto info = orrery::rpc::ReadCertificateInfo(*cert);
+  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
+}
+
 // Node certificates that live 24 s (ORRERY_NODE_CERTIFICATE_SECONDS on the head's GCS): each
 // raylet renews its own at two thirds of its life (docs/security.md, "Renewal").
 class TlsJoinShortCertificates : public TlsJoin {
@@ -321,47 +367,76 @@ class TlsJoinShortCertificates : public TlsJoin {
     TlsJoin::SetUp();
     unsetenv("ORRERY_NODE_CERTIFICATE_SECONDS");
   }
+
+  // Joins the far host's raylet (with one "far"): its node id, TLS folder and first certificate.
+  void JoinFarNode() {
+    orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+    ASSERT_EQ(joined.exit_code, 0) << joined.output;
+    node_ = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+    dir_ = far_ + "/session_latest/node_" + node_ + "/tls";
+    first_ = CertificateIn(dir_);
+    ASSERT_EQ(first_.common_name, node_);
+  }
+
+  std::string node_;
+  std::string dir_;
+  orrery::rpc::CertificateInfo first_;
 };
 
-orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {
-  auto cert = orrery::ReadFileToString(dir + "/node.crt");
-  if (!cert.ok()) return {};
-  auto info = orrery::rpc::ReadCertificateInfo(*cert);
-  return info.ok() ? *info : orrery::rpc::CertificateInfo{};
-}
-
 TEST_F(TlsJoinShortCertificates, ANodeRenewsItsCertificateAtTwoThirdsAndServesNewConnectionsPastTheFirstsExpiry) {
-  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
-  ASSERT_EQ(joined.exit_code, 0) << joined.output;
-  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
-  std::string dir = far_ + "/session_latest/node_" + node + "/tls";
-  orrery::rpc::CertificateInfo first = CertificateIn(dir);
-  ASSERT_EQ(first.common_name, node);
-  EXPECT_NEAR(static_cast<double>(first.not_after - std::time(nullptr)), 24.0, 4.0);
+  ASSERT_NO_FATAL_FAILURE(JoinFarNode());
+  EXPECT_NEAR(static_cast<double>(first_.not_after - std::time(nullptr)), 24.0, 4.0);
 
   // At two thirds of its life (16 s) the node has a new certificate, for a new key.
-  auto first_key = orrery::ReadFileToString(dir + "/node.key");
-  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir).serial_hex != first.serial_hex; }));
-  orrery::rpc::CertificateInfo renewed = CertificateIn(dir);
-  EXPECT_EQ(renewed.common_name, node);
-  EXPECT_GT(renewed.not_after, first.not_after);
-  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first));
-  EXPECT_NE(*orrery::ReadFileToString(dir + "/node.key"), *first_key);
+  auto first_key = orrery::ReadFileToString(dir_ + "/node.key");
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir_).serial_hex != first_.serial_hex; }));
+  orrery::rpc::CertificateInfo renewed = CertificateIn(dir_);
+  EXPECT_EQ(renewed.common_name, node_);
+  EXPECT_GT(renewed.not_after, first_.not_after);
+  EXPECT_GE(std::time(nullptr), orrery::rpc::RenewAt(first_));
+  EXPECT_NE(*orrery::ReadFileToString(dir_ + "/node.key"), *first_key);
   auto ca = orrery::ReadFileToString(root_ + "/tls/ca.crt");
   ASSERT_TRUE(ca.ok());
-  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir + "/node.crt")).ok());
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(*ca, *orrery::ReadFileToString(dir_ + "/node.crt")).ok());
 
   // Past the first certificate's expiry (what is waited for here is the clock itself), every
   // new connection is made with the renewed ones: the far host's CLI, a driver's tasks reaching
   // the far node's new workers, and a value copied there from the head's node over the
   // object data socket. The node never stopped being alive.
-  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first.not_after + 1; }));
-  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node));
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > first_.not_after + 1; }));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node_));
   InitDriverOnTheHeadsHost();
-  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node);
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node_);
   std::vector<uint8_t> bytes(4 << 20, 5);
   auto object = orrery::Put(bytes);
   EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(object)), int64_t{5} * (4 << 20));
+}
+
+// The GCS away (stopped) past a node certificate's expiry: the renewals fail, and once the GCS
+// is back the node, whose expired certificate opens no connection, joins again with the token
+// and gets a new one before the GCS's health checks declare it dead.
+TEST_F(TlsJoinShortCertificates, ANodeWhoseCertificateExpiredWhileTheGcsWasAwayJoinsAgainWithTheToken) {
+  ASSERT_NO_FATAL_FAILURE(JoinFarNode());
+  pid_t gcs = orrery::testing::DaemonPid(root_, "gcs");
+  ASSERT_GT(gcs, 0);
+  ASSERT_EQ(kill(gcs, SIGSTOP), 0);
+  // Past the expiry (the clock is what is waited for), with the GCS away all along.
+  bool past = orrery::testing::Eventually([&] { return std::time(nullptr) > first_.not_after + 1; },
+                                          60);
+  ASSERT_EQ(kill(gcs, SIGCONT), 0);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(CertificateIn(dir_).serial_hex, first_.serial_hex) << "renewed with the GCS away";
+  int64_t back = std::time(nullptr);
+
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return CertificateIn(dir_).not_after > back; }));
+  orrery::rpc::CertificateInfo rejoined = CertificateIn(dir_);
+  EXPECT_EQ(rejoined.common_name, node_);
+  // Past the time five failed health checks a second apart would have taken, the node is alive
+  // and serves work over connections made with its new certificate.
+  ASSERT_TRUE(orrery::testing::Eventually([&] { return std::time(nullptr) > back + 8; }, 20));
+  EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, node_));
+  InitDriverOnTheHeadsHost();
+  EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote()), node_);
 }
 
 }  // namespace

@@ -151,5 +151,25 @@ TEST_F(UnixSocketTest, ASocketPathTooLongForTheKernelIsRefused) {
   EXPECT_THAT(server.Start(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("longer than")));
 }
 
+// "@NAME": a socket in Linux's abstract namespace (a worker's, for its node's processes): no
+// file, no directory to check, the same uid check; the name is free again once the server stops.
+TEST(AbstractUnixSocketTest, AClientOfThisUserIsServedAndTheNameIsFreedAtShutdown) {
+  const std::string name = "orrery-test-" + std::to_string(getpid()) + "-" + std::to_string(random());
+  ServerOptions options = TestServer::DefaultOptions();
+  options.unix_socket_path = "@" + name;
+  {
+    TestServer server(options);
+    ASSERT_OK(server.Start());
+    auto client = TestServer::MakeClient("unix-abstract:" + name, test::kTestToken);
+    EXPECT_OK(client->CallSync(&Async::HealthCheck, HealthCheckRequest()));
+    TestServer second(options);
+    EXPECT_THAT(second.Start(), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(name)))
+        << "one server per name";
+    server.Stop();
+  }
+  TestServer again(options);
+  EXPECT_OK(again.Start());
+}
+
 }  // namespace
 }  // namespace orrery::rpc
