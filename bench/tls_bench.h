@@ -7,8 +7,8 @@
 namespace orrery::bench {
 
 // Each figure the median of 3 clusters started alternately with --tls=on and --tls=off (the rest
-// of the run's figures use the default), each a head of 2 CPUs whose raylet the driver uses and
-// a second raylet of one CPU joined under another temp root (as from another host):
+// of the run's figures use the default, TLS on), each a head of 2 CPUs whose raylet the driver
+// uses and a second raylet of one CPU joined under another temp root (as from another host):
 //   single_client_tasks_sync_tls / _plain and 1_1_actor_calls_sync_tls / _plain: tasks and an
 //     actor on the driver's node, reached over Unix sockets, which never use TLS;
 //   1_1_actor_calls_sync_cross_node_tls / _plain: an actor on the other node, reached over TCP

@@ -289,7 +289,12 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::optional<std::string> submitted_package = api::AdoptJobSubmission(config);
   std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config, submitted_package);
   if (address.empty()) {
-    auto head = launcher::StartHead(HeadOptionsFrom(config));
+    launcher::HeadOptions head_options = HeadOptionsFrom(config);
+    if (!head_options.tls) {
+      spdlog::warn("Config.head_args --tls=off: this cluster's token and values cross the network in clear text; "
+                   "use it only on a network you trust");
+    }
+    auto head = launcher::StartHead(head_options);
     if (!head.ok()) Fail("starting a local cluster", head.status());
     session->head = std::move(*head);
     address = session->head->gcs_address;

@@ -29,7 +29,7 @@ struct StartFlags {
   std::string gcs_storage_sync = "batch";
   std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
-  std::string tls = "off";
+  std::string tls = "on";
   std::string tls_dir;
 };
 
@@ -123,6 +123,11 @@ int RunStart(StartFlags& flags) {
     options.gcs_storage_reset = flags.gcs_storage_reset;
     options.gcs_storage_prefix = flags.gcs_storage_prefix;
     options.tls = flags.tls == "on";
+    if (!options.tls) {
+      fprintf(stderr,
+              "warning: --tls=off: the cluster token and every value cross the network in clear text; use it "
+              "only on a network you trust\n");
+    }
     options.tls_dir = flags.tls_dir;
     node = launcher::StartHead(options);
   } else {
@@ -176,7 +181,8 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                   "Start a new cluster, deleting what the head's storage holds");
   start->add_option("--tls", flags->tls,
                     "on: mutual TLS between every process of the cluster, with a cluster CA made on the head "
-                    "(joins on the head's host use it); off: plain TCP")
+                    "(joins on the head's host use it); off: plain TCP, for a network you trust (the token "
+                    "and every value cross it in clear text)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   start->add_option("--ca-hash", flags->node.ca_hash,

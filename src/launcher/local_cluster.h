@@ -49,8 +49,8 @@ struct HeadOptions {
   std::string gcs_storage_prefix;
   bool gcs_storage_reset = false;
   // Mutual TLS between every process of the cluster, with a CA made (or kept) in `tls_dir`
-  // (empty: <root>/tls).
-  bool tls = false;
+  // (empty: <root>/tls). On by default: off only on a network the user trusts.
+  bool tls = true;
   std::string tls_dir;
 };
 

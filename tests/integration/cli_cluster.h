@@ -69,6 +69,7 @@ struct CliCluster {
   std::string address;
   std::string token;
   std::string node_id;  // the head's raylet
+  std::string ca_hash;  // the cluster CA's fingerprint (sha256:...), for joins from another root
   // The `start --address ... --token ...` arguments that join another raylet (with the flags
   // the head was given, less --head and --port).
   std::string join;
@@ -84,6 +85,7 @@ inline CliCluster StartHead(const std::string& root, const std::string& flags, c
   cluster.address = Match(head, "GCS address: (\\S+)");
   cluster.token = Match(head, "--token (\\S+)");
   cluster.node_id = Match(head, "Node id: +([0-9a-f]+)");
+  cluster.ca_hash = Match(head, "--ca-hash (sha256:[0-9a-f]+)");
   EXPECT_FALSE(cluster.address.empty()) << head;
   EXPECT_FALSE(cluster.token.empty()) << head;
   cluster.join = "start --address " + cluster.address + " --token " + cluster.token + common;

@@ -18,6 +18,7 @@
 #include "src/common/file_util.h"
 #include "src/common/process.h"
 #include "src/common/session.h"
+#include "src/rpc/tls_files.h"
 #include "tests/integration/test_cluster.h"
 #include "tests/testing/status_matchers.h"
 
@@ -96,12 +97,21 @@ class CliTest : public ::testing::Test {
     if (!session.ok()) return "";
     return ReadToken(session->TokenFile()).value_or("");
   }
+  // How this test's own clients reach the cluster, as the CLI on the head's host does: with the
+  // token and the head's TLS identity (TLS is on by default).
+  rpc::ClientOptions ClusterOptions() {
+    rpc::RpcOptions options;
+    if (auto tls = rpc::ReadTlsFiles(root_ + "/tls"); tls.ok()) {
+      options.tls = std::make_shared<const rpc::TlsConfig>(tls->config);
+    }
+    return rpc::ClientOptions{"cluster", Token(), options};
+  }
 
   // Registers a job running orrery-test-worker with the cluster this test started, and asks
   // its raylet for a lease, as a driver would.
   absl::StatusOr<rpc::RequestWorkerLeaseReply> LeaseOnTheHead(const std::map<std::string, double>& resources,
                                                                int64_t wait_ms = 10'000) {
-    rpc::ClientOptions options{"cluster", Token(), rpc::RpcOptions()};
+    rpc::ClientOptions options = ClusterOptions();
     gcs::GrpcGcsClient gcs(Address(), options);
     auto nodes = gcs.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest());
     if (!nodes.ok()) return nodes.status();
@@ -201,9 +211,9 @@ TEST_F(CliTest, AnotherRayletJoinsWithTheTokenAndNotWithoutIt) {
   ASSERT_EQ(join.exit_code, 0) << join.err;
   CliRun status = Orrery({"status", "--temp-dir", root_});
   EXPECT_THAT(status.out, HasSubstr("Nodes: 2 alive, 0 dead"));
-  // Without a local session, the address and token come from the environment.
+  // Without a local session, the address, the token and the TLS identity come from the environment.
   CliRun by_env = Orrery({"status", "--temp-dir", root_ + "/elsewhere"},
-                      {{"ORRERY_ADDRESS", address}, {"ORRERY_TOKEN", Token()}});
+                      {{"ORRERY_ADDRESS", address}, {"ORRERY_TOKEN", Token()}, {"ORRERY_TLS_DIR", root_ + "/tls"}});
   EXPECT_EQ(by_env.exit_code, 0) << by_env.err;
   EXPECT_THAT(by_env.out, HasSubstr("Nodes: 2 alive"));
 }
@@ -279,7 +289,7 @@ TEST_F(CliTest, AHeadStartsAgainAtOnceOnThePortItsPredecessorClosed) {
   CliRun first = Orrery(head);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   {
-    gcs::GrpcGcsClient client(Address(), rpc::ClientOptions{"cluster", Token(), rpc::RpcOptions()});
+    gcs::GrpcGcsClient client(Address(), ClusterOptions());
     ASSERT_OK(client.client().CallSync(&rpc::GcsService::Stub::async::GetAllNodes, rpc::GetAllNodesRequest()).status());
     CliRun stop = Orrery({"stop", "--temp-dir", root_});
     ASSERT_EQ(stop.exit_code, 0) << stop.err;

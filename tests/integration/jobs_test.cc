@@ -337,8 +337,9 @@ TEST_F(Jobs, BadSubmissionsAreRefusedNamingWhatIsWrong) {
   CliRun owned = Job("submit --env ORRERY_ADDRESS=elsewhere -- /bin/true");
   EXPECT_NE(owned.exit_code, 0);
   EXPECT_THAT(owned.output, HasSubstr("ORRERY_ADDRESS"));
-  // The wrong token, and an address where no head answers.
-  CliRun token = RunCli("job submit --address " + g_cluster.address + " --token wrong -- /bin/true");
+  // The wrong token (on the head's host: with its TLS identity), and an address where no head answers.
+  CliRun token =
+      RunCli("job submit --address " + g_cluster.address + " --token wrong --temp-dir " + g_root + " -- /bin/true");
   EXPECT_NE(token.exit_code, 0);
   EXPECT_THAT(token.output, HasSubstr("token"));
   CliRun nobody = RunCli("job submit --address 127.0.0.1:1 --token " + g_cluster.token + " -- /bin/true");

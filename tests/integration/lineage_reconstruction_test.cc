@@ -91,11 +91,12 @@ int Runs(const std::string& dir, const std::string& what) {
   return lines;
 }
 
-// Joins a raylet with one `name` resource under `root` (the suite's by default): its node id.
+// Joins a raylet with one `name` resource under `root` (the suite's by default, else as from
+// another host: with the CA's fingerprint): its node id.
 std::string JoinNode(const std::string& name, const std::string& root = "") {
-  std::string joined = Cli("start --address " + g_cluster.address + " --token " + g_cluster.token + " --temp-dir " +
-                           (root.empty() ? g_root : root) + " --num-cpus 2 --node-ip-address 127.0.0.1" +
-                           " --resources '{\"" + name + "\": 1}'");
+  std::string where = root.empty() ? " --temp-dir " + g_root : " --temp-dir " + root + " --ca-hash " + g_cluster.ca_hash;
+  std::string joined = Cli("start --address " + g_cluster.address + " --token " + g_cluster.token + where +
+                           " --num-cpus 2 --node-ip-address 127.0.0.1 --resources '{\"" + name + "\": 1}'");
   EXPECT_THAT(joined, ::testing::Not(::testing::HasSubstr("rror"))) << joined;
   return orrery::testing::Match(joined, "Started a raylet \\(node ([0-9a-f]+)\\)");
 }

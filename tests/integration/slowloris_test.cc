@@ -144,7 +144,8 @@ class SlowlorisTest : public ::testing::Test {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
     root_ = orrery::testing::MakeTempRoot();
-    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1");
+    // Plain TCP: a slow client then reaches HTTP/2's handshake (the TLS one is the test below).
+    cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=off");
     orrery::testing::InitDriver(cluster_, root_);
     started_ = true;
   }
