@@ -31,16 +31,9 @@
 #include "listening_sockets.h"
 #include "raw_grpc.h"
 #include "orrery/api.h"
-#include "orrery/core_worker.pb.h"
-#include "orrery/gcs.pb.h"
-#include "orrery/job_submission.pb.h"
-#include "orrery/log_service.pb.h"
-#include "orrery/memory.pb.h"
-#include "orrery/node_manager.pb.h"
-#include "orrery/placement_group.pb.h"
-#include "orrery/task_events.pb.h"
 #include "src/rpc/tls_certificates.h"
 #include "temp_root.h"
+#include "tests/testing/daemon_services.h"
 
 // ---- remote code ----
 
@@ -56,20 +49,7 @@ using orrery::testing::ListeningSocketsOf;
 using orrery::testing::ReadFile;
 using orrery::testing::TlsChannel;
 
-// Every service of Orrery's protos: one file descriptor of each is enough to find them all.
-std::vector<const google::protobuf::ServiceDescriptor*> AllServices() {
-  const google::protobuf::FileDescriptor* files[] = {
-      orrery::rpc::GetWorkerInfoRequest::descriptor()->file(), orrery::rpc::RegisterNodeRequest::descriptor()->file(),
-      orrery::rpc::SubmitJobRequest::descriptor()->file(),     orrery::rpc::ReadLogRequest::descriptor()->file(),
-      orrery::rpc::GetNodeMemoryRequest::descriptor()->file(), orrery::rpc::HealthCheckRequest::descriptor()->file(),
-      orrery::rpc::PrepareBundlesRequest::descriptor()->file(), orrery::rpc::AddTaskEventsRequest::descriptor()->file(),
-  };
-  std::vector<const google::protobuf::ServiceDescriptor*> services;
-  for (const auto* file : files) {
-    for (int i = 0; i < file->service_count(); ++i) services.push_back(file->service(i));
-  }
-  return services;
-}
+using orrery::testing::AllServices;
 
 // A call that is ended here and whose answer would end the process answering it.
 bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
@@ -78,9 +58,8 @@ bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
 
 grpc::Status CallWithToken(grpc::GenericStub& stub, const google::protobuf::MethodDescriptor* method,
                            const std::string& token) {
-  std::string path = "/" + method->service()->full_name() + "/" + method->name();
   orrery::testing::OneRequestCall call;
-  return call.Run(stub, path, token);
+  return call.Run(stub, orrery::testing::MethodPath(*method), token);
 }
 
 constexpr const char* kAbstractScheme = "unix-abstract:";

@@ -78,8 +78,10 @@ fi
 read -r -a join_args <<< "${join_line#orrery }"
 ip netns exec "$ns_b" "$bin_dir/orrery" "${join_args[@]}" --node-ip-address "$ip_b" --temp-dir "$root_b" "${common[@]}"
 
+# A plain cluster's driver says so itself (--orrery_tls=false): a driver with TLS on refuses it.
+driver_tls="$([ "$mode" = tls ] && echo true || echo false)"
 output="$(ip netns exec "$ns_a" "$bin_dir/two_hosts_driver" --orrery_address="$address" --orrery_token="$token" \
-            --orrery_temp_dir="$root_a")"
+            --orrery_temp_dir="$root_a" --orrery_tls="$driver_tls")"
 echo "$output"
 grep -q "^two hosts: every check passed" <<< "$output"
 
@@ -92,7 +94,7 @@ for _ in $(seq 100); do grep -q "listening on" "$capture_dir/tcpdump.err" && bre
 grep -q "listening on" "$capture_dir/tcpdump.err" || { cat "$capture_dir/tcpdump.err" >&2; exit 1; }
 marker="orrery-capture-marker-$RANDOM$RANDOM$RANDOM"
 output="$(ORRERY_TWO_HOSTS_MARKER="$marker" ip netns exec "$ns_a" "$bin_dir/two_hosts_driver" \
-            --orrery_address="$address" --orrery_token="$token" --orrery_temp_dir="$root_a")"
+            --orrery_address="$address" --orrery_token="$token" --orrery_temp_dir="$root_a" --orrery_tls="$driver_tls")"
 echo "$output"
 grep -q "^two hosts: every check passed" <<< "$output"
 ip netns exec "$ns_b" "$bin_dir/orrery" status --temp-dir "$root_b" > /dev/null
