@@ -81,7 +81,7 @@ class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     root_ = orrery::testing::MakeTempRoot();
     cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=" + GetParam());
-    orrery::testing::InitDriver(cluster_, root_);
+    orrery::testing::InitDriver(cluster_, root_, Tls());
   }
   bool Tls() const { return GetParam() == "on"; }
   std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
