@@ -31,6 +31,7 @@
 #include "listening_sockets.h"
 #include "raw_grpc.h"
 #include "orrery/api.h"
+#include "src/common/net.h"
 #include "src/rpc/tls_certificates.h"
 #include "temp_root.h"
 #include "tests/testing/daemon_services.h"
@@ -226,21 +227,15 @@ TEST_P(AuthMatrixTest, TheUnixSocketsRefuseAnotherUser) {
     sockets.insert(sockets.end(), names.begin(), names.end());
   }
   for (const std::string& socket_name : sockets) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_name.c_str(), sizeof(address.sun_path) - 1);
-    socklen_t length = sizeof(address);
-    if (socket_name[0] == '@') {
-      address.sun_path[0] = '\0';
-      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size());
-    }
+    absl::StatusOr<orrery::UnixAddress> address = orrery::MakeUnixAddress(socket_name);
+    ASSERT_TRUE(address.ok()) << address.status();
     // The child only makes system calls: it is a fork of a process with gRPC threads.
     pid_t child = fork();
     if (child == 0) {
       constexpr uid_t kNobody = 65534;
       if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
       int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) _exit(errno == ENOENT ? 3 : 0);  // refused
+      if (connect(fd, address->get(), address->length) != 0) _exit(errno == ENOENT ? 3 : 0);  // refused
       // Connected after all: the server must close it at once, unread.
       timeval timeout{5, 0};
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
