@@ -48,6 +48,7 @@ void MeasureOnCluster(bool tls, SyncFigures& figures) {
     config.address = head.address;
     config.token = head.token;
     config.temp_dir = root;
+    config.tls = tls;
     orrery::Init(config);
     figures.tasks.push_back(SyncTaskRate());
     figures.actor_calls.push_back(SyncActorCallRate(orrery::GetNodeId()));

@@ -23,6 +23,12 @@ struct Config {
   std::string address;
   /// The cluster token. Empty: ORRERY_TOKEN, else the local session's token file.
   std::string token;
+  /// Whether this driver speaks mutual TLS with the cluster (docs/security.md). false (or
+  /// ORRERY_TLS=false, or --orrery_tls=false) is for a trusted network only: the token and values
+  /// then cross it in clear text, and Init() warns. A local cluster Init() starts runs as this
+  /// says (as with head_args --tls=off); a cluster joined must run the same way (its daemons with
+  /// --tls=off when false, TLS on when true), else Init() refuses it, saying which side is plain.
+  bool tls = true;
   /// Local mode: run everything in this process, without daemons, for debugging with an
   /// ordinary debugger: tasks on a thread pool, each actor on threads of its own, values in
   /// memory. address, token, working_dir and runtime_env are not used; head_args' --num-cpus,

@@ -13,6 +13,7 @@ const ConfigTable<Config>& Table() {
     auto* t = new ConfigTable<Config>();
     t->Add("address", &Config::address, "HOST:PORT of the cluster's GCS; empty starts a local cluster")
         .Add("token", &Config::token, "the cluster token", /*secret=*/true)
+        .Add("tls", &Config::tls, "speak mutual TLS with the cluster (false: only on a network you trust)")
         .Add("local_mode", &Config::local_mode, "run everything in this process, without daemons (for debugging)")
         .Add("code_search_path", &Config::code_search_path, "shared libraries holding remote functions")
         .Add("working_dir", &Config::working_dir, "a folder shipped to every node; the job's workers start in it")

@@ -22,6 +22,7 @@
 #include "src/api/local_runtime.h"
 #include "src/api/runtime_env.h"
 #include "src/common/clock.h"
+#include "src/common/config_value.h"
 #include "src/common/file_util.h"
 #include "src/common/log.h"
 #include "src/common/logging.h"
@@ -85,10 +86,40 @@ void StopHead(launcher::StartedNode& head) {
   }
 }
 
+// Config::tls; ORRERY_TLS=false turns it off too (an operator's word that the network is trusted,
+// without changing the program).
+bool DriverSpeaksTls(const Config& config) {
+  std::string variable = Env("ORRERY_TLS");
+  bool from_environment = true;
+  if (!variable.empty()) {
+    if (absl::Status status = ParseConfigValue(variable, &from_environment); !status.ok()) Fail("ORRERY_TLS", status);
+  }
+  return config.tls && from_environment;
+}
+
+// A driver with TLS off joins only a cluster whose daemons run with --tls=off, and the reverse:
+// a silent fallback would send the token in clear text where its owner asked for TLS.
+absl::Status CheckSameTransport(const launcher::ClusterTarget& target, bool driver_tls) {
+  if (driver_tls && target.known_plain) {
+    return absl::FailedPreconditionError(
+        "the cluster at " + target.address +
+        " speaks plain TCP (its daemons run with --tls=off) and this driver requires TLS: to join it on a network "
+        "you trust, set Config.tls = false (or --orrery_tls=false, or ORRERY_TLS=false)");
+  }
+  if (!driver_tls && !target.tls_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "the cluster at " + target.address +
+        " requires mutual TLS and this driver speaks plain TCP (Config.tls = false, --orrery_tls=false or "
+        "ORRERY_TLS=false): remove that to join it with this host's cluster certificate");
+  }
+  return absl::OkStatus();
+}
+
 // Flags of `orrery start` a local head honours, from Config::head_args.
 launcher::HeadOptions HeadOptionsFrom(const Config& config) {
   launcher::HeadOptions options;
   options.port = 0;
+  options.tls = DriverSpeaksTls(config);
   // A driver's own cluster ends with Shutdown(): nothing of it is worth keeping.
   options.gcs_storage = "memory";
   options.node.die_with_caller = true;
@@ -128,6 +159,9 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
       } else if (name == "--tls") {
         if (value != "on" && value != "off") {
           throw OrreryException("Config.head_args: --tls must be 'on' or 'off', got '" + value + "'");
+        }
+        if (value == "on" && !options.tls) {
+          throw OrreryException("Config.head_args: --tls=on contradicts Config.tls = false (or ORRERY_TLS=false)");
         }
         options.tls = value == "on";
       } else if (name == "--tls-dir") {
@@ -290,10 +324,7 @@ std::unique_ptr<Session> StartDriver(Config config) {
   std::optional<DirectoryPackage> working_dir = api::PrepareRuntimeEnv(config, submitted_package);
   if (address.empty()) {
     launcher::HeadOptions head_options = HeadOptionsFrom(config);
-    if (!head_options.tls) {
-      spdlog::warn("Config.head_args --tls=off: this cluster's token and values cross the network in clear text; "
-                   "use it only on a network you trust");
-    }
+    if (!head_options.tls) spdlog::warn("this driver's own cluster runs with TLS off: {}", rpc::kPlainTcpWarning);
     auto head = launcher::StartHead(head_options);
     if (!head.ok()) Fail("starting a local cluster", head.status());
     session->head = std::move(*head);
@@ -304,6 +335,9 @@ std::unique_ptr<Session> StartDriver(Config config) {
     auto target = launcher::ResolveCluster(address, config.token, temp_dir);
     if (!target.ok()) Fail("joining the cluster at " + address, target.status());
     token = target->token;
+    const bool tls = DriverSpeaksTls(config);
+    if (absl::Status status = CheckSameTransport(*target, tls); !status.ok()) Fail("joining the cluster at " + address, status);
+    if (!tls) spdlog::warn("this driver speaks plain TCP (Config.tls = false or ORRERY_TLS=false): {}", rpc::kPlainTcpWarning);
     if (target->tls_dir.empty()) {
       rpc::UsePlainTcp();
     } else if (absl::Status status = rpc::UseTlsDir(target->tls_dir); !status.ok()) {

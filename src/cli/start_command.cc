@@ -12,6 +12,7 @@
 #include "src/common/file_util.h"
 #include "src/common/process.h"
 #include "src/launcher/local_cluster.h"
+#include "src/rpc/cluster_tls.h"
 #include "src/rpc/tls_certificates.h"
 
 namespace orrery::cli {
@@ -124,9 +125,7 @@ int RunStart(StartFlags& flags) {
     options.gcs_storage_prefix = flags.gcs_storage_prefix;
     options.tls = flags.tls == "on";
     if (!options.tls) {
-      fprintf(stderr,
-              "warning: --tls=off: the cluster token and every value cross the network in clear text; use it "
-              "only on a network you trust\n");
+      fprintf(stderr, "warning: --tls=off: %s\n", rpc::kPlainTcpWarning);
     }
     options.tls_dir = flags.tls_dir;
     node = launcher::StartHead(options);

@@ -68,10 +68,11 @@ absl::StatusOr<StateSnapshot> Fetch(const std::string& kind, const ClusterFlags&
 void PrintJobNotes(const StateSnapshot& snapshot, const StateTable& table) {
   int job_column = table.ColumnIndex("job_id");
   if (job_column < 0) return;
-  for (const auto& [job, note] : snapshot.job_notes) {
+  for (const auto& job_and_note : snapshot.job_notes) {
+    const std::string& job = job_and_note.first;  // not a structured binding: clang-14 cannot capture one
     bool shown =
         std::any_of(table.rows.begin(), table.rows.end(), [&](const Row& row) { return row[job_column] == job; });
-    if (shown) fprintf(stderr, "%s\n", note.c_str());
+    if (shown) fprintf(stderr, "%s\n", job_and_note.second.c_str());
   }
 }
 

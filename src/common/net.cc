@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -106,6 +107,24 @@ absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeou
     return absl::UnavailableError("connecting to " + where + ": " + std::strerror(error));
   }
   return fd;
+}
+
+absl::StatusOr<UnixAddress> MakeUnixAddress(const std::string& socket) {
+  UnixAddress unix_address;
+  unix_address.address.sun_family = AF_UNIX;
+  if (socket.empty() || socket.size() >= sizeof(unix_address.address.sun_path)) {
+    return absl::InvalidArgumentError("socket path '" + socket + "' must have 1 to " +
+                                      std::to_string(sizeof(unix_address.address.sun_path) - 1) +
+                                      " bytes; use a shorter --temp-dir");
+  }
+  std::memcpy(unix_address.address.sun_path, socket.data(), socket.size());
+  if (socket[0] == '@') {
+    unix_address.address.sun_path[0] = '\0';
+    unix_address.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket.size());
+  } else {
+    unix_address.length = sizeof(unix_address.address);
+  }
+  return unix_address;
 }
 
 }  // namespace orrery

@@ -1,5 +1,8 @@
-// Host addresses: parsing HOST:PORT and finding this host's IP.
+// Host addresses: parsing HOST:PORT and finding this host's IP; Unix socket addresses.
 #pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <string>
@@ -43,5 +46,15 @@ void SetSocketTimeouts(int fd, int64_t timeout_ms);
 // A blocking TCP connection to host:port (an IPv4 address). Connecting, and every send and
 // receive on it later, time out after `timeout_ms`. Errors name the address.
 absl::StatusOr<int> ConnectTcp(const std::string& host, int port, int64_t timeout_ms);
+
+// A Unix socket's address, for bind() or connect(): `socket` is a path, or "@NAME" for NAME in
+// Linux's abstract namespace (no file; the name is exactly its bytes, no terminator counted).
+struct UnixAddress {
+  sockaddr_un address{};
+  socklen_t length = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&address); }
+};
+// InvalidArgument, naming the limit, when `socket` does not fit.
+absl::StatusOr<UnixAddress> MakeUnixAddress(const std::string& socket);
 
 }  // namespace orrery

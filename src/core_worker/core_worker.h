@@ -266,11 +266,9 @@ class CoreWorker {
                                const Request& request, bool removal = false);
   // Waits until the call in flight on `id` (if this process made one) is over; its result.
   absl::Status AwaitRegistration(const PlacementGroupId& id);
-  // Waits for every call in flight on any group, at most `limit` (failures stay to be reported).
-  void AwaitAllRegistrations(absl::Duration limit = absl::InfiniteDuration());
-  // Waits for the removals in flight: a group created after them must find the room they free,
-  // and the two calls, sent apart, could reach the GCS in either order.
-  void AwaitRemovalsInFlight();
+  // Waits for every call in flight on any group (or only the removals), at most `limit`
+  // (failures stay to be reported).
+  void AwaitAllRegistrations(absl::Duration limit = absl::InfiniteDuration(), bool removals_only = false);
   absl::Mutex registrations_mu_;
   absl::flat_hash_map<PlacementGroupId, std::shared_ptr<GroupRegistration>> registrations_
       ABSL_GUARDED_BY(registrations_mu_);

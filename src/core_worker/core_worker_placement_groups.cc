@@ -35,7 +35,9 @@ absl::Status CoreWorker::CreatePlacementGroup(rpc::PlacementGroupInfo group) {
     ORRERY_RETURN_IF_ERROR(
         placement_groups_->CallSync(&Stub::async::CreatePlacementGroup, request, rpc::RetriedCall()).status());
   } else {
-    AwaitRemovalsInFlight();
+    // A group created after removals must find the room they free; the calls, sent apart,
+    // could reach the GCS in either order. (A failed removal stays for its group's next call.)
+    AwaitAllRegistrations(absl::InfiniteDuration(), /*removals_only=*/true);
     CallOnGroupInBackground<rpc::CreatePlacementGroupRequest, rpc::CreatePlacementGroupReply>(
         id, &Stub::async::CreatePlacementGroup, request);
   }
@@ -83,26 +85,16 @@ absl::Status CoreWorker::AwaitRegistration(const PlacementGroupId& id) {
   return registration->status;
 }
 
-void CoreWorker::AwaitAllRegistrations(absl::Duration limit) {
+void CoreWorker::AwaitAllRegistrations(absl::Duration limit, bool removals_only) {
   absl::Time deadline = absl::Now() + limit;
   std::vector<std::shared_ptr<GroupRegistration>> in_flight;
   {
     absl::MutexLock lock(&registrations_mu_);
-    for (const auto& [id, registration] : registrations_) in_flight.push_back(registration);
-  }
-  for (const auto& registration : in_flight) registration->done.WaitForNotificationWithDeadline(deadline);
-}
-
-void CoreWorker::AwaitRemovalsInFlight() {
-  std::vector<std::shared_ptr<GroupRegistration>> removals;
-  {
-    absl::MutexLock lock(&registrations_mu_);
     for (const auto& [id, registration] : registrations_) {
-      if (registration->removal) removals.push_back(registration);
+      if (!removals_only || registration->removal) in_flight.push_back(registration);
     }
   }
-  // A failed removal stays to be reported by the next call on its group.
-  for (const auto& registration : removals) registration->done.WaitForNotification();
+  for (const auto& registration : in_flight) registration->done.WaitForNotificationWithDeadline(deadline);
 }
 
 absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {

@@ -264,7 +264,7 @@ void GcsPlacementGroupManager::Place(Group& group) {
     reservations_[node].push_back(reservation);
     Batched<rpc::PrepareBundlesReply>(
         prepares_, node, std::move(specs),
-        [this, id, attempt, node, reservation, answers, placement](const auto& reply) {
+        [this, id, attempt, node = node, reservation, answers, placement](const auto& reply) {
           Answered(*reservation, reply);
           ForgetShownReservations(node);
           answers->results.emplace_back(node, PrepareResultOf(reply, id, node));
@@ -325,7 +325,7 @@ void GcsPlacementGroupManager::Commit(const PlacementGroupId& id, uint64_t attem
   }
   auto answers = std::make_shared<NodeAnswers>(NodeAnswers{by_node.size(), {}});
   for (auto& [node, specs] : by_node) {
-    Batched<rpc::CommitBundlesReply>(commits_, node, std::move(specs), [this, id, attempt, node, answers](
+    Batched<rpc::CommitBundlesReply>(commits_, node, std::move(specs), [this, id, attempt, node = node, answers](
                                                                             const auto& reply) {
       answers->results.emplace_back(
           node, reply.ok() ? absl::OkStatus() : Annotate(reply.status(), "committing bundles on node " + node.Hex()));

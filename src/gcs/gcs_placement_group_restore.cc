@@ -83,7 +83,7 @@ void GcsPlacementGroupManager::Reconcile() {
       if (--*left == 0) place();
       continue;
     }
-    client->CancelBundles(request, [left, place, node](absl::StatusOr<rpc::CancelBundlesReply> reply) {
+    client->CancelBundles(request, [left, place, node = node](absl::StatusOr<rpc::CancelBundlesReply> reply) {
       // A raylet that cannot be reached is dead or dying: its bundles go with it.
       if (!reply.ok()) spdlog::warn("reconciling the bundles of node {}: {}", node.ShortHex(), reply.status().message());
       if (--*left == 0) place();

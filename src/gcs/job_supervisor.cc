@@ -24,6 +24,7 @@
 #include "src/common/random.h"
 #include "src/common/runtime_env.h"
 #include "src/common/session.h"
+#include "src/rpc/process_tls.h"
 
 namespace orrery::gcs {
 
@@ -273,6 +274,8 @@ void JobSupervisor::Launch(const std::string& submission_id, const std::string& 
   spawn.env["ORRERY_ADDRESS"] = options_.gcs_address();
   spawn.env["ORRERY_TOKEN"] = options_.token;
   spawn.env["ORRERY_TEMP_DIR"] = options_.temp_root;
+  // The driver speaks as the cluster does: its operator chose --tls=off for the network.
+  spawn.env["ORRERY_TLS"] = rpc::ProcessTls() != nullptr ? "true" : "false";
   spawn.env[kSubmissionIdVariable] = submission_id;
   spawn.env[kJobEnvNamesVariable] = absl::StrJoin(names, ",");
   if (!record.working_dir_package().empty()) spawn.env[kJobWorkingDirPackageVariable] = record.working_dir_package();

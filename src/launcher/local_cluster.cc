@@ -396,7 +396,10 @@ absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const s
   }
   // This host's session of that cluster, if any, holds its token and says whether it speaks TLS.
   bool this_cluster = record.ok() && record->gcs_address == target.address;
-  if (target.tls_dir.empty() && this_cluster) target.tls_dir = record->tls_dir;
+  if (target.tls_dir.empty() && this_cluster) {
+    target.tls_dir = record->tls_dir;
+    target.known_plain = target.tls_dir.empty();
+  }
   if (target.token.empty()) {
     if (!this_cluster) {
       return absl::InvalidArgumentError("no cluster token for " + target.address +

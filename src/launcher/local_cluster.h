@@ -90,8 +90,10 @@ struct ClusterTarget {
   std::string address;
   std::string token;
   // The cluster's TLS directory on this host ($ORRERY_TLS_DIR, else the one its session on this
-  // host records); empty: the cluster speaks plain TCP.
+  // host records); empty: the cluster speaks plain TCP, or this host has no session of it.
   std::string tls_dir;
+  // This host's session of that cluster says it runs with --tls=off.
+  bool known_plain = false;
 };
 absl::StatusOr<ClusterTarget> ResolveCluster(const std::string& address, const std::string& token,
                                              const std::string& temp_dir);

@@ -15,6 +15,7 @@
 #include "orrery/object_store.pb.h"
 #include "src/common/event_loop.h"
 #include "src/common/log.h"
+#include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/object_store/shm_region.h"
 #include "src/object_store/wire.h"
@@ -265,6 +266,10 @@ absl::Status StoreServer::Impl::Start() {
   store_ = std::make_unique<Store>(
       loop_->io(), region_->base(),
       StoreOptions{options_.capacity, options_.spill_high_water, options_.spill_dir});
+  // Asio's endpoint throws on a path too long for sun_path: refuse it here, naming the limit.
+  if (absl::StatusOr<UnixAddress> address = MakeUnixAddress(options_.socket_path); !address.ok()) {
+    return absl::InvalidArgumentError("object store socket: " + std::string(address.status().message()));
+  }
   ::unlink(options_.socket_path.c_str());
   boost::system::error_code error;
   acceptor_ = std::make_unique<stream_protocol::acceptor>(loop_->io());

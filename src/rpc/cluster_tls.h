@@ -14,6 +14,10 @@ namespace orrery::rpc {
 
 inline constexpr char kTlsDirEnv[] = "ORRERY_TLS_DIR";
 
+// What a process started with TLS off says at start (after naming the flag that turned it off).
+inline constexpr char kPlainTcpWarning[] =
+    "the cluster token and every value cross the network in clear text; use it only on a network you trust";
+
 // Node certificates the head issues live this long (renewed by their holder at two thirds).
 inline constexpr int64_t kNodeCertificateSeconds = 30LL * 24 * 3600;
 

@@ -96,24 +96,11 @@ absl::Status GrpcServer::StartUnixSocket() {
       return absl::PermissionDeniedError("socket directory " + dir + " must be private (0700)");
     }
   }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path ", path, " is longer than ",
-                                                   sizeof(addr.sun_path) - 1, " bytes; use a shorter --temp-dir"));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  socklen_t length = sizeof(addr);
-  if (abstract) {
-    // The name is the bytes after a leading NUL, exactly as long as given (no terminator).
-    addr.sun_path[0] = '\0';
-    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-  } else {
-    unlink(path.c_str());
-  }
+  ORRERY_ASSIGN_OR_RETURN(UnixAddress address, MakeUnixAddress(path));
+  if (!abstract) unlink(path.c_str());
   unix_listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (unix_listen_fd_ < 0) return ErrnoStatus("socket", errno);
-  if (bind(unix_listen_fd_, reinterpret_cast<sockaddr*>(&addr), length) != 0 ||
+  if (bind(unix_listen_fd_, address.get(), address.length) != 0 ||
       listen(unix_listen_fd_, 128) != 0) {
     return ErrnoStatus("listen on " + path, errno);
   }

@@ -20,7 +20,9 @@
 #include "tests/fuzz/counting_runtime.h"
 #include "tests/fuzz/fuzz_point.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/testing/daemon_services.h"
 
+#include "google/protobuf/message.h"
 #include "src/common/directory_package.h"
 #include "src/common/session.h"
 #include "src/object_store/wire.h"
@@ -269,6 +271,79 @@ void SessionFiles() {
   Seed(t, "bad-pid", Byte(4) + "-1 x y\n");
 }
 
+// Every field set, to a value of the right shape: an id of its kind's size, one element of a
+// list, nested messages three deep. What a handler reads first is then there to read.
+void Fill(google::protobuf::Message& message, int depth) {
+  using google::protobuf::FieldDescriptor;
+  const auto* descriptor = message.GetDescriptor();
+  const auto* reflection = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->containing_oneof() != nullptr && field->index_in_oneof() != 0) continue;
+    const std::string& name = field->name();
+    bool repeated = field->is_repeated();
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        if (depth < 3) {
+          Fill(repeated ? *reflection->AddMessage(&message, field) : *reflection->MutableMessage(&message, field),
+               depth + 1);
+        }
+        break;
+      case FieldDescriptor::CPPTYPE_STRING: {
+        std::string value = "x";
+        if (field->type() == FieldDescriptor::TYPE_BYTES && name.size() >= 2 && name.substr(name.size() - 2) == "id") {
+          size_t size = name.find("job_id") != std::string::npos       ? JobId::kSize
+                        : name.find("object_id") != std::string::npos ? ObjectId::kSize
+                                                                       : NodeId::kSize;
+          value = std::string(size, 'i');
+        }
+        repeated ? reflection->AddString(&message, field, value) : reflection->SetString(&message, field, value);
+        break;
+      }
+      case FieldDescriptor::CPPTYPE_INT32:
+        repeated ? reflection->AddInt32(&message, field, 1) : reflection->SetInt32(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        repeated ? reflection->AddInt64(&message, field, 1) : reflection->SetInt64(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        repeated ? reflection->AddUInt32(&message, field, 1) : reflection->SetUInt32(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        repeated ? reflection->AddUInt64(&message, field, 1) : reflection->SetUInt64(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        repeated ? reflection->AddDouble(&message, field, 1) : reflection->SetDouble(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        repeated ? reflection->AddFloat(&message, field, 1) : reflection->SetFloat(&message, field, 1);
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        repeated ? reflection->AddBool(&message, field, true) : reflection->SetBool(&message, field, true);
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        const auto* type = field->enum_type();
+        const auto* value = type->value(type->value_count() > 1 ? 1 : 0);
+        repeated ? reflection->AddEnum(&message, field, value) : reflection->SetEnum(&message, field, value);
+        break;
+      }
+    }
+  }
+}
+
+// fuzz_daemon_services.cc: "Service.Method\n" and the request, for every method: an empty
+// request, and one with every field set.
+void DaemonServices() {
+  for (const auto* method : testing::AllMethods()) {
+    std::string line = method->service()->name() + "." + method->name();
+    Seed("daemon_services", line + ".empty", line + "\n");
+    std::unique_ptr<google::protobuf::Message> request(
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type())->New());
+    Fill(*request, 0);
+    Seed("daemon_services", line + ".filled", line + "\n" + request->SerializeAsString());
+  }
+}
+
 }  // namespace
 }  // namespace orrery::fuzz
 
@@ -286,5 +361,6 @@ int main(int argc, char** argv) {
   DirectoryPackages();
   ConfigTables();
   SessionFiles();
+  DaemonServices();
   return 0;
 }

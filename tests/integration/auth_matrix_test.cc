@@ -31,16 +31,10 @@
 #include "listening_sockets.h"
 #include "raw_grpc.h"
 #include "orrery/api.h"
-#include "orrery/core_worker.pb.h"
-#include "orrery/gcs.pb.h"
-#include "orrery/job_submission.pb.h"
-#include "orrery/log_service.pb.h"
-#include "orrery/memory.pb.h"
-#include "orrery/node_manager.pb.h"
-#include "orrery/placement_group.pb.h"
-#include "orrery/task_events.pb.h"
+#include "src/common/net.h"
 #include "src/rpc/tls_certificates.h"
 #include "temp_root.h"
+#include "tests/testing/daemon_services.h"
 
 // ---- remote code ----
 
@@ -56,20 +50,7 @@ using orrery::testing::ListeningSocketsOf;
 using orrery::testing::ReadFile;
 using orrery::testing::TlsChannel;
 
-// Every service of Orrery's protos: one file descriptor of each is enough to find them all.
-std::vector<const google::protobuf::ServiceDescriptor*> AllServices() {
-  const google::protobuf::FileDescriptor* files[] = {
-      orrery::rpc::GetWorkerInfoRequest::descriptor()->file(), orrery::rpc::RegisterNodeRequest::descriptor()->file(),
-      orrery::rpc::SubmitJobRequest::descriptor()->file(),     orrery::rpc::ReadLogRequest::descriptor()->file(),
-      orrery::rpc::GetNodeMemoryRequest::descriptor()->file(), orrery::rpc::HealthCheckRequest::descriptor()->file(),
-      orrery::rpc::PrepareBundlesRequest::descriptor()->file(), orrery::rpc::AddTaskEventsRequest::descriptor()->file(),
-  };
-  std::vector<const google::protobuf::ServiceDescriptor*> services;
-  for (const auto* file : files) {
-    for (int i = 0; i < file->service_count(); ++i) services.push_back(file->service(i));
-  }
-  return services;
-}
+using orrery::testing::AllServices;
 
 // A call that is ended here and whose answer would end the process answering it.
 bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
@@ -78,9 +59,8 @@ bool EndsItsServer(const google::protobuf::MethodDescriptor* method) {
 
 grpc::Status CallWithToken(grpc::GenericStub& stub, const google::protobuf::MethodDescriptor* method,
                            const std::string& token) {
-  std::string path = "/" + method->service()->full_name() + "/" + method->name();
   orrery::testing::OneRequestCall call;
-  return call.Run(stub, path, token);
+  return call.Run(stub, orrery::testing::MethodPath(*method), token);
 }
 
 constexpr const char* kAbstractScheme = "unix-abstract:";
@@ -102,7 +82,7 @@ class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     root_ = orrery::testing::MakeTempRoot();
     cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=" + GetParam());
-    orrery::testing::InitDriver(cluster_, root_);
+    orrery::testing::InitDriver(cluster_, root_, Tls());
   }
   bool Tls() const { return GetParam() == "on"; }
   std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
@@ -247,21 +227,15 @@ TEST_P(AuthMatrixTest, TheUnixSocketsRefuseAnotherUser) {
     sockets.insert(sockets.end(), names.begin(), names.end());
   }
   for (const std::string& socket_name : sockets) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_name.c_str(), sizeof(address.sun_path) - 1);
-    socklen_t length = sizeof(address);
-    if (socket_name[0] == '@') {
-      address.sun_path[0] = '\0';
-      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size());
-    }
+    absl::StatusOr<orrery::UnixAddress> address = orrery::MakeUnixAddress(socket_name);
+    ASSERT_TRUE(address.ok()) << address.status();
     // The child only makes system calls: it is a fork of a process with gRPC threads.
     pid_t child = fork();
     if (child == 0) {
       constexpr uid_t kNobody = 65534;
       if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
       int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) _exit(errno == ENOENT ? 3 : 0);  // refused
+      if (connect(fd, address->get(), address->length) != 0) _exit(errno == ENOENT ? 3 : 0);  // refused
       // Connected after all: the server must close it at once, unread.
       timeval timeout{5, 0};
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));

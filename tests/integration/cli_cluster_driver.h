@@ -13,11 +13,13 @@
 
 namespace orrery::testing {
 
-inline void InitDriver(const CliCluster& cluster, const std::string& root) {
+// `tls`: false for a cluster started with --tls=off (a driver with TLS on refuses it).
+inline void InitDriver(const CliCluster& cluster, const std::string& root, bool tls = true) {
   orrery::Config config;
   config.address = cluster.address;
   config.token = cluster.token;
   config.temp_dir = root;
+  config.tls = tls;
   orrery::Init(config);
 }
 

@@ -25,6 +25,7 @@
 namespace orrery::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 struct CliRun {  // what one command did
@@ -252,6 +253,17 @@ TEST_F(CliTest, StartOnABusyPortNamesThePort) {
   close(fd);
   EXPECT_EQ(start.exit_code, 1);
   EXPECT_THAT(start.err, HasSubstr("port " + port + " is already in use"));
+}
+
+// A --temp-dir so deep that a socket under it cannot be named (sun_path holds 107 bytes) is
+// refused with the limit and the fix, and nothing is left running.
+TEST_F(CliTest, ATempDirTooDeepForItsSocketsIsRefusedNamingTheLimit) {
+  std::string deep = root_ + "/" + std::string(60, 'd');
+  CliRun start = Orrery({"start", "--head", "--port", "0", "--num-cpus", "1", "--temp-dir", deep});
+  EXPECT_EQ(start.exit_code, 1) << start.out << start.err;
+  EXPECT_THAT(start.err, AllOf(HasSubstr("must have 1 to 107 bytes"), HasSubstr("use a shorter --temp-dir")));
+  CliRun stop = Orrery({"stop", "--temp-dir", deep});
+  EXPECT_THAT(stop.out + stop.err, HasSubstr("Nothing is running"));
 }
 
 // A shell that exported ORRERY_TOKEN for an earlier cluster (as docs/cli.md suggests): the

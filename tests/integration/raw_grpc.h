@@ -42,7 +42,7 @@ inline std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target, cons
 class OneRequestCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   grpc::Status Run(grpc::GenericStub& stub, const std::string& path, const std::string& token,
-                   const std::string& body = "", std::chrono::seconds deadline = std::chrono::seconds(3)) {
+                   const std::string& body = "", std::chrono::milliseconds deadline = std::chrono::seconds(3)) {
     if (!token.empty()) context_.AddMetadata("x-orrery-token", token);
     context_.set_deadline(std::chrono::system_clock::now() + deadline);
     grpc::Slice slice(body);

@@ -146,7 +146,7 @@ class SlowlorisTest : public ::testing::Test {
     root_ = orrery::testing::MakeTempRoot();
     // Plain TCP: a slow client then reaches HTTP/2's handshake (the TLS one is the test below).
     cluster_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=off");
-    orrery::testing::InitDriver(cluster_, root_);
+    orrery::testing::InitDriver(cluster_, root_, /*tls=*/false);
     started_ = true;
   }
   void TearDown() override {

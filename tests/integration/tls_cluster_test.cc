@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -197,6 +198,102 @@ TEST(TlsDriverCluster, ADriversOwnClusterWithTlsOnServesItsWorkOverMutualTlsOnly
   orrery::Shutdown();
   std::filesystem::remove_all(elsewhere);
   std::filesystem::remove_all(root);
+}
+
+// Config::tls = false (docs/security.md, "A trusted network"): a driver speaks plain TCP only
+// with a cluster whose daemons run with --tls=off, and a driver with TLS on refuses such a
+// cluster; each refusal says which side is plain. A job submitted to a plain cluster runs.
+class TlsDriverMode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = orrery::testing::MakeTempRoot();
+    plain_ = orrery::testing::StartHead(root_, "--num-cpus 1 --node-ip-address 127.0.0.1 --tls=off");
+    ASSERT_FALSE(plain_.token.empty());
+  }
+  void TearDown() override {
+    unsetenv("ORRERY_TLS");
+    orrery::testing::ShutdownDriverAndCluster(root_);  // the driver is shut down already
+  }
+
+  orrery::Config JoinPlain() const {
+    orrery::Config config;
+    config.address = plain_.address;
+    config.token = plain_.token;
+    config.temp_dir = root_;
+    return config;
+  }
+
+  // Init's error, or "" when it joined (and then it runs a task and shuts down).
+  static std::string InitError(orrery::Config config) {
+    try {
+      orrery::Init(config);
+    } catch (const orrery::OrreryException& e) {
+      return e.what();
+    }
+    EXPECT_FALSE(orrery::Get(orrery::Task(NodeOf).Remote())->empty());
+    orrery::Shutdown();
+    return "";
+  }
+
+  std::string root_;
+  orrery::testing::CliCluster plain_;
+};
+
+TEST_F(TlsDriverMode, ADriverJoinsAPlainClusterOnlyWhenItsTlsIsOff) {
+  EXPECT_THAT(InitError(JoinPlain()),
+              AllOf(HasSubstr("speaks plain TCP (its daemons run with --tls=off) and this driver requires TLS"),
+                    HasSubstr("Config.tls = false")));
+  orrery::Config off = JoinPlain();
+  off.tls = false;
+  EXPECT_EQ(InitError(off), "");
+  // The operator's switch, without changing the program.
+  setenv("ORRERY_TLS", "false", 1);
+  EXPECT_EQ(InitError(JoinPlain()), "");
+  setenv("ORRERY_TLS", "maybe", 1);
+  EXPECT_THAT(InitError(JoinPlain()), HasSubstr("ORRERY_TLS: expected true or false, got 'maybe'"));
+}
+
+TEST_F(TlsDriverMode, ADriverWithTlsOffIsRefusedByATlsCluster) {
+  std::string tls_root = orrery::testing::MakeTempRoot();
+  orrery::testing::CliCluster tls = orrery::testing::StartHead(tls_root, "--num-cpus 1 --node-ip-address 127.0.0.1");
+  orrery::Config config;
+  config.address = tls.address;
+  config.token = tls.token;
+  config.temp_dir = tls_root;
+  config.tls = false;
+  EXPECT_THAT(InitError(config), HasSubstr("requires mutual TLS and this driver speaks plain TCP (Config.tls = false"));
+  // A driver's own cluster runs as Config::tls says, and head_args may not say otherwise.
+  orrery::Config own;
+  own.temp_dir = tls_root;
+  own.tls = false;
+  own.head_args = {"--num-cpus", "1", "--tls=on"};
+  EXPECT_THAT(InitError(own), HasSubstr("--tls=on contradicts Config.tls = false"));
+  orrery::testing::ShutdownDriverAndCluster(tls_root);
+}
+
+TEST_F(TlsDriverMode, ADriversOwnClusterWithTlsOffHasNoCertificates) {
+  std::string own_root = orrery::testing::MakeTempRoot();
+  orrery::Config config;
+  config.temp_dir = own_root;
+  config.tls = false;
+  config.head_args = {"--num-cpus", "1"};
+  orrery::Init(config);
+  EXPECT_FALSE(orrery::Get(orrery::Task(NodeOf).Remote())->empty());
+  auto session = orrery::LatestSession(own_root);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto record = orrery::ReadClusterRecord(*session);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->tls_dir, "");
+  EXPECT_FALSE(std::filesystem::exists(own_root + "/tls"));
+  orrery::Shutdown();
+  std::filesystem::remove_all(own_root);
+}
+
+TEST_F(TlsDriverMode, AJobSubmittedToAPlainClusterRunsItsDriver) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  orrery::testing::CliRun job = orrery::testing::RunCli("job submit --temp-dir " + root_ + " -- " + self + " driver");
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+  EXPECT_THAT(job.output, HasSubstr("driver ran a task on node "));
 }
 
 // `orrery start --head --tls=on` prints the join line with the CA's fingerprint; run on another
@@ -444,6 +541,13 @@ TEST_F(TlsJoinShortCertificates, ANodeWhoseCertificateExpiredWhileTheGcsWasAwayJ
 int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
+  // A job's driver (TlsDriverMode): joins as `orrery job submit` tells it to.
+  if (argc == 2 && std::string(argv[1]) == "driver") {
+    orrery::Init();
+    std::printf("driver ran a task on node %s\n", orrery::Get(orrery::Task(NodeOf).Remote())->c_str());
+    orrery::Shutdown();
+    return 0;
+  }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -14,19 +14,10 @@
 set -euo pipefail
 bin_dir="$1"
 mode="${2:-plain}"
-if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null; then
-  echo "skipped: needs root and iproute2 to make network namespaces"
-  exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/netns_hosts.sh"
+netns_hosts_check
 command -v tcpdump > /dev/null || { echo "tcpdump is missing: scripts/install-deps.sh installs it" >&2; exit 1; }
 
-tag="o$$"
-ns_a="${tag}a"
-ns_b="${tag}b"
-# A /30 of its own inside 198.18.0.0/15, so that runs at the same time do not clash.
-subnet=$(( ($$ % 16000) * 4 ))
-ip_a="198.$(( 18 + subnet / 65536 )).$(( subnet / 256 % 256 )).$(( subnet % 256 + 1 ))"
-ip_b="198.$(( 18 + subnet / 65536 )).$(( subnet / 256 % 256 )).$(( subnet % 256 + 2 ))"
 root_a="$(mktemp -d /tmp/ot-XXXXXX)"
 root_b="$(mktemp -d /tmp/ot-XXXXXX)"
 capture_dir="$(mktemp -d /tmp/ot-XXXXXX)"
@@ -36,30 +27,11 @@ cleanup() {
   if [ -n "$tcpdump_pid" ]; then kill "$tcpdump_pid" 2> /dev/null || true; fi
   ip netns exec "$ns_b" "$bin_dir/orrery" stop --temp-dir "$root_b" > /dev/null 2>&1 || true
   ip netns exec "$ns_a" "$bin_dir/orrery" stop --temp-dir "$root_a" > /dev/null 2>&1 || true
-  for ns in "$ns_a" "$ns_b"; do
-    # Anything still running in a namespace would keep it alive.
-    for pid in $(ip netns pids "$ns" 2> /dev/null); do kill -9 "$pid" 2> /dev/null || true; done
-    ip netns del "$ns" 2> /dev/null || true
-  done
+  netns_hosts_down
   rm -rf "$root_a" "$root_b" "$capture_dir"
 }
 trap cleanup EXIT
-
-if ! ip netns add "$ns_a" 2> /dev/null; then
-  echo "skipped: this machine cannot make network namespaces"
-  exit 77
-fi
-ip netns add "$ns_b"
-ip link add "${tag}va" type veth peer name "${tag}vb"
-ip link set "${tag}va" netns "$ns_a"
-ip link set "${tag}vb" netns "$ns_b"
-ip -n "$ns_a" addr add "$ip_a/30" dev "${tag}va"
-ip -n "$ns_b" addr add "$ip_b/30" dev "${tag}vb"
-for ns in "$ns_a" "$ns_b"; do
-  ip -n "$ns" link set lo up
-done
-ip -n "$ns_a" link set "${tag}va" up
-ip -n "$ns_b" link set "${tag}vb" up
+netns_hosts_up
 
 # Stores of 3 GiB: the 1 GiB value, its copy, and room to spare.
 common=(--num-cpus 2 --object-store-memory $(( 3 << 30 )))
@@ -78,21 +50,23 @@ fi
 read -r -a join_args <<< "${join_line#orrery }"
 ip netns exec "$ns_b" "$bin_dir/orrery" "${join_args[@]}" --node-ip-address "$ip_b" --temp-dir "$root_b" "${common[@]}"
 
+# A plain cluster's driver says so itself (--orrery_tls=false): a driver with TLS on refuses it.
+driver_tls="$([ "$mode" = tls ] && echo true || echo false)"
 output="$(ip netns exec "$ns_a" "$bin_dir/two_hosts_driver" --orrery_address="$address" --orrery_token="$token" \
-            --orrery_temp_dir="$root_a")"
+            --orrery_temp_dir="$root_a" --orrery_tls="$driver_tls")"
 echo "$output"
 grep -q "^two hosts: every check passed" <<< "$output"
 
 # What crosses the veth: the token (every call carries it) and the marker (a task argument, a
 # task's answer, and 4 MiB of a value pulled from A's object data socket by B).
 capture="$capture_dir/veth.pcap"
-ip netns exec "$ns_b" tcpdump -i "${tag}vb" --immediate-mode -U -n -B 32768 -w "$capture" 2> "$capture_dir/tcpdump.err" &
+ip netns exec "$ns_b" tcpdump -i "$veth_b" --immediate-mode -U -n -B 32768 -w "$capture" 2> "$capture_dir/tcpdump.err" &
 tcpdump_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$capture_dir/tcpdump.err" && break; sleep 0.1; done
 grep -q "listening on" "$capture_dir/tcpdump.err" || { cat "$capture_dir/tcpdump.err" >&2; exit 1; }
 marker="orrery-capture-marker-$RANDOM$RANDOM$RANDOM"
 output="$(ORRERY_TWO_HOSTS_MARKER="$marker" ip netns exec "$ns_a" "$bin_dir/two_hosts_driver" \
-            --orrery_address="$address" --orrery_token="$token" --orrery_temp_dir="$root_a")"
+            --orrery_address="$address" --orrery_token="$token" --orrery_temp_dir="$root_a" --orrery_tls="$driver_tls")"
 echo "$output"
 grep -q "^two hosts: every check passed" <<< "$output"
 ip netns exec "$ns_b" "$bin_dir/orrery" status --temp-dir "$root_b" > /dev/null

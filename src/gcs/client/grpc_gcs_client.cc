@@ -20,8 +20,12 @@ rpc::ClientOptions ForTheGcs(rpc::ClientOptions options) {
 GrpcGcsClient::GrpcGcsClient(const std::string& address, rpc::ClientOptions options)
     : client_(rpc::MakeChannel(address, ForTheGcs(options).rpc), ForTheGcs(options)) {}
 
+// One attempt, never resent: a registration again carries what the node hosts at that moment,
+// and a copy resent to a GCS that restarted since would have it reconcile its restored actors
+// against a list older than they are (an actor created in between would be taken for gone). The
+// raylet's next report, answered by the GCS now there, starts a fresh registration.
 void GrpcGcsClient::RegisterNode(const rpc::RegisterNodeRequest& request, Callback<rpc::RegisterNodeReply> callback) {
-  client_.Call(&Stub::async::RegisterNode, request, rpc::RetriedCall(), std::move(callback));
+  client_.Call(&Stub::async::RegisterNode, request, rpc::CallOptions(), std::move(callback));
 }
 void GrpcGcsClient::UnregisterNode(const rpc::UnregisterNodeRequest& request,
                                    Callback<rpc::UnregisterNodeReply> callback) {

@@ -1,10 +1,15 @@
-// Host addresses (src/common/net.h): parsing HOST:PORT and checking whether a port is free.
+// Host addresses (src/common/net.h): parsing HOST:PORT, checking whether a port is free, Unix
+// socket addresses.
 #include "src/common/net.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -146,6 +151,37 @@ TEST(DefaultNodeIpTest, IsAnIpv4Address) {
   in_addr parsed;
   EXPECT_EQ(inet_pton(AF_INET, ip.c_str(), &parsed), 1) << ip;
   EXPECT_NE(ip, "0.0.0.0");
+}
+
+// A path binds as a file, "@NAME" in the abstract namespace (found by its exact bytes), and one
+// that does not fit sun_path is refused with the limit, not cut short.
+TEST(MakeUnixAddressTest, BindsAPathAndAnAbstractNameAndRefusesOneTooLong) {
+  std::string path = "/tmp/orrery-net-test-" + std::to_string(getpid()) + ".sock";
+  std::string abstract = "@orrery-net-test-" + std::to_string(getpid());
+  for (const std::string& socket_name : {path, abstract}) {
+    absl::StatusOr<UnixAddress> address = MakeUnixAddress(socket_name);
+    ASSERT_OK(address.status());
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(bind(listener, address->get(), address->length), 0) << socket_name << ": " << strerror(errno);
+    ASSERT_EQ(listen(listener, 1), 0);
+    int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_EQ(connect(client, address->get(), address->length), 0) << socket_name << ": " << strerror(errno);
+    close(client);
+    close(listener);
+  }
+  EXPECT_TRUE(std::filesystem::exists(path));
+  std::filesystem::remove(path);
+  // The abstract name is exactly its bytes: a longer one is another socket.
+  absl::StatusOr<UnixAddress> longer = MakeUnixAddress(abstract + "x");
+  ASSERT_OK(longer.status());
+  int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_NE(connect(client, longer->get(), longer->length), 0);
+  close(client);
+
+  EXPECT_THAT(MakeUnixAddress("/" + std::string(107, 'x')),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must have 1 to 107 bytes")));
+  EXPECT_THAT(MakeUnixAddress(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(MakeUnixAddress("/" + std::string(106, 'x')).status());
 }
 
 }  // namespace
