@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
+#include "src/common/status.h"
 #include "src/rpc/tls_certificates.h"
 #include "src/rpc/tls_files.h"
 
