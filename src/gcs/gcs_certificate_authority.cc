@@ -31,10 +31,9 @@ GcsCertificateAuthority::GcsCertificateAuthority(Options options)
 std::unique_ptr<rpc::CertificateRenewer> GcsCertificateAuthority::RenewOwnCertificate() const {
   if (!ca_.ok()) return nullptr;
   auto renew = [ca = *ca_, seconds = options_.certificate_seconds](
-                   const rpc::TlsConfig& current) -> absl::StatusOr<rpc::TlsConfig> {
-    ORRERY_ASSIGN_OR_RETURN(rpc::CertificateInfo info, rpc::ReadCertificateInfo(current.cert_pem));
-    ORRERY_ASSIGN_OR_RETURN(rpc::KeyAndCsr key, rpc::MakeKeyAndCsr(info.common_name));
-    ORRERY_ASSIGN_OR_RETURN(std::string cert, rpc::IssueCertificate(ca, key.csr_pem, info.common_name, seconds));
+                   const rpc::TlsConfig&, const rpc::CertificateInfo& held) -> absl::StatusOr<rpc::TlsConfig> {
+    ORRERY_ASSIGN_OR_RETURN(rpc::KeyAndCsr key, rpc::MakeKeyAndCsr(held.common_name));
+    ORRERY_ASSIGN_OR_RETURN(std::string cert, rpc::IssueCertificate(ca, key.csr_pem, held.common_name, seconds));
     return rpc::TlsConfig{ca.cert_pem, std::move(cert), std::move(key.key_pem)};
   };
   return std::make_unique<rpc::CertificateRenewer>(options_.tls_dir, "the GCS", std::move(renew));

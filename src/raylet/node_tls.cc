@@ -40,14 +40,13 @@ std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig
   if (!material.ok()) return nullptr;
   auto info = rpc::ReadCertificateInfo(material->config.cert_pem);
   if (!info.ok() || info->common_name != node.Hex()) return nullptr;
-  auto renew = [config, token, node](const rpc::TlsConfig& current) {
+  auto renew = [config, token, node](const rpc::TlsConfig& current, const rpc::CertificateInfo& held) {
     // One attempt, briefly: the renewer tries again a second later on a fresh connection, so a
     // GCS that was away is asked as soon as it is back (not after a long call's backoff).
     gcs::NodeCertificateRequest request{config.gcs_address, token, node, current.ca_cert_pem, config.rpc,
                                         kRenewalAttemptMs};
     request.rpc.default_deadline_ms = std::min(request.rpc.default_deadline_ms, kRenewalAttemptMs);
-    auto held = rpc::ReadCertificateInfo(current.cert_pem);
-    if (held.ok() && held->not_after > std::time(nullptr)) {
+    if (held.not_after > std::time(nullptr)) {
       request.rpc.tls = std::make_shared<const rpc::TlsConfig>(current);  // presented: the GCS checks it is ours
     } else {
       // An expired certificate opens no connection (the GCS was away past its expiry): the node

@@ -7,7 +7,6 @@
 #include "absl/time/time.h"
 #include "src/common/log.h"
 #include "src/common/status.h"
-#include "src/rpc/tls_certificates.h"
 
 namespace orrery::rpc {
 namespace {
@@ -50,6 +49,11 @@ bool CertificateRenewer::AwaitRenewals(int count, absl::Duration timeout) const 
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
+bool CertificateRenewer::AwaitGivenUp(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&given_up_), timeout);
+}
+
 bool CertificateRenewer::WaitUntil(int64_t unix_seconds) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithDeadline(absl::Condition(&stopping_), absl::FromUnixSeconds(unix_seconds));
@@ -62,6 +66,8 @@ void CertificateRenewer::Run() {
     absl::StatusOr<int64_t> again = RenewWhenDue();
     if (!again.ok()) {
       spdlog::error("the certificate of {} in {} cannot be renewed: {}", what_, dir_, again.status().message());
+      absl::MutexLock lock(&mu_);
+      given_up_ = true;
       return;
     }
     next = *again;
@@ -73,7 +79,9 @@ absl::StatusOr<int64_t> CertificateRenewer::RenewWhenDue() {
   ORRERY_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(material.config.cert_pem));
   int64_t due = RenewAt(info);
   if (UnixNow() < due) return due;
-  absl::StatusOr<TlsConfig> renewed = renew_(material.config);
+  absl::StatusOr<TlsConfig> renewed = renew_(material.config, info);
+  // Refused for good: asking every second until the process ends would only fill the log.
+  if (absl::IsPermissionDenied(renewed.status())) return renewed.status();
   if (renewed.ok()) {
     std::string cert = renewed->cert_pem;
     absl::Status written = WriteTlsFiles(dir_, TlsMaterial{*std::move(renewed), material.ca_key_pem});

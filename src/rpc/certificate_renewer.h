@@ -2,7 +2,7 @@
 // life (RenewAt) the holder gets a new one, for a new key, and writes it into the directory,
 // where every process using the directory picks it up (tls_credentials.h, tls_files.h). A
 // renewal that fails is tried again, at shorter intervals as the expiry nears, and every second
-// past it.
+// past it; one refused for good (PermissionDenied: the holder's node was declared dead) is not.
 #pragma once
 
 #include <functional>
@@ -12,14 +12,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "src/rpc/tls_certificates.h"
 #include "src/rpc/tls_config.h"
 
 namespace orrery::rpc {
 
 class CertificateRenewer {
  public:
-  // Returns the new identity (the CA, a certificate and its key) that replaces `current`.
-  using Renew = std::function<absl::StatusOr<TlsConfig>(const TlsConfig& current)>;
+  // Returns the new identity (the CA, a certificate and its key) that replaces `current`, whose
+  // certificate `held` describes. PermissionDenied: never again (the renewer stops).
+  using Renew = std::function<absl::StatusOr<TlsConfig>(const TlsConfig& current, const CertificateInfo& held)>;
 
   // Starts watching `dir` on a thread of its own; `what` names the holder in logs ("node X").
   CertificateRenewer(std::string dir, std::string what, Renew renew);
@@ -32,6 +34,9 @@ class CertificateRenewer {
   // Renewals written so far; waits up to `timeout` for `count` of them.
   int renewals() const;
   bool AwaitRenewals(int count, absl::Duration timeout) const;
+  // Waits up to `timeout` for the renewer to stop on its own (a renewal refused for good, or a
+  // directory it cannot read); true once it has.
+  bool AwaitGivenUp(absl::Duration timeout) const;
 
  private:
   void Run();
@@ -46,6 +51,7 @@ class CertificateRenewer {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
+  bool given_up_ ABSL_GUARDED_BY(mu_) = false;
   // Past the expiry: when the last warning was logged, and the failures since (renewal thread only).
   int64_t expired_warned_at_ = 0;
   int failures_unlogged_ = 0;

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/chaos/chaos_workload.h"
 #include "tests/chaos/leftovers.h"
 #include "tests/integration/cli_cluster.h"
 
@@ -59,10 +62,15 @@ int ChaosKiller::ObjectsIn(const std::string& node) const {
 
 void ChaosKiller::KillRaylet(uint64_t pick) {
   // A driver's raylet is its node's lifeline (a driver does not outlive it), and the head's
-  // raylet hosts the checkers: neither is a victim.
+  // raylet hosts the checkers: neither is a victim. Until both drivers have said where they
+  // are, any node may be one's.
+  std::map<std::string, std::string> drivers = DriverNodes(state_dir_);
+  if (static_cast<int>(drivers.size()) < kDrivers) {
+    Log("no raylet to kill: a driver has not yet said which node it is on");
+    return Count("skipped");
+  }
   std::set<std::string> spared_nodes = {cluster_.head_node()};
-  for (const auto& job : cluster_.ListRows("jobs --filter state=RUNNING"))
-    spared_nodes.insert(TextOf(job, "driver_node_id"));
+  for (const auto& [driver, node] : drivers) spared_nodes.insert(node);
   std::vector<std::string> candidates;
   for (const auto& node : cluster_.ListRows("nodes --filter state=ALIVE")) {
     if (spared_nodes.count(TextOf(node, "node_id")) == 0) candidates.push_back(TextOf(node, "node_id"));

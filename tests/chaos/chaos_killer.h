@@ -20,8 +20,10 @@ namespace orrery::chaos {
 
 class ChaosKiller {
  public:
-  ChaosKiller(ChaosCluster& cluster, std::set<pid_t> spared, std::chrono::steady_clock::time_point start)
-      : cluster_(cluster), spared_(std::move(spared)), start_(start) {}
+  // `state_dir`: where the drivers say which nodes they are on (chaos_workload.h).
+  ChaosKiller(ChaosCluster& cluster, std::set<pid_t> spared, std::string state_dir,
+              std::chrono::steady_clock::time_point start)
+      : cluster_(cluster), spared_(std::move(spared)), state_dir_(std::move(state_dir)), start_(start) {}
 
   void Execute(const KillEvent& event);
 
@@ -42,6 +44,7 @@ class ChaosKiller {
 
   ChaosCluster& cluster_;
   std::set<pid_t> spared_;
+  std::string state_dir_;
   std::chrono::steady_clock::time_point start_;
   nlohmann::json counts_ = {{"worker", 0}, {"raylet", 0}, {"gcs", 0}, {"raylets_started", 0}, {"skipped", 0}};
 };

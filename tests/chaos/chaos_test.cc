@@ -173,11 +173,12 @@ TEST(Chaos, EveryResultArrivesRightAndNothingIsLeftWhileWorkersRayletsAndTheGcsA
   std::set<pid_t> spared = ReadPids(spared_file);
   // (c): a job submitted from the CLI, for as long as the driver's workload.
   std::string submitted = cluster.Cli(std::string("job submit --no-wait --submission-id ") + kJob + " -- " +
-                                      SelfExePath() + " job " + std::to_string(settings.seconds()));
+                                      SelfExePath() + " job " + std::to_string(settings.seconds()) + " " +
+                                      StateDir(cluster));
   ASSERT_THAT(submitted, HasSubstr(kJob)) << submitted;
 
   auto start = Clock::now();
-  ChaosKiller killer(cluster, std::move(spared), start);
+  ChaosKiller killer(cluster, std::move(spared), StateDir(cluster), start);
   for (const KillEvent& event : MakeSchedule(settings.seed, settings.seconds(), settings.kill_raylets)) {
     // A driver that ends before its time has failed: the kills stop with it.
     if (driver->ExitedBy(start + std::chrono::milliseconds(static_cast<int64_t>(event.at_s * 1000)))) break;
@@ -216,7 +217,7 @@ TEST(Chaos, EveryResultArrivesRightAndNothingIsLeftWhileWorkersRayletsAndTheGcsA
 }  // namespace orrery::chaos
 
 // This binary is also the workload's driver ("driver ROUNDS SECONDS HEAD_NODE STATE_DIR"), the
-// submitted job's driver ("job SECONDS"), and their workers.
+// submitted job's driver ("job SECONDS STATE_DIR"), and their workers.
 int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
@@ -227,7 +228,7 @@ int main(int argc, char** argv) {
       return orrery::chaos::RunChaosDriver(
           {std::atoi(argv[2]), std::atof(argv[3]), argv[4], argv[5], root != nullptr ? root : ""});
     }
-    if (mode == "job" && argc == 3) return orrery::chaos::RunChaosJob(std::atof(argv[2]));
+    if (mode == "job" && argc == 4) return orrery::chaos::RunChaosJob(std::atof(argv[2]), argv[3]);
     // Never the test itself: a driver started with missing arguments must not start clusters.
     std::fprintf(stderr, "chaos %s: bad arguments (%d)\n", mode.c_str(), argc);
     return 2;

@@ -217,8 +217,36 @@ class Workload {
 
 std::string SparedPidsFile(const std::string& state_dir) { return state_dir + "/spared_pids"; }
 
+namespace {
+std::string DriverNodesDir(const std::string& state_dir) { return state_dir + "/driver_nodes"; }
+}  // namespace
+
+void WriteDriverNode(const std::string& state_dir, const std::string& driver) {
+  std::string dir = DriverNodesDir(state_dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream out(dir + "/." + driver);
+    out << orrery::GetNodeId() << "\n";
+  }
+  fs::rename(dir + "/." + driver, dir + "/" + driver);  // whole or absent for the reader
+}
+
+std::map<std::string, std::string> DriverNodes(const std::string& state_dir) {
+  std::map<std::string, std::string> nodes;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(DriverNodesDir(state_dir), error)) {
+    std::string driver = entry.path().filename().string();
+    if (driver.rfind('.', 0) == 0) continue;  // still being written
+    std::ifstream in(entry.path());
+    std::string node;
+    if (in >> node) nodes[driver] = node;
+  }
+  return nodes;
+}
+
 int RunChaosDriver(const DriverOptions& options) {
   orrery::Init();
+  WriteDriverNode(options.state_dir, "driver");
   int exit_code = 0;
   auto start = Clock::now();
   try {
@@ -243,11 +271,12 @@ int RunChaosDriver(const DriverOptions& options) {
   return exit_code;
 }
 
-int RunChaosJob(double seconds) {
+int RunChaosJob(double seconds, const std::string& state_dir) {
   constexpr int kSums = 4;
   constexpr int kSquares = 16;
   constexpr int kExpected = (kSquares - 1) * kSquares * (2 * kSquares - 1) / 6;
   orrery::Init();
+  WriteDriverNode(state_dir, "job");
   int exit_code = 0;
   int tasks = 0;
   auto start = Clock::now();

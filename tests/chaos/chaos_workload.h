@@ -8,6 +8,7 @@
 //   (c) a job submitted with `orrery job submit`: nested tasks with max_retries=-1.
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace orrery::chaos {
@@ -37,11 +38,19 @@ struct DriverOptions {
 int RunChaosDriver(const DriverOptions& options);
 
 // Part (c), a submitted job's driver: rounds of nested tasks for `seconds`; prints
-// "chaos job figures: {...}"; 0 when every result was right.
-int RunChaosJob(double seconds);
+// "chaos job figures: {...}"; 0 when every result was right. Says its node like the driver.
+int RunChaosJob(double seconds, const std::string& state_dir);
 
 // The file RunChaosDriver writes the spared pids to, one a line, once the checkers are up.
 std::string SparedPidsFile(const std::string& state_dir);
 
+// The drivers (the workload's and the submitted job's) each write the id of the node they
+// attached to, as soon as they have one, under `state_dir`: a driver does not outlive its
+// node's raylet, so the killer spares those nodes. Files, not `orrery list jobs`: a listing
+// that fails under load must not make a driver's node a victim.
+constexpr int kDrivers = 2;
+void WriteDriverNode(const std::string& state_dir, const std::string& driver);
+// Each driver that said where it is ("driver", "job") and its node.
+std::map<std::string, std::string> DriverNodes(const std::string& state_dir);
 
 }  // namespace orrery::chaos

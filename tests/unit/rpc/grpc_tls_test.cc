@@ -359,7 +359,8 @@ TEST_F(GrpcTlsTest, ARenewalWrittenIntoTheDirectoryIsServedToNewConnectionsPastT
 
   std::atomic<int> attempts{0};
   std::string renewed_serial;
-  CertificateRenewer renewer(dir, "the test server", [&](const TlsConfig& current) -> absl::StatusOr<TlsConfig> {
+  CertificateRenewer renewer(dir, "the test server",
+                             [&](const TlsConfig& current, const CertificateInfo&) -> absl::StatusOr<TlsConfig> {
     EXPECT_EQ(current.cert_pem, *short_lived);
     if (attempts++ == 0) return absl::UnavailableError("the GCS is restarting");
     ORRERY_ASSIGN_OR_RETURN(KeyAndCsr next, MakeKeyAndCsr("node-server"));
