@@ -11,6 +11,8 @@ namespace orrery::cli {
 void AddStartCommand(CLI::App& app, int& exit_code);
 void AddStopCommand(CLI::App& app, int& exit_code);
 void AddGcsCommand(CLI::App& app, int& exit_code);
+// `orrery cert status` and `orrery cert rotate-ca`.
+void AddCertCommand(CLI::App& app, int& exit_code);
 void AddStatusCommand(CLI::App& app, int& exit_code);
 void AddJobCommand(CLI::App& app, int& exit_code);
 // `orrery list`, `orrery get` and `orrery summary`.

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   orrery::cli::AddStartCommand(app, exit_code);
   orrery::cli::AddStopCommand(app, exit_code);
   orrery::cli::AddGcsCommand(app, exit_code);
+  orrery::cli::AddCertCommand(app, exit_code);
   orrery::cli::AddStatusCommand(app, exit_code);
   orrery::cli::AddJobCommand(app, exit_code);
   orrery::cli::AddStateCommands(app, exit_code);

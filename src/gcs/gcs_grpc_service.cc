@@ -46,24 +46,32 @@ ORRERY_GCS_UNARY(ListActors, actors, CallKind::kIdempotent)
 ORRERY_GCS_UNARY(KillActor, actors, CallKind::kIdempotent)
 // Not retried by the server's replay cache: a second backup into the same path is refused.
 ORRERY_GCS_UNARY(BackupStorage, storage, CallKind::kIdempotent)
+ORRERY_GCS_UNARY(GetCaRotation, certificates, CallKind::kIdempotent)
 
 #undef ORRERY_GCS_UNARY
 
-grpc::ServerUnaryReactor* GcsGrpcService::SignNodeCertificate(grpc::CallbackServerContext* c,
-                                                              const rpc::SignNodeCertificateRequest* q,
-                                                              rpc::SignNodeCertificateReply* r) {
-  // Whom the caller's certificate names decides what it may ask for (a node renews its own).
-  std::shared_ptr<const grpc::AuthContext> auth = c->auth_context();
-  std::string peer_name = auth != nullptr ? rpc::PeerCertificateName(*auth) : "";
-  // A repeat signs again: a second certificate for the same key does no harm.
-  return calls_.Unary(
-      c, q, r,
-      [this, peer_name](const rpc::SignNodeCertificateRequest& request, rpc::SignNodeCertificateReply* reply,
-                        rpc::ReplyCallback done) {
-        h_.certificates.HandleSignNodeCertificate(request, peer_name, reply, std::move(done));
-      },
-      CallKind::kIdempotent);
-}
+// The same, for a method whose handler is told whom the caller's certificate names, which
+// decides what it may ask for (a node renews its own certificate; the head rotates the CA).
+#define ORRERY_GCS_UNARY_NAMING_PEER(Method, handler, kind)                                                  \
+  grpc::ServerUnaryReactor* GcsGrpcService::Method(grpc::CallbackServerContext* c,                           \
+                                                   const rpc::Method##Request* q, rpc::Method##Reply* r) {   \
+    std::shared_ptr<const grpc::AuthContext> auth = c->auth_context();                                       \
+    std::string peer_name = auth != nullptr ? rpc::PeerCertificateName(*auth) : "";                          \
+    return calls_.Unary(                                                                                     \
+        c, q, r,                                                                                             \
+        [this, peer_name](const rpc::Method##Request& request, rpc::Method##Reply* reply,                    \
+                          rpc::ReplyCallback done) {                                                         \
+          h_.handler.Handle##Method(request, peer_name, reply, std::move(done));                             \
+        },                                                                                                   \
+        kind);                                                                                               \
+  }
+
+// A repeat signs again: a second certificate for the same key does no harm.
+ORRERY_GCS_UNARY_NAMING_PEER(SignNodeCertificate, certificates, CallKind::kIdempotent)
+// A repeat reports the rotation the first one started.
+ORRERY_GCS_UNARY_NAMING_PEER(RotateCa, certificates, CallKind::kIdempotent)
+
+#undef ORRERY_GCS_UNARY_NAMING_PEER
 
 grpc::ServerWriteReactor<rpc::PubsubMessage>* GcsGrpcService::Subscribe(grpc::CallbackServerContext* c,
                                                                         const rpc::SubscribeRequest* q) {

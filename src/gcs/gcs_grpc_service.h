@@ -79,6 +79,10 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService {
   grpc::ServerUnaryReactor* SignNodeCertificate(grpc::CallbackServerContext* c,
                                                 const rpc::SignNodeCertificateRequest* q,
                                                 rpc::SignNodeCertificateReply* r) override;
+  grpc::ServerUnaryReactor* RotateCa(grpc::CallbackServerContext* c, const rpc::RotateCaRequest* q,
+                                     rpc::RotateCaReply* r) override;
+  grpc::ServerUnaryReactor* GetCaRotation(grpc::CallbackServerContext* c, const rpc::GetCaRotationRequest* q,
+                                          rpc::GetCaRotationReply* r) override;
   grpc::ServerWriteReactor<rpc::PubsubMessage>* Subscribe(grpc::CallbackServerContext* c,
                                                           const rpc::SubscribeRequest* q) override;
 

@@ -75,6 +75,10 @@ class CertificateHandler {
   // joining) or the port is plain.
   virtual void HandleSignNodeCertificate(const rpc::SignNodeCertificateRequest& request, const std::string& peer_name,
                                          rpc::SignNodeCertificateReply* reply, ReplyCallback done) = 0;
+  virtual void HandleRotateCa(const rpc::RotateCaRequest& request, const std::string& peer_name,
+                              rpc::RotateCaReply* reply, ReplyCallback done) = 0;
+  virtual void HandleGetCaRotation(const rpc::GetCaRotationRequest& request, rpc::GetCaRotationReply* reply,
+                                   ReplyCallback done) = 0;
 };
 
 class ActorHandler {

@@ -43,6 +43,7 @@ void GcsResourceManager::HandleReportResourceUsage(const rpc::ReportResourceUsag
   auto available = ResourceSet::FromProto(usage.available());
   if (!available.ok()) return done(available.status());
   reply->set_gcs_instance_id(nodes_.instance_id());
+  if (trust_hook_) trust_hook_(*node_id, usage.trust(), reply);
   // Reports travel as separate calls: one overtaken by a newer report says nothing new.
   if (auto last = parsed_.find(*node_id); last != parsed_.end() && usage.report_seq() != 0 &&
                                           usage.report_seq() <= last->second.report_seq) {

@@ -43,6 +43,11 @@ class GcsResourceManager final : public ResourceHandler {
   void AddReportListener(std::function<void(const NodeId&, bool changed)> listener) {
     listeners_.push_back(std::move(listener));
   }
+  // Called for each report of an alive node before it is answered, with the reply to fill: what
+  // the node trusts goes to the CA (a CA rotation answers with what it must trust).
+  using TrustHook =
+      std::function<void(const NodeId&, const rpc::NodeTrust&, rpc::ReportResourceUsageReply* reply)>;
+  void SetTrustHook(TrustHook hook) { trust_hook_ = std::move(hook); }
   // The last reported total and available of every node that sent a report, parsed.
   const absl::flat_hash_map<NodeId, NodeResources>& parsed() const { return parsed_; }
 
@@ -57,6 +62,7 @@ class GcsResourceManager final : public ResourceHandler {
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
   absl::flat_hash_map<NodeId, NodeResources> parsed_;
   std::vector<std::function<void(const NodeId&, bool changed)>> listeners_;
+  TrustHook trust_hook_;
 };
 
 }  // namespace orrery::gcs

@@ -99,9 +99,17 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
       *store_, *publisher_, static_cast<size_t>(config_.worker_failure_history),
       [this](const JobId& job, const std::string& detail) { jobs_->FinishJob(job, "its driver died: " + detail); });
   resources_ = std::make_unique<GcsResourceManager>(*nodes_, *publisher_, cluster_id_, NowMs());
-  certificates_ = std::make_unique<GcsCertificateAuthority>(
-      GcsCertificateAuthority::Options{config_.tls_dir, config_.node_certificate_seconds});
+  certificates_ = std::make_unique<GcsCertificateAuthority>(GcsCertificateAuthority::Options{
+      config_.tls_dir, config_.node_certificate_seconds, [this] {
+        std::vector<NodeId> alive;
+        for (const auto& [id, node] : nodes_->alive_nodes()) alive.push_back(id);
+        return alive;
+      }});
   certificate_renewer_ = certificates_->RenewOwnCertificate();
+  resources_->SetTrustHook(
+      [this](const NodeId& node, const rpc::NodeTrust& trust, rpc::ReportResourceUsageReply* reply) {
+        certificates_->OnNodeReport(node, trust, reply);
+      });
 
   rpc::ClientOptions raylet_client_options{"", token_, config_.rpc, dispatcher};
   auto raylet_client = [raylet_client_options](const std::string& address) mutable {
@@ -166,6 +174,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
     GcsCertificateAuthority::OnNodeDead(id);
+    certificates_->ForgetNode(id);
     health_->RemoveNode(id);
     resources_->OnNodeDead(id);
     jobs_->OnNodeDead(id);

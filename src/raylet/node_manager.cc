@@ -8,6 +8,7 @@
 #include "src/common/log.h"
 #include "src/common/runtime_env.h"
 #include "src/common/status.h"
+#include "src/gcs/node_trust.h"
 #include "src/rpc/auth.h"
 
 namespace orrery::raylet {
@@ -411,10 +412,17 @@ void NodeManager::ReportUsage() {
     usage->set_object_store_used_bytes(store.used_bytes);
     usage->set_object_store_objects(store.num_objects);
   }
-  gcs_.ReportResourceUsage(request, [this](absl::StatusOr<rpc::ReportResourceUsageReply> reply) {
+  if (options_.trust) {
+    if (std::optional<rpc::NodeTrust> trust = options_.trust()) *usage->mutable_trust() = *std::move(trust);
+  }
+  gcs_.ReportResourceUsage(request, [this, sent = usage->trust()](absl::StatusOr<rpc::ReportResourceUsageReply> reply) {
     if (stopped_) return;
     if (reply.ok()) {
       last_report_ok_ms_ = MonotonicMs();
+      // The cluster CA rotates, and this node is not yet where the phase wants it.
+      if (reply->has_wanted_trust() && options_.renew_certificate_now && !gcs::SameTrust(sent, reply->wanted_trust())) {
+        options_.renew_certificate_now();
+      }
       // A GCS restored from storage knows this node, but not what it does now.
       if (!gcs_instance_id_.empty() && reply->gcs_instance_id() != gcs_instance_id_) Reregister("restarted");
       return;

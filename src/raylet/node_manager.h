@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ class NodeManager final : public NodeManagerHandler {
     std::function<void(const WorkerId&)> on_owner_died;
     // The object store's counters, for the usage reports (unset: none reported).
     std::function<object_store::StoreCounters()> store_counters;
+    // What the node's TLS directory trusts now, sent with each report (unset, or nothing: plain
+    // TCP); and how to renew its certificate at once, which the GCS asks for while the cluster CA
+    // rotates (unset when the node does not renew its own: a --tls-dir whose owner renews it).
+    std::function<std::optional<rpc::NodeTrust>()> trust;
+    std::function<void()> renew_certificate_now;
     // Off by default here (tests of the node manager); the raylet turns it on.
     MemoryMonitor::Options memory{0.95, 0, {}};
   };

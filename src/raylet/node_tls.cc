@@ -33,6 +33,30 @@ absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const 
   return dir;
 }
 
+std::function<std::optional<rpc::NodeTrust>()> NodeTrustReader(const std::string& dir) {
+  if (dir.empty()) return nullptr;
+  struct Seen {
+    std::shared_ptr<const rpc::TlsConfig> files;
+    std::optional<rpc::NodeTrust> trust;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto named = std::make_shared<const rpc::TlsConfig>(rpc::TlsConfig{"", "", "", dir});
+  // Called on the raylet's loop only.
+  return [seen, named]() -> std::optional<rpc::NodeTrust> {
+    std::shared_ptr<const rpc::TlsConfig> files = rpc::ReloadedTls(named);
+    if (files == seen->files) return seen->trust;
+    seen->files = files;
+    seen->trust.reset();
+    absl::StatusOr<rpc::TrustState> state = rpc::DescribeTrust(*files);
+    if (!state.ok()) return std::nullopt;
+    rpc::NodeTrust trust;
+    for (const std::string& ca : state->trusted_cas) trust.add_trusted_cas(ca);
+    trust.set_issuer(state->issuer);
+    seen->trust = std::move(trust);
+    return seen->trust;
+  };
+}
+
 std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig& config, const std::string& token,
                                                               const NodeId& node, const std::string& dir) {
   if (dir.empty()) return nullptr;

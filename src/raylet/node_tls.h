@@ -3,10 +3,13 @@
 // id, kept in its node folder for its workers and drivers too.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "orrery/gcs.pb.h"
 #include "src/common/id.h"
 #include "src/raylet/raylet_config.h"
 #include "src/rpc/certificate_renewer.h"
@@ -23,6 +26,10 @@ absl::StatusOr<std::string> PrepareNodeTlsDir(const RayletConfig& config, const 
 // SignNodeCertificate called with the certificate it replaces (a node may renew only its own),
 // for as long as the result lives. Null when the directory's certificate is not the node's own
 // (a --tls-dir shared with the head: its owner renews it) or there is no directory.
+// What the TLS directory `dir` trusts now, read again only after a renewal replaced its files:
+// for the node's reports, which a CA rotation follows. Unset when there is no directory.
+std::function<std::optional<rpc::NodeTrust>()> NodeTrustReader(const std::string& dir);
+
 std::unique_ptr<rpc::CertificateRenewer> RenewNodeCertificate(const RayletConfig& config, const std::string& token,
                                                               const NodeId& node, const std::string& dir);
 

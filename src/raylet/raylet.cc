@@ -123,6 +123,8 @@ absl::Status Raylet::Start() {
     holders->CheckLeases(holder, leases, std::move(done));
   };
   options.store_counters = [store = store_.get()] { return store->Counters(); };
+  options.trust = trust_;
+  options.renew_certificate_now = renew_certificate_now_;
   options.leases.node_id = node_id_;
   options.leases.node_ip = config_.node_ip_address;
   options.leases.max_wait_ms = config_.max_lease_wait_ms;

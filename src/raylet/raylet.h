@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -30,6 +32,13 @@ class Raylet {
   // `on_fatal` is called (from the loop) when the raylet must exit on its own.
   Raylet(RayletConfig config, std::string token, std::function<void(const std::string&)> on_fatal);
   ~Raylet();
+
+  // Before Start: what the node trusts (for its reports) and how to renew its certificate at
+  // once (NodeManager::Options::trust and renew_certificate_now).
+  void SetCertificateHooks(std::function<std::optional<rpc::NodeTrust>()> trust, std::function<void()> renew_now) {
+    trust_ = std::move(trust);
+    renew_certificate_now_ = std::move(renew_now);
+  }
 
   // Serves, registers with the GCS (retrying for gcs_connect_timeout_ms), subscribes.
   absl::Status Start();
@@ -61,6 +70,8 @@ class Raylet {
   std::string socket_path_;
   ResourceSet total_;
   std::vector<std::string> gpu_names_;
+  std::function<std::optional<rpc::NodeTrust>()> trust_;
+  std::function<void()> renew_certificate_now_;
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<gcs::GrpcGcsClient> gcs_;
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<rpc::CertificateRenewer> renewer =
       raylet::RenewNodeCertificate(config, *token, raylet.node_id(), *tls_dir);
+  std::function<void()> renew_now;
+  if (renewer != nullptr) renew_now = [renewer = renewer.get()] { renewer->RenewNow(); };
+  raylet.SetCertificateHooks(raylet::NodeTrustReader(*tls_dir), std::move(renew_now));
 
   if (absl::Status status = raylet.Start(); !status.ok()) {
     raylet.Stop("failed to start");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -27,8 +29,12 @@ constexpr int64_t kExpiredWarningSeconds = 60;
 
 }  // namespace
 
-CertificateRenewer::CertificateRenewer(std::string dir, std::string what, Renew renew)
-    : dir_(std::move(dir)), what_(std::move(what)), renew_(std::move(renew)), thread_([this] { Run(); }) {}
+CertificateRenewer::CertificateRenewer(std::string dir, std::string what, Renew renew, absl::Mutex* dir_writes)
+    : dir_(std::move(dir)),
+      what_(std::move(what)),
+      renew_(std::move(renew)),
+      dir_writes_(dir_writes),
+      thread_([this] { Run(); }) {}
 
 CertificateRenewer::~CertificateRenewer() {
   {
@@ -54,9 +60,15 @@ bool CertificateRenewer::AwaitGivenUp(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&given_up_), timeout);
 }
 
+void CertificateRenewer::RenewNow() {
+  absl::MutexLock lock(&mu_);
+  renew_now_ = true;
+}
+
 bool CertificateRenewer::WaitUntil(int64_t unix_seconds) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithDeadline(absl::Condition(&stopping_), absl::FromUnixSeconds(unix_seconds));
+  auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_ || renew_now_; };
+  mu_.AwaitWithDeadline(absl::Condition(&wake), absl::FromUnixSeconds(unix_seconds));
   return !stopping_;
 }
 
@@ -75,10 +87,18 @@ void CertificateRenewer::Run() {
 }
 
 absl::StatusOr<int64_t> CertificateRenewer::RenewWhenDue() {
+  bool now_asked = false;
+  {
+    absl::MutexLock lock(&mu_);
+    std::swap(now_asked, renew_now_);
+  }
+  std::optional<absl::MutexLock> exclusive;
+  if (dir_writes_ != nullptr) exclusive.emplace(dir_writes_);
   ORRERY_ASSIGN_OR_RETURN(TlsMaterial material, ReadTlsFiles(dir_));
   ORRERY_ASSIGN_OR_RETURN(CertificateInfo info, ReadCertificateInfo(material.config.cert_pem));
   int64_t due = RenewAt(info);
-  if (UnixNow() < due) return due;
+  if (UnixNow() < due && !now_asked) return due;
+  if (now_asked) spdlog::info("renewing the certificate of {} now: the cluster CA rotates", what_);
   absl::StatusOr<TlsConfig> renewed = renew_(material.config, info);
   // Refused for good: asking every second until the process ends would only fill the log.
   if (absl::IsPermissionDenied(renewed.status())) return renewed.status();

@@ -24,12 +24,19 @@ class CertificateRenewer {
   using Renew = std::function<absl::StatusOr<TlsConfig>(const TlsConfig& current, const CertificateInfo& held)>;
 
   // Starts watching `dir` on a thread of its own; `what` names the holder in logs ("node X").
-  CertificateRenewer(std::string dir, std::string what, Renew renew);
+  // `dir_writes`, when set, is held from reading the directory to writing the renewal: another
+  // writer of the same directory (the head's CA rotation) takes it too, so neither undoes the
+  // other's files.
+  CertificateRenewer(std::string dir, std::string what, Renew renew, absl::Mutex* dir_writes = nullptr);
   // Stops the thread; a renewal in progress finishes first.
   ~CertificateRenewer();
 
   CertificateRenewer(const CertificateRenewer&) = delete;
   CertificateRenewer& operator=(const CertificateRenewer&) = delete;
+
+  // Renews at once, whatever the certificate's age: the cluster's CA rotates (the renewal's
+  // reply carries the CAs to trust). Called again while one is in progress, it renews once more.
+  void RenewNow();
 
   // Renewals written so far; waits up to `timeout` for `count` of them.
   int renewals() const;
@@ -48,8 +55,10 @@ class CertificateRenewer {
   const std::string dir_;
   const std::string what_;
   const Renew renew_;
+  absl::Mutex* const dir_writes_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool renew_now_ ABSL_GUARDED_BY(mu_) = false;
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
   bool given_up_ ABSL_GUARDED_BY(mu_) = false;
   // Past the expiry: when the last warning was logged, and the failures since (renewal thread only).

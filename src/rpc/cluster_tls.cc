@@ -46,16 +46,23 @@ absl::Status UseTlsDirFromEnvironment() {
 }
 
 absl::Status PrepareHeadTlsDir(const std::string& dir, int64_t validity_seconds) {
-  CertificateAuthority ca;
+  // An existing directory's trust is kept whole: during a CA rotation it names two CAs, the
+  // signing one (whose key ca.key is) first.
   if (auto existing = ReadTlsFiles(dir); existing.ok() && !existing->ca_key_pem.empty()) {
-    ca = {existing->config.ca_cert_pem, existing->ca_key_pem};
-  } else {
-    ORRERY_ASSIGN_OR_RETURN(ca, CreateClusterCa());
+    CertificateAuthority signer{existing->config.ca_cert_pem, existing->ca_key_pem};
+    return IssueHeadIdentity(dir, signer, existing->config.ca_cert_pem, validity_seconds);
   }
-  ORRERY_ASSIGN_OR_RETURN(KeyAndCsr head, MakeKeyAndCsr("head"));
-  ORRERY_ASSIGN_OR_RETURN(std::string cert, IssueCertificate(ca, head.csr_pem, "head", validity_seconds));
-  TlsMaterial material{TlsConfig{ca.cert_pem, cert, head.key_pem}, ca.key_pem};
-  return WriteTlsFiles(dir, material);
+  ORRERY_ASSIGN_OR_RETURN(CertificateAuthority ca, CreateClusterCa());
+  return IssueHeadIdentity(dir, ca, ca.cert_pem, validity_seconds);
+}
+
+absl::Status IssueHeadIdentity(const std::string& dir, const CertificateAuthority& signer,
+                               const std::string& trust_bundle, int64_t validity_seconds) {
+  ORRERY_ASSIGN_OR_RETURN(KeyAndCsr head, MakeKeyAndCsr(kHeadCertificateName));
+  // IssueCertificate signs as the first certificate of signer.cert_pem.
+  ORRERY_ASSIGN_OR_RETURN(std::string cert,
+                          IssueCertificate(signer, head.csr_pem, kHeadCertificateName, validity_seconds));
+  return WriteTlsFiles(dir, TlsMaterial{TlsConfig{trust_bundle, cert, head.key_pem}, signer.key_pem});
 }
 
 absl::StatusOr<std::string> FetchClusterCa(const std::string& address, absl::string_view ca_hash, int64_t timeout_ms) {

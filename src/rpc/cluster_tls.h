@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "src/rpc/tls_certificates.h"
 
 namespace orrery::rpc {
 
@@ -33,10 +34,20 @@ void UsePlainTcp();
 // UseTlsDir($ORRERY_TLS_DIR) when it is set; OK (and plain TCP) when not.
 absl::Status UseTlsDirFromEnvironment();
 
+// The name on the certificate of the head's daemons (and of the CLI and drivers on its host).
+inline constexpr char kHeadCertificateName[] = "head";
+
 // The head's TLS directory: the cluster CA, made when `dir` has none and kept otherwise (the
 // nodes that trust it go on trusting it), and a fresh key and certificate for the head's
 // daemons, valid `validity_seconds`.
 absl::Status PrepareHeadTlsDir(const std::string& dir, int64_t validity_seconds = kNodeCertificateSeconds);
+
+// Writes the head's TLS files into `dir`: `trust_bundle` (the CAs trusted, `signer` first), the
+// signing CA's key, and a fresh key and head certificate that `signer` issues, valid
+// `validity_seconds`.
+struct CertificateAuthority;
+absl::Status IssueHeadIdentity(const std::string& dir, const CertificateAuthority& signer,
+                               const std::string& trust_bundle, int64_t validity_seconds);
 
 // The cluster CA's certificate, as the GCS at `address` (HOST:PORT) presents it in its TLS
 // handshake, accepted only when its fingerprint is `ca_hash` ("sha256:<hex>", what

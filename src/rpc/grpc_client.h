@@ -82,9 +82,11 @@ class GrpcClient {
   GrpcClient(const GrpcClient&) = delete;
   GrpcClient& operator=(const GrpcClient&) = delete;
 
+  // `class`: the Stub has a member function async() too, which clang's lookup would find.
+  using AsyncApi = class Stub::async;
+
   template <typename Req, typename Reply>
-  using AsyncMethod = void (Stub::async::*)(grpc::ClientContext*, const Req*, Reply*,
-                                            std::function<void(grpc::Status)>);
+  using AsyncMethod = void (AsyncApi::*)(grpc::ClientContext*, const Req*, Reply*, std::function<void(grpc::Status)>);
 
   // Calls `method` asynchronously; `callback` runs once, where ClientOptions.dispatcher says.
   template <typename Req, typename Reply>

@@ -230,7 +230,7 @@ int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 absl::StatusOr<CertificateAuthority> CreateClusterCa() {
   ORRERY_ASSIGN_OR_RETURN(PKey key, NewKey());
   CertificateSpec spec;
-  spec.common_name = kCaCommonName;
+  spec.common_name = absl::StrCat(kCaCommonName, " ", HexEncode(RandomBytes(4)));
   spec.not_before = NowSeconds() - kClockSkewSeconds;
   spec.not_after = NowSeconds() + kCaValiditySeconds;
   spec.extensions = {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
@@ -240,6 +240,32 @@ absl::StatusOr<CertificateAuthority> CreateClusterCa() {
   ORRERY_ASSIGN_OR_RETURN(ca.cert_pem, SignCertificate(key.get(), nullptr, key.get(), spec));
   ORRERY_ASSIGN_OR_RETURN(ca.key_pem, KeyPem(key.get()));
   return ca;
+}
+
+std::vector<std::string> SplitCertificates(absl::string_view bundle_pem) {
+  constexpr absl::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  constexpr absl::string_view kEnd = "-----END CERTIFICATE-----";
+  std::vector<std::string> certs;
+  size_t at = 0;
+  while ((at = bundle_pem.find(kBegin, at)) != absl::string_view::npos) {
+    size_t end = bundle_pem.find(kEnd, at);
+    if (end == absl::string_view::npos) break;
+    end += kEnd.size();
+    certs.push_back(absl::StrCat(bundle_pem.substr(at, end - at), "\n"));
+    at = end;
+  }
+  return certs;
+}
+
+absl::StatusOr<TrustState> DescribeTrust(const TlsConfig& tls) {
+  TrustState state;
+  for (const std::string& ca : SplitCertificates(tls.ca_cert_pem)) {
+    ORRERY_ASSIGN_OR_RETURN(std::string fingerprint, CaFingerprint(ca));
+    if (state.issuer.empty() && VerifyCertificate(ca, tls.cert_pem).ok()) state.issuer = fingerprint;
+    state.trusted_cas.push_back(std::move(fingerprint));
+  }
+  if (state.trusted_cas.empty()) return absl::InvalidArgumentError("the trust bundle holds no PEM certificate");
+  return state;
 }
 
 absl::StatusOr<std::string> CaFingerprint(absl::string_view ca_cert_pem) {
@@ -362,12 +388,21 @@ absl::StatusOr<CertificateInfo> ReadCertificateInfo(absl::string_view cert_pem) 
 }
 
 absl::Status VerifyCertificate(absl::string_view ca_cert_pem, absl::string_view cert_pem) {
-  ORRERY_ASSIGN_OR_RETURN(Cert ca, ParseCert(ca_cert_pem, "the CA certificate"));
+  std::vector<Cert> cas;
+  std::vector<std::string> bundle = SplitCertificates(ca_cert_pem);
+  if (bundle.empty()) bundle.emplace_back(ca_cert_pem);  // for ParseCert's error
+  for (const std::string& pem : bundle) {
+    ORRERY_ASSIGN_OR_RETURN(Cert ca, ParseCert(pem, "the CA certificate"));
+    cas.push_back(std::move(ca));
+  }
   ORRERY_ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "the certificate"));
   Store store(X509_STORE_new());
   StoreCtx ctx(X509_STORE_CTX_new());
-  if (store == nullptr || ctx == nullptr || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
-      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+  if (store == nullptr || ctx == nullptr) return InternalError("cannot set up certificate verification");
+  for (const Cert& ca : cas) {
+    if (X509_STORE_add_cert(store.get(), ca.get()) != 1) return InternalError("cannot set up certificate verification");
+  }
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
     return InternalError("cannot set up certificate verification");
   }
   if (X509_verify_cert(ctx.get()) == 1) return absl::OkStatus();

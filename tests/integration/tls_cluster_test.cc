@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <future>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -446,6 +447,81 @@ TEST_F(TlsJoin, TheCertificateOfANodeDeclaredDeadOpensNothingAndTheLineJoinsANew
   std::string successor = orrery::testing::Match(again.output, "node ([0-9a-f]{32})");
   EXPECT_NE(successor, node);
   EXPECT_THAT(orrery::testing::AliveNodes(far_), ::testing::UnorderedElementsAre(head_node_, successor));
+}
+
+// `orrery cert rotate-ca` on the head's host replaces the cluster CA while a driver's work goes
+// on across both nodes (tasks, an actor, values copied over the object data socket): every
+// phase is reached, nothing fails, and afterwards the head and the far node trust the new CA
+// only, a certificate of the old one opens nothing, the old join line is refused and the one
+// printed at the end joins. Only the head's certificate may start a rotation.
+TEST_F(TlsJoin, TheCaRotatesUnderWorkThenOnlyTheNewCaIsTrustedAndItsJoinLineJoins) {
+  using orrery::testing::ReadFile;
+  orrery::testing::CliRun joined = JoinFar("--resources '{\"far\": 1}'");
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  std::string node = orrery::testing::Match(joined.output, "node ([0-9a-f]{32})");
+  std::string far_dir = far_ + "/session_latest/node_" + node + "/tls";
+  std::string old_hash = *orrery::rpc::CaFingerprint(ReadFile(root_ + "/tls/ca.crt"));
+  std::string old_cert = ReadFile(far_dir + "/node.crt");
+  std::string old_key = ReadFile(far_dir + "/node.key");
+
+  orrery::testing::CliRun from_node = orrery::testing::RunCli("cert rotate-ca --temp-dir " + far_);
+  EXPECT_EQ(from_node.exit_code, 1) << from_node.output;
+  EXPECT_THAT(from_node.output, HasSubstr("only the head may rotate the cluster CA"));
+
+  InitDriverOnTheHeadsHost();
+  auto counter =
+      orrery::Actor(Counter::Create).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(node)).Remote();
+  int added = 0;
+  auto work_once = [&] {
+    constexpr int kTimeoutMs = 30'000;
+    EXPECT_EQ(*orrery::Get(orrery::Task(NodeOf).SetResource("far", 1).Remote(), kTimeoutMs), node);
+    std::vector<uint8_t> bytes(1 << 20, 3);
+    EXPECT_EQ(*orrery::Get(orrery::Task(SumOf).SetResource("far", 1).Remote(orrery::Put(bytes)), kTimeoutMs),
+              int64_t{3} << 20);
+    EXPECT_EQ(*orrery::Get(counter.Task(&Counter::Add).Remote(1), kTimeoutMs), ++added);
+  };
+  // The CLI follows the rotation from its own thread; the work stays on this one.
+  auto rotation = std::async(std::launch::async, [this] {
+    return orrery::testing::RunCli("cert rotate-ca --timeout 120 --temp-dir " + root_);
+  });
+  int rounds = 0;
+  while (rotation.wait_for(std::chrono::seconds(0)) != std::future_status::ready && !HasFailure()) {
+    work_once();
+    ++rounds;
+  }
+  orrery::testing::CliRun rotated = rotation.get();
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  EXPECT_THAT(rotated.output, AllOf(HasSubstr("replaces " + old_hash), HasSubstr("phase trust-new"),
+                                    HasSubstr("phase sign-new"), HasSubstr("phase drop-old")));
+  std::string new_hash = orrery::testing::Match(rotated.output, "Done: every node trusts only (sha256:[0-9a-f]{64})");
+  ASSERT_FALSE(new_hash.empty()) << rotated.output;
+  EXPECT_NE(new_hash, old_hash);
+  EXPECT_GE(rounds, 3) << "the work went on through the rotation";
+  work_once();  // and after it
+
+  std::string new_ca = ReadFile(root_ + "/tls/ca.crt");
+  EXPECT_EQ(*orrery::rpc::CaFingerprint(new_ca), new_hash);
+  EXPECT_THAT(orrery::rpc::SplitCertificates(new_ca), SizeIs(1));
+  EXPECT_EQ(ReadFile(far_dir + "/ca.crt"), new_ca);
+  std::string new_cert = ReadFile(far_dir + "/node.crt");
+  EXPECT_TRUE(orrery::rpc::VerifyCertificate(new_ca, new_cert).ok());
+  grpc::GenericStub with_old(orrery::testing::TlsChannel(address_, new_ca, old_cert, old_key));
+  EXPECT_FALSE(orrery::testing::OneRequestCall().Run(with_old, "/orrery.rpc.GcsService/GetAllNodes", token_).ok())
+      << "a certificate of the old CA still opens the GCS";
+  grpc::GenericStub with_new(orrery::testing::TlsChannel(address_, new_ca, new_cert, ReadFile(far_dir + "/node.key")));
+  EXPECT_TRUE(orrery::testing::OneRequestCall().Run(with_new, "/orrery.rpc.GcsService/GetAllNodes", token_).ok());
+
+  orrery::testing::CliRun old_line = JoinFar();
+  EXPECT_EQ(old_line.exit_code, 1) << old_line.output;
+  EXPECT_THAT(old_line.output, HasSubstr("presented no CA certificate with the hash " + old_hash));
+  std::string new_line =
+      orrery::testing::Match(rotated.output, "orrery (start --address \\S+ --token \\S+ --ca-hash sha256:[0-9a-f]{64})");
+  orrery::testing::CliRun third =
+      orrery::testing::RunCli(new_line + " --num-cpus 1 --node-ip-address 127.0.0.1 --temp-dir " + far_);
+  EXPECT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_THAT(orrery::testing::AliveNodes(root_), SizeIs(3));
+  orrery::testing::CliRun status = orrery::testing::RunCli("cert status --temp-dir " + root_);
+  EXPECT_THAT(status.output, AllOf(HasSubstr("Signing CA:  " + new_hash), HasSubstr("none under way"))) << status.output;
 }
 
 orrery::rpc::CertificateInfo CertificateIn(const std::string& dir) {

@@ -33,11 +33,14 @@ absl::StatusOr<rpc::TlsConfig> RequestNodeCertificate(const NodeCertificateReque
                                                       reply->version(), ", this host runs Orrery ",
                                                       ORRERY_VERSION_STRING));
   }
-  // Trust stays what the node chose: the certificate must be of that CA, whatever the reply says.
-  if (absl::Status issued = rpc::VerifyCertificate(request.ca_cert_pem, reply->cert_pem()); !issued.ok()) {
+  // The GCS proved itself with a certificate of the CA this node trusts, so the CAs it names are
+  // the cluster's: during a CA rotation they change (docs/security.md, "Rotating the CA"). A
+  // GCS of an older Orrery names none: the trust stays.
+  std::string trusted = reply->ca_cert_pem().empty() ? request.ca_cert_pem : reply->ca_cert_pem();
+  if (absl::Status issued = rpc::VerifyCertificate(trusted, reply->cert_pem()); !issued.ok()) {
     return Annotate(issued, "the certificate the " + peer + " signed");
   }
-  return rpc::TlsConfig{request.ca_cert_pem, reply->cert_pem(), key.key_pem};
+  return rpc::TlsConfig{std::move(trusted), reply->cert_pem(), key.key_pem};
 }
 
 absl::StatusOr<std::string> TrustedClusterCa(const std::string& gcs_address, const std::string& ca_file,

@@ -28,7 +28,8 @@ struct NodeCertificateRequest {
   int64_t timeout_ms = 30'000;
 };
 
-// A fresh key, the certificate the GCS signed for it, and the CA: the node's TLS identity.
+// A fresh key, the certificate the GCS signed for it, and the CAs the GCS says to trust (during
+// a CA rotation, two): the node's TLS identity.
 // Errors name what went wrong: a wrong token (Unauthenticated), a dead node (PermissionDenied),
 // a plain cluster (FailedPrecondition), another Orrery version (FailedPrecondition).
 absl::StatusOr<rpc::TlsConfig> RequestNodeCertificate(const NodeCertificateRequest& request);

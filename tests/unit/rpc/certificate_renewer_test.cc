@@ -83,5 +83,30 @@ TEST_F(CertificateRenewerTest, AFailureThatMayPassIsTriedAgainUntilItDoes) {
   EXPECT_NE(written->config.cert_pem, held_);
 }
 
+// A CA rotation asks a node to renew at once: a certificate far from due is renewed then, and
+// the trust the renewal brings (here a bundle of two CAs) is what the directory trusts after.
+TEST_F(CertificateRenewerTest, RenewNowRenewsACertificateNotYetDueAndKeepsTheTrustItBrings) {
+  auto fresh = Renewed();
+  ASSERT_OK(fresh);
+  ASSERT_OK(WriteTlsFiles(dir_, TlsMaterial{*fresh, ""}));
+  auto next_ca = CreateClusterCa();
+  ASSERT_OK(next_ca);
+  std::atomic<int> attempts{0};
+  CertificateRenewer renewer(dir_, "node x", [&](const TlsConfig&, const CertificateInfo&) -> absl::StatusOr<TlsConfig> {
+    ++attempts;
+    ORRERY_ASSIGN_OR_RETURN(TlsConfig renewed, Renewed());
+    renewed.ca_cert_pem += next_ca->cert_pem;
+    return renewed;
+  });
+  EXPECT_FALSE(renewer.AwaitRenewals(1, absl::Seconds(1))) << "not due for minutes";
+  renewer.RenewNow();
+  ASSERT_TRUE(renewer.AwaitRenewals(1, absl::Seconds(30)));
+  EXPECT_EQ(attempts.load(), 1);
+  auto written = ReadTlsFiles(dir_);
+  ASSERT_OK(written);
+  EXPECT_NE(written->config.cert_pem, fresh->cert_pem);
+  EXPECT_EQ(written->config.ca_cert_pem, ca_.cert_pem + next_ca->cert_pem);
+}
+
 }  // namespace
 }  // namespace orrery::rpc

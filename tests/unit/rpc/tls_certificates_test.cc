@@ -58,7 +58,7 @@ CertificateAuthority* TlsCertificatesTest::ca_ = nullptr;
 TEST_F(TlsCertificatesTest, TheCaIsSelfSignedNamedAndValidForTenYears) {
   auto info = ReadCertificateInfo(ca_->cert_pem);
   ASSERT_OK(info);
-  EXPECT_EQ(info->common_name, "Orrery cluster CA");
+  EXPECT_THAT(info->common_name, MatchesRegex("Orrery cluster CA [0-9a-f]{8}"));
   EXPECT_NEAR(info->not_after - Now(), 3653 * kDay, 60);
   EXPECT_THAT(info->serial_hex, MatchesRegex("[0-9a-f]+"));
   EXPECT_OK(VerifyCertificate(ca_->cert_pem, ca_->cert_pem)) << "a root verifies against itself";
@@ -120,6 +120,45 @@ std::string TamperWithCsr(const std::string& csr_pem, const std::string& from, c
   EXPECT_NE(der.find(from), std::string::npos);
   absl::StrReplaceAll({{from, to}}, &der);
   return "-----BEGIN CERTIFICATE REQUEST-----\n" + absl::Base64Escape(der) + "\n-----END CERTIFICATE REQUEST-----\n";
+}
+
+// A trust bundle (two CAs while the CA rotates): a certificate of either verifies, one of a
+// third CA does not; DescribeTrust names both CAs, in order, and the one that issued.
+TEST_F(TlsCertificatesTest, ABundleTrustsEachOfItsCasAndNamesTheIssuer) {
+  auto other = CreateClusterCa();
+  ASSERT_OK(other);
+  auto stranger = CreateClusterCa();
+  ASSERT_OK(stranger);
+  EXPECT_NE(ReadCertificateInfo(other->cert_pem)->common_name, ReadCertificateInfo(ca_->cert_pem)->common_name)
+      << "two CAs of a rotation are told apart by name";
+  std::string bundle = ca_->cert_pem + other->cert_pem;
+  EXPECT_EQ(SplitCertificates(bundle), (std::vector<std::string>{ca_->cert_pem, other->cert_pem}));
+  EXPECT_THAT(SplitCertificates("no PEM here"), ::testing::IsEmpty());
+
+  auto csr = MakeKeyAndCsr("node-2");
+  ASSERT_OK(csr);
+  auto of_other = IssueCertificate(*other, csr->csr_pem, "node-2", kDay);
+  auto of_stranger = IssueCertificate(*stranger, csr->csr_pem, "node-2", kDay);
+  ASSERT_OK(of_other);
+  ASSERT_OK(of_stranger);
+  std::string of_ca = Issue("node-2");
+  EXPECT_OK(VerifyCertificate(bundle, of_ca));
+  EXPECT_OK(VerifyCertificate(bundle, *of_other));
+  EXPECT_THAT(VerifyCertificate(bundle, *of_stranger), StatusIs(absl::StatusCode::kUnauthenticated));
+  // The signer is the bundle's first certificate.
+  auto by_bundle = IssueCertificate(CertificateAuthority{other->cert_pem + ca_->cert_pem, other->key_pem},
+                                    csr->csr_pem, "node-2", kDay);
+  ASSERT_OK(by_bundle);
+  EXPECT_OK(VerifyCertificate(other->cert_pem, *by_bundle));
+
+  auto trust = DescribeTrust(TlsConfig{bundle, *of_other, csr->key_pem});
+  ASSERT_OK(trust);
+  EXPECT_EQ(trust->trusted_cas, (std::vector<std::string>{*CaFingerprint(ca_->cert_pem), *CaFingerprint(other->cert_pem)}));
+  EXPECT_EQ(trust->issuer, *CaFingerprint(other->cert_pem));
+  auto foreign = DescribeTrust(TlsConfig{bundle, *of_stranger, csr->key_pem});
+  ASSERT_OK(foreign);
+  EXPECT_EQ(foreign->issuer, "") << "issued by none of the trusted CAs";
+  EXPECT_THAT(DescribeTrust(TlsConfig{"", of_ca, ""}), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(TlsCertificatesTest, ATamperedCsrIsRefused) {
