@@ -64,7 +64,7 @@ absl::StatusOr<std::vector<Node>> AliveNodes(const ClusterConnection& cluster, c
     options.peer_name = "raylet at " + raylet.address;
     alive.push_back(Node{NodeId::FromBinary(raylet.node_id).value_or(NodeId()).Hex(), raylet.address,
                          std::make_shared<rpc::GrpcClient<rpc::LogService>>(
-                             rpc::MakeChannel(raylet.address, options.rpc), options)});
+                             rpc::MakeChannel(raylet.address, options), options)});
   }
   return alive;
 }

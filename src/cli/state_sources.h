@@ -75,7 +75,7 @@ std::vector<RayletReply<Reply>> CallRaylets(const ClusterConnection& cluster, co
   for (const RayletAddress& raylet : raylets) {
     rpc::ClientOptions options = cluster.options;
     options.peer_name = "raylet at " + raylet.address;
-    rpc::GrpcClient<Service> client(rpc::MakeChannel(raylet.address, options.rpc), options);
+    rpc::GrpcClient<Service> client(rpc::MakeChannel(raylet.address, options), options);
     rpc::CallOptions call;
     call.timeout_ms = timeout_ms;
     auto reply = client.CallSync(method, request, call);

@@ -81,6 +81,28 @@ bool TcpPortFree(const std::string& host, int port) {
   return free;
 }
 
+absl::StatusOr<TcpListener> ListenTcp(const std::string& host, int port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    return absl::InvalidArgumentError("cannot listen on '" + host + "': not an IPv4 address");
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return ErrnoStatus("creating a TCP socket", errno);
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd, SOMAXCONN) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    close(fd);
+    if (error == EADDRINUSE) return absl::AlreadyExistsError("port " + std::to_string(port) + " is already in use");
+    return ErrnoStatus("listening on " + host + ":" + std::to_string(port), error);
+  }
+  return TcpListener{fd, ntohs(address.sin_port)};
+}
+
 void SetSocketTimeouts(int fd, int64_t timeout_ms) {
   timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -39,6 +39,15 @@ absl::Status CheckLocalAddress(const std::string& ip);
 // True when nothing listens on (and nothing holds) TCP `port` of `host`.
 bool TcpPortFree(const std::string& host, int port);
 
+// A listening TCP socket on host:port (an IPv4 address; port 0 picks a free one), non-blocking
+// and close-on-exec: accept it after poll(). AlreadyExists "port N is already in use" when the
+// port is taken, InvalidArgument for a host that is not an IPv4 address.
+struct TcpListener {
+  int fd = -1;
+  int port = 0;
+};
+absl::StatusOr<TcpListener> ListenTcp(const std::string& host, int port);
+
 // Sends and receives on `fd` fail with EAGAIN after `timeout_ms` without progress (and, on
 // Linux, so does connect()).
 void SetSocketTimeouts(int fd, int64_t timeout_ms);

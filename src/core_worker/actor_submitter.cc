@@ -61,7 +61,7 @@ ActorSubmitter::ActorSubmitter(Options options, std::shared_ptr<EventLoop> loop,
       gcs_(gcs),
       self_(self),
       callbacks_(std::move(callbacks)),
-      stubs_(options_.rpc, options_.local_node) {}
+      stubs_(options_.rpc, options_.cluster_token, options_.local_node) {}
 
 ActorSubmitter::~ActorSubmitter() { Stop(); }
 

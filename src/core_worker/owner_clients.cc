@@ -11,7 +11,7 @@ std::shared_ptr<CoreWorkerClient> OwnerClients::Get(const rpc::WorkerAddress& ad
   if (client == nullptr) {
     rpc::ClientOptions options = options_;
     options.peer_name = "worker at " + target;
-    client = std::make_shared<CoreWorkerClient>(rpc::MakeChannel(target, options.rpc), options);
+    client = std::make_shared<CoreWorkerClient>(rpc::MakeChannel(target, options), options);
   }
   return client;
 }

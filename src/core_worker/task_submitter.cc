@@ -51,7 +51,7 @@ TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, r
       local_raylet_(std::move(local_raylet)),
       callbacks_(std::move(callbacks)),
       idle_timer_(loop_->io()),
-      stubs_(options_.rpc, NodeId::FromOptionalBinary(self_.node_id()).value_or(NodeId())) {
+      stubs_(options_.rpc, options_.cluster_token, NodeId::FromOptionalBinary(self_.node_id()).value_or(NodeId())) {
   loop_->Post([this] { ScheduleIdleCheck(); });
 }
 

@@ -19,14 +19,15 @@ namespace orrery::core {
 class WorkerStubs {
  public:
   // `local_node`: the node this process runs on.
-  WorkerStubs(rpc::RpcOptions options, NodeId local_node) : options_(std::move(options)), local_node_(local_node) {}
+  WorkerStubs(rpc::RpcOptions options, std::string token, NodeId local_node)
+      : options_(std::move(options)), token_(std::move(token)), local_node_(local_node) {}
 
   rpc::CoreWorkerService::Stub* For(const rpc::WorkerAddress& address) {
     std::string target = WorkerTarget(address, local_node_);
     Entry& entry = stubs_[target];
     if (entry.stub == nullptr || entry.worker_id != address.worker_id()) {
       entry.worker_id = address.worker_id();
-      entry.channel = rpc::MakeChannel(target, options_);
+      entry.channel = rpc::MakeChannel(target, options_, token_);
       entry.stub = rpc::CoreWorkerService::NewStub(entry.channel);
     }
     return entry.stub.get();
@@ -39,6 +40,7 @@ class WorkerStubs {
     std::unique_ptr<rpc::CoreWorkerService::Stub> stub;
   };
   const rpc::RpcOptions options_;
+  const std::string token_;
   const NodeId local_node_;
   absl::flat_hash_map<std::string, Entry> stubs_;
 };

@@ -466,7 +466,7 @@ GcsActorManager::WorkerClient& GcsActorManager::ClientFor(const rpc::WorkerAddre
   if (client == nullptr) {
     worker_id = address.worker_id();
     client = std::make_unique<WorkerClient>(
-        rpc::MakeChannel(target, options_.rpc),
+        rpc::MakeChannel(target, options_.rpc, options_.token),
         rpc::ClientOptions{"actor worker at " + target, options_.token, options_.rpc,
                            [this](std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }});
   }

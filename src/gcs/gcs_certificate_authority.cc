@@ -31,12 +31,15 @@ std::string FingerprintOrEmpty(const std::string& ca_cert_pem) {
   return fingerprint.ok() ? *fingerprint : "";
 }
 
+// The fingerprint of each CA of `bundle`, appended to `out`.
+void AddFingerprints(const std::string& bundle, google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const std::string& ca : rpc::SplitCertificates(bundle)) out->Add(FingerprintOrEmpty(ca));
+}
+
 // What a node holding the head's files of this phase reports.
 rpc::NodeTrust TrustOf(const CaRotation& rotation) {
   rpc::NodeTrust trust;
-  for (const std::string& ca : rpc::SplitCertificates(rotation.TrustBundle())) {
-    trust.add_trusted_cas(FingerprintOrEmpty(ca));
-  }
+  AddFingerprints(rotation.TrustBundle(), trust.mutable_trusted_cas());
   trust.set_issuer(FingerprintOrEmpty(rotation.Signer().cert_pem));
   return trust;
 }
@@ -78,7 +81,10 @@ std::unique_ptr<rpc::CertificateRenewer> GcsCertificateAuthority::RenewOwnCertif
   return std::make_unique<rpc::CertificateRenewer>(options_.tls_dir, "the GCS", std::move(renew), &dir_writes_);
 }
 
-void GcsCertificateAuthority::OnNodeDead(const NodeId& node) { rpc::RefuseCertificatesNamed(node.Hex()); }
+void GcsCertificateAuthority::OnNodeDead(const NodeId& node) {
+  rpc::RefuseCertificatesNamed(node.Hex());
+  trust_.erase(node);
+}
 
 absl::Status GcsCertificateAuthority::CheckSigner(const NodeId& node, const std::string& peer_name) const {
   if (rpc::CertificateNameRefused(node.Hex())) {
@@ -211,7 +217,7 @@ rpc::CaRotationStatus GcsCertificateAuthority::Status() const {
   rpc::CaRotationStatus status;
   status.set_phase(CaRotationPhaseName(rotation_.phase));
   if (ca_.ok()) {
-    for (const std::string& ca : rpc::SplitCertificates(ca_->cert_pem)) status.add_trusted_cas(FingerprintOrEmpty(ca));
+    AddFingerprints(ca_->cert_pem, status.mutable_trusted_cas());
     status.set_signing_ca(FingerprintOrEmpty(ca_->cert_pem));
   }
   if (rotation_.phase == CaRotationPhase::kIdle) return status;

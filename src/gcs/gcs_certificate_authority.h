@@ -46,10 +46,9 @@ class GcsCertificateAuthority final : public CertificateHandler {
   // A node's report: what it trusts now. During a rotation, `reply` says what it must trust.
   void OnNodeReport(const NodeId& node, const rpc::NodeTrust& trust, rpc::ReportResourceUsageReply* reply);
 
-  // From now on the node's certificates are refused, and none is signed for it.
-  static void OnNodeDead(const NodeId& node);
-  // A rotation no longer waits for the node.
-  void ForgetNode(const NodeId& node) { trust_.erase(node); }
+  // From now on the node's certificates are refused, none is signed for it, and a rotation no
+  // longer waits for it.
+  void OnNodeDead(const NodeId& node);
 
   // Renews the GCS's own certificate in the head's TLS directory at two thirds of its life
   // (signed here by the CA that signs then, valid certificate_seconds), for as long as the

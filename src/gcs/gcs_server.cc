@@ -173,8 +173,7 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
   });
   nodes_->AddNodeRemovedListener([this](const rpc::NodeInfo& node) {
     NodeId id = NodeId::FromBinary(node.node_id()).value();
-    GcsCertificateAuthority::OnNodeDead(id);
-    certificates_->ForgetNode(id);
+    certificates_->OnNodeDead(id);
     health_->RemoveNode(id);
     resources_->OnNodeDead(id);
     jobs_->OnNodeDead(id);
@@ -198,7 +197,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
         // A restored node table names nodes that died under an earlier GCS: still refused.
         for (const rpc::NodeInfo& node : nodes_->AllNodes()) {
           if (node.state() != rpc::NodeInfo::DEAD) continue;
-          GcsCertificateAuthority::OnNodeDead(NodeId::FromBinary(node.node_id()).value());
+          certificates_->OnNodeDead(NodeId::FromBinary(node.node_id()).value());
         }
         done(absl::OkStatus());
       },

@@ -6,8 +6,17 @@
 #include <vector>
 
 #include "orrery/gcs.pb.h"
+#include "src/rpc/tls_certificates.h"
 
 namespace orrery::gcs {
+
+// What a node's TLS files trust, as its reports carry it.
+inline rpc::NodeTrust ToNodeTrust(const rpc::TrustState& state) {
+  rpc::NodeTrust trust;
+  for (const std::string& ca : state.trusted_cas) trust.add_trusted_cas(ca);
+  trust.set_issuer(state.issuer);
+  return trust;
+}
 
 // The same CAs, in any order, and the same issuer.
 inline bool SameTrust(const rpc::NodeTrust& a, const rpc::NodeTrust& b) {

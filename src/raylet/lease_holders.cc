@@ -19,7 +19,7 @@ LeaseHolders::Client* LeaseHolders::ClientFor(const rpc::WorkerAddress& holder) 
     std::string address = absl::StrCat(holder.ip(), ":", holder.port());
     rpc::ClientOptions options = options_;
     options.peer_name = "lease holder at " + address;
-    client = std::make_unique<Client>(rpc::MakeChannel(address, options.rpc), std::move(options));
+    client = std::make_unique<Client>(rpc::MakeChannel(address, options), std::move(options));
   }
   return client.get();
 }

@@ -63,7 +63,7 @@ MemoryGrpcService::ProcessClient& MemoryGrpcService::ClientOf(const Worker& proc
     std::string address = absl::StrCat(options_.node_ip, ":", process.port);
     rpc::ClientOptions client_options{absl::StrCat(process.type == rpc::DRIVER ? "driver" : "worker", " at ", address),
                                       options_.token, options_.rpc, calls_.dispatcher()};
-    client = std::make_unique<ProcessClient>(rpc::MakeChannel(address, options_.rpc), std::move(client_options));
+    client = std::make_unique<ProcessClient>(rpc::MakeChannel(address, client_options), std::move(client_options));
   }
   return *client;
 }

@@ -6,6 +6,7 @@
 #include "src/common/session.h"
 #include "src/common/status.h"
 #include "src/gcs/client/node_certificate.h"
+#include "src/gcs/node_trust.h"
 #include "src/rpc/tls_certificates.h"
 
 namespace orrery::raylet {
@@ -49,10 +50,7 @@ std::function<std::optional<rpc::NodeTrust>()> NodeTrustReader(const std::string
     seen->trust.reset();
     absl::StatusOr<rpc::TrustState> state = rpc::DescribeTrust(*files);
     if (!state.ok()) return std::nullopt;
-    rpc::NodeTrust trust;
-    for (const std::string& ca : state->trusted_cas) trust.add_trusted_cas(ca);
-    trust.set_issuer(state->issuer);
-    seen->trust = std::move(trust);
+    seen->trust = gcs::ToNodeTrust(*state);
     return seen->trust;
   };
 }

@@ -18,7 +18,6 @@
 #include "src/common/status.h"
 #include "src/object_store/wire.h"
 #include "src/rpc/auth.h"
-#include "src/rpc/auth.h"
 #include "src/rpc/tls_socket.h"
 
 namespace orrery::raylet {
@@ -46,32 +45,9 @@ absl::StatusOr<std::unique_ptr<ObjectServer>> ObjectServer::Start(std::shared_pt
     tls = std::make_unique<rpc::RenewableTlsContext>(options.tls, rpc::TlsContext::Side::kServer);
     ORRERY_RETURN_IF_ERROR(tls->Get().status());  // a bad identity fails the start, not each reader
   }
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("creating the object data socket", errno);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(options.port));
-  if (inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1) {
-    close(fd);
-    return absl::InvalidArgumentError("object data socket: bad host " + options.host);
-  }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    int error = errno;
-    close(fd);
-    if (error == EADDRINUSE) {
-      return absl::AlreadyExistsError(absl::StrCat("object data port ", options.port, " is in use"));
-    }
-    return ErrnoStatus(absl::StrCat("binding the object data socket to port ", options.port), error);
-  }
-  socklen_t length = sizeof(address);
-  if (listen(fd, 128) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    int error = errno;
-    close(fd);
-    return ErrnoStatus("listening on the object data socket", error);
-  }
-  std::unique_ptr<ObjectServer> server(new ObjectServer(std::move(store), std::move(options), fd, ntohs(address.sin_port)));
+  absl::StatusOr<TcpListener> listener = ListenTcp(options.host, options.port);
+  if (!listener.ok()) return Annotate(listener.status(), "the object data socket");
+  std::unique_ptr<ObjectServer> server(new ObjectServer(std::move(store), std::move(options), listener->fd, listener->port));
   server->tls_ = std::move(tls);
   server->stop_fd_ = eventfd(0, EFD_CLOEXEC);
   server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });

@@ -2,7 +2,8 @@
 // in the handler (ServerCalls, for every transport) and, on TLS ports, also in gRPC's
 // AuthMetadataProcessor, before the request message is read.
 // (In gRPC 1.51 an AuthMetadataProcessor on insecure credentials aborts, so it is installed
-// only on TLS ports; plain ports and Unix sockets rely on the handler-side check.)
+// only on TLS ports; plain TCP ports check the token per connection, before HTTP/2, at their
+// token gate (token_gate.h), and Unix sockets check the peer's uid.)
 #pragma once
 
 #include <atomic>

@@ -11,13 +11,19 @@
 #include "src/common/random.h"
 #include "src/rpc/process_tls.h"
 #include "src/rpc/tls_credentials.h"
+#include "src/rpc/token_gate.h"
 
 namespace orrery::rpc {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options,
+                                           absl::string_view token) {
   grpc::ChannelArguments args = MakeChannelArguments(options);
   std::shared_ptr<const TlsConfig> tls = TlsOr(options.tls);
-  if (tls == nullptr || internal::IsUnixTarget(target)) {
+  if (internal::IsUnixTarget(target)) {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
+  if (tls == nullptr) {
+    AddTokenGateArguments(args, token);
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   // Every certificate of the cluster CA names kClusterServerName, whatever address it serves on.

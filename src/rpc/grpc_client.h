@@ -50,8 +50,14 @@ using RpcCallback = std::function<void(absl::StatusOr<Reply>)>;
 
 // A channel with Orrery's arguments. `target` is HOST:PORT or unix:/path. With options.tls, a
 // HOST:PORT channel is mutual TLS (the cluster CA as root, this process's certificate as its
-// identity); a Unix socket stays plain, authenticated by peer credentials instead.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options);
+// identity); without, it opens each connection with `token` for the port's token gate
+// (token_gate.h). A Unix socket stays plain, authenticated by peer credentials instead.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcOptions& options,
+                                           absl::string_view token);
+// The same for a client's options: their RpcOptions and token.
+inline std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const ClientOptions& options) {
+  return MakeChannel(target, options.rpc, options.token);
+}
 
 namespace internal {
 // unix:/path and unix-abstract:name targets: never TLS.

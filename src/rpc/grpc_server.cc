@@ -1,5 +1,7 @@
 #include "src/rpc/grpc_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 #include "src/rpc/auth.h"
 #include "src/rpc/process_tls.h"
 #include "src/rpc/tls_credentials.h"
+#include "src/rpc/token_gate.h"
 
 namespace orrery::rpc {
 
@@ -52,30 +55,49 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServer::TcpCredenti
   return credentials;
 }
 
+bool GrpcServer::GatesTcp() const { return TlsOr(options_.rpc.tls) == nullptr && !options_.token.empty(); }
+
+absl::Status GrpcServer::ListenError(const std::string& address) const {
+  if (options_.port != 0 && !TcpPortFree(options_.host, options_.port)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
+  }
+  const char* tls_hint = TlsOr(options_.rpc.tls) ? " (are its TLS certificate and key valid?)" : "";
+  return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address, tls_hint));
+}
+
 absl::Status GrpcServer::Start() {
   ORRERY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, TcpCredentials());
+  std::string address = absl::StrCat(options_.host, ":", options_.port);
+  // A gated port is listened on first, so that a busy one fails the start before gRPC's.
+  if (GatesTcp()) ORRERY_RETURN_IF_ERROR(ListenGated(address));
   grpc::ServerBuilder builder;
   ApplyServerOptions(builder, options_.rpc);
-  std::string address = absl::StrCat(options_.host, ":", options_.port);
-  builder.AddListeningPort(address, credentials, &port_);
+  if (!GatesTcp()) builder.AddListeningPort(address, credentials, &port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
-  if (server_ == nullptr || port_ == 0) {
-    server_.reset();
-    if (options_.port != 0 && !TcpPortFree(options_.host, options_.port)) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(options_.name, " cannot listen on port ", options_.port, ": the port is already in use"));
-    }
-    const char* tls_hint = TlsOr(options_.rpc.tls) ? " (are its TLS certificate and key valid?)" : "";
-    return absl::UnavailableError(absl::StrCat(options_.name, " cannot listen on ", address, tls_hint));
+  absl::Status status = server_ != nullptr && port_ != 0 ? absl::OkStatus() : ListenError(address);
+  if (status.ok() && !options_.unix_socket_path.empty()) status = StartUnixSocket();
+  if (!status.ok()) {
+    Shutdown(0);
+    return status;
   }
-  if (!options_.unix_socket_path.empty()) {
-    absl::Status status = StartUnixSocket();
-    if (!status.ok()) {
-      Shutdown(0);
-      return status;
-    }
+  if (tcp_listen_fd_ >= 0 || unix_listen_fd_ >= 0) {
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
   }
+  return absl::OkStatus();
+}
+
+absl::Status GrpcServer::ListenGated(const std::string& address) {
+  absl::StatusOr<TcpListener> listener = ListenTcp(options_.host, options_.port);
+  if (!listener.ok()) {
+    if (absl::IsInvalidArgument(listener.status())) return Annotate(listener.status(), options_.name);
+    return ListenError(address);
+  }
+  tcp_listen_fd_ = listener->fd;
+  port_ = listener->port;
+  gate_ = std::make_unique<TokenGate>(options_.name, options_.token, options_.rpc.handshake_timeout_ms);
   return absl::OkStatus();
 }
 
@@ -104,8 +126,6 @@ absl::Status GrpcServer::StartUnixSocket() {
       listen(unix_listen_fd_, 128) != 0) {
     return ErrnoStatus("listen on " + path, errno);
   }
-  unix_stop_fd_ = eventfd(0, EFD_CLOEXEC);
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
   return absl::OkStatus();
 }
 
@@ -117,32 +137,69 @@ bool PeerIsSameUser(int fd) {
 }
 
 void GrpcServer::AcceptLoop() {
-  struct pollfd fds[2] = {{unix_listen_fd_, POLLIN, 0}, {unix_stop_fd_, POLLIN, 0}};
+  // Slots of `fds` before the gate's connections.
+  enum { kStop, kUnix, kTcp, kGate };
+  std::vector<pollfd> fds;
+  auto admit = [this](int fd) { grpc::AddInsecureChannelFromFd(server_.get(), fd); };
   while (true) {
-    int rc = poll(fds, 2, -1);
+    fds.clear();
+    // poll() ignores the negative descriptor of a listener this server does not have.
+    fds.push_back({stop_fd_, POLLIN, 0});
+    fds.push_back({unix_listen_fd_, POLLIN, 0});
+    fds.push_back({tcp_listen_fd_, POLLIN, 0});
+    if (gate_ != nullptr) gate_->AppendPollFds(fds);
+    int rc = poll(fds.data(), fds.size(), gate_ != nullptr ? gate_->NextTimeoutMs() : -1);
     if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0 || (fds[1].revents & POLLIN) != 0) return;
-    // gRPC expects a non-blocking descriptor; a blocking one stalls its poller threads.
-    int fd = accept4(unix_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) continue;
-    if (!PeerIsSameUser(fd)) {
-      struct ucred cred;
-      socklen_t len = sizeof(cred);
-      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-      spdlog::warn("{}: refused a local connection from uid {} pid {} (not this user)", options_.name, cred.uid,
-                   cred.pid);
-      close(fd);
-      continue;
+    if (rc < 0 || (fds[kStop].revents & POLLIN) != 0) return;
+    if (gate_ != nullptr) gate_->Service(fds.data() + kGate, admit);
+    if ((fds[kUnix].revents & POLLIN) != 0) AcceptLocal();
+    if ((fds[kTcp].revents & POLLIN) != 0) AcceptGated();
+  }
+}
+
+void GrpcServer::AcceptLocal() {
+  // gRPC expects a non-blocking descriptor; a blocking one stalls its poller threads.
+  int fd = accept4(unix_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return;
+  if (!PeerIsSameUser(fd)) {
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    spdlog::warn("{}: refused a local connection from uid {} pid {} (not this user)", options_.name, cred.uid,
+                 cred.pid);
+    close(fd);
+    return;
+  }
+  // gRPC takes the descriptor over: the connection is served like any TCP one.
+  grpc::AddInsecureChannelFromFd(server_.get(), fd);
+}
+
+void GrpcServer::AcceptGated() {
+  // Everything waiting, so that a burst of connections costs one pass of the loop.
+  while (true) {
+    sockaddr_in address{};
+    socklen_t length = sizeof(address);
+    int fd = accept4(tcp_listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      // Out of descriptors, the listener stays readable: leave the backlog to the kernel for a
+      // moment rather than spin (the gate's deadlines free some soon).
+      if (errno == EMFILE || errno == ENFILE) {
+        spdlog::warn("{}: out of file descriptors; accepting again in 100 ms", options_.name);
+        poll(nullptr, 0, 100);
+      }
+      return;
     }
-    // gRPC takes the descriptor over: the connection is served like any TCP one.
-    grpc::AddInsecureChannelFromFd(server_.get(), fd);
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &address.sin_addr, ip, sizeof(ip));
+    // Named as gRPC names its peers, so that the logs of both say the same.
+    gate_->Add(fd, absl::StrCat("ipv4:", ip, ":", ntohs(address.sin_port)));
   }
 }
 
 void GrpcServer::Shutdown(int64_t grace_ms) {
   if (accept_thread_.joinable()) {
     uint64_t one = 1;
-    ssize_t ignored = write(unix_stop_fd_, &one, sizeof(one));
+    ssize_t ignored = write(stop_fd_, &one, sizeof(one));
     (void)ignored;
     accept_thread_.join();
   }
@@ -151,9 +208,14 @@ void GrpcServer::Shutdown(int64_t grace_ms) {
     if (!IsAbstract(options_.unix_socket_path)) unlink(options_.unix_socket_path.c_str());
     unix_listen_fd_ = -1;
   }
-  if (unix_stop_fd_ >= 0) {
-    close(unix_stop_fd_);
-    unix_stop_fd_ = -1;
+  gate_.reset();
+  if (tcp_listen_fd_ >= 0) {
+    close(tcp_listen_fd_);
+    tcp_listen_fd_ = -1;
+  }
+  if (stop_fd_ >= 0) {
+    close(stop_fd_);
+    stop_fd_ = -1;
   }
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));

@@ -18,6 +18,8 @@ class ServerCredentials;
 
 namespace orrery::rpc {
 
+class TokenGate;
+
 struct ServerOptions {
   std::string name;           // for logs and errors: "GCS", "raylet"
   std::string host = "0.0.0.0";
@@ -27,6 +29,8 @@ struct ServerOptions {
   // Only processes of this user may connect (SO_PEERCRED), and calls still need the token.
   std::string unix_socket_path;
   // rpc.tls set: the TCP port is mutual TLS, requiring a client certificate of the cluster CA.
+  // Unset (plain TCP) with a token: the port's token gate reads each connection's token before
+  // gRPC reads a byte of it (token_gate.h).
   RpcOptions rpc;
   // The cluster token. With rpc.tls, gRPC checks it from the metadata before the request is read
   // (and the handlers check it again, as on every transport). Empty: no such early check.
@@ -62,15 +66,25 @@ class GrpcServer {
 
  private:
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TcpCredentials() const;
+  // Plain TCP with a token: this server accepts the TCP port's connections itself, through its
+  // token gate, rather than gRPC.
+  bool GatesTcp() const;
+  absl::Status ListenError(const std::string& address) const;
+  absl::Status ListenGated(const std::string& address);
   absl::Status StartUnixSocket();
+  // Accepts on the Unix socket and the gated TCP port, and runs the gate, until Shutdown().
   void AcceptLoop();
+  void AcceptLocal();
+  void AcceptGated();
 
   ServerOptions options_;
   std::vector<grpc::Service*> services_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int unix_listen_fd_ = -1;
-  int unix_stop_fd_ = -1;
+  int tcp_listen_fd_ = -1;  // the gated TCP port's
+  std::unique_ptr<TokenGate> gate_;
+  int stop_fd_ = -1;
   std::thread accept_thread_;
 };
 

@@ -7,6 +7,12 @@ namespace orrery::rpc {
 
 namespace {
 int ClampInt(int64_t value) { return static_cast<int>(std::min<int64_t>(value, INT_MAX)); }
+
+// How long one connection attempt may take (TCP, then TLS or the token gate, then HTTP/2's
+// settings) before gRPC gives it up. gRPC 1.51 reads this from GRPC_ARG_MIN_RECONNECT_BACKOFF_MS
+// (the spacing of attempts is GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS's); at 100 ms a TLS handshake
+// on a busy host failed, and so did the call waiting for it.
+constexpr int kMinConnectTimeoutMs = 1'000;
 }  // namespace
 
 grpc::ChannelArguments MakeChannelArguments(const RpcOptions& options) {
@@ -19,7 +25,7 @@ grpc::ChannelArguments MakeChannelArguments(const RpcOptions& options) {
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Reconnect quickly to a restarted peer; the retry layer adds its own back-off.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinConnectTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ClampInt(options.retry_max_backoff_ms));
   // Orrery retries idempotent calls itself, with request ids; gRPC's own retries would not
   // carry them.

@@ -2,6 +2,7 @@
 #include "src/rpc/status_conversion.h"
 
 #include "absl/strings/str_cat.h"
+#include "src/rpc/token_gate.h"
 
 namespace orrery::rpc {
 
@@ -14,6 +15,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view peer, 
   if (status.ok()) return absl::OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());
   std::string message = status.error_message();
+  if (code == absl::StatusCode::kUnavailable) {
+    // A plain port's token gate refused the connection: no retry will change that.
+    if (std::optional<absl::Status> refused = TokenGateRefusal(message, peer)) return *refused;
+  }
   if (code == absl::StatusCode::kUnavailable && !peer.empty()) {
     message = absl::StrCat(peer, " is unreachable: ", message);
   } else if (code == absl::StatusCode::kDeadlineExceeded && !peer.empty()) {

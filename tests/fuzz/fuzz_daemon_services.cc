@@ -39,6 +39,7 @@
 #include "src/core_worker/core_worker.h"
 #include "src/gcs/gcs_server.h"
 #include "src/raylet/raylet.h"
+#include "src/rpc/token_gate.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/integration/raw_grpc.h"
 #include "tests/testing/daemon_services.h"
@@ -158,6 +159,8 @@ class Daemons {
   static Endpoint MakeEndpoint(const std::string& target, const std::string& probe) {
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(-1);
+    // Past the plain ports' token gate, so that every input reaches gRPC's parser and the handlers.
+    orrery::rpc::AddTokenGateArguments(args, kToken);
     Endpoint endpoint;
     endpoint.stub = std::make_unique<grpc::GenericStub>(
         grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));

@@ -47,6 +47,7 @@ namespace {
 namespace fs = std::filesystem;
 using orrery::testing::AbstractUnixSocketsOf;
 using orrery::testing::ListeningSocketsOf;
+using orrery::testing::PlainChannel;
 using orrery::testing::ReadFile;
 using orrery::testing::TlsChannel;
 
@@ -87,9 +88,11 @@ class AuthMatrixTest : public ::testing::TestWithParam<std::string> {
   bool Tls() const { return GetParam() == "on"; }
   std::string TlsFile(const char* name) const { return ReadFile(root_ + "/tls/" + name); }
 
-  // A channel to `target` as a process of this cluster opens it (Unix sockets are never TLS).
+  // A channel to `target` as a process of this cluster opens it (Unix sockets are never TLS;
+  // plain TCP connections open with the token, for the port's token gate).
   std::shared_ptr<grpc::Channel> ClusterChannel(const std::string& target) const {
-    if (!Tls() || IsUnix(target)) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    if (IsUnix(target)) return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    if (!Tls()) return PlainChannel(target, cluster_.token);
     return TlsChannel(target, TlsFile(orrery::rpc::kCaCertFile), TlsFile(orrery::rpc::kNodeCertFile),
                       TlsFile(orrery::rpc::kNodeKeyFile));
   }
@@ -207,6 +210,26 @@ TEST_P(AuthMatrixTest, WithTlsOnlyACertificateOfTheClusterCaIsServedAndTheGcsSer
     }
     EXPECT_FALSE(ConnectsWithin2s(TlsChannel(endpoint.target, ca, *other_cert, other_key->key_pem)))
         << endpoint.name << " let a client with a certificate of another CA connect";
+  }
+  EXPECT_EQ(grpc_ports, 4) << "the GCS, the raylet, a worker and the driver";
+}
+
+// With --tls=off, no TCP port of the GCS, the raylet, a worker or the driver lets a peer connect
+// unless its connection opens with the cluster token (the token gate, src/rpc/token_gate.h):
+// not a plain gRPC client, not one with a wrong token. So a peer without the token never gets
+// as far as a request (the first test checks the calls' own tokens past the gate).
+TEST_P(AuthMatrixTest, WithTlsOffOnlyAConnectionThatOpensWithTheTokenIsServed) {
+  if (Tls()) GTEST_SKIP() << "TLS";
+  int grpc_ports = 0;
+  for (const Endpoint& endpoint : Endpoints()) {
+    if (IsUnix(endpoint.target) || !ConnectsWithin2s(ClusterChannel(endpoint.target))) continue;
+    ++grpc_ports;
+    EXPECT_FALSE(ConnectsWithin2s(PlainChannel(endpoint.target, std::nullopt)))
+        << endpoint.name << " let a client connect without the token gate's request";
+    EXPECT_FALSE(ConnectsWithin2s(PlainChannel(endpoint.target, "not-the-cluster-token")))
+        << endpoint.name << " let a client with a wrong token connect";
+    EXPECT_FALSE(ConnectsWithin2s(PlainChannel(endpoint.target, "")))
+        << endpoint.name << " let a client without a token connect";
   }
   EXPECT_EQ(grpc_ports, 4) << "the GCS, the raylet, a worker and the driver";
 }

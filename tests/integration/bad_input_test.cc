@@ -116,7 +116,7 @@ TEST_F(BadInputTest, RegistrationsFromAnotherVersionAreRefusedNamingBothVersions
 }
 
 TEST_F(BadInputTest, GarbageBytesFailTheCallAndTheServerServesOn) {
-  grpc::GenericStub generic(rpc::MakeChannel(cluster_->gcs_address(), rpc::RpcOptions()));
+  grpc::GenericStub generic(rpc::MakeChannel(cluster_->gcs_address(), rpc::RpcOptions(), cluster_->token()));
   for (const char* method : {"/orrery.rpc.GcsService/RegisterNode", "/orrery.rpc.GcsService/AddJob",
                              "/orrery.rpc.GcsService/NoSuchMethod"}) {
     std::string junk = RandomBytes(512);

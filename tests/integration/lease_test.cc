@@ -21,7 +21,7 @@ using Reply = rpc::RequestWorkerLeaseReply;
 // Asks a leased worker who it is, over its own CoreWorkerService.
 absl::StatusOr<rpc::GetWorkerInfoReply> AskWorker(const TestCluster& cluster, const rpc::WorkerAddress& address) {
   rpc::GrpcClient<rpc::CoreWorkerService> client(
-      rpc::MakeChannel(address.ip() + ":" + std::to_string(address.port()), rpc::RpcOptions()),
+      rpc::MakeChannel(address.ip() + ":" + std::to_string(address.port()), rpc::RpcOptions(), cluster.token()),
       rpc::ClientOptions{"worker", cluster.token(), rpc::RpcOptions()});
   return client.CallSync(&rpc::CoreWorkerService::Stub::async::GetWorkerInfo, rpc::GetWorkerInfoRequest());
 }

@@ -7,12 +7,14 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/notification.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "src/rpc/token_gate.h"
 
 namespace orrery::testing {
 
@@ -34,6 +36,17 @@ inline std::shared_ptr<grpc::Channel> TlsChannel(const std::string& target, cons
   args.SetSslTargetNameOverride("orrery.cluster");
   args.SetMaxSendMessageSize(-1);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+}
+
+// A plain TCP channel, as to a --tls=off cluster's port. With `gate_token` each connection opens
+// with the token gate's request carrying it, as Orrery's channels do (src/rpc/token_gate.h);
+// without, it is a plain gRPC client that skips the gate. Messages of any size may be sent.
+inline std::shared_ptr<grpc::Channel> PlainChannel(const std::string& target,
+                                                   const std::optional<std::string>& gate_token) {
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  if (gate_token.has_value()) orrery::rpc::AddTokenGateArguments(args, *gate_token);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
 // One call of any method (`path`: "/package.Service/Method"), unary or streaming alike: one

@@ -60,7 +60,9 @@ grep -q "^two hosts: every check passed" <<< "$output"
 # What crosses the veth: the token (every call carries it) and the marker (a task argument, a
 # task's answer, and 4 MiB of a value pulled from A's object data socket by B).
 capture="$capture_dir/veth.pcap"
-ip netns exec "$ns_b" tcpdump -i "$veth_b" --immediate-mode -U -n -B 32768 -w "$capture" 2> "$capture_dir/tcpdump.err" &
+# A ring of 128 MiB: each packet takes a fixed-size slot in it (up to the snapshot length), and on a
+# busy machine tcpdump wakes late; a 32 MiB ring once lost 17 packets to the kernel.
+ip netns exec "$ns_b" tcpdump -i "$veth_b" --immediate-mode -U -n -B 131072 -w "$capture" 2> "$capture_dir/tcpdump.err" &
 tcpdump_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$capture_dir/tcpdump.err" && break; sleep 0.1; done
 grep -q "listening on" "$capture_dir/tcpdump.err" || { cat "$capture_dir/tcpdump.err" >&2; exit 1; }

@@ -18,7 +18,7 @@ rpc::ClientOptions ForTheGcs(rpc::ClientOptions options) {
 }
 
 GrpcGcsClient::GrpcGcsClient(const std::string& address, rpc::ClientOptions options)
-    : client_(rpc::MakeChannel(address, ForTheGcs(options).rpc), ForTheGcs(options)) {}
+    : client_(rpc::MakeChannel(address, ForTheGcs(options)), ForTheGcs(options)) {}
 
 // One attempt, never resent: a registration again carries what the node hosts at that moment,
 // and a copy resent to a GCS that restarted since would have it reconcile its restored actors

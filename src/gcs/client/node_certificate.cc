@@ -18,7 +18,7 @@ absl::StatusOr<rpc::TlsConfig> RequestNodeCertificate(const NodeCertificateReque
   rpc::RpcOptions options = request.rpc;
   if (options.tls == nullptr) options.tls = std::make_shared<const rpc::TlsConfig>(rpc::TlsConfig{request.ca_cert_pem});
   std::string peer = "GCS at " + request.gcs_address;
-  rpc::GrpcClient<rpc::GcsService> client(rpc::MakeChannel(request.gcs_address, options),
+  rpc::GrpcClient<rpc::GcsService> client(rpc::MakeChannel(request.gcs_address, options, request.token),
                                           rpc::ClientOptions{peer, request.token, options});
   rpc::SignNodeCertificateRequest sign;
   sign.set_csr_pem(key.csr_pem);

@@ -8,7 +8,7 @@ using BundleStub = rpc::BundleService::Stub;
 }  // namespace
 
 GrpcBundleClient::GrpcBundleClient(const std::string& target, rpc::ClientOptions options)
-    : client_(rpc::MakeChannel(target, options.rpc), options) {}
+    : client_(rpc::MakeChannel(target, options), options) {}
 
 void GrpcBundleClient::PrepareBundles(const rpc::PrepareBundlesRequest& request,
                                       rpc::RpcCallback<rpc::PrepareBundlesReply> callback) {

@@ -8,7 +8,7 @@ using Stub = rpc::NodeManagerService::Stub;
 }  // namespace
 
 GrpcRayletClient::GrpcRayletClient(const std::string& target, rpc::ClientOptions options)
-    : client_(rpc::MakeChannel(target, options.rpc), options) {}
+    : client_(rpc::MakeChannel(target, options), options) {}
 
 void GrpcRayletClient::RequestWorkerLease(const rpc::RequestWorkerLeaseRequest& request,
                                           Callback<rpc::RequestWorkerLeaseReply> callback) {

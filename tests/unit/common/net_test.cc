@@ -114,6 +114,21 @@ TEST(TcpPortFreeTest, APortWhoseClosedConnectionsLingerInTimeWaitIsFree) {
   EXPECT_TRUE(TcpPortFree("0.0.0.0", port));
 }
 
+TEST(ListenTcpTest, PicksAFreePortAcceptsConnectionsAndABusyPortIsAlreadyExists) {
+  absl::StatusOr<TcpListener> listener = ListenTcp("127.0.0.1", 0);
+  ASSERT_OK(listener.status());
+  EXPECT_GT(listener->port, 0);
+  EXPECT_FALSE(TcpPortFree("127.0.0.1", listener->port));
+  absl::StatusOr<int> client = ConnectTcp("127.0.0.1", listener->port, 5'000);
+  ASSERT_OK(client.status());
+  EXPECT_THAT(ListenTcp("127.0.0.1", listener->port),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("port " + std::to_string(listener->port) + " is already in use")));
+  EXPECT_THAT(ListenTcp("not-an-address", 0), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not-an-address")));
+  close(*client);
+  close(listener->fd);
+}
+
 TEST(ListenHostTest, IsTheNodeIpUnlessBindingAll) {
   EXPECT_EQ(ListenHost("10.0.0.4", /*bind_all=*/false), "10.0.0.4");
   EXPECT_EQ(ListenHost("10.0.0.4", /*bind_all=*/true), "0.0.0.0");

@@ -11,10 +11,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "src/core_worker/normal_task_stream.h"
 #include "src/raylet/client/fake_raylet_client.h"
+#include "src/rpc/grpc_server.h"
 
 namespace orrery::core {
 namespace {
@@ -129,19 +129,20 @@ TEST_F(TaskSubmitterTest, DeathNotesAreKeptForTheLatestWorkersOnly) {
 
 // ---- against workers serving real streams ----
 
+constexpr char kClusterToken[] = "stream-test-token";
+
 // A worker process's task service: runs each task it is sent through NormalTaskStream; a task
-// named "block" waits for Release().
+// named "block" waits for Release(). Served as a worker's is, on plain TCP behind the token gate.
 class FakeWorker final : public rpc::CoreWorkerService::Service {
  public:
-  FakeWorker() {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
+  FakeWorker() : server_(rpc::ServerOptions{.name = "fake worker", .host = "127.0.0.1", .token = kClusterToken}) {
+    server_.AddService(this);
+    absl::Status started = server_.Start();
+    EXPECT_TRUE(started.ok()) << started;
   }
   ~FakeWorker() override {
     Release();
-    server_->Shutdown();
+    server_.Shutdown();
   }
 
   grpc::Status PushTasks(grpc::ServerContext*, grpc::ServerReaderWriter<rpc::ResultBatch, rpc::TaskBatch>* stream) override {
@@ -169,7 +170,7 @@ class FakeWorker final : public rpc::CoreWorkerService::Service {
     reply.set_result(rpc::RequestWorkerLeaseReply::GRANTED);
     reply.mutable_worker()->set_worker_id(id_.Binary());
     reply.mutable_worker()->set_ip("127.0.0.1");
-    reply.mutable_worker()->set_port(port_);
+    reply.mutable_worker()->set_port(server_.port());
     return reply;
   }
   void Release() {
@@ -183,8 +184,7 @@ class FakeWorker final : public rpc::CoreWorkerService::Service {
 
  private:
   const WorkerId id_ = WorkerId::FromRandom();
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  rpc::GrpcServer server_;
   absl::Notification release_;
   absl::Mutex mu_;
   std::vector<std::string> ran_ ABSL_GUARDED_BY(mu_);
@@ -310,6 +310,7 @@ class TaskSubmitterStreamTest : public ::testing::Test {
     if (submitter_ != nullptr) submitter_->Stop();
     TaskSubmitter::Options options;
     options.idle_lease_ms = idle_lease_ms;
+    options.cluster_token = kClusterToken;
     TaskSubmitter::Callbacks callbacks;
     callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&&, const ResourceSet*) {
       absl::MutexLock lock(&mu_);

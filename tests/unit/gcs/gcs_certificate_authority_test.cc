@@ -86,13 +86,9 @@ class NodeOfTheCa {
   }
 
   rpc::NodeTrust Trust() const {
-    rpc::NodeTrust trust;
-    if (!identity_.ok()) return trust;
+    if (!identity_.ok()) return rpc::NodeTrust();
     auto state = rpc::DescribeTrust(*identity_);
-    if (!state.ok()) return trust;
-    for (const std::string& ca : state->trusted_cas) trust.add_trusted_cas(ca);
-    trust.set_issuer(state->issuer);
-    return trust;
+    return state.ok() ? ToNodeTrust(*state) : rpc::NodeTrust();
   }
 
   const NodeId& id() const { return id_; }

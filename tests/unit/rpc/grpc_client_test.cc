@@ -4,16 +4,20 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "src/common/net.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/rpc/test_service.h"
 
@@ -146,7 +150,7 @@ TEST(GrpcClientTest, CompletionsRunOnTheDispatcher) {
   options.peer_name = "test server";
   options.token = test::kTestToken;
   options.dispatcher = loop->Dispatcher();
-  TestClient client(MakeChannel(server.address(), options.rpc), options);
+  TestClient client(MakeChannel(server.address(), options), options);
   absl::Notification done;
   bool on_loop = false;
   client.Call(&Async::HealthCheck, HealthCheckRequest(), {}, [&](absl::StatusOr<HealthCheckReply> reply) {
@@ -203,6 +207,79 @@ TEST(GrpcClientTest, DestroyingTheClientDuringRetryBackOffCancelsTheCall) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
   ASSERT_TRUE(delivered);
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kCancelled));
+}
+
+// Forwards the connections it accepts to `target_port` on loopback, holding back the server's
+// first bytes on each for `delay`: a connection whose handshake is as slow as a TLS one on a
+// busy host.
+class SlowHandshakeProxy {
+ public:
+  SlowHandshakeProxy(int target_port, std::chrono::milliseconds delay)
+      : listener_(ListenTcp("127.0.0.1", 0).value()), stop_(eventfd(0, EFD_CLOEXEC)) {
+    thread_ = std::thread([this, target_port, delay] { Run(target_port, delay); });
+  }
+  ~SlowHandshakeProxy() {
+    uint64_t one = 1;
+    EXPECT_EQ(write(stop_, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+    thread_.join();
+    close(listener_.fd);
+    close(stop_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(listener_.port); }
+
+ private:
+  void Run(int target_port, std::chrono::milliseconds delay) {
+    std::vector<std::pair<int, int>> links;  // {client, server}
+    std::vector<bool> answered;
+    while (true) {
+      std::vector<pollfd> fds = {{stop_, POLLIN, 0}, {listener_.fd, POLLIN, 0}};
+      for (const auto& [client, server] : links) {
+        fds.push_back({client, POLLIN, 0});
+        fds.push_back({server, POLLIN, 0});
+      }
+      if (poll(fds.data(), fds.size(), -1) < 0 || fds[0].revents != 0) break;
+      if (fds[1].revents != 0) {
+        int client = accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        absl::StatusOr<int> server = ConnectTcp("127.0.0.1", target_port, 10'000);
+        if (client >= 0 && server.ok()) {
+          links.emplace_back(client, *server);
+          answered.push_back(false);
+        }
+      }
+      for (size_t i = 0; i < links.size() && 2 + 2 * i + 1 < fds.size(); ++i) {
+        auto [client, server] = links[i];
+        if (fds[2 + 2 * i].revents != 0) Forward(client, server);
+        if (fds[2 + 2 * i + 1].revents != 0) {
+          if (!answered[i]) std::this_thread::sleep_for(delay);  // the slow handshake itself
+          answered[i] = true;
+          Forward(server, client);
+        }
+      }
+    }
+    for (const auto& [client, server] : links) {
+      close(client);
+      close(server);
+    }
+  }
+  static void Forward(int from, int to) {
+    char buffer[65536];
+    ssize_t got = recv(from, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (got > 0) send(to, buffer, static_cast<size_t>(got), MSG_NOSIGNAL);
+  }
+
+  TcpListener listener_;
+  int stop_;
+  std::thread thread_;
+};
+
+// A connection attempt has a second to finish (TCP, the token gate or TLS, HTTP/2's settings),
+// not gRPC's 100 ms floor: a call that does not wait for ready is served over a connection whose
+// handshake takes 400 ms, rather than failing as unreachable.
+TEST(GrpcClientTest, AConnectionWhoseHandshakeIsSlowIsStillMadeAndServesTheCall) {
+  TestServer server;
+  ASSERT_OK(server.Start());
+  SlowHandshakeProxy proxy(server.port(), std::chrono::milliseconds(400));
+  EXPECT_OK(TestServer::MakeClient(proxy.address(), test::kTestToken)->CallSync(&Async::HealthCheck, HealthCheckRequest()));
 }
 
 }  // namespace

@@ -74,6 +74,8 @@ class TestServer {
     ServerOptions options;
     options.name = "test server";
     options.host = "127.0.0.1";
+    // As a daemon's: plain TCP connections pass its token gate (token_gate.h) first.
+    options.token = kTestToken;
     return options;
   }
 
@@ -109,7 +111,7 @@ class TestServer {
     options.peer_name = "test server at " + target;
     options.token = token;
     options.rpc = rpc;
-    return std::make_unique<TestClient>(MakeChannel(target, rpc), options);
+    return std::make_unique<TestClient>(MakeChannel(target, rpc, token), options);
   }
 
  private:
