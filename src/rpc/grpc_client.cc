@@ -19,11 +19,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const RpcO
                                            absl::string_view token) {
   grpc::ChannelArguments args = MakeChannelArguments(options);
   std::shared_ptr<const TlsConfig> tls = TlsOr(options.tls);
-  if (internal::IsUnixTarget(target)) {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  }
-  if (tls == nullptr) {
-    AddTokenGateArguments(args, token);
+  const bool unix_socket = internal::IsUnixTarget(target);
+  if (tls == nullptr || unix_socket) {
+    if (!unix_socket) AddTokenGateArguments(args, token);
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   // Every certificate of the cluster CA names kClusterServerName, whatever address it serves on.

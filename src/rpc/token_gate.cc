@@ -142,9 +142,7 @@ void TokenGate::Service(const pollfd* ready, const std::function<void(int)>& adm
 
 int TokenGate::NextTimeoutMs() const {
   if (waiting_.empty()) return -1;
-  int64_t earliest = waiting_.front().deadline_ms;
-  for (const Waiting& w : waiting_) earliest = std::min(earliest, w.deadline_ms);
-  return static_cast<int>(std::max<int64_t>(0, earliest - MonotonicMs()));
+  return static_cast<int>(std::max<int64_t>(0, waiting_.front().deadline_ms - MonotonicMs()));
 }
 
 }  // namespace orrery::rpc

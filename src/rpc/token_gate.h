@@ -77,8 +77,6 @@ class TokenGate {
   // Milliseconds until the earliest deadline, for poll()'s timeout; -1 when none waits.
   int NextTimeoutMs() const;
 
-  size_t waiting() const { return waiting_.size(); }
-
  private:
   struct Waiting {
     int fd;
@@ -91,6 +89,7 @@ class TokenGate {
 
   TokenAuthenticator auth_;
   int64_t deadline_ms_;
+  // In the order accepted, and so of deadlines (each is the accept time plus deadline_ms_).
   std::vector<Waiting> waiting_;
 };
 
