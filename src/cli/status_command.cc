@@ -71,7 +71,7 @@ void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, in
   if (usage != nullptr && usage->memory_total_bytes() > 0) {
     std::string bar =
         Bar(static_cast<double>(usage->memory_used_bytes()), static_cast<double>(usage->memory_total_bytes()));
-    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "memory", bar.c_str(),
+    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "host memory", bar.c_str(),
            HumanBytes(usage->memory_used_bytes()).c_str(), HumanBytes(usage->memory_total_bytes()).c_str(),
            static_cast<long long>(usage->oom_kills()), usage->oom_kills() == 1 ? "" : "s");
   }
