@@ -57,12 +57,7 @@ std::string ResourceUsage(const ResourceSet& total, const ResourceSet& available
   for (const auto& [name, amount] : total.quantities()) {
     FixedPoint used = amount - available.Get(name);
     if (used < FixedPoint()) used = FixedPoint();
-    if (IsByteResource(name)) {
-      absl::StrAppend(&out, out.empty() ? "" : separator, name, " ", HumanBytes(static_cast<uint64_t>(used.ToDouble())), "/",
-                      HumanBytes(static_cast<uint64_t>(amount.ToDouble())));
-    } else {
-      absl::StrAppend(&out, out.empty() ? "" : separator, name, " ", used.ToString(), "/", amount.ToString());
-    }
+    absl::StrAppend(&out, out.empty() ? "" : separator, name, " ", used.ToString(), "/", amount.ToString());
   }
   return out.empty() ? "-" : out;
 }
