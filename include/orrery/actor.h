@@ -176,9 +176,15 @@ class ActorHandle {
   ActorHandle() = default;
   /// A handle holding `ids`, taking over the reference to the handle object the runtime gave.
   ActorHandle(internal::AdoptTag tag, internal::ActorHandleIds ids) : actor_(tag, std::move(ids)) {}
+  /// A handle to the actor with this id (as ID() prints it), as GetActor returns one: it does
+  /// not keep the actor alive. Throws OrreryException for a string that is not an actor id.
+  explicit ActorHandle(const std::string& id)
+      : actor_(internal::AdoptTag{}, internal::ActorHandleIds{internal::ActorIdOfHex(id), ""}) {}
 
   /// The actor's id, in hex ("" for an empty handle).
   std::string ID() const { return internal::ActorHexOfId(actor_.ids().actor_id); }
+  /// Marks the type (Ray's traits, is_actor_handle_v, detect it by this member).
+  static bool IsActorHandle() { return true; }
   bool Empty() const { return actor_.ids().actor_id.empty(); }
 
   /// A caller for a method of T (or of a base of T) registered with ORRERY_REMOTE; throws
@@ -374,7 +380,7 @@ ORRERY_EXPORT std::string GetNamespace();
 /// Inside an actor method: ends the actor for good (no restart). The method stops there; its
 /// result, and every call not yet run, raise ActorDiedError. It works by throwing an internal
 /// signal (not a std::exception): do not swallow it with catch (...). Outside an actor it
-/// throws std::logic_error.
+/// throws OrreryException (ray::internal::RayException), as in Ray.
 [[noreturn]] ORRERY_EXPORT void ExitActor();
 /// Inside an actor: whether it was restarted (its factory ran more than once). False elsewhere.
 ORRERY_EXPORT bool WasCurrentActorRestarted();

@@ -98,6 +98,12 @@ std::vector<std::shared_ptr<T>> Get(const std::vector<std::string>& ids, const i
 
 template <typename T>
 struct WaitResult {
+  WaitResult() = default;
+  WaitResult(std::list<ObjectRef<T>>&& ready_refs, std::list<ObjectRef<T>>&& unready_refs)
+      : ready(std::move(ready_refs)), unready(std::move(unready_refs)) {}
+  WaitResult(const std::vector<ObjectRef<T>>& ready_refs, const std::vector<ObjectRef<T>>& unready_refs)
+      : ready(ready_refs.begin(), ready_refs.end()), unready(unready_refs.begin(), unready_refs.end()) {}
+
   std::list<ObjectRef<T>> ready;
   std::list<ObjectRef<T>> unready;
 };

@@ -19,13 +19,17 @@ namespace orrery {
 /// The root of every Orrery error (ray::internal::RayException).
 class ORRERY_EXPORT OrreryException : public std::runtime_error {
  public:
-  explicit OrreryException(const std::string& message) : std::runtime_error(message) {}
+  explicit OrreryException(const std::string& message) : std::runtime_error(message), msg_(message) {}
+  /// The message, as what() returns it (Ray's exceptions have this field; ray_compat code reads it).
+  std::string msg_;
 };
 
 /// A remote function threw, or its arguments could not be read (ray::internal::RayTaskException).
 /// Raised by Get of the task's result.
 class ORRERY_EXPORT TaskError : public OrreryException {
  public:
+  /// A task error with only a message (Ray's RayTaskException(msg)): no type, function or node.
+  explicit TaskError(const std::string& message) : TaskError(message, "", "", "", 0) {}
   TaskError(const std::string& message, std::string exception_type, std::string function, std::string node,
             int pid)
       : OrreryException(message),
@@ -50,12 +54,19 @@ class ORRERY_EXPORT TaskError : public OrreryException {
 
 /// No such remote function: raised at once by Task() for a function that was never registered
 /// with ORRERY_REMOTE, and by Get when the worker that ran the task lacks it (or registered it
-/// with other parameter types). A TaskError, so ray_compat code catching RayTaskException sees it
-/// as Ray reports it (ray::internal::RayFunctionNotFound).
-class ORRERY_EXPORT FunctionNotFoundError : public TaskError {
+/// with other parameter types). Beside TaskError, not under it, as Ray's RayFunctionNotFound is
+/// beside RayTaskException.
+class ORRERY_EXPORT FunctionNotFoundError : public OrreryException {
  public:
+  /// Ray's constructor: a message only.
+  explicit FunctionNotFoundError(const std::string& message) : OrreryException(message) {}
   FunctionNotFoundError(const std::string& message, std::string function)
-      : TaskError(message, "orrery::FunctionNotFoundError", std::move(function), "", 0) {}
+      : OrreryException(message), function_(std::move(function)) {}
+  /// The registered name of the function ("" when Task() was given one never registered).
+  const std::string& function() const { return function_; }
+
+ private:
+  std::string function_;
 };
 
 /// The worker running the task died, and its retries ran out (ray::internal::RayWorkerException).

@@ -54,6 +54,8 @@ class ObjectRef {
 
   /// The object's id, in hex.
   std::string ID() const { return internal::HexOfId(id_); }
+  /// Marks the type (Ray's traits, is_object_ref_v, detect it by this member).
+  static bool IsObjectRef() { return true; }
   bool Empty() const { return id_.empty(); }
 
   /// Blocks until the value exists, then returns it; throws the task's error if it failed.

@@ -34,17 +34,20 @@ enum class PlacementStrategy {
   UNRECOGNIZED = -1
 };
 
-enum class PlacementGroupState {
+// Unscoped, as Ray's: PlacementGroupState::CREATED and (in ray_compat) ray::CREATED both name a
+// state, and a state converts to int.
+enum PlacementGroupState {
   /// Waiting for room.
   PENDING = 0,
-  /// Every bundle set aside on its node, not yet committed.
-  PREPARED = 1,
   /// Every bundle reserved: tasks and actors placed in it run.
-  CREATED = 2,
+  CREATED = 1,
   /// Removed: its bundles are released and what ran in them ended.
-  REMOVED = 3,
+  REMOVED = 2,
   /// A node holding some of its bundles died; they are being placed again.
-  RESCHEDULING = 4,
+  RESCHEDULING = 3,
+  /// Every bundle set aside on its node, not yet committed (Orrery's; Ray's C++ API has no
+  /// such state).
+  PREPARED = 4,
   UNRECOGNIZED = -1
 };
 

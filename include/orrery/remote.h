@@ -26,9 +26,11 @@
 
 /// Registers remote functions, at namespace scope: ORRERY_REMOTE(Add, Scale, ...). Actor
 /// factories (functions returning T*) and methods (&Counter::Add) are registered the same way.
-#define ORRERY_REMOTE(...)                                                                             \
+#define ORRERY_REMOTE(...) ORRERY_INTERNAL_REGISTER(#__VA_ARGS__, __VA_ARGS__)
+// Registers the functions after `names` under those names (the source text of the list).
+#define ORRERY_INTERNAL_REGISTER(names, ...)                                                           \
   static const bool ORRERY_INTERNAL_CONCAT(orrery_remote_registration_, __COUNTER__) [[maybe_unused]] = \
-      ::orrery::internal::RegisterRemoteFunctions(#__VA_ARGS__, __VA_ARGS__)
+      ::orrery::internal::RegisterRemoteFunctions(names, __VA_ARGS__)
 
 /// Picks one overload of a function, factory or method: ORRERY_FUNC(Scale, double, int),
 /// ORRERY_FUNC(Counter::Add, int).
@@ -104,9 +106,9 @@ class CallOptions {
     strategy_ = std::move(strategy);
     return self();
   }
-  /// Adds resource demands (as SetResource, for each).
+  /// Replaces the resource demands set so far with these (as Ray's SetResources does).
   Derived& SetResources(const std::unordered_map<std::string, double>& resources) {
-    for (const auto& [name, value] : resources) resources_.emplace(name, value);
+    resources_ = resources;
     return self();
   }
 

@@ -1,7 +1,10 @@
 #include "src/api/flags.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "nlohmann/json.hpp"
 #include "orrery/errors.h"
+#include "spdlog/spdlog.h"
 #include "src/common/config_table.h"
 
 namespace orrery::api {
@@ -55,12 +58,75 @@ void TakeLifetimeFlag(Config& config, std::vector<std::string>& args, const std:
   }
 }
 
+// --ray_runtime_env=JSON (Ray's serialized RuntimeEnv): env_vars and working_dir, the fields
+// Orrery applies; another field is refused, naming it, as RuntimeEnv itself refuses it.
+void ApplyRayRuntimeEnv(Config& config, const std::string& text) {
+  nlohmann::json env;
+  try {
+    env = nlohmann::json::parse(text);
+    if (!env.is_object()) throw OrreryException("not a JSON object");
+    for (const auto& [field, value] : env.items()) {
+      if (field == "env_vars") {
+        for (const auto& [name, var] : value.items()) config.runtime_env.env_vars[name] = var.get<std::string>();
+      } else if (field == "working_dir") {
+        config.working_dir = value.get<std::string>();
+      } else {
+        throw OrreryException("field '" + field + "' is not supported (only env_vars and working_dir)");
+      }
+    }
+  } catch (const std::exception& e) {
+    throw OrreryException("Init: --ray_runtime_env: " + std::string(e.what()));
+  }
+}
+
+// Ray's flags that have no Orrery setting of the same name: --ray_job_namespace (Orrery's
+// namespace), --ray_runtime_env, and --ray_redis_password/--ray_redis_username (accepted and
+// ignored: a driver never talks to the GCS's storage). Any other --ray_ flag the table does not
+// know is warned about and dropped, as Ray's own parser leaves flags it does not define.
+void TakeRayOnlyFlags(Config& config, std::vector<std::string>& args) {
+  const std::string prefix = "--ray_";
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!absl::StartsWith(arg, prefix)) {
+      kept.push_back(arg);
+      continue;
+    }
+    size_t eq = arg.find('=');
+    std::string name = arg.substr(prefix.size(), eq == std::string::npos ? std::string::npos : eq - prefix.size());
+    bool known = false;
+    for (const ConfigField& field : Table().fields()) known = known || field.name == name;
+    if (known) {
+      kept.push_back(arg);
+      continue;
+    }
+    auto value = [&]() -> std::string {
+      if (eq != std::string::npos) return arg.substr(eq + 1);
+      if (i + 1 < args.size()) return args[++i];
+      throw OrreryException("Init: " + arg + " needs a value");
+    };
+    if (name == "job_namespace") {
+      config.job_namespace = value();
+    } else if (name == "runtime_env") {
+      ApplyRayRuntimeEnv(config, value());
+    } else if (name == "redis_password" || name == "redis_username") {
+      value();
+    } else {
+      spdlog::warn("Init: ignoring the unknown flag {}", arg.substr(0, eq));
+    }
+  }
+  args = std::move(kept);
+}
+
 }  // namespace
 
 void ApplyFlags(Config& config, int argc, char** argv, bool accept_ray_flags) {
   std::vector<std::string> args(argv, argv + argc);
   TakeLifetimeFlag(config, args, "--orrery_");
-  if (accept_ray_flags) TakeLifetimeFlag(config, args, "--ray_");
+  if (accept_ray_flags) {
+    TakeLifetimeFlag(config, args, "--ray_");
+    TakeRayOnlyFlags(config, args);
+  }
   absl::Status status = Table().ApplyPrefixedFlags(config, args, "--orrery_");
   if (status.ok() && accept_ray_flags) status = Table().ApplyPrefixedFlags(config, args, "--ray_");
   if (!status.ok()) throw OrreryException("Init: " + std::string(status.message()));

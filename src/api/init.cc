@@ -147,6 +147,8 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
       } else if (name == "--object-store-memory") {
         options.node.object_store_memory = std::stoll(value);
+      } else if (name == "--memory") {
+        options.node.memory = std::stoll(value);
       } else if (name == "--object-store-prefault") {
         options.node.object_store_prefault = true;
         if (!value.empty() && value != "true") --i;  // a bare flag: the next word is not its value
@@ -168,7 +170,7 @@ launcher::HeadOptions HeadOptionsFrom(const Config& config) {
         options.tls_dir = value;
       } else {
         throw OrreryException("Config.head_args: unknown flag " + name +
-                              " (known: --num-cpus, --num-gpus, --resources, --node-ip-address, --bind-all, "
+                              " (known: --num-cpus, --num-gpus, --memory, --resources, --node-ip-address, --bind-all, "
                               "--object-store-memory, --object-store-prefault, --spill-dir, --gcs-storage, "
                               "--gcs-storage-sync, --tls, --tls-dir)");
       }
@@ -300,6 +302,15 @@ std::unique_ptr<Session> StartLocal(const Config& config) {
   }
   if (cpus > 0) resources.Set(kCpu, FixedPoint::FromDouble(cpus));
   if (gpus > 0) resources.Set(kGpu, FixedPoint::FromInt(gpus));
+  // Ray's byte resources, as a node offers them: values live in this process, so "memory" is
+  // what the host has available and "object_store_memory" what a node's store would have.
+  const int64_t page = sysconf(_SC_PAGE_SIZE);
+  const int64_t store = node.object_store_memory >= 0 ? node.object_store_memory
+                                                      : static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * page / 10 * 3;
+  const int64_t memory = node.memory >= 0 ? node.memory : static_cast<int64_t>(sysconf(_SC_AVPHYS_PAGES)) * page;
+  const auto max_bytes = static_cast<int64_t>(ResourceSet::kMaxQuantity);
+  if (memory > 0) resources.Set(kMemory, FixedPoint::FromInt(std::min(memory, max_bytes)));
+  if (store > 0) resources.Set(kObjectStoreMemory, FixedPoint::FromInt(std::min(store, max_bytes)));
   api::LocalRuntimeOptions options;
   options.job_namespace = config.job_namespace;
   options.node_resources = std::move(resources);
@@ -449,6 +460,12 @@ Runtime& RequireRuntime() {
 
 void ServeIfWorker() {
   if (!internal::LaunchedByRaylet()) return;
+  // What main() printed before Init() goes to this process's own output file now, before its
+  // output is forwarded to the driver, and before a zygote forks: otherwise the lines left in
+  // stdio's buffer would be copied into every worker and reach the driver's terminal from
+  // each (Ray's workers never run main at all).
+  std::fflush(stdout);
+  std::fflush(stderr);
   auto startup = internal::EnterWorkerProcess();  // a zygote returns here only in a forked child
   if (!startup.ok()) {
     std::fprintf(stderr, "orrery worker: %s\n", std::string(startup.status().message()).c_str());

@@ -16,6 +16,24 @@ namespace {
   throw OrreryException(absl::StrCat(doing, ": ", status.message()));
 }
 
+// The API's states have Ray's C++ values, not the GCS's.
+PlacementGroupState StateOf(rpc::PlacementGroupInfo::State state) {
+  switch (state) {
+    case rpc::PlacementGroupInfo::PENDING:
+      return PlacementGroupState::PENDING;
+    case rpc::PlacementGroupInfo::PREPARED:
+      return PlacementGroupState::PREPARED;
+    case rpc::PlacementGroupInfo::CREATED:
+      return PlacementGroupState::CREATED;
+    case rpc::PlacementGroupInfo::REMOVED:
+      return PlacementGroupState::REMOVED;
+    case rpc::PlacementGroupInfo::RESCHEDULING:
+      return PlacementGroupState::RESCHEDULING;
+    default:
+      return PlacementGroupState::UNRECOGNIZED;
+  }
+}
+
 PlacementGroup FromInfo(const rpc::PlacementGroupInfo& info) {
   PlacementGroupCreationOptions options;
   options.name = info.name();
@@ -25,7 +43,7 @@ PlacementGroup FromInfo(const rpc::PlacementGroupInfo& info) {
     options.bundles.push_back(ResourceSet::FromProto(bundle.resources()).value_or(ResourceSet()).ToDoubles());
   }
   return PlacementGroup(PlacementGroupId::FromBinary(info.placement_group_id()).value().Hex(), std::move(options),
-                        static_cast<PlacementGroupState>(info.state()));
+                        StateOf(info.state()));
 }
 
 }  // namespace

@@ -147,7 +147,7 @@ std::vector<std::string> GetAliveNodeIds() { return internal::RequireRuntime().A
 
 void ExitActor() {
   if (internal::RequireRuntime().CurrentActorRestarts() < 0) {
-    throw std::logic_error("ExitActor() called outside an actor");
+    throw OrreryException("ExitActor() called outside an actor");
   }
   throw internal::ActorExitSignal{};
 }

@@ -159,6 +159,9 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
                   "Listen on every interface (0.0.0.0), not only on the node IP (e.g. behind NAT)");
   start->add_option("--num-cpus", flags->node.num_cpus, "CPUs to offer (default: all cores)");
   start->add_option("--num-gpus", flags->node.num_gpus, "GPUs to offer (default: detected)");
+  start->add_option("--memory", flags->node.memory,
+                    "Bytes of memory offered to tasks and actors, Ray's \"memory\" resource (default: the host's "
+                    "available memory less the object store)");
   start->add_option("--resources", flags->node.resources, "Custom resources as JSON, e.g. '{\"disk\": 2}'");
   start->add_option("--object-store-memory", flags->node.object_store_memory,
                     "Bytes of shared memory for objects (default: 30% of RAM, all stores on this host under 50%)");

@@ -63,7 +63,12 @@ void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, in
   ResourceSet available = usage == nullptr ? total : ResourceSet::FromProto(usage->available()).value_or(total);
   for (const auto& [name, amount] : total.quantities()) {
     double used = (amount - available.Get(name)).ToDouble();
-    printf("    %-12s %s\n", name.c_str(), Bar(used, amount.ToDouble()).c_str());
+    std::string bytes;  // Ray's byte resources ("memory", "object_store_memory"), readable
+    if (IsByteResource(name)) {
+      bytes = "  " + HumanBytes(static_cast<uint64_t>(std::max(0.0, used))) + "/" +
+              HumanBytes(static_cast<uint64_t>(amount.ToDouble()));
+    }
+    printf("    %-12s %s%s\n", name.c_str(), Bar(used, amount.ToDouble()).c_str(), bytes.c_str());
   }
   double store_used = usage == nullptr ? 0 : static_cast<double>(usage->object_store_used_bytes());
   printf("    %-12s %s\n", "object store", Bar(store_used, static_cast<double>(store_bytes)).c_str());
@@ -71,7 +76,7 @@ void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, in
   if (usage != nullptr && usage->memory_total_bytes() > 0) {
     std::string bar =
         Bar(static_cast<double>(usage->memory_used_bytes()), static_cast<double>(usage->memory_total_bytes()));
-    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "memory", bar.c_str(),
+    printf("    %-12s %s  %s/%s, %lld OOM kill%s\n", "host memory", bar.c_str(),
            HumanBytes(usage->memory_used_bytes()).c_str(), HumanBytes(usage->memory_total_bytes()).c_str(),
            static_cast<long long>(usage->oom_kills()), usage->oom_kills() == 1 ? "" : "s");
   }

@@ -16,6 +16,11 @@ class ResourceSet;
 
 inline constexpr const char kCpu[] = "CPU";
 inline constexpr const char kGpu[] = "GPU";
+// Ray's standard byte resources, on every node: the memory it offers to tasks and actors, and
+// its object store's size. Quantities are bytes.
+inline constexpr const char kMemory[] = "memory";
+inline constexpr const char kObjectStoreMemory[] = "object_store_memory";
+inline bool IsByteResource(const std::string& name) { return name == kMemory || name == kObjectStoreMemory; }
 
 // A map from resource name to quantity; absent means zero, and zero entries are not stored.
 // Quantities may go negative in "available" sets while a blocked worker's CPU is lent out.

@@ -21,6 +21,7 @@
 #include "src/common/log.h"
 #include "src/common/log_files.h"
 #include "src/common/process.h"
+#include "src/common/timer_duration.h"
 #include "src/common/random.h"
 #include "src/common/runtime_env.h"
 #include "src/common/session.h"
@@ -462,7 +463,7 @@ void JobSupervisor::HandleStopJob(const rpc::StopJobRequest& request, rpc::StopJ
 void JobSupervisor::Terminate(Job& job, int64_t grace_ms) {
   pid_t group = job.record.driver_pid();
   kill(-group, SIGTERM);
-  job.kill_timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(grace_ms));
+  job.kill_timer = std::make_unique<boost::asio::steady_timer>(io_, TimerDuration(grace_ms));
   job.kill_timer->async_wait([group](const boost::system::error_code& error) {
     if (!error) kill(-group, SIGKILL);  // the driver's group is only ever reaped by its runner
   });

@@ -68,6 +68,7 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   if (options.object_store_memory >= 0) {
     args.push_back(absl::StrCat("--object-store-memory=", options.object_store_memory));
   }
+  if (options.memory >= 0) args.push_back(absl::StrCat("--memory=", options.memory));
   if (options.bind_all) args.push_back("--bind-all=true");
   if (options.object_store_prefault) args.push_back("--object-store-prefault=true");
   if (!options.spill_dir.empty()) args.push_back("--spill-dir=" + options.spill_dir);

@@ -21,6 +21,7 @@ struct NodeOptions {
   int num_gpus = -1;             // negative: detect
   std::string resources;         // JSON; empty: none
   int64_t object_store_memory = -1;  // bytes; negative: the raylet's default
+  int64_t memory = -1;               // bytes offered to tasks; negative: the raylet's default
   bool object_store_prefault = false;
   std::string spill_dir;         // empty: the raylet's default
   // Joining a TLS cluster from another host: the fingerprint of the cluster CA ("sha256:<hex>",

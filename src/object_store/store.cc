@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/log.h"
+#include "src/common/timer_duration.h"
 #include "src/object_store/spill_file.h"
 
 namespace orrery::object_store {
@@ -42,7 +43,7 @@ void Store::Create(ClientId client, const ObjectId& id, uint64_t data_size, uint
   StartSpilling(data_size + metadata_size);
   auto& pending = pending_creates_.emplace_back(
       PendingCreate{client, id, data_size, metadata_size, primary, owner, std::move(done),
-                    std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(wait_ms))});
+                    std::make_unique<boost::asio::steady_timer>(io_, TimerDuration(wait_ms))});
   auto it = std::prev(pending_creates_.end());
   std::weak_ptr<int> alive = alive_;
   pending.timer->async_wait([this, alive, it](const boost::system::error_code& error) {
@@ -121,7 +122,7 @@ void Store::Get(ClientId client, std::vector<ObjectId> ids, int64_t timeout_ms, 
   if (TryFinishGet(waiter_id, /*final=*/timeout_ms == 0)) return;
   for (const ObjectId& id : waiter.ids) waiters_by_object_[id].push_back(waiter_id);
   if (timeout_ms > 0) {
-    waiter.timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(timeout_ms));
+    waiter.timer = std::make_unique<boost::asio::steady_timer>(io_, TimerDuration(timeout_ms));
     std::weak_ptr<int> alive = alive_;
     waiter.timer->async_wait([this, alive, waiter_id](const boost::system::error_code& error) {
       if (!error && !alive.expired()) TryFinishGet(waiter_id, /*final=*/true);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <future>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "src/common/net.h"
 #include "src/common/status.h"
 #include "src/raylet/gpu_detection.h"
+#include "src/raylet/memory_monitor.h"
 #include "src/rpc/process_tls.h"
 
 namespace orrery::raylet {
@@ -25,10 +27,11 @@ Raylet::~Raylet() { Stop("destroyed"); }
 
 absl::Status Raylet::ResolveResources() {
   ORRERY_ASSIGN_OR_RETURN(total_, ResourceSet::FromJson(config_.resources));
-  for (const char* reserved : {kCpu, kGpu}) {
-    if (total_.Get(reserved) != FixedPoint()) {
-      return absl::InvalidArgumentError(absl::StrCat("--resources may not set ", reserved, "; use --num-",
-                                                     reserved == std::string(kCpu) ? "cpus" : "gpus"));
+  const std::pair<const char*, const char*> reserved[] = {
+      {kCpu, "--num-cpus"}, {kGpu, "--num-gpus"}, {kMemory, "--memory"}, {kObjectStoreMemory, "--object-store-memory"}};
+  for (const auto& [name, flag] : reserved) {
+    if (total_.Get(name) != FixedPoint()) {
+      return absl::InvalidArgumentError(absl::StrCat("--resources may not set ", name, "; use ", flag));
     }
   }
   double cpus = config_.num_cpus >= 0 ? config_.num_cpus : std::thread::hardware_concurrency();
@@ -206,6 +209,22 @@ absl::StatusOr<int64_t> Raylet::ObjectStoreSize() {
   return size;
 }
 
+absl::Status Raylet::AddMemoryResources(int64_t object_store_bytes) {
+  int64_t memory = config_.memory;
+  if (memory < 0) {
+    // Ray's default: what the host (or this process's cgroup) has available, less the store;
+    // the real host's, whatever a test tells the memory monitor.
+    MemorySource source = MemorySource::ForThisProcess();
+    source.testing_usage_file.clear();
+    ORRERY_ASSIGN_OR_RETURN(MemoryUsage usage, ReadMemoryUsage(source));
+    memory = std::max<int64_t>(0, usage.total_bytes - usage.used_bytes - object_store_bytes);
+  }
+  const auto max_bytes = static_cast<int64_t>(ResourceSet::kMaxQuantity);
+  total_.Set(kMemory, FixedPoint::FromInt(std::min(memory, max_bytes)));
+  total_.Set(kObjectStoreMemory, FixedPoint::FromInt(std::min(object_store_bytes, max_bytes)));
+  return absl::OkStatus();
+}
+
 absl::Status Raylet::StartObjectStore() {
   ORRERY_ASSIGN_OR_RETURN(int64_t size, ObjectStoreSize());
   object_store::StoreServerOptions options;
@@ -216,6 +235,7 @@ absl::Status Raylet::StartObjectStore() {
   options.spill_high_water = config_.object_store_high_water;
   ORRERY_RETURN_IF_ERROR(MakePrivateDir(options.spill_dir));
   ORRERY_ASSIGN_OR_RETURN(store_, object_store::StoreServer::Start(options));
+  ORRERY_RETURN_IF_ERROR(AddMemoryResources(size));
   spdlog::info("object store: {} bytes{} at {}, spilling to {}", size, config_.object_store_prefault ? " (prefaulted)" : "",
                options.socket_path, options.spill_dir);
   return absl::OkStatus();

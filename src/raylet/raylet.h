@@ -56,6 +56,9 @@ class Raylet {
   // The shared-memory object store's size: the flag, or the host's share (see RayletConfig).
   absl::StatusOr<int64_t> ObjectStoreSize();
   absl::Status StartObjectStore();
+  // Adds Ray's byte resources to the node's total: "memory" (--memory, or the host's available
+  // memory less the store) and "object_store_memory" (the store's size).
+  absl::Status AddMemoryResources(int64_t object_store_bytes);
   // Calls to the GCS while starting: retried for gcs_connect_timeout_ms; an unreachable GCS is
   // reported naming its address.
   rpc::CallOptions StartupCallOptions() const;

@@ -25,6 +25,8 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
              "Join a TLS cluster trusting the CA the GCS presents only with this fingerprint (sha256:<hex>)")
         .Add("num_cpus", &RayletConfig::num_cpus, "CPUs to offer (negative: the machine's cores)")
         .Add("num_gpus", &RayletConfig::num_gpus, "GPUs to offer (negative: detect)")
+        .Add("memory", &RayletConfig::memory,
+             "Bytes of memory offered to tasks and actors (negative: available memory less the object store)")
         .Add("resources", &RayletConfig::resources, "Custom resources as JSON, e.g. {\"disk\": 2}")
         .Add("worker_idle_timeout_ms", &RayletConfig::worker_idle_timeout_ms, "Idle workers are ended after this")
         .Add("worker_start_timeout_ms", &RayletConfig::worker_start_timeout_ms,

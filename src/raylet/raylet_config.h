@@ -32,6 +32,9 @@ struct RayletConfig {
   // Negative: detect (the machine's cores; GPUs from CUDA_VISIBLE_DEVICES or nvidia-smi).
   double num_cpus = -1;
   int32_t num_gpus = -1;
+  // Bytes of memory offered to tasks and actors (Ray's "memory" resource). Negative: the
+  // host's available memory less the object store, as Ray computes it.
+  int64_t memory = -1;
   std::string resources = "{}";
   int64_t worker_idle_timeout_ms = 60'000;
   int64_t worker_start_timeout_ms = 30'000;

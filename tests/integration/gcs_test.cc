@@ -31,6 +31,7 @@ TEST(GcsTest, ARayletRegistersWithItsResourcesAndRegisteringAgainChangesNothing)
   RayletOptions raylet;
   raylet.num_cpus = 3;
   raylet.resources = R"({"disk": 2.5})";
+  raylet.extra_flags = {"--memory=3221225472"};
   ClusterOptions options;
   options.head = raylet;
   auto cluster = StartCluster(options);
@@ -43,6 +44,10 @@ TEST(GcsTest, ARayletRegistersWithItsResourcesAndRegisteringAgainChangesNothing)
   EXPECT_EQ(node.state(), rpc::NodeInfo::ALIVE);
   EXPECT_EQ(node.total_resources().quantities().at("CPU"), FixedPoint::FromInt(3).raw());
   EXPECT_EQ(node.total_resources().quantities().at("disk"), FixedPoint::FromDouble(2.5).raw());
+  // Ray's standard byte resources: --memory, and the object store's size.
+  EXPECT_EQ(node.total_resources().quantities().at("memory"), FixedPoint::FromInt(3221225472).raw());
+  EXPECT_EQ(node.total_resources().quantities().at("object_store_memory"),
+            FixedPoint::FromInt(node.object_store_memory()).raw());
   EXPECT_EQ(node.version(), ORRERY_VERSION_STRING);
 
   rpc::RegisterNodeRequest again;

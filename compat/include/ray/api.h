@@ -1,5 +1,5 @@
-/// Ray's C++ API spellings over Orrery (target orrery::ray_compat): a program written against
-/// ray/api.h for what Orrery covers builds unchanged. What is and is not covered yet:
+/// Ray's C++ API over Orrery (target orrery::ray_compat): a program written against Ray's
+/// <ray/api.h> builds unchanged, as C++17. What is covered, and each runtime difference:
 /// docs/ray-compat.md.
 ///
 ///   #include <ray/api.h>
@@ -11,28 +11,60 @@
 ///     std::cout << *ray::Get(ray::Task(Plus).Remote(1, 2));
 ///     ray::Shutdown();
 ///   }
-///
-/// Documented departures: a task whose worker dies is retried 3 times (Ray C++: 1), and
-/// GetActor returns std::optional (Ray C++: boost::optional; both test and dereference alike).
 #pragma once
 
+// What Ray's <ray/api.h> brings in, directly or through its own headers: programs written
+// against it use these without including them.
+#include <unistd.h>
+
+#include <algorithm>
+#include <any>
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
-#include "orrery/api.h"
-#include "ray/runtime_env.h"
+#include <boost/optional.hpp>
+#include <msgpack.hpp>
 
-#define RAY_REMOTE(...) ORRERY_REMOTE(__VA_ARGS__)
-#define RAY_FUNC(f, ...) ORRERY_FUNC(f, __VA_ARGS__)
+#include "orrery/api.h"
+#include "ray/api/either_optional.h"
+#include "ray/api/logging.h"
+#include "ray/api/metric.h"
+#include "ray/api/msgpack_adaptor.h"
+#include "ray/api/ray_config.h"
+#include "ray/api/ray_exception.h"
+#include "ray/api/runtime_env.h"
+#include "ray/api/serializer.h"
+#include "ray/api/type_traits.h"
+#include "ray/api/xlang_function.h"
+
+/// Registers remote functions, actor factories and methods, at namespace scope, with or without
+/// a semicolon after it (as Ray's): RAY_REMOTE(Plus, Counter::FactoryCreate, &Counter::Add).
+#define RAY_REMOTE(...) ORRERY_INTERNAL_REGISTER(#__VA_ARGS__, __VA_ARGS__);
+/// One overload of a function, static factory or method, by its parameter types:
+/// RAY_FUNC(Counter::FactoryCreate, int), RAY_FUNC(&Counter::Add, int), RAY_FUNC(Make) (none).
+#define RAY_FUNC(f, ...) ::orrery::internal::Overload<__VA_ARGS__>::Of(f)
 
 namespace ray {
 
 using orrery::Actor;
-using orrery::ActorLifetime;
 using orrery::ExitActor;
 using orrery::Get;
-using orrery::GetActor;
 using orrery::GetNamespace;
 using orrery::IsInitialized;
 using orrery::ObjectRef;
@@ -53,56 +85,24 @@ using orrery::PlacementGroupCreationOptions;
 using orrery::PlacementGroupState;
 using orrery::PlacementStrategy;
 using orrery::RemovePlacementGroup;
+// Ray's PlacementGroupState is unscoped: ray::CREATED names a state as well.
+using orrery::CREATED;
+using orrery::PENDING;
+using orrery::PREPARED;
+using orrery::REMOVED;
+using orrery::RESCHEDULING;
+using orrery::UNRECOGNIZED;
 
-template <typename T>
+/// IsXlang is Ray's flag for handles to actors of other languages (ActorHandleXlang here).
+template <typename T, bool IsXlang = false>
 using ActorHandle = orrery::ActorHandle<T>;
 
-/// Ray's RayConfig, with Ray's field names (the fields Orrery acts on so far).
-struct RayConfig {
-  /// "ip:port" of the GCS; empty: RAY_ADDRESS (or ORRERY_ADDRESS), else a local cluster.
-  std::string address;
-  /// Not available yet: Init() refuses it with an error.
-  bool local_mode = false;
-  std::vector<std::string> code_search_path;
-  /// Extra `orrery start` flags for the head Init() starts: {"--num-cpus", "2"}.
-  std::vector<std::string> head_args;
-  /// The lifetime of actors: NON_DETACHED (they share their owner's fate) or DETACHED.
-  ActorLifetime default_actor_lifetime = ActorLifetime::NON_DETACHED;
-  std::string ray_namespace;
-  /// The job's runtime environment: env_vars, and working_dir (a local folder shipped to every
-  /// node). std::optional where Ray has boost::optional; both are set and tested alike.
-  std::optional<RuntimeEnv> runtime_env;
-};
-
-namespace internal {
-using RayException = orrery::OrreryException;
-using RayActorException = orrery::ActorDiedError;
-using RayTaskException = orrery::TaskError;
-using RayWorkerException = orrery::WorkerCrashedError;
-using RayTimeoutException = orrery::GetTimeoutError;
-using RayFunctionNotFound = orrery::FunctionNotFoundError;
-// RayRuntimeEnvException: ray/runtime_env.h.
-using UnreconstructableException = orrery::ObjectLostError;
-
-inline orrery::Config ToOrrery(const RayConfig& ray) {
-  orrery::Config config;
-  config.address = ray.address;
-  config.local_mode = ray.local_mode;
-  config.code_search_path = ray.code_search_path;
-  config.head_args = ray.head_args;
-  config.default_actor_lifetime = ray.default_actor_lifetime;
-  config.job_namespace = ray.ray_namespace;
-  if (ray.runtime_env.has_value()) {
-    RuntimeEnv per_task = *ray.runtime_env;
-    if (per_task.Contains("working_dir")) {
-      config.working_dir = per_task.Get<std::string>("working_dir");
-      per_task.Remove("working_dir");
-    }
-    config.runtime_env = per_task;
-  }
-  return config;
+/// The named actor's handle, or none: converts to std::optional and to boost::optional (Ray's
+/// declared type) alike.
+template <typename T>
+internal::EitherOptional<ActorHandle<T>> GetActor(const std::string& actor_name, const std::string& ray_namespace = "") {
+  return orrery::GetActor<T>(actor_name, ray_namespace);
 }
-}  // namespace internal
 
 inline void Init(RayConfig& config, int argc, char** argv) {
   orrery::Config native = internal::ToOrrery(config);

@@ -146,7 +146,9 @@ struct Signature {
                                   std::index_sequence<I...>) {
     // Braces: the arguments are read in order.
     std::tuple<std::decay_t<Params>...> values{ReadArgument<Params, I>(args, name)...};
-    return std::apply(call, std::move(values));
+    // Each value as its parameter takes it: an lvalue for T& (as Ray passes the deserialized
+    // argument), moved for T and T&&.
+    return std::invoke(call, std::forward<Params>(std::get<I>(values))...);
   }
 };
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include "gmock/gmock.h"
@@ -118,6 +119,32 @@ TEST_F(StoreTest, AGetWaitsForTheSealAndATimeoutAnswersWithoutTheMissingObject) 
   EXPECT_FALSE((*never)[0].has_value());
   EXPECT_TRUE((*never)[1].has_value());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+}
+
+// A client's timeout is its own to choose, up to INT64_MAX: found by fuzz_store_protocol, whose
+// corpus keeps the input (the conversion to nanoseconds overflowed, undefined behaviour).
+TEST_F(StoreTest, TheLongestGetAndCreateWaitsStillWaitAndAnswer) {
+  MakeStore(1 << 20);
+  ObjectId id = NewId();
+  ASSERT_TRUE(Create(id, 10).ok());
+  std::optional<std::vector<std::optional<ObjectLocation>>> got;
+  store_->Get(kReader, {id}, std::numeric_limits<int64_t>::max(), [&](auto found) { got = std::move(found); });
+  io_.poll();
+  EXPECT_FALSE(got.has_value());
+  ASSERT_TRUE(store_->Seal(kWriter, id).ok());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE((*got)[0].has_value());
+
+  MakeStore(1 << 20);
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(Put(256 << 10));
+  std::optional<absl::StatusOr<ObjectLocation>> created;
+  store_->Create(kWriter, NewId(), 1000, 0, true, std::numeric_limits<int64_t>::max(), [&](auto r) { created = r; });
+  io_.poll();
+  EXPECT_FALSE(created.has_value());
+  store_->Delete(ids[0]);
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->ok()) << created->status();
 }
 
 TEST_F(StoreTest, CreatingAnExistingIdOrMoreThanTheStoreFailsNamingWhy) {

@@ -8,17 +8,10 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
-#include "orrery/errors.h"
 #include "orrery/runtime_env.h"
+#include "ray/api/ray_exception.h"
 
 namespace ray {
-namespace internal {
-/// A RuntimeEnv field that is missing, of the wrong type, bad JSON, or one Orrery cannot apply.
-class RayRuntimeEnvException : public orrery::OrreryException {
- public:
-  using orrery::OrreryException::OrreryException;
-};
-}  // namespace internal
 
 class RuntimeEnv {
  public:
