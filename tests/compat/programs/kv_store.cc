@@ -74,9 +74,10 @@ int main(int argc, char** argv) {
   EXPECT(group.Wait(30));
   ray::Actor(CreateReplica).SetName(kReplica).SetResources(kActorResources).SetPlacementGroup(group, 1)
       .SetMaxRestarts(-1).Remote();
-  boost::optional<ray::ActorHandle<Replica>> replica;
-  while (!(replica = ray::GetActor<Replica>(kReplica))) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT(replica->Task(&Replica::All).Remote().Get()->empty());
+  // A named actor is found as soon as Remote() returns (its name is taken there).
+  boost::optional<ray::ActorHandle<Replica>> replica = ray::GetActor<Replica>(kReplica);
+  EXPECT(replica);
+  if (replica) EXPECT(replica->Task(&Replica::All).Remote().Get()->empty());
   ray::Actor(CreatePrimary).SetName(kPrimary).SetResources(kActorResources).SetPlacementGroup(group, 0)
       .SetMaxRestarts(-1).Remote();
   boost::optional<ray::ActorHandle<Primary>> primary = ray::GetActor<Primary>(kPrimary);
