@@ -62,6 +62,13 @@
 
 namespace ray {
 
+namespace internal {
+/// A program built against this header sees ids as Ray's API gives them, as their bytes
+/// (ObjectRef::ID(), ActorHandle::ID(), PlacementGroup::GetID()), from before main() on; see
+/// orrery/internal/id_text.h.
+inline const bool kRayIdForm = ::orrery::internal::UseRayIdForm();
+}  // namespace internal
+
 using orrery::Actor;
 using orrery::ExitActor;
 using orrery::Get;
