@@ -60,11 +60,35 @@ void GcsTaskManager::Add(const rpc::TaskEvent& event) {
     it->second.order = next_order_++;
     job.oldest_first.push_back(key);
   }
-  MergeTaskEvent(event, it->second.attempt);
+  if (metrics_ == nullptr) {
+    MergeTaskEvent(event, it->second.attempt);
+  } else {
+    rpc::TaskAttempt before = it->second.attempt;
+    MergeTaskEvent(event, it->second.attempt);
+    Count(before, it->second.attempt);
+  }
   while (job.attempts.size() > max_per_job_ && !job.oldest_first.empty()) {
     job.attempts.erase(job.oldest_first.front());
     job.oldest_first.pop_front();
     ++job.evicted;
+  }
+}
+
+void GcsTaskManager::Count(const rpc::TaskAttempt& before, const rpc::TaskAttempt& after) const {
+  // Each is counted once, when the second of its two times is known (events come in any order).
+  const std::vector<std::string> function{after.function_name().empty() ? "unknown" : after.function_name()};
+  bool ended = after.state() == rpc::FINISHED || after.state() == rpc::FAILED;
+  bool was_ended = before.state() == rpc::FINISHED || before.state() == rpc::FAILED;
+  if (ended && !was_ended) metrics_->ended->With({function[0], rpc::TaskState_Name(after.state())}).Inc();
+  auto newly_known = [](int64_t from_before, int64_t to_before, int64_t from, int64_t to) {
+    return from > 0 && to > 0 && !(from_before > 0 && to_before > 0);
+  };
+  if (newly_known(before.running_us(), before.ended_us(), after.running_us(), after.ended_us())) {
+    metrics_->run_seconds->With(function).Observe(std::max<int64_t>(0, after.ended_us() - after.running_us()) / 1e6);
+  }
+  if (newly_known(before.submitted_us(), before.running_us(), after.submitted_us(), after.running_us())) {
+    metrics_->scheduling_seconds->With(function).Observe(
+        std::max<int64_t>(0, after.running_us() - after.submitted_us()) / 1e6);
   }
 }
 
