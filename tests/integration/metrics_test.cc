@@ -138,9 +138,7 @@ class Metrics : public ::testing::Test {
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
   }
   static void TearDownTestSuite() {
-    std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    orrery::testing::StopClusterAndRemoveRoot(g_root);
   }
 };
 
