@@ -13,6 +13,7 @@ packages=(
   libssl-dev
   librocksdb-dev libhiredis-dev redis-server
   procps iproute2 tcpdump
+  prometheus
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 

@@ -43,10 +43,6 @@ namespace orrery {
 
 namespace internal {
 
-// Actor ids (16 bytes) in hex and back; "" for "".
-ORRERY_EXPORT std::string ActorHexOfId(const std::string& binary_id);
-ORRERY_EXPORT std::string ActorIdOfHex(const std::string& hex_id);
-
 // What a handle holds: the actor's ids, and one local reference to its handle object (when it
 // has one), counted like an ObjectRef's: added on copy, removed on destruction.
 class ActorReference {
@@ -176,13 +172,14 @@ class ActorHandle {
   ActorHandle() = default;
   /// A handle holding `ids`, taking over the reference to the handle object the runtime gave.
   ActorHandle(internal::AdoptTag tag, internal::ActorHandleIds ids) : actor_(tag, std::move(ids)) {}
-  /// A handle to the actor with this id (as ID() prints it), as GetActor returns one: it does
+  /// A handle to the actor with this id (in either form ID() gives), as GetActor returns one: it does
   /// not keep the actor alive. Throws OrreryException for a string that is not an actor id.
   explicit ActorHandle(const std::string& id)
-      : actor_(internal::AdoptTag{}, internal::ActorHandleIds{internal::ActorIdOfHex(id), ""}) {}
+      : actor_(internal::AdoptTag{}, internal::ActorHandleIds{internal::ActorIdOfText(id), ""}) {}
 
-  /// The actor's id, in hex ("" for an empty handle).
-  std::string ID() const { return internal::ActorHexOfId(actor_.ids().actor_id); }
+  /// The actor's id: in hex as the CLI prints it (its 16 bytes in a program built against
+  /// <ray/api.h>, as Ray's). "" for an empty handle.
+  std::string ID() const { return internal::ActorIdText(actor_.ids().actor_id); }
   /// Marks the type (Ray's traits, is_actor_handle_v, detect it by this member).
   static bool IsActorHandle() { return true; }
   bool Empty() const { return actor_.ids().actor_id.empty(); }

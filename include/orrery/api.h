@@ -87,7 +87,7 @@ std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>>& refs, const
   return out;
 }
 
-/// The values of the objects with these ids (as ObjectRef::ID() prints them).
+/// The values of the objects with these ids (as ObjectRef::ID() gives them, or in the other form).
 template <typename T>
 std::vector<std::shared_ptr<T>> Get(const std::vector<std::string>& ids, const int& timeout_ms = -1) {
   std::vector<ObjectRef<T>> refs;

@@ -15,14 +15,13 @@
 
 #include "msgpack.hpp"
 #include "orrery/errors.h"
+#include "orrery/internal/id_text.h"
 #include "orrery/internal/runtime.h"
 #include "orrery/internal/serialization.h"
 
 namespace orrery {
 
 namespace internal {
-ORRERY_EXPORT std::string HexOfId(const std::string& binary_id);
-ORRERY_EXPORT std::string IdOfHex(const std::string& hex_id);
 struct AdoptTag {};
 }  // namespace internal
 
@@ -30,8 +29,9 @@ template <typename T>
 class ObjectRef {
  public:
   ObjectRef() = default;
-  /// A reference from an id printed by ID().
-  explicit ObjectRef(const std::string& hex_id) : id_(internal::IdOfHex(hex_id)) { Acquire(); }
+  /// A reference from an id as ID() gives it (hex, or its bytes in a Ray program: both are
+  /// taken). Throws OrreryException for a string that is not an object id.
+  explicit ObjectRef(const std::string& id) : id_(internal::ObjectIdOfText(id)) { Acquire(); }
   ObjectRef(internal::AdoptTag, std::string binary_id) : id_(std::move(binary_id)) {}
   ObjectRef(const ObjectRef& other) : id_(other.id_) { Acquire(); }
   ObjectRef(ObjectRef&& other) noexcept : id_(std::exchange(other.id_, std::string())) {}
@@ -52,8 +52,9 @@ class ObjectRef {
   }
   ~ObjectRef() { Release(); }
 
-  /// The object's id, in hex.
-  std::string ID() const { return internal::HexOfId(id_); }
+  /// The object's id: in hex as the CLI prints it (its 20 bytes in a program built against
+  /// <ray/api.h>, as Ray's; see internal/id_text.h). "" for an empty reference.
+  std::string ID() const { return internal::ObjectIdText(id_); }
   /// Marks the type (Ray's traits, is_object_ref_v, detect it by this member).
   static bool IsObjectRef() { return true; }
   bool Empty() const { return id_.empty(); }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "orrery/export.h"
+#include "orrery/internal/id_text.h"
 
 namespace orrery {
 
@@ -65,12 +66,16 @@ class ORRERY_EXPORT PlacementGroup {
  public:
   /// An empty group (Empty() is true), as GetPlacementGroup gives for an unknown name.
   PlacementGroup() = default;
-  PlacementGroup(std::string id, PlacementGroupCreationOptions options,
+  /// A group as the runtime describes it: `hex_id` in hex.
+  PlacementGroup(std::string hex_id, PlacementGroupCreationOptions options,
                  PlacementGroupState state = PlacementGroupState::PENDING)
-      : id_(std::move(id)), options_(std::move(options)), state_(state) {}
+      : id_(std::move(hex_id)), options_(std::move(options)), state_(state) {}
 
-  /// The id, in hex.
-  const std::string& GetID() const { return id_; }
+  /// The id: in hex as the CLI prints it (its bytes in a program built against <ray/api.h>, as
+  /// Ray's). RemovePlacementGroup and GetPlacementGroupById take either form.
+  std::string GetID() const { return internal::GroupIdText(id_); }
+  /// The id in hex, whatever the program's form: as the runtime and its messages name it.
+  const std::string& hex_id() const { return id_; }
   const std::string& GetName() const { return options_.name; }
   const std::vector<std::unordered_map<std::string, double>>& GetBundles() const { return options_.bundles; }
   /// The state when this object was made (CreatePlacementGroup, Get...): ask again with

@@ -136,7 +136,7 @@ class CallOptions {
   /// bundle index it does not have.
   Derived& SetPlacementGroup(const PlacementGroup& group, int bundle_index = -1) {
     ValidateBundleIndex(group, bundle_index);
-    placement_group_id_ = group.GetID();
+    placement_group_id_ = group.hex_id();
     bundle_index_ = bundle_index;
     return self();
   }

@@ -24,6 +24,7 @@
 #include "src/common/clock.h"
 #include "src/common/config_value.h"
 #include "src/common/file_util.h"
+#include "src/common/termination.h"
 #include "src/common/log.h"
 #include "src/common/logging.h"
 #include "src/common/process.h"
@@ -507,11 +508,19 @@ void ServeIfWorker() {
     gcs::GrpcGcsClient gcs(options.gcs_address, rpc::ClientOptions{"GCS", options.token, {}, nullptr});
     ForwardOutput(*core, gcs);
   }
+  // A worker its raylet ends (the job ended) first sends what it ran, after its output: the
+  // events of its last second would be lost otherwise, and its tasks left RUNNING in
+  // `orrery list tasks` and uncounted in the metrics.
+  if (absl::Status status = RunOnTermination([core] { core->FlushTaskEvents(); }); !status.ok()) {
+    spdlog::warn("task events of this worker's last second may be lost when it is ended: {}", status.message());
+  }
   if (absl::Status status = core->Start(); !status.ok()) {
     spdlog::error("worker failed to start: {}", status.message());
     std::_Exit(1);
   }
   core->WaitForExit();
+  // Asked to exit (an idle worker of an ended job): what it ran reaches the GCS first.
+  core->FlushTaskEvents();
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(0);

@@ -58,12 +58,13 @@ PlacementGroup CreatePlacementGroup(const PlacementGroupCreationOptions& options
 }
 
 void RemovePlacementGroup(const std::string& placement_group_id) {
-  internal::RequireRuntime().RemovePlacementGroup(placement_group_id);
+  internal::RequireRuntime().RemovePlacementGroup(internal::GroupHexOfText(placement_group_id));
 }
 
 PlacementGroup GetPlacementGroupById(const std::string& placement_group_id) {
-  PlacementGroup group = internal::RequireRuntime().FindPlacementGroup(placement_group_id, /*by_name=*/false);
-  if (group.Empty()) throw OrreryException("no placement group " + placement_group_id);
+  std::string hex_id = internal::GroupHexOfText(placement_group_id);
+  PlacementGroup group = internal::RequireRuntime().FindPlacementGroup(hex_id, /*by_name=*/false);
+  if (group.Empty()) throw OrreryException("no placement group " + hex_id);
   return group;
 }
 
@@ -80,7 +81,7 @@ void ValidateBundleIndex(const PlacementGroup& group, int bundle_index) {
   int count = static_cast<int>(group.GetBundles().size());
   if (bundle_index < -1 || bundle_index >= count) {
     throw OrreryException(absl::StrCat("SetPlacementGroup: bundle index ", bundle_index, " is out of range: group ",
-                                       group.GetID(), " has ", count, " bundle(s) (-1: any of them)"));
+                                       group.hex_id(), " has ", count, " bundle(s) (-1: any of them)"));
   }
 }
 }  // namespace internal

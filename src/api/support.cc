@@ -1,4 +1,4 @@
-// The exported helpers the public templates call: ids in hex, bounded msgpack limits, signature
+// The exported helpers the public templates call: bounded msgpack limits, signature
 // hashes, the argument checks of Task(), Wait() and resources, the ref collector, and the
 // actor functions that are not templates.
 #include <cxxabi.h>
@@ -46,34 +46,6 @@ uint64_t HashSignature(const char* mangled_type_name) {
   return hash;
 }
 
-std::string HexOfId(const std::string& binary_id) {
-  if (binary_id.empty()) return "";
-  auto id = ObjectId::FromBinary(binary_id);
-  if (!id.ok()) throw OrreryException("not an object id: " + std::string(id.status().message()));
-  return id->Hex();
-}
-
-std::string IdOfHex(const std::string& hex_id) {
-  if (hex_id.empty()) return "";
-  auto id = ObjectId::FromHex(hex_id);
-  if (!id.ok()) throw OrreryException("not an object id: " + std::string(id.status().message()));
-  return id->Binary();
-}
-
-std::string ActorHexOfId(const std::string& binary_id) {
-  if (binary_id.empty()) return "";
-  auto id = ActorId::FromBinary(binary_id);
-  if (!id.ok()) throw OrreryException("not an actor id: " + std::string(id.status().message()));
-  return id->Hex();
-}
-
-std::string ActorIdOfHex(const std::string& hex_id) {
-  if (hex_id.empty()) return "";
-  auto id = ActorId::FromHex(hex_id);
-  if (!id.ok()) throw OrreryException("not an actor id: " + std::string(id.status().message()));
-  return id->Binary();
-}
-
 void RequireActor(const ActorHandleIds& ids) {
   if (ids.actor_id.empty()) throw OrreryException("the ActorHandle is empty: it refers to no actor");
 }
@@ -89,7 +61,7 @@ void ValidateWait(const std::vector<std::string>& ids, int num_objects) {
   std::unordered_set<std::string> seen;
   for (const std::string& id : ids) {
     if (id.empty()) throw OrreryException("Wait: an empty ObjectRef was given");
-    if (!seen.insert(id).second) throw OrreryException("Wait: duplicate ObjectRef " + HexOfId(id));
+    if (!seen.insert(id).second) throw OrreryException("Wait: duplicate ObjectRef " + ObjectId::FromBinary(id).value_or(ObjectId()).Hex());
   }
 }
 

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   orrery::cli::AddTimelineCommand(app, exit_code);
   orrery::cli::AddLogsCommand(app, exit_code);
   orrery::cli::AddMemoryCommand(app, exit_code);
+  orrery::cli::AddMetricsCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/match.h"
@@ -24,6 +25,7 @@ struct StartFlags {
   std::string address;
   std::string token;
   int port = 6391;
+  int metrics_port = -1;
   bool block = false;
   launcher::NodeOptions node;
   std::string gcs_storage;
@@ -45,6 +47,8 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
   printf("  Storage:     %s\n",
          absl::StartsWith(node.gcs_storage, "redis") ? "redis (the URL given)" : node.gcs_storage.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
+  printf("  Metrics:     http://%s:%d/metrics (Prometheus targets: orrery metrics targets)\n",
+         node.gcs_address.substr(0, node.gcs_address.rfind(':')).c_str(), node.gcs_metrics_port);
   std::string adopted =
       node.adopted_raylet ? " (its raylet was running: adopted, pid " + std::to_string(node.raylet.pid) + ")" : "";
   printf("  Node id:     %s%s\n", node.node_id.c_str(), adopted.c_str());
@@ -117,6 +121,7 @@ int RunStart(StartFlags& flags) {
     launcher::HeadOptions options;
     options.node = flags.node;
     options.port = flags.port;
+    options.metrics_port = flags.metrics_port;
     options.token = token;
     options.token_origin = token_source == "ORRERY_TOKEN" ? "environment" : "explicit";
     options.gcs_storage = flags.gcs_storage;
@@ -130,7 +135,9 @@ int RunStart(StartFlags& flags) {
     options.tls_dir = flags.tls_dir;
     node = launcher::StartHead(options);
   } else {
-    node = launcher::JoinCluster(flags.address, token, flags.node);
+    launcher::NodeOptions joining = flags.node;
+    joining.metrics_port = std::max(0, flags.metrics_port);
+    node = launcher::JoinCluster(flags.address, token, joining);
   }
   if (!node.ok()) return Fail("start", std::string(node.status().message()));
   if (flags.head) {
@@ -154,6 +161,9 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   start->add_option("--token", flags->token,
                     "Cluster token to join with, or for a new head to use (or ORRERY_TOKEN; a head makes one otherwise)");
   start->add_option("--port", flags->port, "GCS port of a new head (0: any free port)")->capture_default_str();
+  start->add_option("--metrics-port", flags->metrics_port,
+                    "Port of GET /metrics (Prometheus): the GCS's with --head (default 9391; with --port 0, any free "
+                    "port), else the raylet's (default: any free port; every raylet's is in `orrery status`)");
   start->add_option("--node-ip-address", flags->node.node_ip_address, "IP other hosts reach this node at");
   start->add_flag("--bind-all", flags->node.bind_all,
                   "Listen on every interface (0.0.0.0), not only on the node IP (e.g. behind NAT)");

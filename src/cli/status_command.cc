@@ -98,7 +98,12 @@ int RunStatus(const ClusterFlags& flags) {
 
   printf("Orrery cluster at %s (version %s, up %s)\n", cluster->address.c_str(), status->version().c_str(),
          HumanDuration(status->now_ms() - status->start_time_ms()).c_str());
-  printf("Nodes: %d alive, %d dead\n\n", alive, dead);
+  printf("Nodes: %d alive, %d dead\n", alive, dead);
+  if (status->metrics_port() > 0) {
+    printf("Metrics: http://%s:%d/metrics (GCS); each node's below; Prometheus targets: orrery metrics targets\n",
+           cluster->address.substr(0, cluster->address.rfind(':')).c_str(), status->metrics_port());
+  }
+  printf("\n");
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
   std::map<ResourceSet, std::pair<int64_t, bool>> demand;
   for (const auto& node : status->nodes()) {
@@ -132,6 +137,9 @@ int RunStatus(const ClusterFlags& flags) {
     if (node.state() == rpc::NodeInfo::ALIVE) {
       auto it = usage.find(node.node_id());
       PrintBars(total, it == usage.end() ? nullptr : it->second, node.object_store_memory());
+      if (node.metrics_port() > 0) {
+        printf("    %-12s http://%s:%d/metrics\n", "metrics", node.node_ip().c_str(), node.metrics_port());
+      }
     }
   }
   printf("\nPending demand:\n");

@@ -36,6 +36,8 @@ class SessionDir {
   const std::string& path() const { return path_; }
   std::string LogsDir() const { return path_ + "/logs"; }
   std::string PidsDir() const { return path_ + "/pids"; }
+  // Prometheus scrape targets (targets.json), kept by the head.
+  std::string MetricsTargetsFile() const { return path_ + "/metrics/targets.json"; }
   std::string TokenFile() const { return path_ + "/token"; }
   std::string ClusterFile() const { return path_ + "/cluster.json"; }
   // The head's --gcs-storage, for `orrery stop` (which deletes embedded storage it names).

@@ -126,6 +126,7 @@ absl::Status CoreWorker::Start() {
   TaskSubmitter::Callbacks submitter_callbacks;
   submitter_callbacks.on_result = [this](const rpc::TaskSpec& task, rpc::SerializedObject&& object,
                                           const ResourceSet* resources) {
+    RecordEndAsOwner(task, object);
     OnTaskResult(task, std::move(object), resources);
   };
   submitter_callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
@@ -574,6 +575,22 @@ void CoreWorker::AwaitOwned(std::shared_ptr<rpc::TaskSpec> task,
       if (remaining->fetch_sub(1) == 1) (*shared_ready)();
     });
   }
+}
+
+void CoreWorker::RecordEndAsOwner(const rpc::TaskSpec& task, const rpc::SerializedObject& result) {
+  // The worker records the same end, but a worker ended with its job (right after its last
+  // task) may not send it; the owner's reaches the GCS when the owner stops at the latest.
+  rpc::TaskKind kind = KindOf(task, /*is_creation=*/false);
+  rpc::ErrorInfo error;
+  if (result.format() == rpc::SerializedObject::ERROR && error.ParseFromString(result.payload())) {
+    events_->RecordFailure(task, kind, error, "", "");
+  } else {
+    events_->Record(task, kind, rpc::FINISHED);
+  }
+}
+
+void CoreWorker::FlushTaskEvents() {
+  if (events_) events_->Flush();
 }
 
 void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object,

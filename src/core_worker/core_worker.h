@@ -96,6 +96,8 @@ class CoreWorker {
   void Stop();
   // Blocks until Exit is called on this worker's service.
   void WaitForExit();
+  // Sends the task events buffered now (a worker being ended: what it ran reaches the GCS).
+  void FlushTaskEvents();
 
   // ---- what the public API needs (see orrery/internal/runtime.h) ----
   void AddLocalRef(const ObjectId& id) { references_->AddLocalRef(id); }
@@ -206,6 +208,9 @@ class CoreWorker {
   // owner answers, or with `registered` runs it then instead.
   void SendBorrowerUpdate(const ObjectId& id, const rpc::WorkerAddress& owner, const rpc::WorkerAddress& borrower,
                           bool add, std::function<void()> registered = nullptr);
+  // The end of a task this process owns, as its result arrived: FINISHED, or FAILED with the
+  // error the result holds.
+  void RecordEndAsOwner(const rpc::TaskSpec& task, const rpc::SerializedObject& result);
   // `resources`: the shape a normal task ran with (null for an actor call).
   void OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object, const ResourceSet* resources);
   void ReleaseTaskRefs(const rpc::TaskSpec& task);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/common/file_util.h"
+#include "src/common/termination.h"
 
 namespace orrery::core {
 
@@ -19,16 +20,6 @@ namespace {
 constexpr size_t kMaxLineBytes = 64 * 1024;
 // How long a worker being ended (SIGTERM) waits for its output to reach its files.
 constexpr auto kDrainTimeout = std::chrono::seconds(1);
-
-// SIGTERM's handler only wakes the thread that drains (a handler may do little else).
-int g_termination_pipe[2] = {-1, -1};
-
-void OnTermination(int) {
-  char byte = 1;
-  ssize_t ignored = write(g_termination_pipe[1], &byte, 1);
-  (void)ignored;
-}
-
 }  // namespace
 
 LogForwarder::LogForwarder(WorkerId worker_id, std::shared_ptr<CoreWorkerClient> driver)
@@ -60,13 +51,7 @@ absl::Status LogForwarder::Start() {
 }
 
 absl::Status LogForwarder::DrainOnTermination() {
-  if (pipe2(g_termination_pipe, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
-  std::thread([this] {
-    char byte;
-    while (read(g_termination_pipe[0], &byte, 1) < 0 && errno == EINTR) {
-    }
+  return RunOnTermination([this] {
     std::fflush(stdout);
     std::fflush(stderr);
     // The pipes' write ends go, so each pump reads to the end of what was written, copies it to
@@ -76,22 +61,9 @@ absl::Status LogForwarder::DrainOnTermination() {
       dup2(null, STDOUT_FILENO);
       dup2(null, STDERR_FILENO);
     }
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      pumps_done_.wait_for(lock, kDrainTimeout, [this] { return pumps_running_ == 0; });
-    }
-    // Ended as before, by SIGTERM: the raylet reads the same death.
-    signal(SIGTERM, SIG_DFL);
-    raise(SIGTERM);
-  }).detach();
-  struct sigaction action = {};
-  action.sa_handler = OnTermination;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  if (sigaction(SIGTERM, &action, nullptr) != 0) {
-    return absl::InternalError(absl::StrCat("sigaction: ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu_);
+    pumps_done_.wait_for(lock, kDrainTimeout, [this] { return pumps_running_ == 0; });
+  });
 }
 
 void LogForwarder::Pump(int read_fd, int original_fd, bool is_stderr) {

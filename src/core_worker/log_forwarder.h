@@ -31,7 +31,7 @@ class LogForwarder {
   // Runs a pipe's copying until its end, then counts itself out.
   void Pump(int read_fd, int original_fd, bool is_stderr);
   void Forward(int read_fd, int original_fd, bool is_stderr);
-  // Installs the SIGTERM handling that drains the pipes before the process ends.
+  // Has SIGTERM drain the pipes before the process ends (src/common/termination.h).
   absl::Status DrainOnTermination();
 
   const WorkerId worker_id_;

@@ -1,6 +1,7 @@
 #include "src/core_worker/shared_memory_objects.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -28,16 +29,36 @@ std::string EncodeMetadata(const internal::SerializedValue& value) {
 absl::StatusOr<Value> SharedMemoryObjects::Write(const ObjectId& id, const internal::SerializedValue& value,
                                                  const WorkerId& owner) {
   std::string metadata = EncodeMetadata(value);
-  auto object = client_->Create(id, value.size(), metadata.size(), /*primary=*/true, full_wait_ms_, owner);
+  auto object = CreateOrFindEarlier(id, value.size(), metadata.size(), owner);
   if (!object.ok()) return Annotate(object.status(), absl::StrCat("storing a value of ", value.size(), " bytes"));
-  ParallelCopy((*object)->data, value.data(), value.size());
-  std::memcpy((*object)->metadata, metadata.data(), metadata.size());
-  if (absl::Status sealed = client_->Seal(**object, /*release=*/true); !sealed.ok()) return sealed;
+  if (*object != nullptr) {
+    ParallelCopy((**object).data, value.data(), value.size());
+    std::memcpy((**object).metadata, metadata.data(), metadata.size());
+    if (absl::Status sealed = client_->Seal(**object, /*release=*/true); !sealed.ok()) return sealed;
+  }
   auto marker = std::make_shared<internal::SerializedValue>();
   marker->format = internal::Format::kInStore;
   marker->payload = node_.Binary();
   marker->contained_refs = value.contained_refs;
   return marker;
+}
+
+absl::StatusOr<std::shared_ptr<object_store::MutableObject>> SharedMemoryObjects::CreateOrFindEarlier(
+    const ObjectId& id, uint64_t data_size, uint64_t metadata_size, const WorkerId& owner) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kEarlierWriterWaitMs);
+  for (;;) {
+    auto object = client_->Create(id, data_size, metadata_size, /*primary=*/true, full_wait_ms_, owner);
+    if (object.ok() || object.status().code() != absl::StatusCode::kAlreadyExists) return object;
+    // Answers as soon as the earlier copy is sealed; a copy dropped half-written is not seen
+    // (the store wakes no one for it), so the wait is short and the create is tried again.
+    auto earlier = client_->Get({id}, kEarlierWriterPollMs);
+    if (!earlier.ok()) return earlier.status();
+    if ((*earlier)[0] != nullptr) return nullptr;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::AlreadyExistsError(absl::StrCat("object ", id.Hex(), " is still being written by another process ",
+                                                   kEarlierWriterWaitMs, " ms later"));
+    }
+  }
 }
 
 Value SharedMemoryObjects::Read(const ObjectId& id, const internal::SerializedValue& marker, int64_t timeout_ms) {

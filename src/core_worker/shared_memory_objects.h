@@ -40,6 +40,10 @@ class SharedMemoryObjects {
 
   // Writes `value` as `id`'s primary copy and returns its marker. Errors come from the store
   // (ResourceExhausted: full after waiting; OutOfRange: larger than the store), naming sizes.
+  // A retried task writes the return ids its earlier attempt wrote: when that attempt died
+  // after sealing its copy, the copy is kept and its marker returned (the value of a retried
+  // task is either attempt's, as on Ray); when it died half-way, its copy goes once the store
+  // sees its connection close, and this write waits for that.
   absl::StatusOr<Value> Write(const ObjectId& id, const internal::SerializedValue& value, const WorkerId& owner);
   // The value behind a marker, as a view into shared memory, or an error value when it cannot
   // be read here (gone, or not copied from the node holding it).
@@ -58,6 +62,16 @@ class SharedMemoryObjects {
   const int64_t threshold_;
   const int64_t full_wait_ms_;
   const PullFunction pull_;
+
+  // Creates `id`, or, when an earlier writer's copy is there, returns null once that copy is
+  // sealed and creates `id` once it is dropped. AlreadyExists when it is neither within
+  // kEarlierWriterWaitMs: the writer is alive, so this is no retry of a dead one.
+  absl::StatusOr<std::shared_ptr<object_store::MutableObject>> CreateOrFindEarlier(const ObjectId& id,
+                                                                                   uint64_t data_size,
+                                                                                   uint64_t metadata_size,
+                                                                                   const WorkerId& owner);
+  static constexpr int64_t kEarlierWriterWaitMs = 10'000;
+  static constexpr int64_t kEarlierWriterPollMs = 20;
 
   // Recently read small objects stay mapped, so that reading one again needs no round trip to
   // the store. Only objects up to kCachedObjectBytes, and at most 1/16 of the store in all, so

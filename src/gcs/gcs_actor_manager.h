@@ -56,6 +56,11 @@ class GcsActorManager final : public ActorHandler {
   // lease holders of earlier GCS instances) left at the raylets. `done` runs after the restore.
   void Load(std::function<void(absl::Status)> done);
   size_t num_actors() const { return actors_.size(); }
+  // Calls fn(const rpc::ActorInfo&) for each actor kept (metrics).
+  template <typename Fn>
+  void ForEachActor(Fn&& fn) const {
+    for (const auto& [id, actor] : actors_) fn(actor.info);
+  }
   // Asks every alive raylet to end the leases of `earlier_holders` but those of ALIVE actors,
   // then schedules the actors waiting for it; `done(all_released)` when every raylet answered
   // (all_released: each one did; a raylet that could not be asked may still hold some).

@@ -9,6 +9,7 @@
 namespace orrery::gcs {
 
 inline constexpr int kDefaultGcsPort = 6391;
+inline constexpr int kDefaultGcsMetricsPort = 9391;
 
 struct GcsConfig {
   // This host's IP, which the GCS listens on (empty: detect, as DefaultNodeIp()).
@@ -16,6 +17,9 @@ struct GcsConfig {
   // Listen on every interface instead (orrery start --bind-all).
   bool bind_all = false;
   int32_t port = kDefaultGcsPort;
+  // TCP port of GET /metrics (0: any free port). Negative: kDefaultGcsMetricsPort, or any free
+  // port when `port` is 0 (a head nobody finds by a fixed port has no fixed metrics port either).
+  int32_t metrics_port = -1;
   std::string session_dir;
   std::string token;
   std::string token_file;

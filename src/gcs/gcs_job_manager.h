@@ -22,6 +22,11 @@ class GcsJobManager final : public JobHandler {
 
   void Load(std::function<void(absl::Status)> done);
   size_t num_jobs() const { return jobs_.size(); }
+  // Calls fn(const rpc::JobInfo&) for each job kept (metrics).
+  template <typename Fn>
+  void ForEachJob(Fn&& fn) const {
+    for (const auto& [id, job] : jobs_) fn(job);
+  }
 
   void HandleGetNextJobId(const rpc::GetNextJobIdRequest& request, rpc::GetNextJobIdReply* reply,
                           ReplyCallback done) override;

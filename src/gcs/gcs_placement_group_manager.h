@@ -57,6 +57,11 @@ class GcsPlacementGroupManager {
   // RESCHEDULING). Each node's restored bundles are checked against its first report only.
   void OnNodeReported(const NodeId& node_id, const rpc::HostedState& hosted);
   size_t num_groups() const { return groups_.size(); }
+  // Calls fn(const rpc::PlacementGroupInfo&) for each group kept (metrics).
+  template <typename Fn>
+  void ForEachGroup(Fn&& fn) const {
+    for (const auto& [id, group] : groups_) fn(group.info);
+  }
 
   void HandleCreatePlacementGroup(const rpc::CreatePlacementGroupRequest& request,
                                   rpc::CreatePlacementGroupReply* reply, rpc::ReplyCallback done);

@@ -26,6 +26,9 @@ class GcsResourceManager final : public ResourceHandler {
   void HandleGetClusterStatus(const rpc::GetClusterStatusRequest& request, rpc::GetClusterStatusReply* reply,
                               ReplyCallback done) override;
 
+  // The GCS's metrics port, which GetClusterStatus reports (0: none). Set on the loop.
+  void set_metrics_port(int port) { metrics_port_ = port; }
+
   // A dead node leaves the view (raylets drop it on its NODE message).
   void OnNodeDead(const NodeId& node_id) {
     usage_.erase(node_id);
@@ -59,6 +62,7 @@ class GcsResourceManager final : public ResourceHandler {
   Publisher& publisher_;
   const ClusterId cluster_id_;
   const int64_t start_time_ms_;
+  int metrics_port_ = 0;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
   absl::flat_hash_map<NodeId, NodeResources> parsed_;
   std::vector<std::function<void(const NodeId&, bool changed)>> listeners_;

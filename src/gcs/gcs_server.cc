@@ -249,8 +249,24 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
     server_.reset();
     return status;
   }
-  spdlog::info("GCS serving on {}:{}, cluster {}", server_->options().host, server_->port(), cluster_id_.Hex());
+  if (absl::Status status = ServeMetrics(); !status.ok()) return status;
+  spdlog::info("GCS serving on {}:{}, cluster {}, metrics on port {}", server_->options().host, server_->port(),
+               cluster_id_.Hex(), metrics_->port());
   loop_->Post([this] { supervisor_->StartRestoredPending(); });
+  return absl::OkStatus();
+}
+
+absl::Status GcsServer::ServeMetrics() {
+  metrics_ = std::make_unique<GcsMetrics>(
+      GcsMetrics::Sources{*loop_, *nodes_, *jobs_, *actors_, *placement_groups_, *tasks_, *publisher_});
+  const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
+  const int port = config_.metrics_port >= 0 ? config_.metrics_port : config_.port == 0 ? 0 : kDefaultGcsMetricsPort;
+  const std::string targets = config_.session_dir.empty() ? "" : SessionDir(config_.session_dir).MetricsTargetsFile();
+  if (absl::Status status = metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, targets);
+      !status.ok()) {
+    return status;
+  }
+  loop_->RunAndWait([this] { resources_->set_metrics_port(metrics_->port()); });
   return absl::OkStatus();
 }
 
@@ -269,6 +285,8 @@ void GcsServer::FetchPackage(const std::string& package, std::function<void(absl
 void GcsServer::Stop() {
   if (stopped_ || loop_ == nullptr) return;
   stopped_ = true;
+  // 0. No more scrapes: one waits on the loop.
+  if (metrics_) metrics_->Stop();
   // 1. Answer every open call and stream, so the server's shutdown waits on nothing.
   if (calls_) calls_->Stop();
   std::promise<void> streams_closed;

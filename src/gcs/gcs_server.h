@@ -13,6 +13,7 @@
 #include "src/gcs/gcs_health_checker.h"
 #include "src/gcs/gcs_job_manager.h"
 #include "src/gcs/gcs_kv_manager.h"
+#include "src/gcs/gcs_metrics.h"
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_placement_group_manager.h"
 #include "src/gcs/gcs_resource_manager.h"
@@ -44,6 +45,7 @@ class GcsServer {
   void Stop();
 
   int port() const { return server_ ? server_->port() : 0; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const ClusterId& cluster_id() const { return cluster_id_; }
   // What Start() restored from storage ("3 nodes, 2 jobs, 5 actors"); empty for a new cluster.
   const std::string& restored() const { return restored_summary_; }
@@ -53,6 +55,8 @@ class GcsServer {
   void Build(const StoreClient::Dispatcher& dispatcher);
   // Restores the tables, then serves.
   absl::Status Serve(const StorageSpec& storage);
+  // GET /metrics on --metrics-port, and the scrape targets file in the session.
+  absl::Status ServeMetrics();
   // Reads a working_dir package from the KV, for the job supervisor (on the loop).
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
 
@@ -89,6 +93,8 @@ class GcsServer {
   std::unique_ptr<JobSubmissionGrpcService> job_submission_service_;
   std::unique_ptr<TaskEventGrpcService> task_event_service_;
   std::unique_ptr<rpc::GrpcServer> server_;
+  // After the tables it reads (destroyed before them), serving once the gRPC server does.
+  std::unique_ptr<GcsMetrics> metrics_;
   bool stopped_ = false;
 };
 

@@ -32,7 +32,8 @@ void MergeTaskEvent(const rpc::TaskEvent& event, rpc::TaskAttempt& attempt) {
       break;
     case rpc::FINISHED:
     case rpc::FAILED:
-      attempt.set_ended_us(event.time_us());
+      // The worker's end and its owner's (when the result arrived) both come: the first is it.
+      if (attempt.ended_us() == 0 || event.time_us() < attempt.ended_us()) attempt.set_ended_us(event.time_us());
       break;
     default:
       break;
@@ -60,11 +61,40 @@ void GcsTaskManager::Add(const rpc::TaskEvent& event) {
     it->second.order = next_order_++;
     job.oldest_first.push_back(key);
   }
-  MergeTaskEvent(event, it->second.attempt);
+  if (metrics_ == nullptr) {
+    MergeTaskEvent(event, it->second.attempt);
+  } else {
+    rpc::TaskAttempt before = it->second.attempt;
+    MergeTaskEvent(event, it->second.attempt);
+    Count(before, it->second.attempt);
+  }
   while (job.attempts.size() > max_per_job_ && !job.oldest_first.empty()) {
     job.attempts.erase(job.oldest_first.front());
     job.oldest_first.pop_front();
     ++job.evicted;
+  }
+}
+
+void GcsTaskManager::Count(const rpc::TaskAttempt& before, const rpc::TaskAttempt& after) const {
+  // Events come in any order (a worker's end may come before its owner's submission, which
+  // names the function): each is counted once, as soon as everything it needs is known.
+  const std::vector<std::string> function{after.function_name()};
+  auto ended = [](const rpc::TaskAttempt& a) {
+    return !a.function_name().empty() && (a.state() == rpc::FINISHED || a.state() == rpc::FAILED);
+  };
+  if (ended(after) && !ended(before)) {
+    metrics_->ended->With({function[0], rpc::TaskState_Name(after.state())}).Inc();
+  }
+  auto newly_known = [&](int64_t from_before, int64_t to_before, int64_t from, int64_t to) {
+    bool known_before = !before.function_name().empty() && from_before > 0 && to_before > 0;
+    return !function[0].empty() && from > 0 && to > 0 && !known_before;
+  };
+  if (newly_known(before.running_us(), before.ended_us(), after.running_us(), after.ended_us())) {
+    metrics_->run_seconds->With(function).Observe(std::max<int64_t>(0, after.ended_us() - after.running_us()) / 1e6);
+  }
+  if (newly_known(before.submitted_us(), before.running_us(), after.submitted_us(), after.running_us())) {
+    metrics_->scheduling_seconds->With(function).Observe(
+        std::max<int64_t>(0, after.running_us() - after.submitted_us()) / 1e6);
   }
 }
 

@@ -11,9 +11,17 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "orrery/task_events.pb.h"
+#include "src/metrics/registry.h"
 #include "src/rpc/server_calls.h"
 
 namespace orrery::gcs {
+
+// What the task history feeds as task attempts end.
+struct TaskMetrics {
+  metrics::CounterFamily* ended = nullptr;                 // {function, state}
+  metrics::HistogramFamily* run_seconds = nullptr;         // {function}: running to ended
+  metrics::HistogramFamily* scheduling_seconds = nullptr;  // {function}: submitted to running
+};
 
 // Owned and called by the GCS event loop only.
 class GcsTaskManager {
@@ -24,6 +32,16 @@ class GcsTaskManager {
                            rpc::ReplyCallback done);
   void HandleGetTaskEvents(const rpc::GetTaskEventsRequest& request, rpc::GetTaskEventsReply* reply,
                            rpc::ReplyCallback done);
+
+  // Calls fn(const rpc::TaskAttempt&) for each attempt kept (metrics).
+  template <typename Fn>
+  void ForEachAttempt(Fn&& fn) const {
+    for (const auto& [job_id, job] : jobs_) {
+      for (const auto& [key, kept] : job.attempts) fn(kept.attempt);
+    }
+  }
+  // Attempts that end, and their times, are counted there from now on (null: not counted).
+  void set_metrics(const TaskMetrics* metrics) { metrics_ = metrics; }
 
  private:
   // (task id, attempt)
@@ -41,7 +59,11 @@ class GcsTaskManager {
 
   void Add(const rpc::TaskEvent& event);
 
+  // Counts what `event` changed of `before` into metrics_.
+  void Count(const rpc::TaskAttempt& before, const rpc::TaskAttempt& after) const;
+
   const size_t max_per_job_;
+  const TaskMetrics* metrics_ = nullptr;
   uint64_t next_order_ = 0;
   absl::flat_hash_map<std::string, JobHistory> jobs_;  // by binary job id
 };

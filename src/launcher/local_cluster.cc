@@ -72,6 +72,7 @@ absl::StatusOr<DaemonProcess> StartRaylet(const std::string& bin_dir, const Sess
   if (options.bind_all) args.push_back("--bind-all=true");
   if (options.object_store_prefault) args.push_back("--object-store-prefault=true");
   if (!options.spill_dir.empty()) args.push_back("--spill-dir=" + options.spill_dir);
+  if (options.metrics_port > 0) args.push_back(absl::StrCat("--metrics-port=", options.metrics_port));
   std::string output = absl::StrCat(session.LogsDir(), "/raylet-", NowMs(), ".out");
   return StartDaemon(bin_dir + "/orrery-raylet", args, output, options.start_timeout_ms, options.die_with_caller);
 }
@@ -173,6 +174,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   if (!options.gcs_storage_prefix.empty()) gcs_args.push_back("--gcs-storage-prefix=" + options.gcs_storage_prefix);
   if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
   if (options.node.bind_all) gcs_args.push_back("--bind-all=true");
+  if (options.metrics_port >= 0) gcs_args.push_back(absl::StrCat("--metrics-port=", options.metrics_port));
   if (!tls_dir.empty()) gcs_args.push_back("--tls-dir=" + tls_dir);
   node.tls_dir = tls_dir;
   // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
@@ -197,6 +199,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.token = *token;
   node.restored = node.gcs.ready.value("restored", "");
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
+  node.gcs_metrics_port = node.gcs.ready.value("metrics_port", 0);
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
                        /*head=*/true, orphan.has_value() ? RayletNodeHex(*orphan) : "", tls_dir};

@@ -24,6 +24,7 @@ struct NodeOptions {
   int64_t memory = -1;               // bytes offered to tasks; negative: the raylet's default
   bool object_store_prefault = false;
   std::string spill_dir;         // empty: the raylet's default
+  int metrics_port = 0;          // the raylet's GET /metrics; 0: any free port
   // Joining a TLS cluster from another host: the fingerprint of the cluster CA ("sha256:<hex>",
   // printed by `orrery start --head`), which the GCS must present.
   std::string ca_hash;
@@ -36,6 +37,8 @@ struct NodeOptions {
 struct HeadOptions {
   NodeOptions node;
   int port = 6391;  // 0: any free port
+  // The GCS's GET /metrics; 0: any free port; negative: 9391, or any free port when `port` is 0.
+  int metrics_port = -1;
   // The cluster's token; empty: a fresh one. `token_origin` says where it came from
   // ("explicit" or "environment"): a head restored from storage keeps the stored token, and
   // refuses a different explicit one (gcs_storage_meta.h).
@@ -62,6 +65,7 @@ std::string DefaultGcsStoragePath(const std::string& root, int port);
 struct StartedNode {
   SessionDir session;
   std::string gcs_address;  // HOST:PORT
+  int gcs_metrics_port = 0;  // the head's GCS's GET /metrics; 0 when joining
   std::string token;
   std::string node_id;      // hex
   DaemonProcess gcs;        // pid -1 when joining; orrery-head when the GCS runs under it

@@ -161,8 +161,12 @@ absl::Status Raylet::Start() {
       MemoryGrpcService::Options{node_id_, config_.node_ip_address, token_, config_.rpc});
   server_->AddService(memory_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
-  spdlog::info("raylet {} serving on {}:{} and {}; resources {}", node_id_.Hex(), config_.node_ip_address,
-               server_->port(), socket_path_, total_.ToString());
+  auto metrics = RayletMetrics::Start(RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_},
+                                      ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port);
+  if (!metrics.ok()) return metrics.status();
+  metrics_ = std::move(*metrics);
+  spdlog::info("raylet {} serving on {}:{} and {}, metrics on port {}; resources {}", node_id_.Hex(),
+               config_.node_ip_address, server_->port(), socket_path_, metrics_->port(), total_.ToString());
   ORRERY_RETURN_IF_ERROR(RegisterWithGcs());
 
   subscriber_ = std::make_unique<gcs::GcsSubscriber>(*gcs_, WorkerId::FromRandom());
@@ -258,6 +262,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_object_store_socket(store_->socket_path());
   node->set_object_store_memory(static_cast<int64_t>(store_->capacity()));
   node->set_object_data_port(objects_->port());
+  node->set_metrics_port(metrics_->port());
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
   node->set_gcs_lost_timeout_ms(config_.gcs_lost_timeout_ms);
@@ -287,8 +292,9 @@ absl::Status Raylet::StartupCallStatus(const absl::Status& status, const std::st
 void Raylet::Stop(const std::string& reason) {
   if (stopped_.exchange(true) || loop_ == nullptr) return;
   spdlog::info("raylet {} stopping: {}", node_id_.Hex(), reason);
-  // 1. Answer open calls; nothing new is accepted.
+  // 1. Answer open calls; nothing new is accepted. No more scrapes (one waits on the loop).
   if (calls_) calls_->Stop();
+  metrics_.reset();
   // 2. End the workers and leases (on the loop: the pool lives there).
   if (node_manager_) loop_->RunAndWait([&] { node_manager_->Stop(); });
   // 3. Say goodbye to the GCS, briefly: a dead GCS must not hold up the stop.

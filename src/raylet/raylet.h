@@ -16,6 +16,7 @@
 #include "src/object_store/store_server.h"
 #include "src/raylet/lease_holders.h"
 #include "src/raylet/node_manager.h"
+#include "src/raylet/raylet_metrics.h"
 #include "src/raylet/bundle_grpc_service.h"
 #include "src/raylet/log_grpc_service.h"
 #include "src/raylet/memory_grpc_service.h"
@@ -89,6 +90,7 @@ class Raylet {
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<object_store::StoreServer> store_;
   std::unique_ptr<ObjectServer> objects_;
+  std::unique_ptr<RayletMetrics> metrics_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "src/common/log.h"
 #include "src/common/process.h"
 #include "src/rpc/cluster_tls.h"
@@ -159,25 +160,27 @@ void WorkerLauncher::OnLost(ZygoteKey key, const std::string& why) {
   callbacks_.on_zygote_lost(key.job_id, key.env_vars);
 }
 
-void WorkerLauncher::Retire(const ZygoteKey& key) {
+void WorkerLauncher::Retire(const ZygoteKey& key, std::chrono::milliseconds linger) {
   auto it = zygotes_.find(key);
   if (it == zygotes_.end()) return;
-  // We may be inside the client's own callback: destroy it later, on the loop.
+  // We may be inside the client's own callback: destroy it later, on the loop (and no sooner
+  // than `linger` from now). A raylet stopping first destroys it with the loop's pending work.
   std::shared_ptr<ZygoteClient> client(std::move(it->second.client));
   zygotes_.erase(it);
-  boost::asio::post(io_, [client] {});
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, linger);
+  timer->async_wait([client, timer](const boost::system::error_code&) {});
 }
 
 bool WorkerLauncher::HasZygote(const JobId& job_id, const EnvVars& env_vars) const {
   return zygotes_.contains(ZygoteKey{job_id, env_vars});
 }
 
-void WorkerLauncher::EndJob(const JobId& job_id) {
+void WorkerLauncher::EndJob(const JobId& job_id, std::chrono::milliseconds linger) {
   std::vector<ZygoteKey> keys;
   for (const auto& [key, zygote] : zygotes_) {
     if (key.job_id == job_id) keys.push_back(key);
   }
-  for (const auto& key : keys) Retire(key);
+  for (const auto& key : keys) Retire(key, linger);
   exec_only_jobs_.erase(job_id);
 }
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,8 +65,10 @@ class WorkerLauncher {
   void Launch(const Worker& worker, const JobLaunch& job);
   // Whether the zygote of (job, environment) still runs and so reports its children's statuses.
   bool HasZygote(const JobId& job_id, const EnvVars& env_vars) const;
-  // The job ended: its zygotes go (their workers die with them).
-  void EndJob(const JobId& job_id);
+  // The job ended: its zygotes go (their workers die with them) once `linger` has passed, so
+  // that the workers ended meanwhile (SIGTERM, with a grace period) can finish what they do on
+  // their way out: send their last task events, flush their output.
+  void EndJob(const JobId& job_id, std::chrono::milliseconds linger = std::chrono::milliseconds(0));
   // Retires every zygote.
   void Stop();
 
@@ -104,7 +107,7 @@ class WorkerLauncher {
   void OnHello(ZygoteKey key, int threads);
   void OnSpawned(ZygoteKey key, const WorkerId& worker_id, pid_t pid);
   void OnLost(ZygoteKey key, const std::string& why);
-  void Retire(const ZygoteKey& key);
+  void Retire(const ZygoteKey& key, std::chrono::milliseconds linger = std::chrono::milliseconds(0));
   std::string ZygoteLogBase(const JobId& job_id) const;
 
   boost::asio::io_context& io_;

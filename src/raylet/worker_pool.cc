@@ -395,7 +395,8 @@ void WorkerPool::OnJobFinished(const JobId& job_id) {
     if (worker->key.job_id == job_id && worker->type == rpc::WORKER) doomed.push_back(worker);
   }
   for (auto& worker : doomed) KillWorker(worker, "its job finished");
-  launcher_.EndJob(job_id);
+  // The zygotes outlive their workers' grace period: a forked worker dies with its zygote.
+  launcher_.EndJob(job_id, std::chrono::milliseconds(options_.kill_grace_ms));
   std::vector<WorkerKey> keys;
   for (auto& [key, callbacks] : waiting_) {
     if (key.job_id == job_id) keys.push_back(key);

@@ -71,8 +71,8 @@ TEST_F(BindAddressTest, DaemonsWorkersAndDriversListenOnTheNodeIpOnly) {
   ASSERT_GT(cluster.raylet, 0);
   EXPECT_THAT(ListeningAddressesOf(cluster.gcs), Not(IsEmpty()));
   EXPECT_THAT(ListeningAddressesOf(cluster.gcs), Each("127.0.0.1"));
-  // Its gRPC port and its object data socket.
-  EXPECT_THAT(ListeningAddressesOf(cluster.raylet), SizeIs(2));
+  // Its gRPC port, its object data socket and its metrics port.
+  EXPECT_THAT(ListeningAddressesOf(cluster.raylet), SizeIs(3));
   EXPECT_THAT(ListeningAddressesOf(cluster.raylet), Each("127.0.0.1"));
   EXPECT_THAT(ListeningAddressesOf(cluster.worker), Not(IsEmpty()));
   EXPECT_THAT(ListeningAddressesOf(cluster.worker), Each("127.0.0.1"));
@@ -87,7 +87,7 @@ TEST_F(BindAddressTest, WithBindAllEveryoneListensOnEveryInterface) {
   auto all_interfaces = ::testing::Truly(IsAllInterfaces);
   EXPECT_THAT(ListeningAddressesOf(cluster.gcs), Not(IsEmpty()));
   EXPECT_THAT(ListeningAddressesOf(cluster.gcs), Each(all_interfaces));
-  EXPECT_THAT(ListeningAddressesOf(cluster.raylet), SizeIs(2));
+  EXPECT_THAT(ListeningAddressesOf(cluster.raylet), SizeIs(3));
   EXPECT_THAT(ListeningAddressesOf(cluster.raylet), Each(all_interfaces));
   EXPECT_THAT(ListeningAddressesOf(cluster.worker), Not(IsEmpty()));
   EXPECT_THAT(ListeningAddressesOf(cluster.worker), Each(all_interfaces));

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -130,6 +132,14 @@ inline ::testing::AssertionResult StopRaylet(const std::string& root, const std:
   for (int i = 0; i < 1000 && kill(raylet, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (kill(raylet, 0) == 0) return ::testing::AssertionFailure() << "raylet " << raylet << " did not stop";
   return ::testing::AssertionSuccess();
+}
+
+// Stops everything running under `root` (expecting something to stop) and removes the root,
+// unless ORRERY_TEST_KEEP_DIR is set: a test suite's cluster at its end.
+inline void StopClusterAndRemoveRoot(const std::string& root) {
+  std::string stopped = Cli("stop --temp-dir " + root);
+  EXPECT_NE(stopped.find("Stopped"), std::string::npos) << stopped;
+  if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) std::filesystem::remove_all(root);
 }
 
 }  // namespace orrery::testing

@@ -152,9 +152,7 @@ class Jobs : public ::testing::Test {
     ASSERT_FALSE(g_cluster.token.empty());
   }
   static void TearDownTestSuite() {
-    std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    orrery::testing::StopClusterAndRemoveRoot(g_root);
   }
 };
 

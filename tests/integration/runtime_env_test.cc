@@ -90,9 +90,7 @@ class RuntimeEnvs : public ::testing::Test {
     ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
   }
   static void TearDownTestSuite() {
-    std::string stopped = orrery::testing::Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    orrery::testing::StopClusterAndRemoveRoot(g_root);
   }
   void TearDown() override {
     if (orrery::IsInitialized()) orrery::Shutdown();

@@ -188,9 +188,7 @@ class StateCli : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     Orrery(std::string("job stop ") + kSubmissionId);
-    std::string stopped = Cli("stop --temp-dir " + g_root);
-    EXPECT_THAT(stopped, HasSubstr("Stopped")) << stopped;
-    if (std::getenv("ORRERY_TEST_KEEP_DIR") == nullptr) fs::remove_all(g_root);
+    orrery::testing::StopClusterAndRemoveRoot(g_root);
   }
 };
 

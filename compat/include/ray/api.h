@@ -43,6 +43,7 @@
 
 #include "orrery/api.h"
 #include "ray/api/either_optional.h"
+#include "ray/api/function_manager.h"
 #include "ray/api/logging.h"
 #include "ray/api/metric.h"
 #include "ray/api/msgpack_adaptor.h"
@@ -61,6 +62,19 @@
 #define RAY_FUNC(f, ...) ::orrery::internal::Overload<__VA_ARGS__>::Of(f)
 
 namespace ray {
+
+namespace internal {
+/// A program built against this header sees ids as Ray's API gives them, as their bytes
+/// (ObjectRef::ID(), ActorHandle::ID(), PlacementGroup::GetID()), from before main() on; see
+/// orrery/internal/id_text.h.
+inline const bool kRayIdForm = ::orrery::internal::UseRayIdForm();
+
+/// Ray's check of a task's or actor's resources (task_options.h): a name must not be empty, an
+/// amount must be positive, and one above 1 whole. Throws RayException naming the resource.
+inline void CheckTaskOptions(const std::unordered_map<std::string, double>& resources) {
+  ::orrery::internal::ValidateResources(resources);
+}
+}  // namespace internal
 
 using orrery::Actor;
 using orrery::ExitActor;

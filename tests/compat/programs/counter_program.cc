@@ -1,9 +1,12 @@
 // Actors the way Ray's cluster tests use them, through <ray/api.h> only: overloaded factories
 // picked with RAY_FUNC, a named actor found with GetActor into boost::optional and
-// std::optional, handles passed and returned, non-const reference parameters, Ray's exceptions,
-// a namespace from --ray_job_namespace, and flags Orrery ignores (--ray_redis_password, an
-// unknown --ray_ flag). RAYLOG in an actor writes to its worker's log (the test greps it).
+// std::optional, handles passed and returned, ids as their bytes (Ray's id classes read them),
+// non-const reference parameters, Ray's exceptions, a namespace from --ray_job_namespace, and
+// flags Orrery ignores (--ray_redis_password, an unknown --ray_ flag). RAYLOG in an actor
+// writes to its worker's log (the test greps it).
 #include <optional>
+
+#include <ray/common/id.h>
 
 #include "counter.h"
 #include "expect.h"
@@ -12,7 +15,11 @@ int Return1() { return 1; }
 int Plus1(int x) { return x + 1; }
 std::string Exclaim(std::string& text) { return text += "!"; }
 void ThrowTask() { throw std::logic_error("error"); }
-RAY_REMOTE(Return1, Plus1, Exclaim, ThrowTask);
+// An actor named by its id's bytes (ActorHandle::ID(), as Ray's) in another process.
+int Plus1ById(std::string actor_id) {
+  return *ray::ActorHandle<Counter>(actor_id).Task(&Counter::Plus1).Remote().Get();
+}
+RAY_REMOTE(Return1, Plus1, Exclaim, ThrowTask, Plus1ById);
 
 int main(int argc, char** argv) {
   ray::RayConfig config;
@@ -37,6 +44,14 @@ int main(int argc, char** argv) {
   ray::ActorHandle<Counter> by_id(named.ID());
   EXPECT(by_id.ID() == named.ID());
   EXPECT(*by_id.Task(&Counter::Plus1).Remote().Get() == 3);
+  // Ids are their bytes, as Ray's: Ray's id classes read them, and they name the same thing.
+  EXPECT(named.ID().size() == ray::ActorID::Size());
+  EXPECT(ray::ActorID::FromHex(ray::ActorID::FromBinary(named.ID()).Hex()).Binary() == named.ID());
+  EXPECT(*ray::Task(Plus1ById).Remote(named.ID()).Get() == 4);
+  auto put = ray::Put(42);
+  EXPECT(put.ID().size() == ray::ObjectID::Size());
+  ray::ObjectRef<int> by_object_id(ray::ObjectID::FromBinary(put.ID()).Binary());
+  EXPECT(*by_object_id.Get() == 42);
 
   auto two = ray::Actor(RAY_FUNC(Counter::FactoryCreate, int, int)).Remote(6, 0);
   EXPECT(*two.Task(&Counter::Add).Remote(ray::Task(Return1).Remote()).Get() == 7);
@@ -44,7 +59,7 @@ int main(int argc, char** argv) {
   EXPECT(*two.Task(&Counter::EchoString).Remote("echo").Get() == "echo");
   auto boxed = ray::Put(std::string("boxed"));
   EXPECT(*two.Task(&Counter::GetVal).Remote(boxed).Get() == "boxed");
-  EXPECT(*two.Task(&Counter::Plus1ForActor).Remote(named).Get() == 4);
+  EXPECT(*two.Task(&Counter::Plus1ForActor).Remote(named).Get() == 5);
   auto child = two.Task(&Counter::CreateChildActor).Remote(std::string("child_actor")).Get();
   EXPECT(*child->Task(&Counter::Plus1).Remote().Get() == 1);
 

@@ -1,9 +1,10 @@
 // A replicated key-value store in the shape of Ray's simple_kv_store example, through
 // <ray/api.h> only: two actors in a SPREAD placement group whose bundles ask for Ray's "memory"
 // resource, a primary that backs each write up to a replica found with GetActor, handles kept in
-// boost::optional, void calls waited on, RAYLOG in constructors, and a primary killed with
+// boost::optional, void calls waited on, the group found by its id's bytes, RAYLOG in constructors, and a primary killed with
 // restart that recovers its data from the replica.
 #include <ray/api.h>
+#include <ray/common/id.h>
 
 #include "expect.h"
 
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
   ray::PlacementGroupCreationOptions options{"kv_group", bundles, ray::PlacementStrategy::SPREAD};
   ray::PlacementGroup group = ray::CreatePlacementGroup(options);
   EXPECT(group.Wait(30));
+  // A group's id is its bytes, as Ray's, and finds the group again.
+  EXPECT(group.GetID().size() == ray::PlacementGroupID::Size());
+  EXPECT(ray::GetPlacementGroupById(group.GetID()).GetName() == "kv_group");
   ray::Actor(CreateReplica).SetName(kReplica).SetResources(kActorResources).SetPlacementGroup(group, 1)
       .SetMaxRestarts(-1).Remote();
   // A named actor is found as soon as Remote() returns (its name is taken there).

@@ -253,8 +253,13 @@ TEST(ActorHandleTest, IdsBytesAndEquality) {
   ActorHandle<Counter> handle(internal::AdoptTag{}, internal::ActorHandleIds{ActorIdBytes(), ""});
   EXPECT_FALSE(handle.Empty());
   EXPECT_EQ(handle.ID(), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
-  EXPECT_EQ(internal::ActorIdOfHex(handle.ID()), ActorIdBytes());
-  EXPECT_THROW(internal::ActorIdOfHex("abc"), OrreryException);
+  // An id is taken in either form: as ID() prints it (hex), or as its bytes (Ray's form).
+  EXPECT_EQ(internal::ActorIdOfText(handle.ID()), ActorIdBytes());
+  EXPECT_EQ(internal::ActorIdOfText(ActorIdBytes()), ActorIdBytes());
+  EXPECT_EQ(ActorHandle<Counter>(ActorIdBytes()), handle);
+  EXPECT_EQ(ActorHandle<Counter>(handle.ID()), handle);
+  EXPECT_THROW(internal::ActorIdOfText("abc"), OrreryException);
+  EXPECT_THROW(internal::ActorIdOfText(std::string(32, 'z')), OrreryException);
   EXPECT_NE(handle, empty);
 
   ActorHandle<Counter> copy = handle;  // no runtime needed without a handle object

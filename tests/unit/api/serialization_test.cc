@@ -95,6 +95,32 @@ TEST(FunctionRegistryTest, SplitsRegisteredNamesOutsideParentheses) {
               ::testing::ElementsAre("Add", "ORRERY_FUNC(Scale, double, int)", "Foo"));
 }
 
+// An Orrery program sees ids in hex, as the CLI prints them; every id it hands back is taken in
+// either form (a Ray program's form, its bytes: tests/compat).
+TEST(IdTextTest, IdsReadAsHexAndAreTakenInEitherForm) {
+  ASSERT_FALSE(InRayIdForm());
+  const std::string bytes(20, '\x2a');
+  std::string hex;
+  for (int i = 0; i < 20; ++i) hex += "2a";
+  ObjectRef<int> ref(AdoptTag{}, bytes);
+  EXPECT_EQ(ref.ID(), hex);
+  EXPECT_EQ(ObjectRef<int>(hex).binary_id(), bytes);
+  EXPECT_EQ(ObjectRef<int>(bytes).binary_id(), bytes);
+  EXPECT_EQ(ObjectIdOfText(""), "");
+  EXPECT_THAT([] { ObjectIdOfText("2a2a"); }, ::testing::ThrowsMessage<OrreryException>(
+                                                  ::testing::HasSubstr("not an object id (20 bytes, or 40 hex digits)")));
+  EXPECT_THROW(ObjectIdOfText(std::string(40, 'g')), OrreryException);
+
+  const std::string group_hex = "0123456789abcdef0123456789abcdef";
+  PlacementGroup group(group_hex, PlacementGroupCreationOptions{});
+  EXPECT_EQ(group.GetID(), group_hex);
+  EXPECT_EQ(GroupHexOfText(group_hex), group_hex);
+  std::string group_bytes;
+  for (size_t i = 0; i < group_hex.size(); i += 2) group_bytes.push_back(std::stoi(group_hex.substr(i, 2), nullptr, 16));
+  EXPECT_EQ(GroupHexOfText(group_bytes), group_hex);
+  EXPECT_THROW(GroupHexOfText("0123"), OrreryException);
+}
+
 TEST(ApiChecksTest, WaitAndResourcesAreValidated) {
   EXPECT_THROW(ValidateWait({"a"}, 0), OrreryException);
   EXPECT_THROW(ValidateWait({"a"}, 2), OrreryException);

@@ -16,6 +16,8 @@
 namespace ray {
 
 enum class RayLoggerLevel { DEBUG = -1, INFO = 0, WARNING = 1, ERROR = 2, FATAL = 3 };
+/// The threshold of RayLog::StartRayLog (Ray declares it in ray/util/logging.h).
+enum class RayLogLevel { TRACE = -2, DEBUG = -1, INFO = 0, WARNING = 1, ERROR = 2, FATAL = 3 };
 
 /// A line being written: `<<` appends to it (nothing, when its level is off).
 class RayLogger {
@@ -51,6 +53,17 @@ class RayLog : public RayLogger {
 
   bool IsEnabled() const override { return enabled_; }
   static bool IsLevelEnabled(RayLoggerLevel level) { return orrery::internal::UserLogEnabled(Severity(level)); }
+
+  /// The program's RAYLOG lines go to <log_dir>/<app_name>.log from now on, at `threshold` and
+  /// above (log_dir is made when missing; a file that cannot be opened throws RayException).
+  /// An empty log_dir leaves them in the runtime's log.
+  static void StartRayLog(const std::string& app_name, RayLogLevel threshold = RayLogLevel::INFO,
+                          const std::string& log_dir = "") {
+    if (log_dir.empty()) return;
+    orrery::internal::StartUserLogFile(app_name, static_cast<orrery::internal::UserLogSeverity>(threshold), log_dir);
+  }
+  /// Back to the runtime's log.
+  static void ShutDownRayLog() { orrery::internal::StopUserLogFile(); }
 
  protected:
   std::ostream& Stream() override { return stream_; }

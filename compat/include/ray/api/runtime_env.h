@@ -11,6 +11,10 @@
 #include "orrery/runtime_env.h"
 #include "ray/api/ray_exception.h"
 
+/// As Ray's header declares it, at global scope: programs write to_json(json&, const T&) for
+/// the types they Set.
+using json = nlohmann::json;
+
 namespace ray {
 
 class RuntimeEnv {

@@ -1,0 +1,88 @@
+#include "src/raylet/raylet_metrics.h"
+
+#include <map>
+
+#include "src/raylet/memory_monitor.h"
+
+namespace orrery::raylet {
+
+namespace {
+
+metrics::Family Gauge(std::string name, std::string help, double value,
+                      metrics::MetricType type = metrics::MetricType::kGauge) {
+  return metrics::Family{std::move(name), std::move(help), type, {{{}, value}}, {}};
+}
+
+metrics::Family ByResource(std::string name, std::string help, const rpc::ResourceSet& resources) {
+  metrics::Family family{std::move(name), std::move(help), metrics::MetricType::kGauge, {}, {}};
+  auto parsed = ResourceSet::FromProto(resources);
+  if (!parsed.ok()) return family;
+  for (const auto& [resource, amount] : parsed->ToDoubles()) family.samples.push_back({{{"resource", resource}}, amount});
+  return family;
+}
+
+}  // namespace
+
+RayletMetrics::RayletMetrics(Sources sources) : sources_(sources) {
+  registry_.AddCollector([this](std::vector<metrics::Family>& out) { Collect(out); });
+}
+
+absl::StatusOr<std::unique_ptr<RayletMetrics>> RayletMetrics::Start(Sources sources, const std::string& host,
+                                                                     int port) {
+  std::unique_ptr<RayletMetrics> metrics(new RayletMetrics(sources));
+  RayletMetrics* raw = metrics.get();
+  auto server = metrics::MetricsServer::Start(host, port, [raw] { return raw->registry_.Render(); });
+  if (!server.ok()) return server.status();
+  metrics->server_ = std::move(*server);
+  return metrics;
+}
+
+void RayletMetrics::Collect(std::vector<metrics::Family>& out) {
+  const size_t first = out.size();
+  rpc::GetNodeStatsReply stats;
+  sources_.loop.RunAndWait(
+      [&] { sources_.node_manager.HandleGetNodeStats(rpc::GetNodeStatsRequest(), &stats, [](absl::Status) {}); });
+  std::map<int, int64_t> workers;
+  for (int i = 0; i < rpc::WorkerStats::State_descriptor()->value_count(); ++i) {
+    workers[rpc::WorkerStats::State_descriptor()->value(i)->number()] = 0;
+  }
+  for (const rpc::WorkerStats& worker : stats.workers()) ++workers[worker.state()];
+  metrics::Family by_state{"orrery_raylet_workers", "Worker processes of the node, by state",
+                           metrics::MetricType::kGauge, {}, {}};
+  for (const auto& [state, count] : workers) {
+    by_state.samples.push_back(
+        {{{"state", rpc::WorkerStats::State_Name(static_cast<rpc::WorkerStats::State>(state))}}, double(count)});
+  }
+  out.push_back(std::move(by_state));
+  out.push_back(Gauge("orrery_raylet_zygotes", "Zygote processes workers are forked from", stats.num_zygotes()));
+  out.push_back(Gauge("orrery_raylet_lease_queue_length", "Lease requests waiting at the node", stats.pending_leases()));
+  out.push_back(Gauge("orrery_raylet_leases_granted_total", "Worker leases the node granted",
+                      static_cast<double>(stats.leases_granted()), metrics::MetricType::kCounter));
+  out.push_back(ByResource("orrery_node_resources_capacity", "The node's resources, in all", stats.total()));
+  out.push_back(ByResource("orrery_node_resources_available", "The node's resources not leased", stats.available()));
+
+  object_store::StoreCounters store = sources_.store.Counters();
+  out.push_back(Gauge("orrery_object_store_capacity_bytes", "Size of the node's object store", store.capacity));
+  out.push_back(Gauge("orrery_object_store_used_bytes", "Bytes of the object store held by objects", store.used_bytes));
+  out.push_back(Gauge("orrery_object_store_objects", "Objects in the store, spilled ones included", store.num_objects));
+  out.push_back(Gauge("orrery_object_store_primary_objects", "Primary copies in the store (pinned until freed)",
+                      store.num_primary));
+  out.push_back(Gauge("orrery_object_store_spilled_objects", "Objects spilled to disk", store.num_spilled));
+  out.push_back(Gauge("orrery_object_store_spilled_bytes", "Bytes spilled to disk", store.spilled_bytes));
+  out.push_back(Gauge("orrery_object_store_evictions_total", "Secondary copies evicted to make room",
+                      static_cast<double>(store.num_evicted), metrics::MetricType::kCounter));
+  out.push_back(Gauge("orrery_object_store_clients", "Processes connected to the store", store.num_clients));
+
+  if (auto memory = ReadMemoryUsage(MemorySource::ForThisProcess()); memory.ok()) {
+    out.push_back(Gauge("orrery_node_memory_used_bytes", "Memory in use on the node's host (or its cgroup)",
+                        static_cast<double>(memory->used_bytes)));
+    out.push_back(Gauge("orrery_node_memory_total_bytes", "Memory of the node's host (or its cgroup's limit)",
+                        static_cast<double>(memory->total_bytes)));
+  }
+  // Every sample names its node, so that a scrape read without the targets file's labels does.
+  for (size_t i = first; i < out.size(); ++i) {
+    for (metrics::Sample& sample : out[i].samples) sample.labels.insert(sample.labels.begin(), {"node_id", sources_.node.Hex()});
+  }
+}
+
+}  // namespace orrery::raylet

@@ -1,0 +1,280 @@
+// Metrics as an operator scrapes them: a head and a joined raylet started with `orrery start`,
+// their GET /metrics read over HTTP and checked by Debian's promtool, the scrape targets file
+// the head keeps, task counters rising as a job submitted with `orrery job submit` (this
+// binary as its driver) runs tasks, and a real Prometheus server scraping the cluster through
+// that file (Release pass only).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <stdexcept>
+#include <string>
+
+#include "cli_cluster.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "orrery/api.h"
+#include "temp_root.h"
+
+namespace fs = std::filesystem;
+
+// ---- the driver's remote code ----
+
+int Square(int x) { return x * x; }
+int Divide(int a, int b) {
+  if (b == 0) throw std::invalid_argument("division by zero");
+  return a / b;
+}
+ORRERY_REMOTE(Square, Divide);
+
+// `driver N`: N Square tasks that finish and one Divide that fails.
+int RunDriver(int tasks) {
+  orrery::Init();
+  std::vector<orrery::ObjectRef<int>> squares;
+  for (int i = 0; i < tasks; ++i) squares.push_back(orrery::Task(Square).Remote(i));
+  orrery::Get(squares);
+  try {
+    orrery::Get(orrery::Task(Divide).Remote(1, 0));
+  } catch (const std::exception&) {
+  }
+  orrery::Shutdown();
+  return 0;
+}
+
+namespace {
+
+using orrery::testing::Cli;
+using orrery::testing::CliRun;
+using orrery::testing::Eventually;
+using orrery::testing::RunCli;
+using ::testing::HasSubstr;
+
+std::string g_root;
+orrery::testing::CliCluster g_cluster;
+
+std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
+CliRun Orrery(const std::string& args) { return RunCli(orrery::testing::WithTempDir(args, g_root)); }
+
+// GET `path` from host:port over plain HTTP/1.0: the status line's code and the body.
+std::pair<int, std::string> HttpGet(const std::string& target, const std::string& path) {
+  size_t colon = target.rfind(':');
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(std::stoi(target.substr(colon + 1))));
+  inet_pton(AF_INET, target.substr(0, colon).c_str(), &address.sin_addr);
+  int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval timeout{10, 0};
+  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(sock);
+    return {-1, "cannot connect to " + target};
+  }
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + target + "\r\n\r\n";
+  send(sock, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buffer[8192];
+  for (ssize_t n; (n = recv(sock, buffer, sizeof(buffer), 0)) > 0;) reply.append(buffer, n);
+  close(sock);
+  size_t body = reply.find("\r\n\r\n");
+  if (reply.size() < 12 || body == std::string::npos) return {-1, reply};
+  return {std::stoi(reply.substr(9, 3)), reply.substr(body + 4)};
+}
+
+// What `promtool check metrics` says of `text` ("" when nothing), and whether it passed.
+std::pair<std::string, bool> Promtool(const std::string& text) {
+  std::string path = g_root + "/scrape.txt";
+  std::ofstream(path) << text;
+  FILE* pipe = popen(("promtool check metrics < " + path + " 2>&1").c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {output, status == 0};
+}
+
+// The value of the sample `name{labels}` (labels as written in the exposition), or -1.
+double SampleValue(const std::string& text, const std::string& name_and_labels) {
+  size_t at = text.find("\n" + name_and_labels + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + name_and_labels.size() + 2));
+}
+
+// The targets `orrery metrics targets` prints: component ("gcs" or the raylet's node id) to
+// host:port.
+std::map<std::string, std::string> Targets(const std::string& json_text) {
+  std::map<std::string, std::string> targets;
+  nlohmann::json groups = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (!groups.is_array()) return targets;
+  for (const auto& group : groups) {
+    std::string key = group["labels"].value("node_id", group["labels"].value("component", ""));
+    targets[key] = group["targets"][0].get<std::string>();
+  }
+  return targets;
+}
+
+std::string TargetsFile() { return g_root + "/session_latest/metrics/targets.json"; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class Metrics : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_root = orrery::testing::MakeTempRoot();
+    g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
+    ASSERT_FALSE(g_cluster.token.empty());
+    ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
+  }
+  static void TearDownTestSuite() {
+    orrery::testing::StopClusterAndRemoveRoot(g_root);
+  }
+};
+
+TEST_F(Metrics, TheGcsAndEveryRayletServeMetricsThatPromtoolAccepts) {
+  CliRun targets = Orrery("metrics targets");
+  ASSERT_EQ(targets.exit_code, 0) << targets.output;
+  std::map<std::string, std::string> by_component = Targets(targets.output);
+  ASSERT_EQ(by_component.size(), 3u) << targets.output;  // the GCS and two raylets
+  ASSERT_EQ(by_component.count("gcs"), 1u) << targets.output;
+  // The head keeps the same in the session, for Prometheus's file discovery.
+  EXPECT_EQ(Targets(ReadFile(TargetsFile())), by_component);
+  for (const auto& [component, target] : by_component) {
+    auto [code, body] = HttpGet(target, "/metrics");
+    ASSERT_EQ(code, 200) << component << " at " << target << ": " << body;
+    auto [lint, passed] = Promtool(body);
+    EXPECT_TRUE(passed) << component << ": " << lint;
+    if (component == "gcs") {
+      EXPECT_EQ(SampleValue(body, "orrery_gcs_nodes{state=\"ALIVE\"}"), 2) << body;
+    } else {
+      // A raylet's samples name its node.
+      EXPECT_GT(SampleValue(body, "orrery_object_store_capacity_bytes{node_id=\"" + component + "\"}"), 0) << body;
+    }
+    EXPECT_EQ(HttpGet(target, "/").first, 404);
+  }
+  // `orrery status` shows where each is.
+  std::string status = Orrery("status").output;
+  for (const auto& [component, target] : by_component) EXPECT_THAT(status, HasSubstr("http://" + target + "/metrics"));
+}
+
+TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
+  std::string gcs = Targets(Orrery("metrics targets").output)["gcs"];
+  auto read = [&](const std::string& sample) { return SampleValue(HttpGet(gcs, "/metrics").second, sample); };
+  const std::string finished = "orrery_tasks_ended_total{function=\"Square\",state=\"FINISHED\"}";
+  const std::string failed = "orrery_tasks_ended_total{function=\"Divide\",state=\"FAILED\"}";
+  const std::string ran = "orrery_task_run_seconds_count{function=\"Square\"}";
+  double finished_before = std::max(0.0, read(finished));
+  CliRun job = Orrery("job submit -- " + Self() + " driver 6");
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  // Task events reach the GCS within a second or two of the tasks' ends.
+  EXPECT_TRUE(Eventually([&] { return read(finished) >= finished_before + 6; })) << read(finished);
+  EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << HttpGet(gcs, "/metrics").second;
+  EXPECT_GE(read(ran), 6);
+}
+
+TEST_F(Metrics, TheTargetsFileFollowsNodesLeaving) {
+  ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
+  std::vector<std::string> alive = orrery::testing::AliveNodes(g_root);
+  ASSERT_EQ(alive.size(), 3u);
+  const std::string leaving = alive.back() == g_cluster.node_id ? alive.front() : alive.back();
+  ASSERT_TRUE(Eventually([&] { return Targets(ReadFile(TargetsFile())).count(leaving) == 1; }));
+  ASSERT_TRUE(orrery::testing::StopRaylet(g_root, leaving));
+  EXPECT_TRUE(Eventually([&] { return Targets(ReadFile(TargetsFile())).count(leaving) == 0; }))
+      << ReadFile(TargetsFile());
+  EXPECT_EQ(Targets(ReadFile(TargetsFile())).size(), 3u) << ReadFile(TargetsFile());
+}
+
+TEST_F(Metrics, AHeadWhoseMetricsPortIsTakenFailsToStartNamingIt) {
+  std::string gcs = Targets(Orrery("metrics targets").output)["gcs"];
+  std::string port = gcs.substr(gcs.rfind(':') + 1);
+  std::string other_root = orrery::testing::MakeTempRoot();
+  CliRun start = RunCli("start --head --port 0 --node-ip-address 127.0.0.1 --metrics-port " + port +
+                        " --temp-dir " + other_root);
+  EXPECT_NE(start.exit_code, 0) << start.output;
+  EXPECT_THAT(start.output, HasSubstr("port " + port + " is already in use")) << start.output;
+  Cli("stop --temp-dir " + other_root);
+  fs::remove_all(other_root);
+}
+
+// A real Prometheus (Debian's) finds the cluster through the targets file and scrapes it: the
+// count of finished tasks it reports rises as a job runs tasks.
+TEST_F(Metrics, APrometheusServerScrapesTheClusterThroughTheTargetsFile) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "Release pass only (a Prometheus server)";
+#endif
+  std::string dir = g_root + "/prometheus";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\n"
+                                         << "scrape_configs:\n  - job_name: orrery\n    file_sd_configs:\n"
+                                         << "      - files: ['" << TargetsFile() << "']\n        refresh_interval: 1s\n";
+  // A free port for its web API: bound by the kernel, then handed over.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string web = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  close(probe);
+  pid_t prometheus = fork();
+  if (prometheus == 0) {
+    freopen((dir + "/prometheus.log").c_str(), "w", stderr);
+    execlp("prometheus", "prometheus", ("--config.file=" + dir + "/prometheus.yml").c_str(),
+           ("--storage.tsdb.path=" + dir + "/data").c_str(), ("--web.listen-address=" + web).c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(prometheus, 0);
+  // Stopped however the test ends.
+  std::shared_ptr<void> stop(nullptr, [prometheus](void*) {
+    kill(prometheus, SIGTERM);
+    waitpid(prometheus, nullptr, 0);
+  });
+  ASSERT_TRUE(Eventually([&] { return HttpGet(web, "/-/ready").first == 200; }, 60)) << ReadFile(dir + "/prometheus.log");
+
+  // What Prometheus says the cluster's finished Square tasks are (-1: no answer yet).
+  auto finished = [&]() -> double {
+    auto [code, body] = HttpGet(web, "/api/v1/query?query=sum(orrery_tasks_ended_total%7Bfunction%3D%22Square%22"
+                                     "%2Cstate%3D%22FINISHED%22%7D)");
+    nlohmann::json reply = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (code != 200 || !reply.is_object() || reply["data"]["result"].empty()) return -1;
+    return std::stod(reply["data"]["result"][0]["value"][1].get<std::string>());
+  };
+  // Every target is up: the GCS and the raylets, found through the file.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto [code, body] = HttpGet(web, "/api/v1/query?query=sum(up)");
+        nlohmann::json reply = nlohmann::json::parse(body, nullptr, false);
+        return code == 200 && reply.is_object() && !reply["data"]["result"].empty() &&
+               std::stod(reply["data"]["result"][0]["value"][1].get<std::string>()) >=
+                   static_cast<double>(Targets(ReadFile(TargetsFile())).size());
+      },
+      60))
+      << ReadFile(dir + "/prometheus.log");
+  ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 5").exit_code, 0);
+  double first = 0;
+  ASSERT_TRUE(Eventually([&] { return (first = finished()) >= 5; }, 60)) << finished();
+  ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 5").exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return finished() >= first + 5; }, 60)) << finished();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // In a worker process this serves tasks and never returns.
+  orrery::internal::ServeIfWorker();
+  if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(std::stoi(argv[2]));
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
