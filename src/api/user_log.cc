@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "orrery/errors.h"
 #include "spdlog/sinks/basic_file_sink.h"
@@ -33,8 +35,14 @@ spdlog::level::level_enum LevelOf(UserLogSeverity severity) {
 }
 
 // The program's own log file, when it asked for one. Loggers set here are never freed (a line
-// being written on another thread may hold one): a program starts its log once or twice.
+// being written on another thread may hold one), but kept in `started` so that they stay
+// reachable (no leak) after StopUserLogFile: a program starts its log once or twice.
 std::atomic<spdlog::logger*> user_file_logger{nullptr};
+std::mutex started_mu;
+std::vector<std::unique_ptr<spdlog::logger>>& Started() {
+  static auto* started = new std::vector<std::unique_ptr<spdlog::logger>>();
+  return *started;
+}
 
 spdlog::logger* UserLogger() {
   spdlog::logger* own = user_file_logger.load(std::memory_order_acquire);
@@ -48,11 +56,13 @@ void StartUserLogFile(const std::string& app_name, UserLogSeverity threshold, co
   std::string path = (std::filesystem::path(log_dir) / (app_name + ".log")).string();
   try {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
-    auto* logger = new spdlog::logger("user-log:" + path, std::move(sink));
+    auto logger = std::make_unique<spdlog::logger>("user-log:" + path, std::move(sink));
     logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     logger->set_level(LevelOf(threshold));
     logger->flush_on(spdlog::level::trace);
-    user_file_logger.store(logger, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(started_mu);
+    user_file_logger.store(logger.get(), std::memory_order_release);
+    Started().push_back(std::move(logger));
   } catch (const spdlog::spdlog_ex& e) {
     throw OrreryException("cannot start the log file " + path + ": " + e.what());
   }
