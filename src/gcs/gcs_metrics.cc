@@ -80,9 +80,10 @@ void GcsMetrics::WriteTargets() {
 void GcsMetrics::Collect(std::vector<metrics::Family>& out) {
   // The tables belong to the loop: read them there.
   sources_.loop.RunAndWait([&] {
+    const std::vector<rpc::NodeInfo> nodes = sources_.nodes.AllNodes();
     out.push_back(CountByState("orrery_gcs_nodes", "Nodes the GCS knows, by state", rpc::NodeInfo::State_descriptor(),
                                [&](auto count) {
-                                 for (const rpc::NodeInfo& node : sources_.nodes.AllNodes()) count(node.state());
+                                 for (const rpc::NodeInfo& node : nodes) count(node.state());
                                }));
     out.push_back(CountByState("orrery_gcs_jobs", "Jobs the GCS keeps, by state", rpc::JobInfo::State_descriptor(),
                                [&](auto count) {
@@ -126,7 +127,7 @@ void GcsMetrics::Collect(std::vector<metrics::Family>& out) {
                         static_cast<double>(sources_.publisher.num_subscribers())));
     metrics::Family sizes{"orrery_gcs_table_entries", "Entries of the GCS's tables", metrics::MetricType::kGauge,
                           {}, {}};
-    sizes.samples.push_back({{{"table", "nodes"}}, static_cast<double>(sources_.nodes.AllNodes().size())});
+    sizes.samples.push_back({{{"table", "nodes"}}, static_cast<double>(nodes.size())});
     sizes.samples.push_back({{{"table", "jobs"}}, static_cast<double>(sources_.jobs.num_jobs())});
     sizes.samples.push_back({{{"table", "actors"}}, static_cast<double>(sources_.actors.num_actors())});
     sizes.samples.push_back({{{"table", "placement_groups"}}, static_cast<double>(sources_.groups.num_groups())});

@@ -64,7 +64,7 @@ void GcsTaskManager::Add(const rpc::TaskEvent& event) {
   if (metrics_ == nullptr) {
     MergeTaskEvent(event, it->second.attempt);
   } else {
-    rpc::TaskAttempt before = it->second.attempt;
+    const CountedParts before = CountedParts::Of(it->second.attempt);
     MergeTaskEvent(event, it->second.attempt);
     Count(before, it->second.attempt);
   }
@@ -75,24 +75,29 @@ void GcsTaskManager::Add(const rpc::TaskEvent& event) {
   }
 }
 
-void GcsTaskManager::Count(const rpc::TaskAttempt& before, const rpc::TaskAttempt& after) const {
+GcsTaskManager::CountedParts GcsTaskManager::CountedParts::Of(const rpc::TaskAttempt& attempt) {
+  return {!attempt.function_name().empty(), attempt.state(), attempt.submitted_us(), attempt.running_us(),
+          attempt.ended_us()};
+}
+
+void GcsTaskManager::Count(const CountedParts& before, const rpc::TaskAttempt& after) const {
   // Events come in any order (a worker's end may come before its owner's submission, which
   // names the function): each is counted once, as soon as everything it needs is known.
   const std::vector<std::string> function{after.function_name()};
-  auto ended = [](const rpc::TaskAttempt& a) {
-    return !a.function_name().empty() && (a.state() == rpc::FINISHED || a.state() == rpc::FAILED);
+  auto ended = [](bool named, rpc::TaskState state) {
+    return named && (state == rpc::FINISHED || state == rpc::FAILED);
   };
-  if (ended(after) && !ended(before)) {
+  if (ended(!function[0].empty(), after.state()) && !ended(before.named, before.state)) {
     metrics_->ended->With({function[0], rpc::TaskState_Name(after.state())}).Inc();
   }
   auto newly_known = [&](int64_t from_before, int64_t to_before, int64_t from, int64_t to) {
-    bool known_before = !before.function_name().empty() && from_before > 0 && to_before > 0;
+    bool known_before = before.named && from_before > 0 && to_before > 0;
     return !function[0].empty() && from > 0 && to > 0 && !known_before;
   };
-  if (newly_known(before.running_us(), before.ended_us(), after.running_us(), after.ended_us())) {
+  if (newly_known(before.running_us, before.ended_us, after.running_us(), after.ended_us())) {
     metrics_->run_seconds->With(function).Observe(std::max<int64_t>(0, after.ended_us() - after.running_us()) / 1e6);
   }
-  if (newly_known(before.submitted_us(), before.running_us(), after.submitted_us(), after.running_us())) {
+  if (newly_known(before.submitted_us, before.running_us, after.submitted_us(), after.running_us())) {
     metrics_->scheduling_seconds->With(function).Observe(
         std::max<int64_t>(0, after.running_us() - after.submitted_us()) / 1e6);
   }

@@ -59,8 +59,16 @@ class GcsTaskManager {
 
   void Add(const rpc::TaskEvent& event);
 
-  // Counts what `event` changed of `before` into metrics_.
-  void Count(const rpc::TaskAttempt& before, const rpc::TaskAttempt& after) const;
+  // What Count compares of an attempt before an event and after it (not the whole attempt: a
+  // copy of it per event would cost more than the counting).
+  struct CountedParts {
+    bool named;
+    rpc::TaskState state;
+    int64_t submitted_us, running_us, ended_us;
+    static CountedParts Of(const rpc::TaskAttempt& attempt);
+  };
+  // Counts what an event changed of the attempt (`before` it) into metrics_.
+  void Count(const CountedParts& before, const rpc::TaskAttempt& after) const;
 
   const size_t max_per_job_;
   const TaskMetrics* metrics_ = nullptr;
