@@ -83,6 +83,8 @@ void RayletMetrics::Collect(std::vector<metrics::Family>& out) {
   for (size_t i = first; i < out.size(); ++i) {
     for (metrics::Sample& sample : out[i].samples) sample.labels.insert(sample.labels.begin(), {"node_id", sources_.node.Hex()});
   }
+  // The node's processes' own metrics, labelled with the node (and job) already.
+  for (metrics::Family& family : sources_.user_metrics.Families(sources_.node.Hex())) out.push_back(std::move(family));
 }
 
 }  // namespace orrery::raylet
