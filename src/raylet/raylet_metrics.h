@@ -1,6 +1,7 @@
 // What a raylet serves on GET /metrics: its node's workers by state, zygotes, the lease queue
 // and leases granted, the node's resources (total and available), its object store (bytes,
-// objects, primaries, spilled, evictions, clients), its host's memory use, and the metrics its
+// objects, primaries, spilled, evictions, clients), its host's memory use, its RPC calls
+// (rpc_metrics.h), and the metrics its
 // workers and drivers report of their own (UserMetricsTable). Every sample is labelled with the
 // node's id. Read at each scrape: the node manager's state on the raylet's
 // loop, the store's counters on the store's thread.

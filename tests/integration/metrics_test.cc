@@ -234,6 +234,28 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   EXPECT_GE(read(ran), 6);
 }
 
+// RPC calls are counted per method, with their latency, where they are served and where they
+// are made: nodes registering at the GCS, and the lease requests of a job's tasks at a raylet.
+TEST_F(Metrics, RpcCallsAreCountedPerMethodWhereTheyAreServedAndWhereTheyAreMade) {
+  std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
+  ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 4").exit_code, 0);
+  std::string gcs = HttpGet(targets["gcs"], "/metrics").second;
+  EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_requests_total", "method=\"RegisterNode\",code=\"OK\"").first, 2)
+      << gcs;
+  EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_latency_seconds_count", "method=\"RegisterNode\"").first, 2);
+  double leases_served = 0, gcs_calls_made = 0;
+  for (const auto& [component, target] : targets) {
+    if (component == "gcs") continue;
+    std::string raylet = HttpGet(target, "/metrics").second;
+    leases_served += SumOfSamples(raylet, "orrery_rpc_server_requests_total",
+                                  "component=\"raylet\",method=\"RequestWorkerLease\"").first;
+    gcs_calls_made += SumOfSamples(raylet, "orrery_rpc_client_requests_total",
+                                   "service=\"orrery.rpc.GcsService\",method=\"RegisterNode\",code=\"OK\"").first;
+  }
+  EXPECT_GE(leases_served, 1);
+  EXPECT_GE(gcs_calls_made, 2);  // each raylet registered itself
+}
+
 // A program's own metrics, from a driver, tasks and an actor on two nodes, reach each node's
 // raylet and are served with its /metrics: counts added up across processes and kept once the
 // processes end; a gauge while its process lives.
