@@ -327,7 +327,7 @@ class GrpcClient {
                       std::type_identity_t<absl::StatusOr<Reply>> result) {
     if (RpcMetricsEnabled()) {
       static const std::string service(Service::service_full_name());
-      RecordRpc(RpcSide::kClient, service, MethodOf<Req>(), result.status().code(), SecondsSince(state->started));
+      RecordMadeRpc(service, MethodOf<Req>(), result.status().code(), SecondsSince(state->started));
     }
     auto callback = std::move(state->callback);
     const auto& dispatcher = state->core->options.dispatcher;

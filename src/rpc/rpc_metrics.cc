@@ -14,10 +14,10 @@ std::atomic<bool> g_enabled{false};
 struct RpcFamilies {
   metrics::Registry registry;
   metrics::CounterFamily& server_requests = registry.AddCounter(
-      "orrery_rpc_server_requests_total", "RPC calls served, by method and status code", {"component", "method", "code"});
+      "orrery_rpc_server_requests_total", "RPC calls served, by method and status code", {"method", "code"});
   metrics::HistogramFamily& server_latency =
       registry.AddHistogram("orrery_rpc_server_latency_seconds", "Time from receiving an RPC call to answering it",
-                            {"component", "method"}, metrics::LatencyBounds());
+                            {"method"}, metrics::LatencyBounds());
   metrics::CounterFamily& client_requests = registry.AddCounter(
       "orrery_rpc_client_requests_total", "RPC calls made, by method and status code (after retries)",
       {"service", "method", "code"});
@@ -36,13 +36,16 @@ RpcFamilies& Families() {
 void EnableRpcMetrics() { g_enabled.store(true, std::memory_order_relaxed); }
 bool RpcMetricsEnabled() { return g_enabled.load(std::memory_order_relaxed); }
 
-void RecordRpc(RpcSide side, const std::string& scope, const std::string& method, absl::StatusCode code,
-               double seconds) {
+void RecordServedRpc(const std::string& method, absl::StatusCode code, double seconds) {
   if (!RpcMetricsEnabled()) return;
-  RpcFamilies& families = Families();
-  bool server = side == RpcSide::kServer;
-  (server ? families.server_requests : families.client_requests).With({scope, method, absl::StatusCodeToString(code)}).Inc();
-  (server ? families.server_latency : families.client_latency).With({scope, method}).Observe(seconds);
+  Families().server_requests.With({method, absl::StatusCodeToString(code)}).Inc();
+  Families().server_latency.With({method}).Observe(seconds);
+}
+
+void RecordMadeRpc(const std::string& service, const std::string& method, absl::StatusCode code, double seconds) {
+  if (!RpcMetricsEnabled()) return;
+  Families().client_requests.With({service, method, absl::StatusCodeToString(code)}).Inc();
+  Families().client_latency.With({service, method}).Observe(seconds);
 }
 
 std::string MethodOfRequest(const std::string& request_message_name) {

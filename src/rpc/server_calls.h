@@ -113,7 +113,7 @@ grpc::ServerUnaryReactor* ServerCalls::Unary(grpc::CallbackServerContext* contex
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto received = std::chrono::steady_clock::now();
   if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
-    RecordRpc(RpcSide::kServer, service_name_, MethodOf<Req>(), auth.code(), SecondsSince(received));
+    RecordServedRpc(MethodOf<Req>(), auth.code(), SecondsSince(received));
     reactor->Finish(ToGrpcStatus(auth));
     return reactor;
   }
@@ -126,7 +126,7 @@ grpc::ServerUnaryReactor* ServerCalls::Unary(grpc::CallbackServerContext* contex
   auto done = [this, call, received](const absl::Status& status) {
     if (!call->Finish(status)) return;
     Untrack(call.get());
-    RecordRpc(RpcSide::kServer, service_name_, MethodOf<Req>(), status.code(), SecondsSince(received));
+    RecordServedRpc(MethodOf<Req>(), status.code(), SecondsSince(received));
   };
 
   dispatcher_([this, call, done, request_id, h = std::forward<Handler>(handler)]() mutable {
