@@ -49,8 +49,9 @@ grpc::ServerUnaryReactor* NodeManagerGrpcService::ReportMetrics(grpc::CallbackSe
     if (!worker.ok()) return done(Annotate(worker.status(), "ReportMetrics.worker_id"));
     auto job = JobId::FromBinary(request.job_id());
     if (!job.ok()) return done(Annotate(job.status(), "ReportMetrics.job_id"));
-    // Overdue after three periods (a period below 100 ms is taken as 100 ms).
-    auto overdue_after = std::chrono::milliseconds(3 * std::max<int64_t>(request.interval_ms(), 100));
+    // Overdue after three periods (the period taken between 100 ms and a minute: a gauge of a
+    // process that ended goes within three minutes whatever it claimed).
+    auto overdue_after = std::chrono::milliseconds(3 * std::clamp<int64_t>(request.interval_ms(), 100, 60'000));
     user_metrics_.Update(worker->Hex(), job->Hex(), metrics::FromWire(request.metrics()), overdue_after);
     done(absl::OkStatus());
   });
