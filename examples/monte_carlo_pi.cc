@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "orrery/api.h"
+#include "orrery/progress.h"
 
 uint64_t CountInside(uint64_t samples, uint64_t seed) {
   std::mt19937_64 random(seed);
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   for (uint64_t seed = 0; seed < kTasks; ++seed) {
     counts.push_back(orrery::Task(CountInside).Remote(kSamplesPerTask, seed));
   }
+  orrery::Progress(counts, "counting");  // a bar on stderr while the tasks run
   uint64_t inside = 0;
   for (const auto& count : orrery::Get(counts)) inside += *count;
   double pi = 4.0 * static_cast<double>(inside) / static_cast<double>(kTasks * kSamplesPerTask);

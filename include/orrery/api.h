@@ -29,6 +29,7 @@
 #include "orrery/export.h"
 #include "orrery/internal/runtime.h"
 #include "orrery/internal/serialization.h"
+#include "orrery/metrics.h"
 #include "orrery/object_ref.h"
 #include "orrery/object_view.h"
 #include "orrery/placement_group.h"

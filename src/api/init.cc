@@ -510,8 +510,8 @@ void ServeIfWorker() {
   }
   // A worker its raylet ends (the job ended) first sends what it ran, after its output: the
   // events of its last second would be lost otherwise, and its tasks left RUNNING in
-  // `orrery list tasks` and uncounted in the metrics.
-  if (absl::Status status = RunOnTermination([core] { core->FlushTaskEvents(); }); !status.ok()) {
+  // `orrery list tasks` and uncounted in the metrics; and what it recorded of its own metrics.
+  if (absl::Status status = RunOnTermination([core] { core->FlushReports(); }); !status.ok()) {
     spdlog::warn("task events of this worker's last second may be lost when it is ended: {}", status.message());
   }
   if (absl::Status status = core->Start(); !status.ok()) {
@@ -520,7 +520,7 @@ void ServeIfWorker() {
   }
   core->WaitForExit();
   // Asked to exit (an idle worker of an ended job): what it ran reaches the GCS first.
-  core->FlushTaskEvents();
+  core->FlushReports();
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(0);

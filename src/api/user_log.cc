@@ -87,12 +87,4 @@ void UserLog(UserLogSeverity severity, const char* file, int line, const std::st
   }
 }
 
-void DropUserMetric(const std::string& metric_name) {
-  static std::once_flag said;
-  std::call_once(said, [&] {
-    spdlog::info("metric {}: Orrery does not export a program's own metrics yet; recorded values are dropped",
-                 metric_name);
-  });
-}
-
 }  // namespace orrery::internal

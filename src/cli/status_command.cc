@@ -1,12 +1,18 @@
 // `orrery status`: the nodes of a cluster, their resources, and what is waiting for resources
-// (tasks and actors by shape, placement groups with why).
+// (tasks and actors by shape, placement groups with why); once, or again and again (--watch).
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
@@ -82,26 +88,52 @@ void PrintBars(const ResourceSet& total, const rpc::NodeResourceUsage* usage, in
   }
 }
 
-int RunStatus(const ClusterFlags& flags) {
+// How `orrery status` repeats itself: every `every_s` seconds (0: once), `count` times (0: until
+// interrupted).
+struct WatchFlags {
+  double every_s = 0;
+  int count = 0;
+};
+
+int PrintStatus(const ClusterConnection& cluster);
+
+int RunStatus(const ClusterFlags& flags, const WatchFlags& watch) {
   auto cluster = ConnectToCluster(flags);
   if (!cluster.ok()) return Fail("status", std::string(cluster.status().message()));
+  if (watch.every_s <= 0) return PrintStatus(*cluster);
+  // On a terminal each report replaces the last; otherwise they follow one another, each under
+  // the time it was taken. A report that fails (the head restarting) says why, and the watch goes on.
+  const bool terminal = isatty(STDOUT_FILENO) == 1;
+  int exit_code = 0;
+  for (int shown = 0; watch.count == 0 || shown < watch.count; ++shown) {
+    if (shown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(watch.every_s));
+    if (terminal) printf("\033[H\033[2J");
+    printf("%s(every %gs: %s)\n", terminal ? "" : (shown > 0 ? "\n" : ""), watch.every_s,
+           absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str());
+    exit_code = PrintStatus(*cluster);
+    fflush(stdout);
+  }
+  return exit_code;
+}
+
+int PrintStatus(const ClusterConnection& cluster) {
   rpc::CallOptions options;
   options.timeout_ms = 5000;
-  auto status = cluster->gcs->client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus,
+  auto status = cluster.gcs->client().CallSync(&rpc::GcsService::Stub::async::GetClusterStatus,
                                                 rpc::GetClusterStatusRequest(), options);
-  if (!status.ok()) return Fail("status", DescribeCallError(status.status(), cluster->address));
+  if (!status.ok()) return Fail("status", DescribeCallError(status.status(), cluster.address));
 
   absl::flat_hash_map<std::string, const rpc::NodeResourceUsage*> usage;
   for (const auto& u : status->usage()) usage[u.node_id()] = &u;
   int alive = 0, dead = 0;
   for (const auto& node : status->nodes()) (node.state() == rpc::NodeInfo::ALIVE ? alive : dead)++;
 
-  printf("Orrery cluster at %s (version %s, up %s)\n", cluster->address.c_str(), status->version().c_str(),
+  printf("Orrery cluster at %s (version %s, up %s)\n", cluster.address.c_str(), status->version().c_str(),
          HumanDuration(status->now_ms() - status->start_time_ms()).c_str());
   printf("Nodes: %d alive, %d dead\n", alive, dead);
   if (status->metrics_port() > 0) {
     printf("Metrics: http://%s:%d/metrics (GCS); each node's below; Prometheus targets: orrery metrics targets\n",
-           cluster->address.substr(0, cluster->address.rfind(':')).c_str(), status->metrics_port());
+           cluster.address.substr(0, cluster.address.rfind(':')).c_str(), status->metrics_port());
   }
   printf("\n");
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
@@ -148,7 +180,7 @@ int RunStatus(const ClusterFlags& flags) {
     printf("  %s: %lld pending%s\n", shape.ToString().c_str(), static_cast<long long>(entry.first),
            entry.second ? " (infeasible: no node has these resources)" : "");
   }
-  PrintPlacementGroups(cluster->gcs->client().channel(), cluster->options);
+  PrintPlacementGroups(cluster.gcs->client().channel(), cluster.options);
   return 0;
 }
 
@@ -158,7 +190,12 @@ void AddStatusCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ClusterFlags>();
   CLI::App* status = app.add_subcommand("status", "Show the nodes, their resources and the pending demand");
   AddClusterFlags(*status, *flags);
-  status->callback([flags, &exit_code] { exit_code = RunStatus(*flags); });
+  auto watch = std::make_shared<WatchFlags>();
+  status->add_option("--watch", watch->every_s, "Show it again every SECONDS, until interrupted (or --count times)")
+      ->check(CLI::PositiveNumber);
+  status->add_option("--count", watch->count, "With --watch: stop after showing it this many times")
+      ->check(CLI::PositiveNumber);
+  status->callback([flags, watch, &exit_code] { exit_code = RunStatus(*flags, *watch); });
 }
 
 }  // namespace orrery::cli

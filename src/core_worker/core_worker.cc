@@ -102,6 +102,14 @@ absl::Status CoreWorker::Start() {
         return task_event_client_->CallSync(&rpc::TaskEventService::Stub::async::AddTaskEvents, request, call).status();
       });
   events_->Start();
+  user_metrics_ = std::make_unique<UserMetricsReporter>(
+      metrics::ProcessUserMetrics(), options_.worker_id, options_.job_id, UserMetricsReportIntervalMs(),
+      [this](const rpc::ReportMetricsRequest& request) {
+        rpc::CallOptions call;
+        call.timeout_ms = kUserMetricsSendTimeoutMs;
+        return raylet_->client().CallSync(&rpc::NodeManagerService::Stub::async::ReportMetrics, request, call).status();
+      });
+  user_metrics_->Start();
 
   ReferenceCounter::Callbacks callbacks;
   callbacks.on_free = [this](const ObjectId& id) { FreeOwned(id); };
@@ -244,6 +252,7 @@ void CoreWorker::Stop() {
   // calls it did not wait for (a removal just before Shutdown must not be lost) and its events.
   if (placement_groups_) AwaitAllRegistrations(absl::Milliseconds(options_.rpc.default_deadline_ms));
   if (events_) events_->Stop();
+  if (user_metrics_) user_metrics_->Stop();
   if (subscriber_) subscriber_->Stop();
   if (submitter_) submitter_->Stop();
   if (actor_submitter_) actor_submitter_->Stop();
@@ -589,8 +598,9 @@ void CoreWorker::RecordEndAsOwner(const rpc::TaskSpec& task, const rpc::Serializ
   }
 }
 
-void CoreWorker::FlushTaskEvents() {
+void CoreWorker::FlushReports() {
   if (events_) events_->Flush();
+  if (user_metrics_) user_metrics_->Flush();
 }
 
 void CoreWorker::OnTaskResult(const rpc::TaskSpec& task, rpc::SerializedObject&& object,

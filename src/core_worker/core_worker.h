@@ -31,6 +31,7 @@
 #include "src/core_worker/reference_counter.h"
 #include "src/core_worker/shared_memory_objects.h"
 #include "src/core_worker/task_event_buffer.h"
+#include "src/core_worker/user_metrics_reporter.h"
 #include "src/core_worker/task_executor.h"
 #include "src/core_worker/task_submitter.h"
 #include "orrery/placement_group.grpc.pb.h"
@@ -96,8 +97,9 @@ class CoreWorker {
   void Stop();
   // Blocks until Exit is called on this worker's service.
   void WaitForExit();
-  // Sends the task events buffered now (a worker being ended: what it ran reaches the GCS).
-  void FlushTaskEvents();
+  // Sends the task events buffered now to the GCS, and the process's own metrics to its raylet
+  // (a worker being ended: what it ran and recorded is not lost).
+  void FlushReports();
 
   // ---- what the public API needs (see orrery/internal/runtime.h) ----
   void AddLocalRef(const ObjectId& id) { references_->AddLocalRef(id); }
@@ -255,7 +257,9 @@ class CoreWorker {
   std::unique_ptr<rpc::GrpcClient<rpc::TaskEventService>> task_event_client_;
   // Before executor_, which records into it.
   std::unique_ptr<TaskEventBuffer> events_;
+  std::unique_ptr<UserMetricsReporter> user_metrics_;
   static constexpr int64_t kTaskEventsSendTimeoutMs = 5000;
+  static constexpr int64_t kUserMetricsSendTimeoutMs = 2000;
   // A call on a group that the caller did not wait for (an unnamed group's registration, or the
   // removal of a group this process created), in flight or failed and not yet reported.
   struct GroupRegistration {

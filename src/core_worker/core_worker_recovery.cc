@@ -79,7 +79,9 @@ Value CoreWorker::ReadOrRecover(const ObjectId& id, Value marker, int64_t timeou
     if (!holder.has_value()) break;
     // Waits as long as the read may (a re-run of a long task included).
     Value next = AskOwnerAfterLostCopy(id, *holder, timeout_ms);
-    if (next == nullptr) break;                                   // timed out
+    // Timed out while the owner makes it again: the caller says so (the ref stays usable),
+    // rather than report the loss it was recovering from.
+    if (next == nullptr) return nullptr;
     if (next->format != internal::Format::kInStore) return next;  // the error saying why not
     if (next->payload == marker->payload) {
       // The owner does not consider that copy lost (yet): ask again in a while.

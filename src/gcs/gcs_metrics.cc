@@ -7,6 +7,7 @@
 #include "spdlog/spdlog.h"
 #include "src/common/file_util.h"
 #include "src/metrics/targets.h"
+#include "src/rpc/rpc_metrics.h"
 
 namespace orrery::gcs {
 
@@ -39,6 +40,7 @@ metrics::Family Gauge(std::string name, std::string help, double value) {
 }  // namespace
 
 GcsMetrics::GcsMetrics(Sources sources) : sources_(sources) {
+  rpc::EnableRpcMetrics();
   task_metrics_.ended = &registry_.AddCounter("orrery_tasks_ended_total",
                                               "Task attempts that ended, by function and final state (FINISHED or "
                                               "FAILED), as their events reach the GCS",
@@ -133,6 +135,7 @@ void GcsMetrics::Collect(std::vector<metrics::Family>& out) {
     sizes.samples.push_back({{{"table", "placement_groups"}}, static_cast<double>(sources_.groups.num_groups())});
     out.push_back(std::move(sizes));
   });
+  for (metrics::Family& family : rpc::RpcMetricFamilies()) out.push_back(std::move(family));
 }
 
 }  // namespace orrery::gcs

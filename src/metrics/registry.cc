@@ -4,12 +4,12 @@
 #include <cstdlib>
 
 #include "spdlog/spdlog.h"
+#include "src/metrics/user_metrics.h"
 
 namespace orrery::metrics {
 
 void HistogramChild::Observe(double value) {
-  size_t bucket = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  counts_[BucketOf(bounds_, value)].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
 

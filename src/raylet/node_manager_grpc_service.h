@@ -2,6 +2,7 @@
 #pragma once
 
 #include "orrery/node_manager.grpc.pb.h"
+#include "src/metrics/user_metrics_table.h"
 #include "src/raylet/node_manager_handler.h"
 #include "src/raylet/object_server.h"
 #include "src/rpc/server_calls.h"
@@ -10,8 +11,9 @@ namespace orrery::raylet {
 
 class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackService {
  public:
-  NodeManagerGrpcService(rpc::ServerCalls& calls, NodeManagerHandler& handler, ObjectServer& objects)
-      : calls_(calls), handler_(handler), objects_(objects) {}
+  NodeManagerGrpcService(rpc::ServerCalls& calls, NodeManagerHandler& handler, ObjectServer& objects,
+                         metrics::UserMetricsTable& user_metrics)
+      : calls_(calls), handler_(handler), objects_(objects), user_metrics_(user_metrics) {}
 
   grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* c, const rpc::RequestWorkerLeaseRequest* q,
                                                rpc::RequestWorkerLeaseReply* r) override;
@@ -33,11 +35,14 @@ class NodeManagerGrpcService final : public rpc::NodeManagerService::CallbackSer
                                          rpc::GetNodeStatsReply* r) override;
   grpc::ServerUnaryReactor* FreeObjects(grpc::CallbackServerContext* c, const rpc::FreeObjectsRequest* q,
                                         rpc::FreeObjectsReply* r) override;
+  grpc::ServerUnaryReactor* ReportMetrics(grpc::CallbackServerContext* c, const rpc::ReportMetricsRequest* q,
+                                          rpc::ReportMetricsReply* r) override;
 
  private:
   rpc::ServerCalls& calls_;
   NodeManagerHandler& handler_;
   ObjectServer& objects_;
+  metrics::UserMetricsTable& user_metrics_;
 };
 
 }  // namespace orrery::raylet

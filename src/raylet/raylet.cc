@@ -150,7 +150,7 @@ absl::Status Raylet::Start() {
     node_manager_ = std::make_unique<NodeManager>(loop_->io(), options, total_, *gcs_,
                                                   [this](const std::string& why) { on_fatal_(why); });
   });
-  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_, *objects_);
+  service_ = std::make_unique<NodeManagerGrpcService>(*calls_, *node_manager_, *objects_, user_metrics_);
   server_->AddService(service_.get());
   bundle_service_ = std::make_unique<BundleGrpcService>(*calls_, *node_manager_);
   server_->AddService(bundle_service_.get());
@@ -161,7 +161,7 @@ absl::Status Raylet::Start() {
       MemoryGrpcService::Options{node_id_, config_.node_ip_address, token_, config_.rpc});
   server_->AddService(memory_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
-  auto metrics = RayletMetrics::Start(RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_},
+  auto metrics = RayletMetrics::Start(RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_, user_metrics_},
                                       ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port);
   if (!metrics.ok()) return metrics.status();
   metrics_ = std::move(*metrics);

@@ -82,6 +82,9 @@ class Raylet {
   // Before the node manager, whose lease manager calls it: destroyed after it.
   std::unique_ptr<LeaseHolders> lease_holders_;
   std::unique_ptr<NodeManager> node_manager_;
+  // What the node's processes report of their own metrics: before the service that fills it
+  // and the metrics server that reads it, so destroyed after both.
+  metrics::UserMetricsTable user_metrics_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<NodeManagerGrpcService> service_;
   std::unique_ptr<BundleGrpcService> bundle_service_;

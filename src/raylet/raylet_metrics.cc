@@ -3,6 +3,7 @@
 #include <map>
 
 #include "src/raylet/memory_monitor.h"
+#include "src/rpc/rpc_metrics.h"
 
 namespace orrery::raylet {
 
@@ -24,6 +25,7 @@ metrics::Family ByResource(std::string name, std::string help, const rpc::Resour
 }  // namespace
 
 RayletMetrics::RayletMetrics(Sources sources) : sources_(sources) {
+  rpc::EnableRpcMetrics();
   registry_.AddCollector([this](std::vector<metrics::Family>& out) { Collect(out); });
 }
 
@@ -79,10 +81,15 @@ void RayletMetrics::Collect(std::vector<metrics::Family>& out) {
     out.push_back(Gauge("orrery_node_memory_total_bytes", "Memory of the node's host (or its cgroup's limit)",
                         static_cast<double>(memory->total_bytes)));
   }
+  for (metrics::Family& family : rpc::RpcMetricFamilies()) out.push_back(std::move(family));
   // Every sample names its node, so that a scrape read without the targets file's labels does.
+  const metrics::Labels::value_type node_label{"node_id", sources_.node.Hex()};
   for (size_t i = first; i < out.size(); ++i) {
-    for (metrics::Sample& sample : out[i].samples) sample.labels.insert(sample.labels.begin(), {"node_id", sources_.node.Hex()});
+    for (metrics::Sample& sample : out[i].samples) sample.labels.insert(sample.labels.begin(), node_label);
+    for (metrics::HistogramSample& sample : out[i].histograms) sample.labels.insert(sample.labels.begin(), node_label);
   }
+  // The node's processes' own metrics, labelled with the node (and job) already.
+  for (metrics::Family& family : sources_.user_metrics.Families(sources_.node.Hex())) out.push_back(std::move(family));
 }
 
 }  // namespace orrery::raylet

@@ -4,6 +4,7 @@
 // ReplayCache answers a repeat instead of applying it twice).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "src/rpc/fault_injection.h"
 #include "src/rpc/in_flight.h"
+#include "src/rpc/rpc_metrics.h"
 #include "src/rpc/rpc_options.h"
 #include "src/rpc/status_conversion.h"
 
@@ -176,6 +178,7 @@ class GrpcClient {
     // First member, so released last: after the context below, which holds a channel ref.
     InFlight::Token token;
     Core* core;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     AsyncMethod<Req, Reply> method;
     Req request;
     RpcCallback<Reply> callback;
@@ -322,6 +325,10 @@ class GrpcClient {
   template <typename Req, typename Reply>
   static void Deliver(const std::shared_ptr<CallState<Req, Reply>>& state,
                       std::type_identity_t<absl::StatusOr<Reply>> result) {
+    if (RpcMetricsEnabled()) {
+      static const std::string service(Service::service_full_name());
+      RecordMadeRpc(service, MethodOf<Req>(), result.status().code(), SecondsSince(state->started));
+    }
     auto callback = std::move(state->callback);
     const auto& dispatcher = state->core->options.dispatcher;
     if (state->use_dispatcher && dispatcher) {

@@ -5,9 +5,11 @@
 //   - the handler runs on the component's event loop (the executor given here), never on a
 //     gRPC thread, with a request and reply it owns for as long as it needs them;
 //   - deduplicated methods answer a retried request id from the ReplayCache;
-//   - Stop() finishes every call still open, so Server::Shutdown never waits on a handler.
+//   - Stop() finishes every call still open, so Server::Shutdown never waits on a handler;
+//   - each call's end is counted, with its latency, in the process's RPC metrics (rpc_metrics.h).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +21,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "src/rpc/auth.h"
 #include "src/rpc/replay_cache.h"
+#include "src/rpc/rpc_metrics.h"
 #include "src/rpc/status_conversion.h"
 
 namespace orrery::rpc {
@@ -108,7 +111,9 @@ template <typename Req, typename Reply, typename Handler>
 grpc::ServerUnaryReactor* ServerCalls::Unary(grpc::CallbackServerContext* context, const Req* request, Reply* reply,
                                              Handler&& handler, CallKind kind) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto received = std::chrono::steady_clock::now();
   if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    RecordServedRpc(MethodOf<Req>(), auth.code(), SecondsSince(received));
     reactor->Finish(ToGrpcStatus(auth));
     return reactor;
   }
@@ -118,8 +123,10 @@ grpc::ServerUnaryReactor* ServerCalls::Unary(grpc::CallbackServerContext* contex
   std::string request_id = kind == CallKind::kDeduplicated ? RequestId(*context) : std::string();
 
   // `done` keeps the call alive until the handler answers, whatever happened meanwhile.
-  auto done = [this, call](const absl::Status& status) {
-    if (call->Finish(status)) Untrack(call.get());
+  auto done = [this, call, received](const absl::Status& status) {
+    if (!call->Finish(status)) return;
+    Untrack(call.get());
+    RecordServedRpc(MethodOf<Req>(), status.code(), SecondsSince(received));
   };
 
   dispatcher_([this, call, done, request_id, h = std::forward<Handler>(handler)]() mutable {

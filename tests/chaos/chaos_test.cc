@@ -85,6 +85,24 @@ int CountObjectsRebuilt(const std::string& root) {
   return rebuilt;
 }
 
+// For a driver that failed on an object: every line of the cluster's logs (owners, borrowers,
+// raylets) naming the first object its output names, so a red run says how that object's
+// recovery went and not only that it failed.
+std::string TraceOfFailedObject(const std::string& root, const std::string& driver_output) {
+  std::string id = orrery::testing::Match(driver_output, "FAILED after [^:]*: object ([0-9a-f]{40})");
+  if (id.empty()) return "";
+  std::string trace;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(root + "/session_latest/logs", error)) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream log(entry.path());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find(id) != std::string::npos) trace += entry.path().filename().string() + ": " + line + "\n";
+    }
+  }
+  return "the cluster's log lines naming object " + id + ":\n" + Tail(trace, 12000);
+}
+
 std::set<pid_t> ReadPids(const std::string& path) {
   std::set<pid_t> pids;
   std::ifstream in(path);
@@ -191,7 +209,8 @@ TEST(Chaos, EveryResultArrivesRightAndNothingIsLeftWhileWorkersRayletsAndTheGcsA
   std::string job_state = WaitForJobEnd(cluster, deadline);
   EXPECT_TRUE(driver_ended) << "the driver hangs " << kWindDownS << " s after its time was up:\n"
                             << Tail(driver->Output()) << cluster.Cli("status");
-  EXPECT_TRUE(driver->Succeeded()) << "the driver: " << driver->HowItEnded() << "\n" << Tail(driver->Output());
+  EXPECT_TRUE(driver->Succeeded()) << "the driver: " << driver->HowItEnded() << "\n"
+                                   << Tail(driver->Output()) << TraceOfFailedObject(cluster.root(), driver->Output());
   std::string job_log = cluster.Cli(std::string("job logs ") + kJob);
   EXPECT_EQ(job_state, "SUCCEEDED") << Tail(job_log);
 

@@ -184,6 +184,21 @@ TEST_F(CliTest, StartPrintsTheAddressAndJoinLineStatusShowsTheNodeStopLeavesNoth
   EXPECT_FALSE(ProcessAlive(lease->worker_pid()));
 }
 
+TEST_F(CliTest, StatusWatchShowsTheClusterAgainUntilItsCount) {
+  ASSERT_EQ(StartHead().exit_code, 0);
+  CliRun watched = Orrery({"status", "--temp-dir", root_, "--watch", "0.2", "--count", "3"});
+  ASSERT_EQ(watched.exit_code, 0) << watched.err;
+  // Not a terminal: one report after another, each under the time it was taken.
+  size_t reports = 0;
+  for (size_t at = 0; (at = watched.out.find("Nodes: 1 alive, 0 dead", at)) != std::string::npos; ++at) ++reports;
+  EXPECT_EQ(reports, 3u) << watched.out;
+  EXPECT_THAT(watched.out, ::testing::ContainsRegex("\\(every 0.2s: [0-9-]+ [0-9:]+\\)"));
+  EXPECT_EQ(watched.out.find("\033["), std::string::npos) << "no terminal control off a terminal";
+  CliRun bad = Orrery({"status", "--temp-dir", root_, "--watch", "-1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.out + bad.err, HasSubstr("--watch"));
+}
+
 TEST_F(CliTest, StatusShowsPendingDemandWithinTwoSeconds) {
   ASSERT_EQ(StartHead().exit_code, 0);
   int64_t asked_at = MonotonicMs();

@@ -10,14 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "cli_cluster.h"
 #include "gmock/gmock.h"
@@ -47,6 +50,39 @@ int RunDriver(int tasks) {
     orrery::Get(orrery::Task(Divide).Remote(1, 0));
   } catch (const std::exception&) {
   }
+  orrery::Shutdown();
+  return 0;
+}
+
+// `user_metrics N`: N tasks count requests by route and observe their index; an actor sets a
+// gauge; the driver adds to a sum. Each process reports to its own node's raylet.
+void CountRequest(int i) {
+  orrery::metrics::Counter requests("test_requests", "Requests handled", {"route"});
+  requests.Inc(1, {{"route", i % 2 == 0 ? "/even" : "/odd"}});
+  orrery::metrics::Histogram index("test_request_index", "Index of each request", {2.5, 5, 10});
+  index.Observe(i);
+}
+void CountRequestTask(int i) { CountRequest(i); }
+class Meter {
+ public:
+  static Meter* Create() { return new Meter(); }
+  bool SetQueueLength(double length) {
+    orrery::metrics::Gauge("test_queue_length", "Requests waiting").Set(length);
+    return true;
+  }
+};
+ORRERY_REMOTE(CountRequestTask, Meter::Create, &Meter::SetQueueLength);
+
+// Keeps the actor (and its gauge) until the file `release` exists.
+int RunUserMetricsDriver(int tasks, const std::string& release) {
+  orrery::Init();
+  orrery::metrics::Sum("test_driver_balance", "Added up by the driver").Add(2.5);
+  std::vector<orrery::ObjectRef<void>> done;
+  for (int i = 0; i < tasks; ++i) done.push_back(orrery::Task(CountRequestTask).Remote(i));
+  orrery::Wait(done, tasks, -1);
+  auto meter = orrery::Actor(Meter::Create).Remote();
+  orrery::Get(meter.Task(&Meter::SetQueueLength).Remote(7.0));
+  for (int i = 0; i < 600 && !fs::exists(release); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   orrery::Shutdown();
   return 0;
 }
@@ -109,6 +145,19 @@ double SampleValue(const std::string& text, const std::string& name_and_labels) 
   return std::stod(text.substr(at + name_and_labels.size() + 2));
 }
 
+// The sum of the samples of `name` (exactly: not name_suffix) whose labels contain `labels`
+// (as written in the exposition, e.g. route="/odd"), and how many there are.
+std::pair<double, int> SumOfSamples(const std::string& text, const std::string& name, const std::string& labels = "") {
+  std::pair<double, int> sum{0, 0};
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) != 0 || line.find(labels) == std::string::npos) continue;
+    sum.first += std::stod(line.substr(line.rfind(' ') + 1));
+    ++sum.second;
+  }
+  return sum;
+}
+
 // The targets `orrery metrics targets` prints: component ("gcs" or the raylet's node id) to
 // host:port.
 std::map<std::string, std::string> Targets(const std::string& json_text) {
@@ -132,6 +181,8 @@ std::string ReadFile(const std::string& path) {
 class Metrics : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // The cluster's processes inherit it: they report their own metrics every 200 ms.
+    setenv("ORRERY_METRICS_REPORT_INTERVAL_MS", "200", 1);
     g_root = orrery::testing::MakeTempRoot();
     g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
     ASSERT_FALSE(g_cluster.token.empty());
@@ -181,6 +232,78 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   EXPECT_TRUE(Eventually([&] { return read(finished) >= finished_before + 6; })) << read(finished);
   EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << HttpGet(gcs, "/metrics").second;
   EXPECT_GE(read(ran), 6);
+}
+
+// RPC calls are counted per method, with their latency, where they are served and where they
+// are made: nodes registering at the GCS, and the lease requests of a job's tasks at a raylet.
+TEST_F(Metrics, RpcCallsAreCountedPerMethodWhereTheyAreServedAndWhereTheyAreMade) {
+  std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
+  ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 4").exit_code, 0);
+  std::string gcs = HttpGet(targets["gcs"], "/metrics").second;
+  EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_requests_total", "method=\"RegisterNode\",code=\"OK\"").first, 2)
+      << gcs;
+  EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_latency_seconds_count", "method=\"RegisterNode\"").first, 2);
+  double leases_served = 0, gcs_calls_made = 0;
+  for (const auto& [component, target] : targets) {
+    if (component == "gcs") continue;
+    std::string raylet = HttpGet(target, "/metrics").second;
+    leases_served += SumOfSamples(raylet, "orrery_rpc_server_requests_total",
+                                  "method=\"RequestWorkerLease\"").first;
+    gcs_calls_made += SumOfSamples(raylet, "orrery_rpc_client_requests_total",
+                                   "service=\"orrery.rpc.GcsService\",method=\"RegisterNode\",code=\"OK\"").first;
+  }
+  EXPECT_GE(leases_served, 1);
+  EXPECT_GE(gcs_calls_made, 2);  // each raylet registered itself
+}
+
+// A program's own metrics, from a driver, tasks and an actor on two nodes, reach each node's
+// raylet and are served with its /metrics: counts added up across processes and kept once the
+// processes end; a gauge while its process lives.
+TEST_F(Metrics, AProgramsOwnMetricsAreServedByTheRayletsOfItsProcesses) {
+  std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
+  targets.erase("gcs");
+  ASSERT_EQ(targets.size(), 2u);
+  // What every raylet serves, added up.
+  auto total = [&](const std::string& name, const std::string& labels = "") {
+    std::pair<double, int> sum{0, 0};
+    for (const auto& [node, target] : targets) {
+      auto [value, count] = SumOfSamples(HttpGet(target, "/metrics").second, name, labels);
+      sum.first += value;
+      sum.second += count;
+    }
+    return sum;
+  };
+  const std::string release = g_root + "/release-meter";
+  CliRun job = Orrery("job submit --no-wait --submission-id user-metrics -- " + Self() + " user_metrics 10 " + release);
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  // Each process reports every 200 ms here (ORRERY_METRICS_REPORT_INTERVAL_MS), and when it ends.
+  EXPECT_TRUE(Eventually([&] { return total("test_queue_length").first == 7; })) << total("test_queue_length").first;
+  EXPECT_TRUE(Eventually([&] { return total("test_requests_total", "route=\"/even\"").first == 5; }))
+      << total("test_requests_total").first;
+  EXPECT_EQ(total("test_requests_total", "route=\"/odd\"").first, 5);
+  EXPECT_EQ(total("test_request_index_count").first, 10);
+  EXPECT_EQ(total("test_request_index_bucket", "le=\"2.5\"").first, 3);  // 0, 1 and 2
+  EXPECT_EQ(total("test_request_index_sum").first, 45);
+  EXPECT_EQ(total("test_driver_balance").first, 2.5);
+  for (const auto& [node, target] : targets) {
+    std::string scrape = HttpGet(target, "/metrics").second;
+    auto [lint, passed] = Promtool(scrape);
+    EXPECT_TRUE(passed) << node << ": " << lint;
+    // Each sample names its node and job.
+    std::istringstream lines(scrape);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("test_requests_total{", 0) != 0) continue;
+      EXPECT_THAT(line, HasSubstr("node_id=\"" + node + "\"")) << line;
+      EXPECT_THAT(line, ::testing::ContainsRegex("job_id=\"[0-9a-f]+\"")) << line;
+    }
+  }
+  // The job ends, and its processes with it: their gauges go, what they counted stays.
+  std::ofstream(release).put('\n');
+  EXPECT_TRUE(Eventually([&] { return Orrery("job status user-metrics").output.find("SUCCEEDED") != std::string::npos; }))
+      << Orrery("job status user-metrics").output;
+  EXPECT_TRUE(Eventually([&] { return total("test_queue_length").second == 0; })) << total("test_queue_length").first;
+  EXPECT_EQ(total("test_requests_total").first, 10);
+  EXPECT_EQ(total("test_driver_balance").first, 2.5);
 }
 
 TEST_F(Metrics, TheTargetsFileFollowsNodesLeaving) {
@@ -275,6 +398,7 @@ int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
   if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(std::stoi(argv[2]));
+  if (argc >= 4 && std::string(argv[1]) == "user_metrics") return RunUserMetricsDriver(std::stoi(argv[2]), argv[3]);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -25,9 +25,4 @@ ORRERY_EXPORT bool UserLogEnabled(UserLogSeverity severity);
 // Writes one line, naming `file`:`line`. kFatal writes it, to stderr as well, and aborts the process.
 ORRERY_EXPORT void UserLog(UserLogSeverity severity, const char* file, int line, const std::string& message);
 
-// A value recorded to a program's own metric (ray_compat's ray::Gauge and the like). Metrics
-// are not exported yet: the value is dropped, and the first one in a process says so in one
-// log line naming the metric.
-ORRERY_EXPORT void DropUserMetric(const std::string& metric_name);
-
 }  // namespace orrery::internal

@@ -1,6 +1,6 @@
 // Ray's metrics from a driver and from an actor (the shape of Ray's metric_example.cc):
-// <ray/api.h> and <ray/api/metric.h> only. Orrery accepts the recordings (and drops them, with
-// one log line per process, until it exports a program's own metrics).
+// <ray/api.h> and <ray/api/metric.h> only. The values reach each node's raylet, whose /metrics
+// serves them (tests/integration/metrics_test.cc reads them there).
 #include <ray/api.h>
 #include <ray/api/metric.h>
 

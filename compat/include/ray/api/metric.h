@@ -1,6 +1,8 @@
-/// Ray's metrics (ray::Gauge, ray::Counter, ray::Histogram, ray::Sum): declared, tag keys and
-/// all, as in Ray. Orrery does not export a program's own metrics yet: recording is accepted and
-/// the value dropped, with one log line per process saying so.
+/// Ray's metrics (ray::Gauge, ray::Counter, ray::Histogram, ray::Sum), as Ray declares them,
+/// over Orrery's own (orrery/metrics.h): recorded values reach the node's raylet and its
+/// /metrics for Prometheus. Ray's `unit` goes into the metric's help text. A name with
+/// characters Prometheus does not allow (Ray's may have dots) is exported with '_' in their
+/// place; a counter's gets `_total`.
 #pragma once
 
 #include <string>
@@ -8,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "orrery/internal/user_log.h"
+#include "orrery/metrics.h"
 
 namespace ray {
 
@@ -16,22 +18,27 @@ class Metric {
  public:
   virtual ~Metric() = default;
   std::string GetName() const { return name_; }
-  /// Records `value` with these tags (dropped, see above).
-  void Record(double /*value*/, const std::unordered_map<std::string, std::string>& /*tags*/) {
-    orrery::internal::DropUserMetric(name_);
-  }
+  /// Records `value` with these tags (keys among the metric's tag keys).
+  void Record(double value, const std::unordered_map<std::string, std::string>& tags) { metric_.Record(value, tags); }
 
  protected:
-  Metric(std::string name, std::string description, std::string unit, std::vector<std::string> tag_keys)
-      : name_(std::move(name)),
-        description_(std::move(description)),
-        unit_(std::move(unit)),
-        tag_keys_(std::move(tag_keys)) {}
+  Metric(orrery::metrics::Kind kind, const std::string& name, const std::string& description,
+         const std::string& unit, const std::vector<std::string>& tag_keys, const std::vector<double>& boundaries = {})
+      : name_(name), metric_(kind, name, HelpOf(description, unit), tag_keys, boundaries) {}
+
+ private:
+  // orrery::metrics::Metric's constructor is protected: made here through a subclass.
+  struct Made : orrery::metrics::Metric {
+    Made(orrery::metrics::Kind kind, const std::string& name, const std::string& help,
+         const std::vector<std::string>& tag_keys, const std::vector<double>& boundaries)
+        : orrery::metrics::Metric(kind, name, help, tag_keys, boundaries) {}
+  };
+  static std::string HelpOf(const std::string& description, const std::string& unit) {
+    return unit.empty() ? description : description + " (" + unit + ")";
+  }
 
   std::string name_;
-  std::string description_;
-  std::string unit_;
-  std::vector<std::string> tag_keys_;
+  Made metric_;
 };
 
 /// The latest value of something (a queue's length).
@@ -39,7 +46,7 @@ class Gauge : public Metric {
  public:
   Gauge(const std::string& name, const std::string& description, const std::string& unit,
         const std::vector<std::string>& tag_keys = {})
-      : Metric(name, description, unit, tag_keys) {}
+      : Metric(orrery::metrics::Kind::kGauge, name, description, unit, tag_keys) {}
   void Set(double value, const std::unordered_map<std::string, std::string>& tags) { Record(value, tags); }
 };
 
@@ -48,11 +55,8 @@ class Histogram : public Metric {
  public:
   Histogram(const std::string& name, const std::string& description, const std::string& unit,
             const std::vector<double> boundaries, const std::vector<std::string>& tag_keys = {})
-      : Metric(name, description, unit, tag_keys), boundaries_(boundaries) {}
+      : Metric(orrery::metrics::Kind::kHistogram, name, description, unit, tag_keys, boundaries) {}
   void Observe(double value, const std::unordered_map<std::string, std::string>& tags) { Record(value, tags); }
-
- private:
-  std::vector<double> boundaries_;
 };
 
 /// A count that only grows.
@@ -60,7 +64,7 @@ class Counter : public Metric {
  public:
   Counter(const std::string& name, const std::string& description, const std::string& unit,
           const std::vector<std::string>& tag_keys = {})
-      : Metric(name, description, unit, tag_keys) {}
+      : Metric(orrery::metrics::Kind::kCounter, name, description, unit, tag_keys) {}
   void Inc(double value, const std::unordered_map<std::string, std::string>& tags) { Record(value, tags); }
 };
 
@@ -69,7 +73,7 @@ class Sum : public Metric {
  public:
   Sum(const std::string& name, const std::string& description, const std::string& unit,
       const std::vector<std::string>& tag_keys = {})
-      : Metric(name, description, unit, tag_keys) {}
+      : Metric(orrery::metrics::Kind::kSum, name, description, unit, tag_keys) {}
 };
 
 }  // namespace ray
