@@ -40,7 +40,6 @@ metrics::Family Gauge(std::string name, std::string help, double value) {
 }  // namespace
 
 GcsMetrics::GcsMetrics(Sources sources) : sources_(sources) {
-  rpc::EnableRpcMetrics();
   task_metrics_.ended = &registry_.AddCounter("orrery_tasks_ended_total",
                                               "Task attempts that ended, by function and final state (FINISHED or "
                                               "FAILED), as their events reach the GCS",

@@ -12,6 +12,7 @@
 #include "src/common/session.h"
 #include "src/gcs/gcs_table_storage.h"
 #include "src/gcs/storage/store_factory.h"
+#include "src/rpc/rpc_metrics.h"
 
 namespace orrery::gcs {
 
@@ -229,6 +230,8 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
     });
   });
 
+  // Every call is counted from the first (its /metrics serves them: rpc_metrics.h).
+  rpc::EnableRpcMetrics();
   calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, loop_->Dispatcher());
   service_ = std::make_unique<GcsGrpcService>(
       *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_,

@@ -63,6 +63,7 @@ void UserMetricsTable::Update(const std::string& reporter, const std::string& jo
                               std::vector<UserMetricSnapshot> metrics, std::chrono::milliseconds overdue_after,
                               Clock::time_point now) {
   absl::MutexLock lock(&mu_);
+  if (forgotten_.contains(reporter)) return;  // its counts are in the totals already
   metrics.erase(std::remove_if(metrics.begin(), metrics.end(),
                                [this](const UserMetricSnapshot& metric) { return !Accept(metric.schema); }),
                 metrics.end());
@@ -70,12 +71,13 @@ void UserMetricsTable::Update(const std::string& reporter, const std::string& jo
   entry.job_id = job_id;
   entry.metrics = std::move(metrics);
   entry.overdue = now + overdue_after;
+  entry.forget = now + kForgetAfterOverdue * overdue_after;
   entry.sequence = next_sequence_++;
 }
 
-void UserMetricsTable::RetireOverdue(Clock::time_point now) {
+void UserMetricsTable::FoldSilent(Clock::time_point now) {
   for (auto it = reporters_.begin(); it != reporters_.end();) {
-    if (it->second.overdue > now) {
+    if (it->second.forget > now) {
       ++it;
       continue;
     }
@@ -88,13 +90,19 @@ void UserMetricsTable::RetireOverdue(Clock::time_point now) {
         AddInto(totals[key], point);
       }
     }
+    forgotten_.insert(it->first);
+    forgotten_order_.push_back(it->first);
+    if (forgotten_order_.size() > kMaxForgotten) {
+      forgotten_.erase(forgotten_order_.front());
+      forgotten_order_.erase(forgotten_order_.begin());
+    }
     it = reporters_.erase(it);
   }
 }
 
 std::vector<Family> UserMetricsTable::Families(const std::string& node_id, Clock::time_point now) {
   absl::MutexLock lock(&mu_);
-  RetireOverdue(now);
+  FoldSilent(now);
   // Per name, per label set: the points added up, and for gauges the sequence of the report.
   struct Merged {
     UserMetricPoint point;
@@ -110,6 +118,8 @@ std::vector<Family> UserMetricsTable::Families(const std::string& node_id, Clock
   }
   for (const auto& [reporter, entry] : reporters_) {
     for (const UserMetricSnapshot& metric : entry.metrics) {
+      // An overdue process's gauges say what was, not what is.
+      if (!Cumulative(metric.schema.kind) && entry.overdue <= now) continue;
       auto& points = merged[metric.schema.name];
       for (const UserMetricPoint& point : metric.points) {
         Key key = point.tag_values;

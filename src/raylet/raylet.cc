@@ -17,6 +17,7 @@
 #include "src/raylet/gpu_detection.h"
 #include "src/raylet/memory_monitor.h"
 #include "src/rpc/process_tls.h"
+#include "src/rpc/rpc_metrics.h"
 
 namespace orrery::raylet {
 
@@ -96,6 +97,8 @@ absl::Status Raylet::Start() {
   objects_ = std::move(*objects);
 
   // The server must be up before registering: the GCS health-checks the port we announce.
+  // Every call is counted from the first (its /metrics serves them: rpc_metrics.h).
+  rpc::EnableRpcMetrics();
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{"raylet", ListenHost(config_.node_ip_address, config_.bind_all), config_.node_manager_port,

@@ -25,7 +25,6 @@ metrics::Family ByResource(std::string name, std::string help, const rpc::Resour
 }  // namespace
 
 RayletMetrics::RayletMetrics(Sources sources) : sources_(sources) {
-  rpc::EnableRpcMetrics();
   registry_.AddCollector([this](std::vector<metrics::Family>& out) { Collect(out); });
 }
 

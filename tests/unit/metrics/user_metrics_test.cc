@@ -129,6 +129,7 @@ TEST(UserMetricsTable, ProcessesAddUpAndTheLatestGaugeWins) {
 }
 
 TEST(UserMetricsTable, AProcessThatStopsReportingKeepsItsCountsAndLosesItsGauges) {
+  // Overdue, then folded into the totals: the counts stay throughout.
   UserMetricsTable table;
   Clock::time_point now = Clock::now();
   table.Update("w1", "01000000", Report(2, 5), kOverdue, now);
@@ -145,6 +146,32 @@ TEST(UserMetricsTable, AProcessThatStopsReportingKeepsItsCountsAndLosesItsGauges
   EXPECT_EQ(Find(families, "requests_total")->samples[0].value, 5);
   const Family* queue = Find(families, "queue");
   EXPECT_TRUE(queue == nullptr || queue->samples.empty());
+  // Folded into the node's totals and forgotten: still counted.
+  families = table.Families("n", later + UserMetricsTable::kForgetAfterOverdue * kOverdue + std::chrono::milliseconds(1));
+  EXPECT_EQ(Find(families, "requests_total")->samples[0].value, 5);
+}
+
+TEST(UserMetricsTable, AProcessLateToReportIsNotCountedTwice) {
+  UserMetricsTable table;
+  Clock::time_point now = Clock::now();
+  table.Update("w1", "01000000", Report(2, 5), kOverdue, now);
+  // Overdue (slow, not gone): its gauge is left out, its counts stay.
+  Clock::time_point late = now + kOverdue + std::chrono::milliseconds(1);
+  std::vector<Family> families = table.Families("n", late);
+  EXPECT_EQ(Find(families, "requests_total")->samples[0].value, 2);
+  const Family* queue = Find(families, "queue");
+  EXPECT_TRUE(queue == nullptr || queue->samples.empty());
+  // It reports again, with more: its count is its latest, once.
+  table.Update("w1", "01000000", Report(3, 5), kOverdue, late);
+  families = table.Families("n", late);
+  EXPECT_EQ(Find(families, "requests_total")->samples[0].value, 3);
+  EXPECT_EQ(Find(families, "queue")->samples[0].value, 5);
+  // Silent long enough to be folded into the totals and forgotten: a report after that is
+  // ignored, as it would count twice.
+  Clock::time_point gone = late + UserMetricsTable::kForgetAfterOverdue * kOverdue + std::chrono::milliseconds(1);
+  EXPECT_EQ(Find(table.Families("n", gone), "requests_total")->samples[0].value, 3);
+  table.Update("w1", "01000000", Report(4, 5), kOverdue, gone);
+  EXPECT_EQ(Find(table.Families("n", gone), "requests_total")->samples[0].value, 3);
 }
 
 TEST(UserMetricsTable, AReportDeclaringANameOtherwiseIsNotServed) {
