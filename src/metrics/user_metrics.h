@@ -17,12 +17,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "orrery/metrics.h"
 
 namespace orrery::metrics {
 
 // How values recorded add up: a counter adds (never negative), a sum adds (any sign), a gauge
-// keeps the latest, a histogram counts each value in its bucket.
-enum class UserMetricKind { kCounter, kGauge, kHistogram, kSum };
+// keeps the latest, a histogram counts each value in its bucket. The public API's kind itself.
+using UserMetricKind = Kind;
 
 // One label set of a metric: its tag values (in the metric's tag-key order) and what was
 // recorded with them. Counters, sums and gauges use `value`; histograms `bucket_counts`

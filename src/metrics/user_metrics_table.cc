@@ -94,7 +94,7 @@ void UserMetricsTable::FoldSilent(Clock::time_point now) {
     forgotten_order_.push_back(it->first);
     if (forgotten_order_.size() > kMaxForgotten) {
       forgotten_.erase(forgotten_order_.front());
-      forgotten_order_.erase(forgotten_order_.begin());
+      forgotten_order_.pop_front();
     }
     it = reporters_.erase(it);
   }

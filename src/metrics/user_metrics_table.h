@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -69,7 +70,7 @@ class UserMetricsTable {
   std::map<std::string, std::map<Key, UserMetricPoint>> retired_ ABSL_GUARDED_BY(mu_);
   // Reporters folded into retired_, oldest first (at most kMaxForgotten).
   std::set<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> forgotten_order_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> forgotten_order_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> warned_ ABSL_GUARDED_BY(mu_);  // names refused and logged

@@ -2,6 +2,12 @@
 
 namespace orrery::metrics {
 
+// The wire's kinds are the API's, number for number: converted by a cast.
+static_assert(rpc::UserMetric::COUNTER == static_cast<int>(UserMetricKind::kCounter));
+static_assert(rpc::UserMetric::GAUGE == static_cast<int>(UserMetricKind::kGauge));
+static_assert(rpc::UserMetric::HISTOGRAM == static_cast<int>(UserMetricKind::kHistogram));
+static_assert(rpc::UserMetric::SUM == static_cast<int>(UserMetricKind::kSum));
+
 void ToWire(const std::vector<UserMetricSnapshot>& metrics, google::protobuf::RepeatedPtrField<rpc::UserMetric>* out) {
   for (const UserMetricSnapshot& metric : metrics) {
     rpc::UserMetric* wire = out->Add();

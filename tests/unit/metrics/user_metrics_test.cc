@@ -79,7 +79,9 @@ TEST(UserMetricRecorder, LabelSetsPastTheCapAreCountedUnderOther) {
   std::vector<UserMetricSnapshot> snapshot = recorder.Snapshot();
   EXPECT_EQ(snapshot[0].points.size(), kMaxChildren + 1);
   for (const UserMetricPoint& point : snapshot[0].points) {
-    if (point.tag_values[0] == kOverflowLabel) EXPECT_EQ(point.value, 10);
+    if (point.tag_values[0] == kOverflowLabel) {
+      EXPECT_EQ(point.value, 10);
+    }
   }
 }
 
