@@ -88,7 +88,7 @@ class FakeText extends FakeNode {
 
 class FakeFragment extends FakeNode {}
 
-// "tag#id.class[attr=value]" compounds, comma-separated; no combinators.
+// One "tag#id.class[attr=value]" compound (lists and descendant chains: FakeElement.matches).
 function matchesCompound(element, compound) {
   const re = /([a-zA-Z][a-zA-Z0-9-]*)|#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:=(?:"([^"]*)"|'([^']*)'|([^\]]*)))?\]/g;
   let consumed = 0;
@@ -170,7 +170,16 @@ class FakeElement extends FakeNode {
   get clientHeight() { return 400; }
   get scrollHeight() { return 400; }
   getBoundingClientRect() { return { left: 0, top: 0, width: 1200, height: 400 }; }
-  matches(selector) { return selector.split(",").some((s) => matchesCompound(this, s.trim())); }
+  matches(selector) { return selector.split(",").some((s) => this.matchesChain(s.trim().split(/\s+/))); }
+  // "a b c": this element is c, with a b ancestor that has an a ancestor.
+  matchesChain(compounds) {
+    if (!matchesCompound(this, compounds[compounds.length - 1])) return false;
+    let rest = compounds.slice(0, -1);
+    for (let n = this.parentNode; n instanceof FakeElement && rest.length > 0; n = n.parentNode) {
+      if (matchesCompound(n, rest[rest.length - 1])) rest = rest.slice(0, -1);
+    }
+    return rest.length === 0;
+  }
   closest(selector) {
     for (let n = this; n instanceof FakeElement; n = n.parentNode) if (n.matches(selector)) return n;
     return null;
