@@ -53,6 +53,7 @@
     function openLog(job) {
       closeLog();
       panel.hidden = false;
+      panel.scrollIntoView({ block: "nearest" });  // below a long table it would open unseen
       logText.textContent = "";
       logTitle.textContent = "Driver log of " + (job.submission_id || job.job_id);
       if (!job.submission_id) {

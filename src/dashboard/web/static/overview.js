@@ -135,17 +135,22 @@
     let clusterKnown = false;
     let lastNodes = null;
 
+    async function showCluster() {
+      const cluster = await Dash.apiGet("/api/v0/cluster");
+      info.replaceChildren(
+        el("span", { text: "session " }), el("span", { className: "mono", text: cluster.session }),
+        el("span", { text: " \u00b7 GCS " }), el("span", { className: "mono", text: cluster.gcs_address }),
+        el("span", { text: " \u00b7 version " }), el("span", { className: "mono", text: cluster.version }),
+      );
+      clusterKnown = true;
+    }
+
     Dash.poll(async () => {
-      if (!clusterKnown) {
-        const cluster = await Dash.apiGet("/api/v0/cluster");
-        info.replaceChildren(
-          el("span", { text: "session " }), el("span", { className: "mono", text: cluster.session }),
-          el("span", { text: " \u00b7 GCS " }), el("span", { className: "mono", text: cluster.gcs_address }),
-          el("span", { text: " \u00b7 version " }), el("span", { className: "mono", text: cluster.version }),
-        );
-        clusterKnown = true;
-      }
+      // The session does not change while the page is open: read it until it is known, and
+      // show the nodes even while that read fails (the banner says so).
+      const cluster = clusterKnown ? null : showCluster().catch(() => {});
       const nodes = await Dash.apiGet("/api/v0/nodes");
+      await cluster;
       const signature = JSON.stringify(nodes);
       if (signature === lastNodes) return;
       lastNodes = signature;

@@ -215,6 +215,7 @@ class FakeElement extends FakeNode {
     }
   }
   setPointerCapture() {}
+  scrollIntoView() {}
   select() {}
   focus() {}
   getContext(kind) {
