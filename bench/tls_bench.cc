@@ -11,17 +11,13 @@
 #include "actor_bench.h"
 #include "cli.h"
 #include "orrery/api.h"
+#include "rate.h"
 
 namespace orrery::bench {
 
 namespace {
 
 constexpr int kRounds = 3;
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 struct SyncFigures {
   std::vector<double> tasks;

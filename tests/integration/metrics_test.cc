@@ -34,11 +34,12 @@ namespace fs = std::filesystem;
 // ---- the driver's remote code ----
 
 int Square(int x) { return x * x; }
+size_t SizeOf(const std::vector<uint8_t>& bytes) { return bytes.size(); }
 int Divide(int a, int b) {
   if (b == 0) throw std::invalid_argument("division by zero");
   return a / b;
 }
-ORRERY_REMOTE(Square, Divide);
+ORRERY_REMOTE(Square, Divide, SizeOf);
 
 // `driver N`: N Square tasks that finish and one Divide that fails.
 int RunDriver(int tasks) {
@@ -52,6 +53,16 @@ int RunDriver(int tasks) {
   }
   orrery::Shutdown();
   return 0;
+}
+
+// `transfer MIB`: an object of MIB mebibytes put on the driver's node (the head) read by a
+// task on the joined node (the only one with the resource "far").
+int RunTransferDriver(int mib) {
+  orrery::Init();
+  auto block = orrery::Put(std::vector<uint8_t>(static_cast<size_t>(mib) << 20, 7));
+  size_t size = *orrery::Get(orrery::Task(SizeOf).SetResource("far", 1).Remote(block));
+  orrery::Shutdown();
+  return size == static_cast<size_t>(mib) << 20 ? 0 : 1;
 }
 
 // `user_metrics N`: N tasks count requests by route and observe their index; an actor sets a
@@ -186,7 +197,7 @@ class Metrics : public ::testing::Test {
     g_root = orrery::testing::MakeTempRoot();
     g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
     ASSERT_FALSE(g_cluster.token.empty());
-    ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
+    ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"far\": 1}'"));
   }
   static void TearDownTestSuite() {
     orrery::testing::StopClusterAndRemoveRoot(g_root);
@@ -232,6 +243,45 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   EXPECT_TRUE(Eventually([&] { return read(finished) >= finished_before + 6; })) << read(finished);
   EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << HttpGet(gcs, "/metrics").second;
   EXPECT_GE(read(ran), 6);
+}
+
+// A raylet counts the workers it starts and how long they take to register, the bytes of
+// objects it sends to other nodes and copies in from them, and its host's CPU time.
+TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
+  std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
+  std::string head_node, far_node;
+  for (const auto& [component, target] : targets) {
+    if (component == "gcs") continue;
+    (HttpGet(target, "/metrics").second.find("resource=\"far\"") != std::string::npos ? far_node : head_node) =
+        component;
+  }
+  ASSERT_FALSE(head_node.empty());
+  ASSERT_FALSE(far_node.empty());
+  auto read = [&](const std::string& node, const std::string& name) {
+    return SumOfSamples(HttpGet(targets[node], "/metrics").second, name, "").first;
+  };
+  const double sent_before = read(head_node, "orrery_object_transfer_sent_bytes_total");
+  const double received_before = read(far_node, "orrery_object_transfer_received_bytes_total");
+  const double starts_before = read(far_node, "orrery_raylet_worker_starts_total");
+  const double cpu_before = read(far_node, "orrery_node_cpu_seconds_total");
+  CliRun job = Orrery("job submit -- " + Self() + " transfer 4");
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  const double mib4 = 4 << 20;
+  // The sender counts a send once its last byte is written, which may be after the reader has it.
+  EXPECT_TRUE(Eventually([&] { return read(head_node, "orrery_object_transfer_sent_bytes_total") >= sent_before + mib4; }))
+      << read(head_node, "orrery_object_transfer_sent_bytes_total");
+  EXPECT_GE(read(far_node, "orrery_object_transfer_received_bytes_total"), received_before + mib4);
+  EXPECT_GE(read(far_node, "orrery_object_transfer_received_objects_total"), 1);
+  EXPECT_GT(read(far_node, "orrery_raylet_worker_starts_total"), starts_before);
+  // Every start that registered was timed, and none of this suite's failed.
+  EXPECT_GE(read(far_node, "orrery_raylet_worker_start_seconds_count"), 1);
+  EXPECT_EQ(read(far_node, "orrery_raylet_worker_start_failures_total"), 0);
+  EXPECT_GT(read(far_node, "orrery_node_cpu_seconds_total"), cpu_before);
+  std::string scrape = HttpGet(targets[far_node], "/metrics").second;
+  EXPECT_THAT(scrape, HasSubstr("orrery_node_cpu_seconds_total{node_id=\"" + far_node + "\",mode=\"busy\"}"));
+  EXPECT_THAT(scrape, HasSubstr("orrery_object_store_restored_bytes_total{"));
+  auto [lint, passed] = Promtool(scrape);
+  EXPECT_TRUE(passed) << lint;
 }
 
 // RPC calls are counted per method, with their latency, where they are served and where they
@@ -401,6 +451,7 @@ int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
   if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(std::stoi(argv[2]));
+  if (argc >= 3 && std::string(argv[1]) == "transfer") return RunTransferDriver(std::stoi(argv[2]));
   if (argc >= 4 && std::string(argv[1]) == "user_metrics") return RunUserMetricsDriver(std::stoi(argv[2]), argv[3]);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
