@@ -10,21 +10,21 @@
 #include <vector>
 
 #include "actor_bench.h"
-#include "boost/asio/connect.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "cli.h"
+#include "comparison.h"
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "orrery/metrics.h"
 #include "rate.h"
+#include "src/common/file_util.h"
+#include "src/http/http_client.h"
+#include "src/rpc/tls_config.h"
 
 namespace orrery::bench {
 
 namespace {
 
-constexpr int kRounds = 3;
+constexpr int kRounds = 5;
 constexpr int kScrapedWorkers = 50;
 constexpr int kScrapes = 200;
 
@@ -64,7 +64,19 @@ class ScratchCluster {
     config.token = head_.token;
     config.temp_dir = root_;
     orrery::Init(config);
+    ca_pem_ = ReadFileToString(root_ + "/tls/ca.crt").value_or("");
     return true;
+  }
+  // One scrape of the raylet, as Prometheus makes it: HTTPS (TLS is on, by default) on a new
+  // connection, trusting the cluster CA. The body, empty when it failed.
+  std::string Scrape(const std::string& target) const {
+    auto reply = http::Get(target, "/metrics", http::GetOptions{ca_pem_, rpc::kClusterServerName});
+    if (!reply.ok() || reply->status != 200) {
+      std::fprintf(stderr, "metrics figures: scraping %s: %s\n", target.c_str(),
+                   reply.ok() ? std::to_string(reply->status).c_str() : reply.status().ToString().c_str());
+      return "";
+    }
+    return reply->body;
   }
   // The raylet's /metrics address, from the targets the head keeps.
   std::string RayletTarget() const {
@@ -79,30 +91,8 @@ class ScratchCluster {
  private:
   std::string root_;
   CliHead head_;
+  std::string ca_pem_;
 };
-
-// One GET of `path` from `target` ("HOST:PORT") on a new connection, as a scraper makes it:
-// the body, empty on any failure.
-std::string HttpGet(const std::string& target, const std::string& path) {
-  namespace http = boost::beast::http;
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::beast::tcp_stream stream(io);
-    const size_t colon = target.rfind(':');
-    stream.connect(resolver.resolve(target.substr(0, colon), target.substr(colon + 1)));
-    http::request<http::empty_body> request(http::verb::get, path, 11);
-    request.set(http::field::host, target);
-    http::write(stream, request);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    return response.result() == http::status::ok ? response.body() : "";
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "metrics figures: GET %s%s: %s\n", target.c_str(), path.c_str(), e.what());
-    return "";
-  }
-}
 
 struct Figures {
   std::vector<double> tasks_async;
@@ -133,7 +123,7 @@ void MeasureScrape(const Reporter& report) {
   // Every actor's own metric is served once its report has arrived.
   std::string body;
   for (int i = 0; i < 100; ++i) {
-    body = HttpGet(target, "/metrics");
+    body = cluster.Scrape(target);
     size_t reported = 0;
     for (size_t at = 0; (at = body.find("\nbench_calls_total{", at)) != std::string::npos; ++at) ++reported;
     if (reported >= kScrapedWorkers) break;
@@ -142,7 +132,7 @@ void MeasureScrape(const Reporter& report) {
   std::vector<double> millis;
   for (int i = 0; i < kScrapes && !body.empty(); ++i) {
     auto start = Clock::now();
-    body = HttpGet(target, "/metrics");
+    body = cluster.Scrape(target);
     millis.push_back(Seconds(Clock::now() - start) * 1e3);
   }
   for (const auto& actor : actors) actor.Kill();
@@ -158,23 +148,18 @@ void MeasureScrape(const Reporter& report) {
 
 void MeasureMetricsCost(const Reporter& report) {
   Figures off, on;
-  // Alternating, so that a slow spell of the machine falls on both.
+  // Alternating, and in turn first, so that neither a slow spell of the machine nor the order
+  // favours one.
   for (int round = 0; round < kRounds; ++round) {
-    MeasureOnCluster(false, off);
-    MeasureOnCluster(true, on);
+    const bool on_first = round % 2 == 1;
+    MeasureOnCluster(on_first, on_first ? on : off);
+    MeasureOnCluster(!on_first, on_first ? off : on);
   }
   if (!off.tasks_async.empty() && !on.tasks_async.empty()) {
-    auto report_pair = [&](const std::string& name, const std::string& ratio, const std::vector<double>& off_rates,
-                           const std::vector<double>& on_rates, const char* unit) {
-      double off_median = Median(off_rates), on_median = Median(on_rates);
-      report(name + "_metrics_off", off_median, unit);
-      report(name + "_metrics_on", on_median, unit);
-      report(ratio, on_median / off_median, "ratio");
-    };
-    report_pair("single_client_tasks_async", "metrics_on_over_off_tasks_async", off.tasks_async, on.tasks_async,
-                "ops/s");
-    report_pair("1_1_actor_calls_sync", "metrics_on_over_off_actor_calls_sync", off.actor_calls_sync,
-                on.actor_calls_sync, "calls/s");
+    ReportComparison(report, "single_client_tasks_async", "metrics_on_over_off_tasks_async", "metrics_off",
+                     off.tasks_async, "metrics_on", on.tasks_async, "ops/s");
+    ReportComparison(report, "1_1_actor_calls_sync", "metrics_on_over_off_actor_calls_sync", "metrics_off",
+                     off.actor_calls_sync, "metrics_on", on.actor_calls_sync, "calls/s");
   }
   MeasureScrape(report);
 }

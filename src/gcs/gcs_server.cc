@@ -12,6 +12,7 @@
 #include "src/common/session.h"
 #include "src/gcs/gcs_table_storage.h"
 #include "src/gcs/storage/store_factory.h"
+#include "src/rpc/process_tls.h"
 #include "src/rpc/rpc_metrics.h"
 
 namespace orrery::gcs {
@@ -266,7 +267,8 @@ absl::Status GcsServer::ServeMetrics() {
   const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
   const int port = config_.metrics_port >= 0 ? config_.metrics_port : config_.port == 0 ? 0 : kDefaultGcsMetricsPort;
   const std::string targets = config_.session_dir.empty() ? "" : SessionDir(config_.session_dir).MetricsTargetsFile();
-  if (absl::Status status = metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, targets);
+  if (absl::Status status =
+          metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, rpc::TlsOr(config_.rpc.tls), targets);
       !status.ok()) {
     return status;
   }

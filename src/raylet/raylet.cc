@@ -169,7 +169,7 @@ absl::Status Raylet::Start() {
     const bool sample_gpus = !gpu_names_.empty() && !RunCommand("command -v nvidia-smi").empty();
     auto metrics = RayletMetrics::Start(
         RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_, *objects_, user_metrics_, sample_gpus},
-        ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port);
+        ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port, rpc::TlsOr(config_.rpc.tls));
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(*metrics);
   }

@@ -32,11 +32,11 @@ RayletMetrics::RayletMetrics(Sources sources) : sources_(sources) {
   if (sources_.sample_gpus) gpus_ = std::make_unique<GpuUsageSampler>(RunCommand, kGpuSamplePeriod);
 }
 
-absl::StatusOr<std::unique_ptr<RayletMetrics>> RayletMetrics::Start(Sources sources, const std::string& host,
-                                                                     int port) {
+absl::StatusOr<std::unique_ptr<RayletMetrics>> RayletMetrics::Start(Sources sources, const std::string& host, int port,
+                                                                     std::shared_ptr<const rpc::TlsConfig> tls) {
   std::unique_ptr<RayletMetrics> metrics(new RayletMetrics(sources));
   RayletMetrics* raw = metrics.get();
-  auto server = metrics::MetricsServer::Start(host, port, [raw] { return raw->registry_.Render(); });
+  auto server = metrics::MetricsServer::Start(host, port, std::move(tls), [raw] { return raw->registry_.Render(); });
   if (!server.ok()) return server.status();
   metrics->server_ = std::move(*server);
   return metrics;

@@ -38,7 +38,9 @@ class RayletMetrics {
   };
 
   // Serves on host:port (0: a free port). Stop it before the loop stops: a scrape waits on it.
-  static absl::StatusOr<std::unique_ptr<RayletMetrics>> Start(Sources sources, const std::string& host, int port);
+  // HTTPS with `tls` (null: plain HTTP).
+  static absl::StatusOr<std::unique_ptr<RayletMetrics>> Start(Sources sources, const std::string& host, int port,
+                                                              std::shared_ptr<const rpc::TlsConfig> tls);
   int port() const { return server_->port(); }
 
  private:

@@ -27,6 +27,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
+#include "src/http/http_client.h"
+#include "src/rpc/tls_config.h"
 #include "temp_root.h"
 
 namespace fs = std::filesystem;
@@ -112,29 +114,24 @@ orrery::testing::CliCluster g_cluster;
 std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 CliRun Orrery(const std::string& args) { return RunCli(orrery::testing::WithTempDir(args, g_root)); }
 
-// GET `path` from host:port over plain HTTP/1.0: the status line's code and the body.
-std::pair<int, std::string> HttpGet(const std::string& target, const std::string& path) {
-  size_t colon = target.rfind(':');
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(std::stoi(target.substr(colon + 1))));
-  inet_pton(AF_INET, target.substr(0, colon).c_str(), &address.sin_addr);
-  int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{10, 0};
-  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(sock);
-    return {-1, "cannot connect to " + target};
-  }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + target + "\r\n\r\n";
-  send(sock, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buffer[8192];
-  for (ssize_t n; (n = recv(sock, buffer, sizeof(buffer), 0)) > 0;) reply.append(buffer, n);
-  close(sock);
-  size_t body = reply.find("\r\n\r\n");
-  if (reply.size() < 12 || body == std::string::npos) return {-1, reply};
-  return {std::stoi(reply.substr(9, 3)), reply.substr(body + 4)};
+// GET `path` from host:port: the status code and the body ({-1, why} when nothing answered).
+// HTTPS trusting only `ca_pem` when it is set.
+std::pair<int, std::string> HttpGet(const std::string& target, const std::string& path,
+                                    const std::string& ca_pem = "") {
+  auto reply = orrery::http::Get(target, path, orrery::http::GetOptions{ca_pem, orrery::rpc::kClusterServerName});
+  if (!reply.ok()) return {-1, reply.status().ToString()};
+  return {reply->status, reply->body};
+}
+
+std::string ReadFile(const std::string& path);
+
+// The cluster CA the head made (the suite's cluster has TLS on, as `orrery start` has it by
+// default): all a scraper needs to read /metrics over HTTPS.
+std::string CaFile() { return g_root + "/tls/ca.crt"; }
+
+// GET `path` (/metrics) from a target of the cluster, over HTTPS as Prometheus scrapes it.
+std::pair<int, std::string> Scrape(const std::string& target, const std::string& path = "/metrics") {
+  return HttpGet(target, path, ReadFile(CaFile()));
 }
 
 // What `promtool check metrics` says of `text` ("" when nothing), and whether it passed.
@@ -210,10 +207,14 @@ TEST_F(Metrics, TheGcsAndEveryRayletServeMetricsThatPromtoolAccepts) {
   std::map<std::string, std::string> by_component = Targets(targets.output);
   ASSERT_EQ(by_component.size(), 3u) << targets.output;  // the GCS and two raylets
   ASSERT_EQ(by_component.count("gcs"), 1u) << targets.output;
+  // The cluster has TLS on: every target says it is scraped over HTTPS.
+  for (const auto& group : nlohmann::json::parse(targets.output)) {
+    EXPECT_EQ(group["labels"].value("__scheme__", ""), "https") << targets.output;
+  }
   // The head keeps the same in the session, for Prometheus's file discovery.
   EXPECT_EQ(Targets(ReadFile(TargetsFile())), by_component);
   for (const auto& [component, target] : by_component) {
-    auto [code, body] = HttpGet(target, "/metrics");
+    auto [code, body] = Scrape(target);
     ASSERT_EQ(code, 200) << component << " at " << target << ": " << body;
     auto [lint, passed] = Promtool(body);
     EXPECT_TRUE(passed) << component << ": " << lint;
@@ -223,16 +224,18 @@ TEST_F(Metrics, TheGcsAndEveryRayletServeMetricsThatPromtoolAccepts) {
       // A raylet's samples name its node.
       EXPECT_GT(SampleValue(body, "orrery_object_store_capacity_bytes{node_id=\"" + component + "\"}"), 0) << body;
     }
-    EXPECT_EQ(HttpGet(target, "/").first, 404);
+    EXPECT_EQ(Scrape(target, "/").first, 404);
+    // HTTPS only: a plain request reads nothing.
+    EXPECT_NE(HttpGet(target, "/metrics").first, 200);
   }
   // `orrery status` shows where each is.
   std::string status = Orrery("status").output;
-  for (const auto& [component, target] : by_component) EXPECT_THAT(status, HasSubstr("http://" + target + "/metrics"));
+  for (const auto& [component, target] : by_component) EXPECT_THAT(status, HasSubstr("https://" + target + "/metrics"));
 }
 
 TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   std::string gcs = Targets(Orrery("metrics targets").output)["gcs"];
-  auto read = [&](const std::string& sample) { return SampleValue(HttpGet(gcs, "/metrics").second, sample); };
+  auto read = [&](const std::string& sample) { return SampleValue(Scrape(gcs).second, sample); };
   const std::string finished = "orrery_tasks_ended_total{function=\"Square\",state=\"FINISHED\"}";
   const std::string failed = "orrery_tasks_ended_total{function=\"Divide\",state=\"FAILED\"}";
   const std::string ran = "orrery_task_run_seconds_count{function=\"Square\"}";
@@ -241,7 +244,7 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   ASSERT_EQ(job.exit_code, 0) << job.output;
   // Task events reach the GCS within a second or two of the tasks' ends.
   EXPECT_TRUE(Eventually([&] { return read(finished) >= finished_before + 6; })) << read(finished);
-  EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << HttpGet(gcs, "/metrics").second;
+  EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << Scrape(gcs).second;
   EXPECT_GE(read(ran), 6);
 }
 
@@ -252,13 +255,13 @@ TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
   std::string head_node, far_node;
   for (const auto& [component, target] : targets) {
     if (component == "gcs") continue;
-    (HttpGet(target, "/metrics").second.find("resource=\"far\"") != std::string::npos ? far_node : head_node) =
+    (Scrape(target).second.find("resource=\"far\"") != std::string::npos ? far_node : head_node) =
         component;
   }
   ASSERT_FALSE(head_node.empty());
   ASSERT_FALSE(far_node.empty());
   auto read = [&](const std::string& node, const std::string& name) {
-    return SumOfSamples(HttpGet(targets[node], "/metrics").second, name, "").first;
+    return SumOfSamples(Scrape(targets[node]).second, name, "").first;
   };
   const double sent_before = read(head_node, "orrery_object_transfer_sent_bytes_total");
   const double received_before = read(far_node, "orrery_object_transfer_received_bytes_total");
@@ -277,7 +280,7 @@ TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
   EXPECT_GE(read(far_node, "orrery_raylet_worker_start_seconds_count"), 1);
   EXPECT_EQ(read(far_node, "orrery_raylet_worker_start_failures_total"), 0);
   EXPECT_GT(read(far_node, "orrery_node_cpu_seconds_total"), cpu_before);
-  std::string scrape = HttpGet(targets[far_node], "/metrics").second;
+  std::string scrape = Scrape(targets[far_node]).second;
   EXPECT_THAT(scrape, HasSubstr("orrery_node_cpu_seconds_total{node_id=\"" + far_node + "\",mode=\"busy\"}"));
   EXPECT_THAT(scrape, HasSubstr("orrery_object_store_restored_bytes_total{"));
   auto [lint, passed] = Promtool(scrape);
@@ -289,14 +292,14 @@ TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
 TEST_F(Metrics, RpcCallsAreCountedPerMethodWhereTheyAreServedAndWhereTheyAreMade) {
   std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
   ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 4").exit_code, 0);
-  std::string gcs = HttpGet(targets["gcs"], "/metrics").second;
+  std::string gcs = Scrape(targets["gcs"]).second;
   EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_requests_total", "method=\"RegisterNode\",code=\"OK\"").first, 2)
       << gcs;
   EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_latency_seconds_count", "method=\"RegisterNode\"").first, 2);
   double leases_served = 0, gcs_calls_made = 0;
   for (const auto& [component, target] : targets) {
     if (component == "gcs") continue;
-    std::string raylet = HttpGet(target, "/metrics").second;
+    std::string raylet = Scrape(target).second;
     leases_served += SumOfSamples(raylet, "orrery_rpc_server_requests_total",
                                   "method=\"RequestWorkerLease\"").first;
     gcs_calls_made += SumOfSamples(raylet, "orrery_rpc_client_requests_total",
@@ -317,7 +320,7 @@ TEST_F(Metrics, AProgramsOwnMetricsAreServedByTheRayletsOfItsProcesses) {
   auto total = [&](const std::string& name, const std::string& labels = "") {
     std::pair<double, int> sum{0, 0};
     for (const auto& [node, target] : targets) {
-      auto [value, count] = SumOfSamples(HttpGet(target, "/metrics").second, name, labels);
+      auto [value, count] = SumOfSamples(Scrape(target).second, name, labels);
       sum.first += value;
       sum.second += count;
     }
@@ -339,7 +342,7 @@ TEST_F(Metrics, AProgramsOwnMetricsAreServedByTheRayletsOfItsProcesses) {
   EXPECT_EQ(total("test_request_index_sum").first, 45);
   EXPECT_EQ(total("test_driver_balance").first, 2.5);
   for (const auto& [node, target] : targets) {
-    std::string scrape = HttpGet(target, "/metrics").second;
+    std::string scrape = Scrape(target).second;
     auto [lint, passed] = Promtool(scrape);
     EXPECT_TRUE(passed) << node << ": " << lint;
     // Each sample names its node and job.
@@ -393,7 +396,10 @@ TEST_F(Metrics, APrometheusServerScrapesTheClusterThroughTheTargetsFile) {
   fs::create_directories(dir);
   std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\n"
                                          << "scrape_configs:\n  - job_name: orrery\n    file_sd_configs:\n"
-                                         << "      - files: ['" << TargetsFile() << "']\n        refresh_interval: 1s\n";
+                                         << "      - files: ['" << TargetsFile() << "']\n        refresh_interval: 1s\n"
+                                         // The targets say https (__scheme__); what it trusts:
+                                         << "    tls_config:\n      ca_file: " << CaFile()
+                                         << "\n      server_name: " << orrery::rpc::kClusterServerName << "\n";
   // A free port for its web API: bound by the kernel, then handed over.
   int probe = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
