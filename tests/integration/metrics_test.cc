@@ -36,12 +36,13 @@ namespace fs = std::filesystem;
 // ---- the driver's remote code ----
 
 int Square(int x) { return x * x; }
+std::vector<uint8_t> MakeBlock(int mib) { return std::vector<uint8_t>(static_cast<size_t>(mib) << 20, 7); }
 size_t SizeOf(const std::vector<uint8_t>& bytes) { return bytes.size(); }
 int Divide(int a, int b) {
   if (b == 0) throw std::invalid_argument("division by zero");
   return a / b;
 }
-ORRERY_REMOTE(Square, Divide, SizeOf);
+ORRERY_REMOTE(Square, Divide, MakeBlock, SizeOf);
 
 // `driver N`: N Square tasks that finish and one Divide that fails.
 int RunDriver(int tasks) {
@@ -57,12 +58,14 @@ int RunDriver(int tasks) {
   return 0;
 }
 
-// `transfer MIB`: an object of MIB mebibytes put on the driver's node (the head) read by a
-// task on the joined node (the only one with the resource "far").
-int RunTransferDriver(int mib) {
+// `transfer MIB FROM TO`: an object of MIB mebibytes made by a task on node FROM and read by a
+// task on node TO (hex ids), wherever the driver runs (both raylets share the host).
+int RunTransferDriver(int mib, const std::string& from, const std::string& to) {
   orrery::Init();
-  auto block = orrery::Put(std::vector<uint8_t>(static_cast<size_t>(mib) << 20, 7));
-  size_t size = *orrery::Get(orrery::Task(SizeOf).SetResource("far", 1).Remote(block));
+  auto block =
+      orrery::Task(MakeBlock).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(from)).Remote(mib);
+  size_t size =
+      *orrery::Get(orrery::Task(SizeOf).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(to)).Remote(block));
   orrery::Shutdown();
   return size == static_cast<size_t>(mib) << 20 ? 0 : 1;
 }
@@ -267,7 +270,7 @@ TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
   const double received_before = read(far_node, "orrery_object_transfer_received_bytes_total");
   const double starts_before = read(far_node, "orrery_raylet_worker_starts_total");
   const double cpu_before = read(far_node, "orrery_node_cpu_seconds_total");
-  CliRun job = Orrery("job submit -- " + Self() + " transfer 4");
+  CliRun job = Orrery("job submit -- " + Self() + " transfer 4 " + head_node + " " + far_node);
   ASSERT_EQ(job.exit_code, 0) << job.output;
   const double mib4 = 4 << 20;
   // The sender counts a send once its last byte is written, which may be after the reader has it.
@@ -457,7 +460,7 @@ int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
   if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(std::stoi(argv[2]));
-  if (argc >= 3 && std::string(argv[1]) == "transfer") return RunTransferDriver(std::stoi(argv[2]));
+  if (argc >= 5 && std::string(argv[1]) == "transfer") return RunTransferDriver(std::stoi(argv[2]), argv[3], argv[4]);
   if (argc >= 4 && std::string(argv[1]) == "user_metrics") return RunUserMetricsDriver(std::stoi(argv[2]), argv[3]);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
