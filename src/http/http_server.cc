@@ -79,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <typename... StreamArgs>
   Session(std::shared_ptr<Shared> shared, std::shared_ptr<ssl::context> context, StreamArgs&&... args)
-      : stream_(std::forward<StreamArgs>(args)...), shared_(std::move(shared)), context_(std::move(context)) {
+      : context_(std::move(context)), stream_(std::forward<StreamArgs>(args)...), shared_(std::move(shared)) {
     ++shared_->open;
   }
   ~Session() { --shared_->open; }
@@ -125,12 +125,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Declared before the stream, so that it is destroyed after it: null for plain HTTP.
+  const std::shared_ptr<ssl::context> context_;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Response response_;
   const std::shared_ptr<Shared> shared_;
-  const std::shared_ptr<ssl::context> context_;  // null for plain HTTP; outlives the stream
 };
 
 }  // namespace http_session
