@@ -141,6 +141,15 @@ double SyncTaskRate() {
   });
 }
 
+double AsyncTaskRate() {
+  return BestRate(1000, 5, [] {
+    std::vector<orrery::ObjectRef<int>> refs;
+    refs.reserve(1000);
+    for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Task(BenchNoOp).Remote());
+    orrery::Get(refs);
+  });
+}
+
 double SyncActorCallRate(const std::string& node) {
   auto server = node.empty() ? StartServers(1)[0]
                              : orrery::Actor(Server::Create)

@@ -18,6 +18,10 @@ void MeasureActors(const Reporter& report);
 // next is submitted (after 200 to start workers); the best rate of 3 rounds.
 double SyncTaskRate();
 
+// single_client_tasks_async on the running cluster: 1,000 no-op tasks submitted, then all
+// awaited; the best rate of 5 rounds.
+double AsyncTaskRate();
+
 // 1_1_actor_calls_sync on the running cluster: 2,000 calls to a new actor, each awaited before
 // the next (after 200 to warm up); the best rate of 3 rounds. The actor is killed after. It runs
 // on the node `node` (hex id) names, or where the cluster places it when empty.

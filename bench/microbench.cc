@@ -12,6 +12,7 @@
 #include "gcs_restart_bench.h"
 #include "multi_node_bench.h"
 #include "grpc_floor.h"
+#include "metrics_bench.h"
 #include "object_store_bench.h"
 #include "orrery/api.h"
 #include "placement_group_bench.h"
@@ -72,12 +73,9 @@ int main(int argc, char** argv) {
   if (Wanted({"single_client_tasks_sync"})) {
     Report("single_client_tasks_sync", orrery::bench::SyncTaskRate(), "ops/s");
   }
-  Rate("single_client_tasks_async", 1000, 5, [] {
-    std::vector<orrery::ObjectRef<int>> refs;
-    refs.reserve(1000);
-    for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Task(NoOp).Remote());
-    orrery::Get(refs);
-  });
+  if (Wanted({"single_client_tasks_async"})) {
+    Report("single_client_tasks_async", orrery::bench::AsyncTaskRate(), "ops/s");
+  }
   Rate("single_client_put_calls", 100'000, 3, [] {
     for (int i = 0; i < 100'000; ++i) orrery::Put(i);
   });
@@ -119,6 +117,7 @@ int main(int argc, char** argv) {
     MeasureOnPrefaultedStore();
   }
   if (Wanted({"_tls", "_plain", "tls_over_plain"})) orrery::bench::MeasureTlsCost(Report);
+  if (Wanted({"metrics_"})) orrery::bench::MeasureMetricsCost(Report);
   if (Wanted({"multi_node_tasks_async", "tcp_loopback_gigabytes", "object_transfer_gigabytes",
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
     orrery::bench::MeasureMultiNode(Report);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <string_view>
+#include <vector>
 
 namespace orrery::bench {
 
@@ -20,6 +21,12 @@ inline bool Wanted(std::initializer_list<std::string_view> names) {
   if (filter == nullptr) return true;
   return std::any_of(names.begin(), names.end(),
                      [&](std::string_view name) { return name.find(filter) != std::string_view::npos; });
+}
+
+// The median of `values` (not empty).
+inline double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 // The best of `repeats` runs of `body`, as units per second for `units` units each.

@@ -10,6 +10,7 @@
 
 #include "actor_bench.h"
 #include "cli.h"
+#include "comparison.h"
 #include "orrery/api.h"
 
 namespace orrery::bench {
@@ -17,11 +18,6 @@ namespace orrery::bench {
 namespace {
 
 constexpr int kRounds = 3;
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 struct SyncFigures {
   std::vector<double> tasks;
@@ -73,17 +69,12 @@ void MeasureTlsCost(const Reporter& report) {
     MeasureOnCluster(true, tls);
   }
   if (plain.tasks.empty() || tls.tasks.empty()) return;
-  auto report_pair = [&](const std::string& name, const std::string& ratio, const std::vector<double>& plain_rates,
-                         const std::vector<double>& tls_rates, const char* unit) {
-    double plain_median = Median(plain_rates), tls_median = Median(tls_rates);
-    report(name + "_plain", plain_median, unit);
-    report(name + "_tls", tls_median, unit);
-    report(ratio, tls_median / plain_median, "ratio");
-  };
-  report_pair("single_client_tasks_sync", "tls_over_plain_tasks_sync", plain.tasks, tls.tasks, "ops/s");
-  report_pair("1_1_actor_calls_sync", "tls_over_plain_actor_calls_sync", plain.actor_calls, tls.actor_calls, "calls/s");
-  report_pair("1_1_actor_calls_sync_cross_node", "tls_over_plain_actor_calls_sync_cross_node",
-              plain.cross_node_actor_calls, tls.cross_node_actor_calls, "calls/s");
+  ReportComparison(report, "single_client_tasks_sync", "tls_over_plain_tasks_sync", "plain", plain.tasks, "tls",
+                   tls.tasks, "ops/s");
+  ReportComparison(report, "1_1_actor_calls_sync", "tls_over_plain_actor_calls_sync", "plain", plain.actor_calls, "tls",
+                   tls.actor_calls, "calls/s");
+  ReportComparison(report, "1_1_actor_calls_sync_cross_node", "tls_over_plain_actor_calls_sync_cross_node", "plain",
+                   plain.cross_node_actor_calls, "tls", tls.cross_node_actor_calls, "calls/s");
 }
 
 }  // namespace orrery::bench

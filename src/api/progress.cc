@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "src/common/clock.h"
+
 namespace orrery::internal {
 
 namespace {
@@ -19,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 // far apart, and a terminal's bar is not redrawn more often.
 constexpr int kSliceMs = 100;
 
-double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 ProgressUpdate UpdateOf(size_t done, size_t total, double seconds) {
   ProgressUpdate update;

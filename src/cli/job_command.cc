@@ -1,20 +1,26 @@
 // `orrery job`: submit a driver program for the head to run, follow its output, and show, stop,
 // list and delete submitted jobs. Everything goes through the GCS's JobSubmissionService; this
 // file only turns flags into requests and replies into lines.
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "orrery/job_submission.grpc.pb.h"
+#include "orrery/task_events.grpc.pb.h"
 
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
+#include "src/cli/live_line.h"
 #include "src/cli/table.h"
 #include "src/common/directory_package.h"
 #include "src/common/id.h"
@@ -99,27 +105,66 @@ struct LogTail {
   bool ends_line = true;  // what was written ended with a newline (or nothing was written)
 };
 
+// The job's tasks by state on `live`, at most once per kTaskLinePeriod (a failed read leaves
+// the line as it was: the log matters more).
+class TaskLine {
+ public:
+  TaskLine(const ClusterConnection& cluster, LiveLine& live) : cluster_(cluster), live_(live) {}
+
+  void Refresh(const JobSubmission& job) {
+    auto now = std::chrono::steady_clock::now();
+    if (job.job_id().empty() || now - last_ < kTaskLinePeriod) return;
+    last_ = now;
+    rpc::GetTaskEventsRequest request;
+    request.set_job_id(job.job_id());
+    request.set_counts_only(true);
+    auto counts = CallGcs<rpc::TaskEventService>(cluster_, &rpc::TaskEventService::Stub::async::GetTaskEvents, request);
+    if (counts.ok() && counts->jobs_size() > 0) live_.Show(JobTasksLine(counts->jobs(0)));
+  }
+
+ private:
+  static constexpr auto kTaskLinePeriod = std::chrono::seconds(1);
+  const ClusterConnection& cluster_;
+  LiveLine& live_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 // Copies the job's log to stdout from the start. Following, it waits for more until the job
 // has ended and everything it wrote is out; otherwise it stops at the end of what is there.
-// Ctrl-C ends only this process: the job runs on.
-absl::StatusOr<LogTail> CopyLog(const ClusterConnection& cluster, const std::string& submission_id, bool follow) {
+// With `live` (stdout is a terminal), the job's tasks by state are kept on a line under the log
+// while it is followed, and erased at its end. Ctrl-C ends only this process: the job runs on.
+absl::StatusOr<LogTail> CopyLog(const ClusterConnection& cluster, const std::string& submission_id, bool follow,
+                                LiveLine* live = nullptr) {
   rpc::ReadJobLogsRequest request;
   request.set_submission_id(submission_id);
   request.set_wait_ms(follow ? kFollowWaitMs : 0);
+  std::optional<TaskLine> task_line;
+  if (live != nullptr && follow) task_line.emplace(cluster, *live);
   LogTail tail;
   while (true) {
     auto reply = CallGcs<JobService>(cluster, &JobService::Stub::async::ReadJobLogs, request,
                                      request.wait_ms() + kCallGcsTimeoutMs);
-    if (!reply.ok()) return reply.status();
+    if (!reply.ok()) {
+      if (live != nullptr) live->Clear();
+      return reply.status();
+    }
     const std::string& data = reply->data();
     if (!data.empty()) {
-      fwrite(data.data(), 1, data.size(), stdout);
-      fflush(stdout);
+      if (live != nullptr) {
+        live->Write(data);
+      } else {
+        fwrite(data.data(), 1, data.size(), stdout);
+        fflush(stdout);
+      }
       tail.ends_line = data.back() == '\n';
     }
     tail.job = reply->job();
     request.set_offset(reply->next_offset());
-    if (reply->end() || (!follow && data.empty())) return tail;
+    if (reply->end() || (!follow && data.empty())) {
+      if (live != nullptr) live->Clear();
+      return tail;
+    }
+    if (task_line) task_line->Refresh(tail.job);
   }
 }
 
@@ -181,7 +226,9 @@ int RunSubmit(const JobFlags& flags) {
       return 0;
     }
     fflush(stdout);
-    auto tail = CopyLog(cluster, id, /*follow=*/true);
+    std::optional<LiveLine> live;
+    if (isatty(STDOUT_FILENO)) live.emplace(stdout);
+    auto tail = CopyLog(cluster, id, /*follow=*/true, live ? &*live : nullptr);
     if (!tail.ok()) return Fail(verb, "following job '" + id + "': " + std::string(tail.status().message()));
     printf("%sJob '%s' %s\n", tail->ends_line ? "" : "\n", id.c_str(), Outcome(tail->job).c_str());
     return ExitCodeOf(tail->job);

@@ -47,8 +47,11 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
   printf("  Storage:     %s\n",
          absl::StartsWith(node.gcs_storage, "redis") ? "redis (the URL given)" : node.gcs_storage.c_str());
   printf("  GCS address: %s\n", node.gcs_address.c_str());
-  printf("  Metrics:     http://%s:%d/metrics (Prometheus targets: orrery metrics targets)\n",
-         node.gcs_address.substr(0, node.gcs_address.rfind(':')).c_str(), node.gcs_metrics_port);
+  if (node.gcs_metrics_port > 0) {
+    printf("  Metrics:     %s://%s:%d/metrics (Prometheus targets: orrery metrics targets)\n",
+           node.tls_dir.empty() ? "http" : "https", node.gcs_address.substr(0, node.gcs_address.rfind(':')).c_str(),
+           node.gcs_metrics_port);
+  }
   std::string adopted =
       node.adopted_raylet ? " (its raylet was running: adopted, pid " + std::to_string(node.raylet.pid) + ")" : "";
   printf("  Node id:     %s%s\n", node.node_id.c_str(), adopted.c_str());

@@ -15,7 +15,42 @@ namespace orrery::cli {
 
 namespace {
 
-std::string TimeCell(int64_t ms) { return LocalTime(ms); }
+// Times are milliseconds since the epoch in JSON ("start_time_ms"), local times in tables.
+std::string TimeCell(int64_t ms) { return ms > 0 ? std::to_string(ms) : kNoValue; }
+std::string ShowTime(const nlohmann::json& ms) { return LocalTime(ms.get<int64_t>()); }
+Column TimeColumn(const std::string& name) { return {name, CellType::kJson, false, name + "_ms", &ShowTime}; }
+
+// A task's run time: seconds in JSON ("duration_s"), "12.3ms" in tables.
+std::string DurationCell(int64_t us) { return nlohmann::json(static_cast<double>(us) / 1e6).dump(); }
+std::string ShowDuration(const nlohmann::json& seconds) {
+  return PreciseDuration(static_cast<int64_t>(seconds.get<double>() * 1e6 + 0.5));
+}
+
+// {"CPU": {"used": 1, "total": 2}, ...}; "CPU 1/2 GPU 0/1" in tables.
+std::string ResourcesCell(const ResourceSet& total, const ResourceSet& available) {
+  nlohmann::ordered_json resources = nlohmann::ordered_json::object();
+  for (const auto& [name, amount] : total.quantities()) {
+    double used = std::max(0.0, (amount - available.Get(name)).ToDouble());
+    resources[name] = {{"used", used}, {"total", amount.ToDouble()}};
+  }
+  return resources.dump();
+}
+std::string ShowResources(const nlohmann::json& resources) {
+  std::string out;
+  for (const auto& [name, usage] : resources.items()) {
+    absl::StrAppend(&out, out.empty() ? "" : " ", name, " ", FixedPoint::FromDouble(usage["used"]).ToString(), "/",
+                    FixedPoint::FromDouble(usage["total"]).ToString());
+  }
+  return out.empty() ? kNoValue : out;
+}
+
+// {"used_bytes": ..., "capacity_bytes": ...}; "1.2MiB/2GiB" in tables.
+std::string ObjectStoreCell(uint64_t used, uint64_t capacity) {
+  return nlohmann::ordered_json{{"used_bytes", used}, {"capacity_bytes", capacity}}.dump();
+}
+std::string ShowObjectStore(const nlohmann::json& store) {
+  return HumanBytes(store["used_bytes"].get<uint64_t>()) + "/" + HumanBytes(store["capacity_bytes"].get<uint64_t>());
+}
 
 }  // namespace
 
@@ -24,8 +59,8 @@ StateTable NodesTable(const rpc::GetClusterStatusReply& status) {
                    {{"node_id"},
                     {"address"},
                     {"state"},
-                    {"resources"},
-                    {"object_store"},
+                    {"resources", CellType::kJson, false, "", &ShowResources},
+                    {"object_store", CellType::kJson, false, "", &ShowObjectStore},
                     {"workers", CellType::kInteger},
                     {"death_reason"}},
                    {}};
@@ -41,10 +76,10 @@ StateTable NodesTable(const rpc::GetClusterStatusReply& status) {
     if (alive) {
       ResourceSet available =
           reported == nullptr ? total : ResourceSet::FromProto(reported->available()).value_or(ResourceSet());
-      resources = ResourceUsage(total, available, " ");
+      resources = ResourcesCell(total, available);
     }
     if (reported != nullptr) {
-      object_store = HumanBytes(reported->object_store_used_bytes()) + "/" + HumanBytes(node.object_store_memory());
+      object_store = ObjectStoreCell(reported->object_store_used_bytes(), node.object_store_memory());
       workers = std::to_string(reported->num_workers());
     }
     table.rows.push_back({IdCell<NodeId>(node.node_id()), absl::StrCat(node.node_ip(), ":", node.node_manager_port()),
@@ -61,8 +96,8 @@ StateTable JobsTable(const rpc::GetAllJobsReply& jobs, const rpc::ListJobSubmiss
                     {"state"},
                     {"driver_pid", CellType::kInteger},
                     {"driver_node_id"},
-                    {"start_time"},
-                    {"end_time"},
+                    TimeColumn("start_time"),
+                    TimeColumn("end_time"),
                     {"namespace"},
                     {"entrypoint"}},
                    {}};
@@ -126,16 +161,16 @@ StateTable TasksTable(const rpc::GetTaskEventsReply& events, int64_t now_us) {
                     {"node_id"},
                     {"worker_id"},
                     {"error_type"},
-                    {"duration"},
-                    {"submitted"},
+                    {"duration", CellType::kJson, false, "duration_s", &ShowDuration},
+                    TimeColumn("submitted"),
                     {"error_message", CellType::kText, /*detail=*/true}},
                    {}};
   for (const rpc::TaskAttempt& task : events.tasks()) {
     std::string duration = kNoValue;
     if (task.running_us() > 0 && task.ended_us() > 0) {
-      duration = PreciseDuration(std::max<int64_t>(0, task.ended_us() - task.running_us()));
+      duration = DurationCell(std::max<int64_t>(0, task.ended_us() - task.running_us()));
     } else if (task.running_us() > 0 && task.state() == rpc::RUNNING) {
-      duration = PreciseDuration(std::max<int64_t>(0, now_us - task.running_us()));
+      duration = DurationCell(std::max<int64_t>(0, now_us - task.running_us()));
     }
     table.rows.push_back(
         {IdCell<TaskId>(task.task_id()), std::to_string(task.attempt()), TextCell(task.name()),

@@ -17,8 +17,9 @@ namespace orrery::cli {
 namespace {
 
 // States are enum names the user types in any case; everything else is compared exactly.
-bool CellMatches(const std::string& column, const std::string& cell, const std::string& value) {
-  return column == "state" ? absl::EqualsIgnoreCase(cell, value) : cell == value;
+bool CellMatches(const Column& column, const std::string& cell, const std::string& value) {
+  std::string shown = ShownCell(column, cell);
+  return column.name == "state" ? absl::EqualsIgnoreCase(shown, value) : shown == value;
 }
 
 // More ids than this in an "ambiguous prefix" error are counted, not listed.
@@ -68,7 +69,7 @@ absl::Status ApplyFilters(const std::vector<Filter>& filters, StateTable& table)
   auto fails = [&](const Row& row) {
     for (size_t i = 0; i < filters.size(); ++i) {
       const Filter& filter = filters[i];
-      if (CellMatches(filter.key, row[indices[i]], filter.value) != filter.equal) return true;
+      if (CellMatches(table.columns[indices[i]], row[indices[i]], filter.value) != filter.equal) return true;
     }
     return false;
   };
@@ -83,20 +84,30 @@ size_t Limit(size_t limit, StateTable& table) {
   return dropped;
 }
 
+std::string ShownCell(const Column& column, const std::string& cell) {
+  if (column.type != CellType::kJson || column.display == nullptr || cell == kNoValue) return cell;
+  nlohmann::json value = nlohmann::json::parse(cell, nullptr, /*allow_exceptions=*/false);
+  return value.is_discarded() ? cell : column.display(value);
+}
+
 nlohmann::ordered_json RowJson(const StateTable& table, const Row& row) {
   nlohmann::ordered_json object = nlohmann::ordered_json::object();
   for (size_t i = 0; i < table.columns.size(); ++i) {
     const Column& column = table.columns[i];
+    const std::string& key = column.json_name.empty() ? column.name : column.json_name;
     const std::string& cell = row[i];
     int64_t number;
     if (cell == kNoValue) {
-      object[column.name] = nullptr;
+      object[key] = nullptr;
     } else if (column.type == CellType::kInteger && absl::SimpleAtoi(cell, &number)) {
-      object[column.name] = number;
+      object[key] = number;
     } else if (column.type == CellType::kBoolean && (cell == "true" || cell == "false")) {
-      object[column.name] = cell == "true";
+      object[key] = cell == "true";
+    } else if (column.type == CellType::kJson) {
+      nlohmann::ordered_json value = nlohmann::ordered_json::parse(cell, nullptr, /*allow_exceptions=*/false);
+      object[key] = value.is_discarded() ? nlohmann::ordered_json(cell) : std::move(value);
     } else {
-      object[column.name] = cell;
+      object[key] = cell;
     }
   }
   return object;
@@ -117,14 +128,16 @@ std::string FormatTable(const StateTable& table) {
   for (size_t i : shown) lines[0].push_back(absl::AsciiStrToUpper(table.columns[i].name));
   for (const Row& row : table.rows) {
     std::vector<std::string>& line = lines.emplace_back();
-    for (size_t i : shown) line.push_back(row[i]);
+    for (size_t i : shown) line.push_back(ShownCell(table.columns[i], row[i]));
   }
   return FormatTable(lines) + (table.rows.empty() ? "(none)\n" : "");
 }
 
 std::string FormatRecord(const StateTable& table, const Row& row) {
   std::string out;
-  for (size_t i = 0; i < table.columns.size(); ++i) absl::StrAppend(&out, table.columns[i].name, ": ", row[i], "\n");
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    absl::StrAppend(&out, table.columns[i].name, ": ", ShownCell(table.columns[i], row[i]), "\n");
+  }
   return out;
 }
 

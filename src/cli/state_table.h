@@ -17,20 +17,29 @@ namespace orrery::cli {
 // The cell of a value the cluster does not have (a dead node's address, a task never run).
 inline const std::string kNoValue = "-";
 
-// How a column's cells go into JSON; the table shows every cell as it is.
+// How a column's cells go into JSON; the table shows every cell as it is, but kJson's.
 enum class CellType {
   kText,
   kInteger,  // a JSON number
   kBoolean,  // "true"/"false": a JSON boolean
+  kJson,     // JSON text (numbers as numbers: {"CPU": {"used": 1, "total": 2}}), shown by `display`
 };
 
 struct Column {
-  // snake_case: the JSON key and the --filter key; upper-cased, the table header.
+  // snake_case: the --filter key (and the JSON key, unless json_name says otherwise);
+  // upper-cased, the table header.
   std::string name;
   CellType type = CellType::kText;
   // Too long for a table row (an error message): shown by `get` and in JSON only.
   bool detail = false;
+  // kJson: the JSON key when the value's unit is not the table's ("duration_s").
+  std::string json_name;
+  // kJson: how the value is written for a person (tables, `get`, filters).
+  std::string (*display)(const nlohmann::json& value) = nullptr;
 };
+
+// The cell as a person reads it: kJson through its column's display, every other as it is.
+std::string ShownCell(const Column& column, const std::string& cell);
 
 // One cell per column, in the order of StateTable::columns.
 using Row = std::vector<std::string>;
@@ -69,8 +78,9 @@ absl::Status ApplyFilters(const std::vector<Filter>& filters, StateTable& table)
 // Keeps the first `limit` rows (0: all of them); returns how many it dropped.
 size_t Limit(size_t limit, StateTable& table);
 
-// The row as a JSON object keyed by column names, in column order: kNoValue is null, integer
-// and boolean columns are numbers and booleans, every other cell a string.
+// The row as a JSON object keyed by column names (or json_name), in column order: kNoValue is
+// null, integer and boolean columns are numbers and booleans, kJson cells their JSON, every
+// other cell a string.
 nlohmann::ordered_json RowJson(const StateTable& table, const Row& row);
 
 // The rows as a JSON array of RowJson objects.

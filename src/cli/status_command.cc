@@ -16,6 +16,7 @@
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
+#include "src/rpc/process_tls.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 #include "src/common/id.h"
@@ -131,9 +132,11 @@ int PrintStatus(const ClusterConnection& cluster) {
   printf("Orrery cluster at %s (version %s, up %s)\n", cluster.address.c_str(), status->version().c_str(),
          HumanDuration(status->now_ms() - status->start_time_ms()).c_str());
   printf("Nodes: %d alive, %d dead\n", alive, dead);
+  // A cluster with TLS on serves /metrics over HTTPS only.
+  const char* scheme = rpc::ProcessTls() != nullptr ? "https" : "http";
   if (status->metrics_port() > 0) {
-    printf("Metrics: http://%s:%d/metrics (GCS); each node's below; Prometheus targets: orrery metrics targets\n",
-           cluster.address.substr(0, cluster.address.rfind(':')).c_str(), status->metrics_port());
+    printf("Metrics: %s://%s:%d/metrics (GCS); each node's below; Prometheus targets: orrery metrics targets\n",
+           scheme, cluster.address.substr(0, cluster.address.rfind(':')).c_str(), status->metrics_port());
   }
   printf("\n");
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");
@@ -170,7 +173,7 @@ int PrintStatus(const ClusterConnection& cluster) {
       auto it = usage.find(node.node_id());
       PrintBars(total, it == usage.end() ? nullptr : it->second, node.object_store_memory());
       if (node.metrics_port() > 0) {
-        printf("    %-12s http://%s:%d/metrics\n", "metrics", node.node_ip().c_str(), node.metrics_port());
+        printf("    %-12s %s://%s:%d/metrics\n", "metrics", scheme, node.node_ip().c_str(), node.metrics_port());
       }
     }
   }

@@ -18,4 +18,9 @@ inline int64_t MonotonicMs() {
       .count();
 }
 
+// Seconds since `start` on the monotonic clock, for durations measured and reported.
+inline double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace orrery

@@ -10,6 +10,7 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
     t->Add("host", &GcsConfig::host, "IP of this host to listen on (default: detect)")
         .Add("bind_all", &GcsConfig::bind_all, "Listen on every interface (0.0.0.0) instead of --host")
         .Add("port", &GcsConfig::port, "TCP port of the GCS (0: any free port)")
+        .Add("metrics", &GcsConfig::metrics, "Serve GET /metrics and count RPCs for it (false: neither, as when measuring what metrics cost)")
         .Add("metrics_port", &GcsConfig::metrics_port,
              "TCP port of GET /metrics, for Prometheus (0: any free port; default 9391, or any free port with --port 0)")
         .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")

@@ -19,6 +19,7 @@ struct GcsConfig {
   int32_t port = kDefaultGcsPort;
   // TCP port of GET /metrics (0: any free port). Negative: kDefaultGcsMetricsPort, or any free
   // port when `port` is 0 (a head nobody finds by a fixed port has no fixed metrics port either).
+  bool metrics = true;
   int32_t metrics_port = -1;
   std::string session_dir;
   std::string token;

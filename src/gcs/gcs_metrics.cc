@@ -55,8 +55,10 @@ GcsMetrics::GcsMetrics(Sources sources) : sources_(sources) {
   registry_.AddCollector([this](std::vector<metrics::Family>& out) { Collect(out); });
 }
 
-absl::Status GcsMetrics::Serve(const std::string& host, int port, const std::string& targets_file) {
-  auto server = metrics::MetricsServer::Start(host, port, [this] { return registry_.Render(); });
+absl::Status GcsMetrics::Serve(const std::string& host, int port, std::shared_ptr<const rpc::TlsConfig> tls,
+                               const std::string& targets_file) {
+  https_ = tls != nullptr;
+  auto server = metrics::MetricsServer::Start(host, port, std::move(tls), [this] { return registry_.Render(); });
   if (!server.ok()) return server.status();
   server_ = std::move(*server);
   host_ = host;
@@ -72,7 +74,7 @@ absl::Status GcsMetrics::Serve(const std::string& host, int port, const std::str
 }
 
 void GcsMetrics::WriteTargets() {
-  std::string json = metrics::TargetsJson(host_, port(), sources_.nodes.AllNodes());
+  std::string json = metrics::TargetsJson(host_, port(), sources_.nodes.AllNodes(), https_);
   absl::Status status = MakeDirs(targets_file_.substr(0, targets_file_.rfind('/')));
   if (status.ok()) status = WriteFileAtomic(targets_file_, json);
   if (!status.ok()) spdlog::warn("writing the Prometheus targets file: {}", status.message());

@@ -38,9 +38,11 @@ class GcsMetrics {
   // the sources: nothing here waits on the loop.
   ~GcsMetrics() { Stop(); }
 
-  // Serves GET /metrics on host:port (0: a free port); and, with a targets file, writes the
+  // Serves GET /metrics on host:port (0: a free port), HTTPS with `tls`; and, with a targets
+  // file, writes the
   // cluster's scrape targets there whenever a node joins or dies (on the loop, which calls it).
-  absl::Status Serve(const std::string& host, int port, const std::string& targets_file);
+  absl::Status Serve(const std::string& host, int port, std::shared_ptr<const rpc::TlsConfig> tls,
+                     const std::string& targets_file);
   int port() const { return server_ ? server_->port() : 0; }
   void Stop() { server_.reset(); }
 
@@ -56,6 +58,7 @@ class GcsMetrics {
   std::unique_ptr<metrics::MetricsServer> server_;
   std::string host_;
   std::string targets_file_;
+  bool https_ = false;
 };
 
 }  // namespace orrery::gcs

@@ -12,6 +12,7 @@
 #include "src/common/session.h"
 #include "src/gcs/gcs_table_storage.h"
 #include "src/gcs/storage/store_factory.h"
+#include "src/rpc/process_tls.h"
 #include "src/rpc/rpc_metrics.h"
 
 namespace orrery::gcs {
@@ -231,7 +232,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   });
 
   // Every call is counted from the first (its /metrics serves them: rpc_metrics.h).
-  rpc::EnableRpcMetrics();
+  if (config_.metrics) rpc::EnableRpcMetrics();
   calls_ = std::make_unique<rpc::ServerCalls>("GCS", token_, loop_->Dispatcher());
   service_ = std::make_unique<GcsGrpcService>(
       *calls_, GcsGrpcService::Handlers{*nodes_, *resources_, *jobs_, *kv_, *workers_, *actors_, *backup_,
@@ -254,18 +255,20 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   }
   if (absl::Status status = ServeMetrics(); !status.ok()) return status;
   spdlog::info("GCS serving on {}:{}, cluster {}, metrics on port {}", server_->options().host, server_->port(),
-               cluster_id_.Hex(), metrics_->port());
+               cluster_id_.Hex(), metrics_port());
   loop_->Post([this] { supervisor_->StartRestoredPending(); });
   return absl::OkStatus();
 }
 
 absl::Status GcsServer::ServeMetrics() {
+  if (!config_.metrics) return absl::OkStatus();
   metrics_ = std::make_unique<GcsMetrics>(
       GcsMetrics::Sources{*loop_, *nodes_, *jobs_, *actors_, *placement_groups_, *tasks_, *publisher_});
   const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
   const int port = config_.metrics_port >= 0 ? config_.metrics_port : config_.port == 0 ? 0 : kDefaultGcsMetricsPort;
   const std::string targets = config_.session_dir.empty() ? "" : SessionDir(config_.session_dir).MetricsTargetsFile();
-  if (absl::Status status = metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, targets);
+  if (absl::Status status =
+          metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, rpc::TlsOr(config_.rpc.tls), targets);
       !status.ok()) {
     return status;
   }

@@ -1,6 +1,7 @@
 #include "src/gcs/gcs_task_manager.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace orrery::gcs {
@@ -103,6 +104,23 @@ void GcsTaskManager::Count(const CountedParts& before, const rpc::TaskAttempt& a
   }
 }
 
+void GcsTaskManager::CountTasksByState(const JobHistory& job, rpc::JobTaskEventCounts* counts) {
+  // Each task in the state of its latest attempt kept.
+  absl::flat_hash_map<std::string, const rpc::TaskAttempt*> latest;
+  for (const auto& [key, kept] : job.attempts) {
+    const rpc::TaskAttempt*& seen = latest[key.first];
+    if (seen == nullptr || kept.attempt.attempt() > seen->attempt()) seen = &kept.attempt;
+  }
+  std::array<int64_t, rpc::TaskState_ARRAYSIZE> by_state{};
+  for (const auto& [task, attempt] : latest) ++by_state[attempt->state()];
+  for (int state = 0; state < rpc::TaskState_ARRAYSIZE; ++state) {
+    if (by_state[state] == 0) continue;
+    rpc::TaskStateCount* count = counts->add_tasks_by_state();
+    count->set_state(static_cast<rpc::TaskState>(state));
+    count->set_tasks(by_state[state]);
+  }
+}
+
 void GcsTaskManager::HandleGetTaskEvents(const rpc::GetTaskEventsRequest& request, rpc::GetTaskEventsReply* reply,
                                          rpc::ReplyCallback done) {
   std::vector<const Kept*> matched;
@@ -113,6 +131,10 @@ void GcsTaskManager::HandleGetTaskEvents(const rpc::GetTaskEventsRequest& reques
     counts->set_attempts(static_cast<int64_t>(job.attempts.size()));
     counts->set_dropped_by_workers(job.dropped_by_workers);
     counts->set_evicted_by_gcs(job.evicted);
+    if (request.counts_only()) {
+      CountTasksByState(job, counts);
+      continue;
+    }
     for (const auto& [key, kept] : job.attempts) matched.push_back(&kept);
   }
   std::sort(matched.begin(), matched.end(), [](const Kept* a, const Kept* b) { return a->order < b->order; });

@@ -58,6 +58,8 @@ class GcsTaskManager {
   };
 
   void Add(const rpc::TaskEvent& event);
+  // GetTaskEvents' counts_only: the job's tasks by the state of their latest attempt.
+  static void CountTasksByState(const JobHistory& job, rpc::JobTaskEventCounts* counts);
 
   // What Count compares of an attempt before an event and after it (not the whole attempt: a
   // copy of it per event would cost more than the counting).

@@ -1,10 +1,7 @@
-// MetricsServer: `GET /metrics` over plain HTTP on a port of its own, answered with what a
-// render function returns (a Registry's exposition), on a thread of its own. Read-only and
-// holding no secrets, so it asks for no token: Prometheus scrapers carry none.
-//
-// A peer gets 10 s to send a request (a slow or silent peer is cut off, not waited for),
-// requests are at most 8 KiB, and at most kMaxConnections are served at once (more are closed
-// on accept): a scrape target cannot be made to hold unbounded memory.
+// MetricsServer: `GET /metrics` on a port of its own (http_server.h), answered with what a
+// render function returns (a Registry's exposition). Read-only and holding no secrets, so it
+// asks for no token: Prometheus scrapers carry none. HTTPS with the cluster's certificates when
+// TLS is on, so that what a scraper reads cannot be altered on the way (it needs only the CA).
 #pragma once
 
 #include <functional>
@@ -12,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "src/http/http_server.h"
 
 namespace orrery::metrics {
 
@@ -19,20 +17,23 @@ class MetricsServer {
  public:
   using Render = std::function<std::string()>;
 
-  // Listens on host:port (0: a free port). AlreadyExists naming the port when it is taken.
-  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& host, int port, Render render);
-  ~MetricsServer();  // stops serving and joins the thread
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
+  // Listens on host:port (0: a free port); HTTPS when `tls` is set. AlreadyExists naming the
+  // port when it is taken.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& host, int port,
+                                                              std::shared_ptr<const rpc::TlsConfig> tls,
+                                                              Render render);
 
-  int port() const;
+  int port() const { return server_->port(); }
 
   static constexpr int kMaxConnections = 64;
 
  private:
-  struct Impl;
-  explicit MetricsServer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit MetricsServer(std::unique_ptr<http::HttpServer> server) : server_(std::move(server)) {}
+  std::unique_ptr<http::HttpServer> server_;
 };
+
+// What the endpoint answers `request`: the exposition for GET /metrics (headers only for
+// HEAD), 404 for another path, 405 for another method; `render` is called only for a GET.
+http::Response AnswerMetrics(const http::Request& request, const MetricsServer::Render& render);
 
 }  // namespace orrery::metrics

@@ -11,7 +11,9 @@
 
 namespace orrery::metrics {
 
-// `gcs_host`:`gcs_metrics_port` and every ALIVE node that has a metrics port. JSON text.
-std::string TargetsJson(const std::string& gcs_host, int gcs_metrics_port, const std::vector<rpc::NodeInfo>& nodes);
+// `gcs_host`:`gcs_metrics_port` and every ALIVE node that has a metrics port. JSON text. With
+// `https` (a cluster with TLS on) every group says so in Prometheus's `__scheme__` label.
+std::string TargetsJson(const std::string& gcs_host, int gcs_metrics_port, const std::vector<rpc::NodeInfo>& nodes,
+                        bool https);
 
 }  // namespace orrery::metrics

@@ -99,6 +99,10 @@ absl::Status Store::Seal(ClientId client, const ObjectId& id) {
     return absl::FailedPreconditionError(absl::StrCat("object ", id.Hex(), " is not an unsealed object of this client"));
   }
   it->second.state = State::kSealed;
+  if (!it->second.primary) {
+    ++num_received_;
+    received_bytes_ += it->second.data_size;
+  }
   WakeWaiters(id);
   return absl::OkStatus();
 }
@@ -414,6 +418,8 @@ void Store::OnRestored(const ObjectId& id, absl::Status status) {
     return;
   }
   entry.state = State::kSealed;
+  ++num_restored_;
+  restored_bytes_ += entry.size();
   if (entry.delete_pending && entry.ref_total == 0) {
     Erase(id);
     OnSpaceFreed();
@@ -467,6 +473,10 @@ StoreCounters Store::Counters() const {
     }
   }
   counters.num_evicted = num_evicted_;
+  counters.num_received = num_received_;
+  counters.received_bytes = received_bytes_;
+  counters.num_restored = num_restored_;
+  counters.restored_bytes = restored_bytes_;
   counters.num_clients = clients_.size();
   counters.largest_free_block = allocator_.largest_free_block();
   return counters;

@@ -56,6 +56,13 @@ struct StoreCounters {
   uint64_t num_spilled = 0;
   uint64_t spilled_bytes = 0;
   uint64_t num_evicted = 0;
+  // Copies pulled in from other nodes (the only copies made secondary), counted when sealed;
+  // their data bytes.
+  uint64_t num_received = 0;
+  uint64_t received_bytes = 0;
+  // Spilled objects read back into memory.
+  uint64_t num_restored = 0;
+  uint64_t restored_bytes = 0;
   uint64_t num_clients = 0;
   uint64_t largest_free_block = 0;
 };
@@ -193,6 +200,10 @@ class Store {
   std::list<PendingCreate> pending_creates_;
   uint64_t spilling_bytes_ = 0;
   uint64_t num_evicted_ = 0;
+  uint64_t num_received_ = 0;
+  uint64_t received_bytes_ = 0;
+  uint64_t num_restored_ = 0;
+  uint64_t restored_bytes_ = 0;
   uint64_t spill_sequence_ = 0;
   std::chrono::steady_clock::time_point spill_backoff_until_;
   // Spill results posted back after the store is gone are dropped (they hold a weak pointer).

@@ -30,18 +30,19 @@ std::vector<std::string> DetectGpus(const std::function<const char*(const char*)
   return ids;
 }
 
+std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  pclose(pipe);
+  return out;
+}
+
 std::vector<std::string> DetectGpus() {
-  return DetectGpus([](const char* name) { return std::getenv(name); },
-                    [](const std::string& command) {
-                      std::string out;
-                      FILE* pipe = popen(command.c_str(), "r");
-                      if (pipe == nullptr) return out;
-                      char buf[512];
-                      size_t n;
-                      while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-                      pclose(pipe);
-                      return out;
-                    });
+  return DetectGpus([](const char* name) { return std::getenv(name); }, RunCommand);
 }
 
 }  // namespace orrery::raylet

@@ -13,6 +13,9 @@ namespace orrery::raylet {
 std::vector<std::string> DetectGpus(const std::function<const char*(const char*)>& env,
                                     const std::function<std::string(const std::string&)>& run);
 
+// The standard output of `command` run by the shell ("" when it cannot run).
+std::string RunCommand(const std::string& command);
+
 // DetectGpus on this process's environment and real commands.
 std::vector<std::string> DetectGpus();
 

@@ -91,6 +91,8 @@ class NodeManager final : public NodeManagerHandler {
 
   // For `orrery memory`: see WorkerPool::RegisteredProcesses.
   std::vector<std::shared_ptr<const Worker>> RegisteredProcesses() const { return pool_.RegisteredProcesses(); }
+  // For /metrics (on the loop): the pool's starts.
+  const WorkerPool& pool() const { return pool_; }
 
   // BundleService: placement-group bundles, reserved by the GCS (see bundle_manager.h).
   absl::StatusOr<rpc::PrepareBundlesReply> PrepareBundles(const rpc::PrepareBundlesRequest& request);

@@ -114,6 +114,11 @@ void ObjectServer::Serve(int fd) {
   slot_freed_.notify_all();
 }
 
+absl::Status ObjectServer::CountSent(absl::Status sent, uint64_t bytes) {
+  if (sent.ok()) bytes_sent_.fetch_add(bytes, std::memory_order_relaxed);
+  return sent;
+}
+
 absl::Status ObjectServer::ServePlain(int fd) {
   const std::string peer = "object data connection";
   rpc::ObjectDataRequest request;
@@ -125,8 +130,9 @@ absl::Status ObjectServer::ServePlain(int fd) {
   ORRERY_RETURN_IF_ERROR(object_store::SendFrame(fd, header, peer));
   if (object == nullptr) return absl::OkStatus();
   uint64_t offset = request.offset();
-  return object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
-                                   object->data_size - offset, peer);
+  return CountSent(object_store::SendFileAll(fd, store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
+                                             object->data_size - offset, peer),
+                   object->data_size - offset);
 }
 
 absl::Status ObjectServer::ServeTls(int fd) {
@@ -166,8 +172,9 @@ absl::Status ObjectServer::ServeTls(int fd) {
   ORRERY_RETURN_IF_ERROR(tls->Write(header.data(), header.size()));
   if (object == nullptr) return absl::OkStatus();
   uint64_t offset = request.offset();
-  return tls->SendFile(store_->region_fd(), store_->FileOffsetOf(object->data) + offset, object->data + offset,
-                       object->data_size - offset);
+  return CountSent(tls->SendFile(store_->region_fd(), store_->FileOffsetOf(object->data) + offset,
+                                 object->data + offset, object->data_size - offset),
+                   object->data_size - offset);
 }
 
 rpc::ObjectDataHeader ObjectServer::Open(const rpc::ObjectDataRequest& request,

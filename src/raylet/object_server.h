@@ -18,6 +18,7 @@
 // flight is bounded by that many sockets' buffers.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -68,6 +69,8 @@ class ObjectServer {
   ObjectServer& operator=(const ObjectServer&) = delete;
 
   int port() const { return port_; }
+  // Bytes of objects sent whole to other nodes' pullers (a send cut short is not counted).
+  uint64_t bytes_sent() const { return bytes_sent_.load(std::memory_order_relaxed); }
   // Stops accepting, ends the connections still open and joins their threads. Idempotent.
   void Stop();
   // Deletes this node's copies (once no reader holds them). Malformed ids are skipped.
@@ -80,6 +83,7 @@ class ObjectServer {
   absl::Status ServePlain(int fd);
   absl::Status ServeTls(int fd);
   // The header (and the object held, when OK) for `request`.
+  absl::Status CountSent(absl::Status sent, uint64_t bytes);
   rpc::ObjectDataHeader Open(const rpc::ObjectDataRequest& request,
                              std::shared_ptr<const object_store::ObjectBuffer>* object);
 
@@ -88,6 +92,7 @@ class ObjectServer {
   std::unique_ptr<rpc::RenewableTlsContext> tls_;  // null without options_.tls
   const int listen_fd_;
   const int port_;
+  std::atomic<uint64_t> bytes_sent_{0};
   int stop_fd_ = -1;  // an eventfd the accept loop polls: written by Stop()
   std::thread acceptor_;
   std::mutex mu_;

@@ -98,7 +98,7 @@ absl::Status Raylet::Start() {
 
   // The server must be up before registering: the GCS health-checks the port we announce.
   // Every call is counted from the first (its /metrics serves them: rpc_metrics.h).
-  rpc::EnableRpcMetrics();
+  if (config_.metrics) rpc::EnableRpcMetrics();
   calls_ = std::make_unique<rpc::ServerCalls>("raylet", token_, dispatcher);
   server_ = std::make_unique<rpc::GrpcServer>(
       rpc::ServerOptions{"raylet", ListenHost(config_.node_ip_address, config_.bind_all), config_.node_manager_port,
@@ -164,12 +164,17 @@ absl::Status Raylet::Start() {
       MemoryGrpcService::Options{node_id_, config_.node_ip_address, token_, config_.rpc});
   server_->AddService(memory_service_.get());
   ORRERY_RETURN_IF_ERROR(server_->Start());
-  auto metrics = RayletMetrics::Start(RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_, user_metrics_},
-                                      ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port);
-  if (!metrics.ok()) return metrics.status();
-  metrics_ = std::move(*metrics);
+  if (config_.metrics) {
+    // GPUs found by nvidia-smi have their use sampled with it.
+    const bool sample_gpus = !gpu_names_.empty() && !RunCommand("command -v nvidia-smi").empty();
+    auto metrics = RayletMetrics::Start(
+        RayletMetrics::Sources{node_id_, *loop_, *node_manager_, *store_, *objects_, user_metrics_, sample_gpus},
+        ListenHost(config_.node_ip_address, config_.bind_all), config_.metrics_port, rpc::TlsOr(config_.rpc.tls));
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = std::move(*metrics);
+  }
   spdlog::info("raylet {} serving on {}:{} and {}, metrics on port {}; resources {}", node_id_.Hex(),
-               config_.node_ip_address, server_->port(), socket_path_, metrics_->port(), total_.ToString());
+               config_.node_ip_address, server_->port(), socket_path_, metrics_port(), total_.ToString());
   ORRERY_RETURN_IF_ERROR(RegisterWithGcs());
 
   subscriber_ = std::make_unique<gcs::GcsSubscriber>(*gcs_, WorkerId::FromRandom());
@@ -265,7 +270,7 @@ absl::Status Raylet::RegisterWithGcs() {
   node->set_object_store_socket(store_->socket_path());
   node->set_object_store_memory(static_cast<int64_t>(store_->capacity()));
   node->set_object_data_port(objects_->port());
-  node->set_metrics_port(metrics_->port());
+  node->set_metrics_port(metrics_port());
   node->set_pid(getpid());
   node->set_start_time_ms(NowMs());
   node->set_gcs_lost_timeout_ms(config_.gcs_lost_timeout_ms);

@@ -48,6 +48,7 @@ class Raylet {
 
   const NodeId& node_id() const { return node_id_; }
   int port() const { return server_ ? server_->port() : 0; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const std::string& socket_path() const { return socket_path_; }
   const ResourceSet& total() const { return total_; }
 
@@ -93,7 +94,7 @@ class Raylet {
   std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<object_store::StoreServer> store_;
   std::unique_ptr<ObjectServer> objects_;
-  std::unique_ptr<RayletMetrics> metrics_;
+  std::unique_ptr<RayletMetrics> metrics_;  // null with --metrics=false
   std::atomic<bool> stopped_{false};
 };
 

@@ -12,6 +12,7 @@ const ConfigTable<RayletConfig>& RayletConfigTable() {
         .Add("bind_all", &RayletConfig::bind_all,
              "Listen on every interface (0.0.0.0) instead of --node-ip-address; this node's workers and drivers too")
         .Add("node_manager_port", &RayletConfig::node_manager_port, "TCP port of the raylet (0: any free port)")
+        .Add("metrics", &RayletConfig::metrics, "Serve GET /metrics and count RPCs for it (false: neither, as when measuring what metrics cost)")
         .Add("metrics_port", &RayletConfig::metrics_port,
              "TCP port of GET /metrics, for Prometheus (0: any free port; shown by orrery status)")
         .Add("object_data_port", &RayletConfig::object_data_port,

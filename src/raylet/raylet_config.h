@@ -18,6 +18,7 @@ struct RayletConfig {
   // The object data socket other nodes pull objects from (ObjectServer).
   int32_t object_data_port = 0;
   // TCP port of GET /metrics, for Prometheus (0: any free port), recorded in the node table.
+  bool metrics = true;
   int32_t metrics_port = 0;
   std::string temp_dir;
   std::string session_dir;

@@ -16,12 +16,25 @@
 
 namespace orrery::raylet {
 
+namespace {
+
+// A fork from a zygote registers in milliseconds, an exec'd worker in a fraction of a second,
+// one behind a runtime environment (a working directory to unpack) in seconds.
+const std::vector<double>& WorkerStartBounds() {
+  static const std::vector<double> bounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1,     2.5,  5,     10,   30};
+  return bounds;
+}
+
+}  // namespace
+
 WorkerPool::WorkerPool(boost::asio::io_context& io, Options options, JobLookup jobs, DeathCallback on_death)
     : io_(io),
       options_(std::move(options)),
       jobs_(std::move(jobs)),
       on_death_(std::move(on_death)),
       launcher_(io, options_.launch, LauncherCallbacks()),
+      start_seconds_(WorkerStartBounds()),
       housekeeping_timer_(io) {}
 
 WorkerLauncher::Callbacks WorkerPool::LauncherCallbacks() {
@@ -159,6 +172,7 @@ void WorkerPool::StartWorker(const WorkerKey& key) {
   worker->start_ms = MonotonicMs();
   worker->stderr_path = WorkerOutputPath(options_.launch.logs_dir, worker->id, "err");
   workers_[worker->id] = worker;
+  ++workers_started_;
   spdlog::debug("starting worker {} for {}", worker->id.ShortHex(), key.ToString());
   launcher_.Launch(*worker, *job);
 }
@@ -186,6 +200,7 @@ void WorkerPool::OnStartFailed(const WorkerId& worker_id, const absl::Status& st
   auto worker = Find(worker_id);
   if (worker == nullptr) return;
   workers_.erase(worker_id);
+  ++worker_start_failures_;
   FailOneWaiter(worker->key, status);
 }
 
@@ -268,6 +283,7 @@ absl::Status WorkerPool::RegisterWorker(const rpc::RegisterWorkerRequest& reques
   worker->port = request.port();
   worker->state = Worker::State::kIdle;
   worker->idle_since_ms = MonotonicMs();
+  start_seconds_.Observe(static_cast<double>(worker->idle_since_ms - worker->start_ms) / 1000);
   spdlog::debug("worker {} registered (pid {}, port {}) for {}", worker->id.ShortHex(), worker->pid, worker->port,
                 worker->key.ToString());
   idle_[worker->key].push_back(worker);
@@ -346,6 +362,7 @@ void WorkerPool::HandleDeath(const std::shared_ptr<Worker>& worker) {
   std::string detail;
   if (worker->state == Worker::State::kStarting || worker->exit_reason.rfind("did not register", 0) == 0) {
     exit_type = rpc::STARTUP_FAILED;
+    ++worker_start_failures_;
     detail = worker->exit_reason.empty()
                  ? absl::StrCat("worker process ", worker->pid, " ", status, " before it registered; see ",
                                 worker->stderr_path)

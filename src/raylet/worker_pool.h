@@ -16,6 +16,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "orrery/gcs.pb.h"
+#include "src/metrics/registry.h"
 #include "src/raylet/worker.h"
 #include "src/raylet/worker_provider.h"
 #include "src/raylet/worker_launcher.h"
@@ -75,6 +76,11 @@ class WorkerPool final : public WorkerProvider {
   std::vector<std::shared_ptr<const Worker>> RegisteredProcesses() const;
   int num_workers() const;
   int num_zygotes() const { return launcher_.num_zygotes(); }
+  // For /metrics: workers started, starts that failed (the program did not run, or the process
+  // ended or was ended before it registered), and the seconds from start to registration.
+  uint64_t workers_started() const { return workers_started_; }
+  uint64_t worker_start_failures() const { return worker_start_failures_; }
+  metrics::HistogramSample worker_start_seconds() const { return start_seconds_.Read(); }
 
  private:
   bool CanStart(const WorkerKey& key) const;
@@ -113,6 +119,9 @@ class WorkerPool final : public WorkerProvider {
   absl::flat_hash_set<JobId> prestarted_jobs_;
   WorkerLauncher launcher_;
   int lent_cpus_ = 0;
+  uint64_t workers_started_ = 0;
+  uint64_t worker_start_failures_ = 0;
+  metrics::HistogramChild start_seconds_;
   boost::asio::steady_timer housekeeping_timer_;
   bool stopped_ = false;
 };

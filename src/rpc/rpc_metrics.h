@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "src/common/clock.h"
 #include "src/metrics/exposition.h"
 
 namespace orrery::rpc {
@@ -34,9 +35,6 @@ const std::string& MethodOf() {
   return method;
 }
 
-inline double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The four families above, for a component's /metrics.
 std::vector<metrics::Family> RpcMetricFamilies();

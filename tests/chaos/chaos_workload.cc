@@ -10,6 +10,7 @@
 
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
+#include "src/common/clock.h"
 #include "tests/chaos/chaos_cluster.h"
 #include "tests/chaos/chaos_remote.h"
 
@@ -23,7 +24,6 @@ using Clock = std::chrono::steady_clock;
 // what is missing and fails, rather than wait for the test's deadline.
 constexpr int kStepTimeoutMs = 180'000;
 
-double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A step still waiting after this says so, and again as often, with what it waits for: the
 // trace of a slow recovery.

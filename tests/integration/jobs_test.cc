@@ -26,6 +26,10 @@ namespace fs = std::filesystem;
 // ---- the driver's remote code ----
 
 int Square(int x) { return x * x; }
+int Nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
 
 std::string EnvVar(std::string name) {
   const char* value = std::getenv(name.c_str());
@@ -58,9 +62,9 @@ class Counter {
   int total_ = 0;
 };
 
-ORRERY_REMOTE(Square, EnvVar, ReadText, Program, Say, Counter::Create, &Counter::Add, &Counter::Pid, &Counter::Say);
+ORRERY_REMOTE(Square, Nap, EnvVar, ReadText, Program, Say, Counter::Create, &Counter::Add, &Counter::Pid, &Counter::Say);
 
-// ---- the driver: `jobs_test driver work|fail|hold|talk|last-words` ----
+// ---- the driver: `jobs_test driver work|fail|hold|talk|last-words|steady` ----
 
 int RunDriver(const std::string& mode) {
   if (mode == "fail") {
@@ -75,6 +79,15 @@ int RunDriver(const std::string& mode) {
     std::printf("holding\n");
     std::fflush(stdout);
     while (true) pause();  // until `orrery job stop`
+  }
+  if (mode == "steady") {
+    // Tasks one after another for about three seconds: long enough to be watched.
+    std::printf("working\n");
+    std::fflush(stdout);
+    for (int i = 0; i < 10; ++i) orrery::Get(orrery::Task(Nap).Remote(300));
+    std::printf("done\n");
+    orrery::Shutdown();
+    return 0;
   }
   if (mode == "last-words") {
     // The job ends at once: its workers are ended while their output is on its way to their files.
@@ -180,6 +193,8 @@ TEST_F(Jobs, ASubmittedJobRunsTasksAndActorsInItsWorkingDirAndIsFollowedToItsEnd
   EXPECT_THAT(Match(run.output, "worker program: (\\S+)"), HasSubstr("/runtime_resources/working_dir/"));
   EXPECT_THAT(Match(run.output, "worker program: (\\S+)"), EndsWith("/bin/driver"));
   EXPECT_THAT(run.output, HasSubstr("Job 'first' SUCCEEDED (exit code 0)"));
+  // Not a terminal: the log alone, no live line.
+  EXPECT_THAT(run.output, Not(HasSubstr("\033[K")));
 
   CliRun status = Job("status first");
   EXPECT_EQ(status.exit_code, 0) << status.output;
@@ -196,6 +211,29 @@ TEST_F(Jobs, ASubmittedJobRunsTasksAndActorsInItsWorkingDirAndIsFollowedToItsEnd
   CliRun list = Job("list");
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_THAT(list.output, HasSubstr("first"));
+}
+
+// `orrery job submit` at a terminal: under the followed log, a line of the job's tasks by state,
+// kept current and erased when the job ends. `script` gives it a pseudo-terminal, as a person's.
+TEST_F(Jobs, AtATerminalTheJobsTasksByStateAreShownUnderItsLogUntilItEnds) {
+  std::string submit = std::string(ORRERY_CLI_PATH) + " job submit --submission-id watched --temp-dir " + g_root +
+                       " -- " + Self() + " driver steady";
+  std::string output;
+  FILE* pipe = popen(("script -qfec '" + submit + "' /dev/null 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_THAT(output, HasSubstr("working"));
+  EXPECT_THAT(output, HasSubstr("done"));
+  // The line showed the job's tasks while it ran (a Nap running or some finished)...
+  EXPECT_THAT(output, ::testing::ContainsRegex("tasks: [0-9a-z ,]*[0-9]+ (running|finished)"));
+  // ... was erased before the log went on and at the end, so the last word is the outcome.
+  ASSERT_THAT(output, HasSubstr("\r\033[K"));
+  const std::string after_last_erase = output.substr(output.rfind("\r\033[K"));
+  EXPECT_THAT(after_last_erase, HasSubstr("Job 'watched' SUCCEEDED"));
+  EXPECT_THAT(after_last_erase, Not(::testing::ContainsRegex("tasks: [0-9]+ [a-z]"))) << after_last_erase;
 }
 
 TEST_F(Jobs, ADriverThatExitsNonZeroFailsTheJobWithItsExitCode) {

@@ -27,6 +27,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "orrery/api.h"
+#include "src/http/http_client.h"
+#include "src/rpc/tls_config.h"
 #include "temp_root.h"
 
 namespace fs = std::filesystem;
@@ -34,11 +36,13 @@ namespace fs = std::filesystem;
 // ---- the driver's remote code ----
 
 int Square(int x) { return x * x; }
+std::vector<uint8_t> MakeBlock(int mib) { return std::vector<uint8_t>(static_cast<size_t>(mib) << 20, 7); }
+size_t SizeOf(const std::vector<uint8_t>& bytes) { return bytes.size(); }
 int Divide(int a, int b) {
   if (b == 0) throw std::invalid_argument("division by zero");
   return a / b;
 }
-ORRERY_REMOTE(Square, Divide);
+ORRERY_REMOTE(Square, Divide, MakeBlock, SizeOf);
 
 // `driver N`: N Square tasks that finish and one Divide that fails.
 int RunDriver(int tasks) {
@@ -52,6 +56,18 @@ int RunDriver(int tasks) {
   }
   orrery::Shutdown();
   return 0;
+}
+
+// `transfer MIB FROM TO`: an object of MIB mebibytes made by a task on node FROM and read by a
+// task on node TO (hex ids), wherever the driver runs (both raylets share the host).
+int RunTransferDriver(int mib, const std::string& from, const std::string& to) {
+  orrery::Init();
+  auto block =
+      orrery::Task(MakeBlock).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(from)).Remote(mib);
+  size_t size =
+      *orrery::Get(orrery::Task(SizeOf).SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(to)).Remote(block));
+  orrery::Shutdown();
+  return size == static_cast<size_t>(mib) << 20 ? 0 : 1;
 }
 
 // `user_metrics N`: N tasks count requests by route and observe their index; an actor sets a
@@ -101,29 +117,24 @@ orrery::testing::CliCluster g_cluster;
 std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 CliRun Orrery(const std::string& args) { return RunCli(orrery::testing::WithTempDir(args, g_root)); }
 
-// GET `path` from host:port over plain HTTP/1.0: the status line's code and the body.
-std::pair<int, std::string> HttpGet(const std::string& target, const std::string& path) {
-  size_t colon = target.rfind(':');
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(std::stoi(target.substr(colon + 1))));
-  inet_pton(AF_INET, target.substr(0, colon).c_str(), &address.sin_addr);
-  int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{10, 0};
-  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(sock);
-    return {-1, "cannot connect to " + target};
-  }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + target + "\r\n\r\n";
-  send(sock, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buffer[8192];
-  for (ssize_t n; (n = recv(sock, buffer, sizeof(buffer), 0)) > 0;) reply.append(buffer, n);
-  close(sock);
-  size_t body = reply.find("\r\n\r\n");
-  if (reply.size() < 12 || body == std::string::npos) return {-1, reply};
-  return {std::stoi(reply.substr(9, 3)), reply.substr(body + 4)};
+// GET `path` from host:port: the status code and the body ({-1, why} when nothing answered).
+// HTTPS trusting only `ca_pem` when it is set.
+std::pair<int, std::string> HttpGet(const std::string& target, const std::string& path,
+                                    const std::string& ca_pem = "") {
+  auto reply = orrery::http::Get(target, path, orrery::http::GetOptions{ca_pem, orrery::rpc::kClusterServerName});
+  if (!reply.ok()) return {-1, reply.status().ToString()};
+  return {reply->status, reply->body};
+}
+
+std::string ReadFile(const std::string& path);
+
+// The cluster CA the head made (the suite's cluster has TLS on, as `orrery start` has it by
+// default): all a scraper needs to read /metrics over HTTPS.
+std::string CaFile() { return g_root + "/tls/ca.crt"; }
+
+// GET `path` (/metrics) from a target of the cluster, over HTTPS as Prometheus scrapes it.
+std::pair<int, std::string> Scrape(const std::string& target, const std::string& path = "/metrics") {
+  return HttpGet(target, path, ReadFile(CaFile()));
 }
 
 // What `promtool check metrics` says of `text` ("" when nothing), and whether it passed.
@@ -186,7 +197,7 @@ class Metrics : public ::testing::Test {
     g_root = orrery::testing::MakeTempRoot();
     g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
     ASSERT_FALSE(g_cluster.token.empty());
-    ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster));
+    ASSERT_TRUE(orrery::testing::JoinRaylet(g_cluster, "--resources '{\"far\": 1}'"));
   }
   static void TearDownTestSuite() {
     orrery::testing::StopClusterAndRemoveRoot(g_root);
@@ -199,10 +210,14 @@ TEST_F(Metrics, TheGcsAndEveryRayletServeMetricsThatPromtoolAccepts) {
   std::map<std::string, std::string> by_component = Targets(targets.output);
   ASSERT_EQ(by_component.size(), 3u) << targets.output;  // the GCS and two raylets
   ASSERT_EQ(by_component.count("gcs"), 1u) << targets.output;
+  // The cluster has TLS on: every target says it is scraped over HTTPS.
+  for (const auto& group : nlohmann::json::parse(targets.output)) {
+    EXPECT_EQ(group["labels"].value("__scheme__", ""), "https") << targets.output;
+  }
   // The head keeps the same in the session, for Prometheus's file discovery.
   EXPECT_EQ(Targets(ReadFile(TargetsFile())), by_component);
   for (const auto& [component, target] : by_component) {
-    auto [code, body] = HttpGet(target, "/metrics");
+    auto [code, body] = Scrape(target);
     ASSERT_EQ(code, 200) << component << " at " << target << ": " << body;
     auto [lint, passed] = Promtool(body);
     EXPECT_TRUE(passed) << component << ": " << lint;
@@ -212,16 +227,18 @@ TEST_F(Metrics, TheGcsAndEveryRayletServeMetricsThatPromtoolAccepts) {
       // A raylet's samples name its node.
       EXPECT_GT(SampleValue(body, "orrery_object_store_capacity_bytes{node_id=\"" + component + "\"}"), 0) << body;
     }
-    EXPECT_EQ(HttpGet(target, "/").first, 404);
+    EXPECT_EQ(Scrape(target, "/").first, 404);
+    // HTTPS only: a plain request reads nothing.
+    EXPECT_NE(HttpGet(target, "/metrics").first, 200);
   }
   // `orrery status` shows where each is.
   std::string status = Orrery("status").output;
-  for (const auto& [component, target] : by_component) EXPECT_THAT(status, HasSubstr("http://" + target + "/metrics"));
+  for (const auto& [component, target] : by_component) EXPECT_THAT(status, HasSubstr("https://" + target + "/metrics"));
 }
 
 TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   std::string gcs = Targets(Orrery("metrics targets").output)["gcs"];
-  auto read = [&](const std::string& sample) { return SampleValue(HttpGet(gcs, "/metrics").second, sample); };
+  auto read = [&](const std::string& sample) { return SampleValue(Scrape(gcs).second, sample); };
   const std::string finished = "orrery_tasks_ended_total{function=\"Square\",state=\"FINISHED\"}";
   const std::string failed = "orrery_tasks_ended_total{function=\"Divide\",state=\"FAILED\"}";
   const std::string ran = "orrery_task_run_seconds_count{function=\"Square\"}";
@@ -230,8 +247,47 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
   ASSERT_EQ(job.exit_code, 0) << job.output;
   // Task events reach the GCS within a second or two of the tasks' ends.
   EXPECT_TRUE(Eventually([&] { return read(finished) >= finished_before + 6; })) << read(finished);
-  EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << HttpGet(gcs, "/metrics").second;
+  EXPECT_TRUE(Eventually([&] { return read(failed) >= 1; })) << Scrape(gcs).second;
   EXPECT_GE(read(ran), 6);
+}
+
+// A raylet counts the workers it starts and how long they take to register, the bytes of
+// objects it sends to other nodes and copies in from them, and its host's CPU time.
+TEST_F(Metrics, WorkerStartsObjectTransfersAndTheHostsCpuAreCounted) {
+  std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
+  std::string head_node, far_node;
+  for (const auto& [component, target] : targets) {
+    if (component == "gcs") continue;
+    (Scrape(target).second.find("resource=\"far\"") != std::string::npos ? far_node : head_node) =
+        component;
+  }
+  ASSERT_FALSE(head_node.empty());
+  ASSERT_FALSE(far_node.empty());
+  auto read = [&](const std::string& node, const std::string& name) {
+    return SumOfSamples(Scrape(targets[node]).second, name, "").first;
+  };
+  const double sent_before = read(head_node, "orrery_object_transfer_sent_bytes_total");
+  const double received_before = read(far_node, "orrery_object_transfer_received_bytes_total");
+  const double starts_before = read(far_node, "orrery_raylet_worker_starts_total");
+  const double cpu_before = read(far_node, "orrery_node_cpu_seconds_total");
+  CliRun job = Orrery("job submit -- " + Self() + " transfer 4 " + head_node + " " + far_node);
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  const double mib4 = 4 << 20;
+  // The sender counts a send once its last byte is written, which may be after the reader has it.
+  EXPECT_TRUE(Eventually([&] { return read(head_node, "orrery_object_transfer_sent_bytes_total") >= sent_before + mib4; }))
+      << read(head_node, "orrery_object_transfer_sent_bytes_total");
+  EXPECT_GE(read(far_node, "orrery_object_transfer_received_bytes_total"), received_before + mib4);
+  EXPECT_GE(read(far_node, "orrery_object_transfer_received_objects_total"), 1);
+  EXPECT_GT(read(far_node, "orrery_raylet_worker_starts_total"), starts_before);
+  // Every start that registered was timed, and none of this suite's failed.
+  EXPECT_GE(read(far_node, "orrery_raylet_worker_start_seconds_count"), 1);
+  EXPECT_EQ(read(far_node, "orrery_raylet_worker_start_failures_total"), 0);
+  EXPECT_GT(read(far_node, "orrery_node_cpu_seconds_total"), cpu_before);
+  std::string scrape = Scrape(targets[far_node]).second;
+  EXPECT_THAT(scrape, HasSubstr("orrery_node_cpu_seconds_total{node_id=\"" + far_node + "\",mode=\"busy\"}"));
+  EXPECT_THAT(scrape, HasSubstr("orrery_object_store_restored_bytes_total{"));
+  auto [lint, passed] = Promtool(scrape);
+  EXPECT_TRUE(passed) << lint;
 }
 
 // RPC calls are counted per method, with their latency, where they are served and where they
@@ -239,14 +295,14 @@ TEST_F(Metrics, EachTaskAttemptThatEndsIsCountedByFunctionAndState) {
 TEST_F(Metrics, RpcCallsAreCountedPerMethodWhereTheyAreServedAndWhereTheyAreMade) {
   std::map<std::string, std::string> targets = Targets(Orrery("metrics targets").output);
   ASSERT_EQ(Orrery("job submit -- " + Self() + " driver 4").exit_code, 0);
-  std::string gcs = HttpGet(targets["gcs"], "/metrics").second;
+  std::string gcs = Scrape(targets["gcs"]).second;
   EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_requests_total", "method=\"RegisterNode\",code=\"OK\"").first, 2)
       << gcs;
   EXPECT_GE(SumOfSamples(gcs, "orrery_rpc_server_latency_seconds_count", "method=\"RegisterNode\"").first, 2);
   double leases_served = 0, gcs_calls_made = 0;
   for (const auto& [component, target] : targets) {
     if (component == "gcs") continue;
-    std::string raylet = HttpGet(target, "/metrics").second;
+    std::string raylet = Scrape(target).second;
     leases_served += SumOfSamples(raylet, "orrery_rpc_server_requests_total",
                                   "method=\"RequestWorkerLease\"").first;
     gcs_calls_made += SumOfSamples(raylet, "orrery_rpc_client_requests_total",
@@ -267,7 +323,7 @@ TEST_F(Metrics, AProgramsOwnMetricsAreServedByTheRayletsOfItsProcesses) {
   auto total = [&](const std::string& name, const std::string& labels = "") {
     std::pair<double, int> sum{0, 0};
     for (const auto& [node, target] : targets) {
-      auto [value, count] = SumOfSamples(HttpGet(target, "/metrics").second, name, labels);
+      auto [value, count] = SumOfSamples(Scrape(target).second, name, labels);
       sum.first += value;
       sum.second += count;
     }
@@ -289,7 +345,7 @@ TEST_F(Metrics, AProgramsOwnMetricsAreServedByTheRayletsOfItsProcesses) {
   EXPECT_EQ(total("test_request_index_sum").first, 45);
   EXPECT_EQ(total("test_driver_balance").first, 2.5);
   for (const auto& [node, target] : targets) {
-    std::string scrape = HttpGet(target, "/metrics").second;
+    std::string scrape = Scrape(target).second;
     auto [lint, passed] = Promtool(scrape);
     EXPECT_TRUE(passed) << node << ": " << lint;
     // Each sample names its node and job.
@@ -343,7 +399,10 @@ TEST_F(Metrics, APrometheusServerScrapesTheClusterThroughTheTargetsFile) {
   fs::create_directories(dir);
   std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\n"
                                          << "scrape_configs:\n  - job_name: orrery\n    file_sd_configs:\n"
-                                         << "      - files: ['" << TargetsFile() << "']\n        refresh_interval: 1s\n";
+                                         << "      - files: ['" << TargetsFile() << "']\n        refresh_interval: 1s\n"
+                                         // The targets say https (__scheme__); what it trusts:
+                                         << "    tls_config:\n      ca_file: " << CaFile()
+                                         << "\n      server_name: " << orrery::rpc::kClusterServerName << "\n";
   // A free port for its web API: bound by the kernel, then handed over.
   int probe = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -401,6 +460,7 @@ int main(int argc, char** argv) {
   // In a worker process this serves tasks and never returns.
   orrery::internal::ServeIfWorker();
   if (argc >= 3 && std::string(argv[1]) == "driver") return RunDriver(std::stoi(argv[2]));
+  if (argc >= 5 && std::string(argv[1]) == "transfer") return RunTransferDriver(std::stoi(argv[2]), argv[3], argv[4]);
   if (argc >= 4 && std::string(argv[1]) == "user_metrics") return RunUserMetricsDriver(std::stoi(argv[2]), argv[3]);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

@@ -200,7 +200,12 @@ TEST_F(StateCli, ListNodesShowsTheOneAliveNode) {
   EXPECT_THAT(nodes.output, HasSubstr("CPU "));
   nlohmann::json json = Json("list nodes");
   ASSERT_TRUE(json.is_array()) << Stdout("list nodes --format json");
-  EXPECT_EQ(Where(json, "state", "ALIVE").size(), 1u) << json.dump(2);
+  ASSERT_EQ(Where(json, "state", "ALIVE").size(), 1u) << json.dump(2);
+  // Numbers as numbers, for scripts: the CPUs in use and in all, the store's bytes.
+  const nlohmann::json node = Where(json, "state", "ALIVE")[0];
+  EXPECT_TRUE(node["resources"]["CPU"]["used"].is_number()) << node.dump(2);
+  EXPECT_GT(node["resources"]["CPU"]["total"].get<double>(), 0) << node.dump(2);
+  EXPECT_GT(node["object_store"]["capacity_bytes"].get<double>(), 0) << node.dump(2);
 }
 
 TEST_F(StateCli, ListJobsShowsTheJobWithItsSubmissionId) {

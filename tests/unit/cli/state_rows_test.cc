@@ -12,11 +12,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The cell of `column` in `row` of `table`.
+// The cell of `column` in `row` of `table`, as a table shows it.
 std::string Cell(const StateTable& table, size_t row, const std::string& column) {
   int index = table.ColumnIndex(column);
   EXPECT_GE(index, 0) << column;
-  return index < 0 ? "" : table.rows.at(row).at(index);
+  return index < 0 ? "" : ShownCell(table.columns[index], table.rows.at(row).at(index));
 }
 
 std::string Id16(char fill) { return std::string(16, fill); }
@@ -51,6 +51,15 @@ TEST(NodesTable, ShowsUsageOfAliveNodesAndWhyDeadOnesDied) {
   EXPECT_EQ(Cell(table, 1, "state"), "DEAD");
   EXPECT_EQ(Cell(table, 1, "resources"), "-");
   EXPECT_EQ(Cell(table, 1, "death_reason"), "raylet exited");
+  // JSON carries numbers, not the display strings.
+  nlohmann::ordered_json alive_json = RowJson(table, table.rows[0]);
+  EXPECT_EQ(alive_json["resources"]["CPU"]["used"], 1);
+  EXPECT_EQ(alive_json["resources"]["CPU"]["total"], 2);
+  EXPECT_EQ(alive_json["resources"]["GPU"]["used"], 0);
+  EXPECT_EQ(alive_json["object_store"]["used_bytes"], 512 << 20);
+  EXPECT_EQ(alive_json["object_store"]["capacity_bytes"], 1 << 30);
+  EXPECT_EQ(alive_json["workers"], 3);
+  EXPECT_TRUE(RowJson(table, table.rows[1])["resources"].is_null());
 }
 
 TEST(JobsTable, JoinsEachJobWithItsSubmission) {
@@ -58,6 +67,7 @@ TEST(JobsTable, JoinsEachJobWithItsSubmission) {
   rpc::JobInfo* submitted = jobs.add_jobs();
   submitted->set_job_id(std::string("\x01\0\0\0", 4));
   submitted->set_driver_pid(4242);
+  submitted->set_start_time_ms(1'733'580'000'000);
   submitted->mutable_config()->set_namespace_("prod");
   rpc::JobInfo* interactive = jobs.add_jobs();
   interactive->set_job_id(std::string("\x02\0\0\0", 4));
@@ -80,6 +90,12 @@ TEST(JobsTable, JoinsEachJobWithItsSubmission) {
   EXPECT_EQ(Cell(table, 1, "submission_id"), "-");
   EXPECT_EQ(Cell(table, 1, "state"), "FINISHED");
   EXPECT_EQ(Cell(table, 1, "end_time"), "-");
+  // A time is the local time in a table, milliseconds since the epoch in JSON.
+  EXPECT_THAT(Cell(table, 0, "start_time"), ::testing::MatchesRegex("2024-12-0[78] [0-9:]{8}"));
+  nlohmann::ordered_json json = RowJson(table, table.rows[0]);
+  EXPECT_EQ(json["start_time_ms"], 1'733'580'000'000);
+  EXPECT_TRUE(json["end_time_ms"].is_null());
+  EXPECT_FALSE(json.contains("start_time"));
 }
 
 TEST(ActorsTable, NamesTheClassByItsFactoryAndPlacesLiveActors) {
@@ -143,6 +159,11 @@ TEST(TasksTable, ShowsEachAttemptWithItsDurationAndError) {
   EXPECT_EQ(Cell(table, 2, "state"), "SUBMITTED");
   EXPECT_EQ(Cell(table, 2, "duration"), "-");
   EXPECT_EQ(Cell(table, 2, "worker_id"), "-");
+  // In JSON a run time is seconds, and no run is null.
+  EXPECT_DOUBLE_EQ(RowJson(table, table.rows[0])["duration_s"].get<double>(), 0.0123);
+  EXPECT_DOUBLE_EQ(RowJson(table, table.rows[1])["duration_s"].get<double>(), 2.5);
+  EXPECT_TRUE(RowJson(table, table.rows[2])["duration_s"].is_null());
+  EXPECT_FALSE(RowJson(table, table.rows[0]).contains("duration"));
 }
 
 TEST(DroppedTaskEventNotes, NameEachJobThatLostEvents) {

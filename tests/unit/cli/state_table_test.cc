@@ -124,6 +124,26 @@ TEST(ToJson, IsAnArrayOfObjectsKeyedByColumnWithTypedValues) {
   EXPECT_EQ(ToJson(StateTable{"tasks", Tasks().columns, {}}).dump(), "[]");
 }
 
+// A kJson column: a number of bytes in JSON, shown in kilobytes to a person (and to filters).
+std::string ShowKilobytes(const nlohmann::json& bytes) { return std::to_string(bytes.get<int>() / 1000) + "kB"; }
+
+StateTable Sizes() {
+  return StateTable{"objects",
+                    {{"object_id"}, {"size", CellType::kJson, false, "size_bytes", &ShowKilobytes}},
+                    {{"aa01", "2000"}, {"aa02", "5000"}, {"aa03", kNoValue}}};
+}
+
+TEST(JsonCells, AreJsonInJsonUnderTheirJsonNameAndShownByTheirDisplayElsewhere) {
+  StateTable table = Sizes();
+  EXPECT_EQ(ToJson(table).dump(),
+            R"([{"object_id":"aa01","size_bytes":2000},{"object_id":"aa02","size_bytes":5000},)"
+            R"({"object_id":"aa03","size_bytes":null}])");
+  EXPECT_EQ(FormatTable(table), "OBJECT_ID  SIZE\naa01       2kB\naa02       5kB\naa03       -\n");
+  EXPECT_EQ(FormatRecord(table, table.rows[1]), "object_id: aa02\nsize: 5kB\n");
+  ASSERT_TRUE(ApplyFilters({{"size", true, "5kB"}}, table).ok());
+  EXPECT_THAT(Ids(table), ElementsAre("aa02/5000"));
+}
+
 TEST(FormatTable, AlignsUpperCasedHeadersAndLeavesOutDetailColumns) {
   StateTable table = Tasks();
   table.rows.resize(2);

@@ -3,6 +3,7 @@
 // and with a limit.
 #include "src/gcs/gcs_task_manager.h"
 
+#include <map>
 #include <optional>
 
 #include "gmock/gmock.h"
@@ -34,10 +35,11 @@ class GcsTaskManagerTest : public ::testing::Test {
     manager_.HandleAddTaskEvents(request, &reply, [&](absl::Status s) { status = s; });
     ASSERT_TRUE(status.has_value() && status->ok());
   }
-  rpc::GetTaskEventsReply Get(const std::string& job = "", int64_t limit = 0) {
+  rpc::GetTaskEventsReply Get(const std::string& job = "", int64_t limit = 0, bool counts_only = false) {
     rpc::GetTaskEventsRequest request;
     request.set_job_id(job);
     request.set_limit(limit);
+    request.set_counts_only(counts_only);
     rpc::GetTaskEventsReply reply;
     manager_.HandleGetTaskEvents(request, &reply, [](absl::Status) {});
     return reply;
@@ -110,6 +112,21 @@ TEST_F(GcsTaskManagerTest, ALimitReturnsTheNewestAndSaysMoreMatched) {
   EXPECT_EQ(reply.tasks(0).task_id(), "b");
   EXPECT_TRUE(reply.truncated());
   EXPECT_FALSE(Get("", 3).truncated());
+}
+
+// What `orrery job submit`'s live line asks for every second: counts, not attempts.
+TEST_F(GcsTaskManagerTest, CountsOnlyCountsEachTaskInTheStateOfItsLatestAttempt) {
+  Add({Event("a", rpc::FAILED, 10, "j1", 0), Event("a", rpc::RUNNING, 20, "j1", 1)});  // retried: running
+  Add({Event("b", rpc::FINISHED, 10)});
+  Add({Event("x", rpc::FAILED, 10, "j2")});
+  rpc::GetTaskEventsReply reply = Get("j1", 0, /*counts_only=*/true);
+  EXPECT_EQ(reply.tasks_size(), 0);
+  ASSERT_EQ(reply.jobs_size(), 1);
+  std::map<rpc::TaskState, int64_t> counts;
+  for (const rpc::TaskStateCount& count : reply.jobs(0).tasks_by_state()) counts[count.state()] = count.tasks();
+  EXPECT_EQ(counts, (std::map<rpc::TaskState, int64_t>{{rpc::RUNNING, 1}, {rpc::FINISHED, 1}}));
+  // Without counts_only, none are counted.
+  EXPECT_EQ(Get("j1").jobs(0).tasks_by_state_size(), 0);
 }
 
 }  // namespace

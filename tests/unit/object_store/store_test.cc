@@ -197,6 +197,9 @@ TEST_F(StoreTest, OtherCopiesAreEvictedLeastRecentlyUsedFirstAndPrimariesNever) 
   EXPECT_TRUE(store_->Contains(c));
   EXPECT_TRUE(store_->Contains(primary));
   EXPECT_EQ(store_->Counters().num_evicted, 1u);
+  // The copies (made by pullers: never primary) were counted as received, the primary not.
+  EXPECT_EQ(store_->Counters().num_received, 3u);
+  EXPECT_EQ(store_->Counters().received_bytes, 3u * (256 << 10));
   // A copy someone holds is not evicted either.
   ASSERT_TRUE((*Get({c}, 0))[0].has_value());
   ASSERT_TRUE(Create(NewId(), 256 << 10).ok());  // evicts a
@@ -321,6 +324,11 @@ TEST_F(SpillTest, PrimariesAboveTheHighWaterMarkSpillAndComeBackByteForByte) {
     EXPECT_EQ(std::count(bytes, bytes + (150 << 10), static_cast<uint8_t>('a' + i)), 150 << 10) << "object " << i;
     ASSERT_TRUE(store_->Release(kReader, ids[i]).ok());
   }
+  // Each object read back from disk counted once, with its bytes.
+  StoreCounters counters = store_->Counters();
+  EXPECT_GT(counters.num_restored, 0u);
+  EXPECT_EQ(counters.restored_bytes, counters.num_restored * (150 << 10));
+  EXPECT_EQ(counters.num_received, 0u) << "primaries are no copies from elsewhere";
   // Deleting everything leaves no file behind.
   for (const ObjectId& id : ids) store_->Delete(id);
   RunUntil([&] { return store_->Counters().num_spilled == 0 && store_->Counters().num_objects == 1; });

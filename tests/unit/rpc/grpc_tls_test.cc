@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/rpc/test_certificates.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/rpc/test_service.h"
 
@@ -35,16 +36,8 @@ using ::testing::HasSubstr;
 
 using Async = class NodeManagerService::Stub::async;
 
-constexpr int64_t kDay = 24 * 3600;
 
-// A certificate of `ca` for `node_name`, with its key, as a process would hold them.
-TlsConfig NodeTls(const CertificateAuthority& ca, const std::string& node_name) {
-  auto csr = MakeKeyAndCsr(node_name);
-  EXPECT_OK(csr);
-  auto cert = IssueCertificate(ca, csr->csr_pem, node_name, kDay);
-  EXPECT_OK(cert);
-  return TlsConfig{ca.cert_pem, cert.value_or(""), csr->key_pem};
-}
+using testing::NodeTls;
 
 RpcOptions WithTls(TlsConfig tls) {
   RpcOptions rpc;

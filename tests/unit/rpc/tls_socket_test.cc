@@ -15,6 +15,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/rpc/test_certificates.h"
 
 #include "src/rpc/tls_certificates.h"
 
@@ -23,13 +24,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TlsConfig NodeTls(const CertificateAuthority& ca, const std::string& name) {
-  auto csr = MakeKeyAndCsr(name);
-  EXPECT_TRUE(csr.ok()) << csr.status();
-  auto cert = IssueCertificate(ca, csr->csr_pem, name, 24 * 3600);
-  EXPECT_TRUE(cert.ok()) << cert.status();
-  return TlsConfig{ca.cert_pem, cert.value_or(""), csr->key_pem};
-}
+using testing::NodeTls;
 
 class TlsSocketTest : public ::testing::Test {
  protected:
