@@ -22,13 +22,27 @@ std::string CookieAttributes(bool https) {
 }  // namespace
 
 DashboardAuth::Login DashboardAuth::LogIn(absl::string_view token, const std::string& peer) {
+  return Attempt([&] { return !token.empty() && rpc::TokensEqual(token, options_.token); }, peer);
+}
+
+DashboardAuth::Login DashboardAuth::LogInByLink(const std::function<bool()>& redeem, const std::string& peer) {
+  return Attempt(redeem, peer);
+}
+
+DashboardAuth::Login DashboardAuth::Attempt(const std::function<bool()>& check, const std::string& peer) {
+  {
+    const Clock::time_point now = options_.now();
+    absl::MutexLock lock(&mu_);
+    Failures& failures = failures_[peer];
+    if (now - failures.window_start >= kFailureWindow) failures = Failures{now, 0};
+    if (failures.count >= options_.max_failures_per_minute) return {LoginResult::kTooManyTries, ""};
+  }
+  // Unlocked: redeeming a link asks the GCS.
+  const bool good = check();
   const Clock::time_point now = options_.now();
   absl::MutexLock lock(&mu_);
-  Failures& failures = failures_[peer];
-  if (now - failures.window_start >= kFailureWindow) failures = Failures{now, 0};
-  if (failures.count >= options_.max_failures_per_minute) return {LoginResult::kTooManyTries, ""};
-  if (token.empty() || !rpc::TokensEqual(token, options_.token)) {
-    ++failures.count;
+  if (!good) {
+    ++failures_[peer].count;
     return {LoginResult::kWrongToken, ""};
   }
   failures_.erase(peer);

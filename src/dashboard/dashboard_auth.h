@@ -39,6 +39,9 @@ class DashboardAuth {
   };
   // Checks `token` (in constant time) for a login from `peer` (its address).
   Login LogIn(absl::string_view token, const std::string& peer);
+  // A login by a one-time link of `orrery dashboard`: `redeem` says whether the link was good
+  // (and spends it). Limited per peer as wrong tokens are.
+  Login LogInByLink(const std::function<bool()>& redeem, const std::string& peer);
   void LogOut(absl::string_view session);
 
   // Whether a request is let in: the Cookie header names a live session (its idle time starts
@@ -55,6 +58,9 @@ class DashboardAuth {
                               bool https);
 
  private:
+  // The login whose credentials `check` checks (unless `peer` has failed too often).
+  Login Attempt(const std::function<bool()>& check, const std::string& peer);
+
   struct Failures {
     Clock::time_point window_start;
     int count = 0;

@@ -162,7 +162,7 @@
     ALIVE: "ok", RUNNING: "ok", SUCCEEDED: "ok", FINISHED: "ok", CREATED: "ok",
     FAILED: "bad", DEAD: "bad", REMOVED: "idle", STOPPED: "idle",
     PENDING: "warn", PENDING_CREATION: "warn", DEPENDENCIES_UNREADY: "warn", RESTARTING: "warn",
-    PENDING_ARGS: "warn", PENDING_NODE: "warn", SCHEDULED: "info", RESCHEDULING: "warn",
+    SUBMITTED: "warn", PENDING_ARGS: "warn", PENDING_NODE: "warn", SCHEDULED: "info", RESCHEDULING: "warn",
     PENDING_REMOVAL: "warn",
   };
 

@@ -1,6 +1,8 @@
 // The login page: sends the cluster token to /api/v0/login, which answers with an HttpOnly
 // cookie, then goes back to the page that sent the reader here (?next=), if that is a path on
-// this server.
+// this server. A one-time link of `orrery dashboard` (/login#once=<nonce>) logs in by itself:
+// the nonce travels in the fragment, so no server log or Referer holds it, and it is taken out
+// of the address bar and history before it is used.
 (function (Dash) {
   "use strict";
 
@@ -17,8 +19,8 @@
       token.select();
     }
 
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    // credentials: {token} or {once}; refused is what a 401 says.
+    async function logIn(credentials, refused) {
       error.hidden = true;
       submit.disabled = true;
       let response;
@@ -27,14 +29,14 @@
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-Orrery-Request": "1" },
-          body: JSON.stringify({ token: token.value }),
+          body: JSON.stringify(credentials),
         });
       } catch (err) {
         fail("cannot reach the dashboard server");
         return;
       }
       if (response.status === 401) {
-        fail("wrong token");
+        fail(refused);
         return;
       }
       if (!response.ok) {
@@ -43,7 +45,18 @@
       }
       // replace(): the back button should not land on the login form again.
       location.replace(Dash.safeNextPath(new URLSearchParams(location.search).get("next")));
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      logIn({ token: token.value }, "wrong token");
     });
+
+    const once = new URLSearchParams((location.hash || "").replace(/^#/, "")).get("once");
+    if (once) {
+      history.replaceState(null, "", location.pathname + location.search);
+      logIn({ once }, "this login link was used already or has expired: log in with the token");
+    }
   }
 
   Dash.onReady(start);

@@ -6,10 +6,10 @@
   const el = Dash.el;
   const kPollMs = 2000;
   const kFailureLimit = 1000;
-  // Columns of /api/v0/tasks/summary, in the order a task moves through them.
+  // Columns of /api/v0/tasks/summary (the protocol's TaskState), in the order a task moves
+  // through them.
   const kStates = [
-    ["pending_args", "PENDING_ARGS"],
-    ["pending_node", "PENDING_NODE"],
+    ["submitted", "SUBMITTED"],
     ["scheduled", "SCHEDULED"],
     ["running", "RUNNING"],
     ["finished", "FINISHED"],
@@ -37,9 +37,10 @@
     function errorCell(task) {
       const text = task.error_message || "";
       const key = failureKey(task);
-      const pre = el("pre", { className: "error-text" + (expanded.has(key) ? "" : " clamped"), testid: "task-error", text });
-      const lines = text.split("\n").length;
-      if (lines <= 3 && text.length <= 240) return pre;
+      // A short error is shown whole; a long one is cut to a few lines, with a way to open it.
+      const long = text.split("\n").length > 3 || text.length > 240;
+      const pre = el("pre", { className: "error-text" + (long && !expanded.has(key) ? " clamped" : ""), testid: "task-error", text });
+      if (!long) return pre;
       const toggle = el("button", { className: "link-button", text: expanded.has(key) ? "collapse" : "expand", testid: "task-error-toggle" });
       toggle.type = "button";
       toggle.addEventListener("click", () => {

@@ -316,6 +316,7 @@ function loadPage(webRoot, file, url, api, extra) {
   const location = {
     pathname: parsed.pathname,
     search: parsed.search,
+    hash: parsed.hash,
     get href() { return "http://dashboard.test" + this.pathname + this.search; },
     assign(to) { navigations.push({ kind: "assign", to }); },
     replace(to) { navigations.push({ kind: "replace", to }); },
@@ -325,6 +326,7 @@ function loadPage(webRoot, file, url, api, extra) {
       const next = new URL(to, "http://dashboard.test");
       location.pathname = next.pathname;
       location.search = next.search;
+      location.hash = next.hash;
     },
   };
   async function fetch(target, init) {

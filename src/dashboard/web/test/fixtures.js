@@ -92,8 +92,8 @@ function actorDetail(actor, taskCount) {
 
 function taskSummary() {
   return [
-    { function: "model.step", pending_args: 1, pending_node: 2, scheduled: 0, running: 4, finished: 100, failed: 3, total: 110 },
-    { function: "io.load " + kHostile, pending_args: 0, pending_node: 0, scheduled: 1, running: 0, finished: 20, failed: 0, total: 21 },
+    { function: "model.step", submitted: 3, scheduled: 0, running: 4, finished: 100, failed: 3, total: 110 },
+    { function: "io.load " + kHostile, submitted: 0, scheduled: 1, running: 0, finished: 20, failed: 0, total: 21 },
   ];
 }
 

@@ -325,6 +325,20 @@ test("login: wrong token says so; the right one goes to next, never off this ser
   }
 });
 
+test("login: a one-time link logs in by itself, once, and leaves no trace in the address", async () => {
+  const page = await open("login.html", "/login?next=%2Factors#once=ab12", { api: () => ({ status: 200, body: {} }) });
+  await page.settle();
+  assert.strictEqual(page.requests.length, 1);
+  assert.deepStrictEqual(JSON.parse(page.requests[0].body), { once: "ab12" });
+  assert.strictEqual(page.requests[0].headers["X-Orrery-Request"], "1");
+  assert.strictEqual(page.window.location.hash, "", "the nonce is taken out of the address");
+  assert.deepStrictEqual(page.navigations, [{ kind: "replace", to: "/actors" }]);
+  const spent = await open("login.html", "/login#once=ab12", { api: () => ({ status: 401, body: {} }) });
+  await spent.settle();
+  assert.match(oneTestid(spent, "login-error").textContent, /used already or has expired/);
+  assert.deepStrictEqual(spent.navigations, []);
+});
+
 test("log out posts and goes to the login page", async () => {
   const page = await open("placement_groups.html", "/placement_groups");
   oneTestid(page, "logout").click();

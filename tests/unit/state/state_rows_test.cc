@@ -1,5 +1,5 @@
 // The cluster's replies as the rows of `orrery list`.
-#include "src/cli/state_rows.h"
+#include "src/state/state_rows.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -7,7 +7,7 @@
 #include "src/common/id.h"
 #include "src/common/resource_set.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 namespace {
 
 using ::testing::HasSubstr;
@@ -78,9 +78,13 @@ TEST(JobsTable, JoinsEachJobWithItsSubmission) {
   submission->set_job_id(submitted->job_id());
   submission->add_entrypoint("./driver");
   submission->add_entrypoint("a b");
+  submission->set_state(rpc::JobSubmission::RUNNING);
+  rpc::JobSubmission* waiting = submissions.add_jobs();
+  waiting->set_submission_id("waiting");
+  waiting->add_entrypoint("sleep");
 
   StateTable table = JobsTable(jobs, submissions);
-  ASSERT_EQ(table.rows.size(), 2u);
+  ASSERT_EQ(table.rows.size(), 3u);
   EXPECT_EQ(Cell(table, 0, "job_id"), "01000000");
   EXPECT_EQ(Cell(table, 0, "submission_id"), "first");
   EXPECT_EQ(Cell(table, 0, "state"), "RUNNING");
@@ -90,6 +94,11 @@ TEST(JobsTable, JoinsEachJobWithItsSubmission) {
   EXPECT_EQ(Cell(table, 1, "submission_id"), "-");
   EXPECT_EQ(Cell(table, 1, "state"), "FINISHED");
   EXPECT_EQ(Cell(table, 1, "end_time"), "-");
+  // A submission whose driver registered no job is listed by its submission id.
+  EXPECT_EQ(Cell(table, 2, "job_id"), "-");
+  EXPECT_EQ(Cell(table, 2, "submission_id"), "waiting");
+  EXPECT_EQ(Cell(table, 2, "state"), "PENDING");
+  EXPECT_EQ(Cell(table, 2, "entrypoint"), "sleep");
   // A time is the local time in a table, milliseconds since the epoch in JSON.
   EXPECT_THAT(Cell(table, 0, "start_time"), ::testing::MatchesRegex("2024-12-0[78] [0-9:]{8}"));
   nlohmann::ordered_json json = RowJson(table, table.rows[0]);
@@ -209,4 +218,4 @@ TEST(PlacementGroupsAndWorkersTables, CountBundlesAndShowWorkerStates) {
 }
 
 }  // namespace
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // The cell of a value the cluster does not have (a dead node's address, a task never run).
 inline const std::string kNoValue = "-";
@@ -109,4 +109,4 @@ StateTable LatestPerKey(const StateTable& table, const std::string& key, const s
 // `state` column, and `total`.
 StateTable CountByState(const StateTable& table, const std::string& group, const std::vector<std::string>& states);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

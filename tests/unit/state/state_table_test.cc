@@ -1,12 +1,12 @@
 // The state commands' table: filters, limit, lookup by id, counts, and how it is printed.
-#include "src/cli/state_table.h"
+#include "src/state/state_table.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "src/cli/table.h"
+#include "src/state/table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 namespace {
 
 using ::testing::ElementsAre;
@@ -215,4 +215,4 @@ TEST(CountByState, CountsEachGroupPerStateAndInTotal) {
 }
 
 }  // namespace
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -1,4 +1,4 @@
-#include "src/cli/state_table.h"
+#include "src/state/state_table.h"
 
 #include <algorithm>
 #include <map>
@@ -10,9 +10,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 
-#include "src/cli/table.h"
+#include "src/state/table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 namespace {
 
@@ -213,4 +213,4 @@ StateTable CountByState(const StateTable& table, const std::string& group, const
   return summary;
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

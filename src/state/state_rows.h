@@ -13,9 +13,9 @@
 #include "orrery/placement_group.pb.h"
 #include "orrery/task_events.pb.h"
 
-#include "src/cli/state_table.h"
+#include "src/state/state_table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // Every node the GCS knows, dead ones included, with the usage its raylet last reported.
 StateTable NodesTable(const rpc::GetClusterStatusReply& status);
@@ -28,6 +28,12 @@ StateTable ActorsTable(const rpc::ListActorsReply& actors);
 // One row per attempt of a task. A running attempt's duration is its time so far (`now_us`).
 StateTable TasksTable(const rpc::GetTaskEventsReply& events, int64_t now_us);
 
+// `orrery summary tasks`: per function, its tasks by the state of their latest attempt.
+StateTable TasksByFunction(const StateTable& tasks);
+
+// `orrery summary actors`: per class, its actors by state.
+StateTable ActorsByClass(const StateTable& actors);
+
 // For each job (hex id) whose task events were not all kept: a line saying how many were lost
 // and why, for a listing that shows the job's tasks.
 std::map<std::string, std::string> DroppedTaskEventNotes(const rpc::GetTaskEventsReply& events);
@@ -37,4 +43,4 @@ StateTable PlacementGroupsTable(const rpc::GetAllPlacementGroupsReply& groups);
 // The workers of each node's raylet.
 StateTable WorkersTable(const std::vector<rpc::GetNodeStatsReply>& nodes);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

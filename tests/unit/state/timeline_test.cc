@@ -1,12 +1,12 @@
 // Task attempts as a Chrome trace.
-#include "src/cli/timeline.h"
+#include "src/state/timeline.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "src/common/id.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 namespace {
 
 std::string Id16(char fill) { return std::string(16, fill); }
@@ -105,4 +105,4 @@ TEST(TimelineJson, OfNoRunsIsAnEmptyTrace) {
 }
 
 }  // namespace
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -1,17 +1,17 @@
-#include "src/cli/state_rows.h"
+#include "src/state/state_rows.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
-#include "src/cli/format.h"
-#include "src/cli/state_cells.h"
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
+#include "src/state/format.h"
+#include "src/state/state_cells.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 namespace {
 
@@ -105,17 +105,29 @@ StateTable JobsTable(const rpc::GetAllJobsReply& jobs, const rpc::ListJobSubmiss
   for (const rpc::JobSubmission& submission : submissions.jobs()) {
     if (!submission.job_id().empty()) submission_of[submission.job_id()] = &submission;
   }
+  auto entrypoint_of = [](const rpc::JobSubmission& submission) {
+    return QuotedCommandLine({submission.entrypoint().begin(), submission.entrypoint().end()});
+  };
   for (const rpc::JobInfo& job : jobs.jobs()) {
     auto it = submission_of.find(job.job_id());
     const rpc::JobSubmission* submission = it == submission_of.end() ? nullptr : it->second;
-    std::string entrypoint = kNoValue;
-    if (submission != nullptr) {
-      entrypoint = QuotedCommandLine({submission->entrypoint().begin(), submission->entrypoint().end()});
-    }
-    table.rows.push_back({IdCell<JobId>(job.job_id()), submission == nullptr ? kNoValue : submission->submission_id(),
-                          rpc::JobInfo::State_Name(job.state()), PositiveCell(job.driver_pid()),
-                          IdCell<NodeId>(job.driver_node_id()), TimeCell(job.start_time_ms()),
-                          TimeCell(job.end_time_ms()), TextCell(job.config().namespace_()), entrypoint});
+    // A submitted job's state is its submission's, which says how its driver ended
+    // (SUCCEEDED, FAILED, STOPPED); a driver started by hand has the GCS's RUNNING or FINISHED.
+    table.rows.push_back(
+        {IdCell<JobId>(job.job_id()), submission == nullptr ? kNoValue : submission->submission_id(),
+         submission == nullptr ? rpc::JobInfo::State_Name(job.state())
+                               : rpc::JobSubmission::State_Name(submission->state()),
+         PositiveCell(job.driver_pid()), IdCell<NodeId>(job.driver_node_id()), TimeCell(job.start_time_ms()),
+         TimeCell(job.end_time_ms()), TextCell(job.config().namespace_()),
+         submission == nullptr ? kNoValue : entrypoint_of(*submission)});
+  }
+  // Submissions whose driver has registered no job (yet, or ever: one that failed to start, or
+  // a command that is no Orrery driver) are jobs to their user all the same.
+  for (const rpc::JobSubmission& submission : submissions.jobs()) {
+    if (!submission.job_id().empty()) continue;
+    table.rows.push_back({kNoValue, submission.submission_id(), rpc::JobSubmission::State_Name(submission.state()),
+                          PositiveCell(submission.driver_pid()), kNoValue, TimeCell(submission.start_time_ms()),
+                          TimeCell(submission.end_time_ms()), kNoValue, entrypoint_of(submission)});
   }
   return table;
 }
@@ -163,6 +175,7 @@ StateTable TasksTable(const rpc::GetTaskEventsReply& events, int64_t now_us) {
                     {"error_type"},
                     {"duration", CellType::kJson, false, "duration_s", &ShowDuration},
                     TimeColumn("submitted"),
+                    {"actor_id", CellType::kText, /*detail=*/true},
                     {"error_message", CellType::kText, /*detail=*/true}},
                    {}};
   for (const rpc::TaskAttempt& task : events.tasks()) {
@@ -176,9 +189,35 @@ StateTable TasksTable(const rpc::GetTaskEventsReply& events, int64_t now_us) {
         {IdCell<TaskId>(task.task_id()), std::to_string(task.attempt()), TextCell(task.name()),
          TextCell(task.function_name()), rpc::TaskKind_Name(task.kind()), rpc::TaskState_Name(task.state()),
          IdCell<JobId>(task.job_id()), IdCell<NodeId>(task.node_id()), IdCell<WorkerId>(task.worker_id()),
-         TextCell(task.error_type()), duration, TimeCell(task.submitted_us() / 1000), TextCell(task.error_message())});
+         TextCell(task.error_type()), duration, TimeCell(task.submitted_us() / 1000), IdCell<ActorId>(task.actor_id()),
+         TextCell(task.error_message())});
   }
   return table;
+}
+
+namespace {
+
+// The states of an enum of the protocol, in order, as a summary's columns.
+template <typename NameOf>
+std::vector<std::string> StateNames(int min, int max, NameOf name_of) {
+  std::vector<std::string> names;
+  for (int value = min; value <= max; ++value) names.push_back(name_of(value));
+  return names;
+}
+
+}  // namespace
+
+StateTable TasksByFunction(const StateTable& tasks) {
+  // A task counts once, in the state of its latest attempt.
+  return CountByState(LatestPerKey(tasks, "task_id", "attempt"), "function",
+                      StateNames(rpc::TaskState_MIN, rpc::TaskState_MAX,
+                                 [](int v) { return rpc::TaskState_Name(static_cast<rpc::TaskState>(v)); }));
+}
+
+StateTable ActorsByClass(const StateTable& actors) {
+  return CountByState(actors, "class", StateNames(rpc::ActorInfo::State_MIN, rpc::ActorInfo::State_MAX, [](int v) {
+                        return rpc::ActorInfo::State_Name(static_cast<rpc::ActorInfo::State>(v));
+                      }));
 }
 
 std::map<std::string, std::string> DroppedTaskEventNotes(const rpc::GetTaskEventsReply& events) {
@@ -234,4 +273,4 @@ StateTable WorkersTable(const std::vector<rpc::GetNodeStatsReply>& nodes) {
   return table;
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

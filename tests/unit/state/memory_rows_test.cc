@@ -1,13 +1,13 @@
 // The raylets' GetNodeMemory replies as the rows of `orrery list objects` and the report of
 // `orrery memory`.
-#include "src/cli/memory_rows.h"
+#include "src/state/memory_rows.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "src/common/id.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 namespace {
 
 using ::testing::ElementsAre;
@@ -379,4 +379,4 @@ TEST(MemoryReportJson, CountsEachOwnersObjectsAndWhatTheyTakeWhere) {
 }
 
 }  // namespace
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -1,4 +1,4 @@
-#include "src/cli/memory_rows.h"
+#include "src/state/memory_rows.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -11,12 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-#include "src/cli/format.h"
-#include "src/cli/state_cells.h"
-#include "src/cli/table.h"
 #include "src/common/id.h"
+#include "src/state/format.h"
+#include "src/state/state_cells.h"
+#include "src/state/table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 namespace {
 
@@ -468,4 +468,4 @@ nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes) {
   return json;
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -1,4 +1,4 @@
-#include "src/cli/format.h"
+#include "src/state/format.h"
 
 #include <time.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 std::string HumanDuration(int64_t ms) {
   int64_t s = ms / 1000;
@@ -72,4 +72,4 @@ std::string QuotedCommandLine(const std::vector<std::string>& argv) {
   });
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -1,4 +1,4 @@
-#include "src/cli/state_sources.h"
+#include "src/state/state_sources.h"
 
 #include <algorithm>
 #include <functional>
@@ -12,11 +12,11 @@
 #include "orrery/node_manager.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
 #include "orrery/task_events.grpc.pb.h"
-#include "src/cli/format.h"
-#include "src/cli/state_rows.h"
 #include "src/common/id.h"
+#include "src/state/format.h"
+#include "src/state/state_rows.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 namespace {
 
@@ -201,4 +201,4 @@ absl::StatusOr<std::vector<RayletAddress>> SelectRaylets(std::vector<RayletAddre
   return selected;
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "src/cli/state_table.h"
+#include "src/state/state_table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // The id in hex; kNoValue when the field is unset, "?" when it is not an id of that type.
 template <typename Id>
@@ -24,4 +24,4 @@ inline std::string PositiveCell(int64_t value) { return value > 0 ? std::to_stri
 
 inline std::string BoolCell(bool value) { return value ? "true" : "false"; }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

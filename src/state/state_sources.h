@@ -12,11 +12,11 @@
 #include "absl/status/statusor.h"
 #include "orrery/task_events.pb.h"
 
-#include "src/cli/cluster_connection.h"
-#include "src/cli/memory_rows.h"
-#include "src/cli/state_table.h"
+#include "src/state/cluster_connection.h"
+#include "src/state/memory_rows.h"
+#include "src/state/state_table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // The kinds, as `orrery list` names them, in the order its help lists them.
 const std::vector<std::string>& StateKinds();
@@ -95,4 +95,4 @@ std::vector<RayletReply<Reply>> CallRaylets(const ClusterConnection& cluster, co
 std::vector<NodeMemory> FetchNodeMemory(const ClusterConnection& cluster, const std::vector<RayletAddress>& raylets,
                                         int64_t limit, std::vector<std::string>& warnings);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

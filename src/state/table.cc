@@ -1,9 +1,9 @@
-#include "src/cli/table.h"
+#include "src/state/table.h"
 
 #include <algorithm>
 #include <cstdio>
 
-namespace orrery::cli {
+namespace orrery::state {
 
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
@@ -24,4 +24,4 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) { fputs(FormatTable(rows).c_str(), stdout); }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

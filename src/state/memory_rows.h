@@ -10,9 +10,9 @@
 #include "nlohmann/json.hpp"
 #include "orrery/memory.pb.h"
 
-#include "src/cli/state_table.h"
+#include "src/state/state_table.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // One raylet's answer.
 struct NodeMemory {
@@ -43,4 +43,4 @@ std::string FormatMemoryReport(const std::vector<NodeMemory>& nodes);
 // reference is the ObjectsTable row of it (RowJson).
 nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

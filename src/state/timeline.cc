@@ -1,4 +1,4 @@
-#include "src/cli/timeline.h"
+#include "src/state/timeline.h"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include "src/common/id.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 namespace {
 
@@ -81,4 +81,4 @@ int64_t CountTaskRuns(const nlohmann::json& trace) {
   return std::count_if(events.begin(), events.end(), [](const nlohmann::json& e) { return e.value("ph", "") == "X"; });
 }
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

@@ -8,7 +8,7 @@
 
 #include "src/common/resource_set.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // "42s", "5m 3s", "2h 7m": a span of time for a person.
 std::string HumanDuration(int64_t ms);
@@ -33,4 +33,4 @@ std::string ResourceUsage(const ResourceSet& total, const ResourceSet& available
 // quotes, so that `sh -c 'a; b'` does not read as four arguments.
 std::string QuotedCommandLine(const std::vector<std::string>& argv);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state

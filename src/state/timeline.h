@@ -8,7 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "orrery/task_events.pb.h"
 
-namespace orrery::cli {
+namespace orrery::state {
 
 // {"traceEvents": [...], "displayTimeUnit": "ms"}: a complete event ("ph": "X") per attempt
 // that ran, from running_us for its run time (up to `now_us` while it still runs), named
@@ -21,4 +21,4 @@ nlohmann::json TimelineJson(const rpc::GetTaskEventsReply& events, int64_t now_u
 // How many complete events (task runs) `trace` holds.
 int64_t CountTaskRuns(const nlohmann::json& trace);
 
-}  // namespace orrery::cli
+}  // namespace orrery::state
