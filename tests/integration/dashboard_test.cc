@@ -260,6 +260,18 @@ TEST_F(Dashboard, AJobStoppedFromTheApiStops) {
   EXPECT_THAT(Orrery("job status long").output, HasSubstr("STOPPED"));
 }
 
+TEST_F(Dashboard, AHeadWhoseDashboardPortIsTakenFailsToStartNamingIt) {
+  const std::string port = g_dashboard.substr(g_dashboard.rfind(':') + 1);
+  std::string other_root = orrery::testing::MakeTempRoot();
+  CliRun start = RunCli("start --head --port 0 --node-ip-address 127.0.0.1 --dashboard-port " + port +
+                        " --temp-dir " + other_root);
+  EXPECT_NE(start.exit_code, 0) << start.output;
+  EXPECT_THAT(start.output, HasSubstr("port " + port + " is already in use")) << start.output;
+  EXPECT_THAT(start.output, HasSubstr("--dashboard-port")) << start.output;
+  RunCli("stop --temp-dir " + other_root);
+  fs::remove_all(other_root);
+}
+
 // A real browser: logs in, sees the three nodes, watches a job submitted from the CLI finish,
 // opens an actor, reads a failed task's error, opens the timeline (tests/dashboard/README.md).
 // With ORRERY_DASHBOARD_SCREENSHOTS=DIR it keeps a picture of each page there.

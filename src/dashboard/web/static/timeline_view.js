@@ -9,6 +9,13 @@
 
   const el = Dash.el;
   const kGutter = 170;      // lane labels, left of the runs
+
+  // "worker 9b51…" for "worker 9b514aff2a6fe9751cc50726df61fa70...": a whole id squeezed into
+  // the gutter is unreadable, and its first eight digits tell workers apart as `orrery list
+  // workers` shows them.
+  function shortLabel(name) {
+    return String(name).replace(/[0-9a-f]{16,}/g, (hex) => hex.slice(0, 8) + "\u2026");
+  }
   const kAxisHeight = 24;   // time labels, above the lanes
   const kMaxCanvasHeight = 2000;
   const kMinLabelWidth = 36;  // a box this wide (px) gets its function name written in it
@@ -157,12 +164,12 @@
         ctx.fillRect(0, y, kGutter, Model.kGroupHeaderHeight);
         ctx.fillStyle = "#1b1f24";
         ctx.font = "600 11px system-ui, sans-serif";
-        ctx.fillText(group.name, 6, y + Model.kGroupHeaderHeight / 2, this.width - 12);
+        ctx.fillText(shortLabel(group.name), 6, y + Model.kGroupHeaderHeight / 2, kGutter - 12);
       }
       ctx.font = "11px system-ui, sans-serif";
       ctx.fillStyle = "#57606a";
       for (const lane of Model.lanesInView(this.model, this.scrollY, this.scrollY + this.height - kAxisHeight)) {
-        ctx.fillText(lane.name, 14, kAxisHeight + lane.y - this.scrollY + lane.height / 2, kGutter - 20);
+        ctx.fillText(shortLabel(lane.name), 14, kAxisHeight + lane.y - this.scrollY + lane.height / 2, kGutter - 20);
       }
       ctx.restore();
       ctx.strokeStyle = "#d0d7de";
