@@ -15,6 +15,7 @@ packages=(
   procps iproute2 tcpdump
   prometheus
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  chromium chromium-driver python3-selenium nodejs
 )
 
 missing=()

@@ -14,10 +14,13 @@
 #include "orrery/gcs.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/format.h"
 #include "src/common/id.h"
+#include "src/state/format.h"
 
 namespace orrery::cli {
+
+using state::LocalTime;
+using state::NowMs;
 
 namespace {
 

@@ -2,16 +2,18 @@
 // and a connection to its GCS that has been checked to answer and to accept the token.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "src/gcs/client/gcs_client.h"
-#include "src/rpc/grpc_client.h"
+#include "src/state/cluster_connection.h"
 
 namespace orrery::cli {
+
+using state::CallGcs;
+using state::ClusterConnection;
+using state::DescribeCallError;
+using state::kCallGcsTimeoutMs;
 
 struct ClusterFlags {
   std::string address;
@@ -22,37 +24,8 @@ struct ClusterFlags {
 // Adds --address, --token and --temp-dir to `command`, storing into `flags`.
 void AddClusterFlags(CLI::App& command, ClusterFlags& flags);
 
-struct ClusterConnection {
-  std::string address;  // HOST:PORT of the GCS
-  std::string token;
-  // For clients of the GCS's other services, over gcs->client().channel().
-  rpc::ClientOptions options;
-  std::unique_ptr<gcs::GrpcGcsClient> gcs;
-};
-
 // Finds the cluster the flags name (else ORRERY_ADDRESS/ORRERY_TOKEN, else the newest local
 // session) and checks that its GCS answers and accepts the token; the error says which failed.
 absl::StatusOr<ClusterConnection> ConnectToCluster(const ClusterFlags& flags);
-
-// One line for a failed call to the cluster at `address`: the server's own message when it
-// answered (it names what was wrong), else what kept the call from reaching it.
-std::string DescribeCallError(const absl::Status& status, const std::string& address);
-
-// How long a call to the GCS may take, unless it says otherwise.
-constexpr int64_t kCallGcsTimeoutMs = 10'000;
-
-// One unary call to a service of the cluster's GCS (over its channel), within `timeout_ms`;
-// its error is one line (DescribeCallError), with the call's status code.
-template <typename Service, typename Req, typename Reply>
-absl::StatusOr<Reply> CallGcs(const ClusterConnection& cluster,
-                              typename rpc::GrpcClient<Service>::template AsyncMethod<Req, Reply> method,
-                              const Req& request, int64_t timeout_ms = kCallGcsTimeoutMs) {
-  rpc::GrpcClient<Service> client(cluster.gcs->client().channel(), cluster.options);
-  rpc::CallOptions options;
-  options.timeout_ms = timeout_ms;
-  auto reply = client.CallSync(method, request, options);
-  if (!reply.ok()) reply = absl::Status(reply.status().code(), DescribeCallError(reply.status(), cluster.address));
-  return reply;
-}
 
 }  // namespace orrery::cli

@@ -22,6 +22,7 @@ void AddLogsCommand(CLI::App& app, int& exit_code);
 void AddMemoryCommand(CLI::App& app, int& exit_code);
 // `orrery metrics targets`.
 void AddMetricsCommand(CLI::App& app, int& exit_code);
+void AddDashboardCommand(CLI::App& app, int& exit_code);
 
 // Prints "orrery <verb>: <message>" to stderr and returns 1.
 int Fail(const std::string& verb, const std::string& message);

@@ -19,15 +19,21 @@
 
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/format.h"
 #include "src/cli/live_line.h"
-#include "src/cli/table.h"
 #include "src/common/directory_package.h"
 #include "src/common/id.h"
 #include "src/common/runtime_env.h"
 #include "src/gcs/client/package_upload.h"
+#include "src/state/format.h"
+#include "src/state/table.h"
 
 namespace orrery::cli {
+
+using state::HumanDuration;
+using state::LocalTime;
+using state::NowMs;
+using state::PrintTable;
+using state::QuotedCommandLine;
 
 namespace {
 

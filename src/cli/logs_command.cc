@@ -17,12 +17,20 @@
 #include "orrery/log_service.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/format.h"
-#include "src/cli/state_sources.h"
-#include "src/cli/table.h"
 #include "src/common/id.h"
+#include "src/state/format.h"
+#include "src/state/state_sources.h"
+#include "src/state/table.h"
 
 namespace orrery::cli {
+
+using state::AliveRaylets;
+using state::FetchTaskEvents;
+using state::HumanBytes;
+using state::LocalTime;
+using state::PrintTable;
+using state::RayletAddress;
+using state::SelectRaylets;
 
 namespace {
 

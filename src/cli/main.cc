@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   orrery::cli::AddLogsCommand(app, exit_code);
   orrery::cli::AddMemoryCommand(app, exit_code);
   orrery::cli::AddMetricsCommand(app, exit_code);
+  orrery::cli::AddDashboardCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

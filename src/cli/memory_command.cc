@@ -6,10 +6,17 @@
 
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/memory_rows.h"
-#include "src/cli/state_sources.h"
+#include "src/state/memory_rows.h"
+#include "src/state/state_sources.h"
 
 namespace orrery::cli {
+
+using state::AliveRaylets;
+using state::FetchNodeMemory;
+using state::FormatMemoryReport;
+using state::MemoryReportJson;
+using state::NodeMemory;
+using state::SelectRaylets;
 
 namespace {
 

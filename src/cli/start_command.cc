@@ -26,6 +26,7 @@ struct StartFlags {
   std::string token;
   int port = 6391;
   int metrics_port = -1;
+  int dashboard_port = -1;
   bool block = false;
   launcher::NodeOptions node;
   std::string gcs_storage;
@@ -51,6 +52,10 @@ void PrintHead(const launcher::StartedNode& node, const std::string& token_sourc
     printf("  Metrics:     %s://%s:%d/metrics (Prometheus targets: orrery metrics targets)\n",
            node.tls_dir.empty() ? "http" : "https", node.gcs_address.substr(0, node.gcs_address.rfind(':')).c_str(),
            node.gcs_metrics_port);
+  }
+  if (node.dashboard_port > 0) {
+    printf("  Dashboard:   %s://%s:%d/ (a login link: orrery dashboard)\n", node.tls_dir.empty() ? "http" : "https",
+           node.gcs_address.substr(0, node.gcs_address.rfind(':')).c_str(), node.dashboard_port);
   }
   std::string adopted =
       node.adopted_raylet ? " (its raylet was running: adopted, pid " + std::to_string(node.raylet.pid) + ")" : "";
@@ -125,6 +130,7 @@ int RunStart(StartFlags& flags) {
     options.node = flags.node;
     options.port = flags.port;
     options.metrics_port = flags.metrics_port;
+    options.dashboard_port = flags.dashboard_port;
     options.token = token;
     options.token_origin = token_source == "ORRERY_TOKEN" ? "environment" : "explicit";
     options.gcs_storage = flags.gcs_storage;
@@ -167,6 +173,8 @@ void AddStartCommand(CLI::App& app, int& exit_code) {
   start->add_option("--metrics-port", flags->metrics_port,
                     "Port of GET /metrics (Prometheus): the GCS's with --head (default 9391; with --port 0, any free "
                     "port), else the raylet's (default: any free port; every raylet's is in `orrery status`)");
+  start->add_option("--dashboard-port", flags->dashboard_port,
+                    "Port of the head's web dashboard (default 8265; with --port 0, any free port)");
   start->add_option("--node-ip-address", flags->node.node_ip_address, "IP other hosts reach this node at");
   start->add_flag("--bind-all", flags->node.bind_all,
                   "Listen on every interface (0.0.0.0), not only on the node IP (e.g. behind NAT)");

@@ -13,10 +13,30 @@
 
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/state_sources.h"
-#include "src/cli/state_table.h"
+#include "src/state/state_rows.h"
+#include "src/state/state_sources.h"
+#include "src/state/state_table.h"
 
 namespace orrery::cli {
+
+using state::ApplyFilters;
+using state::ActorsByClass;
+using state::EmptyTable;
+using state::FetchState;
+using state::Filter;
+using state::FindRows;
+using state::FormatRecord;
+using state::FormatTable;
+using state::KindNamed;
+using state::Limit;
+using state::ParseFilter;
+using state::Row;
+using state::RowJson;
+using state::StateKinds;
+using state::StateSnapshot;
+using state::StateTable;
+using state::TasksByFunction;
+using state::ToJson;
 
 namespace {
 
@@ -160,29 +180,11 @@ int RunGet(const StateFlags& flags) {
   return 0;
 }
 
-// The states of an enum of the protocol, in order, as the summary's columns.
-template <typename NameOf>
-std::vector<std::string> StateNames(int min, int max, NameOf name_of) {
-  std::vector<std::string> names;
-  for (int value = min; value <= max; ++value) names.push_back(name_of(value));
-  return names;
-}
-
 int RunSummary(const StateFlags& flags) {
   auto filtered = FetchFiltered(flags, {"tasks", "actors"});
   if (!filtered.ok()) return Fail("summary", std::string(filtered.status().message()));
   const StateTable& table = filtered->snapshot.table;
-  StateTable summary;
-  if (filtered->kind == "tasks") {
-    // A task counts once, in the state of its latest attempt.
-    summary = CountByState(LatestPerKey(table, "task_id", "attempt"), "function",
-                           StateNames(rpc::TaskState_MIN, rpc::TaskState_MAX,
-                                      [](int v) { return rpc::TaskState_Name(static_cast<rpc::TaskState>(v)); }));
-  } else {
-    summary = CountByState(table, "class", StateNames(rpc::ActorInfo::State_MIN, rpc::ActorInfo::State_MAX, [](int v) {
-                             return rpc::ActorInfo::State_Name(static_cast<rpc::ActorInfo::State>(v));
-                           }));
-  }
+  const StateTable summary = filtered->kind == "tasks" ? TasksByFunction(table) : ActorsByClass(table);
   PrintRows(summary, flags.format);
   return 0;
 }

@@ -16,14 +16,18 @@
 #include "orrery/gcs.grpc.pb.h"
 #include "orrery/placement_group.grpc.pb.h"
 #include "src/cli/cluster_connection.h"
-#include "src/rpc/process_tls.h"
 #include "src/cli/commands.h"
-#include "src/cli/format.h"
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
+#include "src/rpc/process_tls.h"
+#include "src/state/format.h"
 
 namespace orrery::cli {
+
+using state::HumanBytes;
+using state::HumanDuration;
+using state::ResourceUsage;
 
 namespace {
 
@@ -137,6 +141,10 @@ int PrintStatus(const ClusterConnection& cluster) {
   if (status->metrics_port() > 0) {
     printf("Metrics: %s://%s:%d/metrics (GCS); each node's below; Prometheus targets: orrery metrics targets\n",
            scheme, cluster.address.substr(0, cluster.address.rfind(':')).c_str(), status->metrics_port());
+  }
+  if (status->dashboard_port() > 0) {
+    printf("Dashboard: %s://%s:%d/ (a login link: orrery dashboard)\n", status->https() ? "https" : "http",
+           cluster.address.substr(0, cluster.address.rfind(':')).c_str(), status->dashboard_port());
   }
   printf("\n");
   printf("%-34s %-22s %-6s %s\n", "NODE", "ADDRESS", "STATE", "RESOURCES (used/total)");

@@ -10,13 +10,21 @@
 
 #include "src/cli/cluster_connection.h"
 #include "src/cli/commands.h"
-#include "src/cli/format.h"
-#include "src/cli/state_rows.h"
-#include "src/cli/state_sources.h"
-#include "src/cli/timeline.h"
 #include "src/common/id.h"
+#include "src/state/format.h"
+#include "src/state/state_rows.h"
+#include "src/state/state_sources.h"
+#include "src/state/timeline.h"
 
 namespace orrery::cli {
+
+using state::CountTaskRuns;
+using state::DroppedTaskEventNotes;
+using state::FetchState;
+using state::FetchTaskEvents;
+using state::FindRows;
+using state::NowMs;
+using state::TimelineJson;
 
 namespace {
 

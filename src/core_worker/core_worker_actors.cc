@@ -107,6 +107,8 @@ absl::StatusOr<ObjectId> CoreWorker::SubmitActorTask(const ActorId& actor, inter
   task->set_return_id(return_id.Binary());
   auto owned_refs = HoldArguments(*task);
   ReleaseLocalRefs(put_args);
+  // Before its first event, which carries it to the task's record in the GCS.
+  task->set_actor_id(actor.Binary());
   events_->Record(*task, rpc::ACTOR_TASK, rpc::SUBMITTED);
   if (actor_submitter_->Enqueue(actor, task)) {
     int64_t sequence = task->sequence_number();

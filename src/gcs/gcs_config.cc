@@ -13,6 +13,9 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
         .Add("metrics", &GcsConfig::metrics, "Serve GET /metrics and count RPCs for it (false: neither, as when measuring what metrics cost)")
         .Add("metrics_port", &GcsConfig::metrics_port,
              "TCP port of GET /metrics, for Prometheus (0: any free port; default 9391, or any free port with --port 0)")
+        .Add("dashboard", &GcsConfig::dashboard, "Serve the web dashboard (false: do not)")
+        .Add("dashboard_port", &GcsConfig::dashboard_port,
+             "TCP port of the web dashboard (0: any free port; default 8265, or any free port with --port 0)")
         .Add("session_dir", &GcsConfig::session_dir, "Session directory for logs and the pid record")
         .Add("token", &GcsConfig::token, "Cluster token every call must carry", /*secret=*/true)
         .Add("token_file", &GcsConfig::token_file, "File holding the cluster token (mode 0600)")

@@ -10,6 +10,7 @@ namespace orrery::gcs {
 
 inline constexpr int kDefaultGcsPort = 6391;
 inline constexpr int kDefaultGcsMetricsPort = 9391;
+inline constexpr int kDefaultDashboardPort = 8265;  // as Ray's
 
 struct GcsConfig {
   // This host's IP, which the GCS listens on (empty: detect, as DefaultNodeIp()).
@@ -21,6 +22,9 @@ struct GcsConfig {
   // port when `port` is 0 (a head nobody finds by a fixed port has no fixed metrics port either).
   bool metrics = true;
   int32_t metrics_port = -1;
+  // The web dashboard, on its own port, chosen as metrics_port is (default kDefaultDashboardPort).
+  bool dashboard = true;
+  int32_t dashboard_port = -1;
   std::string session_dir;
   std::string token;
   std::string token_file;

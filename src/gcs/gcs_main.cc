@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       spdlog::warn("cannot write the pid record: {}", status.message());
     }
   }
-  ReportReady(config.ready_fd, {{"port", server.port()}, {"metrics_port", server.metrics_port()}, {"pid", getpid()}, {"cluster_id", server.cluster_id().Hex()},
+  ReportReady(config.ready_fd, {{"port", server.port()}, {"metrics_port", server.metrics_port()}, {"dashboard_port", server.dashboard_port()}, {"pid", getpid()}, {"cluster_id", server.cluster_id().Hex()},
                                 {"restored", server.restored()}});
 
   int sig = WaitForTerminationSignal();

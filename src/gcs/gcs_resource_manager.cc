@@ -77,6 +77,8 @@ void GcsResourceManager::HandleGetClusterStatus(const rpc::GetClusterStatusReque
   reply->set_version(ORRERY_VERSION_STRING);
   reply->set_start_time_ms(start_time_ms_);
   reply->set_metrics_port(metrics_port_);
+  reply->set_dashboard_port(dashboard_port_);
+  reply->set_https(https_);
   reply->set_now_ms(NowMs());
   for (const rpc::NodeInfo& node : nodes_.AllNodes()) *reply->add_nodes() = node;
   for (const auto& [id, usage] : usage_) *reply->add_usage() = usage;

@@ -28,6 +28,11 @@ class GcsResourceManager final : public ResourceHandler {
 
   // The GCS's metrics port, which GetClusterStatus reports (0: none). Set on the loop.
   void set_metrics_port(int port) { metrics_port_ = port; }
+  // The dashboard's port and whether it serves HTTPS, which GetClusterStatus reports too.
+  void set_dashboard(int port, bool https) {
+    dashboard_port_ = port;
+    https_ = https;
+  }
 
   // A dead node leaves the view (raylets drop it on its NODE message).
   void OnNodeDead(const NodeId& node_id) {
@@ -63,6 +68,8 @@ class GcsResourceManager final : public ResourceHandler {
   const ClusterId cluster_id_;
   const int64_t start_time_ms_;
   int metrics_port_ = 0;
+  int dashboard_port_ = 0;
+  bool https_ = false;
   absl::flat_hash_map<NodeId, rpc::NodeResourceUsage> usage_;
   absl::flat_hash_map<NodeId, NodeResources> parsed_;
   std::vector<std::function<void(const NodeId&, bool changed)>> listeners_;

@@ -14,6 +14,7 @@
 #include "src/gcs/storage/store_factory.h"
 #include "src/rpc/process_tls.h"
 #include "src/rpc/rpc_metrics.h"
+#include "src/state/cluster_connection.h"
 
 namespace orrery::gcs {
 
@@ -254,6 +255,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
     return status;
   }
   if (absl::Status status = ServeMetrics(); !status.ok()) return status;
+  if (absl::Status status = ServeDashboard(); !status.ok()) return status;
   spdlog::info("GCS serving on {}:{}, cluster {}, metrics on port {}", server_->options().host, server_->port(),
                cluster_id_.Hex(), metrics_port());
   loop_->Post([this] { supervisor_->StartRestoredPending(); });
@@ -276,6 +278,25 @@ absl::Status GcsServer::ServeMetrics() {
   return absl::OkStatus();
 }
 
+absl::Status GcsServer::ServeDashboard() {
+  if (!config_.dashboard) return absl::OkStatus();
+  const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
+  const std::string address = absl::StrCat(advertised, ":", server_->port());
+  dashboard::DashboardApi::ClusterInfo info{
+      config_.session_dir.empty() ? "" : std::filesystem::path(config_.session_dir).filename().string(), address};
+  auto api = std::make_unique<dashboard::DashboardApi>(state::ConnectTo(address, token_, config_.rpc), std::move(info));
+  dashboard::DashboardOptions options;
+  options.host = config_.bind_all ? kAllInterfaces : advertised;
+  options.port = config_.dashboard_port >= 0 ? config_.dashboard_port : config_.port == 0 ? 0 : kDefaultDashboardPort;
+  options.tls = rpc::TlsOr(config_.rpc.tls);
+  options.token = token_;
+  auto server = dashboard::DashboardServer::Start(std::move(options), std::move(api));
+  if (!server.ok()) return server.status();
+  dashboard_ = std::move(*server);
+  loop_->RunAndWait([this] { resources_->set_dashboard(dashboard_->port(), dashboard_->https()); });
+  return absl::OkStatus();
+}
+
 void GcsServer::FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done) {
   rpc::KvGetRequest request;
   request.set_namespace_(kWorkingDirKvNamespace);
@@ -291,8 +312,10 @@ void GcsServer::FetchPackage(const std::string& package, std::function<void(absl
 void GcsServer::Stop() {
   if (stopped_ || loop_ == nullptr) return;
   stopped_ = true;
-  // 0. No more scrapes: one waits on the loop.
+  // 0. No more scrapes (one waits on the loop), no more dashboard requests (one waits on a
+  // call to this server, which still answers).
   if (metrics_) metrics_->Stop();
+  dashboard_.reset();
   // 1. Answer every open call and stream, so the server's shutdown waits on nothing.
   if (calls_) calls_->Stop();
   std::promise<void> streams_closed;

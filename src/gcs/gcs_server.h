@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "src/common/event_loop.h"
 #include "src/common/id.h"
+#include "src/dashboard/dashboard_server.h"
 #include "src/gcs/gcs_actor_manager.h"
 #include "src/gcs/gcs_certificate_authority.h"
 #include "src/gcs/gcs_config.h"
@@ -46,6 +47,7 @@ class GcsServer {
 
   int port() const { return server_ ? server_->port() : 0; }
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  int dashboard_port() const { return dashboard_ ? dashboard_->port() : 0; }
   const ClusterId& cluster_id() const { return cluster_id_; }
   // What Start() restored from storage ("3 nodes, 2 jobs, 5 actors"); empty for a new cluster.
   const std::string& restored() const { return restored_summary_; }
@@ -57,6 +59,8 @@ class GcsServer {
   absl::Status Serve(const StorageSpec& storage);
   // GET /metrics on --metrics-port, and the scrape targets file in the session.
   absl::Status ServeMetrics();
+  // The web dashboard on --dashboard-port, a client of this GCS's own services.
+  absl::Status ServeDashboard();
   // Reads a working_dir package from the KV, for the job supervisor (on the loop).
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
 
@@ -95,6 +99,7 @@ class GcsServer {
   std::unique_ptr<rpc::GrpcServer> server_;
   // After the tables it reads (destroyed before them), serving once the gRPC server does.
   std::unique_ptr<GcsMetrics> metrics_;
+  std::unique_ptr<dashboard::DashboardServer> dashboard_;
   bool stopped_ = false;
 };
 

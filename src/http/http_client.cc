@@ -1,5 +1,6 @@
 #include "src/http/http_client.h"
 
+#include <cctype>
 #include <chrono>
 
 #include "boost/asio/connect.hpp"
@@ -30,19 +31,29 @@ std::string PemOf(X509* certificate) {
 }
 
 template <typename Stream>
-GetReply Exchange(Stream& stream, const std::string& target, const std::string& path) {
-  bhttp::request<bhttp::empty_body> request(bhttp::verb::get, path, 11);
+GetReply Exchange(Stream& stream, const std::string& target, const HttpCall& call) {
+  bhttp::request<bhttp::string_body> request(bhttp::string_to_verb(call.method), call.path, 11);
   request.set(bhttp::field::host, target);
   request.set(bhttp::field::connection, "close");
+  for (const auto& [name, value] : call.headers) request.set(name, value);
+  request.body() = call.body;
+  request.prepare_payload();
   bhttp::write(stream, request);
   beast::flat_buffer buffer;
   bhttp::response<bhttp::string_body> response;
   bhttp::read(stream, buffer, response);
-  return GetReply{static_cast<int>(response.result_int()), std::move(response.body()), ""};
+  GetReply reply{static_cast<int>(response.result_int()), std::move(response.body()), "", {}};
+  for (const auto& field : response) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers.emplace(std::move(name), std::string(field.value()));
+  }
+  return reply;
 }
 
-absl::Status Failure(const std::string& target, const boost::system::error_code& error, bool https) {
-  std::string what = "GET from " + target + ": " + error.message();
+absl::Status Failure(const std::string& target, const std::string& method, const boost::system::error_code& error,
+                     bool https) {
+  std::string what = method + " to " + target + ": " + error.message();
   if (error == beast::error::timeout) return absl::DeadlineExceededError(what);
   if (https && error.category() == asio::error::get_ssl_category()) return absl::UnauthenticatedError(what);
   return absl::UnavailableError(what);
@@ -51,6 +62,12 @@ absl::Status Failure(const std::string& target, const boost::system::error_code&
 }  // namespace
 
 absl::StatusOr<GetReply> Get(const std::string& target, const std::string& path, const GetOptions& options) {
+  HttpCall call;
+  call.path = path;
+  return Fetch(target, call, options);
+}
+
+absl::StatusOr<GetReply> Fetch(const std::string& target, const HttpCall& call, const GetOptions& options) {
   const bool https = !options.ca_pem.empty();
   const size_t colon = target.rfind(':');
   if (colon == std::string::npos) return absl::InvalidArgumentError("not HOST:PORT: " + target);
@@ -63,7 +80,7 @@ absl::StatusOr<GetReply> Get(const std::string& target, const std::string& path,
       beast::tcp_stream stream(io);
       stream.expires_after(timeout);
       stream.connect(endpoints);
-      return Exchange(stream, target, path);
+      return Exchange(stream, target, call);
     }
     asio::ssl::context context(asio::ssl::context::tls_client);
     context.add_certificate_authority(asio::buffer(options.ca_pem));
@@ -80,11 +97,11 @@ absl::StatusOr<GetReply> Get(const std::string& target, const std::string& path,
       certificate = PemOf(presented);
       X509_free(presented);
     }
-    GetReply reply = Exchange(stream, target, path);
+    GetReply reply = Exchange(stream, target, call);
     reply.server_certificate_pem = std::move(certificate);
     return reply;
   } catch (const boost::system::system_error& e) {
-    return Failure(target, e.code(), https);
+    return Failure(target, call.method, e.code(), https);
   }
 }
 

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
 #include "boost/asio/ssl.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
@@ -66,9 +68,13 @@ namespace http_session {
 // What sessions share with the server; they hold it, so that a session freed with the
 // io_context's pending work, after the server's members, finds it alive.
 struct Shared {
-  Shared(Handler handler_fn, size_t max_bytes) : handler(std::move(handler_fn)), max_request_bytes(max_bytes) {}
+  Shared(Handler handler_fn, size_t max_bytes, asio::thread_pool* handler_pool)
+      : handler(std::move(handler_fn)), max_request_bytes(max_bytes), pool(handler_pool) {}
   const Handler handler;
   const size_t max_request_bytes;
+  // Null: handlers run on the I/O thread. Owned by the server, which stops it before its
+  // io_context (so no session outlives it while running on it).
+  asio::thread_pool* const pool;
   std::atomic<int> open{0};  // sessions alive
 };
 
@@ -81,6 +87,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(std::shared_ptr<Shared> shared, std::shared_ptr<ssl::context> context, StreamArgs&&... args)
       : context_(std::move(context)), stream_(std::forward<StreamArgs>(args)...), shared_(std::move(shared)) {
     ++shared_->open;
+    beast::error_code error;
+    const tcp::endpoint peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(error);
+    if (!error) context_info_.peer = peer.address().to_string();
+    context_info_.https = kTls;
   }
   ~Session() { --shared_->open; }
 
@@ -109,7 +119,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnRead(beast::error_code error) {
     if (error) return;  // closed, timed out or malformed: the connection goes
-    response_ = shared_->handler(parser_->get());
+    if (shared_->pool == nullptr) {
+      response_ = shared_->handler(parser_->get(), context_info_);
+      Write();
+      return;
+    }
+    asio::post(*shared_->pool, [self = this->shared_from_this()] {
+      self->response_ = self->shared_->handler(self->parser_->get(), self->context_info_);
+      asio::post(self->stream_.get_executor(), [self] { self->Write(); });
+    });
+  }
+
+  void Write() {
     beast::get_lowest_layer(stream_).expires_after(kIoTimeout);
     bhttp::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code error, size_t) {
       if (error || !self->response_.keep_alive()) {
@@ -131,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Response response_;
+  RequestContext context_info_;
   const std::shared_ptr<Shared> shared_;
 };
 
@@ -145,7 +167,8 @@ struct HttpServer::Impl {
         port(listener.port),
         max_connections(options.max_connections),
         tls(options.tls),
-        shared(std::make_shared<Shared>(std::move(handler), options.max_request_bytes)) {
+        pool(options.handler_threads > 0 ? std::make_unique<asio::thread_pool>(options.handler_threads) : nullptr),
+        shared(std::make_shared<Shared>(std::move(handler), options.max_request_bytes, pool.get())) {
     beast::error_code error;
     acceptor.assign(tcp::v4(), listener.fd, error);
     if (error) {
@@ -201,6 +224,7 @@ struct HttpServer::Impl {
   const int port;
   const int max_connections;
   const std::shared_ptr<const rpc::TlsConfig> tls;
+  const std::unique_ptr<asio::thread_pool> pool;
   const std::shared_ptr<Shared> shared;
   absl::Mutex mu;
   std::shared_ptr<const rpc::TlsConfig> made_from ABSL_GUARDED_BY(mu);
@@ -231,6 +255,11 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() {
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // Handlers not yet begun are dropped; one running is waited for.
+  if (impl_->pool) {
+    impl_->pool->stop();
+    impl_->pool->join();
+  }
 }
 
 int HttpServer::port() const { return impl_->port; }

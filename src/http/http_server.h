@@ -25,8 +25,14 @@ namespace orrery::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
-// Called on the server's thread, one request at a time.
-using Handler = std::function<Response(const Request&)>;
+// Who asked, for a handler that limits or logs by peer.
+struct RequestContext {
+  std::string peer;  // the client's IP address
+  bool https = false;
+};
+// Called on the server's thread, one request at a time; or, with handler_threads, on one of
+// those, as many at a time.
+using Handler = std::function<Response(const Request&, const RequestContext&)>;
 
 struct ServerOptions {
   std::string host;
@@ -37,6 +43,10 @@ struct ServerOptions {
   std::shared_ptr<const rpc::TlsConfig> tls;
   size_t max_request_bytes = 8 * 1024;
   int max_connections = 64;
+  // 0: the handler runs on the server's one thread (it must answer at once, as /metrics
+  // does). N: on a pool of N threads, so that a request whose answer waits on other
+  // processes does not hold up every other connection.
+  int handler_threads = 0;
 };
 
 class HttpServer {

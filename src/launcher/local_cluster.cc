@@ -175,6 +175,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   if (options.gcs_storage_reset) gcs_args.push_back("--gcs-storage-reset=true");
   if (options.node.bind_all) gcs_args.push_back("--bind-all=true");
   if (options.metrics_port >= 0) gcs_args.push_back(absl::StrCat("--metrics-port=", options.metrics_port));
+  if (options.dashboard_port >= 0) gcs_args.push_back(absl::StrCat("--dashboard-port=", options.dashboard_port));
   if (!tls_dir.empty()) gcs_args.push_back("--tls-dir=" + tls_dir);
   node.tls_dir = tls_dir;
   // A GCS whose tables survive it runs under orrery-head, which starts it again when it dies.
@@ -200,6 +201,7 @@ absl::StatusOr<StartedNode> StartHead(const HeadOptions& options) {
   node.restored = node.gcs.ready.value("restored", "");
   node.gcs_address = absl::StrCat(node_ip, ":", node.gcs.ready.value("port", 0));
   node.gcs_metrics_port = node.gcs.ready.value("metrics_port", 0);
+  node.dashboard_port = node.gcs.ready.value("dashboard_port", 0);
 
   ClusterRecord record{node.gcs_address, node.gcs.ready.value("cluster_id", ""), ORRERY_VERSION_STRING, NowMs(),
                        /*head=*/true, orphan.has_value() ? RayletNodeHex(*orphan) : "", tls_dir};

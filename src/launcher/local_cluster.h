@@ -39,6 +39,8 @@ struct HeadOptions {
   int port = 6391;  // 0: any free port
   // The GCS's GET /metrics; 0: any free port; negative: 9391, or any free port when `port` is 0.
   int metrics_port = -1;
+  // The web dashboard's, chosen the same way (default 8265).
+  int dashboard_port = -1;
   // The cluster's token; empty: a fresh one. `token_origin` says where it came from
   // ("explicit" or "environment"): a head restored from storage keeps the stored token, and
   // refuses a different explicit one (gcs_storage_meta.h).
@@ -66,6 +68,7 @@ struct StartedNode {
   SessionDir session;
   std::string gcs_address;  // HOST:PORT
   int gcs_metrics_port = 0;  // the head's GCS's GET /metrics; 0 when joining
+  int dashboard_port = 0;    // the head's web dashboard; 0 when joining
   std::string token;
   std::string node_id;      // hex
   DaemonProcess gcs;        // pid -1 when joining; orrery-head when the GCS runs under it

@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   options.port_flag = "--metrics-port";
   options.tls = std::move(tls);
   options.max_connections = kMaxConnections;
-  auto server = http::HttpServer::Start(std::move(options), [render = std::move(render)](const http::Request& request) {
+  auto server = http::HttpServer::Start(std::move(options), [render = std::move(render)](const http::Request& request, const http::RequestContext&) {
     return AnswerMetrics(request, render);
   });
   if (!server.ok()) {

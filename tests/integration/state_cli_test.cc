@@ -284,7 +284,7 @@ TEST_F(StateCli, BadKindsColumnsAndIdsAreNamedInOneLineErrors) {
   EXPECT_EQ(column.exit_code, 1);
   EXPECT_EQ(column.output,
             "orrery list: no column 'foo' for tasks; valid: task_id, attempt, name, function, kind, "
-            "state, job_id, node_id, worker_id, error_type, duration, submitted, error_message\n");
+            "state, job_id, node_id, worker_id, error_type, duration, submitted, actor_id, error_message\n");
   CliRun malformed = Orrery("list actors --filter state");
   EXPECT_EQ(malformed.exit_code, 1);
   EXPECT_THAT(malformed.output, HasSubstr("'state'"));
