@@ -14,7 +14,9 @@
   class DataTable {
     constructor(columns, options) {
       this.columns = columns.map((c) => Object.assign({ value: (row) => row[c.key], sortable: true }, c));
-      this.options = Object.assign({ pageSize: 1000, emptyText: "Nothing to show.", filterPlaceholder: "filter" }, options);
+      // 100 rows: the browser's style and layout cost about 0.3 ms a row (bench/dashboard_render.py),
+      // so a first page of 1,000 took most of a second; more come on "show more".
+      this.options = Object.assign({ pageSize: 100, emptyText: "Nothing to show.", filterPlaceholder: "filter" }, options);
       this.sort = this.options.sort || null;
       this.filterText = "";
       this.rows = [];

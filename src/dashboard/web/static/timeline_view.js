@@ -297,9 +297,10 @@
       document.getElementById("timeline-count"));
     let generation = 0;
 
-    async function load() {
+    // job: the job to show ("" for all); otherwise (a change or a reload) the one selected.
+    async function load(job) {
       const mine = ++generation;
-      const job = jobSelect.value;
+      if (typeof job !== "string") job = jobSelect.value;
       history.replaceState(null, "", job ? "/timeline?job_id=" + encodeURIComponent(job) : "/timeline");
       status.textContent = "loading\u2026";
       let trace;
@@ -328,13 +329,18 @@
       jobSelect.replaceChildren(
         el("option", { text: "all jobs", attrs: { value: "" } }),
         ...sorted.map((j) => el("option", { text: jobLabel(j), attrs: { value: j.job_id } })));
-      if (wanted && sorted.some((j) => j.job_id === wanted)) jobSelect.value = wanted;
+      if (wanted) {
+        if (!sorted.some((j) => j.job_id === wanted)) jobSelect.append(el("option", { text: wanted, attrs: { value: wanted } }));
+        jobSelect.value = wanted;
+      }
     }
 
     jobSelect.addEventListener("change", load);
     document.getElementById("timeline-reload").addEventListener("click", load);
     document.getElementById("timeline-reset").addEventListener("click", () => view.resetView());
-    loadJobs().then(load);
+    // Both at once: the trace, the larger answer, need not wait for the list of jobs.
+    loadJobs();
+    load(new URLSearchParams(location.search).get("job_id") || "");
   }
 
   Dash.onReady(start);
