@@ -63,21 +63,20 @@ import subprocess
 import sys
 import tempfile
 
+kRepo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(kRepo, "tests", "dashboard"))
+
 try:
-    from selenium import webdriver
     from selenium.common.exceptions import TimeoutException, WebDriverException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    import headless_chromium
 except ImportError as err:  # the pyenv python on PATH has no selenium
     sys.exit("dashboard_render: cannot import selenium (%s); run with /usr/bin/python3 and install "
              "python3-selenium chromium chromium-driver (scripts/install-deps.sh)" % err)
 
-kRepo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 kFakeServer = os.path.join(kRepo, "src", "dashboard", "web", "test", "fake_server.js")
-kChromedriver = "/usr/bin/chromedriver"
-kChromium = "/usr/bin/chromium"
-kWindow = (1400, 1000)
 kTargetMs = 200
 
 # page -> (path, the API path whose answer fills it, poll interval in s or None)
@@ -239,17 +238,9 @@ def start_server(port, rows):
 
 
 def start_browser(profile_dir):
-    options = webdriver.ChromeOptions()
-    if os.path.exists(kChromium):
-        options.binary_location = kChromium
-    for arg in ["--headless=new", "--disable-dev-shm-usage", "--window-size=%d,%d" % kWindow,
-                "--user-data-dir=" + profile_dir, "--no-first-run", "--no-default-browser-check",
-                "--disable-extensions", "--password-store=basic", "--disable-background-networking",
-                "--disable-background-timer-throttling", "--disable-renderer-backgrounding"]:
-        options.add_argument(arg)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")
-    driver = webdriver.Chrome(service=Service(executable_path=kChromedriver), options=options)
+    # No throttling of a page that is not in front: every load is timed alike.
+    driver = headless_chromium.start(profile_dir, ["--disable-background-timer-throttling",
+                                                   "--disable-renderer-backgrounding"])
     driver.set_script_timeout(60)
     driver.set_page_load_timeout(60)
     return driver

@@ -30,6 +30,7 @@ using state::HumanBytes;
 using state::LocalTime;
 using state::PrintTable;
 using state::RayletAddress;
+using state::RayletClient;
 using state::SelectRaylets;
 
 namespace {
@@ -68,11 +69,8 @@ absl::StatusOr<std::vector<Node>> AliveNodes(const ClusterConnection& cluster, c
   if (!selected.ok()) return selected.status();
   std::vector<Node> alive;
   for (const RayletAddress& raylet : *selected) {
-    rpc::ClientOptions options = cluster.options;
-    options.peer_name = "raylet at " + raylet.address;
     alive.push_back(Node{NodeId::FromBinary(raylet.node_id).value_or(NodeId()).Hex(), raylet.address,
-                         std::make_shared<rpc::GrpcClient<rpc::LogService>>(
-                             rpc::MakeChannel(raylet.address, options), options)});
+                         RayletClient<rpc::LogService>(cluster, raylet.address)});
   }
   return alive;
 }

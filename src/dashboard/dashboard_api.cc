@@ -1,9 +1,10 @@
 #include "src/dashboard/dashboard_api.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "orrery/gcs.grpc.pb.h"
@@ -48,6 +49,11 @@ ApiReply FromStatus(const absl::Status& status) {
   }
 }
 
+// A failed call to the raylet at `address`, its error said as the CLI says it.
+ApiReply FromRaylet(const absl::Status& status, const std::string& address) {
+  return FromStatus(absl::Status(status.code(), state::DescribeCallError(status, address)));
+}
+
 // A non-negative integer parameter; `fallback` when absent, nullopt when malformed.
 std::optional<int64_t> IntParam(const Query& query, const std::string& name, int64_t fallback) {
   auto it = query.find(name);
@@ -57,21 +63,17 @@ std::optional<int64_t> IntParam(const Query& query, const std::string& name, int
   return value;
 }
 
-// The raylet of the alive node `node_hex` names (its full id).
-absl::StatusOr<state::RayletAddress> RayletOf(const state::ClusterConnection& cluster, const std::string& node_hex) {
+// A client of the log service of the alive node `node_hex` names (its id, or a unique start of
+// it), and the raylet's address.
+absl::StatusOr<std::pair<std::unique_ptr<rpc::GrpcClient<rpc::LogService>>, std::string>> LogsOf(
+    const state::ClusterConnection& cluster, const std::string& node_hex) {
+  if (node_hex.empty()) return absl::InvalidArgumentError("no node id (GET /api/v0/nodes lists them)");
   auto raylets = state::AliveRaylets(cluster);
   if (!raylets.ok()) return raylets.status();
-  for (const state::RayletAddress& raylet : *raylets) {
-    if (absl::EqualsIgnoreCase(NodeId::FromBinary(raylet.node_id).value_or(NodeId()).Hex(), node_hex)) return raylet;
-  }
-  return absl::NotFoundError("no alive node '" + node_hex + "'");
-}
-
-rpc::GrpcClient<rpc::LogService> LogClient(const state::ClusterConnection& cluster,
-                                           const state::RayletAddress& raylet) {
-  rpc::ClientOptions options = cluster.options;
-  options.peer_name = "raylet at " + raylet.address;
-  return rpc::GrpcClient<rpc::LogService>(rpc::MakeChannel(raylet.address, options), options);
+  auto selected = state::SelectRaylets(std::move(*raylets), node_hex);
+  if (!selected.ok()) return selected.status();
+  const std::string& address = selected->front().address;
+  return std::make_pair(state::RayletClient<rpc::LogService>(cluster, address), address);
 }
 
 }  // namespace
@@ -218,12 +220,13 @@ ApiReply DashboardApi::StopJob(const std::string& submission_id) const {
 ApiReply DashboardApi::LogFiles(const Query& query) const {
   auto node = query.find("node_id");
   if (node == query.end()) return ApiError(400, "node_id is required (GET /api/v0/nodes lists them)");
-  auto raylet = RayletOf(cluster_, node->second);
-  if (!raylet.ok()) return FromStatus(raylet.status());
+  auto logs = LogsOf(cluster_, node->second);
+  if (!logs.ok()) return FromStatus(logs.status());
+  auto& [client, address] = *logs;
   rpc::CallOptions call;
   call.timeout_ms = kRayletTimeoutMs;
-  auto files = LogClient(cluster_, *raylet).CallSync(&rpc::LogService::Stub::async::ListLogs, rpc::ListLogsRequest(), call);
-  if (!files.ok()) return FromStatus(absl::UnavailableError(state::DescribeCallError(files.status(), raylet->address)));
+  auto files = client->CallSync(&rpc::LogService::Stub::async::ListLogs, rpc::ListLogsRequest(), call);
+  if (!files.ok()) return FromRaylet(files.status(), address);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const rpc::LogFile& file : files->files()) {
     list.push_back({{"file", file.name()}, {"size", file.size()}, {"modified_ms", file.modified_ms()}});
@@ -234,24 +237,26 @@ ApiReply DashboardApi::LogFiles(const Query& query) const {
 ApiReply DashboardApi::LogFile(const std::string& node_id, const std::string& file, const Query& query) const {
   std::optional<int64_t> offset = IntParam(query, "offset", -1);
   if (!offset) return ApiError(400, "offset must be a non-negative integer");
-  auto raylet = RayletOf(cluster_, node_id);
-  if (!raylet.ok()) return FromStatus(raylet.status());
-  rpc::GrpcClient<rpc::LogService> logs = LogClient(cluster_, *raylet);
+  auto logs = LogsOf(cluster_, node_id);
+  if (!logs.ok()) return FromStatus(logs.status());
+  auto& [client, address] = *logs;
   rpc::CallOptions call;
   call.timeout_ms = kRayletTimeoutMs;
   rpc::ReadLogRequest request;
   request.set_name(file);
   request.set_offset(std::max<int64_t>(0, *offset));
-  request.set_max_bytes(kLogTailBytes);
-  auto piece = logs.CallSync(&rpc::LogService::Stub::async::ReadLog, request, call);
-  if (!piece.ok()) return FromStatus(piece.status());
+  // Without an offset only the file's size is wanted from this first read.
+  request.set_max_bytes(*offset < 0 ? 1 : kLogTailBytes);
+  auto piece = client->CallSync(&rpc::LogService::Stub::async::ReadLog, request, call);
+  if (!piece.ok()) return FromRaylet(piece.status(), address);
   bool restarted = false;
   if (*offset < 0 || *offset > piece->size()) {
     // The tail, or a file that shrank under its reader (rotated, truncated): from its start.
     restarted = *offset > piece->size();
     request.set_offset(restarted ? 0 : std::max<int64_t>(0, piece->size() - kLogTailBytes));
-    piece = logs.CallSync(&rpc::LogService::Stub::async::ReadLog, request, call);
-    if (!piece.ok()) return FromStatus(piece.status());
+    request.set_max_bytes(kLogTailBytes);
+    piece = client->CallSync(&rpc::LogService::Stub::async::ReadLog, request, call);
+    if (!piece.ok()) return FromRaylet(piece.status(), address);
   }
   return {200,
           {{"text", piece->data()}, {"next_offset", piece->next_offset()}, {"size", piece->size()},

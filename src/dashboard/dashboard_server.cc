@@ -1,13 +1,12 @@
 #include "src/dashboard/dashboard_server.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "boost/beast/http/field.hpp"
 #include "boost/beast/http/verb.hpp"
 #include "spdlog/spdlog.h"
+#include "src/common/percent_encoding.h"
 #include "src/dashboard/dashboard_assets.h"
 
 namespace orrery::dashboard {
@@ -66,36 +65,11 @@ http::Response Redirect(const http::Request& request, const std::string& locatio
 
 std::string Header(const http::Request& request, bhttp::field field) { return std::string(request[field]); }
 
-// %XX and '+' decoded; a malformed escape is kept as it is.
+// '+' is a space in a query (as HTML forms send it); a broken %-escape leaves the text as sent.
 std::string Unescape(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      int value = 0;
-      absl::SimpleHexAtoi(text.substr(i + 1, 2), &value);
-      out.push_back(static_cast<char>(value));
-      i += 2;
-    } else {
-      out.push_back(text[i] == '+' ? ' ' : text[i]);
-    }
-  }
-  return out;
-}
-
-// For ?next=: the path and query as sent, with what a query value must not hold escaped.
-std::string EscapeQueryValue(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.') {
-      out.push_back(c);
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      const auto byte = static_cast<unsigned char>(c);
-      out += {'%', kHex[byte >> 4], kHex[byte & 15]};
-    }
-  }
-  return out;
+  std::string plus_as_space = absl::StrReplaceAll(text, {{"+", " "}});
+  std::string decoded;
+  return PercentDecode(plus_as_space, &decoded) ? decoded : plus_as_space;
 }
 
 }  // namespace
@@ -137,7 +111,7 @@ http::Response DashboardHandler::Page(const http::Request& request, const std::s
   if (file.empty()) return Answer(request, 404, "no page " + path, "text/plain; charset=utf-8");
   if (file != "/login.html" &&
       !auth_.Authorized(Header(request, bhttp::field::cookie), Header(request, bhttp::field::authorization))) {
-    return Redirect(request, "/login?next=" + EscapeQueryValue(target));
+    return Redirect(request, "/login?next=" + PercentEncode(target, "/"));
   }
   const Asset* page = FindAsset(file);
   if (page == nullptr) return Answer(request, 500, "the page " + file + " was not built in", "text/plain");
@@ -223,7 +197,5 @@ absl::StatusOr<std::unique_ptr<DashboardServer>> DashboardServer::Start(Dashboar
   server->server_ = std::move(*http);
   return server;
 }
-
-DashboardServer::~DashboardServer() { server_.reset(); }
 
 }  // namespace orrery::dashboard

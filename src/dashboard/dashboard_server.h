@@ -62,7 +62,7 @@ class DashboardServer {
   // Serves `api` behind the token. A taken port is AlreadyExists naming --dashboard-port.
   static absl::StatusOr<std::unique_ptr<DashboardServer>> Start(DashboardOptions options,
                                                                std::unique_ptr<DashboardApi> api);
-  ~DashboardServer();
+  ~DashboardServer() = default;  // server_ goes first (declared last): nothing it calls is gone
 
   int port() const { return server_->port(); }
   bool https() const { return server_->https(); }

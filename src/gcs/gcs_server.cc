@@ -266,11 +266,10 @@ absl::Status GcsServer::ServeMetrics() {
   if (!config_.metrics) return absl::OkStatus();
   metrics_ = std::make_unique<GcsMetrics>(
       GcsMetrics::Sources{*loop_, *nodes_, *jobs_, *actors_, *placement_groups_, *tasks_, *publisher_});
-  const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
   const int port = config_.metrics_port >= 0 ? config_.metrics_port : config_.port == 0 ? 0 : kDefaultGcsMetricsPort;
   const std::string targets = config_.session_dir.empty() ? "" : SessionDir(config_.session_dir).MetricsTargetsFile();
   if (absl::Status status =
-          metrics_->Serve(config_.bind_all ? kAllInterfaces : advertised, port, rpc::TlsOr(config_.rpc.tls), targets);
+          metrics_->Serve(config_.bind_all ? kAllInterfaces : config_.host, port, rpc::TlsOr(config_.rpc.tls), targets);
       !status.ok()) {
     return status;
   }
@@ -280,13 +279,13 @@ absl::Status GcsServer::ServeMetrics() {
 
 absl::Status GcsServer::ServeDashboard() {
   if (!config_.dashboard) return absl::OkStatus();
-  const std::string advertised = config_.host.empty() ? DefaultNodeIp() : config_.host;
-  const std::string address = absl::StrCat(advertised, ":", server_->port());
+  // config_.host is the node IP (detected at construction when none was given).
+  const std::string address = absl::StrCat(config_.host, ":", server_->port());
   dashboard::DashboardApi::ClusterInfo info{
       config_.session_dir.empty() ? "" : std::filesystem::path(config_.session_dir).filename().string(), address};
   auto api = std::make_unique<dashboard::DashboardApi>(state::ConnectTo(address, token_, config_.rpc), std::move(info));
   dashboard::DashboardOptions options;
-  options.host = config_.bind_all ? kAllInterfaces : advertised;
+  options.host = config_.bind_all ? kAllInterfaces : config_.host;
   options.port = config_.dashboard_port >= 0 ? config_.dashboard_port : config_.port == 0 ? 0 : kDefaultDashboardPort;
   options.tls = rpc::TlsOr(config_.rpc.tls);
   options.token = token_;

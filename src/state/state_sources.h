@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,6 +57,15 @@ absl::StatusOr<std::vector<RayletAddress>> AliveRaylets(const ClusterConnection&
 // id it is or starts (any case). None, or several: an error naming it.
 absl::StatusOr<std::vector<RayletAddress>> SelectRaylets(std::vector<RayletAddress> raylets, const std::string& node);
 
+// A client of `Service` on the raylet at `address` (IP:port), with the cluster's token and TLS,
+// the raylet named in its errors.
+template <typename Service>
+std::unique_ptr<rpc::GrpcClient<Service>> RayletClient(const ClusterConnection& cluster, const std::string& address) {
+  rpc::ClientOptions options = cluster.options;
+  options.peer_name = "raylet at " + address;
+  return std::make_unique<rpc::GrpcClient<Service>>(rpc::MakeChannel(address, options), options);
+}
+
 template <typename Reply>
 struct RayletReply {
   RayletAddress raylet;
@@ -73,12 +83,9 @@ std::vector<RayletReply<Reply>> CallRaylets(const ClusterConnection& cluster, co
                                             std::vector<std::string>& warnings) {
   std::vector<RayletReply<Reply>> replies;
   for (const RayletAddress& raylet : raylets) {
-    rpc::ClientOptions options = cluster.options;
-    options.peer_name = "raylet at " + raylet.address;
-    rpc::GrpcClient<Service> client(rpc::MakeChannel(raylet.address, options), options);
     rpc::CallOptions call;
     call.timeout_ms = timeout_ms;
-    auto reply = client.CallSync(method, request, call);
+    auto reply = RayletClient<Service>(cluster, raylet.address)->CallSync(method, request, call);
     if (!reply.ok()) {
       warnings.push_back("warning: skipped the " + what + " of the node at " + raylet.address + ": " +
                          DescribeCallError(reply.status(), raylet.address));

@@ -39,17 +39,15 @@ try:
     from selenium.common.exceptions import (JavascriptException, NoSuchElementException,
                                             StaleElementReferenceException, TimeoutException,
                                             WebDriverException)
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    import headless_chromium
 except ImportError as err:  # the pyenv python on PATH has no selenium
     sys.exit("browser_test: cannot import selenium (%s); run with /usr/bin/python3 and install "
              "python3-selenium chromium chromium-driver (scripts/install-deps.sh)" % err)
 
-kChromedriver = "/usr/bin/chromedriver"
-kChromium = "/usr/bin/chromium"
 kTlsName = "orrery.cluster"
-kWindow = (1400, 1000)
 kIgnored = (StaleElementReferenceException, NoSuchElementException, JavascriptException)
 
 
@@ -189,20 +187,7 @@ class Target:
 # ---- The browser ----------------------------------------------------------------------------
 
 def start_browser(target, profile_dir):
-    options = webdriver.ChromeOptions()
-    if os.path.exists(kChromium):
-        options.binary_location = kChromium
-    for arg in ["--headless=new", "--disable-dev-shm-usage", "--window-size=%d,%d" % kWindow,
-                "--user-data-dir=" + profile_dir, "--no-first-run", "--no-default-browser-check",
-                "--disable-extensions", "--password-store=basic", "--disable-background-networking"]:
-        options.add_argument(arg)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")
-    for arg in target.browser_args:
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=kChromedriver)
-    return webdriver.Chrome(service=service, options=options)
+    return headless_chromium.start(profile_dir, target.browser_args, {"goog:loggingPrefs": {"browser": "ALL"}})
 
 
 class Dashboard:

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 
+#include "src/common/percent_encoding.h"
 #include "src/gcs/storage/redis_store_client.h"
 
 namespace orrery::gcs {
@@ -43,45 +44,6 @@ std::string MaskUrl(absl::string_view url) {
   size_t colon = userinfo.find(':');
   std::string masked = colon == absl::string_view::npos ? "***" : absl::StrCat(userinfo.substr(0, colon), ":***");
   return absl::StrCat(scheme, masked, rest.substr(at));
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX escapes, so that a user or password may hold ':', '@' or '/'. False on a broken escape.
-bool PercentDecode(absl::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int high = HexValue(in[i + 1]);
-    int low = HexValue(in[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out->push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return true;
-}
-
-std::string PercentEncodeUser(absl::string_view user) {
-  std::string out;
-  for (char c : user) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(c);
-    } else {
-      constexpr char kHex[] = "0123456789ABCDEF";
-      unsigned char byte = static_cast<unsigned char>(c);
-      out += {'%', kHex[byte >> 4], kHex[byte & 15]};
-    }
-  }
-  return out;
 }
 
 // Digits only (no sign, no spaces), at most `max`. -1 when not.
@@ -199,7 +161,7 @@ absl::StatusOr<RedisAddress> RedisAddress::Parse(const std::string& url) {
 
 std::string RedisAddress::ToString() const {
   std::string credentials;
-  if (!user.empty() || !password.empty()) credentials = absl::StrCat(PercentEncodeUser(user), ":***@");
+  if (!user.empty() || !password.empty()) credentials = absl::StrCat(PercentEncode(user), ":***@");
   if (!unix_socket.empty()) {
     return absl::StrCat(kUnixScheme, credentials, unix_socket, db != 0 ? absl::StrCat("?db=", db) : "");
   }
