@@ -44,6 +44,7 @@ inline pid_t RecordedPid(const std::string& root, const std::string& name) {
 struct CliHead {
   std::string address;
   std::string token;
+  std::string dashboard;  // HOST:PORT of its web dashboard, empty when it serves none
   std::string output;
   bool started() const { return !address.empty() && !token.empty(); }
   // The `orrery start` arguments that join one more raylet to it, with `flags`.
@@ -57,6 +58,7 @@ inline CliHead StartHead(const std::string& flags) {
   head.output = Cli("start --head --port 0 " + flags);
   head.address = Match(head.output, "GCS address: (\\S+)");
   head.token = Match(head.output, "--token (\\S+)");
+  head.dashboard = Match(head.output, "Dashboard: +https?://([^/\\s]+)/");
   return head;
 }
 

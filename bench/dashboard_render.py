@@ -12,8 +12,9 @@ How a load is timed (all in the page's own clock, performance.now(), whose 0 is 
 start): a script added with the DevTools call Page.addScriptToEvaluateOnNewDocument runs before
 the page's own scripts and
   - keeps a MutationObserver on the document; the first time the page's "filled" condition holds
-    (below) it notes `filled` (the page's JS has put the rows into the DOM), forces a style and
-    layout pass (document.body.offsetHeight) and notes `layout`, then waits for the frame that
+    (below) it notes `filled` (the page's JS has put the rows into the DOM), forces the style
+    (a computed colour) and notes `styled`, then the layout (document.body.offsetHeight) and
+    notes `layout`, then waits for the frame that
     shows it (requestAnimationFrame, then a MessageChannel task: that task runs after the frame's
     paint on the main thread; when the fill itself happened inside a requestAnimationFrame
     callback, as the timeline draws there, only the task) and notes `painted`. `painted` is the
@@ -140,7 +141,11 @@ kProbe = r"""
     const condition = conditions[document.body.getAttribute("data-page")];
     if (!condition || !condition()) return;
     B.filled = performance.now();
-    void document.body.offsetHeight;  // style and layout now, not in the next frame
+    // Style first (a computed colour needs the style of the document, not its layout), then
+    // layout: which of the two a page's rows cost.
+    void getComputedStyle(document.body.lastElementChild || document.body).color;
+    B.styled = performance.now();
+    void document.body.offsetHeight;  // layout now, not in the next frame
     B.layout = performance.now();
     const done = () => {
       B.painted = performance.now();
@@ -185,7 +190,7 @@ B.whenPainted.then(() => setTimeout(() => {
   const q = (s) => document.querySelectorAll(s).length;
   const text = (s) => { const e = document.querySelector(s); return e ? e.textContent : null; };
   done({
-    filled: B.filled, layout: B.layout, painted: B.painted,
+    filled: B.filled, styled: B.styled, layout: B.layout, painted: B.painted,
     dcl: nav.domContentLoadedEventEnd || null, load: nav.loadEventEnd || null,
     main: main.length ? main[0] : null,
     mainRequested: resource ? resource.startTime : null,
@@ -265,6 +270,7 @@ def measure_once(driver, base, path, api_path, refresh_wait_s):
     sample = {
         "painted_ms": marks["painted"],
         "filled_ms": marks["filled"],
+        "styled_ms": marks["styled"],
         "layout_ms": marks["layout"],
         "dom_content_loaded_ms": marks["dcl"],
         "data_requested_ms": marks["mainRequested"],
@@ -332,9 +338,9 @@ def main():
                 if i < args.warmup:
                     continue
                 samples.append(sample)
-                log("%s run %d: painted %.1f ms (data arrived %.1f, filled %.1f, layout %.1f)%s" % (
+                log("%s run %d: painted %.1f ms (data arrived %.1f, filled %.1f, styled %.1f, layout %.1f)%s" % (
                     name, len(samples), sample["painted_ms"], sample["data_arrived_ms"] or -1,
-                    sample["filled_ms"], sample["layout_ms"],
+                    sample["filled_ms"], sample["styled_ms"], sample["layout_ms"],
                     ", refresh %.1f ms" % sample["refresh_ms"] if "refresh_ms" in sample else ""))
             runs = [round(s["painted_ms"], 1) for s in samples]
             entry = {
@@ -354,6 +360,8 @@ def main():
                     "json_parse_duration": summary([s["json_ms"] for s in samples]),
                     "script_duration": summary([s["script_ms"] for s in samples]),
                     "style_layout_duration": summary([s["layout_ms"] - s["filled_ms"] for s in samples]),
+                    "style_duration": summary([s["styled_ms"] - s["filled_ms"] for s in samples]),
+                    "layout_duration": summary([s["layout_ms"] - s["styled_ms"] for s in samples]),
                     # paint and the rest of the frame (and up to one frame's wait for it)
                     "frame_duration": summary([s["painted_ms"] - s["layout_ms"] for s in samples]),
                 },

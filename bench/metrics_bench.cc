@@ -4,21 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "actor_bench.h"
-#include "cli.h"
 #include "comparison.h"
-#include "nlohmann/json.hpp"
 #include "orrery/api.h"
 #include "orrery/metrics.h"
 #include "rate.h"
-#include "src/common/file_util.h"
-#include "src/http/http_client.h"
-#include "src/rpc/tls_config.h"
+#include "scratch_cluster.h"
 
 namespace orrery::bench {
 
@@ -40,60 +35,6 @@ class Reporting {
 };
 ORRERY_REMOTE(Reporting::Create, &Reporting::Ping);
 
-// A cluster of its own under a new temp root, stopped and removed when it goes.
-class ScratchCluster {
- public:
-  explicit ScratchCluster(const std::string& flags) {
-    char root[] = "/tmp/ob-metrics-XXXXXX";
-    if (mkdtemp(root) == nullptr) return;
-    root_ = root;
-    head_ = StartHead(flags + " --temp-dir " + root_);
-  }
-  ~ScratchCluster() {
-    if (root_.empty()) return;
-    Cli("stop --temp-dir " + root_);
-    std::filesystem::remove_all(root_);
-  }
-  bool Connect() {
-    if (!head_.started()) {
-      std::fprintf(stderr, "metrics figures: the cluster did not start:\n%s\n", head_.output.c_str());
-      return false;
-    }
-    orrery::Config config;
-    config.address = head_.address;
-    config.token = head_.token;
-    config.temp_dir = root_;
-    orrery::Init(config);
-    ca_pem_ = ReadFileToString(root_ + "/tls/ca.crt").value_or("");
-    return true;
-  }
-  // One scrape of the raylet, as Prometheus makes it: HTTPS (TLS is on, by default) on a new
-  // connection, trusting the cluster CA. The body, empty when it failed.
-  std::string Scrape(const std::string& target) const {
-    auto reply = http::Get(target, "/metrics", http::GetOptions{ca_pem_, rpc::kClusterServerName});
-    if (!reply.ok() || reply->status != 200) {
-      std::fprintf(stderr, "metrics figures: scraping %s: %s\n", target.c_str(),
-                   reply.ok() ? std::to_string(reply->status).c_str() : reply.status().ToString().c_str());
-      return "";
-    }
-    return reply->body;
-  }
-  // The raylet's /metrics address, from the targets the head keeps.
-  std::string RayletTarget() const {
-    nlohmann::json groups = nlohmann::json::parse(Cli("metrics targets --temp-dir " + root_), nullptr, false);
-    if (!groups.is_array()) return "";
-    for (const auto& group : groups) {
-      if (group["labels"].value("component", "gcs") != "gcs") return group["targets"][0].get<std::string>();
-    }
-    return "";
-  }
-
- private:
-  std::string root_;
-  CliHead head_;
-  std::string ca_pem_;
-};
-
 struct Figures {
   std::vector<double> tasks_async;
   std::vector<double> actor_calls_sync;
@@ -102,7 +43,7 @@ struct Figures {
 void MeasureOnCluster(bool metrics, Figures& figures) {
   // The daemons the CLI starts read their settings from ORRERY_ variables too.
   setenv("ORRERY_METRICS", metrics ? "true" : "false", 1);
-  ScratchCluster cluster("--num-cpus 2 --node-ip-address 127.0.0.1");
+  ScratchCluster cluster("metrics figures", "--num-cpus 2 --node-ip-address 127.0.0.1");
   unsetenv("ORRERY_METRICS");
   if (!cluster.Connect()) return;
   figures.tasks_async.push_back(AsyncTaskRate());
@@ -110,10 +51,22 @@ void MeasureOnCluster(bool metrics, Figures& figures) {
   orrery::Shutdown();
 }
 
+// One scrape of the raylet, as Prometheus makes it: HTTPS (TLS is on, by default) on a new
+// connection, trusting the cluster CA. The body, empty when it failed.
+std::string Scrape(const ScratchCluster& cluster, const std::string& target) {
+  auto reply = cluster.Fetch(target, http::HttpCall{"GET", "/metrics"});
+  if (!reply.ok() || reply->status != 200) {
+    std::fprintf(stderr, "metrics figures: scraping %s: %s\n", target.c_str(),
+                 reply.ok() ? std::to_string(reply->status).c_str() : reply.status().ToString().c_str());
+    return "";
+  }
+  return reply->body;
+}
+
 void MeasureScrape(const Reporter& report) {
   // Each worker reports every 200 ms, so that all 50 have before the scrapes.
   setenv("ORRERY_METRICS_REPORT_INTERVAL_MS", "200", 1);
-  ScratchCluster cluster("--num-cpus 2 --node-ip-address 127.0.0.1");
+  ScratchCluster cluster("metrics figures", "--num-cpus 2 --node-ip-address 127.0.0.1");
   unsetenv("ORRERY_METRICS_REPORT_INTERVAL_MS");
   if (!cluster.Connect()) return;
   std::string target = cluster.RayletTarget();
@@ -123,7 +76,7 @@ void MeasureScrape(const Reporter& report) {
   // Every actor's own metric is served once its report has arrived.
   std::string body;
   for (int i = 0; i < 100; ++i) {
-    body = cluster.Scrape(target);
+    body = Scrape(cluster, target);
     size_t reported = 0;
     for (size_t at = 0; (at = body.find("\nbench_calls_total{", at)) != std::string::npos; ++at) ++reported;
     if (reported >= kScrapedWorkers) break;
@@ -132,7 +85,7 @@ void MeasureScrape(const Reporter& report) {
   std::vector<double> millis;
   for (int i = 0; i < kScrapes && !body.empty(); ++i) {
     auto start = Clock::now();
-    body = cluster.Scrape(target);
+    body = Scrape(cluster, target);
     millis.push_back(Seconds(Clock::now() - start) * 1e3);
   }
   for (const auto& actor : actors) actor.Kill();

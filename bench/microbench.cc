@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actor_bench.h"
+#include "dashboard_api_bench.h"
 #include "gcs_restart_bench.h"
 #include "multi_node_bench.h"
 #include "grpc_floor.h"
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   }
   if (Wanted({"_tls", "_plain", "tls_over_plain"})) orrery::bench::MeasureTlsCost(Report);
   if (Wanted({"metrics_"})) orrery::bench::MeasureMetricsCost(Report);
+  if (Wanted({"dashboard_api_"})) orrery::bench::MeasureDashboardApi(Report);
   if (Wanted({"multi_node_tasks_async", "tcp_loopback_gigabytes", "object_transfer_gigabytes",
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {
     orrery::bench::MeasureMultiNode(Report);

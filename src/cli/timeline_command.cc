@@ -70,14 +70,13 @@ int RunTimeline(const TimelineFlags& flags) {
   if (!events.ok()) return Fail(verb, std::string(events.status().message()));
   for (const auto& [job, note] : DroppedTaskEventNotes(*events)) fprintf(stderr, "%s\n", note.c_str());
 
-  nlohmann::json trace = TimelineJson(*events, NowMs() * 1000);
   std::string path = flags.output.empty() ? DefaultOutputPath() : flags.output;
   std::ofstream out(path);
-  out << trace.dump() << "\n";
+  out << TimelineJson(*events, NowMs() * 1000) << "\n";
   out.close();
   if (!out) return Fail(verb, "cannot write " + path + ": " + strerror(errno));
   printf("Wrote %lld task events to %s; open it in chrome://tracing or https://ui.perfetto.dev\n",
-         static_cast<long long>(CountTaskRuns(trace)), path.c_str());
+         static_cast<long long>(CountTaskRuns(*events)), path.c_str());
   return 0;
 }
 

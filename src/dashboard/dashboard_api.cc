@@ -35,6 +35,8 @@ constexpr int64_t kLogTailBytes = 64 * 1024;
 // How long a stopped driver has after SIGTERM before it is killed (as `orrery job stop`).
 constexpr int64_t kStopGraceMs = 3'000;
 constexpr int64_t kDefaultTaskLimit = 100;
+// /objects lists the largest this many references unless asked for another `limit` (0: all).
+constexpr int64_t kDefaultObjectLimit = 1000;
 
 ApiReply FromStatus(const absl::Status& status) {
   switch (status.code()) {
@@ -95,7 +97,7 @@ ApiReply DashboardApi::Get(const std::string& path, const Query& query) const {
     if (first == "nodes" || first == "jobs" || first == "actors") return Table(first);
     if (first == "placement_groups") return Table("placement-groups");
     if (first == "tasks") return Tasks(query);
-    if (first == "objects") return Objects();
+    if (first == "objects") return Objects(query);
     if (first == "logs") return LogFiles(query);
     if (first == "timeline") return Timeline(query);
   }
@@ -174,13 +176,21 @@ ApiReply DashboardApi::TaskSummary() const {
   return {200, state::ToJson(state::TasksByFunction(tasks->table))};
 }
 
-ApiReply DashboardApi::Objects() const {
+// The report's totals and owners, and of the references only the `limit` largest: the whole
+// list of a busy cluster is megabytes a page would parse on every refresh and never show
+// (`orrery memory --format json` has it).
+ApiReply DashboardApi::Objects(const Query& query) const {
+  std::optional<int64_t> limit = IntParam(query, "limit", kDefaultObjectLimit);
+  if (!limit) return ApiError(400, "limit must be a non-negative integer");
   auto raylets = state::AliveRaylets(cluster_);
   if (!raylets.ok()) return FromStatus(raylets.status());
   std::vector<std::string> warnings;
   const std::vector<state::NodeMemory> nodes = state::FetchNodeMemory(cluster_, *raylets, 0, warnings);
-  nlohmann::ordered_json report = state::MemoryReportJson(nodes);
-  report["objects"] = state::ToJson(state::ObjectsTable(nodes));
+  nlohmann::ordered_json report = state::MemoryReportJson(nodes, state::MemoryDetail::kTotalsOnly);
+  StateTable objects = state::LargestObjectsFirst(nodes);
+  report["objects_total"] = objects.rows.size();
+  state::Limit(static_cast<size_t>(*limit), objects);
+  report["objects"] = state::ToJson(objects);
   report["warnings"] = warnings;
   return {200, std::move(report)};
 }
@@ -272,7 +282,7 @@ ApiReply DashboardApi::Timeline(const Query& query) const {
   }
   auto events = state::FetchTaskEvents(cluster_, job);
   if (!events.ok()) return FromStatus(events.status());
-  return {200, state::TimelineJson(*events, state::NowMs() * 1000)};
+  return {200, nullptr, state::TimelineJson(*events, state::NowMs() * 1000)};
 }
 
 }  // namespace orrery::dashboard

@@ -19,6 +19,9 @@ struct ApiReply {
   unsigned status = 200;
   // The answer; an error's is {"error": "what was wrong"}.
   nlohmann::ordered_json body;
+  // When not empty, the answer as JSON text already, and `body` unused: a large answer (the
+  // timeline) written without building a document.
+  std::string json_text;
 };
 
 // An error answer of `status` saying `message`.
@@ -46,7 +49,7 @@ class DashboardApi {
   ApiReply Actor(const std::string& actor_id) const;
   ApiReply Tasks(const Query& query) const;
   ApiReply TaskSummary() const;
-  ApiReply Objects() const;
+  ApiReply Objects(const Query& query) const;
   ApiReply JobLog(const std::string& submission_id, const Query& query) const;
   ApiReply StopJob(const std::string& submission_id) const;
   ApiReply LogFiles(const Query& query) const;

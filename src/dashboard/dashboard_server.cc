@@ -52,7 +52,8 @@ http::Response Answer(const http::Request& request, unsigned status, std::string
 }
 
 http::Response Json(const http::Request& request, const ApiReply& reply) {
-  http::Response response = Answer(request, reply.status, reply.body.dump(), "application/json");
+  http::Response response =
+      Answer(request, reply.status, reply.json_text.empty() ? reply.body.dump() : reply.json_text, "application/json");
   response.set(bhttp::field::cache_control, "no-store");
   return response;
 }

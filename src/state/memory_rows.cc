@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -388,6 +389,18 @@ StateTable ObjectsTable(const std::vector<NodeMemory>& nodes) {
   return table;
 }
 
+StateTable LargestObjectsFirst(const std::vector<NodeMemory>& nodes) {
+  StateTable table = ObjectsTable(nodes);
+  const int size_column = table.ColumnIndex("size");
+  auto size_of = [size_column](const Row& row) -> int64_t {
+    int64_t size = -1;
+    return absl::SimpleAtoi(row[size_column], &size) ? size : -1;
+  };
+  std::stable_sort(table.rows.begin(), table.rows.end(),
+                   [&](const Row& a, const Row& b) { return size_of(a) > size_of(b); });
+  return table;
+}
+
 std::vector<std::string> ProcessWarnings(const std::vector<NodeMemory>& nodes) {
   std::vector<std::string> warnings;
   for (const NodeMemory* node : SortedNodes(nodes)) {
@@ -425,7 +438,8 @@ std::string FormatMemoryReport(const std::vector<NodeMemory>& nodes) {
   return out;
 }
 
-nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes) {
+nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes, MemoryDetail detail) {
+  const bool lists = detail == MemoryDetail::kEveryReference;
   StoreIndex store(nodes);
   const StateTable columns = EmptyObjectsTable();
   nlohmann::ordered_json json;
@@ -444,16 +458,20 @@ nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes) {
       process_json["process"] = ProcessKind(*process);
       process_json["references_total"] = std::max<int64_t>(process->total(), process->references_size());
       process_json["error"] = TextOrNull(process->error());
-      process_json["references"] = nlohmann::ordered_json::array();
-      for (const Reference* reference : SortedReferences(*process)) {
-        process_json["references"].push_back(
-            RowJson(columns, ReferenceRow(*node, *process, *reference, FactsOf(*reference, store))));
+      if (lists) {
+        process_json["references"] = nlohmann::ordered_json::array();
+        for (const Reference* reference : SortedReferences(*process)) {
+          process_json["references"].push_back(
+              RowJson(columns, ReferenceRow(*node, *process, *reference, FactsOf(*reference, store))));
+        }
       }
       node_json["processes"].push_back(std::move(process_json));
     }
-    node_json["store_objects"] = nlohmann::ordered_json::array();
-    for (const rpc::StoreObjectInfo& object : node->reply.store_objects()) {
-      node_json["store_objects"].push_back(StoreObjectJson(object));
+    if (lists) {
+      node_json["store_objects"] = nlohmann::ordered_json::array();
+      for (const rpc::StoreObjectInfo& object : node->reply.store_objects()) {
+        node_json["store_objects"].push_back(StoreObjectJson(object));
+      }
     }
     json["nodes"].push_back(std::move(node_json));
   }

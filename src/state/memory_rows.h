@@ -29,6 +29,10 @@ struct NodeMemory {
 // holder's node, drivers before workers, then worker id, then object id.
 StateTable ObjectsTable(const std::vector<NodeMemory>& nodes);
 
+// ObjectsTable's rows, largest first (a reference whose size is not known last), the order kept
+// among equal sizes: what a reader of many references looks for first.
+StateTable LargestObjectsFirst(const std::vector<NodeMemory>& nodes);
+
 // For stderr under `orrery list objects`: a line per process that did not answer (the table
 // lacks its references) or holds more references than were listed.
 std::vector<std::string> ProcessWarnings(const std::vector<NodeMemory>& nodes);
@@ -39,8 +43,15 @@ std::vector<std::string> ProcessWarnings(const std::vector<NodeMemory>& nodes);
 // over all nodes.
 std::string FormatMemoryReport(const std::vector<NodeMemory>& nodes);
 
+// How much of the report MemoryReportJson writes.
+enum class MemoryDetail {
+  kEveryReference,  // each process's references and each store's objects, as `orrery memory`
+  kTotalsOnly,      // per node its store and per process its count, without the lists
+};
+
 // The same as JSON, ids in hex: {"nodes": [...], "owners": [...], "summary": {...}}; each
 // reference is the ObjectsTable row of it (RowJson).
-nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes);
+nlohmann::ordered_json MemoryReportJson(const std::vector<NodeMemory>& nodes,
+                                        MemoryDetail detail = MemoryDetail::kEveryReference);
 
 }  // namespace orrery::state

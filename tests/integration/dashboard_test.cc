@@ -243,6 +243,15 @@ TEST_F(Dashboard, ANodesLogsAreListedAndReadFromTheirEnd) {
   nlohmann::json objects = Api("/objects");
   EXPECT_TRUE(objects["summary"].is_object()) << objects;
   EXPECT_TRUE(objects["objects"].is_array()) << objects;
+  EXPECT_EQ(objects["objects_total"], objects["objects"].size()) << objects;
+  // Per process a count, not the list (the page reads the largest references only).
+  for (const auto& node : objects["nodes"]) {
+    for (const auto& process : node["processes"]) EXPECT_FALSE(process.contains("references")) << objects;
+  }
+  EXPECT_LE(Api("/objects?limit=1")["objects"].size(), 1u);
+  auto bad_limit = Call("GET", "/api/v0/objects?limit=many", {{"Authorization", "Bearer " + g_cluster.token}});
+  EXPECT_EQ(bad_limit.status, 400);
+  EXPECT_THAT(bad_limit.body, HasSubstr("limit"));
 }
 
 TEST_F(Dashboard, AJobStoppedFromTheApiStops) {

@@ -344,6 +344,40 @@ TEST(MemoryReportJson, HoldsTheSameAsTheReport) {
   EXPECT_EQ(summary["spilled_bytes"], 4 << 20);
 }
 
+TEST(MemoryReportJson, TotalsOnlyKeepsEveryCountButNoList) {
+  std::vector<NodeMemory> nodes = TwoNodes();
+  nlohmann::ordered_json every = MemoryReportJson(nodes);
+  nlohmann::ordered_json totals = MemoryReportJson(nodes, MemoryDetail::kTotalsOnly);
+  EXPECT_EQ(totals["summary"], every["summary"]);
+  EXPECT_EQ(totals["owners"], every["owners"]);
+  ASSERT_EQ(totals["nodes"].size(), 2u);
+  const nlohmann::ordered_json& a = totals["nodes"][0];
+  EXPECT_EQ(a["object_store"], every["nodes"][0]["object_store"]);
+  EXPECT_FALSE(a.contains("store_objects")) << a.dump(2);
+  ASSERT_EQ(a["processes"].size(), 3u);
+  EXPECT_EQ(a["processes"][0]["references_total"], 120);
+  EXPECT_FALSE(a["processes"][0].contains("references")) << a.dump(2);
+}
+
+TEST(LargestObjectsFirst, SortsBySizeWithUnknownSizesLastAndKeepsTheOrderOfEqualOnes) {
+  NodeMemory node = Node('\x0a');
+  rpc::ProcessReferences* driver = AddProcess(node, '\xd1', /*is_driver=*/true);
+  AddReference(*driver, '\x01', Reference::IN_PROCESS)->set_size(100);
+  AddReference(*driver, '\x02');  // not here: no size known
+  AddSharedReference(*driver, '\x03', '\x0a');
+  AddReference(*driver, '\x04', Reference::IN_PROCESS)->set_size(100);
+  AddReference(*driver, '\x05', Reference::IN_PROCESS)->set_size(2048);
+  AddStoreObject(node, '\x03', 8 << 20);
+
+  StateTable table = LargestObjectsFirst({node});
+  std::vector<std::string> order;
+  for (size_t row = 0; row < table.rows.size(); ++row) order.push_back(Cell(table, row, "object_id"));
+  EXPECT_THAT(order, ElementsAre(ObjectHex('\x03'), ObjectHex('\x05'), ObjectHex('\x01'), ObjectHex('\x04'),
+                                 ObjectHex('\x02')));
+  EXPECT_EQ(Cell(table, 0, "size"), std::to_string(8 << 20));
+  EXPECT_EQ(Cell(table, 4, "size"), kNoValue);
+}
+
 TEST(MemoryReportJson, CountsEachOwnersObjectsAndWhatTheyTakeWhere) {
   NodeMemory node = Node('\x0a');
   rpc::ProcessReferences* driver = AddProcess(node, '\xd1', /*is_driver=*/true, 1234);

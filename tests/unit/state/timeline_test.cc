@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "nlohmann/json.hpp"
 #include "src/common/id.h"
 
 namespace orrery::state {
@@ -48,11 +49,11 @@ TEST(TimelineJson, HasACompleteEventPerRunOnItsNodeAndWorker) {
   running->set_kind(rpc::ACTOR_TASK);
   AddAttempt(events, '\x05', '\x12', '\x23', "Square", 0, 0);
 
-  nlohmann::json trace = nlohmann::json::parse(TimelineJson(events, /*now_us=*/4'700).dump());
+  nlohmann::json trace = nlohmann::json::parse(TimelineJson(events, /*now_us=*/4'700));
   EXPECT_EQ(trace["displayTimeUnit"], "ms");
   std::vector<nlohmann::json> runs = EventsOf(trace, "X");
   ASSERT_EQ(runs.size(), 4u) << trace.dump(2);
-  EXPECT_EQ(CountTaskRuns(trace), 4);
+  EXPECT_EQ(CountTaskRuns(events), 4);
 
   // Names for the numbers of the nodes (processes) and workers (threads).
   std::map<int64_t, std::string> process_names;
@@ -98,10 +99,24 @@ TEST(TimelineJson, HasACompleteEventPerRunOnItsNodeAndWorker) {
 }
 
 TEST(TimelineJson, OfNoRunsIsAnEmptyTrace) {
-  nlohmann::json trace = TimelineJson(rpc::GetTaskEventsReply(), 0);
+  nlohmann::json trace = nlohmann::json::parse(TimelineJson(rpc::GetTaskEventsReply(), 0));
   EXPECT_TRUE(trace["traceEvents"].is_array());
   EXPECT_TRUE(trace["traceEvents"].empty());
-  EXPECT_EQ(CountTaskRuns(trace), 0);
+  EXPECT_EQ(CountTaskRuns(rpc::GetTaskEventsReply()), 0);
+}
+
+TEST(TimelineJson, NamesWithQuotesControlCharactersOrBytesThatAreNotUtf8StayValidJson) {
+  rpc::GetTaskEventsReply events;
+  const std::string quoted = "say \"hi\"\\ \n\ttab \x01 caf\xc3\xa9";
+  rpc::TaskAttempt* attempt = AddAttempt(events, '\x01', '\x11', '\x21', quoted, 1'000, 1'500);
+  attempt->set_name("bad \xff byte");
+  attempt->set_error_type("TASK_ERROR: \"quoted\"");
+  nlohmann::json trace = nlohmann::json::parse(TimelineJson(events, 2'000));
+  std::vector<nlohmann::json> runs = EventsOf(trace, "X");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["name"], quoted);
+  EXPECT_EQ(runs[0]["args"]["name"], "bad \xef\xbf\xbd byte") << "U+FFFD for the byte that is not UTF-8";
+  EXPECT_EQ(runs[0]["args"]["error_type"], "TASK_ERROR: \"quoted\"");
 }
 
 }  // namespace

@@ -170,9 +170,22 @@
     return kStateClasses[state] || "idle";
   }
 
+  // Where the shown start of a long text ends: after `lines` lines (its newline not included)
+  // or `chars` characters, whichever comes first; -1 when the whole text fits in that.
+  function headLength(text, lines, chars) {
+    let end = -1;
+    for (let line = 0; line < lines; line++) {
+      end = text.indexOf("\n", end + 1);
+      if (end < 0) break;
+    }
+    if (end < 0) end = text.length;
+    end = Math.min(end, chars);
+    return end < text.length ? end : -1;
+  }
+
   const pure = {
     kMissing, escapeHtml, isMissing, displayValue, formatBytes, formatDuration, formatTime,
-    formatCount, shortId, percentOf, safeNextPath, sortRows, filterRows, stateClass,
+    formatCount, shortId, percentOf, safeNextPath, sortRows, filterRows, stateClass, headLength,
   };
 
   if (typeof module !== "undefined" && module.exports) {

@@ -1,10 +1,13 @@
-// The objects page: totals, memory per owning process and every object reference, refreshed
-// every 5 s (listing every reference costs the cluster more than the other pages' reads).
+// The objects page: totals, memory per owning process and the largest object references,
+// refreshed every 5 s (listing references costs the cluster more than the other pages' reads).
 (function (Dash) {
   "use strict";
 
   const el = Dash.el;
   const kPollMs = 5000;
+  // The API sends the largest this many references: a busy cluster holds hundreds of thousands,
+  // megabytes to parse on every refresh for rows nobody scrolls to (`orrery memory` lists all).
+  const kReferenceLimit = 1000;
 
   function bytesColumn(key, label) {
     return { key, label, numeric: true, render: (r) => Dash.formatBytes(r[key]) };
@@ -61,11 +64,16 @@
     document.getElementById("object-owners").append(owners.element);
     document.getElementById("object-list").append(objects.element);
     const summary = document.getElementById("object-summary");
+    const listCount = document.getElementById("object-list-count");
     Dash.poll(async () => {
-      const answer = await Dash.apiGet("/api/v0/objects");
+      const answer = await Dash.apiGet("/api/v0/objects?limit=" + kReferenceLimit);
       renderSummary(summary, answer.summary || {});
       owners.setRows(answer.owners || []);
-      objects.setRows(answer.objects || []);
+      const listed = answer.objects || [];
+      objects.setRows(listed);
+      const total = answer.objects_total || 0;
+      listCount.textContent = total > listed.length
+        ? "the " + Dash.formatCount(listed.length) + " largest of " + Dash.formatCount(total) : "";
     }, kPollMs);
   }
 

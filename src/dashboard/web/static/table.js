@@ -1,6 +1,7 @@
-// DataTable: the sortable, filterable table every list page uses. Built for 10,000 rows: sort
-// keys and filter text are computed once per row, at most pageSize rows are in the DOM ("show
-// more" adds another page), and a render builds the body in one DocumentFragment. A poll that
+// DataTable: the sortable, filterable table every list page uses. Built for 10,000 rows: the
+// filter's text of each row is made once, when a filter is first typed; at most pageSize rows
+// are in the DOM ("show more" adds another page), and a render builds the body in one
+// DocumentFragment. A poll that
 // brings the same rows again renders nothing, so a reader's text selection survives it.
 (function (Dash) {
   "use strict";
@@ -14,13 +15,14 @@
   class DataTable {
     constructor(columns, options) {
       this.columns = columns.map((c) => Object.assign({ value: (row) => row[c.key], sortable: true }, c));
-      // 100 rows: the browser's style and layout cost about 0.3 ms a row (bench/dashboard_render.py),
-      // so a first page of 1,000 took most of a second; more come on "show more".
-      this.options = Object.assign({ pageSize: 100, emptyText: "Nothing to show.", filterPlaceholder: "filter" }, options);
+      // 50 rows, a screen or two: the browser's style and layout cost 0.2-0.5 ms a row of ten
+      // cells, whatever the CSS (bench/dashboard_render.py), so a first page of 1,000 took most
+      // of a second and one of 100 a third of the page's time; more come on "show more".
+      this.options = Object.assign({ pageSize: 50, emptyText: "Nothing to show.", filterPlaceholder: "filter" }, options);
       this.sort = this.options.sort || null;
       this.filterText = "";
       this.rows = [];
-      this.searchText = new Map();  // row -> lower-case text the filter looks in
+      this.searchText = null;  // see rowText()
       this.shown = this.options.pageSize;
       this.signature = null;
       this.rowByElement = new WeakMap();
@@ -77,11 +79,19 @@
       if (signature === this.signature && !force) return;
       this.signature = signature;
       this.rows = rows;
-      this.searchText = new Map();
-      for (const row of rows) {
-        this.searchText.set(row, this.columns.map((c) => Dash.displayValue(c.value(row))).join(" ").toLowerCase());
-      }
+      this.searchText = null;  // made when a filter first needs it: most renders have none
       this.render();
+    }
+
+    // Row -> the lower-case text the filter looks in, every column's value.
+    rowText(row) {
+      if (this.searchText === null) {
+        this.searchText = new Map();
+        for (const r of this.rows) {
+          this.searchText.set(r, this.columns.map((c) => Dash.displayValue(c.value(r))).join(" ").toLowerCase());
+        }
+      }
+      return this.searchText.get(row);
     }
 
     // Forces a render of the same rows (say, after a cell's own state changed).
@@ -90,7 +100,7 @@
     }
 
     orderedRows() {
-      let rows = Dash.filterRows(this.rows, this.filterText, (row) => this.searchText.get(row));
+      let rows = Dash.filterRows(this.rows, this.filterText, (row) => this.rowText(row));
       if (this.sort) {
         const column = this.columns.find((c) => c.key === this.sort.key);
         if (column) rows = Dash.sortRows(rows, column.value, this.sort.descending);

@@ -6,6 +6,9 @@
   const el = Dash.el;
   const kPollMs = 2000;
   const kFailureLimit = 1000;
+  // A failure's error shows this much until opened.
+  const kErrorHeadLines = 3;
+  const kErrorHeadChars = 240;
   // Columns of /api/v0/tasks/summary (the protocol's TaskState), in the order a task moves
   // through them.
   const kStates = [
@@ -34,21 +37,29 @@
     const expanded = new Set();
     const failureKey = (t) => t.task_id + ":" + t.attempt;
 
+    // A short error is shown whole; a long one by its first lines, with a way to open it. The
+    // rest is in the <pre> (copied, found) but hidden, so that the browser does not lay out a
+    // hundred tracebacks nobody opened.
     function errorCell(task) {
       const text = task.error_message || "";
       const key = failureKey(task);
-      // A short error is shown whole; a long one is cut to a few lines, with a way to open it.
-      const long = text.split("\n").length > 3 || text.length > 240;
-      const pre = el("pre", { className: "error-text" + (long && !expanded.has(key) ? " clamped" : ""), testid: "task-error", text });
-      if (!long) return pre;
-      const toggle = el("button", { className: "link-button", text: expanded.has(key) ? "collapse" : "expand", testid: "task-error-toggle" });
+      const head = Dash.headLength(text, kErrorHeadLines, kErrorHeadChars);
+      if (head < 0) return el("pre", { className: "error-text", testid: "task-error", text });
+      const rest = el("span", { text: text.slice(head) });
+      const pre = el("pre", { className: "error-text", testid: "task-error" }, [text.slice(0, head), rest]);
+      const toggle = el("button", { className: "link-button", testid: "task-error-toggle" });
       toggle.type = "button";
-      toggle.addEventListener("click", () => {
-        if (expanded.has(key)) expanded.delete(key); else expanded.add(key);
+      const show = () => {
         const open = expanded.has(key);
+        rest.hidden = !open;
         pre.classList.toggle("clamped", !open);
         toggle.textContent = open ? "collapse" : "expand";
+      };
+      toggle.addEventListener("click", () => {
+        if (expanded.has(key)) expanded.delete(key); else expanded.add(key);
+        show();
       });
+      show();
       return el("div", { className: "error-cell" }, [pre, toggle]);
     }
 

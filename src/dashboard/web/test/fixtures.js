@@ -110,7 +110,8 @@ function placementGroups() {
   ];
 }
 
-function objects(count) {
+// The /api/v0/objects answer for `count` references: the `limit` largest of them (0: all).
+function objects(count, limit) {
   const list = [];
   for (let i = 0; i < count; i++) {
     list.push({
@@ -127,7 +128,8 @@ function objects(count) {
       node_id: hexId("node", i % 2, 56), objects: Math.ceil(count / 5), process_memory_bytes: 1000000 * i,
       object_store_bytes: 200000000 * i, spilled_bytes: 0, borrowed: i,
     })),
-    objects: list,
+    objects: list.sort((a, b) => b.size - a.size).slice(0, limit > 0 ? limit : count),
+    objects_total: count,
   };
 }
 
@@ -157,6 +159,12 @@ function trace(runCount, workersPerNode) {
 function makeApi(options) {
   const o = Object.assign({ failedTasks: 25, objects: 200, actors: 12, timelineRuns: 400, logChunks: 3 }, options);
   const actorList = actors(o.actors);
+  // The large answers are built once each: the render bench times the page, not this server.
+  const built = new Map();
+  const once = (key, build) => {
+    if (!built.has(key)) built.set(key, build());
+    return built.get(key);
+  };
   const jobLogReads = new Map();
   const stopped = new Set();
   return function handle(method, pathAndQuery) {
@@ -196,11 +204,14 @@ function makeApi(options) {
     if (p === "/api/v0/tasks/summary") return ok(taskSummary());
     if (p === "/api/v0/tasks") {
       const limit = Number(q.get("limit") || 100);
-      const all = failedTasks(o.failedTasks);
+      const all = once("tasks", () => failedTasks(o.failedTasks));
       return ok({ total: all.total, rows: all.rows.slice(0, limit) });
     }
     if (p === "/api/v0/placement_groups") return ok(placementGroups());
-    if (p === "/api/v0/objects") return ok(objects(o.objects));
+    if (p === "/api/v0/objects") {
+      const limit = q.has("limit") ? Number(q.get("limit")) : 1000;
+      return ok(once("objects " + limit, () => objects(o.objects, limit)));
+    }
     if (p === "/api/v0/logs") {
       return ok([{ file: "raylet.out", size: 2048 }, { file: "worker-" + hexId("worker", 0, 56) + ".out", size: 200000 }, { file: "gcs_server.out", size: 10 }]);
     }
@@ -211,7 +222,10 @@ function makeApi(options) {
       const text = offset >= size ? "" : decodeURIComponent(logFile[2]) + " tail " + kHostile + "\n";
       return ok({ text, next_offset: Math.max(offset, size), size });
     }
-    if (p === "/api/v0/timeline") return ok(trace(q.has("job_id") ? Math.floor(o.timelineRuns / 2) : o.timelineRuns));
+    if (p === "/api/v0/timeline") {
+      const runs = q.has("job_id") ? Math.floor(o.timelineRuns / 2) : o.timelineRuns;
+      return ok(once("timeline " + runs, () => trace(runs)));
+    }
     return { status: 404, body: { error: "no such endpoint" } };
   };
 }

@@ -107,6 +107,16 @@ test("filterRows needs every word, in any case", () => {
   assert.deepStrictEqual(Dash.filterRows(rows, "missing", text), []);
 });
 
+test("headLength cuts after the third line or the character limit, and not a text that fits", () => {
+  assert.strictEqual(Dash.headLength("a\nb\nc", 3, 240), -1);
+  assert.strictEqual(Dash.headLength("a\nb\nc\n", 3, 240), 5);
+  assert.strictEqual(Dash.headLength("a\nb\nc\nd", 3, 240), 5);
+  assert.strictEqual(Dash.headLength("x".repeat(300), 3, 240), 240);
+  assert.strictEqual(Dash.headLength("x".repeat(240), 3, 240), -1);
+  assert.strictEqual(Dash.headLength("a\n" + "x".repeat(300), 3, 240), 240);
+  assert.strictEqual(Dash.headLength("", 3, 240), -1);
+});
+
 test("stateClass maps states to badge colours", () => {
   assert.strictEqual(Dash.stateClass("ALIVE"), "ok");
   assert.strictEqual(Dash.stateClass("FAILED"), "bad");
