@@ -35,6 +35,15 @@ ResourceSet CommittedBundleResources(const ResourceSet& bundle, const PlacementG
 // The group whose renamed resource or marker `resource` is, if it is one.
 std::optional<PlacementGroupId> GroupOfResource(const std::string& resource);
 inline bool IsAnyGroupResource(const std::string& resource) { return GroupOfResource(resource).has_value(); }
+// The group whose bundle a demand runs in (its renamed resources name it), if any. `quantities`
+// maps resource names to amounts: a ResourceSet's, or a protobuf message's map.
+template <typename Quantities>
+std::optional<PlacementGroupId> GroupOfDemand(const Quantities& quantities) {
+  for (const auto& [name, amount] : quantities) {
+    if (std::optional<PlacementGroupId> group = GroupOfResource(name); group.has_value()) return group;
+  }
+  return std::nullopt;
+}
 // The resource a group resource was renamed from ("GPU" for "GPU_group_1_<hex>" and
 // "GPU_group_<hex>"); any other name is its own.
 std::string OriginalResourceOf(const std::string& resource);

@@ -288,6 +288,7 @@ class CoreWorker {
   // removed (by any process), and if so fails them. At most once a second per group.
   void CheckGroupRemoved(const PlacementGroupId& id);
   static constexpr int64_t kGroupCheckPeriodMs = 1000;
+  // When each group was last checked, for the groups checked within the last period.
   absl::flat_hash_map<PlacementGroupId, int64_t> group_checked_ms_ ABSL_GUARDED_BY(registrations_mu_);
   std::unique_ptr<gcs::GcsSubscriber> subscriber_;
   std::shared_ptr<raylet::GrpcRayletClient> raylet_;

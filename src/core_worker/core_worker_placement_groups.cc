@@ -123,9 +123,12 @@ absl::Status CoreWorker::RemovePlacementGroup(const PlacementGroupId& id) {
 void CoreWorker::CheckGroupRemoved(const PlacementGroupId& id) {
   {
     absl::MutexLock lock(&registrations_mu_);
-    int64_t& checked_ms = group_checked_ms_[id];
-    if (checked_ms != 0 && MonotonicMs() - checked_ms < kGroupCheckPeriodMs) return;
-    checked_ms = MonotonicMs();
+    const int64_t now_ms = MonotonicMs();
+    // A check older than the period holds nothing back, so it is forgotten: the map holds the
+    // groups checked in the last second, not every group this process ever waited on.
+    absl::erase_if(group_checked_ms_,
+                   [now_ms](const auto& checked) { return now_ms - checked.second >= kGroupCheckPeriodMs; });
+    if (!group_checked_ms_.emplace(id, now_ms).second) return;  // checked within the period
   }
   rpc::GetPlacementGroupRequest request;
   request.set_placement_group_id(id.Binary());

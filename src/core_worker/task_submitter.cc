@@ -14,14 +14,6 @@
 namespace orrery::core {
 
 namespace {
-// The placement group whose bundle the tasks of `resources` run in, if any.
-std::optional<PlacementGroupId> GroupOf(const ResourceSet& resources) {
-  for (const auto& [name, amount] : resources.quantities()) {
-    if (std::optional<PlacementGroupId> group = GroupOfResource(name); group.has_value()) return group;
-  }
-  return std::nullopt;
-}
-
 // Why the tasks of `scheduling` fail, from a lease answered UNSCHEDULABLE or
 // RUNTIME_ENV_SETUP_FAILED.
 rpc::ErrorInfo LeaseFailure(const SchedulingKey& scheduling, const rpc::RequestWorkerLeaseReply& reply) {
@@ -317,7 +309,7 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
           break;
         case rpc::RequestWorkerLeaseReply::PENDING:
           if (withdrawn) break;
-          if (reply->infeasible()) unplaceable = GroupOf(scheduling.resources);
+          if (reply->infeasible()) unplaceable = GroupOfDemand(scheduling.resources.quantities());
           // Still queued at the raylet: ask again under the same id (it never grants twice),
           // and meanwhile pipeline onto the workers already held.
           RequestLease(key, lease_id, raylet, /*answer_if_queued=*/false,
@@ -457,7 +449,7 @@ void TaskSubmitter::FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
 
 std::optional<PlacementGroupId> TaskSubmitter::RemovedGroupLocked(const ResourceSet& resources) const {
   if (removed_groups_.empty()) return std::nullopt;
-  std::optional<PlacementGroupId> group = GroupOf(resources);
+  std::optional<PlacementGroupId> group = GroupOfDemand(resources.quantities());
   return group.has_value() && removed_groups_.contains(*group) ? group : std::nullopt;
 }
 

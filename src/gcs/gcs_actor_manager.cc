@@ -16,13 +16,8 @@ namespace {
 
 constexpr int64_t kRetryDelayMs = 500;
 
-// The placement group the actor lives in (its renamed resources name it), if any.
-std::optional<PlacementGroupId> GroupOf(const rpc::ActorInfo& actor) {
-  for (const auto& [name, amount] : actor.resources().quantities()) {
-    if (std::optional<PlacementGroupId> group = GroupOfResource(name); group.has_value()) return group;
-  }
-  return std::nullopt;
-}
+// The placement group the actor lives in, if any.
+std::optional<PlacementGroupId> GroupOf(const rpc::ActorInfo& actor) { return GroupOfDemand(actor.resources().quantities()); }
 // A constructor may run for a long time; the call ends sooner if the worker dies.
 constexpr int64_t kCreateTimeoutMs = 24LL * 3600 * 1000;
 
