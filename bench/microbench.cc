@@ -18,6 +18,7 @@
 #include "orrery/api.h"
 #include "placement_group_bench.h"
 #include "reconstruction_bench.h"
+#include "task_events_bench.h"
 #include "tls_bench.h"
 #include "rate.h"
 
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   }
   if (Wanted({"_tls", "_plain", "tls_over_plain"})) orrery::bench::MeasureTlsCost(Report);
   if (Wanted({"metrics_"})) orrery::bench::MeasureMetricsCost(Report);
+  if (Wanted({"events_o", "task_events_"})) orrery::bench::MeasureTaskEventsCost(Report);
   if (Wanted({"dashboard_api_"})) orrery::bench::MeasureDashboardApi(Report);
   if (Wanted({"multi_node_tasks_async", "tcp_loopback_gigabytes", "object_transfer_gigabytes",
               "object_transfer_1gib_s", "broadcast_1gib_4_nodes_s"})) {

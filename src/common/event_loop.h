@@ -15,6 +15,11 @@
 
 namespace orrery {
 
+namespace internal {
+// Destroys `work` on a thread kept for that, never on the caller's (see EventLoop::Dispatcher).
+void DestroyOnReaperThread(std::function<void()> work);
+}  // namespace internal
+
 class EventLoop : public std::enable_shared_from_this<EventLoop> {
  public:
   static std::shared_ptr<EventLoop> Create(std::string name) {
@@ -28,11 +33,17 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   void Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
   // A function that posts onto this loop, and silently drops the work once the loop is gone:
-  // gRPC completions that arrive after a component stopped must not touch freed memory.
+  // gRPC completions that arrive after a component stopped must not touch freed memory. Work
+  // dropped is destroyed on another thread: it may hold the last reference to the client whose
+  // call is completing on this one, and that client's destructor waits for the call to end.
   std::function<void(std::function<void()>)> Dispatcher() {
     std::weak_ptr<EventLoop> weak = shared_from_this();
     return [weak](std::function<void()> fn) {
-      if (auto loop = weak.lock()) loop->Post(std::move(fn));
+      if (auto loop = weak.lock()) {
+        loop->Post(std::move(fn));
+      } else {
+        internal::DestroyOnReaperThread(std::move(fn));
+      }
     };
   }
 

@@ -1,20 +1,9 @@
 #include "src/common/percent_encoding.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 
 namespace orrery {
-
-namespace {
-
-// The value of a hex digit, or -1. (Named apart from random.cc's: unity builds share a scope.)
-int PercentHexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 bool PercentDecode(absl::string_view in, std::string* out) {
   out->clear();
@@ -23,11 +12,12 @@ bool PercentDecode(absl::string_view in, std::string* out) {
       out->push_back(in[i]);
       continue;
     }
-    if (i + 2 >= in.size()) return false;
-    int high = PercentHexDigit(in[i + 1]);
-    int low = PercentHexDigit(in[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out->push_back(static_cast<char>(high * 16 + low));
+    absl::string_view hex = in.substr(i + 1, 2);
+    if (hex.size() != 2 || !absl::ascii_isxdigit(static_cast<unsigned char>(hex[0])) ||
+        !absl::ascii_isxdigit(static_cast<unsigned char>(hex[1]))) {
+      return false;
+    }
+    *out += absl::HexStringToBytes(hex);
     i += 2;
   }
   return true;

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "src/common/random.h"
 
 #include <sys/random.h>
@@ -6,6 +5,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "src/common/log.h"
 
 namespace orrery {
@@ -26,37 +27,14 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-std::string HexEncode(absl::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
+std::string HexEncode(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
 
 bool HexDecode(absl::string_view hex, std::string* out) {
   if (hex.size() % 2 != 0) return false;
-  std::string result;
-  result.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = HexValue(hex[i]);
-    int lo = HexValue(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    result.push_back(static_cast<char>((hi << 4) | lo));
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }
-  *out = std::move(result);
+  *out = absl::HexStringToBytes(hex);
   return true;
 }
 

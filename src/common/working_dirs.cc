@@ -1,5 +1,7 @@
 #include "src/common/working_dirs.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
 #include "src/common/directory_package.h"
@@ -24,6 +26,22 @@ void WorkingDirs::Ensure(const std::string& package, Done done) {
 std::string WorkingDirs::Find(const std::string& package) const {
   auto it = ready_.find(package);
   return it == ready_.end() ? "" : it->second;
+}
+
+void WorkingDirs::Release(const std::string& package) {
+  auto it = ready_.find(package);
+  if (it == ready_.end()) return;  // not here, or still being fetched for a job about to use it
+  std::string folder = std::move(it->second);
+  ready_.erase(it);
+  boost::asio::post(unpacker_, [package, folder = std::move(folder)] {
+    std::error_code error;
+    std::filesystem::remove_all(folder, error);
+    if (error) {
+      spdlog::warn("deleting the working_dir {} of package {}: {}", folder, package.substr(0, 12), error.message());
+    } else {
+      spdlog::info("working_dir package {} deleted from {} (no job here uses it)", package.substr(0, 12), folder);
+    }
+  });
 }
 
 void WorkingDirs::OnFetched(const std::string& package, absl::StatusOr<std::string> bytes) {

@@ -1,8 +1,10 @@
 // WorkingDirs: the jobs' working directories on this host, for a raylet's workers or the job
 // supervisor's drivers. A job's working_dir travels as a package named by its SHA-256
 // (src/common/directory_package.h), stored in the GCS KV. Each package is fetched and unpacked
-// here once, into <root>/<sha256>, and every job of that content shares the folder. Unpacking
-// runs on a thread of its own, so a large folder does not stall the owner's event loop.
+// here once, into <root>/<sha256>, and every job of that content shares the folder until the
+// owner releases it. Unpacking and deleting run in order on a thread of their own, so a large
+// folder does not stall the owner's event loop, and a folder deleted is never deleted after
+// the next unpack of the same package.
 #pragma once
 
 #include <functional>
@@ -33,6 +35,9 @@ class WorkingDirs {
   void Ensure(const std::string& package, Done done);
   // The folder of a package unpacked here already, or "".
   std::string Find(const std::string& package) const;
+  // Deletes the folder of `package` here, when no job on this host uses it any more; a later
+  // Ensure() fetches it again. A fetch under way is left alone (a job is about to use it).
+  void Release(const std::string& package);
 
  private:
   void OnFetched(const std::string& package, absl::StatusOr<std::string> bytes);

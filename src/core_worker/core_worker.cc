@@ -138,16 +138,17 @@ absl::Status CoreWorker::Start() {
     OnTaskResult(task, std::move(object), resources);
   };
   submitter_callbacks.on_failed = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
-    events_->RecordFailure(task, KindOf(task, /*is_creation=*/false), error, "", "");
+    events_->RecordFailure(task, KindOf(task, /*is_creation=*/false), error);
     rpc::SerializedObject object;
     ToWire(*ErrorValue(error), &object);
     OnTaskResult(task, std::move(object), nullptr);
   };
   submitter_callbacks.on_dispatched = [this](const rpc::TaskSpec& task, const rpc::WorkerAddress& worker) {
-    events_->Record(task, rpc::NORMAL_TASK, rpc::SCHEDULED, worker.node_id(), worker.worker_id());
+    events_->Record(task, rpc::NORMAL_TASK, rpc::SCHEDULED, NodeId::FromBinary(worker.node_id()).value_or(NodeId::Nil()),
+                    WorkerId::FromBinary(worker.worker_id()).value_or(WorkerId::Nil()));
   };
   submitter_callbacks.on_retried = [this](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
-    events_->RecordFailure(task, rpc::NORMAL_TASK, error, "", "");
+    events_->RecordFailure(task, rpc::NORMAL_TASK, error);
     rpc::TaskSpec next = task;
     next.set_attempt(task.attempt() + 1);
     events_->Record(next, rpc::NORMAL_TASK, rpc::SUBMITTED);
@@ -162,8 +163,10 @@ absl::Status CoreWorker::Start() {
   actor_options.local_node = options_.node_id;
   actor_submitter_ =
       std::make_shared<ActorSubmitter>(actor_options, loop_, *gcs_, options_.worker_id, submitter_callbacks);
+  remote_raylets_ = std::make_shared<RemoteRaylets>(
+      rpc::ClientOptions{"", options_.token, options_.rpc, loop_->Dispatcher()});
   submitter_ = std::make_unique<TaskSubmitter>(submitter_options, loop_, address_, options_.job_id, raylet_,
-                                               std::move(submitter_callbacks));
+                                               remote_raylets_, std::move(submitter_callbacks));
 
   if (!options_.is_driver) {
     TaskExecutor::Hooks hooks;
@@ -222,8 +225,7 @@ absl::Status CoreWorker::RegisterWithRaylet() {
   }
   auto store = object_store::StoreClient::Connect(reply->object_store_socket());
   if (!store.ok()) return Annotate(store.status(), "connecting to the node's object store");
-  nodes_ = std::make_unique<NodeDirectory>(
-      *gcs_, rpc::ClientOptions{"raylet", options_.token, options_.rpc, /*dispatcher=*/nullptr});
+  nodes_ = std::make_unique<NodeDirectory>(*gcs_, *remote_raylets_);
   ObjectPuller::Options pull;
   pull.local_node = options_.node_id;
   pull.full_wait_ms = options_.object_store_full_wait_ms;
@@ -260,6 +262,7 @@ void CoreWorker::Stop() {
   if (server_) server_->Shutdown(1000);
   if (owners_) owners_->Stop();
   if (nodes_) nodes_->Stop();
+  if (remote_raylets_) remote_raylets_->Stop();
   loop_->Stop();
 }
 
@@ -592,7 +595,7 @@ void CoreWorker::RecordEndAsOwner(const rpc::TaskSpec& task, const rpc::Serializ
   rpc::TaskKind kind = KindOf(task, /*is_creation=*/false);
   rpc::ErrorInfo error;
   if (result.format() == rpc::SerializedObject::ERROR && error.ParseFromString(result.payload())) {
-    events_->RecordFailure(task, kind, error, "", "");
+    events_->RecordFailure(task, kind, error);
   } else {
     events_->Record(task, kind, rpc::FINISHED);
   }

@@ -303,6 +303,8 @@ class CoreWorker {
   // before that, and the raylet may grant this worker as soon as it registers, so tasks can
   // arrive first: they wait for it (their arguments may be in the store).
   absl::Notification registered_;
+  // The raylets of other nodes, shared by submitter_ and nodes_ (declared after it: gone first).
+  std::shared_ptr<RemoteRaylets> remote_raylets_;
   std::unique_ptr<NodeDirectory> nodes_;
   std::unique_ptr<ObjectPuller> puller_;
   ObjectCopies copies_;

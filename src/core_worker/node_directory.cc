@@ -45,14 +45,12 @@ absl::StatusOr<NodeDirectory::Node> NodeDirectory::FromNodeTable(
     if (info.state() == rpc::NodeInfo::DEAD) {
       return absl::UnavailableError(absl::StrCat("node ", node.Hex(), " is dead: ", info.death_reason()));
     }
-    std::string address = absl::StrCat(info.node_ip(), ":", info.node_manager_port());
-    rpc::ClientOptions options = raylet_options_;
-    options.peer_name = absl::StrCat("raylet of node ", node.Hex(), " at ", address);
+    HostPort raylet_address{info.node_ip(), info.node_manager_port()};
     absl::MutexLock lock(&mu_);
     Node& known = nodes_[node];
     if (known.raylet == nullptr) {
-      known.raylet = std::make_shared<raylet::GrpcRayletClient>(address, std::move(options));
-      known.raylet_address = HostPort{info.node_ip(), info.node_manager_port()};
+      known.raylet = raylets_.At(raylet_address.ToString());
+      known.raylet_address = raylet_address;
       known.object_data = HostPort{info.node_ip(), info.object_data_port()};
     }
     return known;

@@ -1,5 +1,6 @@
 // NodeDirectory: the raylets of other nodes, by node id, for the object transfers between nodes:
-// a client of each one's NodeManagerService and where its object data socket is. Addresses come
+// a client of each one's NodeManagerService (from RemoteRaylets) and where its object data
+// socket is. Addresses come
 // from the GCS node table, asked when a node is first named, and are kept until Stop(). A node
 // the GCS reports dead, or does not know, is an error naming it. Thread-safe.
 #pragma once
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "src/common/id.h"
 #include "src/common/net.h"
+#include "src/core_worker/remote_raylets.h"
 #include "src/gcs/client/gcs_client.h"
 #include "src/raylet/client/raylet_client.h"
 
@@ -27,15 +29,14 @@ class NodeDirectory {
   };
   using NodeCallback = std::function<void(absl::StatusOr<Node>)>;
 
-  // `raylet_options` is used for every raylet client (its peer_name is filled in per node).
-  NodeDirectory(gcs::GrpcGcsClient& gcs, rpc::ClientOptions raylet_options)
-      : gcs_(gcs), raylet_options_(std::move(raylet_options)) {}
+  // `raylets` makes the clients (shared with the task submitter); it outlives this directory.
+  NodeDirectory(gcs::GrpcGcsClient& gcs, RemoteRaylets& raylets) : gcs_(gcs), raylets_(raylets) {}
 
   // Blocks on the GCS the first time a node is named: never call it from an event loop.
   absl::StatusOr<Node> Find(const NodeId& node);
   // The same, without blocking: `done` runs on a gRPC thread or at once.
   void FindAsync(const NodeId& node, NodeCallback done);
-  // Drops every client (each waits for its calls first).
+  // Forgets every node (RemoteRaylets::Stop drops the clients).
   void Stop();
 
  private:
@@ -44,7 +45,7 @@ class NodeDirectory {
   std::optional<Node> Known(const NodeId& node);
 
   gcs::GrpcGcsClient& gcs_;
-  const rpc::ClientOptions raylet_options_;
+  RemoteRaylets& raylets_;
   absl::Mutex mu_;
   absl::flat_hash_map<NodeId, Node> nodes_ ABSL_GUARDED_BY(mu_);
 };

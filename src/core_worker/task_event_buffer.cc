@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "google/protobuf/arena.h"
 #include "src/common/log.h"
 
 namespace orrery::core {
@@ -11,23 +12,6 @@ namespace {
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-rpc::TaskEvent EventOf(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) {
-  rpc::TaskEvent event;
-  event.set_task_id(task.task_id());
-  event.set_attempt(task.attempt());
-  event.set_job_id(task.job_id());
-  event.set_state(state);
-  event.set_time_us(NowUs());
-  event.set_kind(kind);
-  if (state == rpc::SUBMITTED) {
-    // The rest is the same for every event of the task: sent once.
-    event.set_function_name(task.function_name());
-    event.set_name(task.name());
-    event.set_actor_id(task.actor_id());
-  }
-  return event;
 }
 
 }  // namespace
@@ -65,32 +49,73 @@ void TaskEventBuffer::Stop() {
   Flush();
 }
 
+TaskEventBuffer::Event TaskEventBuffer::EventOf(const rpc::TaskSpec& task, rpc::TaskKind kind,
+                                                rpc::TaskState state) const {
+  Event event;
+  event.task_id = TaskId::FromBinary(task.task_id()).value_or(TaskId::Nil());
+  event.job_id = JobId::FromBinary(task.job_id()).value_or(job_id_);
+  event.attempt = task.attempt();
+  event.state = state;
+  event.kind = kind;
+  event.time_us = NowUs();
+  if (state == rpc::SUBMITTED) {
+    event.function_name = task.function_name();
+    event.name = task.name();
+    event.actor_id = task.actor_id();
+  }
+  return event;
+}
+
+void TaskEventBuffer::ToProto(const Event& event, rpc::TaskEvent* out) {
+  // Empty fields stay unset, and ids are copied from their bytes, not through a string: what
+  // sending a batch costs is mostly allocation.
+  auto set_id = [](const auto& id, auto setter) {
+    if (!id.IsNil()) setter(id.data(), id.kSize);
+  };
+  set_id(event.task_id, [out](const void* data, size_t size) { out->set_task_id(data, size); });
+  set_id(event.job_id, [out](const void* data, size_t size) { out->set_job_id(data, size); });
+  set_id(event.node_id, [out](const void* data, size_t size) { out->set_node_id(data, size); });
+  set_id(event.worker_id, [out](const void* data, size_t size) { out->set_worker_id(data, size); });
+  out->set_attempt(event.attempt);
+  out->set_state(event.state);
+  out->set_time_us(event.time_us);
+  out->set_kind(event.kind);
+  auto set_text = [](const std::string& text, auto setter) {
+    if (!text.empty()) setter(text);
+  };
+  set_text(event.function_name, [out](const std::string& text) { out->set_function_name(text); });
+  set_text(event.name, [out](const std::string& text) { out->set_name(text); });
+  set_text(event.actor_id, [out](const std::string& text) { out->set_actor_id(text); });
+  set_text(event.error_type, [out](const std::string& text) { out->set_error_type(text); });
+  set_text(event.error_message, [out](const std::string& text) { out->set_error_message(text); });
+}
+
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) {
   if (!options_.enabled) return;
   Add(EventOf(task, kind, state));
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state,
-                             const std::string& node_id, const std::string& worker_id) {
+                             const NodeId& node, const WorkerId& worker) {
   if (!options_.enabled) return;
-  rpc::TaskEvent event = EventOf(task, kind, state);
-  event.set_node_id(node_id);
-  event.set_worker_id(worker_id);
+  Event event = EventOf(task, kind, state);
+  event.node_id = node;
+  event.worker_id = worker;
   Add(std::move(event));
 }
 
 void TaskEventBuffer::RecordFailure(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo& error,
-                                    const std::string& node_id, const std::string& worker_id) {
+                                    const NodeId& node, const WorkerId& worker) {
   if (!options_.enabled) return;
-  rpc::TaskEvent event = EventOf(task, kind, rpc::FAILED);
-  event.set_node_id(node_id);
-  event.set_worker_id(worker_id);
-  event.set_error_type(ErrorTypeName(error));
-  event.set_error_message(error.message());
+  Event event = EventOf(task, kind, rpc::FAILED);
+  event.node_id = node;
+  event.worker_id = worker;
+  event.error_type = ErrorTypeName(error);
+  event.error_message = error.message();
   Add(std::move(event));
 }
 
-void TaskEventBuffer::Add(rpc::TaskEvent event) {
+void TaskEventBuffer::Add(Event event) {
   absl::MutexLock lock(&mu_);
   if (events_.size() >= options_.capacity) {
     ++dropped_;
@@ -101,22 +126,27 @@ void TaskEventBuffer::Add(rpc::TaskEvent event) {
 
 void TaskEventBuffer::Flush() {
   absl::MutexLock sending(&send_mu_);
-  rpc::AddTaskEventsRequest request;
+  // A batch is thousands of small messages built and freed together: an arena's work.
+  google::protobuf::Arena arena;
+  auto* request = google::protobuf::Arena::CreateMessage<rpc::AddTaskEventsRequest>(&arena);
+  std::vector<Event> events;
   {
     absl::MutexLock lock(&mu_);
     if (events_.empty() && dropped_ == 0) return;
-    request.mutable_events()->Reserve(static_cast<int>(events_.size()));
-    for (rpc::TaskEvent& event : events_) *request.add_events() = std::move(event);
-    events_.clear();
-    request.set_dropped(dropped_);
+    events.swap(events_);
+    // The next period's events go where these were, without growing the vector again.
+    events_.reserve(events.size());
+    request->set_dropped(dropped_);
     dropped_ = 0;
   }
-  request.set_job_id(job_id_.Binary());
-  if (absl::Status status = send_(request); !status.ok()) {
+  request->mutable_events()->Reserve(static_cast<int>(events.size()));
+  for (const Event& event : events) ToProto(event, request->add_events());
+  request->set_job_id(job_id_.Binary());
+  if (absl::Status status = send_(*request); !status.ok()) {
     // Lost, but not silently: the next batch counts them.
-    spdlog::debug("task events not sent ({} of them): {}", request.events_size(), status.message());
+    spdlog::debug("task events not sent ({} of them): {}", request->events_size(), status.message());
     absl::MutexLock lock(&mu_);
-    dropped_ += request.events_size() + request.dropped();
+    dropped_ += request->events_size() + request->dropped();
   }
 }
 

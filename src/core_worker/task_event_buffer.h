@@ -1,8 +1,10 @@
 // TaskEventBuffer: this process's task events (its submissions as an owner, its executions as
 // a worker), sent to the GCS in batches once a period and when the process stops. Recording
-// costs a task a lock and a push; sending runs on a thread of its own. A full buffer drops new
-// events and counts them, and the count goes to the GCS with the next batch, so that
-// `orrery list tasks` can say the history is incomplete.
+// costs a task a lock and a push of plain values (ids in place: nothing allocated but a
+// submission's names and a failure's message); the protobuf messages are built when a batch is
+// sent, on a thread of its own. A full buffer drops new events and counts them, and the count
+// goes to the GCS with the next batch, so that `orrery list tasks` can say the history is
+// incomplete.
 #pragma once
 
 #include <cstdint>
@@ -42,22 +44,43 @@ class TaskEventBuffer {
   // An event of `task` (its ids, and for SUBMITTED its function, name and kind); the time is now.
   void Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state);
   // Where it was sent, or where it runs.
-  void Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state, const std::string& node_id,
-              const std::string& worker_id);
+  void Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state, const NodeId& node,
+              const WorkerId& worker);
+  // Nil ids: it failed before it reached a worker.
   void RecordFailure(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo& error,
-                     const std::string& node_id, const std::string& worker_id);
+                     const NodeId& node = NodeId::Nil(), const WorkerId& worker = WorkerId::Nil());
 
   // Sends what is buffered now (the period's batch).
   void Flush();
 
  private:
-  void Add(rpc::TaskEvent event);
+  // One event as recorded; rpc::TaskEvent is made of it when sent.
+  struct Event {
+    TaskId task_id;  // Nil if the spec's was malformed (the runtime makes them: never)
+    JobId job_id;
+    int32_t attempt = 0;
+    rpc::TaskState state = rpc::SUBMITTED;
+    rpc::TaskKind kind = rpc::NORMAL_TASK;
+    int64_t time_us = 0;
+    NodeId node_id;  // Nil: none
+    WorkerId worker_id;
+    // SUBMITTED: the rest is the same for every event of the task, so sent once.
+    std::string function_name;
+    std::string name;
+    std::string actor_id;
+    // FAILED.
+    std::string error_type;
+    std::string error_message;
+  };
+  Event EventOf(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) const;
+  static void ToProto(const Event& event, rpc::TaskEvent* out);
+  void Add(Event event);
 
   const JobId job_id_;
   const Options options_;
   const Send send_;
   absl::Mutex mu_;
-  std::vector<rpc::TaskEvent> events_ ABSL_GUARDED_BY(mu_);
+  std::vector<Event> events_ ABSL_GUARDED_BY(mu_);
   int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Ends the sender's wait between batches. Not a wait on mu_: a thread waiting on a mutex

@@ -239,15 +239,15 @@ rpc::TaskResult TaskExecutor::Failed(const rpc::TaskSpec& task, rpc::ErrorInfo& 
 }
 
 void TaskExecutor::RecordRunning(const rpc::TaskSpec& task, rpc::TaskKind kind) {
-  if (events_ != nullptr) events_->Record(task, kind, rpc::RUNNING, node_id_.Binary(), worker_id_.Binary());
+  if (events_ != nullptr) events_->Record(task, kind, rpc::RUNNING, node_id_, worker_id_);
 }
 
 void TaskExecutor::RecordOutcome(const rpc::TaskSpec& task, rpc::TaskKind kind, const rpc::ErrorInfo* error) {
   if (events_ == nullptr) return;
   if (error == nullptr) {
-    events_->Record(task, kind, rpc::FINISHED, node_id_.Binary(), worker_id_.Binary());
+    events_->Record(task, kind, rpc::FINISHED, node_id_, worker_id_);
   } else {
-    events_->RecordFailure(task, kind, *error, node_id_.Binary(), worker_id_.Binary());
+    events_->RecordFailure(task, kind, *error, node_id_, worker_id_);
   }
 }
 

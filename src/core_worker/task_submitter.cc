@@ -35,12 +35,14 @@ bool IsUnreachable(const absl::Status& status) {
 }  // namespace
 
 TaskSubmitter::TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,
-                             std::shared_ptr<raylet::RayletClient> local_raylet, Callbacks callbacks)
+                             std::shared_ptr<raylet::RayletClient> local_raylet,
+                             std::shared_ptr<RemoteRaylets> remote_raylets, Callbacks callbacks)
     : options_(std::move(options)),
       loop_(std::move(loop)),
       self_(std::move(self)),
       job_id_(job_id),
       local_raylet_(std::move(local_raylet)),
+      remote_raylets_(std::move(remote_raylets)),
       callbacks_(std::move(callbacks)),
       idle_timer_(loop_->io()),
       stubs_(options_.rpc, options_.cluster_token, NodeId::FromOptionalBinary(self_.node_id()).value_or(NodeId())) {
@@ -241,7 +243,7 @@ void TaskSubmitter::RequestNewLeaseLocked(Key& key) {
   LeaseId lease_id = LeaseId::FromRandom();
   std::shared_ptr<raylet::RayletClient> raylet = local_raylet_;
   if (!key.scheduling.near.empty() && !key.near_unreachable) {
-    key.near_raylet = RayletAt(key.scheduling.near);
+    key.near_raylet = remote_raylets_->At(key.scheduling.near);
     raylet = key.near_raylet;
   }
   key.pending_leases[lease_id] = raylet;
@@ -328,7 +330,8 @@ void TaskSubmitter::OnLeaseReply(const SchedulingKey& scheduling, const LeaseId&
         }
         case rpc::RequestWorkerLeaseReply::SPILLBACK: {
           if (withdrawn) break;
-          auto target = RayletAt(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
+          std::shared_ptr<raylet::RayletClient> target =
+              remote_raylets_->At(absl::StrCat(reply->spillback_node().ip(), ":", reply->spillback_node().port()));
           key.pending_leases[lease_id] = target;
           RequestLease(key, lease_id, target, /*answer_if_queued=*/true, /*spilled_back=*/true);
           break;
@@ -571,22 +574,6 @@ void TaskSubmitter::ReturnLease(const std::shared_ptr<LeasedWorker>& worker, boo
   worker->raylet->ReturnWorker(request, [](absl::StatusOr<rpc::ReturnWorkerReply> reply) {
     if (!reply.ok()) spdlog::debug("returning a lease: {}", reply.status().message());
   });
-}
-
-// ---- connections ----
-
-
-std::shared_ptr<raylet::RayletClient> TaskSubmitter::RayletAt(const std::string& address) {
-  auto& client = remote_raylets_[address];
-  if (client == nullptr) {
-    // A node that stops answering is given up on sooner than the local raylet: the request
-    // goes back to the local raylet, which knows other nodes.
-    rpc::RpcOptions rpc = options_.rpc;
-    rpc.retry_budget_ms = std::min(rpc.retry_budget_ms, options_.remote_raylet_retry_budget_ms);
-    client = std::make_shared<raylet::GrpcRayletClient>(
-        address, rpc::ClientOptions{"raylet at " + address, options_.cluster_token, rpc, loop_->Dispatcher()});
-  }
-  return client;
 }
 
 // ---- stopping ----

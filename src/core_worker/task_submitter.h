@@ -31,6 +31,7 @@
 #include "src/common/id.h"
 #include "src/common/placement_group.h"
 #include "src/common/resource_set.h"
+#include "src/core_worker/remote_raylets.h"
 #include "src/core_worker/retry_policy.h"
 #include "src/core_worker/worker_stream.h"
 #include "src/core_worker/worker_stubs.h"
@@ -79,10 +80,6 @@ class TaskSubmitter {
     int64_t max_pending_arg_bytes = 1LL << 30;
     // How long one lease request is held open by the raylet.
     int64_t lease_wait_ms = 10'000;
-    // Retries of a lease request at another node (after spillback) stop after this long, and
-    // the request goes back to the local raylet: about the time the GCS takes to declare a
-    // silent node dead (5 missed health checks a second apart).
-    int64_t remote_raylet_retry_budget_ms = 5'000;
     std::string cluster_token;
     rpc::RpcOptions rpc;
   };
@@ -102,8 +99,10 @@ class TaskSubmitter {
     std::function<void(const PlacementGroupId&)> on_group_unplaceable;
   };
 
+  // `remote_raylets`: the raylets of other nodes, for leases near arguments and after spillback.
   TaskSubmitter(Options options, std::shared_ptr<EventLoop> loop, rpc::WorkerAddress self, JobId job_id,
-                std::shared_ptr<raylet::RayletClient> local_raylet, Callbacks callbacks);
+                std::shared_ptr<raylet::RayletClient> local_raylet, std::shared_ptr<RemoteRaylets> remote_raylets,
+                Callbacks callbacks);
   ~TaskSubmitter();
 
   // Queues `task` for a worker with `resources`. Blocks while the owner is past its bounds.
@@ -266,7 +265,6 @@ class TaskSubmitter {
   void FailQueuedLocked(Key& key, const rpc::ErrorInfo& error,
                         std::vector<std::pair<rpc::TaskSpec, rpc::ErrorInfo>>& failed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::shared_ptr<raylet::RayletClient> RayletAt(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleIdleCheck();
   void ReturnIdleLeases();
   void ReturnLease(const std::shared_ptr<LeasedWorker>& worker, bool kill);
@@ -278,6 +276,7 @@ class TaskSubmitter {
   const rpc::WorkerAddress self_;
   const JobId job_id_;
   std::shared_ptr<raylet::RayletClient> local_raylet_;
+  const std::shared_ptr<RemoteRaylets> remote_raylets_;
   Callbacks callbacks_;
   rpc::InFlight streams_;
   boost::asio::steady_timer idle_timer_;
@@ -291,7 +290,6 @@ class TaskSubmitter {
   int64_t pending_arg_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   WorkerStubs stubs_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::shared_ptr<raylet::RayletClient>> remote_raylets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<WorkerId, DeathNote> death_notes_ ABSL_GUARDED_BY(mu_);
   // The workers of death_notes_, oldest first: at most Options::max_death_notes are kept.
   std::deque<WorkerId> death_order_ ABSL_GUARDED_BY(mu_);

@@ -50,6 +50,9 @@ const ConfigTable<GcsConfig>& GcsConfigTable() {
              "Finished jobs kept (in memory and storage); older ones are forgotten")
         .Add("task_events_per_job", &GcsConfig::task_events_per_job,
              "Task attempts kept per job for `orrery list tasks` and `orrery timeline` (oldest evicted)")
+        .Add("working_dir_hold_ms", &GcsConfig::working_dir_hold_ms,
+             "How long a working_dir package uploaded (or checked for) stays in the GCS while no job uses it; "
+             "packages no running or submitted job uses are deleted past it")
         .Add("log_level", &GcsConfig::log_level, "trace, debug, info, warn or error")
         .Add("ready_fd", &GcsConfig::ready_fd, "Descriptor to report readiness on (set by orrery start)");
     rpc::AddRpcConfig(*t, &GcsConfig::rpc);

@@ -50,6 +50,7 @@ struct GcsConfig {
   int64_t dead_actor_history = 10000;
   int64_t finished_job_history = 10000;
   int64_t task_events_per_job = 10000;
+  int64_t working_dir_hold_ms = 600'000;
   std::string log_level = "info";
   int32_t ready_fd = -1;
   rpc::RpcOptions rpc;

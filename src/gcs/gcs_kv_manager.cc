@@ -6,7 +6,7 @@ namespace orrery::gcs {
 
 namespace {
 
-// Rows are "<namespace>\0<key>", so one namespace is one prefix range.
+// Rows are "<namespace>\0<key>" (KvRowKey), so one namespace is one prefix range.
 constexpr char kSeparator = '\0';
 
 absl::Status CheckNamespace(const std::string& ns) {
@@ -14,13 +14,17 @@ absl::Status CheckNamespace(const std::string& ns) {
   return absl::OkStatus();
 }
 
-std::string RowKey(const std::string& ns, const std::string& key) { return ns + kSeparator + key; }
-
 }  // namespace
+
+std::string KvRowKey(const std::string& ns, const std::string& key) { return ns + kSeparator + key; }
+
+void GcsKvManager::Accessed(const std::string& ns, const std::string& key) const {
+  for (const AccessListener& listener : access_listeners_) listener(ns, key);
+}
 
 void GcsKvManager::HandleKvGet(const rpc::KvGetRequest& request, rpc::KvGetReply* reply, ReplyCallback done) {
   if (absl::Status status = CheckNamespace(request.namespace_()); !status.ok()) return done(status);
-  store_.Get(kKvTable, RowKey(request.namespace_(), request.key()),
+  store_.Get(kKvTable, KvRowKey(request.namespace_(), request.key()),
              [reply, done](absl::StatusOr<std::optional<std::string>> value) {
                if (!value.ok()) return done(value.status());
                reply->set_found(value->has_value());
@@ -32,7 +36,8 @@ void GcsKvManager::HandleKvGet(const rpc::KvGetRequest& request, rpc::KvGetReply
 void GcsKvManager::HandleKvPut(const rpc::KvPutRequest& request, rpc::KvPutReply* reply, ReplyCallback done) {
   if (absl::Status status = CheckNamespace(request.namespace_()); !status.ok()) return done(status);
   if (request.key().empty()) return done(absl::InvalidArgumentError("KV key is empty"));
-  store_.Put(kKvTable, RowKey(request.namespace_(), request.key()), request.value(), request.overwrite(),
+  Accessed(request.namespace_(), request.key());
+  store_.Put(kKvTable, KvRowKey(request.namespace_(), request.key()), request.value(), request.overwrite(),
              [reply, done](absl::StatusOr<bool> added) {
                if (!added.ok()) return done(added.status());
                reply->set_added(*added);
@@ -47,7 +52,7 @@ void GcsKvManager::HandleKvDel(const rpc::KvDelRequest& request, rpc::KvDelReply
     reply->set_deleted(*deleted);
     done(absl::OkStatus());
   };
-  std::string row = RowKey(request.namespace_(), request.key());
+  std::string row = KvRowKey(request.namespace_(), request.key());
   if (request.by_prefix()) {
     store_.DeleteByPrefix(kKvTable, row, answer);
   } else {
@@ -58,7 +63,8 @@ void GcsKvManager::HandleKvDel(const rpc::KvDelRequest& request, rpc::KvDelReply
 void GcsKvManager::HandleKvExists(const rpc::KvExistsRequest& request, rpc::KvExistsReply* reply,
                                   ReplyCallback done) {
   if (absl::Status status = CheckNamespace(request.namespace_()); !status.ok()) return done(status);
-  store_.Exists(kKvTable, RowKey(request.namespace_(), request.key()), [reply, done](absl::StatusOr<bool> exists) {
+  Accessed(request.namespace_(), request.key());
+  store_.Exists(kKvTable, KvRowKey(request.namespace_(), request.key()), [reply, done](absl::StatusOr<bool> exists) {
     if (!exists.ok()) return done(exists.status());
     reply->set_exists(*exists);
     done(absl::OkStatus());
@@ -68,7 +74,7 @@ void GcsKvManager::HandleKvExists(const rpc::KvExistsRequest& request, rpc::KvEx
 void GcsKvManager::HandleKvKeys(const rpc::KvKeysRequest& request, rpc::KvKeysReply* reply, ReplyCallback done) {
   if (absl::Status status = CheckNamespace(request.namespace_()); !status.ok()) return done(status);
   size_t strip = request.namespace_().size() + 1;
-  store_.Keys(kKvTable, RowKey(request.namespace_(), request.prefix()),
+  store_.Keys(kKvTable, KvRowKey(request.namespace_(), request.prefix()),
               [reply, done, strip](absl::StatusOr<std::vector<std::string>> keys) {
                 if (!keys.ok()) return done(keys.status());
                 for (const auto& key : *keys) reply->add_keys(key.substr(strip));

@@ -160,9 +160,23 @@ void GcsServer::Build(const StoreClient::Dispatcher& dispatcher) {
         FetchPackage(package, std::move(done));
       },
       [this](const JobId& job, const std::string& why) { jobs_->FinishJob(job, why); });
+  packages_ = std::make_unique<WorkingDirPackages>(loop_->io(), *store_, config_.working_dir_hold_ms, [this] {
+    absl::flat_hash_set<std::string> in_use;
+    jobs_->ForEachJob([&in_use](const rpc::JobInfo& job) {
+      if (job.state() == rpc::JobInfo::RUNNING && !job.config().working_dir_package().empty()) {
+        in_use.insert(job.config().working_dir_package());
+      }
+    });
+    supervisor_->ForEachPackageInUse([&in_use](const std::string& package) { in_use.insert(package); });
+    return in_use;
+  });
+  kv_->AddAccessListener([this](const std::string& ns, const std::string& key) {
+    if (ns == kWorkingDirKvNamespace) packages_->Hold(key, MonotonicMs());
+  });
   jobs_->AddJobFinishedListener([this](const JobId& job) {
     actors_->OnJobFinished(job);
     placement_groups_->OnJobFinished(job);
+    packages_->SweepSoon();
   });
 
   nodes_->AddNodeAddedListener([this](const rpc::NodeInfo& node) {
@@ -222,6 +236,7 @@ absl::Status GcsServer::Serve(const StorageSpec& storage) {
   // What earlier GCS instances leased for actors they had not finished creating is freed, then
   // those actors are scheduled again; meanwhile this GCS serves.
   loop_->Post([this] {
+    packages_->Start();
     placement_groups_->Reconcile();
     actors_->Reconcile(earlier_holders_, [this](bool all_released) {
       // Holders whose leases a raylet may still have are kept for the next restart.
@@ -325,6 +340,7 @@ void GcsServer::Stop() {
     if (actors_) actors_->Stop();
     if (placement_groups_) placement_groups_->Stop();
     if (supervisor_) supervisor_->Stop();
+    if (packages_) packages_->Stop();
     streams_closed.set_value();
   });
   streams_closed.get_future().wait();

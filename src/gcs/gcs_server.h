@@ -14,6 +14,7 @@
 #include "src/gcs/gcs_health_checker.h"
 #include "src/gcs/gcs_job_manager.h"
 #include "src/gcs/gcs_kv_manager.h"
+#include "src/gcs/working_dir_packages.h"
 #include "src/gcs/gcs_metrics.h"
 #include "src/gcs/gcs_node_manager.h"
 #include "src/gcs/gcs_placement_group_manager.h"
@@ -90,6 +91,7 @@ class GcsServer {
   std::unique_ptr<GcsActorManager> actors_;
   std::unique_ptr<GcsPlacementGroupManager> placement_groups_;
   std::unique_ptr<JobSupervisor> supervisor_;
+  std::unique_ptr<WorkingDirPackages> packages_;
   std::unique_ptr<GcsTaskManager> tasks_;
   std::unique_ptr<rpc::ServerCalls> calls_;
   std::unique_ptr<GcsGrpcService> service_;

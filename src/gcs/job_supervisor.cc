@@ -401,6 +401,7 @@ void JobSupervisor::OnExited(Job& job, int wait_status) {
 void JobSupervisor::AfterEnd(Job& job) {
   rpc::JobSubmission& record = job.record;
   UnwatchLog(job);
+  ReleaseWorkingDir(record.working_dir_package());
   RemovePidRecord(SessionDir(options_.session_dir), PidRecordName(record.submission_id()));
   Persist(job);
   // A driver that did not shut down cleanly leaves its job running until its raylet notices;
@@ -416,6 +417,13 @@ void JobSupervisor::AfterEnd(Job& job) {
   }
   job.stoppers.clear();
   WakeReaders(job);
+}
+
+void JobSupervisor::ReleaseWorkingDir(const std::string& package) {
+  if (package.empty()) return;
+  bool in_use = false;
+  ForEachPackageInUse([&](const std::string& used) { in_use = in_use || used == package; });
+  if (!in_use) working_dirs_.Release(package);
 }
 
 void JobSupervisor::HandleGetJobSubmission(const rpc::GetJobSubmissionRequest& request,

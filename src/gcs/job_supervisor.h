@@ -60,6 +60,13 @@ class JobSupervisor {
   // their drivers can join it).
   void StartRestoredPending();
   size_t num_submissions() const { return jobs_.size(); }
+  // Calls fn(package) for the working_dir package of each submitted job that has not ended.
+  template <typename Fn>
+  void ForEachPackageInUse(Fn&& fn) const {
+    for (const auto& [id, job] : jobs_) {
+      if (!Ended(*job) && !job->record.working_dir_package().empty()) fn(job->record.working_dir_package());
+    }
+  }
 
   void HandleSubmitJob(const rpc::SubmitJobRequest& request, rpc::SubmitJobReply* reply, ReplyCallback done);
   void HandleGetJobSubmission(const rpc::GetJobSubmissionRequest& request, rpc::GetJobSubmissionReply* reply,
@@ -117,6 +124,8 @@ class JobSupervisor {
   void OnRunnerExited(const std::string& submission_id);
   void OnExited(Job& job, int wait_status);
   void AfterEnd(Job& job);
+  // A submitted job using `package` ended: the head's copy is deleted unless another uses it.
+  void ReleaseWorkingDir(const std::string& package);
   // Stores the job's record; `done` (if any) once it is stored.
   void Persist(const Job& job, std::function<void(absl::Status)> done = nullptr);
   // <session>/job_exits: each runner's record of how its driver ended.

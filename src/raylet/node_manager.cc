@@ -168,7 +168,16 @@ void NodeManager::OnJobMessage(const rpc::PubsubMessage& message) {
   if (message.job().state() == rpc::JobInfo::FINISHED && (was_running || !message.snapshot())) {
     leases_.OnJobFinished(*job_id);
     pool_.OnJobFinished(*job_id);
+    ReleaseWorkingDir(message.job().config().working_dir_package());
   }
+}
+
+void NodeManager::ReleaseWorkingDir(const std::string& package) {
+  if (package.empty()) return;
+  for (const auto& [id, job] : jobs_) {
+    if (job.state() == rpc::JobInfo::RUNNING && job.config().working_dir_package() == package) return;
+  }
+  working_dirs_.Release(package);
 }
 
 void NodeManager::OnWorkerDeathMessage(const rpc::PubsubMessage& message) {

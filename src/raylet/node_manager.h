@@ -107,6 +107,8 @@ class NodeManager final : public NodeManagerHandler {
   // job starts here; else a RuntimeEnvSetupError naming this node and the cause.
   void PrepareWorkingDir(const JobId& job_id, std::function<void(absl::Status)> done);
   void FetchPackage(const std::string& package, std::function<void(absl::StatusOr<std::string>)> done);
+  // A job using `package` ended: its folder here is deleted unless a running job uses it too.
+  void ReleaseWorkingDir(const std::string& package);
   void OnProcessDeath(const std::shared_ptr<Worker>& worker, rpc::ExitType exit_type, const std::string& detail);
   // The host's memory use is over the threshold: one worker is killed, unless the last one
   // killed has not exited yet (its memory is not free until it has).

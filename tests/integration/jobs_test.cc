@@ -157,11 +157,25 @@ bool ProcessGone(pid_t pid) {
   return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
 }
 
+// Whether the GCS logged `line` (its log: <session>/logs/gcs-*.log).
+bool GcsLogHas(const std::string& line) {
+  for (const auto& entry : fs::directory_iterator(fs::canonical(g_root + "/session_latest") / "logs")) {
+    if (entry.path().filename().string().rfind("gcs", 0) != 0) continue;
+    std::ifstream log(entry.path());
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    if (text.find(line) != std::string::npos) return true;
+  }
+  return false;
+}
+
 class Jobs : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_root = orrery::testing::MakeTempRoot();
-    g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1");
+    // A short hold on uploaded working_dir packages, so that the GCS deletes one no job uses
+    // within the test (a submission names its package a moment after the upload).
+    g_cluster = orrery::testing::StartHead(g_root, "--num-cpus 2 --node-ip-address 127.0.0.1",
+                                           "ORRERY_WORKING_DIR_HOLD_MS=3000");
     ASSERT_FALSE(g_cluster.token.empty());
   }
   static void TearDownTestSuite() {
@@ -195,6 +209,15 @@ TEST_F(Jobs, ASubmittedJobRunsTasksAndActorsInItsWorkingDirAndIsFollowedToItsEnd
   EXPECT_THAT(run.output, HasSubstr("Job 'first' SUCCEEDED (exit code 0)"));
   // Not a terminal: the log alone, no live line.
   EXPECT_THAT(run.output, Not(HasSubstr("\033[K")));
+  // Once the job has ended nothing uses its working_dir: the head's copy (the driver's) and the
+  // node's (the workers') are deleted, and past the upload's hold the GCS deletes the package.
+  std::string driver_copy = Match(run.output, "driver program: (\\S+)/bin/driver");
+  std::string worker_copy = Match(run.output, "worker program: (\\S+)/bin/driver");
+  ASSERT_FALSE(driver_copy.empty() || worker_copy.empty()) << run.output;
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(driver_copy) && !fs::exists(worker_copy); }))
+      << driver_copy << " or " << worker_copy << " is still there";
+  std::string package = fs::path(worker_copy).filename().string();
+  EXPECT_TRUE(Eventually([&] { return GcsLogHas("working_dir package " + package + " deleted from the GCS"); }));
 
   CliRun status = Job("status first");
   EXPECT_EQ(status.exit_code, 0) << status.output;

@@ -126,8 +126,13 @@ TEST_F(RuntimeEnvs, TheWorkingDirReachesEveryNodeAndTheJobsWorkersStartInIt) {
     dirs.push_back(dir);
   }
   orrery::Shutdown();
+  // Once its job has ended nothing uses the working_dir: every node deletes its copy.
+  for (const std::string& dir : dirs) {
+    EXPECT_TRUE(orrery::testing::Eventually([&dir] { return !fs::exists(dir); })) << dir << " is still there";
+  }
 
-  // The same content from another folder, in a new job: each node has it already.
+  // The same content from another folder, in a new job: fetched again, into the same folders
+  // (named by the content).
   fs::path copy = NewFolder("copy");
   fs::copy(folder, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   WriteText(copy / "data.txt", "weights v1");

@@ -1,6 +1,6 @@
 // A node's working directories: a package is fetched and unpacked once however many leases ask
 // for it at once, a damaged or missing package is an error naming why and is tried again on
-// the next ask, and the unpacked folder holds what was packed.
+// the next ask, the unpacked folder holds what was packed, and a released one is deleted.
 #include "src/common/working_dirs.h"
 
 #include <filesystem>
@@ -124,6 +124,48 @@ TEST_F(WorkingDirsTest, AFolderThatCannotBeCreatedIsReportedWithItsPath) {
   ASSERT_TRUE(result.has_value());
   EXPECT_FALSE(result->ok());
   EXPECT_THAT(result->status().message(), HasSubstr("in_the_way"));
+}
+
+// A package no job uses any more is deleted from the host (once the deleting thread is done,
+// which destroying WorkingDirs waits for); one never unpacked here is nothing to release.
+TEST_F(WorkingDirsTest, AReleasedPackagesFolderIsDeleted) {
+  std::string folder;
+  {
+    WorkingDirs dirs(io_, (root_ / "unpacked").string(), Fetcher());
+    dirs.Release("never-unpacked");
+    std::optional<absl::StatusOr<std::string>> result;
+    dirs.Ensure(package_.sha256_hex, [&result](absl::StatusOr<std::string> ready) { result = ready; });
+    answers_[0](package_.bytes);
+    RunUntil([&result] { return result.has_value(); });
+    ASSERT_TRUE(result.has_value() && result->ok());
+    folder = **result;
+    ASSERT_TRUE(fs::exists(folder + "/data.txt"));
+    dirs.Release(package_.sha256_hex);
+    EXPECT_EQ(dirs.Find(package_.sha256_hex), "");
+  }
+  EXPECT_FALSE(fs::exists(folder));
+}
+
+// Released and asked for again at once: fetched again, and the new copy is not deleted by the
+// release before it (deleting and unpacking run in order).
+TEST_F(WorkingDirsTest, APackageAskedForAgainAfterItsReleaseIsFetchedAndUnpackedAgain) {
+  WorkingDirs dirs(io_, (root_ / "unpacked").string(), Fetcher());
+  std::optional<absl::StatusOr<std::string>> first;
+  dirs.Ensure(package_.sha256_hex, [&first](absl::StatusOr<std::string> ready) { first = ready; });
+  answers_[0](package_.bytes);
+  RunUntil([&first] { return first.has_value(); });
+  ASSERT_TRUE(first.has_value() && first->ok());
+  dirs.Release(package_.sha256_hex);
+  std::optional<absl::StatusOr<std::string>> again;
+  dirs.Ensure(package_.sha256_hex, [&again](absl::StatusOr<std::string> ready) { again = ready; });
+  ASSERT_EQ(fetched_.size(), 2u);
+  answers_[1](package_.bytes);
+  RunUntil([&again] { return again.has_value(); });
+  ASSERT_TRUE(again.has_value() && again->ok()) << (again.has_value() ? again->status().ToString() : "no answer");
+  EXPECT_EQ(**again, **first);
+  std::stringstream text;
+  text << std::ifstream(**again + "/data.txt").rdbuf();
+  EXPECT_EQ(text.str(), "weights");
 }
 
 }  // namespace

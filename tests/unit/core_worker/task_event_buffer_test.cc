@@ -9,10 +9,13 @@
 namespace orrery::core {
 namespace {
 
+const NodeId kNode = NodeId::FromRandom();
+const WorkerId kWorker = WorkerId::FromRandom();
+
 rpc::TaskSpec Spec(const std::string& function) {
   rpc::TaskSpec task;
-  task.set_task_id("task-" + function);
-  task.set_job_id("job");
+  task.set_task_id(TaskId::FromRandom().Binary());
+  task.set_job_id(JobIdFromInt(7).Binary());
   task.set_function_name(function);
   task.set_name("named");
   return task;
@@ -41,8 +44,8 @@ TEST(TaskEventBufferTest, TurnedOffItRecordsAndSendsNothing) {
   buffer.Start();
   rpc::TaskSpec task = Spec("Square");
   buffer.Record(task, rpc::NORMAL_TASK, rpc::SUBMITTED);
-  buffer.Record(task, rpc::NORMAL_TASK, rpc::RUNNING, "node", "worker");
-  buffer.RecordFailure(task, rpc::NORMAL_TASK, rpc::ErrorInfo(), "node", "worker");
+  buffer.Record(task, rpc::NORMAL_TASK, rpc::RUNNING, kNode, kWorker);
+  buffer.RecordFailure(task, rpc::NORMAL_TASK, rpc::ErrorInfo(), kNode, kWorker);
   buffer.Flush();
   buffer.Stop();
   absl::MutexLock lock(&sent.mu);
@@ -54,12 +57,12 @@ TEST(TaskEventBufferTest, EventsGoInOneBatchWithTheJobAndTheFunctionOnlyOnSubmis
   TaskEventBuffer buffer(JobId::FromRandom(), {}, Recorder(sent));
   rpc::TaskSpec task = Spec("Square");
   buffer.Record(task, rpc::NORMAL_TASK, rpc::SUBMITTED);
-  buffer.Record(task, rpc::NORMAL_TASK, rpc::RUNNING, "node", "worker");
+  buffer.Record(task, rpc::NORMAL_TASK, rpc::RUNNING, kNode, kWorker);
   rpc::ErrorInfo error;
   error.set_type(rpc::ErrorInfo::TASK_ERROR);
   error.set_exception_type("std::runtime_error");
   error.set_message("boom");
-  buffer.RecordFailure(task, rpc::NORMAL_TASK, error, "node", "worker");
+  buffer.RecordFailure(task, rpc::NORMAL_TASK, error, kNode, kWorker);
   buffer.Flush();
   ASSERT_EQ(sent.batches.size(), 1u);
   const rpc::AddTaskEventsRequest& batch = sent.batches[0];
@@ -68,7 +71,13 @@ TEST(TaskEventBufferTest, EventsGoInOneBatchWithTheJobAndTheFunctionOnlyOnSubmis
   EXPECT_EQ(batch.events(0).function_name(), "Square");
   EXPECT_EQ(batch.events(0).name(), "named");
   EXPECT_TRUE(batch.events(1).function_name().empty());
-  EXPECT_EQ(batch.events(1).node_id(), "node");
+  EXPECT_EQ(batch.events(0).task_id(), task.task_id());
+  EXPECT_EQ(batch.events(0).job_id(), task.job_id());
+  EXPECT_TRUE(batch.events(0).node_id().empty()) << "a submission is on no node yet";
+  EXPECT_EQ(batch.events(1).task_id(), task.task_id());
+  EXPECT_EQ(batch.events(1).state(), rpc::RUNNING);
+  EXPECT_EQ(batch.events(1).node_id(), kNode.Binary());
+  EXPECT_EQ(batch.events(1).worker_id(), kWorker.Binary());
   EXPECT_GT(batch.events(1).time_us(), 0);
   EXPECT_EQ(batch.events(2).state(), rpc::FAILED);
   EXPECT_EQ(batch.events(2).error_type(), "TASK_ERROR std::runtime_error");

@@ -31,7 +31,8 @@ class TaskSubmitterTest : public ::testing::Test {
     };
     rpc::WorkerAddress self;
     self.set_worker_id(WorkerId::FromRandom().Binary());
-    submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_, callbacks);
+    submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_,
+                                                 std::make_shared<RemoteRaylets>(rpc::ClientOptions{}), callbacks);
   }
   ~TaskSubmitterTest() override {
     if (submitter_) submitter_->Stop();
@@ -321,7 +322,8 @@ class TaskSubmitterStreamTest : public ::testing::Test {
     };
     rpc::WorkerAddress self;
     self.set_worker_id(WorkerId::FromRandom().Binary());
-    submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_, callbacks);
+    submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_,
+                                                 std::make_shared<RemoteRaylets>(rpc::ClientOptions{}), callbacks);
   }
   ~TaskSubmitterStreamTest() override {
     first_.Release();

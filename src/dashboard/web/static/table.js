@@ -1,8 +1,8 @@
 // DataTable: the sortable, filterable table every list page uses. Built for 10,000 rows: the
 // filter's text of each row is made once, when a filter is first typed; at most pageSize rows
 // are in the DOM ("show more" adds another page), and a render builds the body in one
-// DocumentFragment. A poll that
-// brings the same rows again renders nothing, so a reader's text selection survives it.
+// DocumentFragment. A poll that brings the same rows again renders nothing, so a reader's text
+// selection survives it.
 (function (Dash) {
   "use strict";
 
