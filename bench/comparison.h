@@ -10,6 +10,17 @@
 
 namespace orrery::bench {
 
+// Calls measure(false) and measure(true) `rounds` times each, alternately and each first in
+// turn, so that neither a slow spell of the machine nor the order favours one setting.
+template <typename Measure>
+void MeasureAlternately(int rounds, Measure measure) {
+  for (int round = 0; round < rounds; ++round) {
+    const bool second_first = round % 2 == 1;
+    measure(second_first);
+    measure(!second_first);
+  }
+}
+
 // Reports NAME_<BASE_SUFFIX> and NAME_<OTHER_SUFFIX> (the medians, in `unit`) and RATIO,
 // other / base. Each list holds one figure per round (not empty).
 inline void ReportComparison(const Reporter& report, const std::string& name, const std::string& ratio,

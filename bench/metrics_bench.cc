@@ -101,13 +101,7 @@ void MeasureScrape(const Reporter& report) {
 
 void MeasureMetricsCost(const Reporter& report) {
   Figures off, on;
-  // Alternating, and in turn first, so that neither a slow spell of the machine nor the order
-  // favours one.
-  for (int round = 0; round < kRounds; ++round) {
-    const bool on_first = round % 2 == 1;
-    MeasureOnCluster(on_first, on_first ? on : off);
-    MeasureOnCluster(!on_first, on_first ? off : on);
-  }
+  MeasureAlternately(kRounds, [&](bool metrics) { MeasureOnCluster(metrics, metrics ? on : off); });
   if (!off.tasks_async.empty() && !on.tasks_async.empty()) {
     ReportComparison(report, "single_client_tasks_async", "metrics_on_over_off_tasks_async", "metrics_off",
                      off.tasks_async, "metrics_on", on.tasks_async, "ops/s");

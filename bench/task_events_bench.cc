@@ -35,13 +35,7 @@ void MeasureOnCluster(bool events, Figures& figures) {
 
 void MeasureTaskEventsCost(const Reporter& report) {
   Figures off, on;
-  // Alternating, and in turn first, so that neither a slow spell of the machine nor the order
-  // favours one.
-  for (int round = 0; round < kRounds; ++round) {
-    const bool on_first = round % 2 == 1;
-    MeasureOnCluster(on_first, on_first ? on : off);
-    MeasureOnCluster(!on_first, on_first ? off : on);
-  }
+  MeasureAlternately(kRounds, [&](bool events) { MeasureOnCluster(events, events ? on : off); });
   ReportComparison(report, "single_client_tasks_sync", "task_events_on_over_off_tasks_sync", "events_off",
                    off.tasks_sync, "events_on", on.tasks_sync, "ops/s");
   ReportComparison(report, "single_client_tasks_async", "task_events_on_over_off_tasks_async", "events_off",

@@ -63,11 +63,7 @@ void MeasureOnCluster(bool tls, SyncFigures& figures) {
 
 void MeasureTlsCost(const Reporter& report) {
   SyncFigures plain, tls;
-  // Alternating, so that a slow spell of the machine falls on both.
-  for (int round = 0; round < kRounds; ++round) {
-    MeasureOnCluster(false, plain);
-    MeasureOnCluster(true, tls);
-  }
+  MeasureAlternately(kRounds, [&](bool on) { MeasureOnCluster(on, on ? tls : plain); });
   if (plain.tasks.empty() || tls.tasks.empty()) return;
   ReportComparison(report, "single_client_tasks_sync", "tls_over_plain_tasks_sync", "plain", plain.tasks, "tls",
                    tls.tasks, "ops/s");
