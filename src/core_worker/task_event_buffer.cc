@@ -69,25 +69,19 @@ TaskEventBuffer::Event TaskEventBuffer::EventOf(const rpc::TaskSpec& task, rpc::
 void TaskEventBuffer::ToProto(const Event& event, rpc::TaskEvent* out) {
   // Empty fields stay unset, and ids are copied from their bytes, not through a string: what
   // sending a batch costs is mostly allocation.
-  auto set_id = [](const auto& id, auto setter) {
-    if (!id.IsNil()) setter(id.data(), id.kSize);
-  };
-  set_id(event.task_id, [out](const void* data, size_t size) { out->set_task_id(data, size); });
-  set_id(event.job_id, [out](const void* data, size_t size) { out->set_job_id(data, size); });
-  set_id(event.node_id, [out](const void* data, size_t size) { out->set_node_id(data, size); });
-  set_id(event.worker_id, [out](const void* data, size_t size) { out->set_worker_id(data, size); });
+  if (!event.task_id.IsNil()) out->set_task_id(event.task_id.data(), TaskId::kSize);
+  if (!event.job_id.IsNil()) out->set_job_id(event.job_id.data(), JobId::kSize);
+  if (!event.node_id.IsNil()) out->set_node_id(event.node_id.data(), NodeId::kSize);
+  if (!event.worker_id.IsNil()) out->set_worker_id(event.worker_id.data(), WorkerId::kSize);
   out->set_attempt(event.attempt);
   out->set_state(event.state);
   out->set_time_us(event.time_us);
   out->set_kind(event.kind);
-  auto set_text = [](const std::string& text, auto setter) {
-    if (!text.empty()) setter(text);
-  };
-  set_text(event.function_name, [out](const std::string& text) { out->set_function_name(text); });
-  set_text(event.name, [out](const std::string& text) { out->set_name(text); });
-  set_text(event.actor_id, [out](const std::string& text) { out->set_actor_id(text); });
-  set_text(event.error_type, [out](const std::string& text) { out->set_error_type(text); });
-  set_text(event.error_message, [out](const std::string& text) { out->set_error_message(text); });
+  if (!event.function_name.empty()) out->set_function_name(event.function_name);
+  if (!event.name.empty()) out->set_name(event.name);
+  if (!event.actor_id.empty()) out->set_actor_id(event.actor_id);
+  if (!event.error_type.empty()) out->set_error_type(event.error_type);
+  if (!event.error_message.empty()) out->set_error_message(event.error_message);
 }
 
 void TaskEventBuffer::Record(const rpc::TaskSpec& task, rpc::TaskKind kind, rpc::TaskState state) {
