@@ -1,6 +1,7 @@
 #include "src/core_worker/memory_store.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/time/clock.h"
 
@@ -8,11 +9,18 @@ namespace orrery::core {
 
 namespace {
 
-// A small task's result comes back within a few hundred microseconds. Waking a sleeping thread
-// costs tens of microseconds (on a VM, an inter-processor interrupt to a halted vCPU), more than
-// the task's own work, so a waiter polls for this long before it sleeps: 0.5 ms of one core per
-// Get that waits, which sync tasks repay in round-trip latency (docs/design/remote-functions.md).
-constexpr absl::Duration kSpinBeforeBlocking = absl::Microseconds(500);
+// A small task's result comes back within a few hundred microseconds, and waking a sleeping
+// thread costs tens of them (on a VM, an inter-processor interrupt to a halted vCPU), so where
+// cores are spare a waiter polls for 0.5 ms before it sleeps. Where they are not, the polling
+// core is one the reply needs (the worker running the task, this process's thread reading the
+// reply): on 2 vCPUs sync tasks ran at 0.6x the bare gRPC echo with the poll and 0.8-1.0x
+// without it, their p99 halved (bench/floor_bench.h). So a process polls only on a machine
+// with at least 4 CPUs (docs/design/remote-functions.md).
+absl::Duration SpinBeforeBlocking() {
+  static const absl::Duration spin =
+      std::thread::hardware_concurrency() >= 4 ? absl::Microseconds(500) : absl::ZeroDuration();
+  return spin;
+}
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -87,8 +95,9 @@ std::vector<Value> MemoryStore::Wait(const std::vector<ObjectId>& ids, size_t nu
   absl::Time deadline = timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
   bool blocked = false;
   mu_.Lock();
-  if (CountReadyLocked(ids) < num_required && !spinning_.exchange(true, std::memory_order_acquire)) {
-    absl::Time spin_until = std::min(deadline, absl::Now() + kSpinBeforeBlocking);
+  if (SpinBeforeBlocking() > absl::ZeroDuration() && CountReadyLocked(ids) < num_required &&
+      !spinning_.exchange(true, std::memory_order_acquire)) {
+    absl::Time spin_until = std::min(deadline, absl::Now() + SpinBeforeBlocking());
     do {
       uint64_t seen = puts_.load(std::memory_order_acquire);
       mu_.Unlock();

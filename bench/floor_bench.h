@@ -1,0 +1,18 @@
+// The runtime's call figures beside their floors, measured alternately in the same run: each
+// figure the median of 5 rounds, each round measuring it and its floor back to back, each first
+// in turn (a noisy machine's slow spell then weighs on both).
+#pragma once
+
+#include "grpc_floor.h"
+
+namespace orrery::bench {
+
+// On the running cluster, against the echo server on `echo_port` (0: no floor, the runtime's
+// figures alone): single_client_tasks_sync, task_roundtrip_p50_us, task_roundtrip_p99_us and
+// 1_1_actor_calls_sync beside grpc_unary_pingpong and grpc_unary_p50_us, with the ratios
+// single_client_tasks_sync_over_grpc_unary, 1_1_actor_calls_sync_over_grpc_unary and
+// task_roundtrip_p50_over_grpc_unary_p50; then single_client_tasks_async beside
+// multi_client_tasks_async, with multi_client_over_single_client_tasks_async.
+void MeasureAgainstFloors(int echo_port, const Reporter& report);
+
+}  // namespace orrery::bench
