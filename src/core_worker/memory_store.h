@@ -36,8 +36,10 @@ class MemoryStore {
   void Delete(const ObjectId& id);
 
   // Blocks until at least `num_required` of `ids` are ready or `timeout_ms` passes (< 0:
-  // forever). The first 500 µs poll instead of sleeping, in one waiting thread at a time. Returns the values found (null where not ready). `on_block` runs once, before the
-  // first real wait (the worker tells its raylet it is blocked), and `on_unblock` after it.
+  // forever). Where cores are spare the first 500 µs poll instead of sleeping, in one waiting
+  // thread at a time. Returns the values found (null where not ready); each value as first
+  // found, so one deleted meanwhile is still returned. `on_block` runs once, before the first
+  // real wait (the worker tells its raylet it is blocked), and `on_unblock` after it.
   std::vector<Value> Wait(const std::vector<ObjectId>& ids, size_t num_required, int64_t timeout_ms,
                           const std::function<void()>& on_block = nullptr,
                           const std::function<void()>& on_unblock = nullptr);
@@ -54,7 +56,7 @@ class MemoryStore {
   size_t size() const;
 
  private:
-  size_t CountReadyLocked(const std::vector<ObjectId>& ids) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  Value FindLocked(const ObjectId& id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Polls, without the lock, until a Put follows `seen` or `until` passes (see Wait).
   void SpinForPut(uint64_t seen, absl::Time until) const;
 

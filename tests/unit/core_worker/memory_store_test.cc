@@ -76,6 +76,55 @@ TEST(MemoryStoreTest, ManyWaitersForOneValueAllWakeWhetherPollingOrAsleep) {
   for (const std::string& s : seen) EXPECT_EQ(s, "v");
 }
 
+TEST(MemoryStoreTest, AGetOfManyEndsWhenTheLastArrivesWhateverTheOrder) {
+  // A Get looks at its ids in order and stops at the first missing one: values arriving last
+  // first, and an id asked for twice, must still all be found, each in its place.
+  MemoryStore store;
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(Id(i));
+  ids.push_back(ids[7]);
+  std::thread putter;
+  auto values = store.Wait(ids, ids.size(), -1, [&] {
+    putter = std::thread([&] {
+      for (int i = 199; i >= 0; --i) store.Put(ids[i], MakeValue(std::to_string(i)));
+    });
+  });
+  putter.join();
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_NE(values[i], nullptr) << i;
+    EXPECT_EQ(values[i]->payload, std::to_string(i));
+  }
+  ASSERT_NE(values[200], nullptr);
+  EXPECT_EQ(values[200]->payload, "7");
+}
+
+TEST(MemoryStoreTest, AGetThatTimesOutReturnsEveryValueHereEvenAfterAMissingOne) {
+  MemoryStore store;
+  ObjectId missing = Id(0), here = Id(1);
+  store.Put(here, MakeValue("here"));
+  auto values = store.Wait({missing, here, here}, 3, 20);
+  EXPECT_EQ(values[0], nullptr);
+  ASSERT_NE(values[1], nullptr);
+  EXPECT_EQ(values[1]->payload, "here");
+  ASSERT_NE(values[2], nullptr);
+}
+
+TEST(MemoryStoreTest, AValueFoundThenDeletedWhileTheWaitGoesOnIsStillReturned) {
+  MemoryStore store;
+  ObjectId first = Id(0), second = Id(1);
+  store.Put(first, MakeValue("first"));
+  std::thread putter;
+  auto values = store.Wait({first, second}, 2, -1, [&] {
+    store.Delete(first);
+    putter = std::thread([&] { store.Put(second, MakeValue("second")); });
+  });
+  putter.join();
+  ASSERT_NE(values[0], nullptr);
+  EXPECT_EQ(values[0]->payload, "first");
+  ASSERT_NE(values[1], nullptr);
+  EXPECT_EQ(values[1]->payload, "second");
+}
+
 TEST(MemoryStoreTest, OnReadyRunsNowOrWhenTheValueArrives) {
   MemoryStore store;
   ObjectId here = Id(0), later = Id(1);
