@@ -200,11 +200,10 @@ void MeasureActors(const Reporter& report) {
   if (Wanted({"1_n_actor_calls_async", "n_n_actor_calls_async", "n_n_actor_calls_with_arg_async"})) {
     MeasureManyToMany(report);
   }
-  if (Wanted({"actor_creation_per_s"})) report("actor_creation_per_s", ActorCreationRate(), "actors/s");
 }
 
-double ActorCreationRate() {
-  return BestRate(100, 3, [] {
+double ActorCreationRate(int rounds) {
+  return BestRate(100, rounds, [] {
     std::vector<orrery::ActorHandle<Server>> created = StartServers(100);
     KillAll(created);
   });

@@ -11,8 +11,8 @@
 namespace orrery::bench {
 
 // On the running cluster: 1_1_actor_calls_async, 1_1_actor_calls_concurrent,
-// 1_n_actor_calls_async, n_n_actor_calls_async, n_n_actor_calls_with_arg_async,
-// actor_creation_per_s. (The sync figures and multi_client_tasks_async are floor_bench.h's.)
+// 1_n_actor_calls_async, n_n_actor_calls_async, n_n_actor_calls_with_arg_async. (The sync
+// figures, multi_client_tasks_async and actor_creation_per_s are floor_bench.h's.)
 void MeasureActors(const Reporter& report);
 
 // single_client_tasks_sync on the running cluster: 2,000 no-op tasks, each awaited before the
@@ -37,7 +37,7 @@ double SyncActorCallRate(const std::string& node = "", int rounds = 3);
 double MultiClientTaskRate();
 
 // actor_creation_per_s on the running cluster: 100 actors created, the first call on each
-// awaited, all killed; actors per second over the whole, the best of 3 rounds.
-double ActorCreationRate();
+// awaited, all killed; actors per second over the whole, the best of `rounds` rounds.
+double ActorCreationRate(int rounds = 3);
 
 }  // namespace orrery::bench

@@ -87,13 +87,30 @@ void MeasureManySubmitters(const Reporter& report) {
   report("multi_client_over_single_client_tasks_async", Median(Ratios(multi, single)), "ratio");
 }
 
+void MeasureActorCreation(const ForkFloor& fork_floor, const Reporter& report) {
+  constexpr int kActors = 100;
+  std::vector<double> forks, actors;
+  MeasureAlternately(kRounds, [&](bool runtime) {
+    if (runtime) {
+      actors.push_back(ActorCreationRate(1));
+    } else if (fork_floor.pid > 0) {
+      forks.push_back(ForkFloorRate(fork_floor, kActors));
+    }
+  });
+  report("actor_creation_per_s", Median(actors), "actors/s");
+  if (forks.empty()) return;
+  report("zygote_fork_floor_per_s", Median(forks), "forks/s");
+  report("actor_creation_over_zygote_fork_floor", Median(Ratios(actors, forks)), "ratio");
+}
+
 }  // namespace
 
-void MeasureAgainstFloors(int echo_port, const Reporter& report) {
+void MeasureAgainstFloors(int echo_port, const ForkFloor& fork_floor, const Reporter& report) {
   if (Wanted({"single_client_tasks_sync", "task_roundtrip", "1_1_actor_calls_sync", "grpc_unary"})) {
     MeasureSyncCalls(echo_port, report);
   }
   if (Wanted({"single_client_tasks_async", "multi_client"})) MeasureManySubmitters(report);
+  if (Wanted({"actor_creation", "zygote_fork_floor"})) MeasureActorCreation(fork_floor, report);
 }
 
 }  // namespace orrery::bench

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   // process Init() never returns, so workers never get here.)
   orrery::internal::ServeIfWorker();
   orrery::bench::EchoServer echo = orrery::bench::StartEchoServer();
+  orrery::bench::ForkFloor fork_floor = orrery::bench::StartForkFloor();
   orrery::Config config;
   // "custom" as Ray's placement-group benchmark has it (ray.init(resources={"custom": 100})).
   config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(4LL << 30),
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   // Warm up: the first tasks start workers.
   for (int i = 0; i < 200; ++i) orrery::Get(orrery::Task(NoOp).Remote());
 
-  orrery::bench::MeasureAgainstFloors(echo.port, Report);
+  orrery::bench::MeasureAgainstFloors(echo.port, fork_floor, Report);
   Rate("single_client_put_calls", 100'000, 3, [] {
     for (int i = 0; i < 100'000; ++i) orrery::Put(i);
   });
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   if (echo.port != 0 && Wanted({"grpc_stream_pingpong", "grpc_stream_pipelined"})) {
     orrery::bench::MeasureGrpcStreams(echo.port, Report);
   }
+  orrery::bench::StopForkFloor(fork_floor);
   orrery::bench::StopEchoServer(echo);
   return 0;
 }
