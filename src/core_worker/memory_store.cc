@@ -10,19 +10,6 @@ namespace orrery::core {
 
 namespace {
 
-// A small task's result comes back within a few hundred microseconds, and waking a sleeping
-// thread costs tens of them (on a VM, an inter-processor interrupt to a halted vCPU), so where
-// cores are spare a waiter polls for 0.5 ms before it sleeps. Where they are not, the polling
-// core is one the reply needs (the worker running the task, this process's thread reading the
-// reply): on 2 vCPUs sync tasks ran at 0.6x the bare gRPC echo with the poll and 0.8-1.0x
-// without it, their p99 halved (bench/floor_bench.h). So a process polls only on a machine
-// with at least 4 CPUs (docs/design/remote-functions.md).
-absl::Duration SpinBeforeBlocking() {
-  static const absl::Duration spin =
-      std::thread::hardware_concurrency() >= 4 ? absl::Microseconds(500) : absl::ZeroDuration();
-  return spin;
-}
-
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -87,6 +74,19 @@ class Arrivals {
 };
 
 }  // namespace
+
+// A small task's result comes back within a few hundred microseconds, and waking a sleeping
+// thread costs tens of them (on a VM, an inter-processor interrupt to a halted vCPU), so where
+// cores are spare a waiter polls for 0.5 ms before it sleeps. Where they are not, the polling
+// core is one the reply needs (the worker running the task, this process's thread reading the
+// reply): on 2 vCPUs sync tasks ran at 0.6x the bare gRPC echo with the poll and 0.8-1.0x
+// without it, their p99 halved (bench/floor_bench.h). So a process polls only on a machine
+// with at least 4 CPUs (docs/design/remote-functions.md).
+absl::Duration DefaultPollBeforeSleeping() {
+  static const absl::Duration poll =
+      std::thread::hardware_concurrency() >= 4 ? absl::Microseconds(500) : absl::ZeroDuration();
+  return poll;
+}
 
 std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects) {
   std::vector<bool> ready(values.size());
@@ -153,8 +153,9 @@ std::vector<Value> MemoryStore::Wait(const std::vector<ObjectId>& ids, size_t nu
   bool blocked = false;
   mu_.Lock();
   bool enough = arrivals.Enough(find);
-  if (!enough && SpinBeforeBlocking() > absl::ZeroDuration() && !spinning_.exchange(true, std::memory_order_acquire)) {
-    absl::Time spin_until = std::min(deadline, absl::Now() + SpinBeforeBlocking());
+  if (!enough && poll_before_sleeping_ > absl::ZeroDuration() &&
+      !spinning_.exchange(true, std::memory_order_acquire)) {
+    absl::Time spin_until = std::min(deadline, absl::Now() + poll_before_sleeping_);
     do {
       uint64_t seen = puts_.load(std::memory_order_acquire);
       mu_.Unlock();
