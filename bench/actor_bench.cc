@@ -77,9 +77,9 @@ void KillAll(const std::vector<orrery::ActorHandle<Server>>& servers) {
   for (const auto& server : servers) server.Kill();
 }
 
-// 2,000 calls on `server`, each awaited before the next: the best rate of 3 rounds.
-double SyncCallRate(const orrery::ActorHandle<Server>& server) {
-  return orrery::bench::BestRate(2000, 3, [&] {
+// 2,000 calls on `server`, each awaited before the next: the best rate of `rounds` rounds.
+double SyncCallRate(const orrery::ActorHandle<Server>& server, int rounds) {
+  return orrery::bench::BestRate(2000, rounds, [&] {
     for (int i = 0; i < 2000; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
   });
 }
@@ -141,6 +141,17 @@ double SyncTaskRate() {
   });
 }
 
+std::vector<double> SyncTaskMicros(int tasks) {
+  std::vector<double> micros;
+  micros.reserve(tasks);
+  for (int i = 0; i < tasks; ++i) {
+    auto start = Clock::now();
+    orrery::Get(orrery::Task(BenchNoOp).Remote());
+    micros.push_back(Seconds(Clock::now() - start) * 1e6);
+  }
+  return micros;
+}
+
 double AsyncTaskRate() {
   return BestRate(1000, 5, [] {
     std::vector<orrery::ObjectRef<int>> refs;
@@ -150,22 +161,33 @@ double AsyncTaskRate() {
   });
 }
 
-double SyncActorCallRate(const std::string& node) {
+double SyncActorCallRate(const std::string& node, int rounds) {
   auto server = node.empty() ? StartServers(1)[0]
                              : orrery::Actor(Server::Create)
                                    .SetSchedulingStrategy(orrery::SchedulingStrategy::NodeAffinity(node))
                                    .Remote();
   for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-  double rate = SyncCallRate(server);
+  double rate = SyncCallRate(server, rounds);
   server.Kill();
   return rate;
 }
 
+double MultiClientTaskRate() {
+  std::vector<orrery::ActorHandle<Client>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(orrery::Actor(Client::Create).Remote(std::vector<orrery::ActorHandle<Server>>{}));
+  for (const auto& client : clients) orrery::Get(client.Task(&Client::TaskBatch).Remote(10));
+  double rate = BestRate(4 * 10'000, 1, [&] {
+    std::vector<orrery::ObjectRef<int>> refs;
+    for (const auto& client : clients) refs.push_back(client.Task(&Client::TaskBatch).Remote(10'000));
+    orrery::Get(refs);
+  });
+  for (const auto& client : clients) client.Kill();
+  return rate;
+}
+
 void MeasureActors(const Reporter& report) {
-  if (Wanted({"1_1_actor_calls_sync", "1_1_actor_calls_async"})) {
+  if (Wanted({"1_1_actor_calls_async"})) {
     auto server = StartServers(1)[0];
-    for (int i = 0; i < 200; ++i) orrery::Get(server.Task(&Server::SmallValue).Remote());
-    report("1_1_actor_calls_sync", SyncCallRate(server), "calls/s");
     report("1_1_actor_calls_async", AsyncCallRate(server), "calls/s");
     server.Kill();
   }
@@ -178,23 +200,10 @@ void MeasureActors(const Reporter& report) {
   if (Wanted({"1_n_actor_calls_async", "n_n_actor_calls_async", "n_n_actor_calls_with_arg_async"})) {
     MeasureManyToMany(report);
   }
-  if (Wanted({"multi_client_tasks_async"})) {
-    std::vector<orrery::ActorHandle<Client>> clients;
-    for (int i = 0; i < 4; ++i) clients.push_back(orrery::Actor(Client::Create).Remote(std::vector<orrery::ActorHandle<Server>>{}));
-    for (const auto& client : clients) orrery::Get(client.Task(&Client::TaskBatch).Remote(10));
-    report("multi_client_tasks_async", BestRate(4 * 10'000, 1, [&] {
-             std::vector<orrery::ObjectRef<int>> refs;
-             for (const auto& client : clients) refs.push_back(client.Task(&Client::TaskBatch).Remote(10'000));
-             orrery::Get(refs);
-           }),
-           "tasks/s");
-    for (const auto& client : clients) client.Kill();
-  }
-  if (Wanted({"actor_creation_per_s"})) report("actor_creation_per_s", ActorCreationRate(), "actors/s");
 }
 
-double ActorCreationRate() {
-  return BestRate(100, 3, [] {
+double ActorCreationRate(int rounds) {
+  return BestRate(100, rounds, [] {
     std::vector<orrery::ActorHandle<Server>> created = StartServers(100);
     KillAll(created);
   });

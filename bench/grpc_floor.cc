@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -75,27 +77,35 @@ void StopEchoServer(const EchoServer& server) {
   waitpid(server.pid, nullptr, 0);
 }
 
-void MeasureGrpcFloor(int port, const Reporter& report) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
-  auto stub = Echo::NewStub(channel);
+namespace {
+
+std::unique_ptr<Echo::Stub> EchoStub(int port) {
+  return Echo::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+}  // namespace
+
+std::vector<double> UnaryEchoMicros(int port, int calls) {
+  auto stub = EchoStub(port);
   Ping ping;
   ping.set_payload("x");
-  constexpr int kCalls = 4000;
-
-  // Unary ping-pong, with each call's latency.
   std::vector<double> micros;
-  for (int i = 0; i < kCalls + 200; ++i) {
+  micros.reserve(calls);
+  for (int i = 0; i < calls + 100; ++i) {
     grpc::ClientContext context;
     Ping pong;
     auto start = Clock::now();
     stub->Unary(&context, ping, &pong);
-    if (i >= 200) micros.push_back(Seconds(Clock::now() - start) * 1e6);
+    if (i >= 100) micros.push_back(Seconds(Clock::now() - start) * 1e6);
   }
-  double total = 0;
-  for (double m : micros) total += m;
-  report("grpc_unary_pingpong", kCalls / (total / 1e6), "ops/s");
-  std::sort(micros.begin(), micros.end());
-  report("grpc_unary_p50_us", micros[micros.size() / 2], "us");
+  return micros;
+}
+
+void MeasureGrpcStreams(int port, const Reporter& report) {
+  auto stub = EchoStub(port);
+  Ping ping;
+  ping.set_payload("x");
+  constexpr int kCalls = 4000;
 
   // Stream ping-pong: one message in flight.
   {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace orrery::bench {
 
@@ -20,7 +21,11 @@ struct EchoServer {
 EchoServer StartEchoServer();
 void StopEchoServer(const EchoServer& server);
 
-// grpc_unary_pingpong, grpc_unary_p50_us, grpc_stream_pingpong, grpc_stream_pipelined.
-void MeasureGrpcFloor(int port, const Reporter& report);
+// `calls` unary echo calls one after another (after 100 to warm up): each call's latency, µs.
+std::vector<double> UnaryEchoMicros(int port, int calls);
+
+// grpc_stream_pingpong, grpc_stream_pipelined. (The unary figures are the floor that
+// floor_bench.h measures alternately with the runtime's.)
+void MeasureGrpcStreams(int port, const Reporter& report);
 
 }  // namespace orrery::bench

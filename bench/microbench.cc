@@ -1,8 +1,6 @@
 // orrery-microbench: starts its own local cluster and prints one JSON object per line,
 // {"name", "value", "unit"}, with Ray's metric names where the definition matches (see
 // README.md here). Measured, never asserted.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -10,6 +8,7 @@
 
 #include "actor_bench.h"
 #include "dashboard_api_bench.h"
+#include "floor_bench.h"
 #include "gcs_restart_bench.h"
 #include "multi_node_bench.h"
 #include "grpc_floor.h"
@@ -27,8 +26,6 @@ namespace {
 int NoOp() { return 0; }
 ORRERY_REMOTE(NoOp);
 
-using orrery::bench::Clock;
-using orrery::bench::Seconds;
 using orrery::bench::Wanted;
 
 // One decimal, or three below 100 (seconds, GB/s and ratios near 1 need them).
@@ -63,6 +60,7 @@ int main(int argc, char** argv) {
   // process Init() never returns, so workers never get here.)
   orrery::internal::ServeIfWorker();
   orrery::bench::EchoServer echo = orrery::bench::StartEchoServer();
+  orrery::bench::ForkFloor fork_floor = orrery::bench::StartForkFloor();
   orrery::Config config;
   // "custom" as Ray's placement-group benchmark has it (ray.init(resources={"custom": 100})).
   config.head_args = {"--num-cpus", "2", "--object-store-memory", std::to_string(4LL << 30),
@@ -72,12 +70,7 @@ int main(int argc, char** argv) {
   // Warm up: the first tasks start workers.
   for (int i = 0; i < 200; ++i) orrery::Get(orrery::Task(NoOp).Remote());
 
-  if (Wanted({"single_client_tasks_sync"})) {
-    Report("single_client_tasks_sync", orrery::bench::SyncTaskRate(), "ops/s");
-  }
-  if (Wanted({"single_client_tasks_async"})) {
-    Report("single_client_tasks_async", orrery::bench::AsyncTaskRate(), "ops/s");
-  }
+  orrery::bench::MeasureAgainstFloors(echo.port, fork_floor, Report);
   Rate("single_client_put_calls", 100'000, 3, [] {
     for (int i = 0; i < 100'000; ++i) orrery::Put(i);
   });
@@ -91,17 +84,6 @@ int main(int argc, char** argv) {
     std::vector<orrery::ObjectRef<int>> refs;
     for (int i = 0; i < 1000; ++i) refs.push_back(orrery::Put(i));
     Rate("single_client_wait_1k_refs", 1, 5, [&] { orrery::Wait(refs, 1000, -1); });
-  }
-  if (Wanted({"task_roundtrip_p50_us", "task_roundtrip_p99_us"})) {
-    std::vector<double> micros;
-    for (int i = 0; i < 2000; ++i) {
-      auto start = Clock::now();
-      orrery::Get(orrery::Task(NoOp).Remote());
-      micros.push_back(Seconds(Clock::now() - start) * 1e6);
-    }
-    std::sort(micros.begin(), micros.end());
-    Report("task_roundtrip_p50_us", micros[micros.size() / 2], "us");
-    Report("task_roundtrip_p99_us", micros[micros.size() * 99 / 100], "us");
   }
   orrery::bench::MeasureActors(Report);
   // Ray's definition: 100 groups of one {custom: 0.001} bundle created, awaited, removed.
@@ -130,10 +112,10 @@ int main(int argc, char** argv) {
   orrery::bench::MeasureGcsRestart(Report);
   orrery::bench::MeasureGcsStorageCost(Report);
   if (Wanted({"memcpy_fresh_gigabytes", "memcpy_touched_gigabytes"})) orrery::bench::MeasureMemcpy(Report);
-  if (echo.port != 0 && Wanted({"grpc_unary_pingpong", "grpc_unary_p50_us", "grpc_stream_pingpong",
-                                "grpc_stream_pipelined"})) {
-    orrery::bench::MeasureGrpcFloor(echo.port, Report);
+  if (echo.port != 0 && Wanted({"grpc_stream_pingpong", "grpc_stream_pipelined"})) {
+    orrery::bench::MeasureGrpcStreams(echo.port, Report);
   }
+  orrery::bench::StopForkFloor(fork_floor);
   orrery::bench::StopEchoServer(echo);
   return 0;
 }

@@ -1,18 +1,14 @@
 #include "src/core_worker/memory_store.h"
 
 #include <algorithm>
+#include <numeric>
+#include <thread>
 
 #include "absl/time/clock.h"
 
 namespace orrery::core {
 
 namespace {
-
-// A small task's result comes back within a few hundred microseconds. Waking a sleeping thread
-// costs tens of microseconds (on a VM, an inter-processor interrupt to a halted vCPU), more than
-// the task's own work, so a waiter polls for this long before it sleeps: 0.5 ms of one core per
-// Get that waits, which sync tasks repay in round-trip latency (docs/design/remote-functions.md).
-constexpr absl::Duration kSpinBeforeBlocking = absl::Microseconds(500);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -22,7 +18,75 @@ inline void CpuRelax() {
 #endif
 }
 
+// What one Wait has found of its ids, by position. Each look checks only the ids not found yet
+// and, where every id is needed (a Get), stops at the first one still missing: waiting for n
+// values costs about n lookups in all, not n at each arrival (4 submitters, each getting 10,000
+// results, spent a tenth of the machine recounting them).
+class Arrivals {
+ public:
+  Arrivals(const std::vector<ObjectId>& ids, size_t num_required)
+      : ids_(ids), num_required_(num_required), found_(ids.size()), missing_(ids.size()) {
+    std::iota(missing_.begin(), missing_.end(), size_t{0});
+  }
+
+  // Looks again with `find` (the value of an id, or null); returns whether enough are found.
+  template <typename Find>
+  bool Enough(const Find& find) {
+    if (num_required_ >= ids_.size()) {
+      while (next_ < missing_.size() && Found(missing_[next_], find)) ++next_;
+    } else {
+      LookAtEveryMissing(find);
+    }
+    return ready_ >= num_required_;
+  }
+
+  // Every id not found yet looked for: what the answer holds when the wait ends unsatisfied.
+  template <typename Find>
+  std::vector<Value> Everything(const Find& find) {
+    LookAtEveryMissing(find);
+    return std::move(found_);
+  }
+
+ private:
+  template <typename Find>
+  bool Found(size_t position, const Find& find) {
+    Value value = find(ids_[position]);
+    if (value == nullptr) return false;
+    found_[position] = std::move(value);
+    ++ready_;
+    return true;
+  }
+  template <typename Find>
+  void LookAtEveryMissing(const Find& find) {
+    size_t kept = next_;
+    for (size_t i = next_; i < missing_.size(); ++i) {
+      if (!Found(missing_[i], find)) missing_[kept++] = missing_[i];
+    }
+    missing_.resize(kept);
+  }
+
+  const std::vector<ObjectId>& ids_;
+  const size_t num_required_;
+  std::vector<Value> found_;
+  std::vector<size_t> missing_;  // positions not found yet, in order, from next_ on
+  size_t next_ = 0;
+  size_t ready_ = 0;
+};
+
 }  // namespace
+
+// A small task's result comes back within a few hundred microseconds, and waking a sleeping
+// thread costs tens of them (on a VM, an inter-processor interrupt to a halted vCPU), so where
+// cores are spare a waiter polls for 0.5 ms before it sleeps. Where they are not, the polling
+// core is one the reply needs (the worker running the task, this process's thread reading the
+// reply): on 2 vCPUs sync tasks ran at 0.6x the bare gRPC echo with the poll and 0.8-1.0x
+// without it, their p99 halved (bench/floor_bench.h). So a process polls only on a machine
+// with at least 4 CPUs (docs/design/remote-functions.md).
+absl::Duration DefaultPollBeforeSleeping() {
+  static const absl::Duration poll =
+      std::thread::hardware_concurrency() >= 4 ? absl::Microseconds(500) : absl::ZeroDuration();
+  return poll;
+}
 
 std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects) {
   std::vector<bool> ready(values.size());
@@ -75,46 +139,45 @@ size_t MemoryStore::size() const {
   return values_.size();
 }
 
-size_t MemoryStore::CountReadyLocked(const std::vector<ObjectId>& ids) const {
-  size_t ready = 0;
-  for (const ObjectId& id : ids) ready += values_.contains(id);
-  return ready;
+Value MemoryStore::FindLocked(const ObjectId& id) const {
+  auto it = values_.find(id);
+  return it == values_.end() ? nullptr : it->second;
 }
 
 std::vector<Value> MemoryStore::Wait(const std::vector<ObjectId>& ids, size_t num_required, int64_t timeout_ms,
                                      const std::function<void()>& on_block,
                                      const std::function<void()>& on_unblock) {
   absl::Time deadline = timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
+  Arrivals arrivals(ids, num_required);
+  auto find = [this](const ObjectId& id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return FindLocked(id); };
   bool blocked = false;
   mu_.Lock();
-  if (CountReadyLocked(ids) < num_required && !spinning_.exchange(true, std::memory_order_acquire)) {
-    absl::Time spin_until = std::min(deadline, absl::Now() + kSpinBeforeBlocking);
+  bool enough = arrivals.Enough(find);
+  if (!enough && poll_before_sleeping_ > absl::ZeroDuration() &&
+      !spinning_.exchange(true, std::memory_order_acquire)) {
+    absl::Time spin_until = std::min(deadline, absl::Now() + poll_before_sleeping_);
     do {
       uint64_t seen = puts_.load(std::memory_order_acquire);
       mu_.Unlock();
       SpinForPut(seen, spin_until);
       mu_.Lock();
-    } while (CountReadyLocked(ids) < num_required && absl::Now() < spin_until);
+      enough = arrivals.Enough(find);
+    } while (!enough && absl::Now() < spin_until);
     spinning_.store(false, std::memory_order_release);
   }
-  while (CountReadyLocked(ids) < num_required) {
+  while (!enough) {
     if (!blocked && on_block) {
       // Telling the raylet is an RPC: never under the lock.
       mu_.Unlock();
       on_block();
       mu_.Lock();
-      blocked = true;
-      continue;
+    } else if (ready_.WaitWithDeadline(&mu_, deadline) && absl::Now() >= deadline) {
+      break;
     }
     blocked = true;
-    if (ready_.WaitWithDeadline(&mu_, deadline) && absl::Now() >= deadline) break;
+    enough = arrivals.Enough(find);
   }
-  std::vector<Value> out;
-  out.reserve(ids.size());
-  for (const ObjectId& id : ids) {
-    auto it = values_.find(id);
-    out.push_back(it == values_.end() ? nullptr : it->second);
-  }
+  std::vector<Value> out = arrivals.Everything(find);
   mu_.Unlock();
   if (blocked && on_block && on_unblock) on_unblock();
   return out;

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "orrery/internal/serialized_value.h"
 #include "src/common/id.h"
 
@@ -24,8 +25,15 @@ using Value = std::shared_ptr<const internal::SerializedValue>;
 // `num_objects` that are, as in Ray; the rest stay unready.
 std::vector<bool> FirstReady(const std::vector<Value>& values, int num_objects);
 
+// How long a waiter polls before it sleeps here: 500 µs on a machine with at least 4 CPUs,
+// none on a smaller one (see memory_store.cc).
+absl::Duration DefaultPollBeforeSleeping();
+
 class MemoryStore {
  public:
+  explicit MemoryStore(absl::Duration poll_before_sleeping = DefaultPollBeforeSleeping())
+      : poll_before_sleeping_(poll_before_sleeping) {}
+
   // Stores (or replaces) a value and wakes whoever waits for it.
   void Put(const ObjectId& id, Value value);
   Value GetIfReady(const ObjectId& id) const;
@@ -36,8 +44,10 @@ class MemoryStore {
   void Delete(const ObjectId& id);
 
   // Blocks until at least `num_required` of `ids` are ready or `timeout_ms` passes (< 0:
-  // forever). The first 500 µs poll instead of sleeping, in one waiting thread at a time. Returns the values found (null where not ready). `on_block` runs once, before the
-  // first real wait (the worker tells its raylet it is blocked), and `on_unblock` after it.
+  // forever). The first `poll_before_sleeping` poll instead of sleeping, in one waiting thread
+  // at a time. Returns the values found (null where not ready); each value as first
+  // found, so one deleted meanwhile is still returned. `on_block` runs once, before the first
+  // real wait (the worker tells its raylet it is blocked), and `on_unblock` after it.
   std::vector<Value> Wait(const std::vector<ObjectId>& ids, size_t num_required, int64_t timeout_ms,
                           const std::function<void()>& on_block = nullptr,
                           const std::function<void()>& on_unblock = nullptr);
@@ -54,10 +64,11 @@ class MemoryStore {
   size_t size() const;
 
  private:
-  size_t CountReadyLocked(const std::vector<ObjectId>& ids) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  Value FindLocked(const ObjectId& id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Polls, without the lock, until a Put follows `seen` or `until` passes (see Wait).
   void SpinForPut(uint64_t seen, absl::Time until) const;
 
+  const absl::Duration poll_before_sleeping_;
   mutable absl::Mutex mu_;
   absl::CondVar ready_;
   // Counts Puts, so that a waiter can poll for one without the lock.

@@ -25,6 +25,18 @@ int SleepThenReturn(int ms) {
 }
 ORRERY_REMOTE(SleepThenReturn);
 
+// Runs until the test creates `path`: a task that ends when the test says so, whatever the
+// machine's speed. Gives up after a minute so that a failed test cannot hang its suite.
+int RunUntilFileExists(std::string path) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (access(path.c_str(), F_OK) != 0) {
+    if (std::chrono::steady_clock::now() > give_up) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 1;
+}
+ORRERY_REMOTE(RunUntilFileExists);
+
 namespace {
 
 using orrery::testing::LocalMode;
@@ -68,16 +80,21 @@ TEST_F(ProgressTest, WaitCallsBackAsMoreAreReadyUntilAllAre) {
 }
 
 TEST_F(ProgressTest, WaitWithACallbackStillEndsAtItsTimeout) {
-  auto refs = Sleepers(1, 3000);
-  refs.push_back(orrery::Task(SleepThenReturn).Remote(0));
+  std::string release = root_ + "/release_the_long_task";
+  std::vector<orrery::ObjectRef<int>> refs = {orrery::Task(RunUntilFileExists).Remote(release),
+                                              orrery::Task(SleepThenReturn).Remote(0)};
+  orrery::Get(refs[1]);  // one is ready, the other cannot be until the test says so
   size_t last_done = 0;
   auto start = std::chrono::steady_clock::now();
   auto result = orrery::Wait(refs, 2, 300, [&](const orrery::ProgressUpdate& update) { last_done = update.done; });
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(2500));
   EXPECT_EQ(result.ready.size(), 1u);
   EXPECT_EQ(result.unready.size(), 1u);
   EXPECT_EQ(last_done, 1u);
-  orrery::Get(refs);
+  std::ofstream(release).put('\n');
+  EXPECT_EQ(*orrery::Get(refs[0]), 1);
 }
 
 // What `body` writes on stderr (a file here: not a terminal).

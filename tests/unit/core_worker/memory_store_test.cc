@@ -18,8 +18,22 @@ Value MakeValue(std::string payload) {
 
 ObjectId Id(int n) { return ObjectIdOf(TaskId::FromRandom(), static_cast<uint32_t>(n)); }
 
-TEST(MemoryStoreTest, WaitReturnsWhatIsReadyWhenEnoughAre) {
-  MemoryStore store;
+// Each value's payload, "null" where there is none.
+std::vector<std::string> Payloads(const std::vector<Value>& values) {
+  std::vector<std::string> payloads;
+  for (const Value& value : values) payloads.push_back(value == nullptr ? "null" : value->payload);
+  return payloads;
+}
+
+// Waiting, with a waiter polling before it sleeps (as on a machine with 4 CPUs or more) and
+// without (a smaller one).
+class MemoryStoreWaitTest : public ::testing::TestWithParam<int> {
+ protected:
+  absl::Duration Poll() const { return absl::Microseconds(GetParam()); }
+};
+
+TEST_P(MemoryStoreWaitTest, WaitReturnsWhatIsReadyWhenEnoughAre) {
+  MemoryStore store(Poll());
   ObjectId a = Id(0), b = Id(1);
   store.Put(a, MakeValue("a"));
   auto values = store.Wait({a, b}, 1, -1);
@@ -28,14 +42,14 @@ TEST(MemoryStoreTest, WaitReturnsWhatIsReadyWhenEnoughAre) {
   EXPECT_EQ(values[1], nullptr);
 }
 
-TEST(MemoryStoreTest, WaitTimesOutWithNullsAndNeverBlocksPastItsDeadline) {
-  MemoryStore store;
+TEST_P(MemoryStoreWaitTest, WaitTimesOutWithNullsAndNeverBlocksPastItsDeadline) {
+  MemoryStore store(Poll());
   auto values = store.Wait({Id(0)}, 1, 20);
   EXPECT_EQ(values[0], nullptr);
 }
 
-TEST(MemoryStoreTest, APutWakesAWaiterOnAnotherThreadAndTellsTheBlockHooks) {
-  MemoryStore store;
+TEST_P(MemoryStoreWaitTest, APutWakesAWaiterOnAnotherThreadAndTellsTheBlockHooks) {
+  MemoryStore store(Poll());
   ObjectId id = Id(0);
   int blocked = 0, unblocked = 0;
   std::thread putter;
@@ -53,10 +67,10 @@ TEST(MemoryStoreTest, APutWakesAWaiterOnAnotherThreadAndTellsTheBlockHooks) {
   EXPECT_EQ(unblocked, 1);
 }
 
-TEST(MemoryStoreTest, ManyWaitersForOneValueAllWakeWhetherPollingOrAsleep) {
-  // One waiter polls; the rest sleep. A Put, and a Put of an unrelated value first (which ends
-  // the poll without satisfying it), must wake every one of them with the value.
-  MemoryStore store;
+TEST_P(MemoryStoreWaitTest, ManyWaitersForOneValueAllWakeWhetherPollingOrAsleep) {
+  // With polling, one waiter polls and the rest sleep. A Put, and a Put of an unrelated value
+  // first (which ends the poll without satisfying it), must wake every one of them with it.
+  MemoryStore store(Poll());
   ObjectId wanted = Id(0), other = Id(1);
   constexpr int kWaiters = 8;
   std::atomic<int> started{0};
@@ -75,6 +89,52 @@ TEST(MemoryStoreTest, ManyWaitersForOneValueAllWakeWhetherPollingOrAsleep) {
   for (auto& waiter : waiters) waiter.join();
   for (const std::string& s : seen) EXPECT_EQ(s, "v");
 }
+
+TEST_P(MemoryStoreWaitTest, AGetOfManyEndsWhenTheLastArrivesWhateverTheOrder) {
+  // A Get looks at its ids in order and stops at the first missing one: values arriving last
+  // first, and an id asked for twice, must still all be found, each in its place.
+  MemoryStore store(Poll());
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(Id(i));
+  ids.push_back(ids[7]);
+  std::thread putter;
+  auto values = store.Wait(ids, ids.size(), -1, [&] {
+    putter = std::thread([&] {
+      for (int i = 199; i >= 0; --i) store.Put(ids[i], MakeValue(std::to_string(i)));
+    });
+  });
+  putter.join();
+  std::vector<std::string> expected;
+  for (int i = 0; i < 200; ++i) expected.push_back(std::to_string(i));
+  expected.push_back("7");
+  EXPECT_EQ(Payloads(values), expected);
+}
+
+TEST_P(MemoryStoreWaitTest, AGetThatTimesOutReturnsEveryValueHereEvenAfterAMissingOne) {
+  MemoryStore store(Poll());
+  ObjectId missing = Id(0), here = Id(1);
+  store.Put(here, MakeValue("here"));
+  auto values = store.Wait({missing, here, here}, 3, 20);
+  EXPECT_EQ(Payloads(values), (std::vector<std::string>{"null", "here", "here"}));
+}
+
+TEST_P(MemoryStoreWaitTest, AValueFoundThenDeletedWhileTheWaitGoesOnIsStillReturned) {
+  MemoryStore store(Poll());
+  ObjectId first = Id(0), second = Id(1);
+  store.Put(first, MakeValue("first"));
+  std::thread putter;
+  auto values = store.Wait({first, second}, 2, -1, [&] {
+    store.Delete(first);
+    putter = std::thread([&] { store.Put(second, MakeValue("second")); });
+  });
+  putter.join();
+  EXPECT_EQ(Payloads(values), (std::vector<std::string>{"first", "second"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(PollingOrNot, MemoryStoreWaitTest, ::testing::Values(0, 500),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("SleepingAtOnce") : std::string("Polling500us");
+                         });
 
 TEST(MemoryStoreTest, OnReadyRunsNowOrWhenTheValueArrives) {
   MemoryStore store;
