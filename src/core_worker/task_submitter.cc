@@ -14,6 +14,21 @@
 namespace orrery::core {
 
 namespace {
+
+// The most tasks one worker may hold unanswered however deep its submitter's queue.
+constexpr size_t kDeepestWindow = 1000;
+
+// How many tasks one worker may hold unanswered: the configured window, or the submitter's fair
+// share of what it has to run (queued and in flight, over its live workers) up to
+// kDeepestWindow, whichever is larger. A submitter with a deep queue then keeps its workers fed
+// through the moments its own process waits for a core, while a short batch still spreads over
+// the workers. On 2 vCPUs, four submitters of 10,000 tasks each ran at 17k tasks/s with a fixed
+// window of 100 and 32-50k with 300-1000; a fixed 1000 slowed a batch of 1,000 on two workers.
+size_t WorkerWindow(size_t configured, size_t to_run, size_t live_workers) {
+  size_t share = (to_run + live_workers - 1) / std::max<size_t>(live_workers, 1);
+  return std::max(configured, std::min(share, kDeepestWindow));
+}
+
 // Why the tasks of `scheduling` fail, from a lease answered UNSCHEDULABLE or
 // RUNTIME_ENV_SETUP_FAILED.
 rpc::ErrorInfo LeaseFailure(const SchedulingKey& scheduling, const rpc::RequestWorkerLeaseReply& reply) {
@@ -137,14 +152,20 @@ void TaskSubmitter::Push(rpc::TaskSpec task, const ResourceSet& resources, int64
 }
 
 void TaskSubmitter::DispatchLocked(Key& key) {
+  size_t to_run = key.queue.size(), live_workers = 0;
+  for (const auto& worker : key.workers) {
+    to_run += worker->in_flight.size();
+    live_workers += !worker->dead;
+  }
+  const size_t window =
+      WorkerWindow(static_cast<size_t>(std::max(options_.max_tasks_in_flight_per_worker, 1)), to_run, live_workers);
   while (!key.queue.empty()) {
     std::shared_ptr<LeasedWorker> best;
     for (const auto& worker : key.workers) {
       // One its raylet asked back takes no new task: another holder waits for what it holds, and
       // a holder with a steady stream of tasks would otherwise keep it for good. One whose task
       // waits takes none either: that task may wait for it.
-      if (worker->dead || worker->yield_when_idle || worker->blocked ||
-          static_cast<int>(worker->in_flight.size()) >= options_.max_tasks_in_flight_per_worker) {
+      if (worker->dead || worker->yield_when_idle || worker->blocked || worker->in_flight.size() >= window) {
         continue;
       }
       if (best == nullptr || worker->in_flight.size() < best->in_flight.size()) best = worker;

@@ -65,7 +65,7 @@ class TaskSubmitter {
     int64_t idle_lease_ms = 1000;
     // Lease requests in flight per scheduling key.
     int max_pending_lease_requests = 10;
-    // Tasks pushed to one worker and not yet answered.
+    // Tasks pushed to one worker and not yet answered: at least this, more for a deep queue.
     int max_tasks_in_flight_per_worker = 100;
     // Retries of a task whose worker died, unless it set its own (SetMaxRetries).
     int max_system_retries = kDefaultTaskRetries;

@@ -5,6 +5,7 @@
 #include "src/core_worker/task_submitter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <optional>
 #include <thread>
@@ -320,6 +321,7 @@ class TaskSubmitterStreamTest : public ::testing::Test {
     callbacks.on_failed = [](const rpc::TaskSpec& task, const rpc::ErrorInfo& error) {
       ADD_FAILURE() << task.function_name() << " failed: " << error.message();
     };
+    callbacks.on_dispatched = [this](const rpc::TaskSpec&, const rpc::WorkerAddress&) { ++dispatched_; };
     rpc::WorkerAddress self;
     self.set_worker_id(WorkerId::FromRandom().Binary());
     submitter_ = std::make_unique<TaskSubmitter>(options, loop_, self, JobIdFromInt(1), raylet_,
@@ -354,6 +356,7 @@ class TaskSubmitterStreamTest : public ::testing::Test {
   std::unique_ptr<TaskSubmitter> submitter_;
   absl::Mutex mu_;
   std::vector<std::string> finished_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> dispatched_{0};
 };
 
 TEST_F(TaskSubmitterStreamTest, ATaskQueuedBehindABusyWorkerMovesToAWorkerGrantedLater) {
@@ -369,6 +372,27 @@ TEST_F(TaskSubmitterStreamTest, ATaskQueuedBehindABusyWorkerMovesToAWorkerGrante
   first_.Release();
   EXPECT_THAT(AwaitFinished(2), ::testing::ElementsAre("quick", "block"));
   EXPECT_THAT(first_.ran(), ::testing::ElementsAre("block"));
+}
+
+// A submitter with a deep queue keeps its worker fed past the configured window (100): up to
+// its fair share of what it has to run (here all of it: one worker), so that the worker never
+// waits for its submitter's process to get a core between batches.
+TEST_F(TaskSubmitterStreamTest, ADeepQueueFillsItsWorkerPastTheConfiguredWindow) {
+  Submit("block");
+  raylet_->Answer(first_.Grant());
+  first_.started_.WaitForNotification();
+  constexpr int kTasks = 300;
+  for (int i = 0; i < kTasks; ++i) Submit("t");
+  // The node is full: every lease request asked for the queue is answered "queued" (and asked
+  // again, and answered so again) until the tasks have gone to the busy worker.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (dispatched_.load() < kTasks + 1 && absl::Now() < deadline) {
+    if (raylet_->AwaitCall(absl::Milliseconds(50))) raylet_->Answer(LockedRayletClient::Queued());
+  }
+  EXPECT_EQ(dispatched_.load(), kTasks + 1);
+  first_.Release();
+  EXPECT_EQ(AwaitFinished(kTasks + 1).size(), static_cast<size_t>(kTasks + 1));
+  EXPECT_EQ(first_.ran().size(), static_cast<size_t>(kTasks + 1));
 }
 
 TEST_F(TaskSubmitterStreamTest, ALeaseAskedBackIsReturnedOnceIdleAndAnIdleOneAtOnce) {
