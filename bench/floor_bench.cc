@@ -28,12 +28,12 @@ double RateOf(const std::vector<double>& micros) {
   return micros.size() / (total / 1e6);
 }
 
-double Percentile(std::vector<double> values, int percent) {
+double P99(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  return values[values.size() * percent / 100];
+  return values[values.size() * 99 / 100];
 }
 
-// Each round's ratio, paired as measured; the median of them.
+// Each round's ratio, the rounds paired as measured (their median is the figure reported).
 std::vector<double> Ratios(const std::vector<double>& over, const std::vector<double>& under) {
   std::vector<double> ratios;
   for (size_t i = 0; i < over.size() && i < under.size(); ++i) ratios.push_back(over[i] / under[i]);
@@ -45,13 +45,13 @@ void MeasureSyncRound(int echo_port, bool runtime, SyncRounds& rounds) {
     if (echo_port == 0) return;
     std::vector<double> micros = UnaryEchoMicros(echo_port, kCalls);
     rounds.echo_rate.push_back(RateOf(micros));
-    rounds.echo_p50_us.push_back(Percentile(micros, 50));
+    rounds.echo_p50_us.push_back(Median(micros));
     return;
   }
   std::vector<double> micros = SyncTaskMicros(kCalls);
   rounds.task_rate.push_back(RateOf(micros));
-  rounds.task_p50_us.push_back(Percentile(micros, 50));
-  rounds.task_p99_us.push_back(Percentile(micros, 99));
+  rounds.task_p50_us.push_back(Median(micros));
+  rounds.task_p99_us.push_back(P99(micros));
   rounds.actor_call_rate.push_back(SyncActorCallRate("", 1));
 }
 
